@@ -1,0 +1,69 @@
+"""nox adapter: one `<platform>-<suite>` session per platform file and suite.
+
+Two ways to run a session:
+  nox -s rocm-pooling            fresh machine: nox builds a virtualenv and installs the
+                                 workspace's [workspace] install arguments into it
+  nox --no-venv -s rocm-pooling  prebuilt CI image: no virtualenv, nothing installed, so
+                                 the image's torch and vLLM stay as they are
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import nox
+from nox.virtualenv import PassthroughEnv
+
+from .config import load_workspace
+from .errors import TestmatrixError
+from .model import Platform, Suite, Workspace
+from .plan import session_argv, session_name
+
+
+def _has_venv(session: nox.Session) -> bool:
+    return not isinstance(session.virtualenv, PassthroughEnv)
+
+
+def prepare(session: nox.Session, workspace: Workspace) -> None:
+    """Install the workspace into a fresh virtualenv; leave a prebuilt image alone."""
+    if _has_venv(session):
+        session.install(*workspace.install)
+    else:
+        session.log("no virtualenv (--no-venv): using this interpreter's packages as they are; nothing installed")
+
+
+def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
+    """The function nox runs for one platform x suite."""
+
+    def run(session: nox.Session) -> None:
+        prepare(session, workspace)
+        posargs = list(session.posargs)
+        apply = "--no-skiplist" not in posargs
+        argv = session_argv(workspace, platform.name, suite.name, apply=apply)
+        argv += [a for a in posargs if a != "--no-skiplist"]
+        ignores = sum(1 for a in argv if a.startswith("--ignore="))
+        session.log(f"{platform.name} skiplist: {ignores} ignored paths for suite {suite.name}" if apply else "skiplist OFF")
+        session.log("pytest command: pytest " + shlex.join(argv))
+        session.run("pytest", *argv)
+
+    run.__doc__ = f"Run suite {suite.name} ({suite.path}) as {platform.name} CI does: {platform.description}."
+    run.__name__ = session_name(platform.name, suite.name)
+    return run
+
+
+def register(root: Path | str | None = None) -> Workspace:
+    """Declare every `<platform>-<suite>` session from the skiplists; exit cleanly on bad input."""
+    try:
+        workspace = load_workspace(root)
+    except TestmatrixError as exc:
+        sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
+    for platform in workspace.platforms.values():
+        for suite in workspace.suites.values():
+            nox.session(
+                pytest_session(workspace, platform, suite),
+                name=session_name(platform.name, suite.name),
+                tags=[platform.name, suite.name],
+            )
+    return workspace

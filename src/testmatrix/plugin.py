@@ -1,0 +1,259 @@
+"""The pytest plugin: applies a platform's skiplist to a plain pytest run.
+
+Load it from the root conftest.py with `pytest_plugins = ["testmatrix.plugin"]`.
+Hooks only gather facts and act on `Rules.fate`, so a bare pytest run, a nox
+session and `testmatrix explain` decide every test the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from . import config as _config
+from .detect import Detection, detect
+from .errors import TestmatrixError
+from .plan import Fate, FateKind, MarkerUse, Rules, TestCase, platform_named
+
+FATE = pytest.StashKey[Fate]()
+STATE = pytest.StashKey["State"]()
+ENV_PLATFORM = "TESTMATRIX_PLATFORM"
+ENV_STRICT = "TESTMATRIX_STRICT_PLATFORM"
+
+
+class State:
+    """What the plugin decided for this run, and what it did."""
+
+    def __init__(self, workspace, rules: Rules, detection: Detection, strict: bool):
+        self.workspace = workspace
+        self.rules = rules
+        self.detection = detection
+        self.strict = strict
+        self.ignored: dict[str, object] = {}
+        self.fates: dict[str, Fate] = {}
+
+    @property
+    def simulated(self) -> bool:
+        plat = self.rules.platform
+        return plat is not None and plat.hardware != self.detection.hardware
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("testmatrix", "platform skiplists (testmatrix)")
+    group.addoption(
+        "--platform",
+        dest="testmatrix_platform",
+        metavar="NAME",
+        help=f"target platform whose skiplist applies (a skiplists/platforms/NAME.toml, or 'none'); "
+        f"default: ${ENV_PLATFORM}, else the detected hardware",
+    )
+    group.addoption(
+        "--strict-platform",
+        dest="testmatrix_strict",
+        action="store_true",
+        default=None,
+        help="refuse to run unless the detected hardware is the target platform's (for CI steps)",
+    )
+    group.addoption(
+        "--no-skiplist",
+        dest="testmatrix_no_skiplist",
+        action="store_true",
+        default=False,
+        help="apply no skiplist entry: ignore, skip and deselect nothing (reproduces the failures)",
+    )
+    group.addoption(
+        "--skiplists",
+        dest="testmatrix_skiplists",
+        metavar="DIR",
+        help="directory holding suites.toml and platforms/ (default: ini 'skiplists', else <rootdir>/skiplists)",
+    )
+    parser.addini("skiplists", "directory of testmatrix skiplists, relative to the rootdir")
+    parser.addini("strict_platform", "refuse to run on hardware other than the target platform's", type="bool", default=False)
+
+
+def _registered_markers(config: pytest.Config) -> set[str]:
+    return {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+
+
+def _load(config: pytest.Config) -> State:
+    option = config.getoption("testmatrix_skiplists") or config.getini("skiplists")
+    if option:
+        directory = Path(option)
+        if not directory.is_absolute():
+            directory = (Path.cwd() if config.getoption("testmatrix_skiplists") else config.rootpath) / directory
+        workspace = _config.load_workspace(skiplist_dir=directory)
+    else:
+        workspace = _config.load_workspace(config.rootpath)
+    registered = _registered_markers(config)
+    for plat in workspace.platforms.values():
+        for entry in plat.skips:
+            if entry.marker not in registered:
+                raise TestmatrixError(
+                    f"{entry.location}: marker '{entry.marker}' is not registered; add it to 'markers' in "
+                    f"{config.inipath.name if config.inipath else 'pytest.ini'}"
+                )
+    detection = detect()
+    name = config.getoption("testmatrix_platform") or os.environ.get(ENV_PLATFORM)
+    if not name:
+        name = next((p.name for p in workspace.platforms.values() if p.hardware == detection.hardware), "none")
+    platform = platform_named(workspace, name)
+    strict = bool(config.getoption("testmatrix_strict") or config.getini("strict_platform") or os.environ.get(ENV_STRICT) == "1")
+    if strict and platform is not None and platform.hardware != detection.hardware:
+        raise TestmatrixError(
+            f"--strict-platform: target platform '{platform.name}' needs {platform.hardware} hardware, "
+            f"but this machine has {detection.describe()}; drop --strict-platform to simulate {platform.name} here"
+        )
+    rules = Rules(workspace, platform, apply=not config.getoption("testmatrix_no_skiplist"))
+    return State(workspace, rules, detection, strict)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("help", False) or config.getoption("version", False):
+        return
+    try:
+        state = _load(config)
+    except TestmatrixError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[STATE] = state
+    # Code under test (the bundled mini-vLLM) reads this to simulate the platform.
+    config.stash[_PREVIOUS_ENV] = os.environ.get(ENV_PLATFORM)
+    os.environ[ENV_PLATFORM] = state.rules.name
+
+
+_PREVIOUS_ENV = pytest.StashKey["str | None"]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if STATE not in config.stash:
+        return
+    previous = config.stash[_PREVIOUS_ENV]
+    if previous is None:
+        os.environ.pop(ENV_PLATFORM, None)
+    else:
+        os.environ[ENV_PLATFORM] = previous
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return []
+    rules = state.rules
+    detected = state.detection.describe()
+    if rules.platform is None:
+        target = "target platform: none (no skiplist applies)"
+    elif state.simulated:
+        target = f"target platform: {rules.name} (SIMULATED: this machine is not {rules.platform.hardware})"
+    else:
+        target = f"target platform: {rules.name} (running on its hardware)"
+    lines = [f"testmatrix: {target}; detected hardware: {detected}"]
+    plat = rules.platform
+    if plat is not None:
+        if not rules.apply:
+            lines.append("testmatrix: skiplist OFF (--no-skiplist): nothing is ignored, skipped or deselected")
+        else:
+            lines.append(
+                f"testmatrix: skiplist {os.path.relpath(state.workspace.skiplist_dir)}/platforms/{plat.name}.toml: "
+                f"{len(plat.ignores)} ignores, {len(plat.skips)} model skips, {len(plat.deselects)} deselects"
+            )
+    return lines
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    state = config.stash.get(STATE, None)
+    if state is None or not state.rules.ignores:
+        return None
+    rel = _relpath(collection_path, state.workspace.root)
+    entry = state.rules.ignores.get(rel) if rel else None
+    if entry is None:
+        return None
+    state.ignored[rel] = entry
+    return True
+
+
+def _relpath(path: Path, root: Path) -> str | None:
+    try:
+        return Path(os.path.abspath(path)).relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def case_of(item: pytest.Item, root: Path) -> TestCase:
+    """The facts planning needs from a collected item."""
+    markers = []
+    for mark in item.iter_markers():
+        named = [m for arg in mark.args for m in _strings(arg)]
+        for key in ("model", "models"):
+            named += _strings(mark.kwargs.get(key))
+        markers.append(MarkerUse(mark.name, tuple(named)))
+    params: list[str] = []
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        for value in callspec.params.values():
+            params += _strings(value)
+    path = _relpath(item.path, root) or item.nodeid.split("::", 1)[0]
+    return TestCase(item.nodeid, path, tuple(markers), tuple(params))
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    keep, deselected = [], []
+    for item in items:
+        fate = state.rules.fate(case_of(item, state.workspace.root))
+        item.stash[FATE] = fate
+        state.fates[item.nodeid] = fate
+        if fate.kind in (FateKind.DESELECTED, FateKind.IGNORED):
+            deselected.append(item)
+            continue
+        if fate.kind is FateKind.SKIPPED:
+            item.add_marker(pytest.mark.skip(reason=fate.message))
+        keep.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    fate = item.stash.get(FATE, None)
+    if fate is not None and fate.kind is FateKind.ERROR:
+        pytest.fail(f"testmatrix: {fate.message}", pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None or state.rules.platform is None:
+        return
+    counts = {kind: 0 for kind in FateKind}
+    entries = {entry.location for entry in state.ignored.values()}
+    for fate in state.fates.values():
+        counts[fate.kind] += 1
+        if fate.entry is not None:
+            entries.add(fate.entry.location)
+    write = terminalreporter.write_line
+    terminalreporter.section(f"testmatrix: {state.rules.name}", sep="-")
+    if not state.rules.apply:
+        write("skiplist OFF (--no-skiplist): every test ran as it would without testmatrix")
+        return
+    write(
+        f"{len(state.ignored)} paths ignored, {counts[FateKind.SKIPPED]} tests skipped by model entries, "
+        f"{counts[FateKind.DESELECTED] + counts[FateKind.IGNORED]} deselected, "
+        f"{counts[FateKind.ERROR]} marked tests with no model; {len(entries)} skiplist entries used"
+    )
+    for rel, entry in sorted(state.ignored.items()):
+        write(f"  ignored {rel}: {entry.cite()}")
+    if counts[FateKind.ERROR]:
+        write(f"  {counts[FateKind.ERROR]} tests are marked but name no model: see the errors above", red=True)
+

@@ -1,0 +1,104 @@
+"""Line numbers for keys of a TOML document, so config errors can name file:line.
+
+tomllib gives values but no positions. Once a file has parsed, a line scan is
+enough to place table headers, keys and the string items of arrays.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+Key = tuple  # ("ignore", 2, "path") or ("suites", "pooling", "path", 0)
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
+_KEYVAL = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=\s*(.*)$""")
+_STRING = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'""")
+_ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def parse(text: str) -> dict:
+    """Parse TOML text; errors are tomllib's."""
+    return tomllib.loads(text)
+
+
+def decode_error_line(error: Exception) -> tuple[int, str]:
+    """Split a tomllib error into (line, message without the position suffix)."""
+    message = str(error)
+    match = _ERROR_AT.search(message)
+    line = int(match.group(1)) if match else 1
+    return line, _ERROR_AT.sub("", message).strip()
+
+
+def _split_dotted(key: str) -> list[str]:
+    parts = []
+    for m in re.finditer(r"""\s*("([^"]*)"|'([^']*)'|[A-Za-z0-9_-]+)\s*(\.|$)""", key):
+        parts.append(m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None else m.group(1))
+    return parts
+
+
+def locate(text: str) -> dict[Key, int]:
+    """Map key paths to 1-based line numbers; array-of-tables get their index."""
+    positions: dict[Key, int] = {}
+    counts: dict[tuple, int] = {}
+    table: tuple = ()
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        raw = lines[i]
+        lineno = i + 1
+        i += 1
+        header = _HEADER.match(raw)
+        if header and not _KEYVAL.match(raw):
+            names = tuple(_split_dotted(header.group(2)))
+            if header.group(1) == "[[":
+                index = counts.get(names, 0)
+                counts[names] = index + 1
+                table = names + (index,)
+            else:
+                table = names
+            positions.setdefault(table, lineno)
+            continue
+        keyval = _KEYVAL.match(raw)
+        if not keyval:
+            continue
+        path = table + tuple(_split_dotted(keyval.group(1)))
+        positions.setdefault(path, lineno)
+        value = keyval.group(2)
+        if value.startswith('"""') or value.startswith("'''"):
+            quote = value[:3]
+            if value.count(quote) < 2:
+                while i < len(lines) and quote not in lines[i]:
+                    i += 1
+                i += 1
+            continue
+        if value.startswith("["):
+            depth = 0
+            item = 0
+            chunk, chunk_line = value, lineno
+            while True:
+                stripped = _STRING.sub('""', chunk)
+                for m in _STRING.finditer(chunk):
+                    positions.setdefault(path + (item,), chunk_line)
+                    item += 1
+                depth += stripped.split("#", 1)[0].count("[") - stripped.split("#", 1)[0].count("]")
+                if depth <= 0 or i >= len(lines):
+                    break
+                chunk, chunk_line = lines[i], i + 1
+                i += 1
+    return positions
+
+
+def line_of(positions: dict[Key, int], *path) -> int:
+    """Line of the longest known prefix of `path` (1 when nothing is known)."""
+    path = tuple(path)
+    while path:
+        if path in positions:
+            return positions[path]
+        path = path[:-1]
+    return 1
