@@ -167,6 +167,8 @@ class _Loader:
         if suites_doc:
             workspace, suites = self.load_suites(suites_doc)
         model_lists = self.load_models(models_doc) if models_doc else {}
+        # a models.toml that did not parse already has its error; its references are not news
+        self.models_broken = models_path.exists() and models_doc is None
         platforms: dict[str, Platform] = {}
         platform_dir = self.dir / "platforms"
         files = sorted(platform_dir.glob("*.toml")) if platform_dir.is_dir() else []
@@ -367,7 +369,8 @@ class _Loader:
             resolved: dict[str, tuple] = {}
             for ref, rkey in refs:
                 if ref not in model_lists:
-                    self.error(doc, rkey, unknown("model list", ref, model_lists))
+                    if not self.models_broken:
+                        self.error(doc, rkey, unknown("model list", ref, model_lists))
                     continue
                 for model in model_lists[ref].models:
                     resolved.setdefault(model, rkey)

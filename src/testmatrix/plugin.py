@@ -116,7 +116,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         state = _load(config)
     except TestmatrixError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        # pytest prefixes the first line with "ERROR: "; give every problem the same prefix
+        raise pytest.UsageError(str(exc).replace("\n", "\nERROR: ")) from None
     config.stash[STATE] = state
     # Code under test (the bundled mini-vLLM) reads this to simulate the platform.
     config.stash[_PREVIOUS_ENV] = os.environ.get(ENV_PLATFORM)

@@ -1,0 +1,186 @@
+"""Real pytest runs: a bare `pytest --platform X` behaves exactly like the nox session."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from testmatrix.config import load_workspace
+from testmatrix.plan import session_argv
+
+from selftest.helpers import REPO, collected_ids, run_pytest
+
+WS = load_workspace(REPO)
+SESSIONS = [(p, s) for p in WS.platforms for s in WS.suites]
+# passed, skipped by model entries, ignored files, tests inside ignored files
+EXPECTED = {
+    ("cuda", "api-server"): (34, 0, 0, 0),
+    ("cuda", "pooling"): (42, 0, 0, 0),
+    ("cuda", "language"): (18, 0, 0, 0),
+    ("rocm", "api-server"): (18, 13, 1, 3),
+    ("rocm", "pooling"): (7, 0, 11, 35),
+    ("rocm", "language"): (14, 4, 0, 0),
+}
+ENCODER_ERROR = "NotImplementedError: Encoder self-attention and encoder/decoder cross-attention are not implemented for"
+
+
+@pytest.mark.parametrize("platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS])
+def test_plugin_selects_exactly_what_the_nox_argv_selects(platform, suite):
+    argv = session_argv(WS, platform, suite)
+    flags_only = [a for a in argv if not a.startswith("--platform=")]
+    by_flags = run_pytest(REPO, "--collect-only", "-q", *flags_only, "--platform=none")
+    by_plugin = run_pytest(REPO, "--collect-only", "-q", WS.suites[suite].path, f"--platform={platform}")
+    assert by_flags.returncode == by_plugin.returncode == 0, by_flags.output + by_plugin.output
+    assert collected_ids(by_flags) == collected_ids(by_plugin)
+    assert collected_ids(by_plugin)  # the comparison is over real tests
+
+
+@pytest.mark.parametrize("platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS])
+def test_bare_pytest_counts(platform, suite):
+    passed, skipped, ignored_files, _ = EXPECTED[(platform, suite)]
+    result = run_pytest(REPO, WS.suites[suite].path, f"--platform={platform}")
+    assert result.returncode == 0, result.output[-3000:]
+    assert result.counts().get("passed") == passed
+    assert result.counts().get("skipped", 0) == skipped
+    if platform == "rocm":
+        assert f"{ignored_files} paths ignored, {skipped} tests skipped by model entries" in result.stdout
+
+
+def test_ignored_and_skipped_tests_are_what_cuda_runs_beyond_rocm():
+    for suite in WS.suites:
+        cuda = EXPECTED[("cuda", suite)][0]
+        passed, skipped, _, inside_ignored = EXPECTED[("rocm", suite)]
+        assert cuda == passed + skipped + inside_ignored
+
+
+def test_header_says_rocm_is_simulated_on_other_hardware():
+    result = run_pytest(REPO, "--collect-only", "tests/models/language", "--platform=rocm")
+    assert "testmatrix: target platform: rocm (SIMULATED: this machine is not rocm); detected hardware: none" in result.stdout
+
+
+def test_strict_platform_refuses_to_run_on_other_hardware():
+    result = run_pytest(REPO, "tests/models/language", "--platform=rocm", "--strict-platform")
+    assert result.returncode == 4
+    assert "ERROR: --strict-platform: target platform 'rocm' needs rocm hardware, but this machine has none" in result.stderr
+    assert "passed" not in result.stdout and "collected" not in result.stdout
+
+
+def test_without_skiplist_rocm_reproduces_issue_27442(tmp_path):
+    junit = tmp_path / "junit.xml"
+    result = run_pytest(REPO, "tests/entrypoints", "tests/models", "--platform=rocm", "--no-skiplist", f"--junitxml={junit}")
+    assert result.returncode == 1
+    problems = [
+        child.get("message", "")
+        for case in ET.parse(junit).getroot().iter("testcase")
+        for child in case
+        if child.tag in ("failure", "error")
+    ]
+    counts = result.counts()
+    assert len(problems) == counts["failed"] + counts["errors"] == 55
+    assert all(ENCODER_ERROR in message for message in problems)
+    assert counts["passed"] == sum(EXPECTED[("rocm", s)][0] for s in WS.suites)
+
+
+def test_unknown_platform_stops_before_any_test():
+    result = run_pytest(REPO, "tests/models/language", "--platform=rokm")
+    assert result.returncode == 4
+    assert result.stderr.strip() == "ERROR: unknown platform 'rokm' (did you mean 'rocm'?); known: cuda, none, rocm"
+
+
+def test_bad_skiplist_stops_pytest_before_any_test(workspace):
+    rocm = workspace / "skiplists/platforms/rocm.toml"
+    text = rocm.read_text().replace('reason = "Phi-3.5', 'reson = "Phi-3.5')
+    rocm.write_text(text)
+    line = text.splitlines().index(next(l for l in text.splitlines() if l.startswith("reson"))) + 1
+    result = run_pytest(workspace, "tests/entrypoints/openai", "--platform=rocm")
+    assert result.returncode == 4
+    assert result.stderr.splitlines()[0] == (
+        f"ERROR: skiplists/platforms/rocm.toml:{line}: unknown key 'reson' in [[ignore]] entry (did you mean 'reason'?)"
+    )
+    assert all(l.startswith("ERROR: skiplists/platforms/rocm.toml:") for l in result.stderr.strip().splitlines())
+    assert "passed" not in result.stdout
+
+
+UNSEEN_PLATFORM = {
+    "skiplists/platforms/sim.toml": """
+        [[skip]]
+        marker = "encoder_decoder"
+        models = ["intfloat/e5-small", "openai/whisper-small"]
+        reason = "encoder attention unsupported"
+        issue = "https://example.org/issues/1"
+    """,
+}
+
+
+def test_models_match_exactly_on_unseen_files(tiny):
+    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_exact.py": """
+        import pytest
+
+        @pytest.mark.encoder_decoder
+        @pytest.mark.parametrize("model_name", ["intfloat/e5-small", "intfloat/e5-small-v2", "intfloat/e5-small-v2-large"])
+        def test_embed(model_name):
+            assert model_name.startswith("intfloat/")
+    """})
+    result = run_pytest(root, "tests/unit", "--platform=sim", "-rs")
+    assert result.counts() == {"passed": 2, "skipped": 1}
+    assert "intfloat/e5-small is skipped on sim (encoder_decoder): encoder attention unsupported (https://example.org/issues/1)" in result.stdout
+
+
+def test_model_from_a_module_scoped_fixture_param(tiny):
+    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_server.py": """
+        import pytest
+
+        pytestmark = pytest.mark.encoder_decoder
+
+        @pytest.fixture(scope="module", params=["openai/whisper-small", "google/gemma-3n-E2B-it"])
+        def server(request):
+            return request.param
+
+        def test_one(server):
+            assert "/" in server
+
+        def test_two(server):
+            assert server
+    """})
+    result = run_pytest(root, "tests/unit", "--platform=sim", "-v")
+    assert result.counts() == {"passed": 2, "skipped": 2}
+    assert "test_one[google/gemma-3n-E2B-it] PASSED" in result.stdout
+    assert "test_one[openai/whisper-small] SKIPPED" in result.stdout
+
+
+NO_MODEL = """
+    import pytest
+
+    MODEL_NAME = "openai/whisper-small"
+
+    @pytest.mark.encoder_decoder{marker_args}
+    @pytest.mark.parametrize("backend", ["default", "TRITON_ATTN"])
+    def test_backend(backend):
+        assert backend
+"""
+
+
+def test_marked_test_without_a_model_never_runs_silently(tiny):
+    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_backends.py": NO_MODEL.format(marker_args="")})
+    result = run_pytest(root, "tests/unit", "--platform=sim")
+    assert result.returncode == 1
+    assert result.counts() == {"errors": 2}
+    assert "test_backend[default] is marked 'encoder_decoder' but its model cannot be determined" in result.stdout
+    assert '@pytest.mark.encoder_decoder(model="org/name")' in result.stdout
+
+
+def test_model_named_on_the_marker_settles_it(tiny):
+    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_backends.py": NO_MODEL.format(marker_args="(model=MODEL_NAME)")})
+    assert run_pytest(root, "tests/unit", "--platform=sim").counts() == {"skipped": 2}
+    assert run_pytest(root, "tests/unit", "--platform=cuda").counts() == {"passed": 2}
+
+
+def test_skip_marker_must_be_registered(tiny):
+    root = tiny({"skiplists/platforms/sim.toml": '[[skip]]\nmarker = "encoder_only"\nmodels = ["a/b"]\nreason = "r"\n',
+                 "tests/unit/test_x.py": "def test_x():\n    pass\n"})
+    result = run_pytest(root, "tests/unit", "--platform=sim")
+    assert result.returncode == 4
+    assert result.stderr.strip() == (
+        "ERROR: skiplists/platforms/sim.toml:1: marker 'encoder_only' is not registered; add it to 'markers' in pytest.ini"
+    )
