@@ -42,6 +42,45 @@ def _argv(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from . import buildkite
+
+    workspace = load_workspace(args.root)
+    path = Path(args.output) if args.output else buildkite.pipeline_path(workspace)
+    if args.check:
+        diff = buildkite.drift(workspace, path)
+        if diff:
+            sys.stdout.write(diff)
+            print(f"testmatrix: {path} does not match the skiplists; regenerate it: testmatrix export", file=sys.stderr)
+            return 1
+        print(f"{path}: matches the skiplists")
+        return 0
+    text = buildkite.render(workspace)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    print(f"wrote {path}")
+    return 0
+
+
+def _import(args) -> int:
+    from . import bkimport
+
+    imported = bkimport.import_pipeline(args.pipeline, checkout_root=args.checkout_root, default_working_dir=args.default_working_dir)
+    for line in bkimport.report_lines(imported):
+        print(line)
+    if not imported.suites:
+        print(f"testmatrix: {args.pipeline}: no --ignore flags found; nothing written", file=sys.stderr)
+        return 1
+    for path in bkimport.write_skiplists(imported, Path(args.skiplists), args.platform, force=args.force):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="testmatrix", description=__doc__)
     parser.add_argument("--root", type=Path, default=None, help="workspace root (default: nearest directory with skiplists/)")
@@ -56,6 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite")
     p.add_argument("--no-skiplist", action="store_true", help="the command with no entry applied")
     p.set_defaults(func=_argv)
+
+    p = sub.add_parser("export", help="write the Buildkite pipeline generated from the skiplists")
+    p.add_argument("--output", "-o", help="file to write ('-' for stdout; default: [workspace.buildkite] pipeline or .buildkite/pipeline.yml)")
+    p.add_argument("--check", action="store_true", help="exit 1 with a diff when the committed pipeline differs from the skiplists")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("import", help="turn the --ignore flags of an existing Buildkite pipeline into skiplist entries")
+    p.add_argument("pipeline", help="a Buildkite pipeline YAML file")
+    p.add_argument("--platform", required=True, help="the platform the pipeline runs on: writes platforms/PLATFORM.toml")
+    p.add_argument("--skiplists", default="skiplists", help="skiplist directory to write into (default: skiplists)")
+    p.add_argument("--checkout-root", help="absolute path of the checkout on the agents (vLLM: /vllm-workspace)")
+    p.add_argument("--default-working-dir", default=".", help="working directory of steps without working_dir (vLLM: /vllm-workspace/tests)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing platform file")
+    p.set_defaults(func=_import)
     return parser
 
 

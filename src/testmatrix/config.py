@@ -47,7 +47,18 @@ TABLE_KEYS = {
     "deselect": ENTRY_KEYS | {"test", "tests"},
     "flaky": ENTRY_KEYS | {"test", "tests", "reruns", "delay"},
 }
-BUILDKITE_KEYS = {"queue", "agents", "timeout_in_minutes", "parallelism", "soft_fail", "env", "retry", "image_mode"}
+BUILDKITE_TYPES = {
+    "queue": str,
+    "agents": dict,
+    "timeout_in_minutes": int,
+    "parallelism": int,
+    "soft_fail": bool,
+    "env": dict,
+    "retry": int,
+    "command_style": str,
+    "pipeline": str,
+}
+BUILDKITE_WHERE = {"pipeline": "workspace"}
 
 
 def find_skiplists(start: Path) -> Path:
@@ -113,6 +124,35 @@ class _Loader:
             if name not in allowed:
                 self.error(doc, key + (name,), f"unknown key '{name}' in {what}{did_you_mean(name, allowed)}")
         return table
+
+    def check_buildkite(self, doc: _Doc, key: tuple, table: dict, where: str) -> None:
+        """Buildkite step settings: known keys of the right types."""
+        settings = table.get("buildkite")
+        if settings is None:
+            return
+        key = key + ("buildkite",)
+        if not isinstance(settings, dict):
+            self.error(doc, key, "'buildkite' must be a table")
+            table.pop("buildkite")
+            return
+        for name, value in list(settings.items()):
+            expected = BUILDKITE_TYPES.get(name)
+            if expected is None or BUILDKITE_WHERE.get(name, where) != where:
+                allowed = [k for k in BUILDKITE_TYPES if BUILDKITE_WHERE.get(k, where) == where]
+                self.error(doc, key + (name,), f"unknown Buildkite setting '{name}'{did_you_mean(name, allowed)}; known: {', '.join(allowed)}")
+            elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                self.error(doc, key + (name,), f"Buildkite setting '{name}' must be {expected.__name__}")
+            elif name in ("timeout_in_minutes", "parallelism") and value < 1:
+                self.error(doc, key + (name,), f"Buildkite setting '{name}' must be at least 1")
+            elif name == "retry" and not 0 <= value <= 10:
+                self.error(doc, key + (name,), "Buildkite setting 'retry' must be from 0 to 10")
+            elif name == "command_style" and value not in ("nox", "pytest"):
+                self.error(doc, key + (name,), "Buildkite setting 'command_style' must be 'nox' or 'pytest'")
+            elif name in ("env", "agents") and not all(isinstance(v, (str, int, float, bool)) for v in value.values()):
+                self.error(doc, key + (name,), f"Buildkite setting '{name}' must map names to plain values")
+            else:
+                continue
+            settings.pop(name, None)
 
     def string(self, doc, key, table, name, what, *, required=False, default=None):
         value = table.get(name, default)
@@ -200,6 +240,7 @@ class _Loader:
             if name not in ("workspace", "suites"):
                 self.error(doc, (name,), f"unknown table '{name}'{did_you_mean(name, ['workspace', 'suites'])}; expected [workspace] or [suites.NAME]")
         workspace = self.check_keys(doc, ("workspace",), doc.data.get("workspace", {}), "workspace", "[workspace]")
+        self.check_buildkite(doc, ("workspace",), workspace, "workspace")
         install = workspace.get("install")
         if install is not None and (not isinstance(install, list) or not all(isinstance(a, str) for a in install)):
             self.error(doc, ("workspace", "install"), "'install' in [workspace] must be a list of pip arguments")
@@ -222,6 +263,7 @@ class _Loader:
             if not _NAME.match(name):
                 self.error(doc, key, f"suite name '{name}' must be lower-case letters, digits, '-' or '_'")
             table = self.check_keys(doc, key, table, "suite", what)
+            self.check_buildkite(doc, key, table, "suite")
             path = self.string(doc, key, table, "path", what, required=True)
             if path is None:
                 continue
@@ -231,9 +273,6 @@ class _Loader:
             if not (self.root / norm).is_dir():
                 self.error(doc, key + ("path",), f"suite '{name}': directory '{path}' does not exist")
             description = self.string(doc, key, table, "description", what) or f"tests under {norm}"
-            for other in suites.values():
-                if other.path == norm:
-                    self.error(doc, key + ("path",), f"suite '{name}' has the same path as suite '{other.name}' ({other.location})")
             suites[name] = Suite(name, norm, description, doc.loc(*key), settings=table)
         return workspace, suites
 
@@ -284,6 +323,7 @@ class _Loader:
             if table not in kinds:
                 self.error(doc, (table,), f"unknown table '{table}'{did_you_mean(table, kinds)}; expected [platform], [[ignore]], [[skip]], [[deselect]] or [[flaky]]")
         head = self.check_keys(doc, ("platform",), doc.data.get("platform", {}), "platform", "[platform]")
+        self.check_buildkite(doc, ("platform",), head, "platform")
         hardware = self.string(doc, ("platform",), head, "hardware", "[platform]") or (name if name in HARDWARE else "none")
         if hardware not in HARDWARE:
             self.error(doc, ("platform", "hardware"), unknown("hardware", hardware, HARDWARE))
@@ -321,7 +361,7 @@ class _Loader:
 
     def load_ignores(self, doc, platform, suites) -> list[IgnoreEntry]:
         found: list[IgnoreEntry] = []
-        seen: dict[str, IgnoreEntry] = {}
+        seen: dict[tuple[str, str], IgnoreEntry] = {}
         for key, table, what in self.entries(doc, "ignore"):
             common = self.entry_common(doc, key, table, platform, what)
             suite_name = self.string(doc, key, table, "suite", what, required=True)
@@ -344,12 +384,12 @@ class _Loader:
                 if not (self.root / target).exists():
                     self.error(doc, pkey, f"ignored path '{path}' does not exist in suite '{suite_name}' ({target}); was it renamed or deleted?")
                     continue
-                if target in seen:
-                    self.error(doc, pkey, f"duplicate ignore of '{target}' (first at {seen[target].location})")
+                if (suite_name, target) in seen:
+                    self.error(doc, pkey, f"duplicate ignore of '{target}' (first at {seen[(suite_name, target)].location})")
                     continue
                 loc = Location(doc.rel, tomlpos.line_of(doc.positions, *pkey))
                 entry = IgnoreEntry(suite=suite_name, path=path, target=target, location=loc, **common)
-                seen[target] = entry
+                seen[(suite_name, target)] = entry
                 found.append(entry)
         return found
 

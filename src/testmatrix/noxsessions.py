@@ -22,6 +22,9 @@ from .model import Platform, Suite, Workspace
 from .plan import session_argv, session_name
 
 
+REPORTS = "reports"
+
+
 def _has_venv(session: nox.Session) -> bool:
     return not isinstance(session.virtualenv, PassthroughEnv)
 
@@ -43,6 +46,8 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
         apply = "--no-skiplist" not in posargs
         argv = session_argv(workspace, platform.name, suite.name, apply=apply)
         argv += [a for a in posargs if a != "--no-skiplist"]
+        if not any(a.startswith("--junitxml") for a in argv):
+            argv.append(f"--junitxml={REPORTS}/{session.name}/junit.xml")
         ignores = sum(1 for a in argv if a.startswith("--ignore="))
         session.log(f"{platform.name} skiplist: {ignores} ignored paths for suite {suite.name}" if apply else "skiplist OFF")
         session.log("pytest command: pytest " + shlex.join(argv))
@@ -53,12 +58,23 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
     return run
 
 
+def export_session(workspace: Workspace):
+    def pipeline(session: nox.Session) -> None:
+        if _has_venv(session):
+            session.install(*workspace.install, "buildkite-sdk", "PyYAML")
+        session.run("python", "-m", "testmatrix", "export", *session.posargs)
+
+    pipeline.__doc__ = "Regenerate the Buildkite pipeline from the skiplists (-- --check: fail on drift)."
+    return pipeline
+
+
 def register(root: Path | str | None = None) -> Workspace:
     """Declare every `<platform>-<suite>` session from the skiplists; exit cleanly on bad input."""
     try:
         workspace = load_workspace(root)
     except TestmatrixError as exc:
         sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
+    nox.session(export_session(workspace), name="pipeline", default=False, tags=["buildkite"])
     for platform in workspace.platforms.values():
         for suite in workspace.suites.values():
             nox.session(

@@ -70,7 +70,7 @@ def models_of(test: TestCase, marker: str, rules: "Rules") -> tuple[str, ...]:
 class Rules:
     """One platform's entries, indexed for fast per-test decisions."""
 
-    def __init__(self, workspace: Workspace, platform: Platform | None, *, apply: bool = True):
+    def __init__(self, workspace: Workspace, platform: Platform | None, *, apply: bool = True, suite: str | None = None):
         self.workspace = workspace
         self.platform = platform
         self.name = platform.name if platform else "none"
@@ -81,7 +81,8 @@ class Rules:
         self.deselects: tuple[DeselectEntry, ...] = ()
         self.skips: dict[str, list[SkipEntry]] = {}
         if self.apply:
-            self.ignores = {e.target: e for e in platform.ignores}
+            # suites may share a directory (steps split by -m); a named suite applies only its own ignores
+            self.ignores = {e.target: e for e in platform.ignores if suite is None or e.suite == suite}
             self.deselects = platform.deselects
             for entry in platform.skips:
                 self.skips.setdefault(entry.marker, []).append(entry)
@@ -165,12 +166,12 @@ def session_argv(workspace: Workspace, platform: str, suite: str, *, apply: bool
     """The pytest arguments a `<platform>-<suite>` session runs, ignore flags included."""
     plat = platform_named(workspace, platform)
     target = suite_named(workspace, suite)
-    argv = [target.path, f"--platform={platform}"]
+    argv = [target.path, f"--platform={platform}", f"--suite={suite}"]
     if not apply:
         return argv + ["--no-skiplist"]
     if plat is None:
         return argv
     inside = lambda path: path == target.path or path.startswith(target.path + "/")  # noqa: E731
-    argv += [f"--ignore={e.target}" for e in plat.ignores if e.suite == target.name]
+    argv += [f"--ignore={e.target}{'/' if e.path.endswith('/') else ''}" for e in plat.ignores if e.suite == target.name]
     argv += [f"--deselect={e.nodeid}" for e in plat.deselects if inside(e.nodeid.split("::", 1)[0])]
     return argv

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from . import config as _config
+from . import shard
 from .detect import Detection, detect
 from .errors import TestmatrixError
-from .plan import Fate, FateKind, MarkerUse, Rules, TestCase, platform_named
+from .plan import Fate, FateKind, MarkerUse, Rules, TestCase, platform_named, suite_named
 
 FATE = pytest.StashKey[Fate]()
 STATE = pytest.StashKey["State"]()
@@ -32,6 +33,8 @@ class State:
         self.detection = detection
         self.strict = strict
         self.ignored: dict[str, object] = {}
+        self.shard: tuple[int, int] | None = None
+        self.durations: dict[str, float] | None = None
         self.fates: dict[str, Fate] = {}
 
     @property
@@ -57,6 +60,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="refuse to run unless the detected hardware is the target platform's (for CI steps)",
     )
     group.addoption(
+        "--suite",
+        dest="testmatrix_suite",
+        metavar="NAME",
+        help="apply only this suite's file-level ignores (nox sessions pass it; default: every suite's)",
+    )
+    group.addoption(
         "--no-skiplist",
         dest="testmatrix_no_skiplist",
         action="store_true",
@@ -68,6 +77,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="testmatrix_skiplists",
         metavar="DIR",
         help="directory holding suites.toml and platforms/ (default: ini 'skiplists', else <rootdir>/skiplists)",
+    )
+    for flag, dest, help_ in (
+        ("--shard-id", "testmatrix_shard_id", "run only shard K (0-based) of the selected tests"),
+        ("--num-shards", "testmatrix_num_shards", "split the selected tests into N shards"),
+    ):
+        try:
+            group.addoption(flag, dest=dest, type=int, default=None, metavar="N", help=help_)
+        except ValueError:  # pytest-shard or similar already owns the flag; let it shard
+            pass
+    group.addoption(
+        "--shard-durations",
+        dest="testmatrix_durations",
+        metavar="FILE",
+        help="JSON {test id: seconds} to balance shards by time (default: by count)",
     )
     parser.addini("skiplists", "directory of testmatrix skiplists, relative to the rootdir")
     parser.addini("strict_platform", "refuse to run on hardware other than the target platform's", type="bool", default=False)
@@ -105,8 +128,20 @@ def _load(config: pytest.Config) -> State:
             f"--strict-platform: target platform '{platform.name}' needs {platform.hardware} hardware, "
             f"but this machine has {detection.describe()}; drop --strict-platform to simulate {platform.name} here"
         )
-    rules = Rules(workspace, platform, apply=not config.getoption("testmatrix_no_skiplist"))
-    return State(workspace, rules, detection, strict)
+    suite = config.getoption("testmatrix_suite")
+    if suite is not None:
+        suite_named(workspace, suite)
+    rules = Rules(workspace, platform, apply=not config.getoption("testmatrix_no_skiplist"), suite=suite)
+    state = State(workspace, rules, detection, strict)
+    num = config.getoption("testmatrix_num_shards", None)
+    shard_id = config.getoption("testmatrix_shard_id", None)
+    if num is not None or shard_id is not None:
+        shard.check(shard_id or 0, num or 1)
+        state.shard = (shard_id or 0, num or 1)
+    durations = config.getoption("testmatrix_durations")
+    if durations:
+        state.durations = shard.load_durations(Path(durations))
+    return state
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -119,6 +154,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # pytest prefixes the first line with "ERROR: "; give every problem the same prefix
         raise pytest.UsageError(str(exc).replace("\n", "\nERROR: ")) from None
     config.stash[STATE] = state
+    if state.shard is not None:
+        config.pluginmanager.register(Sharder(state), "testmatrix-shard")
     # Code under test (the bundled mini-vLLM) reads this to simulate the platform.
     config.stash[_PREVIOUS_ENV] = os.environ.get(ENV_PLATFORM)
     os.environ[ENV_PLATFORM] = state.rules.name
@@ -224,6 +261,28 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+
+
+class Sharder:
+    """Keeps one shard of what every other plugin selected (so it runs last)."""
+
+    def __init__(self, state: State):
+        self.state = state
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        shard_id, num = self.state.shard
+        owner = shard.assign([i.nodeid for i in items], num, self.state.durations)
+        keep = [item for item, s in zip(items, owner) if s == shard_id]
+        other = [item for item, s in zip(items, owner) if s != shard_id]
+        if other:
+            config.hook.pytest_deselected(items=other)
+            items[:] = keep
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        shard_id, num = self.state.shard
+        how = "recorded durations" if self.state.durations else "test count"
+        return f"testmatrix: shard {shard_id} of {num} (0-based), balanced by {how}"
 
 
 @pytest.hookimpl(tryfirst=True)

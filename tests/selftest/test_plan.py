@@ -77,10 +77,11 @@ def test_rules_off_decide_nothing():
 
 def test_session_argv_carries_the_suites_ignores_only():
     argv = session_argv(WS, "rocm", "api-server")
-    assert argv == ["tests/entrypoints/openai", "--platform=rocm", "--ignore=tests/entrypoints/openai/test_vision.py"]
+    assert argv == ["tests/entrypoints/openai", "--platform=rocm", "--suite=api-server", "--ignore=tests/entrypoints/openai/test_vision.py"]
     assert len([a for a in session_argv(WS, "rocm", "pooling") if a.startswith("--ignore=")]) == 11
-    assert session_argv(WS, "cuda", "pooling") == ["tests/entrypoints/pooling", "--platform=cuda"]
-    assert session_argv(WS, "rocm", "pooling", apply=False) == ["tests/entrypoints/pooling", "--platform=rocm", "--no-skiplist"]
+    assert session_argv(WS, "cuda", "pooling") == ["tests/entrypoints/pooling", "--platform=cuda", "--suite=pooling"]
+    assert session_argv(WS, "rocm", "pooling", apply=False) == [
+        "tests/entrypoints/pooling", "--platform=rocm", "--suite=pooling", "--no-skiplist"]
 
 
 @pytest.mark.parametrize("platform, suite, message", [

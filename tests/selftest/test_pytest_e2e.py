@@ -28,7 +28,7 @@ ENCODER_ERROR = "NotImplementedError: Encoder self-attention and encoder/decoder
 @pytest.mark.parametrize("platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS])
 def test_plugin_selects_exactly_what_the_nox_argv_selects(platform, suite):
     argv = session_argv(WS, platform, suite)
-    flags_only = [a for a in argv if not a.startswith("--platform=")]
+    flags_only = [a for a in argv if not a.startswith(("--platform=", "--suite="))]
     by_flags = run_pytest(REPO, "--collect-only", "-q", *flags_only, "--platform=none")
     by_plugin = run_pytest(REPO, "--collect-only", "-q", WS.suites[suite].path, f"--platform={platform}")
     assert by_flags.returncode == by_plugin.returncode == 0, by_flags.output + by_plugin.output

@@ -1,0 +1,439 @@
+"""Import `--ignore` flags from an existing Buildkite pipeline into skiplist entries.
+
+Each pytest command of each step becomes a suite (named from the step's label, or its pytest
+path) whose ignores are written relative to the suite's directory. YAML comments near a flag
+become its reason. Whatever cannot be mapped is reported, step by step, never dropped.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import TestmatrixError
+
+SHARD_FLAGS = ("--shard-id", "--num-shards", "--splits", "--group")
+UNMAPPED_FLAGS = ("-k", "-m", "--deselect")
+# pytest options that take a separate value; the value is not a test path
+VALUE_OPTIONS = {
+    "-k", "-m", "-p", "-c", "-o", "-W", "--deselect", "--ignore", "--ignore-glob", "--rootdir", "--maxfail",
+    "--junitxml", "--junit-xml", "--durations", "--log-level", "--tb", "-n", "--dist", "--reruns", "--timeout",
+    "--shard-id", "--num-shards", "--basetemp", "--confcutdir", "--import-mode", "--cov", "--cov-report",
+}
+URL = re.compile(r"https?://\S+")
+
+
+@dataclass
+class Ignore:
+    path: str  # relative to the suite directory
+    reason: str
+    issue: str | None
+    line: int  # in the pipeline file
+
+
+@dataclass
+class ImportedSuite:
+    name: str
+    path: str  # workspace-relative
+    step: str
+    ignores: list[Ignore] = field(default_factory=list)
+
+
+@dataclass
+class StepReport:
+    label: str
+    line: int
+    suites: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Imported:
+    source: str
+    suites: dict[str, ImportedSuite]
+    steps: list[StepReport]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _label_names(label: str) -> tuple[str, str]:
+    """(short, full) suite names from a step label: '(API Server)' gives 'api-server'."""
+    clean = re.sub(r":[a-z0-9_+-]+:", "", label).replace("%N", "")
+    clean = re.sub(r"\s+#.*$", "", clean).strip()
+    full = slug(re.sub(r"\b[Tt]ests?\b", "", clean)) or slug(clean)
+    inner = re.findall(r"\(([^)]*)\)", clean)
+    short = slug(inner[-1]) if inner else full
+    return short or full, full
+
+
+def _comment(line: str) -> str | None:
+    """The comment on a YAML line, outside quotes."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[i + 1 :].strip()
+    return None
+
+
+def _is_comment_line(line: str) -> bool:
+    return line.lstrip().startswith("#")
+
+
+class _Source:
+    """The raw lines of the pipeline, for comments and positions PyYAML drops."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def block_above(self, line: int) -> list[str]:
+        out = []
+        i = line - 1
+        while i >= 0 and _is_comment_line(self.lines[i]):
+            out.insert(0, self.lines[i].strip().lstrip("#").strip())
+            i -= 1
+        return out
+
+    def block_below(self, line: int) -> list[str]:
+        out = []
+        i = line + 1
+        while i < len(self.lines) and _is_comment_line(self.lines[i]):
+            out.append(self.lines[i].strip().lstrip("#").strip())
+            i += 1
+        return [c for c in out if c.startswith("^")] and [c.lstrip("^ ").strip() for c in out]
+
+    def find_last(self, text: str, start: int, end: int) -> int:
+        for i in range(min(end, len(self.lines) - 1), start - 1, -1):
+            if text in self.lines[i]:
+                return i
+        return start
+
+    def find(self, text: str, start: int, end: int) -> int | None:
+        for i in range(start, min(end, len(self.lines) - 1) + 1):
+            if text in self.lines[i]:
+                return i
+        return None
+
+
+def _commands(step_node) -> list:
+    """The command scalar nodes of a step (command: or commands:, string or list)."""
+    import yaml
+
+    out = []
+    for key, value in step_node.value:
+        if key.value in ("command", "commands"):
+            if isinstance(value, yaml.ScalarNode):
+                out.append(value)
+            elif isinstance(value, yaml.SequenceNode):
+                out.extend(v for v in value.value if isinstance(v, yaml.ScalarNode))
+    return out
+
+
+def _field(step_node, name: str) -> str | None:
+    import yaml
+
+    for key, value in step_node.value:
+        if key.value == name and isinstance(value, yaml.ScalarNode):
+            return value.value
+    return None
+
+
+def _split_commands(text: str) -> list[str]:
+    """One shell line into its simple commands: backslash continuations joined, split at && ; ||."""
+    # a backslash continuation; in a plain YAML scalar the newline was already folded to a space
+    text = re.sub(r"\\[ \t]*\n|\\[ \t]+", " ", text)
+    parts, buf, quote = [], "", None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            buf += ch
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+            buf += ch
+        elif text.startswith("&&", i) or text.startswith("||", i):
+            parts.append(buf)
+            buf = ""
+            i += 1
+        elif ch in ";\n":
+            parts.append(buf)
+            buf = ""
+        else:
+            buf += ch
+        i += 1
+    parts.append(buf)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _pytest_argv(command: str) -> list[str] | None:
+    """The arguments after `pytest` (also `python -m pytest`, env assignments first), else None."""
+    try:
+        words = shlex.split(command, comments=False)
+    except ValueError:
+        return None
+    while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
+        words = words[1:]
+    if words[:1] and words[0] in ("timeout",) and len(words) > 1:
+        words = words[2:]
+    if words[:1] == ["pytest"] or (words[:1] and words[0].endswith("/pytest")):
+        return words[1:]
+    if len(words) >= 3 and re.match(r"python[0-9.]*$", posixpath.basename(words[0])) and words[1:3] == ["-m", "pytest"]:
+        return words[3:]
+    return None
+
+
+def parse_pytest(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(paths, ignores, unmapped flags) of one pytest argv."""
+    paths, ignores, unmapped = [], [], []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        if name == "--ignore":
+            if not eq:
+                i += 1
+                value = argv[i] if i < len(argv) else ""
+            ignores.append(value)
+        elif name in UNMAPPED_FLAGS or name in SHARD_FLAGS or name == "--ignore-glob":
+            if not eq and i + 1 < len(argv):
+                i += 1
+                value = argv[i]
+            unmapped.append(f"{name} {value}".strip() if not eq else arg)
+        elif arg.startswith("-"):
+            if not eq and name in VALUE_OPTIONS and i + 1 < len(argv):
+                i += 1
+        else:
+            paths.append(arg)
+        i += 1
+    return paths, ignores, unmapped
+
+
+def import_pipeline(path: Path | str, *, checkout_root: str | None = None, default_working_dir: str = ".") -> Imported:
+    """Read a Buildkite pipeline; every --ignore flag becomes an entry of a suite."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise TestmatrixError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TestmatrixError(f"{path}{line}: not YAML: {problem}") from None
+    if not isinstance(root, yaml.MappingNode) or not any(k.value == "steps" for k, _ in root.value):
+        raise TestmatrixError(f"{path}:1: not a Buildkite pipeline: no top-level 'steps' list")
+    steps_node = next(v for k, v in root.value if k.value == "steps")
+    if not isinstance(steps_node, yaml.SequenceNode):
+        raise TestmatrixError(f"{path}:{steps_node.start_mark.line + 1}: not a Buildkite pipeline: 'steps' is not a list")
+    source = _Source(text)
+    suites: dict[str, ImportedSuite] = {}
+    reports: list[StepReport] = []
+    labels = []
+    for node in _walk_steps(steps_node):
+        label = _field(node, "label") or _field(node, "name") or _field(node, "key") or f"step at line {node.start_mark.line + 1}"
+        labels.append((node, label))
+    shorts = [_label_names(label)[0] for _, label in labels]
+    for node, label in labels:
+        short, full = _label_names(label)
+        # a short name two steps share would merge unrelated steps: those use the full label
+        base = short if shorts.count(short) == 1 else full
+        report = StepReport(label, node.start_mark.line + 1)
+        working_dir = _field(node, "working_dir") or default_working_dir
+        workdir = _relative_workdir(working_dir, checkout_root, path, node)
+        commands = _commands(node)
+        if not commands:
+            report.unmapped.append("no command")
+        for cmd_node in commands:
+            for command in _split_commands(cmd_node.value):
+                argv = _pytest_argv(command)
+                if argv is None:
+                    report.unmapped.append(f"not pytest: {command}")
+                    continue
+                paths, ignores, unmapped = parse_pytest(argv)
+                report.unmapped += [f"{flag} (in: pytest {' '.join(paths)})" for flag in unmapped]
+                if not ignores:
+                    continue
+                if len(paths) != 1:
+                    report.unmapped += [f"--ignore={i} (pytest has {len(paths)} test paths; need exactly one)" for i in ignores]
+                    continue
+                suite_path = posixpath.normpath(posixpath.join(workdir, paths[0])).rstrip("/")
+                name = base
+                taken = suites.get(name)
+                if taken is not None and taken.path != suite_path:
+                    name = f"{base}-{slug(paths[0])}"
+                suite = suites.setdefault(name, ImportedSuite(name, suite_path, label))
+                start = cmd_node.start_mark.line
+                words = cmd_node.value.split()
+                end = source.find_last(words[-1], start, cmd_node.end_mark.line) if words else start
+                for ignore in ignores:
+                    target = posixpath.normpath(posixpath.join(workdir, ignore))
+                    if not (target + "/").startswith(suite_path + "/"):
+                        report.unmapped.append(f"--ignore={ignore} (outside the pytest path {paths[0]}: it ignores nothing)")
+                        continue
+                    rel = posixpath.relpath(target, suite_path) + ("/" if ignore.endswith("/") else "")
+                    flag_line = source.find(ignore, start, end) if end > start else start
+                    reason, issue = _reason(source, flag_line if flag_line is not None else start, start, end, ignore, label, path)
+                    if any(i.path.rstrip("/") == rel.rstrip("/") for i in suite.ignores):
+                        report.unmapped.append(f"--ignore={ignore} (repeated in this step)")
+                        continue
+                    suite.ignores.append(Ignore(rel, reason, issue, (flag_line if flag_line is not None else start) + 1))
+                if name not in report.suites:
+                    report.suites.append(name)
+        reports.append(report)
+    return Imported(str(path), suites, reports)
+
+
+def _walk_steps(seq_node):
+    """Command steps, including those inside group steps."""
+    import yaml
+
+    for node in seq_node.value:
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        nested = next((v for k, v in node.value if k.value == "steps"), None)
+        if isinstance(nested, yaml.SequenceNode):
+            yield from _walk_steps(nested)
+        else:
+            yield node
+
+
+def _relative_workdir(working_dir: str, checkout_root: str | None, path: Path, node) -> str:
+    if posixpath.isabs(working_dir):
+        if not checkout_root:
+            return working_dir.lstrip("/")
+        root = checkout_root.rstrip("/")
+        if working_dir != root and not working_dir.startswith(root + "/"):
+            raise TestmatrixError(
+                f"{path}:{node.start_mark.line + 1}: working_dir '{working_dir}' is outside --checkout-root '{checkout_root}'"
+            )
+        return posixpath.relpath(working_dir, root)
+    return posixpath.normpath(working_dir)
+
+
+def _reason(source: _Source, flag_line: int, start: int, end: int, ignore: str, label: str, path: Path) -> tuple[str, str | None]:
+    """The comment that explains a flag: on its line, above its command, or a '# ^' note below it."""
+    candidates = []
+    trailing = _comment(source.lines[flag_line]) if flag_line < len(source.lines) else None
+    if trailing:
+        candidates.append(([trailing], True))
+    for block in (source.block_above(start), source.block_below(end)):
+        if block:
+            candidates.append((block, False))
+    name = posixpath.basename(ignore.rstrip("/"))
+    for block, on_its_line in candidates:
+        text = " ".join(block)
+        mentioned = re.findall(r"[\w.-]+\.py\b", text)
+        if mentioned and name not in mentioned and not on_its_line:
+            continue  # a note about other files of this command
+        issue = (URL.findall(text) or [None])[0]
+        reason = URL.sub("", text).strip(" :-^") or text
+        return reason, issue.rstrip(".,)") if issue else None
+    return f"imported from {path.name}, step '{label}'", None
+
+
+def to_toml(imported: Imported, platform: str, description: str | None = None) -> tuple[str, str]:
+    """(platform file text, suites.toml text) for an import."""
+    esc = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')  # noqa: E731
+    plat = [
+        f"# Imported by testmatrix from {Path(imported.source).name}; edit freely.",
+        "",
+        "[platform]",
+        f'description = "{esc(description or "imported from " + Path(imported.source).name)}"',
+    ]
+    for suite in imported.suites.values():
+        for ignore in suite.ignores:
+            plat += ["", "[[ignore]]", f'suite = "{suite.name}"', f'path = "{esc(ignore.path)}"', f'reason = "{esc(ignore.reason)}"']
+            if ignore.issue:
+                plat.append(f'issue = "{esc(ignore.issue)}"')
+    suites = [f"# Suites imported by testmatrix from {Path(imported.source).name}.", ""]
+    for suite in imported.suites.values():
+        suites += [f"[suites.{suite.name}]", f'path = "{esc(suite.path)}"', f'description = "{esc(suite.step)}"', ""]
+    return "\n".join(plat) + "\n", "\n".join(suites)
+
+
+def report_lines(imported: Imported) -> list[str]:
+    lines = []
+    for step in imported.steps:
+        mapped = sum(len(imported.suites[s].ignores) for s in step.suites)
+        head = f"{imported.source}:{step.line}: step '{step.label}'"
+        if step.suites:
+            lines.append(f"{head}: {mapped} ignores -> suite {', '.join(step.suites)}")
+        for item in step.unmapped:
+            lines.append(f"{head}: not mapped: {item}")
+    return lines
+
+
+def rebase(imported: Imported, existing: dict[str, str]) -> Imported:
+    """Map imported suites onto a workspace's existing suites {name: path}, by path."""
+    suites: dict[str, ImportedSuite] = {}
+    for suite in imported.suites.values():
+        exact = [n for n, p in existing.items() if p == suite.path]
+        containing = sorted(
+            (n for n, p in existing.items() if suite.path.startswith(p + "/")), key=lambda n: -len(existing[n])
+        )
+        if exact:
+            name = suite.name if suite.name in exact else exact[0]
+        elif containing:
+            name = containing[0]
+        else:
+            line = suite.ignores[0].line if suite.ignores else 1
+            raise TestmatrixError(
+                f"{imported.source}:{line}: step '{suite.step}' runs pytest on '{suite.path}', which is outside every suite "
+                f"({', '.join(f'{n}: {p}' for n, p in existing.items())})"
+            )
+        target = suites.setdefault(name, ImportedSuite(name, existing[name], suite.step))
+        offset = posixpath.relpath(suite.path, existing[name])
+        for ignore in suite.ignores:
+            rel = posixpath.normpath(posixpath.join(offset, ignore.path)) + ("/" if ignore.path.endswith("/") else "")
+            if all(i.path != rel for i in target.ignores):
+                target.ignores.append(Ignore(rel, ignore.reason, ignore.issue, ignore.line))
+        for step in imported.steps:
+            step.suites = [name if s == suite.name else s for s in step.suites]
+    return Imported(imported.source, suites, imported.steps)
+
+
+def write_skiplists(imported: Imported, skiplist_dir: Path, platform: str, *, force: bool = False) -> list[Path]:
+    """Write platforms/PLATFORM.toml (and suites.toml when there is none); refuse to overwrite unless forced."""
+    from .config import _NAME, _RESERVED_PLATFORMS
+    from . import tomlpos
+
+    if not _NAME.match(platform) or platform in _RESERVED_PLATFORMS:
+        raise TestmatrixError(f"invalid platform name '{platform}': use lower-case letters, digits, '-' or '_'")
+    suites_file = skiplist_dir / "suites.toml"
+    platform_file = skiplist_dir / "platforms" / f"{platform}.toml"
+    if platform_file.exists() and not force:
+        raise TestmatrixError(f"{platform_file}: already exists; pass --force to overwrite it")
+    written = []
+    if suites_file.exists():
+        try:
+            data = tomlpos.parse(suites_file.read_text())
+        except Exception as exc:
+            line, message = tomlpos.decode_error_line(exc)
+            raise TestmatrixError(f"{suites_file}:{line}: invalid TOML: {message}") from None
+        existing = {n: t.get("path", "").strip("/") for n, t in data.get("suites", {}).items() if isinstance(t, dict)}
+        imported = rebase(imported, existing)
+        platform_text, _ = to_toml(imported, platform)
+    else:
+        platform_text, suites_text = to_toml(imported, platform)
+        suites_file.parent.mkdir(parents=True, exist_ok=True)
+        suites_file.write_text(suites_text)
+        written.append(suites_file)
+    platform_file.parent.mkdir(parents=True, exist_ok=True)
+    platform_file.write_text(platform_text)
+    written.append(platform_file)
+    return written

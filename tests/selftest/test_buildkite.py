@@ -1,0 +1,189 @@
+"""Buildkite: the exported pipeline, the drift check, and importing real vLLM pipelines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from testmatrix.bkimport import import_pipeline
+from testmatrix.config import load_workspace
+from testmatrix.plan import session_argv
+
+from selftest.helpers import REPO, run, write
+
+DATA = Path(__file__).parent / "data" / "vllm"
+AMD_BASE, AMD_PR, MAIN = DATA / "test-amd.802748bdd.yaml", DATA / "test-amd.ffc3b430a.yaml", DATA / "test-pipeline.802748bdd.yaml"
+VLLM = ["--checkout-root", "/vllm-workspace", "--default-working-dir", "/vllm-workspace/tests"]
+
+
+def cli(cwd: Path, *args: str):
+    return run([sys.executable, "-m", "testmatrix", *args], cwd)
+
+
+def vllm_tree(root: Path) -> Path:
+    """An empty vLLM checkout: every tests/**/test_*.py path of upstream 802748bdd."""
+    for line in (DATA / "test-files.802748bdd.txt").read_text().split():
+        path = root / line
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    return root
+
+
+def imported_sets(pipeline: Path) -> dict[str, set[str]]:
+    imported = import_pipeline(pipeline, checkout_root="/vllm-workspace", default_working_dir="/vllm-workspace/tests")
+    return {name: {i.path for i in suite.ignores} for name, suite in imported.suites.items()}
+
+
+def steps(pipeline: dict) -> list[dict]:
+    return [step for group in pipeline["steps"] for step in group["steps"]]
+
+
+def test_committed_pipeline_is_valid_for_buildkite():
+    data = yaml.safe_load((REPO / ".buildkite/pipeline.yml").read_text())
+    schema = json.loads(resources.files("buildkite_sdk").joinpath("schema.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(data)
+    ws = load_workspace(REPO)
+    by_key = {s["key"]: s for s in steps(data)}
+    assert set(by_key) == {f"{p}-{s}" for p in ws.platforms for s in ws.suites}
+    for key, step in by_key.items():
+        platform = key.split("-", 1)[0]
+        assert step["command"].startswith(f"nox --no-venv -s {key}")
+        assert step["env"]["TESTMATRIX_STRICT_PLATFORM"] == "1"
+        assert step["agents"]["queue"] == ws.platforms[platform].settings["buildkite"]["queue"]
+        assert step["retry"]["automatic"][0] == {"exit_status": -1, "limit": 2}
+        assert step["artifact_paths"] == [f"reports/{key}/*"] and step["timeout_in_minutes"] >= 1
+    sharded = by_key["rocm-language"]
+    assert sharded["parallelism"] == 2
+    assert "--shard-id=$$BUILDKITE_PARALLEL_JOB --num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT" in sharded["command"]
+
+
+def test_committed_pipeline_matches_the_skiplists():
+    result = cli(REPO, "export", "--check")
+    assert result.returncode == 0, result.output
+
+
+def test_drift_check_fails_with_a_readable_diff(workspace):
+    rocm = workspace / "skiplists/platforms/rocm.toml"
+    rocm.write_text(rocm.read_text().replace('queue = "amd-mi325"', 'queue = "amd-mi355"'))
+    result = cli(workspace, "export", "--check")
+    assert result.returncode == 1
+    assert "-      queue: amd-mi325\n+      queue: amd-mi355" in result.stdout
+    assert "does not match the skiplists; regenerate it: testmatrix export" in result.stderr
+    assert cli(workspace, "export").returncode == 0
+    assert cli(workspace, "export", "--check").returncode == 0
+
+
+def test_pipeline_session_regenerates_the_file(workspace):
+    (workspace / ".buildkite/pipeline.yml").unlink()
+    result = run([sys.executable, "-m", "nox", "--no-venv", "-s", "pipeline"], workspace)
+    assert result.returncode == 0, result.output
+    assert (workspace / ".buildkite/pipeline.yml").read_text() == (REPO / ".buildkite/pipeline.yml").read_text()
+
+
+def test_importing_both_amd_pipelines_shows_exactly_the_prs_additions():
+    before, after = imported_sets(AMD_BASE), imported_sets(AMD_PR)
+    added = {name: after[name] - before.get(name, set()) for name in after if after[name] - before.get(name, set())}
+    removed = {name: before[name] - after.get(name, set()) for name in before if before[name] - after.get(name, set())}
+    assert removed == {}
+    assert added == {
+        "api-server": {"test_vision.py", "test_optional_middleware.py"},
+        "pooling": {
+            "correctness/test_mteb_score.py", "correctness/test_mteb_embed.py", "llm/test_embedding.py",
+            "llm/test_encode.py", "openai/test_embedding.py", "openai/test_embedding_dimensions.py",
+            "openai/test_embedding_long_text.py", "openai/test_rerank.py", "openai/test_score.py",
+            "openai/test_truncation.py", "openai/test_vision_embedding.py",
+        },
+    }
+    assert sum(map(len, before.values())) == 28  # every --ignore flag of the base file
+
+
+def test_comments_become_reasons_and_links_become_issues():
+    imported = import_pipeline(AMD_PR, checkout_root="/vllm-workspace", default_working_dir="/vllm-workspace/tests")
+    by_path = {i.path: i for i in imported.suites["api-server"].ignores}
+    assert by_path["test_vision.py"].issue == "https://github.com/vllm-project/vllm/issues/27442"
+    assert "Skip encoder models" in by_path["test_vision.py"].reason
+    # the '# ^' note names two files; the older flags of the same command keep an imported reason
+    assert by_path["tool_parsers/"].reason == "imported from test-amd.ffc3b430a.yaml, step 'Entrypoints Integration Test (API Server)'"
+    pooling = imported.suites["pooling"].ignores
+    assert all(i.issue == "https://github.com/vllm-project/vllm/issues/27442" for i in pooling)
+
+
+def test_import_reports_what_it_cannot_map_step_by_step(tmp_path):
+    result = cli(tmp_path, "import", str(MAIN), "--platform", "cuda", "--skiplists", str(tmp_path / "sk"), *VLLM)
+    assert result.returncode == 0, result.output
+    out = result.stdout
+    assert "step 'LoRA Test %N': 7 ignores -> suite lora" in out
+    assert "step 'LoRA Test %N': not mapped: --shard-id=$$BUILDKITE_PARALLEL_JOB (in: pytest lora)" in out
+    assert "not mapped: -m not cpu_test (in: pytest multimodal)" in out
+    assert "not mapped: not pytest: bash standalone_tests/python_only_compile.sh" in out
+    written = (tmp_path / "sk/platforms/cuda.toml").read_text()
+    assert written.count("[[ignore]]") == sum(len(s) for s in imported_sets(MAIN).values()) == 26
+
+
+@pytest.mark.parametrize("source", [AMD_BASE, AMD_PR], ids=["802748bdd", "ffc3b430a"])
+def test_round_trip_reproduces_every_steps_ignore_set(tmp_path, source):
+    root = vllm_tree(tmp_path / "vllm")
+    result = cli(root, "import", str(source), "--platform", "rocm", "--skiplists", "skiplists", *VLLM)
+    assert result.returncode == 0, result.output
+    (root / "skiplists/platforms/cuda.toml").write_text('[platform]\nhardware = "cuda"\n')
+    original = imported_sets(source)
+    ws = load_workspace(root)
+    # nox style: each step runs a session whose argv carries the ignore set
+    for suite, ignores in original.items():
+        argv = session_argv(ws, "rocm", suite)
+        flags = {a.split("=", 1)[1] for a in argv if a.startswith("--ignore=")}
+        base = ws.suites[suite].path + "/"
+        assert {f[len(base):] for f in flags} == ignores
+    # pytest style: the exported pipeline itself, imported again, gives the same sets
+    suites = root / "skiplists/suites.toml"
+    suites.write_text('[workspace.buildkite]\ncommand_style = "pytest"\n\n' + suites.read_text())
+    assert cli(root, "export", "-o", "exported.yml").returncode == 0
+    again = import_pipeline(root / "exported.yml")
+    rocm = {name.removeprefix("rocm-"): {i.path for i in s.ignores} for name, s in again.suites.items() if name.startswith("rocm")}
+    assert rocm == original
+
+
+def test_not_yaml(tmp_path):
+    bad = tmp_path / "p.yml"
+    bad.write_text("steps:\n  - label: x\n    command: [unclosed\n")
+    result = cli(tmp_path, "import", str(bad), "--platform", "rocm", "--skiplists", "sk")
+    assert result.returncode == 2 and result.stderr.startswith(f"testmatrix: error: {bad}:")
+    assert "not YAML" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "sk").exists()
+
+
+def test_yaml_that_is_not_a_pipeline(tmp_path):
+    bad = tmp_path / "p.yml"
+    bad.write_text("name: just a mapping\n")
+    result = cli(tmp_path, "import", str(bad), "--platform", "rocm", "--skiplists", "sk")
+    assert result.stderr.strip() == f"testmatrix: error: {bad}:1: not a Buildkite pipeline: no top-level 'steps' list"
+    assert result.returncode == 2 and not (tmp_path / "sk").exists()
+
+
+def test_step_outside_every_suite(workspace):
+    pipeline = workspace / "p.yml"
+    pipeline.write_text("steps:\n- label: Kernels\n  command: pytest tests/kernels --ignore=tests/kernels/test_x.py\n")
+    before = sorted(p.name for p in (workspace / "skiplists/platforms").iterdir())
+    result = cli(workspace, "import", str(pipeline), "--platform", "mi300")
+    assert result.returncode == 2
+    assert "step 'Kernels' runs pytest on 'tests/kernels', which is outside every suite" in result.stderr
+    assert sorted(p.name for p in (workspace / "skiplists/platforms").iterdir()) == before
+
+
+def test_unknown_platform_and_existing_file(workspace):
+    pipeline = workspace / "p.yml"
+    pipeline.write_text("steps:\n- label: Pool\n  command: pytest tests/entrypoints/pooling --ignore=tests/entrypoints/pooling/llm\n")
+    assert "invalid platform name 'ROCm!'" in cli(workspace, "import", str(pipeline), "--platform", "ROCm!").stderr
+    original = (workspace / "skiplists/platforms/rocm.toml").read_text()
+    result = cli(workspace, "import", str(pipeline), "--platform", "rocm")
+    assert result.returncode == 2 and "already exists; pass --force to overwrite it" in result.stderr
+    assert (workspace / "skiplists/platforms/rocm.toml").read_text() == original
+    assert cli(workspace, "import", str(pipeline), "--platform", "rocm", "--force").returncode == 0
+    ws = load_workspace(workspace)
+    assert [(e.suite, e.path) for e in ws.platforms["rocm"].ignores] == [("pooling", "llm")]
