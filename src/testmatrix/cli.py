@@ -81,6 +81,56 @@ def _import(args) -> int:
     return 0
 
 
+def _explain(args) -> int:
+    from . import explain as ex
+    from .collect import collect
+
+    workspace = load_workspace(args.root)
+    platforms = [platform_named(workspace, args.platform).name] if args.platform else None
+    collected = collect(workspace, keyword=args.keyword)
+    cases = collected.cases
+    if args.test:
+        cases = [c for c in cases if c.nodeid == args.test or c.nodeid.startswith(args.test + "[") or c.nodeid.startswith(args.test + "::")]
+        if not cases:
+            raise TestmatrixError(f"unknown test id '{args.test}': no collected test matches it")
+    for error in collected.errors:
+        print(f"testmatrix: error: {error}", file=sys.stderr)
+    rows = ex.explain(workspace, cases, platforms)
+    if args.json:
+        table = [{"platform": p, "suite": s, **c} for (p, s), c in sorted(ex.summary(rows).items())]
+        print(json.dumps({"tests": [r.as_dict() for r in rows], "summary": table}, indent=2))
+    else:
+        print(ex.render(rows, verbose=not args.summary))
+    return 1 if collected.errors else 0
+
+
+def _lint(args) -> int:
+    from .lint import lint
+
+    findings, tests = lint(args.root or Path.cwd(), paths_only=args.paths_only)
+    for finding in findings:
+        print(finding)
+    errors = sum(f.severity == "error" for f in findings)
+    scope = "paths only" if args.paths_only else f"{tests} collected tests"
+    print(f"testmatrix lint: {errors} errors, {len(findings) - errors} warnings ({scope})", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _audit(args) -> int:
+    from . import audit as au
+    from .collect import collect
+
+    workspace = load_workspace(args.root)
+    platform_named(workspace, args.platform)
+    audits = au.audit(workspace, args.platform, collect(workspace).cases)
+    if args.json:
+        print(json.dumps([a.as_dict() for a in audits], indent=2))
+    else:
+        print(au.render(audits))
+    stale = [a for a in audits if a.verdict == "stale"]
+    return 1 if args.strict and stale else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="testmatrix", description=__doc__)
     parser.add_argument("--root", type=Path, default=None, help="workspace root (default: nearest directory with skiplists/)")
@@ -100,6 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="file to write ('-' for stdout; default: [workspace.buildkite] pipeline or .buildkite/pipeline.yml)")
     p.add_argument("--check", action="store_true", help="exit 1 with a diff when the committed pipeline differs from the skiplists")
     p.set_defaults(func=_export)
+
+    p = sub.add_parser("explain", help="the fate of every test on every platform, and the entry that decided it")
+    p.add_argument("test", nargs="?", help="one test id (or a prefix of ids: a file, a function)")
+    p.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
+    p.add_argument("--platform", help="only this platform")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--summary", action="store_true", help="only the platform x suite table")
+    p.set_defaults(func=_explain)
+
+    p = sub.add_parser("lint", help="find dead, expired, wasteful or undecidable skiplist entries")
+    p.add_argument("--paths-only", action="store_true", help="check paths and entries without importing any test")
+    p.set_defaults(func=_lint)
+
+    p = sub.add_parser("audit", help="run what a platform's entries keep out and report stale entries")
+    p.add_argument("--platform", required=True)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any entry is stale (for a scheduled job)")
+    p.set_defaults(func=_audit)
 
     p = sub.add_parser("import", help="turn the --ignore flags of an existing Buildkite pipeline into skiplist entries")
     p.add_argument("pipeline", help="a Buildkite pipeline YAML file")

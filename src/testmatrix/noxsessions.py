@@ -68,6 +68,15 @@ def export_session(workspace: Workspace):
     return pipeline
 
 
+def lint_session(workspace: Workspace):
+    def lint(session: nox.Session) -> None:
+        prepare(session, workspace)
+        session.run("python", "-m", "testmatrix", "lint", *session.posargs)
+
+    lint.__doc__ = "Lint the skiplists against the collected tests (-- --paths-only: without importing tests)."
+    return lint
+
+
 def register(root: Path | str | None = None) -> Workspace:
     """Declare every `<platform>-<suite>` session from the skiplists; exit cleanly on bad input."""
     try:
@@ -75,6 +84,7 @@ def register(root: Path | str | None = None) -> Workspace:
     except TestmatrixError as exc:
         sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
     nox.session(export_session(workspace), name="pipeline", default=False, tags=["buildkite"])
+    nox.session(lint_session(workspace), name="lint", default=False, tags=["lint"])
     for platform in workspace.platforms.values():
         for suite in workspace.suites.values():
             nox.session(

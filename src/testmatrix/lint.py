@@ -1,0 +1,147 @@
+"""Lint: every skiplist entry must still match something, and every test must be decidable.
+
+Each finding is one line that starts with the skiplist file:line it concerns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+from .model import Entry, IgnoreEntry, SkipEntry, Workspace
+from .plan import FateKind, Rules, TestCase, models_of
+from .explain import suites_of
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # "error" or "warning"
+    where: str  # skiplist file:line
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.severity}: {self.message}"
+
+
+def config_findings(error: ConfigError) -> list[Finding]:
+    return [Finding("error", f"{p.file}:{p.line}" if p.line else p.file, p.message) for p in error.problems]
+
+
+def entry_findings(workspace: Workspace, today: dt.date | None = None) -> list[Finding]:
+    """What can be said from the skiplists and file names alone (no test is imported)."""
+    today = today or dt.date.today()
+    out = []
+    for platform in workspace.platforms.values():
+        for entry in platform.entries:
+            if entry.expires and entry.expires < today:
+                out.append(Finding("error", str(entry.location), f"{entry.kind} entry expired on {entry.expires}: {entry.reason}"))
+            if not entry.issue:
+                out.append(Finding("warning", str(entry.location), f"{entry.kind} entry has no issue link"))
+        for entry in platform.ignores:
+            target = workspace.root / entry.target
+            files = [target] if target.is_file() else sorted(target.rglob("test_*.py")) + sorted(target.rglob("*_test.py"))
+            if not any(_defines_tests(f) for f in files):
+                out.append(Finding("error", str(entry.location), f"ignore of '{entry.target}' matches no file that defines tests (dead entry)"))
+    return out
+
+
+def _defines_tests(path: Path) -> bool:
+    """Whether a file defines a test function or class, read without importing it."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError):
+        return True  # cannot tell: collection will say
+    return any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
+        or isinstance(node, ast.ClassDef) and node.name.startswith("Test")
+        for node in ast.walk(tree)
+    )
+
+
+def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Finding]:
+    """What needs the collected tests: dead entries, wasteful ignores, unmarked or undecidable tests."""
+    out: list[Finding] = []
+    for platform in workspace.platforms.values():
+        rules = {s: Rules(workspace, platform, suite=s) for s in workspace.suites}
+        used: dict[Entry, int] = {}
+        by_file: dict[str, list] = {}
+        for case in cases:
+            for suite in suites_of(workspace, case):
+                fate = rules[suite].fate(case)
+                if fate.entry is not None:
+                    used[fate.entry] = used.get(fate.entry, 0) + 1
+                by_file.setdefault(case.path, []).append((case, fate))
+                if fate.kind is FateKind.ERROR:
+                    out.append(Finding("error", str(fate.entry.location), f"{case.nodeid} is marked '{fate.entry.marker}' but names no model; "
+                                       f"name it: @pytest.mark.{fate.entry.marker}(model=\"...\")"))
+                elif fate.kind is FateKind.RUN:
+                    out += _unmarked(platform.skips, case, rules[suite])
+        for entry in platform.entries:
+            if entry.kind in ("ignore", "skip", "deselect") and not used.get(entry):
+                what = {"ignore": f"'{getattr(entry, 'target', '')}'", "skip": f"marker '{getattr(entry, 'marker', '')}'",
+                        "deselect": f"'{getattr(entry, 'nodeid', '')}'"}[entry.kind]
+                out.append(Finding("error", str(entry.location), f"{entry.kind} entry {what} matches no collected test on {platform.name} (dead entry)"))
+        for entry in platform.ignores:
+            thrown = _runnable_inside(workspace, entry, cases, platform.skips, rules[entry.suite])
+            if thrown:
+                models = sorted({m for _, ms in thrown for m in ms})
+                out.append(Finding("warning", str(entry.location),
+                                   f"ignore of '{entry.target}' throws away {len(thrown)} tests that would run on {platform.name} "
+                                   f"(models not on its skiplist: {', '.join(models)}); mark the encoder tests instead"))
+        for path, rows in sorted(by_file.items()):
+            kinds = {fate.kind for _, fate in rows}
+            if kinds == {FateKind.SKIPPED}:
+                entry = rows[0][1].entry
+                out.append(Finding("warning", str(entry.location),
+                                   f"all {len(rows)} tests of {path} are skipped on {platform.name} by model entries; "
+                                   f"a file-level [[ignore]] would skip collecting it"))
+    return out
+
+
+def _listed(skips: tuple[SkipEntry, ...], models) -> list[tuple[SkipEntry, str]]:
+    return [(entry, m) for entry in skips for m in models if m in entry.models]
+
+
+def _unmarked(skips, case: TestCase, rules: Rules) -> list[Finding]:
+    markers = {use.name for use in case.markers}
+    out = []
+    for entry, model in _listed(skips, case.params):
+        if entry.marker not in markers:
+            out.append(Finding("error", str(entry.location),
+                               f"{case.nodeid} uses {model} but lacks @pytest.mark.{entry.marker}: it would fail on {entry.platform}"))
+    return out
+
+
+def _runnable_inside(workspace, entry: IgnoreEntry, cases, skips, rules: Rules) -> list[tuple[TestCase, tuple]]:
+    """Tests in an ignored path whose models are all determinable and none is listed for the platform."""
+    out = []
+    for case in cases:
+        if rules.ignore_for(case.path) is not entry:
+            continue
+        models = tuple(v for v in case.params if v in rules.known_models or rules.model_re.match(v))
+        if models and not _listed(skips, models):
+            out.append((case, models))
+    return out
+
+
+def lint(workspace_root: Path, *, paths_only: bool = False, collector=None) -> tuple[list[Finding], int]:
+    """(findings, number of tests looked at); tests are collected unless paths_only."""
+    from .config import load_workspace
+
+    try:
+        workspace = load_workspace(workspace_root)
+    except ConfigError as exc:
+        return config_findings(exc), 0
+    findings = entry_findings(workspace)
+    if paths_only:
+        return findings, 0
+    from .collect import collect
+
+    collected = (collector or collect)(workspace)
+    findings += [Finding("error", "collection", e) for e in collected.errors]
+    findings += collected_findings(workspace, collected.cases)
+    return findings, len(collected.cases)
