@@ -131,6 +131,21 @@ def _audit(args) -> int:
     return 1 if args.strict and stale else 0
 
 
+def _report(args) -> int:
+    from . import reports
+
+    paths = [Path(p) for p in args.summaries] or sorted(Path("reports").glob("*/summary.json"))
+    if not paths:
+        raise TestmatrixError("no summaries given and none under reports/*/summary.json")
+    text = reports.matrix(reports.read_summaries(paths))
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="testmatrix", description=__doc__)
     parser.add_argument("--root", type=Path, default=None, help="workspace root (default: nearest directory with skiplists/)")
@@ -168,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--strict", action="store_true", help="exit 1 when any entry is stale (for a scheduled job)")
     p.set_defaults(func=_audit)
+
+    p = sub.add_parser("report", help="merge session summaries into a Markdown platform x suite matrix")
+    p.add_argument("summaries", nargs="*", help="summary.json files (default: reports/*/summary.json)")
+    p.add_argument("--output", "-o", help="write the Markdown here (for buildkite-agent annotate)")
+    p.set_defaults(func=_report)
 
     p = sub.add_parser("import", help="turn the --ignore flags of an existing Buildkite pipeline into skiplist entries")
     p.add_argument("pipeline", help="a Buildkite pipeline YAML file")

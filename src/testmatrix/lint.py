@@ -80,6 +80,11 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                                        f"name it: @pytest.mark.{fate.entry.marker}(model=\"...\")"))
                 elif fate.kind is FateKind.RUN:
                     out += _unmarked(platform.skips, case, rules[suite])
+        import fnmatch
+
+        for entry in platform.flaky:
+            if not any(c.nodeid.startswith(entry.pattern) or fnmatch.fnmatchcase(c.nodeid, entry.pattern) for c in cases):
+                out.append(Finding("error", str(entry.location), f"flaky entry '{entry.pattern}' matches no collected test (dead entry)"))
         for entry in platform.entries:
             if entry.kind in ("ignore", "skip", "deselect") and not used.get(entry):
                 what = {"ignore": f"'{getattr(entry, 'target', '')}'", "skip": f"marker '{getattr(entry, 'marker', '')}'",

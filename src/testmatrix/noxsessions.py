@@ -9,6 +9,7 @@ Two ways to run a session:
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from nox.virtualenv import PassthroughEnv
 
 from .config import load_workspace
 from .errors import TestmatrixError
+from .lease import ENV_GPUS, acquire, inventory, lease_dir
 from .model import Platform, Suite, Workspace
 from .plan import session_argv, session_name
 
@@ -37,6 +39,19 @@ def prepare(session: nox.Session, workspace: Workspace) -> None:
         session.log("no virtualenv (--no-venv): using this interpreter's packages as they are; nothing installed")
 
 
+def lease_gpus(workspace: Workspace, platform: Platform) -> list[str]:
+    """GPUs a session of this platform leases: only for GPU platforms with an inventory."""
+    if not platform.visible_devices_env:
+        return []
+    from .detect import detect
+
+    count = workspace.settings.get("gpus")
+    if count is None and not os.environ.get(ENV_GPUS):
+        found = detect()
+        count = found.devices if found.hardware == platform.hardware else 0
+    return inventory(count or 0)
+
+
 def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
     """The function nox runs for one platform x suite."""
 
@@ -48,10 +63,26 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
         argv += [a for a in posargs if a != "--no-skiplist"]
         if not any(a.startswith("--junitxml") for a in argv):
             argv.append(f"--junitxml={REPORTS}/{session.name}/junit.xml")
+        if not any(a.startswith("--summary-json") for a in argv):
+            argv.append(f"--summary-json={REPORTS}/{session.name}/summary.json")
         ignores = sum(1 for a in argv if a.startswith("--ignore="))
         session.log(f"{platform.name} skiplist: {ignores} ignored paths for suite {suite.name}" if apply else "skiplist OFF")
         session.log("pytest command: pytest " + shlex.join(argv))
-        session.run("pytest", *argv)
+        env = {}
+        lease = None
+        gpus = lease_gpus(workspace, platform)
+        if gpus:
+            try:
+                lease = acquire(gpus, lease_dir(workspace.settings.get("lease_dir")), say=session.log, holder=session.name)
+            except TestmatrixError as exc:
+                session.error(str(exc))
+            env[platform.visible_devices_env] = lease.gpu
+            session.log(f"leased GPU {lease.gpu}: {platform.visible_devices_env}={lease.gpu}")
+        try:
+            session.run("pytest", *argv, env=env)
+        finally:
+            if lease is not None:
+                lease.release()
 
     run.__doc__ = f"Run suite {suite.name} ({suite.path}) as {platform.name} CI does: {platform.description}."
     run.__name__ = session_name(platform.name, suite.name)

@@ -34,6 +34,10 @@ class State:
         self.strict = strict
         self.ignored: dict[str, object] = {}
         self.shard: tuple[int, int] | None = None
+        self.reran: set[str] = set()
+        self.outcomes: dict[str, str] = {}
+        self.durations_seen: dict[str, float] = {}
+        self.flaky_entries: dict[str, object] = {}
         self.durations: dict[str, float] | None = None
         self.fates: dict[str, Fate] = {}
 
@@ -91,6 +95,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="testmatrix_durations",
         metavar="FILE",
         help="JSON {test id: seconds} to balance shards by time (default: by count)",
+    )
+    group.addoption(
+        "--summary-json",
+        dest="testmatrix_summary",
+        metavar="PATH",
+        help="write a JSON summary: counts by fate, entries used, flaky tests, durations",
     )
     parser.addini("skiplists", "directory of testmatrix skiplists, relative to the rootdir")
     parser.addini("strict_platform", "refuse to run on hardware other than the target platform's", type="bool", default=False)
@@ -154,6 +164,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # pytest prefixes the first line with "ERROR: "; give every problem the same prefix
         raise pytest.UsageError(str(exc).replace("\n", "\nERROR: ")) from None
     config.stash[STATE] = state
+    _STATE_HOLDER["state"] = state
     if state.shard is not None:
         config.pluginmanager.register(Sharder(state), "testmatrix-shard")
     # Code under test (the bundled mini-vLLM) reads this to simulate the platform.
@@ -167,6 +178,7 @@ _PREVIOUS_ENV = pytest.StashKey["str | None"]()
 def pytest_unconfigure(config: pytest.Config) -> None:
     if STATE not in config.stash:
         return
+    _STATE_HOLDER.pop("state", None)
     previous = config.stash[_PREVIOUS_ENV]
     if previous is None:
         os.environ.pop(ENV_PLATFORM, None)
@@ -257,10 +269,92 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             continue
         if fate.kind is FateKind.SKIPPED:
             item.add_marker(pytest.mark.skip(reason=fate.message))
+        else:
+            _mark_flaky(state, item)
         keep.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+
+
+def _mark_flaky(state: State, item: pytest.Item) -> None:
+    """Known flakes (and suites that ask for reruns) get pytest-rerunfailures' flaky marker; nothing else."""
+    import fnmatch
+
+    rules = state.rules
+    if not rules.apply or rules.platform is None:
+        return
+    for entry in rules.platform.flaky:
+        if item.nodeid.startswith(entry.pattern) or fnmatch.fnmatchcase(item.nodeid, entry.pattern):
+            item.add_marker(pytest.mark.flaky(reruns=entry.reruns, reruns_delay=entry.delay))
+            state.flaky_entries[item.nodeid] = entry
+            return
+    for suite in state.workspace.suites.values():
+        reruns = suite.settings.get("reruns")
+        rel = _relpath(item.path, state.workspace.root) or ""
+        if reruns and (rel == suite.path or rel.startswith(suite.path + "/")):
+            item.add_marker(pytest.mark.flaky(reruns=reruns, reruns_delay=suite.settings.get("reruns_delay", 0)))
+            return
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    state = _STATE_HOLDER.get("state")
+    if state is None:
+        return
+    if report.outcome == "rerun":
+        state.reran.add(report.nodeid)
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        state.outcomes[report.nodeid] = report.outcome
+        state.durations_seen[report.nodeid] = round(report.duration, 6)
+
+
+_STATE_HOLDER: dict = {}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    state = session.config.stash.get(STATE, None)
+    path = session.config.getoption("testmatrix_summary", None)
+    if state is None or not path:
+        return
+    from .reports import write_summary
+
+    write_summary(Path(path), summarise(state, session.config, int(exitstatus)))
+
+
+def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
+    counts = {"passed": 0, "failed": 0, "skipped_by_entry": 0, "skipped_other": 0, "flaky": 0, "errors": 0}
+    for nodeid, outcome in state.outcomes.items():
+        fate = state.fates.get(nodeid)
+        if outcome == "passed":
+            counts["passed"] += 1
+            counts["flaky"] += nodeid in state.reran
+        elif outcome == "failed":
+            counts["failed"] += 1
+        elif outcome == "skipped":
+            counts["skipped_by_entry" if fate is not None and fate.kind is FateKind.SKIPPED else "skipped_other"] += 1
+    counts["errors"] = sum(1 for f in state.fates.values() if f.kind is FateKind.ERROR)
+    counts["deselected"] = sum(1 for f in state.fates.values() if f.kind in (FateKind.DESELECTED, FateKind.IGNORED))
+    counts["ignored_paths"] = len(state.ignored)
+    used: dict[str, dict] = {}
+    for fate in state.fates.values():
+        if fate.entry is not None:
+            row = used.setdefault(str(fate.entry.location), {"kind": fate.entry.kind, "reason": fate.entry.reason, "issue": fate.entry.issue, "tests": 0})
+            row["tests"] += 1
+    for entry in state.ignored.values():
+        used.setdefault(str(entry.location), {"kind": "ignore", "reason": entry.reason, "issue": entry.issue, "tests": 0})
+    return {
+        "platform": state.rules.name,
+        "suite": config.getoption("testmatrix_suite"),
+        "simulated": state.simulated,
+        "hardware": state.detection.hardware,
+        "exitstatus": exitstatus,
+        "counts": counts,
+        "flaky": sorted(n for n in state.reran if state.outcomes.get(n) == "passed"),
+        "entries": used,
+        "durations": state.durations_seen,
+        "total_seconds": round(sum(state.durations_seen.values()), 6),
+    }
 
 
 class Sharder:
@@ -314,6 +408,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     )
     for rel, entry in sorted(state.ignored.items()):
         write(f"  ignored {rel}: {entry.cite()}")
+    for nodeid in sorted(state.reran):
+        if state.outcomes.get(nodeid) == "passed":
+            entry = state.flaky_entries.get(nodeid)
+            write(f"  FLAKY (passed on rerun) {nodeid}" + (f": {entry.cite()}" if entry else " (suite reruns)"), yellow=True)
     if counts[FateKind.ERROR]:
         write(f"  {counts[FateKind.ERROR]} tests are marked but name no model: see the errors above", red=True)
 

@@ -1,0 +1,66 @@
+"""Session reports: atomic JSON summaries and the merged platform x suite Markdown matrix."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from filelock import FileLock
+
+from .errors import TestmatrixError
+
+
+def write_summary(path: Path, data: dict) -> None:
+    """Write JSON atomically; concurrent sessions writing the same file take turns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+
+
+def read_summaries(paths: list[Path]) -> list[dict]:
+    out = []
+    for path in paths:
+        try:
+            data = json.loads(path.read_text())
+        except OSError as exc:
+            raise TestmatrixError(f"{path}: cannot read: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise TestmatrixError(f"{path}:{exc.lineno}: not a testmatrix summary: {exc.msg}") from None
+        if not isinstance(data, dict) or "counts" not in data or "platform" not in data:
+            raise TestmatrixError(f"{path}:1: not a testmatrix summary (no 'platform'/'counts')")
+        out.append(data)
+    return out
+
+
+def matrix(summaries: list[dict]) -> str:
+    """Markdown: one row per suite, one column per platform, ready for `buildkite-agent annotate`."""
+    platforms = sorted({s["platform"] for s in summaries})
+    suites = sorted({s.get("suite") or "-" for s in summaries})
+    cell = {(s["platform"], s.get("suite") or "-"): s for s in summaries}
+    lines = ["| suite | " + " | ".join(platforms) + " |", "|---|" + "---|" * len(platforms)]
+    for suite in suites:
+        row = [suite]
+        for platform in platforms:
+            s = cell.get((platform, suite))
+            if s is None:
+                row.append("not run")
+                continue
+            c = s["counts"]
+            icon = ":white_check_mark:" if s["exitstatus"] == 0 else ":x:"
+            parts = [f"{c['passed']} passed"]
+            for key, label in (("failed", "failed"), ("flaky", "flaky"), ("skipped_by_entry", "skipped"),
+                               ("deselected", "deselected"), ("ignored_paths", "files ignored"), ("errors", "no model")):
+                if c.get(key):
+                    parts.append(f"{c[key]} {label}")
+            sim = " (simulated)" if s.get("simulated") else ""
+            row.append(f"{icon} " + ", ".join(parts) + sim)
+        lines.append("| " + " | ".join(row) + " |")
+    total = sum(len(s.get("entries", {})) for s in summaries)
+    lines.append("")
+    lines.append(f"{len(summaries)} sessions, {total} skiplist entries used.")
+    return "\n".join(lines) + "\n"

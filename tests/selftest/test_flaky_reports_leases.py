@@ -1,0 +1,157 @@
+"""Known flakes rerun (only they), reports merge into a matrix, GPU leases never double-book, shards balance."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from testmatrix import errors
+from testmatrix.lease import acquire, lease_dir
+from testmatrix.shard import assign
+
+from selftest.helpers import REPO, clean_env, run, run_pytest
+
+FLAKY = {
+    "skiplists/platforms/sim.toml": """
+        [[flaky]]
+        test = "tests/unit/test_flaky.py::test_sometimes"
+        reruns = 3
+        reason = "races the server start"
+        issue = "https://example.org/flaky/1"
+    """,
+    "tests/unit/test_flaky.py": """
+        from pathlib import Path
+
+        COUNTER = Path(__file__).with_name("attempts.txt")
+
+        def test_sometimes():
+            n = int(COUNTER.read_text()) if COUNTER.exists() else 0
+            COUNTER.write_text(str(n + 1))
+            assert n >= 1, "fails the first time only"
+
+        def test_always_broken():
+            raise AssertionError("a real failure")
+
+        def test_fine():
+            pass
+    """,
+}
+
+
+def test_listed_flake_passes_on_rerun_and_others_fail_at_once(tiny):
+    root = tiny(FLAKY)
+    summary = root / "summary.json"
+    result = run_pytest(root, "tests/unit", "--platform=sim", f"--summary-json={summary}")
+    assert result.returncode == 1
+    assert result.counts() == {"passed": 2, "failed": 1, "rerun": 1}
+    assert "FLAKY (passed on rerun) tests/unit/test_flaky.py::test_sometimes: races the server start" in result.stdout
+    data = json.loads(summary.read_text())
+    assert data["flaky"] == ["tests/unit/test_flaky.py::test_sometimes"]
+    assert data["counts"]["flaky"] == 1 and data["counts"]["failed"] == 1 and data["counts"]["passed"] == 2
+    assert set(data["durations"]) == {f"tests/unit/test_flaky.py::{n}" for n in ("test_sometimes", "test_always_broken", "test_fine")}
+
+
+def test_flaky_entry_that_matches_nothing_is_a_lint_error(tiny):
+    root = tiny({**FLAKY, "skiplists/platforms/sim.toml": FLAKY["skiplists/platforms/sim.toml"].replace("test_sometimes", "test_gone")})
+    result = run([sys.executable, "-m", "testmatrix", "lint"], root)
+    assert result.returncode == 1
+    assert "skiplists/platforms/sim.toml:2: error: flaky entry 'tests/unit/test_flaky.py::test_gone' matches no collected test" in result.stdout
+
+
+def test_session_reports_merge_into_a_markdown_matrix(workspace):
+    for session in ("cuda-language", "rocm-language", "rocm-pooling"):
+        assert run([sys.executable, "-m", "nox", "--no-venv", "-s", session], workspace).returncode == 0
+        assert (workspace / f"reports/{session}/junit.xml").exists()
+    result = run([sys.executable, "-m", "testmatrix", "report", "-o", "matrix.md"], workspace)
+    assert result.returncode == 0, result.output
+    text = (workspace / "matrix.md").read_text()
+    assert "| suite | cuda | rocm |" in text
+    assert "| language | :white_check_mark: 18 passed (simulated) | :white_check_mark: 14 passed, 4 skipped (simulated) |" in text
+    assert "| pooling | not run | :white_check_mark: 7 passed, 11 files ignored (simulated) |" in text
+
+
+HOLDER = """
+import sys, time
+sys.path.insert(0, {src!r})
+from pathlib import Path
+from testmatrix.lease import acquire
+lease = acquire(["0", "1"], Path({dir!r}), poll=0.05, say=lambda m: print(m, flush=True), holder=sys.argv[1])
+print("LEASED", lease.gpu, flush=True)
+Path({dir!r}, "log").open("a").write(f"start {{lease.gpu}} {{time.monotonic()}}\\n")
+time.sleep(float(sys.argv[2]))
+Path({dir!r}, "log").open("a").write(f"end {{lease.gpu}} {{time.monotonic()}}\\n")
+"""
+
+
+def test_racing_sessions_never_share_a_gpu_and_a_killed_one_frees_its_lease(tmp_path):
+    script = tmp_path / "hold.py"
+    script.write_text(HOLDER.format(src=str(REPO / "src"), dir=str(tmp_path)))
+    victim = subprocess.Popen([sys.executable, str(script), "victim", "60"], stdout=subprocess.PIPE, text=True)
+    victim_gpu = victim.stdout.readline().split()[1]
+    others = [subprocess.Popen([sys.executable, str(script), f"p{i}", "0.3"], stdout=subprocess.PIPE, text=True) for i in range(4)]
+    time.sleep(1.0)
+    victim.send_signal(signal.SIGKILL)  # crashes mid-run, holding its GPU
+    victim.wait()
+    killed_at = time.monotonic()
+    outputs = [p.communicate(timeout=60)[0] for p in others]
+    assert all(p.returncode == 0 for p in others)
+    assert any("are leased by other sessions; waiting for one" in out for out in outputs)
+    events = []
+    for line in (tmp_path / "log").read_text().splitlines():
+        kind, gpu, at = line.split()
+        events.append((float(at), kind, gpu))
+    events.append((killed_at, "end", victim_gpu))
+    holding: dict[str, int] = {}
+    for _, kind, gpu in sorted(events):
+        holding[gpu] = holding.get(gpu, 0) + (1 if kind == "start" else -1)
+        assert holding[gpu] <= 1, "two sessions held one GPU"
+    used = {gpu for _, kind, gpu in events if kind == "start"}
+    assert used == {"0", "1"}  # the killed session's GPU was taken over
+
+
+def test_lease_directory_that_cannot_be_written(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(errors.TestmatrixError, match="GPU lease directory .* cannot be written"):
+        lease_dir(str(blocker / "leases"))
+
+
+def test_shards_cover_every_test_once_and_balance_by_durations():
+    ids = [f"t{i}" for i in range(200)]
+    durations = {t: (30.0 if i % 17 == 0 else 0.5 + (i % 5) * 0.2) for i, t in enumerate(ids)}
+    for num in (2, 3, 4):
+        owner = assign(ids, num, durations)
+        assert len(owner) == len(ids) and set(owner) == set(range(num))
+        loads = [sum(durations[t] for t, s in zip(ids, owner) if s == k) for k in range(num)]
+        assert max(loads) <= 1.10 * (sum(loads) / num)
+        by_count = assign(ids, num)
+        assert sorted(by_count.count(k) for k in range(num))[-1] - sorted(by_count.count(k) for k in range(num))[0] <= 1
+
+
+def test_every_selected_test_runs_in_exactly_one_shard():
+    seen = []
+    for shard in range(3):
+        result = run_pytest(REPO, "--collect-only", "-q", "tests/entrypoints", "--platform=rocm", "--num-shards=3", f"--shard-id={shard}")
+        seen += [l for l in result.stdout.splitlines() if "::" in l]
+    whole = run_pytest(REPO, "--collect-only", "-q", "tests/entrypoints", "--platform=rocm")
+    assert sorted(seen) == sorted(l for l in whole.stdout.splitlines() if "::" in l)
+
+
+def test_shard_index_out_of_range():
+    result = run_pytest(REPO, "tests/models", "--platform=rocm", "--num-shards=2", "--shard-id=2")
+    assert result.returncode == 4
+    assert result.stderr.strip() == "ERROR: --shard-id=2 is out of range for --num-shards=2 (0..1)"
+
+
+def test_nox_session_leases_a_gpu_from_a_configured_inventory(workspace, tmp_path):
+    env = clean_env(TESTMATRIX_GPUS="2", TESTMATRIX_LEASE_DIR=str(tmp_path / "leases"))
+    result = run([sys.executable, "-m", "nox", "--no-venv", "-s", "cuda-language"], workspace, env)
+    assert result.returncode == 0, result.output
+    assert "leased GPU 0: CUDA_VISIBLE_DEVICES=0" in result.stderr
