@@ -97,9 +97,9 @@ def test_racing_sessions_never_share_a_gpu_and_a_killed_one_frees_its_lease(tmp_
     victim_gpu = victim.stdout.readline().split()[1]
     others = [subprocess.Popen([sys.executable, str(script), f"p{i}", "0.3"], stdout=subprocess.PIPE, text=True) for i in range(4)]
     time.sleep(1.0)
+    killed_at = time.monotonic()  # no one can take its GPU before this
     victim.send_signal(signal.SIGKILL)  # crashes mid-run, holding its GPU
     victim.wait()
-    killed_at = time.monotonic()
     outputs = [p.communicate(timeout=60)[0] for p in others]
     assert all(p.returncode == 0 for p in others)
     assert any("are leased by other sessions; waiting for one" in out for out in outputs)
