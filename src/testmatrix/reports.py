@@ -10,6 +10,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .errors import TestmatrixError
+from .jsonio import read_json
 
 
 def write_summary(path: Path, data: dict) -> None:
@@ -25,12 +26,7 @@ def write_summary(path: Path, data: dict) -> None:
 def read_summaries(paths: list[Path]) -> list[dict]:
     out = []
     for path in paths:
-        try:
-            data = json.loads(path.read_text())
-        except OSError as exc:
-            raise TestmatrixError(f"{path}: cannot read: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise TestmatrixError(f"{path}:{exc.lineno}: not a testmatrix summary: {exc.msg}") from None
+        data = read_json(path, "testmatrix summary")
         if not isinstance(data, dict) or "counts" not in data or "platform" not in data:
             raise TestmatrixError(f"{path}:1: not a testmatrix summary (no 'platform'/'counts')")
         out.append(data)

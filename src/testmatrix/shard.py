@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import heapq
-import json
 from pathlib import Path
 
 from .errors import TestmatrixError
+from .jsonio import read_json
 
 
 def check(shard_id: int, num_shards: int) -> None:
@@ -42,12 +42,7 @@ def assign(nodeids: list[str], num_shards: int, durations: dict[str, float] | No
 
 def load_durations(path: Path) -> dict[str, float]:
     """A durations file: JSON {nodeid: seconds} (what the session reports write)."""
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise TestmatrixError(f"{path}: cannot read durations: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise TestmatrixError(f"{path}:{exc.lineno}: durations file is not JSON: {exc.msg}") from None
+    data = read_json(path, "durations file")
     if not isinstance(data, dict) or not all(isinstance(v, (int, float)) for v in data.values()):
         raise TestmatrixError(f"{path}:1: durations file must map test ids to seconds")
     return {str(k): float(v) for k, v in data.items()}
