@@ -9,6 +9,7 @@ Two ways to run a session:
 
 from __future__ import annotations
 
+import inspect
 import os
 import shlex
 import sys
@@ -116,11 +117,14 @@ def register(root: Path | str | None = None) -> Workspace:
         sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
     nox.session(export_session(workspace), name="pipeline", default=False, tags=["buildkite"])
     nox.session(lint_session(workspace), name="lint", default=False, tags=["lint"])
+    # GPU sessions lease their GPU, so they may run together under `nox -j N` (nox >= 2026.10)
+    parallel = {"allow_parallel": True} if "allow_parallel" in inspect.signature(nox.session).parameters else {}
     for platform in workspace.platforms.values():
         for suite in workspace.suites.values():
             nox.session(
                 pytest_session(workspace, platform, suite),
                 name=session_name(platform.name, suite.name),
                 tags=[platform.name, suite.name],
+                **parallel,
             )
     return workspace

@@ -155,3 +155,34 @@ def test_nox_session_leases_a_gpu_from_a_configured_inventory(workspace, tmp_pat
     result = run([sys.executable, "-m", "nox", "--no-venv", "-s", "cuda-language"], workspace, env)
     assert result.returncode == 0, result.output
     assert "leased GPU 0: CUDA_VISIBLE_DEVICES=0" in result.stderr
+
+
+GPU_EXAMPLE = REPO / "examples" / "gpu-lease"
+
+
+def _visible_devices(root: Path) -> dict[str, str]:
+    import re
+
+    out = {}
+    for suite in ("matmul", "attention"):
+        text = (root / f"reports/cuda-{suite}/junit.xml").read_text()
+        out[suite] = re.search(r'name="CUDA_VISIBLE_DEVICES" value="([^"]*)"', text).group(1)
+    return out
+
+
+@pytest.mark.parametrize("gpus, distinct", [("2", True), ("1", False)])
+def test_nox_parallel_sessions_each_get_their_own_gpu(tmp_path, gpus, distinct):
+    import shutil
+
+    root = tmp_path / "gpu-lease"
+    shutil.copytree(GPU_EXAMPLE, root, ignore=shutil.ignore_patterns("reports", "__pycache__"))
+    (root / "noxfile.py").write_text((root / "noxfile.py").read_text().replace(
+        'Path(__file__).resolve().parents[2] / "src"', repr(str(REPO / "src"))))
+    (root / "pytest.ini").write_text((root / "pytest.ini").read_text().replace("../../src", str(REPO / "src")))
+    env = clean_env(TESTMATRIX_GPUS=gpus, TESTMATRIX_LEASE_DIR=str(tmp_path / "leases"), GPU_WORK_SECONDS="1")
+    result = run([sys.executable, "-m", "nox", "--no-venv", "-t", "cuda", "-j", "2"], root, env)
+    assert result.returncode == 0, result.output[-3000:]
+    devices = _visible_devices(root)
+    assert (devices["matmul"] != devices["attention"]) is distinct
+    if not distinct:  # one GPU: the second session waited for the first to finish
+        assert "are leased by other sessions; waiting for one" in result.output
