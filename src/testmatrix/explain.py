@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .model import Workspace
@@ -33,7 +34,14 @@ class Row:
 
 
 def suites_of(workspace: Workspace, case: TestCase) -> list[str]:
-    return [s.name for s in workspace.suites.values() if case.path == s.path or case.path.startswith(s.path + "/")]
+    """The suites whose directory holds the test."""
+    return _suites_holding(tuple((s.name, s.path) for s in workspace.suites.values()), case.path)
+
+
+@functools.lru_cache(maxsize=65536)
+def _suites_holding(suites: tuple[tuple[str, str], ...], path: str) -> list[str]:
+    # cached per file: a file holds many tests
+    return [name for name, root in suites if path == root or path.startswith(root + "/")]
 
 
 def explain(workspace: Workspace, cases: list[TestCase], platforms: list[str] | None = None) -> list[Row]:

@@ -127,7 +127,7 @@ def _runnable_inside(workspace, entry: IgnoreEntry, cases, skips, rules: Rules) 
     for case in cases:
         if rules.ignore_for(case.path) is not entry:
             continue
-        models = tuple(v for v in case.params if v in rules.known_models or rules.model_re.match(v))
+        models = tuple(v for v in case.params if rules.is_model(v))
         if models and not _listed(skips, models):
             out.append((case, models))
     return out

@@ -64,7 +64,7 @@ def models_of(test: TestCase, marker: str, rules: "Rules") -> tuple[str, ...]:
     named = tuple(m for use in test.markers if use.name == marker for m in use.models)
     if named:
         return named
-    return tuple(v for v in test.params if v in rules.known_models or rules.model_re.match(v))
+    return tuple(v for v in test.params if rules.is_model(v))
 
 
 class Rules:
@@ -80,12 +80,26 @@ class Rules:
         self.ignores: dict[str, IgnoreEntry] = {}
         self.deselects: tuple[DeselectEntry, ...] = ()
         self.skips: dict[str, list[SkipEntry]] = {}
+        self.runs = Fate(FateKind.RUN, self.name)  # shared: most tests simply run
+        self.skip_index: dict[str, dict[str, SkipEntry]] = {}  # marker -> model -> entry
+        self._model_like: dict[str, bool] = {}
+        self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         if self.apply:
             # suites may share a directory (steps split by -m); a named suite applies only its own ignores
             self.ignores = {e.target: e for e in platform.ignores if suite is None or e.suite == suite}
             self.deselects = platform.deselects
             for entry in platform.skips:
                 self.skips.setdefault(entry.marker, []).append(entry)
+                index = self.skip_index.setdefault(entry.marker, {})
+                for model in entry.models:
+                    index.setdefault(model, entry)
+
+    def is_model(self, value: str) -> bool:
+        """A listed model, or a value shaped like a model id (cached: params repeat)."""
+        known = self._model_like.get(value)
+        if known is None:
+            known = self._model_like[value] = value in self.known_models or bool(self.model_re.match(value))
+        return known
 
     @cached_property
     def deselect_prefixes(self) -> tuple[str, ...]:
@@ -95,18 +109,21 @@ class Rules:
         """The ignore entry covering a workspace-relative path (itself or a parent)."""
         if not self.ignores:
             return None
-        if relpath in self.ignores:
-            return self.ignores[relpath]
-        for parent in PurePosixPath(relpath).parents:
-            entry = self.ignores.get(str(parent))
-            if entry is not None:
-                return entry
-        return None
+        if relpath in self._ignore_cache:
+            return self._ignore_cache[relpath]
+        entry = self.ignores.get(relpath)
+        if entry is None:
+            for parent in PurePosixPath(relpath).parents:
+                entry = self.ignores.get(str(parent))
+                if entry is not None:
+                    break
+        self._ignore_cache[relpath] = entry
+        return entry
 
     def fate(self, test: TestCase) -> Fate:
         """Decide one test's fate; the first matching kind wins: ignore, deselect, skip."""
         if not self.apply:
-            return Fate(FateKind.RUN, self.name)
+            return self.runs
         ignore = self.ignore_for(test.path)
         if ignore is not None:
             return Fate(FateKind.IGNORED, self.name, ignore, message=f"{ignore.target} is ignored on {self.name}: {ignore.cite()}")
@@ -115,14 +132,17 @@ class Rules:
             return Fate(FateKind.DESELECTED, self.name, entry, message=f"deselected on {self.name}: {entry.cite()}")
         missing: SkipEntry | None = None
         for use in test.markers:
-            for entry in self.skips.get(use.name, ()):
-                models = models_of(test, use.name, self)
-                if not models:
-                    missing = missing or entry
-                    continue
-                for model in models:
-                    if model in entry.models:
-                        return Fate(
+            index = self.skip_index.get(use.name)
+            if index is None:
+                continue
+            models = models_of(test, use.name, self)
+            if not models:
+                missing = missing or self.skips[use.name][0]
+                continue
+            for model in models:
+                entry = index.get(model)
+                if entry is not None:
+                    return Fate(
                             FateKind.SKIPPED,
                             self.name,
                             entry,
@@ -140,7 +160,7 @@ class Rules:
                     f"@pytest.mark.{missing.marker}(model=\"org/name\") [{missing.location}]"
                 ),
             )
-        return Fate(FateKind.RUN, self.name)
+        return self.runs
 
 
 def platform_named(workspace: Workspace, name: str) -> Platform | None:

@@ -7,6 +7,7 @@ session and `testmatrix explain` decide every test the same way.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class State:
         self.outcomes: dict[str, str] = {}
         self.durations_seen: dict[str, float] = {}
         self.flaky_entries: dict[str, object] = {}
+        self.rerun_suites = [s for s in workspace.suites.values() if s.settings.get("reruns")]
         self.durations: dict[str, float] | None = None
         self.fates: dict[str, Fate] = {}
 
@@ -223,11 +225,13 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return True
 
 
+@functools.lru_cache(maxsize=65536)
 def _relpath(path: Path, root: Path) -> str | None:
-    try:
-        return Path(os.path.abspath(path)).relative_to(root).as_posix()
-    except ValueError:
+    """Workspace-relative posix path; cached, as every item of a file asks for the same one."""
+    rel = os.path.relpath(os.path.abspath(path), root)
+    if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
         return None
+    return rel.replace(os.sep, "/")
 
 
 def _strings(value) -> list[str]:
@@ -238,20 +242,28 @@ def _strings(value) -> list[str]:
     return []
 
 
-def case_of(item: pytest.Item, root: Path) -> TestCase:
-    """The facts planning needs from a collected item."""
+# pytest's own marks never name models; reading their (long) argument lists per item is waste
+_PYTEST_MARKS = frozenset({"parametrize", "usefixtures", "filterwarnings", "skip", "skipif", "xfail", "flaky", "timeout"})
+
+
+def case_of(item: pytest.Item, root: Path, relevant: frozenset[str] | None = None) -> TestCase:
+    """The facts planning needs from a collected item; with `relevant` markers, only what they need."""
+    path = _relpath(item.path, root) or item.nodeid.split("::", 1)[0]
+    if relevant is not None and not relevant:
+        return TestCase(item.nodeid, path)
     markers = []
     for mark in item.iter_markers():
+        if mark.name in _PYTEST_MARKS or (relevant is not None and mark.name not in relevant):
+            continue
         named = [m for arg in mark.args for m in _strings(arg)]
         for key in ("model", "models"):
             named += _strings(mark.kwargs.get(key))
         markers.append(MarkerUse(mark.name, tuple(named)))
     params: list[str] = []
     callspec = getattr(item, "callspec", None)
-    if callspec is not None:
+    if callspec is not None and (relevant is None or markers):
         for value in callspec.params.values():
             params += _strings(value)
-    path = _relpath(item.path, root) or item.nodeid.split("::", 1)[0]
     return TestCase(item.nodeid, path, tuple(markers), tuple(params))
 
 
@@ -260,8 +272,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if state is None:
         return
     keep, deselected = [], []
+    relevant = frozenset(state.rules.skips)  # only these markers can change a fate here
     for item in items:
-        fate = state.rules.fate(case_of(item, state.workspace.root))
+        fate = state.rules.fate(case_of(item, state.workspace.root, relevant))
+        if fate.kind is FateKind.RUN:
+            _mark_flaky(state, item)
+            keep.append(item)
+            continue
         item.stash[FATE] = fate
         state.fates[item.nodeid] = fate
         if fate.kind in (FateKind.DESELECTED, FateKind.IGNORED):
@@ -282,18 +299,17 @@ def _mark_flaky(state: State, item: pytest.Item) -> None:
     import fnmatch
 
     rules = state.rules
-    if not rules.apply or rules.platform is None:
+    if not rules.apply or rules.platform is None or not (rules.platform.flaky or state.rerun_suites):
         return
     for entry in rules.platform.flaky:
         if item.nodeid.startswith(entry.pattern) or fnmatch.fnmatchcase(item.nodeid, entry.pattern):
             item.add_marker(pytest.mark.flaky(reruns=entry.reruns, reruns_delay=entry.delay))
             state.flaky_entries[item.nodeid] = entry
             return
-    for suite in state.workspace.suites.values():
-        reruns = suite.settings.get("reruns")
-        rel = _relpath(item.path, state.workspace.root) or ""
-        if reruns and (rel == suite.path or rel.startswith(suite.path + "/")):
-            item.add_marker(pytest.mark.flaky(reruns=reruns, reruns_delay=suite.settings.get("reruns_delay", 0)))
+    rel = _relpath(item.path, state.workspace.root) or ""
+    for suite in state.rerun_suites:
+        if rel == suite.path or rel.startswith(suite.path + "/"):
+            item.add_marker(pytest.mark.flaky(reruns=suite.settings["reruns"], reruns_delay=suite.settings.get("reruns_delay", 0)))
             return
 
 
