@@ -17,3 +17,10 @@ def tests(session: nox.Session) -> None:
     """Run testmatrix's own tests (real nox and pytest runs on the bundled suite)."""
     session.install("-e", ".[test]")
     session.run("pytest", "tests/selftest", *session.posargs)
+
+
+@nox.session(default=False, tags=["dev"])
+def bench(session: nox.Session) -> None:
+    """Benchmarks: what testmatrix costs and saves at vLLM scale, as ratios (-- --runs N)."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/run.py", *session.posargs)
