@@ -45,7 +45,9 @@ def _argv(args) -> int:
 def _export(args) -> int:
     from . import buildkite
 
-    workspace = load_workspace(args.root)
+    workspace = load_workspace(args.root, check_paths=not args.no_path_check)
+    if args.style:
+        workspace.settings.setdefault("buildkite", {})["command_style"] = args.style
     path = Path(args.output) if args.output else buildkite.pipeline_path(workspace)
     if args.check:
         diff = buildkite.drift(workspace, path)
@@ -164,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the Buildkite pipeline generated from the skiplists")
     p.add_argument("--output", "-o", help="file to write ('-' for stdout; default: [workspace.buildkite] pipeline or .buildkite/pipeline.yml)")
     p.add_argument("--check", action="store_true", help="exit 1 with a diff when the committed pipeline differs from the skiplists")
+    p.add_argument("--style", choices=("nox", "pytest"), help="step commands: the nox session (default) or its raw pytest command")
+    p.add_argument("--no-path-check", action="store_true",
+                   help="export skiplists without the test tree beside them (paths are not checked; lint them in the checkout)")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("explain", help="the fate of every test on every platform, and the entry that decided it")

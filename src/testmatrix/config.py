@@ -84,9 +84,10 @@ class _Doc:
 
 
 class _Loader:
-    def __init__(self, root: Path, skiplist_dir: Path):
+    def __init__(self, root: Path, skiplist_dir: Path, check_paths: bool = True):
         self.root = root
         self.dir = skiplist_dir
+        self.check_paths = check_paths
         self.problems: list[Problem] = []
 
     # -- reporting ---------------------------------------------------------------
@@ -270,9 +271,17 @@ class _Loader:
             norm = self.normalise(doc, key + ("path",), path)
             if norm is None:
                 continue
-            if not (self.root / norm).is_dir():
+            if self.check_paths and not (self.root / norm).is_dir():
                 self.error(doc, key + ("path",), f"suite '{name}': directory '{path}' does not exist")
             description = self.string(doc, key, table, "description", what) or f"tests under {norm}"
+            self.string(doc, key, table, "durations", what)  # a path; a missing file only means shards go by count
+            reruns = table.get("reruns")
+            if reruns is not None and (not isinstance(reruns, int) or isinstance(reruns, bool) or not 1 <= reruns <= 20):
+                self.error(doc, key + ("reruns",), f"'reruns' in {what} must be an integer from 1 to 20")
+                table = {k: v for k, v in table.items() if k != "reruns"}
+            delay = table.get("reruns_delay")
+            if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0):
+                self.error(doc, key + ("reruns_delay",), f"'reruns_delay' in {what} must be a number of seconds >= 0")
             suites[name] = Suite(name, norm, description, doc.loc(*key), settings=table)
         return workspace, suites
 
@@ -381,7 +390,7 @@ class _Loader:
                 if not (target == suite.path or target.startswith(suite.path + "/")):
                     self.error(doc, pkey, f"ignored path '{path}' is outside suite '{suite_name}' ({suite.path})")
                     continue
-                if not (self.root / target).exists():
+                if self.check_paths and not (self.root / target).exists():
                     self.error(doc, pkey, f"ignored path '{path}' does not exist in suite '{suite_name}' ({target}); was it renamed or deleted?")
                     continue
                 if (suite_name, target) in seen:
@@ -446,7 +455,7 @@ class _Loader:
                 if norm != file_part:
                     self.error(doc, tkey, f"test id '{nodeid}' must be a pytest node id relative to the workspace root (write '{norm}')")
                     continue
-                if not (self.root / norm).exists():
+                if self.check_paths and not (self.root / norm).exists():
                     self.error(doc, tkey, f"test id '{nodeid}': file '{norm}' does not exist; was it renamed or deleted?")
                     continue
                 if not any(norm == s.path or norm.startswith(s.path + "/") for s in suites.values()):
@@ -488,8 +497,13 @@ class _Loader:
         return found
 
 
-def load_workspace(root: Path | str | None = None, skiplist_dir: Path | str | None = None) -> Workspace:
-    """Load and validate the skiplists of the workspace at (or above) `root`."""
+def load_workspace(root: Path | str | None = None, skiplist_dir: Path | str | None = None, *,
+                   check_paths: bool = True) -> Workspace:
+    """Load and validate the skiplists of the workspace at (or above) `root`.
+
+    check_paths=False skips the checks that paths exist: for transformations of the skiplists
+    alone (a pipeline export away from the checkout), never for running or linting tests.
+    """
     if skiplist_dir is not None:
         skiplist_dir = Path(skiplist_dir).resolve()
         root = Path(root).resolve() if root is not None else skiplist_dir.parent
@@ -498,4 +512,13 @@ def load_workspace(root: Path | str | None = None, skiplist_dir: Path | str | No
     else:
         root = find_skiplists(Path(root) if root is not None else Path.cwd())
         skiplist_dir = root / SKIPLIST_DIR
-    return _Loader(Path(root), Path(skiplist_dir)).load()
+    if not check_paths or os.environ.get("TESTMATRIX_NO_CACHE"):
+        return _Loader(Path(root), Path(skiplist_dir), check_paths).load()
+    from . import wscache
+
+    cached = wscache.get(Path(skiplist_dir))
+    if cached is not None and cached.root == Path(root):
+        return cached
+    workspace = _Loader(Path(root), Path(skiplist_dir), check_paths).load()
+    wscache.put(Path(skiplist_dir), workspace)
+    return workspace

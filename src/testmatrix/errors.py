@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 
@@ -37,6 +36,8 @@ class UsageError(TestmatrixError):
 
 def did_you_mean(word: str, choices) -> str:
     """' (did you mean 'x'?)' when a close choice exists, else ''."""
+    import difflib
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -18,11 +18,8 @@ from pathlib import Path
 import nox
 from nox.virtualenv import PassthroughEnv
 
-from .config import load_workspace
 from .errors import TestmatrixError
-from .lease import ENV_GPUS, acquire, inventory, lease_dir
 from .model import Platform, Suite, Workspace
-from .plan import session_argv, session_name
 
 
 REPORTS = "reports"
@@ -45,6 +42,7 @@ def lease_gpus(workspace: Workspace, platform: Platform) -> list[str]:
     if not platform.visible_devices_env:
         return []
     from .detect import detect
+    from .lease import ENV_GPUS, inventory
 
     count = workspace.settings.get("gpus")
     if count is None and not os.environ.get(ENV_GPUS):
@@ -57,6 +55,8 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
     """The function nox runs for one platform x suite."""
 
     def run(session: nox.Session) -> None:
+        from .plan import session_argv
+
         prepare(session, workspace)
         posargs = list(session.posargs)
         apply = "--no-skiplist" not in posargs
@@ -64,6 +64,10 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
         argv += [a for a in posargs if a != "--no-skiplist"]
         if not any(a.startswith("--junitxml") for a in argv):
             argv.append(f"--junitxml={REPORTS}/{session.name}/junit.xml")
+        durations = suite.settings.get("durations")
+        sharded = any(a.startswith("--num-shards") for a in argv) and not any(a.startswith("--shard-durations") for a in argv)
+        if sharded and durations and (workspace.root / durations).is_file():
+            argv.append(f"--shard-durations={durations}")  # balance shards by recorded time
         if not any(a.startswith("--summary-json") for a in argv):
             argv.append(f"--summary-json={REPORTS}/{session.name}/summary.json")
         ignores = sum(1 for a in argv if a.startswith("--ignore="))
@@ -73,6 +77,8 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
         lease = None
         gpus = lease_gpus(workspace, platform)
         if gpus:
+            from .lease import acquire, lease_dir  # filelock is imported only by sessions that lease
+
             try:
                 lease = acquire(gpus, lease_dir(workspace.settings.get("lease_dir")), say=session.log, holder=session.name)
             except TestmatrixError as exc:
@@ -86,7 +92,7 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
                 lease.release()
 
     run.__doc__ = f"Run suite {suite.name} ({suite.path}) as {platform.name} CI does: {platform.description}."
-    run.__name__ = session_name(platform.name, suite.name)
+    run.__name__ = f"{platform.name}-{suite.name}"
     return run
 
 
@@ -111,8 +117,16 @@ def lint_session(workspace: Workspace):
 
 def register(root: Path | str | None = None) -> Workspace:
     """Declare every `<platform>-<suite>` session from the skiplists; exit cleanly on bad input."""
+    from . import wscache
+
     try:
-        workspace = load_workspace(root)
+        # `nox -l` should cost little more than a hand-written noxfile: a valid cached
+        # workspace needs neither the TOML parser nor the validator
+        workspace = wscache.get_for_root(Path(root) if root is not None else Path.cwd())
+        if workspace is None:
+            from .config import load_workspace
+
+            workspace = load_workspace(root)
     except TestmatrixError as exc:
         sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
     nox.session(export_session(workspace), name="pipeline", default=False, tags=["buildkite"])
@@ -123,7 +137,7 @@ def register(root: Path | str | None = None) -> Workspace:
         for suite in workspace.suites.values():
             nox.session(
                 pytest_session(workspace, platform, suite),
-                name=session_name(platform.name, suite.name),
+                name=f"{platform.name}-{suite.name}",
                 tags=[platform.name, suite.name],
                 **parallel,
             )

@@ -166,7 +166,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # pytest prefixes the first line with "ERROR: "; give every problem the same prefix
         raise pytest.UsageError(str(exc).replace("\n", "\nERROR: ")) from None
     config.stash[STATE] = state
-    _STATE_HOLDER["state"] = state
+    config.pluginmanager.register(Outcomes(state), "testmatrix-outcomes")
     if state.shard is not None:
         config.pluginmanager.register(Sharder(state), "testmatrix-shard")
     # Code under test (the bundled mini-vLLM) reads this to simulate the platform.
@@ -180,7 +180,6 @@ _PREVIOUS_ENV = pytest.StashKey["str | None"]()
 def pytest_unconfigure(config: pytest.Config) -> None:
     if STATE not in config.stash:
         return
-    _STATE_HOLDER.pop("state", None)
     previous = config.stash[_PREVIOUS_ENV]
     if previous is None:
         os.environ.pop(ENV_PLATFORM, None)
@@ -313,19 +312,20 @@ def _mark_flaky(state: State, item: pytest.Item) -> None:
             return
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    state = _STATE_HOLDER.get("state")
-    if state is None:
-        return
-    if report.outcome == "rerun":
-        state.reran.add(report.nodeid)
-        return
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        state.outcomes[report.nodeid] = report.outcome
-        state.durations_seen[report.nodeid] = round(report.duration, 6)
+class Outcomes:
+    """Records each test's final outcome, reruns and duration for the summary (hooks without config)."""
 
+    def __init__(self, state: State):
+        self.state = state
 
-_STATE_HOLDER: dict = {}
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        state = self.state
+        if report.outcome == "rerun":
+            state.reran.add(report.nodeid)
+            return
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            state.outcomes[report.nodeid] = report.outcome
+            state.durations_seen[report.nodeid] = round(report.duration, 6)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:

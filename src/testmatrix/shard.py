@@ -41,8 +41,10 @@ def assign(nodeids: list[str], num_shards: int, durations: dict[str, float] | No
 
 
 def load_durations(path: Path) -> dict[str, float]:
-    """A durations file: JSON {nodeid: seconds} (what the session reports write)."""
+    """A durations file: JSON {nodeid: seconds}, or a session's summary.json (its 'durations')."""
     data = read_json(path, "durations file")
+    if isinstance(data, dict) and isinstance(data.get("durations"), dict) and "counts" in data:
+        data = data["durations"]
     if not isinstance(data, dict) or not all(isinstance(v, (int, float)) for v in data.values()):
         raise TestmatrixError(f"{path}:1: durations file must map test ids to seconds")
     return {str(k): float(v) for k, v in data.items()}

@@ -9,11 +9,6 @@ from __future__ import annotations
 import re
 import sys
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 Key = tuple  # ("ignore", 2, "path") or ("suites", "pooling", "path", 0)
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
@@ -23,7 +18,11 @@ _ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def parse(text: str) -> dict:
-    """Parse TOML text; errors are tomllib's."""
+    """Parse TOML text; errors are tomllib's (imported here: a cached workspace needs no parser)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
     return tomllib.loads(text)
 
 
@@ -35,7 +34,12 @@ def decode_error_line(error: Exception) -> tuple[int, str]:
     return line, _ERROR_AT.sub("", message).strip()
 
 
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 def _split_dotted(key: str) -> list[str]:
+    if _BARE.match(key):  # the common case: one bare key
+        return [key]
     parts = []
     for m in re.finditer(r"""\s*("([^"]*)"|'([^']*)'|[A-Za-z0-9_-]+)\s*(\.|$)""", key):
         parts.append(m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None else m.group(1))

@@ -187,3 +187,14 @@ def test_unknown_platform_and_existing_file(workspace):
     assert cli(workspace, "import", str(pipeline), "--platform", "rocm", "--force").returncode == 0
     ws = load_workspace(workspace)
     assert [(e.suite, e.path) for e in ws.platforms["rocm"].ignores] == [("pooling", "llm")]
+
+
+def test_round_trip_without_the_test_tree(tmp_path):
+    """Import and export are transformations of the skiplists: no checkout is needed beside them."""
+    result = cli(tmp_path, "import", str(MAIN), "--platform", "cuda", "--skiplists", "skiplists", *VLLM)
+    assert result.returncode == 0, result.output
+    assert cli(tmp_path, "export", "-o", "out.yml").returncode == 2  # paths are checked by default
+    exported = cli(tmp_path, "export", "--no-path-check", "--style", "pytest", "-o", "out.yml")
+    assert exported.returncode == 0, exported.output
+    again = import_pipeline(tmp_path / "out.yml")
+    assert {n.removeprefix("cuda-"): {i.path for i in s.ignores} for n, s in again.suites.items()} == imported_sets(MAIN)

@@ -241,3 +241,19 @@ def test_every_problem_is_reported_at_once(ws):
         models = ["a/b"]
     """)
     assert len(message.splitlines()) == 2
+
+
+def test_cached_workspace_is_dropped_when_a_named_path_disappears(ws):
+    first = load_workspace(ws)
+    assert (ws / "skiplists/__pycache__/testmatrix-workspace.pickle").exists()
+    assert load_workspace(ws) == first  # served from the cache
+    (ws / "tests/entrypoints/pooling/llm/test_encode.py").rename(ws / "tests/entrypoints/pooling/llm/test_encoding.py")
+    with pytest.raises(ConfigError, match="ignored path 'llm/test_encode.py' does not exist"):
+        load_workspace(ws)
+
+
+def test_cached_workspace_is_dropped_when_a_skiplist_changes(ws):
+    load_workspace(ws)
+    rocm = ws / "skiplists/platforms/rocm.toml"
+    rocm.write_text(rocm.read_text() + '\n[[deselect]]\ntest = "tests/models/language/pooling/test_reward.py"\nreason = "r"\n')
+    assert len(load_workspace(ws).platforms["rocm"].deselects) == 1
