@@ -71,13 +71,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", default=str(HERE / "results.json"))
     parser.add_argument("--workdir", default=None, help="where to build the synthetic suites (default: a temp dir)")
+    parser.add_argument("--smoke", action="store_true", help="a tiny suite and one run: checks the benchmark works, measures nothing")
     args = parser.parse_args()
-    if args.runs < 5:
+    if args.smoke:
+        args.runs = 1
+    elif args.runs < 5:
         print("note: fewer than 5 runs per figure; the targets are stated for medians over at least 5", file=sys.stderr)
     py = sys.executable
     work = Path(args.workdir or tempfile.mkdtemp(prefix="testmatrix-bench-"))
     big = work / "vllm-scale"
-    built = build(big)
+    built = build(big, Scale(files=40, items=800, models=20, entries=30, suites=4) if args.smoke else Scale())
     print(f"synthetic suite: {built}", flush=True)
     from testmatrix.config import load_workspace
     from testmatrix.plan import session_argv

@@ -63,8 +63,8 @@ def build(root: Path, scale: Scale = Scale()) -> dict:
         "[model_lists.encoders]\nmodels = [\n" + "".join(f'    "{m}",\n' for m in enc[: len(enc) // 2]) + "]\n"
     )
     # entries: ignores for encoder-only files, skips for the remaining encoder models, deselects
-    n_skip = 40
-    n_deselect = 20
+    n_skip = max(1, scale.entries * 2 // 15)
+    n_deselect = max(1, scale.entries // 15)
     n_ignore = scale.entries - n_skip - n_deselect
     ignored = encoder_only[:n_ignore]
     lines = ['[platform]\nhardware = "rocm"\n']
@@ -94,7 +94,7 @@ def build(root: Path, scale: Scale = Scale()) -> dict:
         "files": len(files),
         "items": _count_items(root),
         "models": scale.models,
-        "entries": n_ignore + n_skip + n_deselect,
+        "entries": len(ignored) + n_skip + min(n_deselect, len(decoder_files)),
         "suites": scale.suites,
     }
 

@@ -186,3 +186,13 @@ def test_nox_parallel_sessions_each_get_their_own_gpu(tmp_path, gpus, distinct):
     assert (devices["matmul"] != devices["attention"]) is distinct
     if not distinct:  # one GPU: the second session waited for the first to finish
         assert "are leased by other sessions; waiting for one" in result.output
+
+
+def test_benchmark_runs_end_to_end_on_a_tiny_suite(tmp_path):
+    out = tmp_path / "results.json"
+    result = run([sys.executable, str(REPO / "benchmarks/run.py"), "--smoke", "--json", str(out)], REPO)
+    assert result.returncode == 0, result.output[-3000:]
+    data = json.loads(out.read_text())
+    assert [f["figure"].split()[0] for f in data["figures"]] == ["1a", "1b", "1c", "2", "3", "4", "5"]
+    assert all(f["candidate_s"] > 0 and f["baseline_s"] > 0 for f in data["figures"])
+    assert data["suite"]["entries"] == 30 and data["suite"]["files"] == 40
