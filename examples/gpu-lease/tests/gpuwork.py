@@ -43,3 +43,15 @@ def busy(seconds: float, kind: str) -> float:
             if device == "cuda":
                 torch.cuda.synchronize()
             return total
+
+
+def check_on_leased_gpu(record_property, kind: str) -> None:
+    """Record the device this session got, work on it, and check the lease exposed exactly one GPU."""
+    import math
+
+    facts = device_facts()
+    for key, value in facts.items():
+        record_property(key, value)
+    assert math.isfinite(busy(float(os.environ.get("GPU_WORK_SECONDS", "0.2")), kind))
+    if "uuid" in facts:
+        assert facts["count"] == 1

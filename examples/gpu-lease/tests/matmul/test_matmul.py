@@ -1,15 +1,5 @@
-import math
-import os
-
-from gpuwork import busy, device_facts
-
-SECONDS = float(os.environ.get("GPU_WORK_SECONDS", "0.2"))
+from gpuwork import check_on_leased_gpu
 
 
 def test_matmul_on_the_leased_gpu(record_property):
-    facts = device_facts()
-    for key, value in facts.items():
-        record_property(key, value)
-    assert math.isfinite(busy(SECONDS, "matmul"))
-    if "uuid" in facts:
-        assert facts["count"] == 1  # the lease exposes exactly one GPU to the session
+    check_on_leased_gpu(record_property, "matmul")
