@@ -109,7 +109,10 @@ class _Source:
         while i < len(self.lines) and _is_comment_line(self.lines[i]):
             out.append(self.lines[i].strip().lstrip("#").strip())
             i += 1
-        return [c for c in out if c.startswith("^")] and [c.lstrip("^ ").strip() for c in out]
+        # only a note that points up at the command ("# ^ ...") belongs to it
+        if not any(c.startswith("^") for c in out):
+            return []
+        return [c.lstrip("^ ").strip() for c in out]
 
     def find_last(self, text: str, start: int, end: int) -> int:
         for i in range(min(end, len(self.lines) - 1), start - 1, -1):
