@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .model import Entry, IgnoreEntry, SkipEntry, Workspace
-from .plan import FateKind, Rules, TestCase, models_of
+from .plan import FateKind, Rules, TestCase
 from .explain import suites_of
 
 
@@ -79,7 +79,7 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                     out.append(Finding("error", str(fate.entry.location), f"{case.nodeid} is marked '{fate.entry.marker}' but names no model; "
                                        f"name it: @pytest.mark.{fate.entry.marker}(model=\"...\")"))
                 elif fate.kind is FateKind.RUN:
-                    out += _unmarked(platform.skips, case, rules[suite])
+                    out += _unmarked(platform.skips, case)
         import fnmatch
 
         for entry in platform.flaky:
@@ -91,7 +91,7 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                         "deselect": f"'{getattr(entry, 'nodeid', '')}'"}[entry.kind]
                 out.append(Finding("error", str(entry.location), f"{entry.kind} entry {what} matches no collected test on {platform.name} (dead entry)"))
         for entry in platform.ignores:
-            thrown = _runnable_inside(workspace, entry, cases, platform.skips, rules[entry.suite])
+            thrown = _runnable_inside(entry, cases, platform.skips, rules[entry.suite])
             if thrown:
                 models = sorted({m for _, ms in thrown for m in ms})
                 out.append(Finding("warning", str(entry.location),
@@ -111,7 +111,7 @@ def _listed(skips: tuple[SkipEntry, ...], models) -> list[tuple[SkipEntry, str]]
     return [(entry, m) for entry in skips for m in models if m in entry.models]
 
 
-def _unmarked(skips, case: TestCase, rules: Rules) -> list[Finding]:
+def _unmarked(skips, case: TestCase) -> list[Finding]:
     markers = {use.name for use in case.markers}
     out = []
     for entry, model in _listed(skips, case.params):
@@ -121,7 +121,7 @@ def _unmarked(skips, case: TestCase, rules: Rules) -> list[Finding]:
     return out
 
 
-def _runnable_inside(workspace, entry: IgnoreEntry, cases, skips, rules: Rules) -> list[tuple[TestCase, tuple]]:
+def _runnable_inside(entry: IgnoreEntry, cases, skips, rules: Rules) -> list[tuple[TestCase, tuple]]:
     """Tests in an ignored path whose models are all determinable and none is listed for the platform."""
     out = []
     for case in cases:

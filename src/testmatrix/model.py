@@ -132,13 +132,6 @@ class Workspace:
     model_pattern: str
     settings: dict = field(default_factory=dict, compare=False, hash=False)
 
-    def suite_for(self, relpath: str) -> Suite | None:
-        """The suite whose directory holds a workspace-relative path."""
-        for suite in self.suites.values():
-            if relpath == suite.path or relpath.startswith(suite.path + "/"):
-                return suite
-        return None
-
     @property
     def known_models(self) -> frozenset[str]:
         """Every model named anywhere in the skiplists."""

@@ -15,7 +15,7 @@ from testmatrix.bkimport import import_pipeline
 from testmatrix.config import load_workspace
 from testmatrix.plan import session_argv
 
-from selftest.helpers import REPO, run, write
+from selftest.helpers import REPO, run
 
 DATA = Path(__file__).parent / "data" / "vllm"
 AMD_BASE, AMD_PR, MAIN = DATA / "test-amd.802748bdd.yaml", DATA / "test-amd.ffc3b430a.yaml", DATA / "test-pipeline.802748bdd.yaml"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from testmatrix import errors
-from testmatrix.lease import acquire, lease_dir
+from testmatrix.lease import lease_dir
 from testmatrix.shard import assign
 
 from selftest.helpers import REPO, clean_env, run, run_pytest
