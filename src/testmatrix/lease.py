@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -29,9 +30,9 @@ def lease_dir(configured: str | None = None) -> Path:
     path = Path(os.environ.get(ENV_LEASE_DIR) or configured or Path.home() / ".cache" / "testmatrix" / "leases")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".writable"
-        probe.write_text("")
-        probe.unlink()
+        # A probe of its own: parallel sessions check the same directory at the same moment.
+        with tempfile.TemporaryFile(dir=path):
+            pass
     except OSError as exc:
         raise TestmatrixError(f"GPU lease directory {path} cannot be written: {exc.strerror}") from None
     return path

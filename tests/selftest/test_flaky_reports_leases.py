@@ -115,6 +115,27 @@ def test_racing_sessions_never_share_a_gpu_and_a_killed_one_frees_its_lease(tmp_
     assert used == {"0", "1"}  # the killed session's GPU was taken over
 
 
+CHECK_LEASE_DIR = """
+import sys, time
+from testmatrix.lease import lease_dir
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+for _ in range(300):
+    lease_dir(sys.argv[1])
+"""
+
+
+def test_lease_directory_checked_by_parallel_sessions_at_once(tmp_path):
+    # `nox -j N` starts sessions together; each checks the shared directory as it starts.
+    start = str(time.time() + 1.0)
+    procs = [subprocess.Popen([sys.executable, "-c", CHECK_LEASE_DIR, str(tmp_path / "leases"), start],
+                              env=clean_env(), stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors_seen = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], "\n".join(errors_seen)
+    assert list((tmp_path / "leases").iterdir()) == []  # no probe is left behind
+
+
 def test_lease_directory_that_cannot_be_written(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
