@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class Imported:
     source: str
     suites: dict[str, ImportedSuite]
     steps: list[StepReport]
+    notes: list[str] = field(default_factory=list)  # what the import assumed, and how to change it
 
 
 def slug(text: str) -> str:
@@ -222,8 +224,15 @@ def parse_pytest(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
     return paths, ignores, unmapped
 
 
-def import_pipeline(path: Path | str, *, checkout_root: str | None = None, default_working_dir: str = ".") -> Imported:
-    """Read a Buildkite pipeline; every --ignore flag becomes an entry of a suite."""
+def import_pipeline(path: Path | str, *, checkout_root: str | None = None, default_working_dir: str | None = None,
+                    local_root: Path | None = None) -> Imported:
+    """Read a Buildkite pipeline; every --ignore flag becomes an entry of a suite.
+
+    Paths are made relative to the checkout root. Without `checkout_root`, it is the deepest directory
+    holding every absolute working_dir, or the nearest directory above it where every suite path exists
+    in `local_root` (the checkout being imported into); without `default_working_dir`, steps that name
+    none run in the most common one (vLLM: /vllm-workspace/tests). Assumptions are reported in `notes`.
+    """
     import yaml
 
     path = Path(path)
@@ -244,12 +253,31 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
     if not isinstance(steps_node, yaml.SequenceNode):
         raise TestmatrixError(f"{path}:{steps_node.start_mark.line + 1}: not a Buildkite pipeline: 'steps' is not a list")
     source = _Source(text)
-    suites: dict[str, ImportedSuite] = {}
-    reports: list[StepReport] = []
     labels = []
     for node in _walk_steps(steps_node):
         label = _field(node, "label") or _field(node, "name") or _field(node, "key") or f"step at line {node.start_mark.line + 1}"
         labels.append((node, label))
+    inferred_root = checkout_root is None
+    checkout_root, default_working_dir, notes = _infer_dirs([n for n, _ in labels], checkout_root, default_working_dir, path)
+    suites, reports = _build(labels, source, path, checkout_root, default_working_dir)
+    if inferred_root and checkout_root and local_root is not None:
+        # the checkout being imported into says where the agents' checkout root really is
+        candidate = checkout_root
+        while not all((local_root / s.path).exists() for s in suites.values()) and candidate != "/":
+            candidate = posixpath.dirname(candidate)
+            found = _build(labels, source, path, candidate, default_working_dir)
+            if all((local_root / s.path).exists() for s in found[0].values()):
+                notes[-1] = (f"{path}: taking {candidate} as the checkout root: every suite path then exists in "
+                             f"{local_root}; pass --checkout-root to change it")
+                suites, reports = found
+                break
+    return Imported(str(path), suites, reports, notes)
+
+
+def _build(labels, source: "_Source", path: Path, checkout_root: str | None, default_working_dir: str):
+    """(suites, step reports) of the command steps, with paths relative to the checkout root."""
+    suites: dict[str, ImportedSuite] = {}
+    reports: list[StepReport] = []
     shorts = [_label_names(label)[0] for _, label in labels]
     for node, label in labels:
         short, full = _label_names(label)
@@ -257,12 +285,15 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
         base = short if shorts.count(short) == 1 else full
         report = StepReport(label, node.start_mark.line + 1)
         working_dir = _field(node, "working_dir") or default_working_dir
-        workdir = _relative_workdir(working_dir, checkout_root, path, node)
+        # the step's commands run as one script: a `cd` holds for the commands after it
+        shell = _Shell(_relative_workdir(working_dir, checkout_root, path, node), checkout_root)
         commands = _commands(node)
         if not commands:
             report.unmapped.append("no command")
         for cmd_node in commands:
             for command in _split_commands(cmd_node.value):
+                if shell.run(command):
+                    continue
                 argv = _pytest_argv(command)
                 if argv is None:
                     report.unmapped.append(f"not pytest: {command}")
@@ -271,10 +302,17 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
                 report.unmapped += [f"{flag} (in: pytest {' '.join(paths)})" for flag in unmapped]
                 if not ignores:
                     continue
+                if shell.cwd is None:
+                    report.unmapped += [f"--ignore={i} (working directory unknown after '{shell.lost}')" for i in ignores]
+                    continue
                 if len(paths) != 1:
                     report.unmapped += [f"--ignore={i} (pytest has {len(paths)} test paths; need exactly one)" for i in ignores]
                     continue
+                workdir = shell.cwd
                 suite_path = posixpath.normpath(posixpath.join(workdir, paths[0])).rstrip("/")
+                if suite_path == ".." or suite_path.startswith("../"):
+                    report.unmapped += [f"--ignore={i} (pytest path {paths[0]} is outside the checkout)" for i in ignores]
+                    continue
                 name = base
                 taken = suites.get(name)
                 if taken is not None and taken.path != suite_path:
@@ -298,7 +336,74 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
                 if name not in report.suites:
                     report.suites.append(name)
         reports.append(report)
-    return Imported(str(path), suites, reports)
+    return suites, reports
+
+
+def _infer_dirs(nodes, checkout_root: str | None, default_working_dir: str | None, path: Path) -> tuple[str | None, str, list[str]]:
+    """The checkout root and default working_dir, given or inferred from the steps' working_dir values."""
+    notes = []
+    named = [w for w in (_field(n, "working_dir") for n in nodes) if w]
+    absolute = [posixpath.normpath(w) for w in named if posixpath.isabs(w)]
+    if default_working_dir is None:
+        default_working_dir = "."
+        if absolute:
+            default_working_dir, count = Counter(absolute).most_common(1)[0]
+            notes.append(
+                f"{path}: {len(nodes) - len(named)} steps name no working_dir; taking them to run in {default_working_dir}, "
+                f"the most common working_dir ({count} of {len(named)} steps); pass --default-working-dir to change it"
+            )
+    if checkout_root is None:
+        every = absolute + ([posixpath.normpath(default_working_dir)] if posixpath.isabs(default_working_dir) else [])
+        if every:
+            checkout_root = posixpath.commonpath(every)
+            notes.append(
+                f"{path}: taking {checkout_root} as the checkout root, the deepest directory holding every absolute "
+                f"working_dir; pass --checkout-root to change it"
+            )
+    return checkout_root, default_working_dir, notes
+
+
+class _Shell:
+    """The working directory of a step's script, followed through cd, pushd and popd."""
+
+    def __init__(self, cwd: str, checkout_root: str | None):
+        self.cwd: str | None = cwd  # relative to the checkout root; None once unknown
+        self.root = checkout_root
+        self.stack: list[str | None] = []
+        self.lost = ""  # the command after which the directory became unknown
+
+    def run(self, command: str) -> bool:
+        """Follow a directory change; False for any other command."""
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            return False
+        if not words or words[0] not in ("cd", "pushd", "popd"):
+            return False
+        if words[0] == "popd":
+            self._set(self.stack.pop() if self.stack else None, command)
+            return True
+        if words[0] == "pushd":
+            self.stack.append(self.cwd)
+        target = words[1] if len(words) == 2 else None
+        self._set(self._resolve(target), command)
+        return True
+
+    def _resolve(self, target: str | None) -> str | None:
+        if target is None or target == "-" or target.startswith("~") or "$" in target:
+            return None
+        if posixpath.isabs(target):
+            root = (self.root or "/").rstrip("/") or "/"
+            target = posixpath.normpath(target)
+            if target != root and not target.startswith(root.rstrip("/") + "/"):
+                return None
+            return posixpath.relpath(target, root)
+        return None if self.cwd is None else posixpath.normpath(posixpath.join(self.cwd, target))
+
+    def _set(self, cwd: str | None, command: str) -> None:
+        if cwd is None and self.cwd is not None:
+            self.lost = command
+        self.cwd = cwd
 
 
 def _walk_steps(seq_node):

@@ -72,8 +72,10 @@ def _export(args) -> int:
 def _import(args) -> int:
     from . import bkimport
 
-    imported = bkimport.import_pipeline(args.pipeline, checkout_root=args.checkout_root, default_working_dir=args.default_working_dir)
-    for line in bkimport.report_lines(imported):
+    imported = bkimport.import_pipeline(args.pipeline, checkout_root=args.checkout_root,
+                                        default_working_dir=args.default_working_dir,
+                                        local_root=Path(args.skiplists).resolve().parent)
+    for line in imported.notes + bkimport.report_lines(imported):
         print(line)
     if not imported.suites:
         print(f"testmatrix: {args.pipeline}: no --ignore flags found; nothing written", file=sys.stderr)
@@ -198,8 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pipeline", help="a Buildkite pipeline YAML file")
     p.add_argument("--platform", required=True, help="the platform the pipeline runs on: writes platforms/PLATFORM.toml")
     p.add_argument("--skiplists", default="skiplists", help="skiplist directory to write into (default: skiplists)")
-    p.add_argument("--checkout-root", help="absolute path of the checkout on the agents (vLLM: /vllm-workspace)")
-    p.add_argument("--default-working-dir", default=".", help="working directory of steps without working_dir (vLLM: /vllm-workspace/tests)")
+    p.add_argument("--checkout-root",
+                   help="absolute path of the checkout on the agents (default: the deepest directory holding every "
+                        "absolute working_dir; vLLM: /vllm-workspace)")
+    p.add_argument("--default-working-dir",
+                   help="working directory of steps without working_dir (default: the most common working_dir, "
+                        "else the checkout root; vLLM: /vllm-workspace/tests)")
     p.add_argument("--force", action="store_true", help="overwrite an existing platform file")
     p.set_defaults(func=_import)
     return parser

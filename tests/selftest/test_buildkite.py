@@ -198,3 +198,71 @@ def test_round_trip_without_the_test_tree(tmp_path):
     assert exported.returncode == 0, exported.output
     again = import_pipeline(tmp_path / "out.yml")
     assert {n.removeprefix("cuda-"): {i.path for i in s.ignores} for n, s in again.suites.items()} == imported_sets(MAIN)
+
+
+def _suites(imported) -> dict[str, tuple[str, set[str]]]:
+    return {name: (s.path, {i.path for i in s.ignores}) for name, s in imported.suites.items()}
+
+
+@pytest.mark.parametrize("source", [AMD_PR, MAIN], ids=["test-amd", "test-pipeline"])
+def test_import_infers_vllms_checkout_root_and_default_working_dir(source):
+    inferred = import_pipeline(source)
+    assert _suites(inferred) == _suites(import_pipeline(source, checkout_root="/vllm-workspace", default_working_dir="/vllm-workspace/tests"))
+    assert inferred.suites["lora"].path == "tests/lora"  # a step with no working_dir
+    steps = yaml.safe_load(source.read_text())["steps"]
+    named = [str(s["working_dir"]).rstrip("/") for s in steps if "working_dir" in s]
+    assert inferred.notes == [
+        f"{source}: {len(steps) - len(named)} steps name no working_dir; taking them to run in /vllm-workspace/tests, "
+        f"the most common working_dir ({named.count('/vllm-workspace/tests')} of {len(named)} steps); "
+        "pass --default-working-dir to change it",
+        f"{source}: taking /vllm-workspace as the checkout root, the deepest directory holding every absolute "
+        "working_dir; pass --checkout-root to change it",
+    ]
+
+
+CD_PIPELINE = """\
+steps:
+- label: Models (up)
+  working_dir: /ws/tests
+  commands:
+  - cd .. && pytest -v tests/models --ignore=tests/models/test_a.py
+- label: Models (pushd)
+  working_dir: /ws/tests
+  commands:
+  - pushd models
+  - pytest -v . --ignore=test_b.py
+  - popd
+  - pytest -v models/sub --ignore=models/sub/test_c.py
+- label: Lost
+  working_dir: /ws/tests
+  commands:
+  - cd "$BUILDKITE_BUILD_CHECKOUT_PATH"
+  - pytest tests/x --ignore=tests/x/y.py
+"""
+
+
+def test_import_follows_cd_pushd_and_popd(tmp_path):
+    pipeline = tmp_path / "p.yml"
+    pipeline.write_text(CD_PIPELINE)
+    imported = import_pipeline(pipeline, checkout_root="/ws")
+    assert sorted(_suites(imported).values()) == [
+        ("tests/models", {"test_a.py"}),
+        ("tests/models", {"test_b.py"}),
+        ("tests/models/sub", {"test_c.py"}),
+    ]
+    lost = next(s for s in imported.steps if s.label == "Lost")
+    assert lost.unmapped == ["--ignore=tests/x/y.py (working directory unknown after 'cd \"$BUILDKITE_BUILD_CHECKOUT_PATH\"')"]
+    assert all("not pytest" not in u for s in imported.steps for u in s.unmapped)  # a cd is followed, not dropped
+
+
+def test_import_finds_the_checkout_root_from_the_checkout_it_imports_into(tmp_path):
+    root = vllm_tree(tmp_path / "vllm")
+    pipeline = tmp_path / "p.yml"  # one working_dir only: the root could be /app/tests or /app
+    pipeline.write_text("steps:\n- label: Pooling\n  working_dir: /app/tests\n"
+                        "  command: pytest entrypoints/pooling --ignore=entrypoints/pooling/llm/test_encode.py\n")
+    assert _suites(import_pipeline(pipeline)) == {"pooling": ("entrypoints/pooling", {"llm/test_encode.py"})}
+    result = cli(root, "import", str(pipeline), "--platform", "rocm")
+    assert result.returncode == 0, result.output
+    assert f"taking /app as the checkout root: every suite path then exists in {root}" in result.stdout
+    assert 'path = "tests/entrypoints/pooling"' in (root / "skiplists/suites.toml").read_text()
+    assert [(e.suite, e.path) for e in load_workspace(root).platforms["rocm"].ignores] == [("pooling", "llm/test_encode.py")]
