@@ -129,27 +129,34 @@ class _Source:
         return None
 
 
+def _value(step_node, names: tuple[str, ...]):
+    """The value node of the step's last key among `names`: after a merge (`<<: *common`) the step's own key wins."""
+    found = None
+    for key, value in step_node.value:
+        if key.value in names:
+            found = value
+    return found
+
+
 def _commands(step_node) -> list:
-    """The command scalar nodes of a step (command: or commands:, string or list)."""
+    """The command scalar nodes of a step (command: or commands:, string or list, lists nested by aliases)."""
     import yaml
 
-    out = []
-    for key, value in step_node.value:
-        if key.value in ("command", "commands"):
-            if isinstance(value, yaml.ScalarNode):
-                out.append(value)
-            elif isinstance(value, yaml.SequenceNode):
-                out.extend(v for v in value.value if isinstance(v, yaml.ScalarNode))
-    return out
+    def scalars(node):
+        if isinstance(node, yaml.ScalarNode):
+            return [node]
+        if isinstance(node, yaml.SequenceNode):
+            return [s for item in node.value for s in scalars(item)]
+        return []
+
+    return scalars(_value(step_node, ("command", "commands")))
 
 
 def _field(step_node, name: str) -> str | None:
     import yaml
 
-    for key, value in step_node.value:
-        if key.value == name and isinstance(value, yaml.ScalarNode):
-            return value.value
-    return None
+    value = _value(step_node, (name,))
+    return value.value if isinstance(value, yaml.ScalarNode) else None
 
 
 def _split_commands(text: str) -> list[str]:
@@ -254,7 +261,7 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
         raise TestmatrixError(f"{path}:{steps_node.start_mark.line + 1}: not a Buildkite pipeline: 'steps' is not a list")
     source = _Source(text)
     labels = []
-    for node in _walk_steps(steps_node):
+    for node in _walk_steps(steps_node, path):
         label = _field(node, "label") or _field(node, "name") or _field(node, "key") or f"step at line {node.start_mark.line + 1}"
         labels.append((node, label))
     inferred_root = checkout_root is None
@@ -289,7 +296,9 @@ def _build(labels, source: "_Source", path: Path, checkout_root: str | None, def
         shell = _Shell(_relative_workdir(working_dir, checkout_root, path, node), checkout_root)
         commands = _commands(node)
         if not commands:
-            report.unmapped.append("no command")
+            trigger = _field(node, "trigger")
+            report.unmapped.append(f"trigger step: pipeline '{trigger}' is not imported; import its file on its own"
+                                   if trigger else "no command")
         for cmd_node in commands:
             for command in _split_commands(cmd_node.value):
                 if shell.run(command):
@@ -406,16 +415,24 @@ class _Shell:
         self.cwd = cwd
 
 
-def _walk_steps(seq_node):
-    """Command steps, including those inside group steps."""
+def _walk_steps(seq_node, path: Path):
+    """Steps that may run commands, group steps opened, merge keys (`<<: *anchor`) applied."""
     import yaml
 
+    flatten = yaml.constructor.SafeConstructor().flatten_mapping
     for node in seq_node.value:
         if not isinstance(node, yaml.MappingNode):
-            continue
-        nested = next((v for k, v in node.value if k.value == "steps"), None)
+            continue  # "wait" and other one-word steps run nothing
+        try:
+            flatten(node)
+        except yaml.MarkedYAMLError as exc:
+            raise TestmatrixError(f"{path}:{exc.problem_mark.line + 1}: {exc.problem}") from None
+        keys = {k.value for k, _ in node.value}
+        nested = _value(node, ("steps",))
         if isinstance(nested, yaml.SequenceNode):
-            yield from _walk_steps(nested)
+            yield from _walk_steps(nested, path)
+        elif keys & {"wait", "block", "input"} and not keys & {"command", "commands", "trigger"}:
+            continue  # waits for a person or for other steps; runs nothing
         else:
             yield node
 

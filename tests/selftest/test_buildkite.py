@@ -266,3 +266,41 @@ def test_import_finds_the_checkout_root_from_the_checkout_it_imports_into(tmp_pa
     assert f"taking /app as the checkout root: every suite path then exists in {root}" in result.stdout
     assert 'path = "tests/entrypoints/pooling"' in (root / "skiplists/suites.toml").read_text()
     assert [(e.suite, e.path) for e in load_workspace(root).platforms["rocm"].ignores] == [("pooling", "llm/test_encode.py")]
+
+
+ANCHOR_PIPELINE = """\
+common: &common
+  working_dir: /ws/tests
+  agents: {queue: amd}
+setup: &setup
+  - pip install -e .
+steps:
+- label: Pooling
+  <<: *common
+  commands:
+  - *setup
+  - pytest entrypoints/pooling --ignore=entrypoints/pooling/llm
+- wait
+- block: Release?
+- label: Language
+  <<: *common
+  working_dir: /ws/tests/models   # the step's own key wins over the merged one
+  command: pytest language --ignore=language/test_x.py
+- label: Nightly
+  trigger: nightly-rocm
+"""
+
+
+def test_import_applies_anchors_merge_keys_and_reports_triggers(tmp_path):
+    pipeline = tmp_path / "p.yml"
+    pipeline.write_text(ANCHOR_PIPELINE)
+    imported = import_pipeline(pipeline, checkout_root="/ws")
+    assert _suites(imported) == {
+        "pooling": ("tests/entrypoints/pooling", {"llm"}),
+        "language": ("tests/models/language", {"test_x.py"}),
+    }
+    assert [(s.label, s.unmapped) for s in imported.steps] == [
+        ("Pooling", ["not pytest: pip install -e ."]),
+        ("Language", []),
+        ("Nightly", ["trigger step: pipeline 'nightly-rocm' is not imported; import its file on its own"]),
+    ]
