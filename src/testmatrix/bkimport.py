@@ -270,10 +270,13 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
     if inferred_root and checkout_root and local_root is not None:
         # the checkout being imported into says where the agents' checkout root really is
         candidate = checkout_root
-        while not all((local_root / s.path).exists() for s in suites.values()) and candidate != "/":
+        def fits(found: dict[str, ImportedSuite]) -> bool:
+            return all((local_root / s.path).exists() for s in found.values())
+
+        while suites and not fits(suites) and candidate != "/":
             candidate = posixpath.dirname(candidate)
             found = _build(labels, source, path, candidate, default_working_dir)
-            if all((local_root / s.path).exists() for s in found[0].values()):
+            if len(found[0]) == len(suites) and fits(found[0]):
                 notes[-1] = (f"{path}: taking {candidate} as the checkout root: every suite path then exists in "
                              f"{local_root}; pass --checkout-root to change it")
                 suites, reports = found
@@ -441,8 +444,9 @@ def _relative_workdir(working_dir: str, checkout_root: str | None, path: Path, n
     if posixpath.isabs(working_dir):
         if not checkout_root:
             return working_dir.lstrip("/")
-        root = checkout_root.rstrip("/")
-        if working_dir != root and not working_dir.startswith(root + "/"):
+        root = posixpath.normpath(checkout_root)
+        working_dir = posixpath.normpath(working_dir)
+        if working_dir != root and not working_dir.startswith(root.rstrip("/") + "/"):
             raise TestmatrixError(
                 f"{path}:{node.start_mark.line + 1}: working_dir '{working_dir}' is outside --checkout-root '{checkout_root}'"
             )
