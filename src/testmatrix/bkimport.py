@@ -160,7 +160,7 @@ def _field(step_node, name: str) -> str | None:
 
 
 def _split_commands(text: str) -> list[str]:
-    """One shell line into its simple commands: backslash continuations joined, split at && ; ||."""
+    """One shell line into its simple commands: backslash continuations joined, split at && || ; | and newlines."""
     # a backslash continuation; in a plain YAML scalar the newline was already folded to a space
     text = re.sub(r"\\[ \t]*\n|\\[ \t]+", " ", text)
     parts, buf, quote = [], "", None
@@ -178,7 +178,7 @@ def _split_commands(text: str) -> list[str]:
             parts.append(buf)
             buf = ""
             i += 1
-        elif ch in ";\n":
+        elif ch in ";\n|":  # each command of a pipe (`pytest ... | tee log`) is a command of its own
             parts.append(buf)
             buf = ""
         else:
@@ -188,21 +188,42 @@ def _split_commands(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+# words before the command that only change how it runs: `timeout 600 pytest`, `uv run pytest`
+_WRAPPERS = {"time": 0, "exec": 0, "nohup": 0, "env": 0, "timeout": 1}
+_RUNNERS = {("uv", "run"), ("poetry", "run"), ("pdm", "run"), ("hatch", "run")}
+_REDIRECT = re.compile(r"^[0-9]*(>>?|<|>&|&>)")
+
+
 def _pytest_argv(command: str) -> list[str] | None:
     """The arguments after `pytest` (also `python -m pytest`, env assignments first), else None."""
     try:
-        words = shlex.split(command, comments=False)
+        words = shlex.split(command, comments=True)
     except ValueError:
         return None
-    while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
-        words = words[1:]
-    if words[:1] and words[0] in ("timeout",) and len(words) > 1:
-        words = words[2:]
+    while words:
+        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
+            words = words[1:]
+        elif words[0] in _WRAPPERS:
+            words = words[1 + _WRAPPERS[words[0]]:]
+        elif tuple(words[:2]) in _RUNNERS:
+            words = words[2:]
+        else:
+            break
     if words[:1] == ["pytest"] or (words[:1] and words[0].endswith("/pytest")):
-        return words[1:]
-    if len(words) >= 3 and re.match(r"python[0-9.]*$", posixpath.basename(words[0])) and words[1:3] == ["-m", "pytest"]:
-        return words[3:]
-    return None
+        argv = words[1:]
+    elif len(words) >= 3 and re.match(r"python[0-9.]*$", posixpath.basename(words[0])) and words[1:3] == ["-m", "pytest"]:
+        argv = words[3:]
+    else:
+        return None
+    out, skip = [], False
+    for word in argv:  # redirections are the shell's, not pytest's: `> log.txt 2>&1`
+        if skip:
+            skip = False
+        elif _REDIRECT.match(word):
+            skip = _REDIRECT.sub("", word) in ("", "&")
+        else:
+            out.append(word)
+    return out
 
 
 def parse_pytest(argv: list[str]) -> tuple[list[str], list[str], list[str]]:

@@ -305,3 +305,17 @@ def test_import_applies_anchors_merge_keys_and_reports_triggers(tmp_path):
         ("Language", []),
         ("Nightly", ["trigger step: pipeline 'nightly-rocm' is not imported; import its file on its own"]),
     ]
+
+
+@pytest.mark.parametrize("command", [
+    "timeout 3600 pytest -v tests/models --ignore=tests/models/test_a.py",
+    "uv run pytest tests/models --ignore=tests/models/test_a.py | tee pytest.log",
+    "HIP_VISIBLE_DEVICES=0 python3 -m pytest tests/models --ignore=tests/models/test_a.py > log.txt 2>&1",
+    "env FOO=1 pytest tests/models --ignore tests/models/test_a.py  # a shell comment, not a path",
+])
+def test_import_sees_pytest_through_wrappers_pipes_and_redirections(tmp_path, command):
+    pipeline = tmp_path / "p.yml"
+    pipeline.write_text(yaml.safe_dump({"steps": [{"label": "Models", "commands": [command]}]}))
+    imported = import_pipeline(pipeline)
+    assert _suites(imported) == {"models": ("tests/models", {"test_a.py"})}
+    assert [u for s in imported.steps for u in s.unmapped if "test_a.py" in u or "pytest has" in u] == []
