@@ -305,7 +305,7 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
     return Imported(str(path), suites, reports, notes)
 
 
-def _build(labels, source: "_Source", path: Path, checkout_root: str | None, default_working_dir: str):
+def _build(labels, source: _Source, path: Path, checkout_root: str | None, default_working_dir: str):
     """(suites, step reports) of the command steps, with paths relative to the checkout root."""
     suites: dict[str, ImportedSuite] = {}
     reports: list[StepReport] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -13,10 +14,18 @@ from .errors import TestmatrixError
 from .jsonio import read_json
 
 
+def _lock_for(path: Path) -> FileLock:
+    """A lock for one report file, kept out of the reports folder so it is never uploaded as an artifact."""
+    key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+    directory = Path(tempfile.gettempdir()) / "testmatrix-locks"
+    directory.mkdir(exist_ok=True)
+    return FileLock(str(directory / f"{path.name}.{key}.lock"))
+
+
 def write_summary(path: Path, data: dict) -> None:
     """Write JSON atomically; concurrent sessions writing the same file take turns."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
+    with _lock_for(path):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=2, sort_keys=True)

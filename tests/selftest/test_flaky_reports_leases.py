@@ -67,13 +67,42 @@ def test_flaky_entry_that_matches_nothing_is_a_lint_error(tiny):
 def test_session_reports_merge_into_a_markdown_matrix(workspace):
     for session in ("cuda-language", "rocm-language", "rocm-pooling"):
         assert run([sys.executable, "-m", "nox", "--no-venv", "-s", session], workspace).returncode == 0
-        assert (workspace / f"reports/{session}/junit.xml").exists()
+        # only the reports: nothing else lands in the folder Buildkite uploads
+        assert sorted(p.name for p in (workspace / f"reports/{session}").iterdir()) == ["junit.xml", "summary.json"]
     result = run([sys.executable, "-m", "testmatrix", "report", "-o", "matrix.md"], workspace)
     assert result.returncode == 0, result.output
     text = (workspace / "matrix.md").read_text()
     assert "| suite | cuda | rocm |" in text
     assert "| language | :white_check_mark: 18 passed (simulated) | :white_check_mark: 14 passed, 4 skipped (simulated) |" in text
     assert "| pooling | not run | :white_check_mark: 7 passed, 11 files ignored (simulated) |" in text
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from testmatrix.reports import write_summary
+start = float(sys.argv[3])
+while time.time() < start:
+    pass
+for i in range(200):
+    write_summary(Path(sys.argv[1]), {"writer": sys.argv[2], "i": i, "payload": "x" * 20000})
+"""
+
+
+def test_sessions_writing_one_summary_at_once_never_corrupt_it(tmp_path):
+    target = tmp_path / "reports" / "summary.json"
+    start = str(time.time() + 1.0)
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(target), str(n), start], env=clean_env(),
+                                stderr=subprocess.PIPE, text=True) for n in range(4)]
+    seen = set()
+    while any(w.poll() is None for w in writers):
+        if target.exists():
+            data = json.loads(target.read_text())  # a reader never sees a half-written file
+            seen.add(data["writer"])
+    assert [w.wait() for w in writers] == [0, 0, 0, 0], [w.stderr.read() for w in writers]
+    assert json.loads(target.read_text())["i"] == 199
+    assert [p.name for p in target.parent.iterdir()] == ["summary.json"]  # no temp or lock file left beside it
+    assert seen  # the reader really read while the writers wrote
 
 
 HOLDER = """
