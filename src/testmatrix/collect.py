@@ -21,8 +21,9 @@ class Collected:
 
 
 class _Recorder:
-    def __init__(self, root):
-        self.root = root
+    def __init__(self, workspace: Workspace):
+        self.testmatrix_workspace = workspace  # the plugin uses it instead of loading the skiplists again
+        self.root = workspace.root
         self.cases: list[TestCase] = []
         self.errors: list[str] = []
 
@@ -43,7 +44,7 @@ def collect(workspace: Workspace, paths: list[str] | None = None, keyword: str |
     args = [*targets, "--collect-only", "-q", "--platform=none", "-p", "no:cacheprovider"]
     if keyword:
         args += ["-k", keyword]
-    recorder = _Recorder(workspace.root)
+    recorder = _Recorder(workspace)
     cwd = os.getcwd()
     out = io.StringIO()
     try:

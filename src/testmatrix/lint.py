@@ -139,14 +139,23 @@ def lint(workspace_root: Path, *, paths_only: bool = False, collector=None) -> t
 
     try:
         workspace = load_workspace(workspace_root)
+        missing: list[Finding] = []
     except ConfigError as exc:
-        return config_findings(exc), 0
-    findings = entry_findings(workspace)
-    if paths_only:
-        return findings, 0
-    from .collect import collect
+        try:  # if only paths are missing, say so and lint everything else too
+            workspace = load_workspace(workspace_root, check_paths=False)
+        except ConfigError:
+            return config_findings(exc), 0
+        missing = config_findings(exc)
+    findings = missing + entry_findings(workspace)
+    if not paths_only:
+        from .collect import collect
 
-    collected = (collector or collect)(workspace)
-    findings += [Finding("error", "collection", e) for e in collected.errors]
-    findings += collected_findings(workspace, collected.cases)
-    return findings, len(collected.cases)
+        suites = [s.path for s in workspace.suites.values() if (workspace.root / s.path).is_dir()]
+        collected = (collector or collect)(workspace, sorted(set(suites))) if suites else None
+        if collected is not None:
+            findings += [Finding("error", "collection", e) for e in collected.errors]
+            findings += collected_findings(workspace, collected.cases)
+    # an entry whose path is missing is dead too: one finding for it is enough
+    gone = {f.where for f in missing}
+    findings = missing + [f for f in findings[len(missing):] if not (f.where in gone and "dead entry" in f.message)]
+    return findings, (len(collected.cases) if not paths_only and collected is not None else 0)

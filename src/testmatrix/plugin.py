@@ -114,7 +114,11 @@ def _registered_markers(config: pytest.Config) -> set[str]:
 
 def _load(config: pytest.Config) -> State:
     option = config.getoption("testmatrix_skiplists") or config.getini("skiplists")
-    if option:
+    # explain, lint and audit collect in-process with the workspace they already validated
+    handed = [p.testmatrix_workspace for p in config.pluginmanager.get_plugins() if hasattr(p, "testmatrix_workspace")]
+    if handed:
+        workspace = handed[0]
+    elif option:
         directory = Path(option)
         if not directory.is_absolute():
             directory = (Path.cwd() if config.getoption("testmatrix_skiplists") else config.rootpath) / directory

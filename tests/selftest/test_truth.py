@@ -141,6 +141,21 @@ def test_lint_of_a_renamed_file_names_the_entry(unseen):
     )
 
 
+def test_lint_of_a_renamed_file_still_lints_everything_else(unseen):
+    (unseen / "tests/unit/test_decoder_only.py").rename(unseen / "tests/unit/test_generation.py")
+    result = cli(unseen, "lint")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    renamed = [l for l in lines if l.startswith("skiplists/platforms/sim.toml:3:")]
+    assert renamed == [  # one finding for the missing path, not a second one calling it dead
+        "skiplists/platforms/sim.toml:3: error: ignored path 'test_decoder_only.py' does not exist in suite 'unit' "
+        "(tests/unit/test_decoder_only.py); was it renamed or deleted?"
+    ]
+    assert any("test_unmarked[intfloat/e5-small] uses intfloat/e5-small but lacks" in l for l in lines)
+    assert any("test_backend[default] is marked 'encoder_decoder' but names no model" in l for l in lines)
+    assert "collected tests)" in result.stderr and "(0 collected tests)" not in result.stderr
+
+
 def test_lint_of_paths_alone_imports_no_test(unseen):
     (unseen / "tests/unit/test_explodes.py").write_text("raise SystemExit('imported!')\n")
     result = cli(unseen, "lint", "--paths-only")
