@@ -94,6 +94,11 @@ class Rules:
                 for model in entry.models:
                     index.setdefault(model, entry)
 
+    @property
+    def decides_nothing(self) -> bool:
+        """No entry can change any test's fate: every test runs."""
+        return not (self.ignores or self.deselects or self.skips)
+
     def is_model(self, value: str) -> bool:
         """A listed model, or a value shaped like a model id (cached: params repeat)."""
         known = self._model_like.get(value)

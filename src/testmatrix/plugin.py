@@ -7,6 +7,7 @@ session and `testmatrix explain` decide every test the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from pathlib import Path
@@ -238,10 +239,16 @@ def _relpath(path: Path, root: Path) -> str | None:
 
 
 def _strings(value) -> list[str]:
+    """The strings a parameter carries: itself, its items, or the fields of a model-info record
+    (vLLM parametrizes pooling tests by `EmbedModelInfo("BAAI/bge-base-en-v1.5", ...)`)."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, (list, tuple, set, frozenset)):
         return [v for v in value if isinstance(v, str)]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, str)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [v for f in dataclasses.fields(value) if isinstance(v := getattr(value, f.name, None), str)]
     return []
 
 
@@ -274,6 +281,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     state = config.stash.get(STATE, None)
     if state is None:
         return
+    rules = state.rules
+    if rules.decides_nothing and not (rules.apply and (rules.platform.flaky or state.rerun_suites)):
+        return  # every test runs as it is (cuda here): cost nothing per item
     keep, deselected = [], []
     relevant = frozenset(state.rules.skips)  # only these markers can change a fate here
     for item in items:

@@ -149,6 +149,34 @@ def test_model_from_a_module_scoped_fixture_param(tiny):
     assert "test_one[openai/whisper-small] SKIPPED" in result.stdout
 
 
+def test_model_from_a_model_info_record(tiny):
+    # vLLM's pooling tests parametrize by records, not by names
+    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_records.py": """
+        from dataclasses import dataclass
+        import pytest
+
+        @dataclass(frozen=True)
+        class EmbedModelInfo:
+            name: str
+            dim: int = 384
+
+        MODELS = [EmbedModelInfo("intfloat/e5-small"), EmbedModelInfo("intfloat/e5-small-v2"), EmbedModelInfo("Qwen/Qwen3-Embedding-0.6B", 1024)]
+
+        @pytest.mark.encoder_decoder
+        @pytest.mark.parametrize("model_info", MODELS)
+        def test_mteb(model_info):
+            assert model_info.dim > 0
+
+        @pytest.mark.encoder_decoder
+        @pytest.mark.parametrize("config", [{"model": "openai/whisper-small"}, {"model": "google/gemma-3n-E2B-it"}])
+        def test_config(config):
+            assert config["model"]
+    """})
+    result = run_pytest(root, "tests/unit", "--platform=sim", "-v")
+    assert result.counts() == {"passed": 3, "skipped": 2}
+    assert "test_mteb[model_info0] SKIPPED" in result.stdout and "test_config[config0] SKIPPED" in result.stdout
+
+
 NO_MODEL = """
     import pytest
 
