@@ -51,14 +51,36 @@ def lease_gpus(workspace: Workspace, platform: Platform) -> list[str]:
     return inventory(count or 0)
 
 
+def conflicting_posarg(platform: Platform, suite: Suite, posargs: list[str]) -> str | None:
+    """Why an argument after `--` would contradict the session, or None: the session fixes the
+    platform and suite, and its --ignore flags come from them."""
+    for i, arg in enumerate(posargs):
+        name, _, value = arg.partition("=")
+        if name not in ("--platform", "--suite", "--skiplists"):
+            continue
+        value = value or (posargs[i + 1] if i + 1 < len(posargs) else "")
+        if name == "--platform" and value != platform.name:
+            return (f"'{name} {value}' after -- contradicts this session's platform ({platform.name}), whose --ignore flags "
+                    f"it runs with; run nox -s {value}-{suite.name} instead")
+        if name == "--suite" and value != suite.name:
+            return (f"'{name} {value}' after -- contradicts this session's suite ({suite.name}); "
+                    f"run nox -s {platform.name}-{value} instead")
+        if name == "--skiplists":
+            return "'--skiplists' after -- is not for sessions: their --ignore flags come from the workspace's own skiplists"
+    return None
+
+
 def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
     """The function nox runs for one platform x suite."""
 
     def run(session: nox.Session) -> None:
         from .plan import session_argv
 
-        prepare(session, workspace)
         posargs = list(session.posargs)
+        conflict = conflicting_posarg(platform, suite, posargs)
+        if conflict:
+            session.error(conflict)
+        prepare(session, workspace)
         apply = "--no-skiplist" not in posargs
         argv = session_argv(workspace, platform.name, suite.name, apply=apply)
         argv += [a for a in posargs if a != "--no-skiplist"]

@@ -68,6 +68,17 @@ def test_arguments_after_double_dash_reach_pytest():
     assert "-k classif -x" in result.stderr
 
 
+@pytest.mark.parametrize("posargs, message", [
+    (["--platform=cuda"], "'--platform cuda' after -- contradicts this session's platform (rocm), whose --ignore flags it runs with; run nox -s cuda-pooling instead"),
+    (["--suite", "language"], "'--suite language' after -- contradicts this session's suite (pooling); run nox -s rocm-language instead"),
+])
+def test_arguments_after_double_dash_cannot_change_the_sessions_platform_or_suite(posargs, message):
+    result = run_nox(REPO, "--no-venv", "-s", "rocm-pooling", "--", *posargs)
+    assert result.returncode == 1
+    assert f"Session rocm-pooling aborted: {message}." in result.stderr
+    assert "pytest command:" not in result.stderr  # refused before anything ran
+
+
 def test_session_without_skiplist_reproduces_the_failure(tmp_path):
     junit = tmp_path / "junit.xml"
     result = run_nox(REPO, "--no-venv", "-s", "rocm-pooling", "--", "--no-skiplist", f"--junitxml={junit}")
