@@ -312,6 +312,7 @@ def test_import_applies_anchors_merge_keys_and_reports_triggers(tmp_path):
     "uv run pytest tests/models --ignore=tests/models/test_a.py | tee pytest.log",
     "HIP_VISIBLE_DEVICES=0 python3 -m pytest tests/models --ignore=tests/models/test_a.py > log.txt 2>&1",
     "env FOO=1 pytest tests/models --ignore tests/models/test_a.py  # a shell comment, not a path",
+    'pytest -v -s tests/models -m \\"not vlm\\" --ignore=tests/models/test_a.py',  # vLLM's template quoting
 ])
 def test_import_sees_pytest_through_wrappers_pipes_and_redirections(tmp_path, command):
     pipeline = tmp_path / "p.yml"
