@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -81,6 +82,28 @@ class _Doc:
 
     def loc(self, *key) -> Location:
         return Location(self.rel, tomlpos.line_of(self.positions, *key))
+
+
+def did_you_mean_path(root: Path, missing: str, base: str) -> str:
+    """' (did you mean 'x'?)' naming where a missing file most likely went, relative to `base`:
+    a close name beside it (a rename), else the same name elsewhere under `base` (a move)."""
+    import difflib
+
+    def stem(name: str) -> str:  # 'test_' and '.py' would make every test file look alike
+        return name.removeprefix("test_").removesuffix(".py")
+
+    parent, name = posixpath.split(missing)
+    found = None
+    if (root / parent).is_dir():
+        names = {stem(p.name): p.name for p in (root / parent).iterdir() if p.name != "__pycache__"}
+        close = difflib.get_close_matches(stem(name), list(names), n=1, cutoff=0.75)
+        found = posixpath.join(parent, names[close[0]]) if close else None
+    if found is None and (root / base).is_dir():
+        moved = sorted(p for p in (root / base).rglob(name) if "__pycache__" not in p.parts)
+        found = moved[0].relative_to(root).as_posix() if moved else None
+    if found is None:
+        return ""
+    return f" (did you mean '{posixpath.relpath(found, base)}'?)"
 
 
 class _Loader:
@@ -391,7 +414,8 @@ class _Loader:
                     self.error(doc, pkey, f"ignored path '{path}' is outside suite '{suite_name}' ({suite.path})")
                     continue
                 if self.check_paths and not (self.root / target).exists():
-                    self.error(doc, pkey, f"ignored path '{path}' does not exist in suite '{suite_name}' ({target}); was it renamed or deleted?")
+                    hint = did_you_mean_path(self.root, target, suite.path)
+                    self.error(doc, pkey, f"ignored path '{path}' does not exist in suite '{suite_name}' ({target}); was it renamed or deleted?{hint}")
                     continue
                 if (suite_name, target) in seen:
                     self.error(doc, pkey, f"duplicate ignore of '{target}' (first at {seen[(suite_name, target)].location})")
@@ -456,7 +480,8 @@ class _Loader:
                     self.error(doc, tkey, f"test id '{nodeid}' must be a pytest node id relative to the workspace root (write '{norm}')")
                     continue
                 if self.check_paths and not (self.root / norm).exists():
-                    self.error(doc, tkey, f"test id '{nodeid}': file '{norm}' does not exist; was it renamed or deleted?")
+                    hint = did_you_mean_path(self.root, norm, ".")
+                    self.error(doc, tkey, f"test id '{nodeid}': file '{norm}' does not exist; was it renamed or deleted?{hint}")
                     continue
                 if not any(norm == s.path or norm.startswith(s.path + "/") for s in suites.values()):
                     self.error(doc, tkey, f"test id '{nodeid}' is outside every suite")

@@ -115,7 +115,7 @@ def test_ignored_path_that_does_not_exist(ws):
     """)
     assert message == (
         "skiplists/platforms/rocm.toml:5: ignored path 'openai/test_scores.py' does not exist in suite 'pooling' "
-        "(tests/entrypoints/pooling/openai/test_scores.py); was it renamed or deleted?"
+        "(tests/entrypoints/pooling/openai/test_scores.py); was it renamed or deleted? (did you mean 'openai/test_score.py'?)"
     )
 
 

@@ -141,6 +141,13 @@ def test_lint_of_a_renamed_file_names_the_entry(unseen):
     )
 
 
+def test_lint_says_where_a_moved_file_went(unseen):
+    (unseen / "tests/unit/generation").mkdir()
+    (unseen / "tests/unit/test_decoder_only.py").rename(unseen / "tests/unit/generation/test_decoder_only.py")
+    result = cli(unseen, "lint", "--paths-only")
+    assert result.stdout.splitlines()[0].endswith("was it renamed or deleted? (did you mean 'generation/test_decoder_only.py'?)")
+
+
 def test_lint_of_a_renamed_file_still_lints_everything_else(unseen):
     (unseen / "tests/unit/test_decoder_only.py").rename(unseen / "tests/unit/test_generation.py")
     result = cli(unseen, "lint")
