@@ -292,12 +292,12 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
     inferred_root = checkout_root is None
     checkout_root, default_working_dir, notes = _infer_dirs([n for n, _ in labels], checkout_root, default_working_dir, path)
     suites, reports = _build(labels, source, path, checkout_root, default_working_dir)
+    def fits(found: dict[str, ImportedSuite]) -> bool:
+        return all((local_root / s.path).exists() for s in found.values())
+
     if inferred_root and checkout_root and local_root is not None:
         # the checkout being imported into says where the agents' checkout root really is
         candidate = checkout_root
-        def fits(found: dict[str, ImportedSuite]) -> bool:
-            return all((local_root / s.path).exists() for s in found.values())
-
         while suites and not fits(suites) and candidate != "/":
             candidate = posixpath.dirname(candidate)
             found = _build(labels, source, path, candidate, default_working_dir)
@@ -430,11 +430,7 @@ class _Shell:
         if target is None or target == "-" or target.startswith("~") or "$" in target:
             return None
         if posixpath.isabs(target):
-            root = (self.root or "/").rstrip("/") or "/"
-            target = posixpath.normpath(target)
-            if target != root and not target.startswith(root.rstrip("/") + "/"):
-                return None
-            return posixpath.relpath(target, root)
+            return _under_root(target, self.root)
         return None if self.cwd is None else posixpath.normpath(posixpath.join(self.cwd, target))
 
     def _set(self, cwd: str | None, command: str) -> None:
@@ -465,18 +461,24 @@ def _walk_steps(seq_node, path: Path):
             yield node
 
 
+def _under_root(path: str, checkout_root: str | None) -> str | None:
+    """An absolute path on the agent, relative to the checkout root; None when outside it."""
+    root = posixpath.normpath(checkout_root or "/")
+    path = posixpath.normpath(path)
+    if path != root and not path.startswith(root.rstrip("/") + "/"):
+        return None
+    return posixpath.relpath(path, root)
+
+
 def _relative_workdir(working_dir: str, checkout_root: str | None, path: Path, node) -> str:
-    if posixpath.isabs(working_dir):
-        if not checkout_root:
-            return working_dir.lstrip("/")
-        root = posixpath.normpath(checkout_root)
-        working_dir = posixpath.normpath(working_dir)
-        if working_dir != root and not working_dir.startswith(root.rstrip("/") + "/"):
-            raise TestmatrixError(
-                f"{path}:{node.start_mark.line + 1}: working_dir '{working_dir}' is outside --checkout-root '{checkout_root}'"
-            )
-        return posixpath.relpath(working_dir, root)
-    return posixpath.normpath(working_dir)
+    if not posixpath.isabs(working_dir):
+        return posixpath.normpath(working_dir)
+    relative = _under_root(working_dir, checkout_root)
+    if relative is None:
+        raise TestmatrixError(
+            f"{path}:{node.start_mark.line + 1}: working_dir '{working_dir}' is outside --checkout-root '{checkout_root}'"
+        )
+    return relative
 
 
 def _reason(source: _Source, flag_line: int, start: int, end: int, ignore: str, label: str, path: Path) -> tuple[str, str | None]:

@@ -320,3 +320,12 @@ def test_import_sees_pytest_through_wrappers_pipes_and_redirections(tmp_path, co
     imported = import_pipeline(pipeline)
     assert _suites(imported) == {"models": ("tests/models", {"test_a.py"})}
     assert [u for s in imported.steps for u in s.unmapped if "test_a.py" in u or "pytest has" in u] == []
+
+
+def test_working_dir_outside_the_given_checkout_root(tmp_path):
+    pipeline = tmp_path / "p.yml"
+    pipeline.write_text("steps:\n- label: Pool\n  working_dir: /opt/other\n  command: pytest pool --ignore=pool/test_a.py\n")
+    result = cli(tmp_path, "import", str(pipeline), "--platform", "rocm", "--skiplists", "sk", "--checkout-root", "/ws")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"testmatrix: error: {pipeline}:2: working_dir '/opt/other' is outside --checkout-root '/ws'"
+    assert not (tmp_path / "sk").exists()
