@@ -20,6 +20,7 @@ class Finding:
     severity: str  # "error" or "warning"
     where: str  # skiplist file:line
     message: str
+    dead: bool = False  # the entry matches nothing
 
     def __str__(self) -> str:
         return f"{self.where}: {self.severity}: {self.message}"
@@ -43,7 +44,7 @@ def entry_findings(workspace: Workspace, today: dt.date | None = None) -> list[F
             target = workspace.root / entry.target
             files = [target] if target.is_file() else sorted(target.rglob("test_*.py")) + sorted(target.rglob("*_test.py"))
             if not any(_defines_tests(f) for f in files):
-                out.append(Finding("error", str(entry.location), f"ignore of '{entry.target}' matches no file that defines tests (dead entry)"))
+                out.append(Finding("error", str(entry.location), f"ignore of '{entry.target}' matches no file that defines tests (dead entry)", dead=True))
     return out
 
 
@@ -84,12 +85,12 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
 
         for entry in platform.flaky:
             if not any(c.nodeid.startswith(entry.pattern) or fnmatch.fnmatchcase(c.nodeid, entry.pattern) for c in cases):
-                out.append(Finding("error", str(entry.location), f"flaky entry '{entry.pattern}' matches no collected test (dead entry)"))
+                out.append(Finding("error", str(entry.location), f"flaky entry '{entry.pattern}' matches no collected test (dead entry)", dead=True))
         for entry in platform.entries:
             if entry.kind in ("ignore", "skip", "deselect") and not used.get(entry):
                 what = {"ignore": f"'{getattr(entry, 'target', '')}'", "skip": f"marker '{getattr(entry, 'marker', '')}'",
                         "deselect": f"'{getattr(entry, 'nodeid', '')}'"}[entry.kind]
-                out.append(Finding("error", str(entry.location), f"{entry.kind} entry {what} matches no collected test on {platform.name} (dead entry)"))
+                out.append(Finding("error", str(entry.location), f"{entry.kind} entry {what} matches no collected test on {platform.name} (dead entry)", dead=True))
         for entry in platform.ignores:
             thrown = _runnable_inside(entry, cases, platform.skips, rules[entry.suite])
             if thrown:
@@ -146,16 +147,17 @@ def lint(workspace_root: Path, *, paths_only: bool = False, collector=None) -> t
         except ConfigError:
             return config_findings(exc), 0
         missing = config_findings(exc)
-    findings = missing + entry_findings(workspace)
+    findings = entry_findings(workspace)
+    tests = 0
     if not paths_only:
         from .collect import collect
 
-        suites = [s.path for s in workspace.suites.values() if (workspace.root / s.path).is_dir()]
-        collected = (collector or collect)(workspace, sorted(set(suites))) if suites else None
-        if collected is not None:
+        suites = sorted({s.path for s in workspace.suites.values() if (workspace.root / s.path).is_dir()})
+        if suites:
+            collected = (collector or collect)(workspace, suites)
             findings += [Finding("error", "collection", e) for e in collected.errors]
             findings += collected_findings(workspace, collected.cases)
-    # an entry whose path is missing is dead too: one finding for it is enough
+            tests = len(collected.cases)
+    # an entry whose path is missing matches nothing either: one finding for it is enough
     gone = {f.where for f in missing}
-    findings = missing + [f for f in findings[len(missing):] if not (f.where in gone and "dead entry" in f.message)]
-    return findings, (len(collected.cases) if not paths_only and collected is not None else 0)
+    return missing + [f for f in findings if not (f.dead and f.where in gone)], tests

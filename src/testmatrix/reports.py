@@ -17,7 +17,8 @@ from .jsonio import read_json
 def _lock_for(path: Path) -> FileLock:
     """A lock for one report file, kept out of the reports folder so it is never uploaded as an artifact."""
     key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    directory = Path(tempfile.gettempdir()) / "testmatrix-locks"
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""  # another user's lock folder is not ours to write
+    directory = Path(tempfile.gettempdir()) / f"testmatrix-locks{user}"
     directory.mkdir(exist_ok=True)
     return FileLock(str(directory / f"{path.name}.{key}.lock"))
 
