@@ -134,7 +134,7 @@ def _runnable_inside(entry: IgnoreEntry, cases, skips, rules: Rules) -> list[tup
     return out
 
 
-def lint(workspace_root: Path, *, paths_only: bool = False, collector=None) -> tuple[list[Finding], int]:
+def lint(workspace_root: Path, *, paths_only: bool = False) -> tuple[list[Finding], int]:
     """(findings, number of tests looked at); tests are collected unless paths_only."""
     from .config import load_workspace
 
@@ -154,7 +154,7 @@ def lint(workspace_root: Path, *, paths_only: bool = False, collector=None) -> t
 
         suites = sorted({s.path for s in workspace.suites.values() if (workspace.root / s.path).is_dir()})
         if suites:
-            collected = (collector or collect)(workspace, suites)
+            collected = collect(workspace, suites)
             findings += [Finding("error", "collection", e) for e in collected.errors]
             findings += collected_findings(workspace, collected.cases)
             tests = len(collected.cases)
