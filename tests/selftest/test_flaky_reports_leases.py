@@ -84,7 +84,7 @@ from testmatrix.reports import write_summary
 start = float(sys.argv[3])
 while time.time() < start:
     pass
-for i in range(200):
+for i in range(400):
     write_summary(Path(sys.argv[1]), {"writer": sys.argv[2], "i": i, "payload": "x" * 20000})
 """
 
@@ -100,7 +100,7 @@ def test_sessions_writing_one_summary_at_once_never_corrupt_it(tmp_path):
             data = json.loads(target.read_text())  # a reader never sees a half-written file
             seen.add(data["writer"])
     assert [w.wait() for w in writers] == [0, 0, 0, 0], [w.stderr.read() for w in writers]
-    assert json.loads(target.read_text())["i"] == 199
+    assert json.loads(target.read_text())["i"] == 399
     assert [p.name for p in target.parent.iterdir()] == ["summary.json"]  # no temp or lock file left beside it
     assert seen  # the reader really read while the writers wrote
 
