@@ -5,9 +5,11 @@ from pathlib import Path
 
 import nox
 
-sys.path.insert(0, str(Path(__file__).parent / "src"))  # nox's own interpreter need not install us
+sys.path.insert(
+    0, str(Path(__file__).parent / "src")
+)  # nox's own interpreter need not install us
 
-from testmatrix.noxsessions import register  # noqa: E402
+from testmatrix.noxsessions import register
 
 WORKSPACE = register(Path(__file__).parent)
 

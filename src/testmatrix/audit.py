@@ -31,10 +31,16 @@ class EntryAudit:
     def verdict(self) -> str:
         if not self.tests:
             return "dead"
-        return "stale" if self.failed == 0 and self.passed == len(self.tests) else "needed"
+        return (
+            "stale" if self.failed == 0 and self.passed == len(self.tests) else "needed"
+        )
 
     def as_dict(self) -> dict:
-        return {**{k: v for k, v in self.__dict__.items() if k != "tests"}, "tests": len(self.tests), "verdict": self.verdict}
+        return {
+            **{k: v for k, v in self.__dict__.items() if k != "tests"},
+            "tests": len(self.tests),
+            "verdict": self.verdict,
+        }
 
 
 def _results(junit: Path) -> dict[str, tuple[str, str | None]]:
@@ -46,7 +52,11 @@ def _results(junit: Path) -> dict[str, tuple[str, str | None]]:
         for child in case:
             if child.tag in ("failure", "error"):
                 outcome = "failed"
-                message = (child.get("message") or child.text or "").strip().splitlines()[0] if (child.get("message") or child.text) else child.tag
+                message = (
+                    (child.get("message") or child.text or "").strip().splitlines()[0]
+                    if (child.get("message") or child.text)
+                    else child.tag
+                )
                 break
             if child.tag == "skipped":
                 outcome = "skipped"
@@ -56,21 +66,30 @@ def _results(junit: Path) -> dict[str, tuple[str, str | None]]:
 
 def _junit_key(nodeid: str) -> str:
     path, _, rest = nodeid.partition("::")
-    module = path[:-3].replace("/", ".") if path.endswith(".py") else path.replace("/", ".")
+    module = (
+        path[:-3].replace("/", ".") if path.endswith(".py") else path.replace("/", ".")
+    )
     parts = rest.split("::")
     return f"{'.'.join([module, *parts[:-1]])}::{parts[-1]}"
 
 
-def audit(workspace: Workspace, platform: str, cases: list[TestCase], env: dict | None = None) -> list[EntryAudit]:
+def audit(
+    workspace: Workspace, platform: str, cases: list[TestCase], env: dict | None = None
+) -> list[EntryAudit]:
     """Run the entries' tests on `platform` with the skiplist off; group the outcomes by entry."""
     if platform not in workspace.platforms:
         raise TestmatrixError(f"unknown platform '{platform}'")
     audits: dict[str, EntryAudit] = {}
     for entry in workspace.platforms[platform].entries:
         if entry.kind != "flaky":
-            audits[str(entry.location)] = EntryAudit(str(entry.location), entry.kind, entry.reason, entry.issue)
+            audits[str(entry.location)] = EntryAudit(
+                str(entry.location), entry.kind, entry.reason, entry.issue
+            )
     for row in explain(workspace, cases, [platform]):
-        if row.fate.kind in (FateKind.SKIPPED, FateKind.IGNORED, FateKind.DESELECTED) and row.fate.entry is not None:
+        if (
+            row.fate.kind in (FateKind.SKIPPED, FateKind.IGNORED, FateKind.DESELECTED)
+            and row.fate.entry is not None
+        ):
             tests = audits[str(row.fate.entry.location)].tests
             if row.test.nodeid not in tests:
                 tests.append(row.test.nodeid)
@@ -79,28 +98,58 @@ def audit(workspace: Workspace, platform: str, cases: list[TestCase], env: dict 
         with tempfile.TemporaryDirectory() as tmp:
             junit, argsfile = Path(tmp) / "audit.xml", Path(tmp) / "ids.txt"
             argsfile.write_text("\n".join(ids) + "\n")
-            cmd = [sys.executable, "-m", "pytest", f"@{argsfile}", f"--platform={platform}", "--no-skiplist",
-                   f"--junitxml={junit}", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit1"]
-            proc = subprocess.run(cmd, cwd=workspace.root, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+            cmd = [
+                sys.executable,
+                "-m",
+                "pytest",
+                f"@{argsfile}",
+                f"--platform={platform}",
+                "--no-skiplist",
+                f"--junitxml={junit}",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-o",
+                "junit_family=xunit1",
+            ]
+            proc = subprocess.run(
+                cmd,
+                cwd=workspace.root,
+                env={**os.environ, **(env or {})},
+                capture_output=True,
+                text=True,
+            )
             if not junit.exists():
-                raise TestmatrixError(f"audit run failed before any test ran: {(proc.stderr or proc.stdout).strip()[-500:]}")
+                raise TestmatrixError(
+                    f"audit run failed before any test ran: {(proc.stderr or proc.stdout).strip()[-500:]}"
+                )
             results = _results(junit)
         for item in audits.values():
             for nodeid in item.tests:
-                outcome, message = results.get(_junit_key(nodeid), ("failed", "not run"))
+                outcome, message = results.get(
+                    _junit_key(nodeid), ("failed", "not run")
+                )
                 if outcome == "passed":
                     item.passed += 1
                 else:
                     item.failed += 1
-                    item.first_error = item.first_error or f"{nodeid}: {message or outcome}"
+                    item.first_error = (
+                        item.first_error or f"{nodeid}: {message or outcome}"
+                    )
     return list(audits.values())
 
 
 def render(audits: list[EntryAudit]) -> str:
-    lines = [f"{'verdict':<8} {'entry':<36} {'kind':<9} {'tests':>5} {'pass':>5} {'fail':>5}  first error / reason"]
+    lines = [
+        f"{'verdict':<8} {'entry':<36} {'kind':<9} {'tests':>5} {'pass':>5} {'fail':>5}  first error / reason"
+    ]
     for a in audits:
         detail = a.first_error if a.verdict == "needed" else a.reason
-        lines.append(f"{a.verdict:<8} {a.entry:<36} {a.kind:<9} {len(a.tests):>5} {a.passed:>5} {a.failed:>5}  {detail}")
+        lines.append(
+            f"{a.verdict:<8} {a.entry:<36} {a.kind:<9} {len(a.tests):>5} {a.passed:>5} {a.failed:>5}  {detail}"
+        )
     stale = sum(a.verdict == "stale" for a in audits)
-    lines.append(f"{stale} stale, {sum(a.verdict == 'needed' for a in audits)} still needed, {sum(a.verdict == 'dead' for a in audits)} dead")
+    lines.append(
+        f"{stale} stale, {sum(a.verdict == 'needed' for a in audits)} still needed, {sum(a.verdict == 'dead' for a in audits)} dead"
+    )
     return "\n".join(lines)

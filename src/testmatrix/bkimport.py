@@ -20,9 +20,33 @@ SHARD_FLAGS = ("--shard-id", "--num-shards", "--splits", "--group")
 UNMAPPED_FLAGS = ("-k", "-m", "--deselect")
 # pytest options that take a separate value; the value is not a test path
 VALUE_OPTIONS = {
-    "-k", "-m", "-p", "-c", "-o", "-W", "--deselect", "--ignore", "--ignore-glob", "--rootdir", "--maxfail",
-    "--junitxml", "--junit-xml", "--durations", "--log-level", "--tb", "-n", "--dist", "--reruns", "--timeout",
-    "--shard-id", "--num-shards", "--basetemp", "--confcutdir", "--import-mode", "--cov", "--cov-report",
+    "-k",
+    "-m",
+    "-p",
+    "-c",
+    "-o",
+    "-W",
+    "--deselect",
+    "--ignore",
+    "--ignore-glob",
+    "--rootdir",
+    "--maxfail",
+    "--junitxml",
+    "--junit-xml",
+    "--durations",
+    "--log-level",
+    "--tb",
+    "-n",
+    "--dist",
+    "--reruns",
+    "--timeout",
+    "--shard-id",
+    "--num-shards",
+    "--basetemp",
+    "--confcutdir",
+    "--import-mode",
+    "--cov",
+    "--cov-report",
 }
 URL = re.compile(r"https?://\S+")
 
@@ -56,7 +80,9 @@ class Imported:
     source: str
     suites: dict[str, ImportedSuite]
     steps: list[StepReport]
-    notes: list[str] = field(default_factory=list)  # what the import assumed, and how to change it
+    notes: list[str] = field(
+        default_factory=list
+    )  # what the import assumed, and how to change it
 
 
 def slug(text: str) -> str:
@@ -178,7 +204,9 @@ def _split_commands(text: str) -> list[str]:
             parts.append(buf)
             buf = ""
             i += 1
-        elif ch in ";\n|":  # each command of a pipe (`pytest ... | tee log`) is a command of its own
+        elif (
+            ch in ";\n|"
+        ):  # each command of a pipe (`pytest ... | tee log`) is a command of its own
             parts.append(buf)
             buf = ""
         else:
@@ -208,14 +236,18 @@ def _pytest_argv(command: str) -> list[str] | None:
         if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
             words = words[1:]
         elif words[0] in _WRAPPERS:
-            words = words[1 + _WRAPPERS[words[0]]:]
+            words = words[1 + _WRAPPERS[words[0]] :]
         elif tuple(words[:2]) in _RUNNERS:
             words = words[2:]
         else:
             break
     if words[:1] == ["pytest"] or (words[:1] and words[0].endswith("/pytest")):
         argv = words[1:]
-    elif len(words) >= 3 and re.match(r"python[0-9.]*$", posixpath.basename(words[0])) and words[1:3] == ["-m", "pytest"]:
+    elif (
+        len(words) >= 3
+        and re.match(r"python[0-9.]*$", posixpath.basename(words[0]))
+        and words[1:3] == ["-m", "pytest"]
+    ):
         argv = words[3:]
     else:
         return None
@@ -256,8 +288,13 @@ def parse_pytest(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
     return paths, ignores, unmapped
 
 
-def import_pipeline(path: Path | str, *, checkout_root: str | None = None, default_working_dir: str | None = None,
-                    local_root: Path | None = None) -> Imported:
+def import_pipeline(
+    path: Path | str,
+    *,
+    checkout_root: str | None = None,
+    default_working_dir: str | None = None,
+    local_root: Path | None = None,
+) -> Imported:
     """Read a Buildkite pipeline; every --ignore flag becomes an entry of a suite.
 
     Paths are made relative to the checkout root. Without `checkout_root`, it is the deepest directory
@@ -279,19 +316,33 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise TestmatrixError(f"{path}{line}: not YAML: {problem}") from None
-    if not isinstance(root, yaml.MappingNode) or not any(k.value == "steps" for k, _ in root.value):
-        raise TestmatrixError(f"{path}:1: not a Buildkite pipeline: no top-level 'steps' list")
+    if not isinstance(root, yaml.MappingNode) or not any(
+        k.value == "steps" for k, _ in root.value
+    ):
+        raise TestmatrixError(
+            f"{path}:1: not a Buildkite pipeline: no top-level 'steps' list"
+        )
     steps_node = next(v for k, v in root.value if k.value == "steps")
     if not isinstance(steps_node, yaml.SequenceNode):
-        raise TestmatrixError(f"{path}:{steps_node.start_mark.line + 1}: not a Buildkite pipeline: 'steps' is not a list")
+        raise TestmatrixError(
+            f"{path}:{steps_node.start_mark.line + 1}: not a Buildkite pipeline: 'steps' is not a list"
+        )
     source = _Source(text)
     labels = []
     for node in _walk_steps(steps_node, path):
-        label = _field(node, "label") or _field(node, "name") or _field(node, "key") or f"step at line {node.start_mark.line + 1}"
+        label = (
+            _field(node, "label")
+            or _field(node, "name")
+            or _field(node, "key")
+            or f"step at line {node.start_mark.line + 1}"
+        )
         labels.append((node, label))
     inferred_root = checkout_root is None
-    checkout_root, default_working_dir, notes = _infer_dirs([n for n, _ in labels], checkout_root, default_working_dir, path)
+    checkout_root, default_working_dir, notes = _infer_dirs(
+        [n for n, _ in labels], checkout_root, default_working_dir, path
+    )
     suites, reports = _build(labels, source, path, checkout_root, default_working_dir)
+
     def fits(found: dict[str, ImportedSuite]) -> bool:
         return all((local_root / s.path).exists() for s in found.values())
 
@@ -302,14 +353,22 @@ def import_pipeline(path: Path | str, *, checkout_root: str | None = None, defau
             candidate = posixpath.dirname(candidate)
             found = _build(labels, source, path, candidate, default_working_dir)
             if len(found[0]) == len(suites) and fits(found[0]):
-                notes[-1] = (f"{path}: taking {candidate} as the checkout root: every suite path then exists in "
-                             f"{local_root}; pass --checkout-root to change it")
+                notes[-1] = (
+                    f"{path}: taking {candidate} as the checkout root: every suite path then exists in "
+                    f"{local_root}; pass --checkout-root to change it"
+                )
                 suites, reports = found
                 break
     return Imported(str(path), suites, reports, notes)
 
 
-def _build(labels, source: _Source, path: Path, checkout_root: str | None, default_working_dir: str):
+def _build(
+    labels,
+    source: _Source,
+    path: Path,
+    checkout_root: str | None,
+    default_working_dir: str,
+):
     """(suites, step reports) of the command steps, with paths relative to the checkout root."""
     suites: dict[str, ImportedSuite] = {}
     reports: list[StepReport] = []
@@ -321,12 +380,17 @@ def _build(labels, source: _Source, path: Path, checkout_root: str | None, defau
         report = StepReport(label, node.start_mark.line + 1)
         working_dir = _field(node, "working_dir") or default_working_dir
         # the step's commands run as one script: a `cd` holds for the commands after it
-        shell = _Shell(_relative_workdir(working_dir, checkout_root, path, node), checkout_root)
+        shell = _Shell(
+            _relative_workdir(working_dir, checkout_root, path, node), checkout_root
+        )
         commands = _commands(node)
         if not commands:
             trigger = _field(node, "trigger")
-            report.unmapped.append(f"trigger step: pipeline '{trigger}' is not imported; import its file on its own"
-                                   if trigger else "no command")
+            report.unmapped.append(
+                f"trigger step: pipeline '{trigger}' is not imported; import its file on its own"
+                if trigger
+                else "no command"
+            )
         for cmd_node in commands:
             for command in _split_commands(cmd_node.value):
                 if shell.run(command):
@@ -336,19 +400,32 @@ def _build(labels, source: _Source, path: Path, checkout_root: str | None, defau
                     report.unmapped.append(f"not pytest: {command}")
                     continue
                 paths, ignores, unmapped = parse_pytest(argv)
-                report.unmapped += [f"{flag} (in: pytest {' '.join(paths)})" for flag in unmapped]
+                report.unmapped += [
+                    f"{flag} (in: pytest {' '.join(paths)})" for flag in unmapped
+                ]
                 if not ignores:
                     continue
                 if shell.cwd is None:
-                    report.unmapped += [f"--ignore={i} (working directory unknown after '{shell.lost}')" for i in ignores]
+                    report.unmapped += [
+                        f"--ignore={i} (working directory unknown after '{shell.lost}')"
+                        for i in ignores
+                    ]
                     continue
                 if len(paths) != 1:
-                    report.unmapped += [f"--ignore={i} (pytest has {len(paths)} test paths; need exactly one)" for i in ignores]
+                    report.unmapped += [
+                        f"--ignore={i} (pytest has {len(paths)} test paths; need exactly one)"
+                        for i in ignores
+                    ]
                     continue
                 workdir = shell.cwd
-                suite_path = posixpath.normpath(posixpath.join(workdir, paths[0])).rstrip("/")
+                suite_path = posixpath.normpath(
+                    posixpath.join(workdir, paths[0])
+                ).rstrip("/")
                 if suite_path == ".." or suite_path.startswith("../"):
-                    report.unmapped += [f"--ignore={i} (pytest path {paths[0]} is outside the checkout)" for i in ignores]
+                    report.unmapped += [
+                        f"--ignore={i} (pytest path {paths[0]} is outside the checkout)"
+                        for i in ignores
+                    ]
                     continue
                 name = base
                 taken = suites.get(name)
@@ -357,26 +434,57 @@ def _build(labels, source: _Source, path: Path, checkout_root: str | None, defau
                 suite = suites.setdefault(name, ImportedSuite(name, suite_path, label))
                 start = cmd_node.start_mark.line
                 words = cmd_node.value.split()
-                end = source.find_last(words[-1], start, cmd_node.end_mark.line) if words else start
+                end = (
+                    source.find_last(words[-1], start, cmd_node.end_mark.line)
+                    if words
+                    else start
+                )
                 for ignore in ignores:
                     target = posixpath.normpath(posixpath.join(workdir, ignore))
                     if not (target + "/").startswith(suite_path + "/"):
-                        report.unmapped.append(f"--ignore={ignore} (outside the pytest path {paths[0]}: it ignores nothing)")
+                        report.unmapped.append(
+                            f"--ignore={ignore} (outside the pytest path {paths[0]}: it ignores nothing)"
+                        )
                         continue
-                    rel = posixpath.relpath(target, suite_path) + ("/" if ignore.endswith("/") else "")
-                    flag_line = source.find(ignore, start, end) if end > start else start
-                    reason, issue = _reason(source, flag_line if flag_line is not None else start, start, end, ignore, label, path)
-                    if any(i.path.rstrip("/") == rel.rstrip("/") for i in suite.ignores):
-                        report.unmapped.append(f"--ignore={ignore} (repeated in this step)")
+                    rel = posixpath.relpath(target, suite_path) + (
+                        "/" if ignore.endswith("/") else ""
+                    )
+                    flag_line = (
+                        source.find(ignore, start, end) if end > start else start
+                    )
+                    reason, issue = _reason(
+                        source,
+                        flag_line if flag_line is not None else start,
+                        start,
+                        end,
+                        ignore,
+                        label,
+                        path,
+                    )
+                    if any(
+                        i.path.rstrip("/") == rel.rstrip("/") for i in suite.ignores
+                    ):
+                        report.unmapped.append(
+                            f"--ignore={ignore} (repeated in this step)"
+                        )
                         continue
-                    suite.ignores.append(Ignore(rel, reason, issue, (flag_line if flag_line is not None else start) + 1))
+                    suite.ignores.append(
+                        Ignore(
+                            rel,
+                            reason,
+                            issue,
+                            (flag_line if flag_line is not None else start) + 1,
+                        )
+                    )
                 if name not in report.suites:
                     report.suites.append(name)
         reports.append(report)
     return suites, reports
 
 
-def _infer_dirs(nodes, checkout_root: str | None, default_working_dir: str | None, path: Path) -> tuple[str | None, str, list[str]]:
+def _infer_dirs(
+    nodes, checkout_root: str | None, default_working_dir: str | None, path: Path
+) -> tuple[str | None, str, list[str]]:
     """The checkout root and default working_dir, given or inferred from the steps' working_dir values."""
     notes = []
     named = [w for w in (_field(n, "working_dir") for n in nodes) if w]
@@ -390,7 +498,11 @@ def _infer_dirs(nodes, checkout_root: str | None, default_working_dir: str | Non
                 f"the most common working_dir ({count} of {len(named)} steps); pass --default-working-dir to change it"
             )
     if checkout_root is None:
-        every = absolute + ([posixpath.normpath(default_working_dir)] if posixpath.isabs(default_working_dir) else [])
+        every = absolute + (
+            [posixpath.normpath(default_working_dir)]
+            if posixpath.isabs(default_working_dir)
+            else []
+        )
         if every:
             checkout_root = posixpath.commonpath(every)
             notes.append(
@@ -431,7 +543,11 @@ class _Shell:
             return None
         if posixpath.isabs(target):
             return _under_root(target, self.root)
-        return None if self.cwd is None else posixpath.normpath(posixpath.join(self.cwd, target))
+        return (
+            None
+            if self.cwd is None
+            else posixpath.normpath(posixpath.join(self.cwd, target))
+        )
 
     def _set(self, cwd: str | None, command: str) -> None:
         if cwd is None and self.cwd is not None:
@@ -450,12 +566,18 @@ def _walk_steps(seq_node, path: Path):
         try:
             flatten(node)
         except yaml.MarkedYAMLError as exc:
-            raise TestmatrixError(f"{path}:{exc.problem_mark.line + 1}: {exc.problem}") from None
+            raise TestmatrixError(
+                f"{path}:{exc.problem_mark.line + 1}: {exc.problem}"
+            ) from None
         keys = {k.value for k, _ in node.value}
         nested = _value(node, ("steps",))
         if isinstance(nested, yaml.SequenceNode):
             yield from _walk_steps(nested, path)
-        elif keys & {"wait", "block", "input"} and not keys & {"command", "commands", "trigger"}:
+        elif keys & {"wait", "block", "input"} and not keys & {
+            "command",
+            "commands",
+            "trigger",
+        }:
             continue  # waits for a person or for other steps; runs nothing
         else:
             yield node
@@ -470,7 +592,9 @@ def _under_root(path: str, checkout_root: str | None) -> str | None:
     return posixpath.relpath(path, root)
 
 
-def _relative_workdir(working_dir: str, checkout_root: str | None, path: Path, node) -> str:
+def _relative_workdir(
+    working_dir: str, checkout_root: str | None, path: Path, node
+) -> str:
     if not posixpath.isabs(working_dir):
         return posixpath.normpath(working_dir)
     relative = _under_root(working_dir, checkout_root)
@@ -481,10 +605,20 @@ def _relative_workdir(working_dir: str, checkout_root: str | None, path: Path, n
     return relative
 
 
-def _reason(source: _Source, flag_line: int, start: int, end: int, ignore: str, label: str, path: Path) -> tuple[str, str | None]:
+def _reason(
+    source: _Source,
+    flag_line: int,
+    start: int,
+    end: int,
+    ignore: str,
+    label: str,
+    path: Path,
+) -> tuple[str, str | None]:
     """The comment that explains a flag: on its line, above its command, or a '# ^' note below it."""
     candidates = []
-    trailing = _comment(source.lines[flag_line]) if flag_line < len(source.lines) else None
+    trailing = (
+        _comment(source.lines[flag_line]) if flag_line < len(source.lines) else None
+    )
     if trailing:
         candidates.append(([trailing], True))
     for block in (source.block_above(start), source.block_below(end)):
@@ -502,7 +636,9 @@ def _reason(source: _Source, flag_line: int, start: int, end: int, ignore: str, 
     return f"imported from {path.name}, step '{label}'", None
 
 
-def to_toml(imported: Imported, platform: str, description: str | None = None) -> tuple[str, str]:
+def to_toml(
+    imported: Imported, platform: str, description: str | None = None
+) -> tuple[str, str]:
     """(platform file text, suites.toml text) for an import."""
     esc = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')  # noqa: E731
     plat = [
@@ -513,12 +649,23 @@ def to_toml(imported: Imported, platform: str, description: str | None = None) -
     ]
     for suite in imported.suites.values():
         for ignore in suite.ignores:
-            plat += ["", "[[ignore]]", f'suite = "{suite.name}"', f'path = "{esc(ignore.path)}"', f'reason = "{esc(ignore.reason)}"']
+            plat += [
+                "",
+                "[[ignore]]",
+                f'suite = "{suite.name}"',
+                f'path = "{esc(ignore.path)}"',
+                f'reason = "{esc(ignore.reason)}"',
+            ]
             if ignore.issue:
                 plat.append(f'issue = "{esc(ignore.issue)}"')
     suites = [f"# Suites imported by testmatrix from {Path(imported.source).name}.", ""]
     for suite in imported.suites.values():
-        suites += [f"[suites.{suite.name}]", f'path = "{esc(suite.path)}"', f'description = "{esc(suite.step)}"', ""]
+        suites += [
+            f"[suites.{suite.name}]",
+            f'path = "{esc(suite.path)}"',
+            f'description = "{esc(suite.step)}"',
+            "",
+        ]
     return "\n".join(plat) + "\n", "\n".join(suites)
 
 
@@ -540,7 +687,8 @@ def rebase(imported: Imported, existing: dict[str, str]) -> Imported:
     for suite in imported.suites.values():
         exact = [n for n, p in existing.items() if p == suite.path]
         containing = sorted(
-            (n for n, p in existing.items() if suite.path.startswith(p + "/")), key=lambda n: -len(existing[n])
+            (n for n, p in existing.items() if suite.path.startswith(p + "/")),
+            key=lambda n: -len(existing[n]),
         )
         if exact:
             name = suite.name if suite.name in exact else exact[0]
@@ -552,36 +700,54 @@ def rebase(imported: Imported, existing: dict[str, str]) -> Imported:
                 f"{imported.source}:{line}: step '{suite.step}' runs pytest on '{suite.path}', which is outside every suite "
                 f"({', '.join(f'{n}: {p}' for n, p in existing.items())})"
             )
-        target = suites.setdefault(name, ImportedSuite(name, existing[name], suite.step))
+        target = suites.setdefault(
+            name, ImportedSuite(name, existing[name], suite.step)
+        )
         offset = posixpath.relpath(suite.path, existing[name])
         for ignore in suite.ignores:
-            rel = posixpath.normpath(posixpath.join(offset, ignore.path)) + ("/" if ignore.path.endswith("/") else "")
+            rel = posixpath.normpath(posixpath.join(offset, ignore.path)) + (
+                "/" if ignore.path.endswith("/") else ""
+            )
             if all(i.path != rel for i in target.ignores):
-                target.ignores.append(Ignore(rel, ignore.reason, ignore.issue, ignore.line))
+                target.ignores.append(
+                    Ignore(rel, ignore.reason, ignore.issue, ignore.line)
+                )
         for step in imported.steps:
             step.suites = [name if s == suite.name else s for s in step.suites]
     return Imported(imported.source, suites, imported.steps)
 
 
-def write_skiplists(imported: Imported, skiplist_dir: Path, platform: str, *, force: bool = False) -> list[Path]:
+def write_skiplists(
+    imported: Imported, skiplist_dir: Path, platform: str, *, force: bool = False
+) -> list[Path]:
     """Write platforms/PLATFORM.toml (and suites.toml when there is none); refuse to overwrite unless forced."""
-    from .config import _NAME, _RESERVED_PLATFORMS
     from . import tomlpos
+    from .config import _NAME, _RESERVED_PLATFORMS
 
     if not _NAME.match(platform) or platform in _RESERVED_PLATFORMS:
-        raise TestmatrixError(f"invalid platform name '{platform}': use lower-case letters, digits, '-' or '_'")
+        raise TestmatrixError(
+            f"invalid platform name '{platform}': use lower-case letters, digits, '-' or '_'"
+        )
     suites_file = skiplist_dir / "suites.toml"
     platform_file = skiplist_dir / "platforms" / f"{platform}.toml"
     if platform_file.exists() and not force:
-        raise TestmatrixError(f"{platform_file}: already exists; pass --force to overwrite it")
+        raise TestmatrixError(
+            f"{platform_file}: already exists; pass --force to overwrite it"
+        )
     written = []
     if suites_file.exists():
         try:
             data = tomlpos.parse(suites_file.read_text())
         except Exception as exc:
             line, message = tomlpos.decode_error_line(exc)
-            raise TestmatrixError(f"{suites_file}:{line}: invalid TOML: {message}") from None
-        existing = {n: t.get("path", "").strip("/") for n, t in data.get("suites", {}).items() if isinstance(t, dict)}
+            raise TestmatrixError(
+                f"{suites_file}:{line}: invalid TOML: {message}"
+            ) from None
+        existing = {
+            n: t.get("path", "").strip("/")
+            for n, t in data.get("suites", {}).items()
+            if isinstance(t, dict)
+        }
         imported = rebase(imported, existing)
         platform_text, _ = to_toml(imported, platform)
     else:

@@ -28,7 +28,9 @@ DEFAULTS = {
     "retry": 2,  # automatic retries when an agent is lost
     "command_style": "nox",  # "nox": the session a developer runs; "pytest": the raw pytest command
 }
-RUNTIME = re.compile(r"(?<!\$)\$(?!\$)\{?[A-Za-z_]")  # a single $VAR: Buildkite would interpolate it at upload
+RUNTIME = re.compile(
+    r"(?<!\$)\$(?!\$)\{?[A-Za-z_]"
+)  # a single $VAR: Buildkite would interpolate it at upload
 
 
 def step_settings(workspace: Workspace, platform: Platform, suite: Suite) -> dict:
@@ -43,16 +45,29 @@ def step_settings(workspace: Workspace, platform: Platform, suite: Suite) -> dic
     return merged
 
 
-def session_command(workspace: Workspace, platform: Platform, suite: Suite, settings: dict) -> str:
+def session_command(
+    workspace: Workspace, platform: Platform, suite: Suite, settings: dict
+) -> str:
     """The step's command: the developer's nox session in prebuilt-image mode, or its pytest argv."""
     name = session_name(platform.name, suite.name)
     shard = []
     if settings.get("parallelism", 1) > 1:
-        shard = ["--shard-id=$$BUILDKITE_PARALLEL_JOB", "--num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT"]
+        shard = [
+            "--shard-id=$$BUILDKITE_PARALLEL_JOB",
+            "--num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT",
+        ]
     if settings["command_style"] == "pytest":
-        argv = ["pytest", *session_argv(workspace, platform.name, suite.name), f"--junitxml=reports/{name}/junit.xml", *shard]
+        argv = [
+            "pytest",
+            *session_argv(workspace, platform.name, suite.name),
+            f"--junitxml=reports/{name}/junit.xml",
+            *shard,
+        ]
         return " ".join(_quote(a) for a in argv)
-    return " ".join(_quote(a) for a in ["nox", "--no-venv", "-s", name, *(["--", *shard] if shard else [])])
+    return " ".join(
+        _quote(a)
+        for a in ["nox", "--no-venv", "-s", name, *(["--", *shard] if shard else [])]
+    )
 
 
 def _quote(arg: str) -> str:
@@ -77,21 +92,37 @@ def build_pipeline(workspace: Workspace) -> dict:
                 agents["queue"] = settings["queue"]
             retry = settings["retry"]
             fields = dict(
-                label=f"{platform.name} {suite.name}" + (" %N" if settings.get("parallelism", 1) > 1 else ""),
+                label=f"{platform.name} {suite.name}"
+                + (" %N" if settings.get("parallelism", 1) > 1 else ""),
                 key=name,
                 command=session_command(workspace, platform, suite, settings),
                 agents=agents or None,
                 env=env,
                 timeout_in_minutes=settings["timeout_in_minutes"],
-                retry={"automatic": [{"exit_status": -1, "limit": retry}, {"signal_reason": "agent_stop", "limit": retry}]}
+                retry={
+                    "automatic": [
+                        {"exit_status": -1, "limit": retry},
+                        {"signal_reason": "agent_stop", "limit": retry},
+                    ]
+                }
                 if retry
                 else None,
                 artifact_paths=[f"reports/{name}/*"],
-                parallelism=settings.get("parallelism") if settings.get("parallelism", 1) > 1 else None,
+                parallelism=settings.get("parallelism")
+                if settings.get("parallelism", 1) > 1
+                else None,
                 soft_fail=settings.get("soft_fail") or None,
             )
-            steps.append(CommandStep(**{k: v for k, v in fields.items() if v is not None}))
-        pipeline.add_step(GroupStep(group=f"{platform.name}: {platform.description}", key=f"{platform.name}-tests", steps=steps))
+            steps.append(
+                CommandStep(**{k: v for k, v in fields.items() if v is not None})
+            )
+        pipeline.add_step(
+            GroupStep(
+                group=f"{platform.name}: {platform.description}",
+                key=f"{platform.name}-tests",
+                steps=steps,
+            )
+        )
     data = pipeline.to_dict()
     for group in data["steps"]:
         group["steps"] = [_ordered(step) for step in group["steps"]]
@@ -99,31 +130,55 @@ def build_pipeline(workspace: Workspace) -> dict:
     return data
 
 
-STEP_ORDER = ("label", "key", "command", "agents", "env", "parallelism", "timeout_in_minutes", "soft_fail", "retry", "artifact_paths")
+STEP_ORDER = (
+    "label",
+    "key",
+    "command",
+    "agents",
+    "env",
+    "parallelism",
+    "timeout_in_minutes",
+    "soft_fail",
+    "retry",
+    "artifact_paths",
+)
 
 
 def _ordered(step: dict) -> dict:
     """Step keys in the order people read them (the SDK dumps them alphabetically)."""
-    return {k: step[k] for k in (*STEP_ORDER, *sorted(set(step) - set(STEP_ORDER))) if k in step}
+    return {
+        k: step[k]
+        for k in (*STEP_ORDER, *sorted(set(step) - set(STEP_ORDER)))
+        if k in step
+    }
 
 
 def schema() -> dict:
     """Buildkite's official pipeline JSON schema, as the SDK ships it."""
-    return json.loads(resources.files("buildkite_sdk").joinpath("schema.json").read_text())
+    return json.loads(
+        resources.files("buildkite_sdk").joinpath("schema.json").read_text()
+    )
 
 
 def validate(data: dict) -> None:
     """Refuse a pipeline that Buildkite's schema rejects or that interpolates run-time variables at upload."""
     import jsonschema
 
-    errors = sorted(jsonschema.Draft7Validator(schema()).iter_errors(data), key=lambda e: list(e.path))
+    errors = sorted(
+        jsonschema.Draft7Validator(schema()).iter_errors(data),
+        key=lambda e: list(e.path),
+    )
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.path)
-        raise TestmatrixError(f"generated pipeline fails Buildkite's schema at {where}: {first.message}")
+        raise TestmatrixError(
+            f"generated pipeline fails Buildkite's schema at {where}: {first.message}"
+        )
     for text in _strings(data):
         if RUNTIME.search(text):
-            raise TestmatrixError(f"generated pipeline has a single '$' in {text!r}: write $$VAR for run-time variables")
+            raise TestmatrixError(
+                f"generated pipeline has a single '$' in {text!r}: write $$VAR for run-time variables"
+            )
 
 
 def _strings(value):
@@ -140,11 +195,15 @@ def _strings(value):
 def render(workspace: Workspace) -> str:
     import yaml
 
-    return HEADER + yaml.safe_dump(build_pipeline(workspace), sort_keys=False, width=4096)
+    return HEADER + yaml.safe_dump(
+        build_pipeline(workspace), sort_keys=False, width=4096
+    )
 
 
 def pipeline_path(workspace: Workspace) -> Path:
-    return workspace.root / workspace.settings.get("buildkite", {}).get("pipeline", DEFAULT_PIPELINE)
+    return workspace.root / workspace.settings.get("buildkite", {}).get(
+        "pipeline", DEFAULT_PIPELINE
+    )
 
 
 def drift(workspace: Workspace, path: Path | None = None) -> str:
@@ -152,7 +211,16 @@ def drift(workspace: Workspace, path: Path | None = None) -> str:
     path = path or pipeline_path(workspace)
     expected = render(workspace)
     current = path.read_text() if path.exists() else ""
-    rel = path.relative_to(workspace.root).as_posix() if path.is_relative_to(workspace.root) else str(path)
+    rel = (
+        path.relative_to(workspace.root).as_posix()
+        if path.is_relative_to(workspace.root)
+        else str(path)
+    )
     return "".join(
-        difflib.unified_diff(current.splitlines(True), expected.splitlines(True), f"{rel} (committed)", f"{rel} (from skiplists)")
+        difflib.unified_diff(
+            current.splitlines(True),
+            expected.splitlines(True),
+            f"{rel} (committed)",
+            f"{rel} (from skiplists)",
+        )
     )

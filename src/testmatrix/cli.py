@@ -23,7 +23,10 @@ def _sessions(args) -> int:
                     "session": session_name(platform.name, suite.name),
                     "platform": platform.name,
                     "suite": suite.name,
-                    "argv": ["pytest", *session_argv(workspace, platform.name, suite.name)],
+                    "argv": [
+                        "pytest",
+                        *session_argv(workspace, platform.name, suite.name),
+                    ],
                 }
             )
     if args.json:
@@ -38,7 +41,16 @@ def _argv(args) -> int:
     workspace = load_workspace(args.root)
     platform_named(workspace, args.platform)
     suite_named(workspace, args.suite)
-    print(shlex.join(["pytest", *session_argv(workspace, args.platform, args.suite, apply=not args.no_skiplist)]))
+    print(
+        shlex.join(
+            [
+                "pytest",
+                *session_argv(
+                    workspace, args.platform, args.suite, apply=not args.no_skiplist
+                ),
+            ]
+        )
+    )
     return 0
 
 
@@ -53,7 +65,10 @@ def _export(args) -> int:
         diff = buildkite.drift(workspace, path)
         if diff:
             sys.stdout.write(diff)
-            print(f"testmatrix: {path} does not match the skiplists; regenerate it: testmatrix export", file=sys.stderr)
+            print(
+                f"testmatrix: {path} does not match the skiplists; regenerate it: testmatrix export",
+                file=sys.stderr,
+            )
             return 1
         print(f"{path}: matches the skiplists")
         return 0
@@ -72,15 +87,23 @@ def _export(args) -> int:
 def _import(args) -> int:
     from . import bkimport
 
-    imported = bkimport.import_pipeline(args.pipeline, checkout_root=args.checkout_root,
-                                        default_working_dir=args.default_working_dir,
-                                        local_root=Path(args.skiplists).resolve().parent)
+    imported = bkimport.import_pipeline(
+        args.pipeline,
+        checkout_root=args.checkout_root,
+        default_working_dir=args.default_working_dir,
+        local_root=Path(args.skiplists).resolve().parent,
+    )
     for line in imported.notes + bkimport.report_lines(imported):
         print(line)
     if not imported.suites:
-        print(f"testmatrix: {args.pipeline}: no --ignore flags found; nothing written", file=sys.stderr)
+        print(
+            f"testmatrix: {args.pipeline}: no --ignore flags found; nothing written",
+            file=sys.stderr,
+        )
         return 1
-    for path in bkimport.write_skiplists(imported, Path(args.skiplists), args.platform, force=args.force):
+    for path in bkimport.write_skiplists(
+        imported, Path(args.skiplists), args.platform, force=args.force
+    ):
         print(f"wrote {path}")
     return 0
 
@@ -90,19 +113,36 @@ def _explain(args) -> int:
     from .collect import collect
 
     workspace = load_workspace(args.root)
-    platforms = [platform_named(workspace, args.platform).name] if args.platform else None
+    platforms = (
+        [platform_named(workspace, args.platform).name] if args.platform else None
+    )
     collected = collect(workspace, keyword=args.keyword)
     cases = collected.cases
     if args.test:
-        cases = [c for c in cases if c.nodeid == args.test or c.nodeid.startswith(args.test + "[") or c.nodeid.startswith(args.test + "::")]
+        cases = [
+            c
+            for c in cases
+            if c.nodeid == args.test
+            or c.nodeid.startswith(args.test + "[")
+            or c.nodeid.startswith(args.test + "::")
+        ]
         if not cases:
-            raise TestmatrixError(f"unknown test id '{args.test}': no collected test matches it")
+            raise TestmatrixError(
+                f"unknown test id '{args.test}': no collected test matches it"
+            )
     for error in collected.errors:
         print(f"testmatrix: error: {error}", file=sys.stderr)
     rows = ex.explain(workspace, cases, platforms)
     if args.json:
-        table = [{"platform": p, "suite": s, **c} for (p, s), c in sorted(ex.summary(rows).items())]
-        print(json.dumps({"tests": [r.as_dict() for r in rows], "summary": table}, indent=2))
+        table = [
+            {"platform": p, "suite": s, **c}
+            for (p, s), c in sorted(ex.summary(rows).items())
+        ]
+        print(
+            json.dumps(
+                {"tests": [r.as_dict() for r in rows], "summary": table}, indent=2
+            )
+        )
     else:
         print(ex.render(rows, verbose=not args.summary))
     return 1 if collected.errors else 0
@@ -116,7 +156,10 @@ def _lint(args) -> int:
         print(finding)
     errors = sum(f.severity == "error" for f in findings)
     scope = "paths only" if args.paths_only else f"{tests} collected tests"
-    print(f"testmatrix lint: {errors} errors, {len(findings) - errors} warnings ({scope})", file=sys.stderr)
+    print(
+        f"testmatrix lint: {errors} errors, {len(findings) - errors} warnings ({scope})",
+        file=sys.stderr,
+    )
     return 1 if errors else 0
 
 
@@ -138,9 +181,13 @@ def _audit(args) -> int:
 def _report(args) -> int:
     from . import reports
 
-    paths = [Path(p) for p in args.summaries] or sorted(Path("reports").glob("*/summary.json"))
+    paths = [Path(p) for p in args.summaries] or sorted(
+        Path("reports").glob("*/summary.json")
+    )
     if not paths:
-        raise TestmatrixError("no summaries given and none under reports/*/summary.json")
+        raise TestmatrixError(
+            "no summaries given and none under reports/*/summary.json"
+        )
     text = reports.matrix(reports.read_summaries(paths))
     if args.output:
         Path(args.output).write_text(text)
@@ -152,61 +199,133 @@ def _report(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="testmatrix", description=__doc__)
-    parser.add_argument("--root", type=Path, default=None, help="workspace root (default: nearest directory with skiplists/)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="workspace root (default: nearest directory with skiplists/)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("sessions", help="list every <platform>-<suite> session and its pytest command")
+    p = sub.add_parser(
+        "sessions", help="list every <platform>-<suite> session and its pytest command"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_sessions)
 
     p = sub.add_parser("argv", help="print the pytest command of one session")
     p.add_argument("platform")
     p.add_argument("suite")
-    p.add_argument("--no-skiplist", action="store_true", help="the command with no entry applied")
+    p.add_argument(
+        "--no-skiplist", action="store_true", help="the command with no entry applied"
+    )
     p.set_defaults(func=_argv)
 
-    p = sub.add_parser("export", help="write the Buildkite pipeline generated from the skiplists")
-    p.add_argument("--output", "-o", help="file to write ('-' for stdout; default: [workspace.buildkite] pipeline or .buildkite/pipeline.yml)")
-    p.add_argument("--check", action="store_true", help="exit 1 with a diff when the committed pipeline differs from the skiplists")
-    p.add_argument("--style", choices=("nox", "pytest"), help="step commands: the nox session (default) or its raw pytest command")
-    p.add_argument("--no-path-check", action="store_true",
-                   help="export skiplists without the test tree beside them (paths are not checked; lint them in the checkout)")
+    p = sub.add_parser(
+        "export", help="write the Buildkite pipeline generated from the skiplists"
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        help="file to write ('-' for stdout; default: [workspace.buildkite] pipeline or .buildkite/pipeline.yml)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 with a diff when the committed pipeline differs from the skiplists",
+    )
+    p.add_argument(
+        "--style",
+        choices=("nox", "pytest"),
+        help="step commands: the nox session (default) or its raw pytest command",
+    )
+    p.add_argument(
+        "--no-path-check",
+        action="store_true",
+        help="export skiplists without the test tree beside them (paths are not checked; lint them in the checkout)",
+    )
     p.set_defaults(func=_export)
 
-    p = sub.add_parser("explain", help="the fate of every test on every platform, and the entry that decided it")
-    p.add_argument("test", nargs="?", help="one test id (or a prefix of ids: a file, a function)")
-    p.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
+    p = sub.add_parser(
+        "explain",
+        help="the fate of every test on every platform, and the entry that decided it",
+    )
+    p.add_argument(
+        "test", nargs="?", help="one test id (or a prefix of ids: a file, a function)"
+    )
+    p.add_argument(
+        "-k", dest="keyword", help="only tests matching this pytest -k expression"
+    )
     p.add_argument("--platform", help="only this platform")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--summary", action="store_true", help="only the platform x suite table")
+    p.add_argument(
+        "--summary", action="store_true", help="only the platform x suite table"
+    )
     p.set_defaults(func=_explain)
 
-    p = sub.add_parser("lint", help="find dead, expired, wasteful or undecidable skiplist entries")
-    p.add_argument("--paths-only", action="store_true", help="check paths and entries without importing any test")
+    p = sub.add_parser(
+        "lint", help="find dead, expired, wasteful or undecidable skiplist entries"
+    )
+    p.add_argument(
+        "--paths-only",
+        action="store_true",
+        help="check paths and entries without importing any test",
+    )
     p.set_defaults(func=_lint)
 
-    p = sub.add_parser("audit", help="run what a platform's entries keep out and report stale entries")
+    p = sub.add_parser(
+        "audit", help="run what a platform's entries keep out and report stale entries"
+    )
     p.add_argument("--platform", required=True)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--strict", action="store_true", help="exit 1 when any entry is stale (for a scheduled job)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when any entry is stale (for a scheduled job)",
+    )
     p.set_defaults(func=_audit)
 
-    p = sub.add_parser("report", help="merge session summaries into a Markdown platform x suite matrix")
-    p.add_argument("summaries", nargs="*", help="summary.json files (default: reports/*/summary.json)")
-    p.add_argument("--output", "-o", help="write the Markdown here (for buildkite-agent annotate)")
+    p = sub.add_parser(
+        "report", help="merge session summaries into a Markdown platform x suite matrix"
+    )
+    p.add_argument(
+        "summaries",
+        nargs="*",
+        help="summary.json files (default: reports/*/summary.json)",
+    )
+    p.add_argument(
+        "--output", "-o", help="write the Markdown here (for buildkite-agent annotate)"
+    )
     p.set_defaults(func=_report)
 
-    p = sub.add_parser("import", help="turn the --ignore flags of an existing Buildkite pipeline into skiplist entries")
+    p = sub.add_parser(
+        "import",
+        help="turn the --ignore flags of an existing Buildkite pipeline into skiplist entries",
+    )
     p.add_argument("pipeline", help="a Buildkite pipeline YAML file")
-    p.add_argument("--platform", required=True, help="the platform the pipeline runs on: writes platforms/PLATFORM.toml")
-    p.add_argument("--skiplists", default="skiplists", help="skiplist directory to write into (default: skiplists)")
-    p.add_argument("--checkout-root",
-                   help="absolute path of the checkout on the agents (default: the deepest directory holding every "
-                        "absolute working_dir; vLLM: /vllm-workspace)")
-    p.add_argument("--default-working-dir",
-                   help="working directory of steps without working_dir (default: the most common working_dir, "
-                        "else the checkout root; vLLM: /vllm-workspace/tests)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing platform file")
+    p.add_argument(
+        "--platform",
+        required=True,
+        help="the platform the pipeline runs on: writes platforms/PLATFORM.toml",
+    )
+    p.add_argument(
+        "--skiplists",
+        default="skiplists",
+        help="skiplist directory to write into (default: skiplists)",
+    )
+    p.add_argument(
+        "--checkout-root",
+        help="absolute path of the checkout on the agents (default: the deepest directory holding every "
+        "absolute working_dir; vLLM: /vllm-workspace)",
+    )
+    p.add_argument(
+        "--default-working-dir",
+        help="working directory of steps without working_dir (default: the most common working_dir, "
+        "else the checkout root; vLLM: /vllm-workspace/tests)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite an existing platform file"
+    )
     p.set_defaults(func=_import)
     return parser
 

@@ -22,7 +22,9 @@ class Collected:
 
 class _Recorder:
     def __init__(self, workspace: Workspace):
-        self.testmatrix_workspace = workspace  # the plugin uses it instead of loading the skiplists again
+        self.testmatrix_workspace = (
+            workspace  # the plugin uses it instead of loading the skiplists again
+        )
         self.root = workspace.root
         self.cases: list[TestCase] = []
         self.errors: list[str] = []
@@ -35,13 +37,24 @@ class _Recorder:
 
     def pytest_collectreport(self, report):
         if report.failed:
-            self.errors.append(f"{report.nodeid}: collection failed: {str(report.longrepr).strip().splitlines()[-1]}")
+            self.errors.append(
+                f"{report.nodeid}: collection failed: {str(report.longrepr).strip().splitlines()[-1]}"
+            )
 
 
-def collect(workspace: Workspace, paths: list[str] | None = None, keyword: str | None = None) -> Collected:
+def collect(
+    workspace: Workspace, paths: list[str] | None = None, keyword: str | None = None
+) -> Collected:
     """Every test under the suites (or `paths`), as planning sees it; `keyword` is pytest's -k."""
     targets = paths or sorted({s.path for s in workspace.suites.values()})
-    args = [*targets, "--collect-only", "-q", "--platform=none", "-p", "no:cacheprovider"]
+    args = [
+        *targets,
+        "--collect-only",
+        "-q",
+        "--platform=none",
+        "-p",
+        "no:cacheprovider",
+    ]
     if keyword:
         args += ["-k", keyword]
     recorder = _Recorder(workspace)
@@ -53,7 +66,12 @@ def collect(workspace: Workspace, paths: list[str] | None = None, keyword: str |
             code = pytest.main(args, plugins=[recorder])
     finally:
         os.chdir(cwd)
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and not recorder.errors:
-        tail = [l for l in out.getvalue().splitlines() if l.strip()][-1:] or ["(no output)"]
+    if (
+        code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
+        and not recorder.errors
+    ):
+        tail = [l for l in out.getvalue().splitlines() if l.strip()][-1:] or [
+            "(no output)"
+        ]
         raise TestmatrixError(f"collection failed (pytest exit {int(code)}): {tail[0]}")
     return Collected(recorder.cases, recorder.errors)

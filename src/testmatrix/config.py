@@ -33,14 +33,32 @@ from .model import (
 SKIPLIST_DIR = "skiplists"
 DEFAULT_MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$"
 HARDWARE = ("rocm", "cuda", "none")
-VISIBLE_DEVICES = {"rocm": "HIP_VISIBLE_DEVICES", "cuda": "CUDA_VISIBLE_DEVICES", "none": ""}
+VISIBLE_DEVICES = {
+    "rocm": "HIP_VISIBLE_DEVICES",
+    "cuda": "CUDA_VISIBLE_DEVICES",
+    "none": "",
+}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _RESERVED_PLATFORMS = {"none", "all"}
 
 ENTRY_KEYS = {"reason", "issue", "expires"}
 TABLE_KEYS = {
-    "workspace": {"install", "model_pattern", "buildkite", "reports_dir", "lease_dir", "gpus"},
-    "suite": {"path", "description", "buildkite", "reruns", "reruns_delay", "durations"},
+    "workspace": {
+        "install",
+        "model_pattern",
+        "buildkite",
+        "reports_dir",
+        "lease_dir",
+        "gpus",
+    },
+    "suite": {
+        "path",
+        "description",
+        "buildkite",
+        "reruns",
+        "reruns_delay",
+        "durations",
+    },
     "model_list": {"models", "description"},
     "platform": {"description", "hardware", "visible_devices_env", "buildkite"},
     "ignore": ENTRY_KEYS | {"suite", "path", "paths"},
@@ -68,7 +86,15 @@ def find_skiplists(start: Path) -> Path:
     for directory in (start, *start.parents):
         if (directory / SKIPLIST_DIR / "suites.toml").is_file():
             return directory
-    raise ConfigError([Problem(str(start), None, f"no {SKIPLIST_DIR}/suites.toml here or in any parent directory")])
+    raise ConfigError(
+        [
+            Problem(
+                str(start),
+                None,
+                f"no {SKIPLIST_DIR}/suites.toml here or in any parent directory",
+            )
+        ]
+    )
 
 
 @dataclass
@@ -89,17 +115,25 @@ def did_you_mean_path(root: Path, missing: str, base: str) -> str:
     a close name beside it (a rename), else the same name elsewhere under `base` (a move)."""
     import difflib
 
-    def stem(name: str) -> str:  # 'test_' and '.py' would make every test file look alike
+    def stem(
+        name: str,
+    ) -> str:  # 'test_' and '.py' would make every test file look alike
         return name.removeprefix("test_").removesuffix(".py")
 
     parent, name = posixpath.split(missing)
     found = None
     if (root / parent).is_dir():
-        names = {stem(p.name): p.name for p in (root / parent).iterdir() if p.name != "__pycache__"}
+        names = {
+            stem(p.name): p.name
+            for p in (root / parent).iterdir()
+            if p.name != "__pycache__"
+        }
         close = difflib.get_close_matches(stem(name), list(names), n=1, cutoff=0.75)
         found = posixpath.join(parent, names[close[0]]) if close else None
     if found is None and (root / base).is_dir():
-        moved = sorted(p for p in (root / base).rglob(name) if "__pycache__" not in p.parts)
+        moved = sorted(
+            p for p in (root / base).rglob(name) if "__pycache__" not in p.parts
+        )
         found = moved[0].relative_to(root).as_posix() if moved else None
     if found is None:
         return ""
@@ -115,7 +149,9 @@ class _Loader:
 
     # -- reporting ---------------------------------------------------------------
     def error(self, doc: _Doc, key: tuple, message: str) -> None:
-        self.problems.append(Problem(doc.rel, tomlpos.line_of(doc.positions, *key), message))
+        self.problems.append(
+            Problem(doc.rel, tomlpos.line_of(doc.positions, *key), message)
+        )
 
     def rel(self, path: Path) -> str:
         try:
@@ -139,14 +175,20 @@ class _Loader:
             return None
         return _Doc(path, rel, data, tomlpos.locate(text))
 
-    def check_keys(self, doc: _Doc, key: tuple, table: object, kind: str, what: str) -> dict:
+    def check_keys(
+        self, doc: _Doc, key: tuple, table: object, kind: str, what: str
+    ) -> dict:
         if not isinstance(table, dict):
             self.error(doc, key, f"{what} must be a table")
             return {}
         allowed = TABLE_KEYS[kind]
         for name in table:
             if name not in allowed:
-                self.error(doc, key + (name,), f"unknown key '{name}' in {what}{did_you_mean(name, allowed)}")
+                self.error(
+                    doc,
+                    key + (name,),
+                    f"unknown key '{name}' in {what}{did_you_mean(name, allowed)}",
+                )
         return table
 
     def check_buildkite(self, doc: _Doc, key: tuple, table: dict, where: str) -> None:
@@ -162,18 +204,44 @@ class _Loader:
         for name, value in list(settings.items()):
             expected = BUILDKITE_TYPES.get(name)
             if expected is None or BUILDKITE_WHERE.get(name, where) != where:
-                allowed = [k for k in BUILDKITE_TYPES if BUILDKITE_WHERE.get(k, where) == where]
-                self.error(doc, key + (name,), f"unknown Buildkite setting '{name}'{did_you_mean(name, allowed)}; known: {', '.join(allowed)}")
-            elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                self.error(doc, key + (name,), f"Buildkite setting '{name}' must be {expected.__name__}")
+                allowed = [
+                    k for k in BUILDKITE_TYPES if BUILDKITE_WHERE.get(k, where) == where
+                ]
+                self.error(
+                    doc,
+                    key + (name,),
+                    f"unknown Buildkite setting '{name}'{did_you_mean(name, allowed)}; known: {', '.join(allowed)}",
+                )
+            elif not isinstance(value, expected) or (
+                expected is int and isinstance(value, bool)
+            ):
+                self.error(
+                    doc,
+                    key + (name,),
+                    f"Buildkite setting '{name}' must be {expected.__name__}",
+                )
             elif name in ("timeout_in_minutes", "parallelism") and value < 1:
-                self.error(doc, key + (name,), f"Buildkite setting '{name}' must be at least 1")
+                self.error(
+                    doc, key + (name,), f"Buildkite setting '{name}' must be at least 1"
+                )
             elif name == "retry" and not 0 <= value <= 10:
-                self.error(doc, key + (name,), "Buildkite setting 'retry' must be from 0 to 10")
+                self.error(
+                    doc, key + (name,), "Buildkite setting 'retry' must be from 0 to 10"
+                )
             elif name == "command_style" and value not in ("nox", "pytest"):
-                self.error(doc, key + (name,), "Buildkite setting 'command_style' must be 'nox' or 'pytest'")
-            elif name in ("env", "agents") and not all(isinstance(v, (str, int, float, bool)) for v in value.values()):
-                self.error(doc, key + (name,), f"Buildkite setting '{name}' must map names to plain values")
+                self.error(
+                    doc,
+                    key + (name,),
+                    "Buildkite setting 'command_style' must be 'nox' or 'pytest'",
+                )
+            elif name in ("env", "agents") and not all(
+                isinstance(v, (str, int, float, bool)) for v in value.values()
+            ):
+                self.error(
+                    doc,
+                    key + (name,),
+                    f"Buildkite setting '{name}' must map names to plain values",
+                )
             else:
                 continue
             settings.pop(name, None)
@@ -185,7 +253,9 @@ class _Loader:
                 self.error(doc, key, f"{what} has no '{name}'")
             return None
         if not isinstance(value, str) or (required and not value.strip()):
-            self.error(doc, key + (name,), f"'{name}' in {what} must be a non-empty string")
+            self.error(
+                doc, key + (name,), f"'{name}' in {what} must be a non-empty string"
+            )
             return None
         return value
 
@@ -196,8 +266,14 @@ class _Loader:
             return []
         if isinstance(value, str):
             return [(value, key + (name,))]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.error(doc, key + (name,), f"'{name}' in {what} must be a list of non-empty strings")
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and v for v in value
+        ):
+            self.error(
+                doc,
+                key + (name,),
+                f"'{name}' in {what} must be a list of non-empty strings",
+            )
             return []
         return [(v, key + (name, i)) for i, v in enumerate(value)]
 
@@ -205,21 +281,35 @@ class _Loader:
         reason = self.string(doc, key, table, "reason", what, required=True)
         issue = self.string(doc, key, table, "issue", what)
         if issue and not re.match(r"^https?://\S+$", issue):
-            self.error(doc, key + ("issue",), f"'issue' in {what} must be a link (http:// or https://), got '{issue}'")
+            self.error(
+                doc,
+                key + ("issue",),
+                f"'issue' in {what} must be a link (http:// or https://), got '{issue}'",
+            )
         expires = table.get("expires")
         if expires is not None:
             if isinstance(expires, str):
                 try:
                     expires = dt.date.fromisoformat(expires)
                 except ValueError:
-                    self.error(doc, key + ("expires",), f"'expires' in {what} must be a date (YYYY-MM-DD), got '{expires}'")
+                    self.error(
+                        doc,
+                        key + ("expires",),
+                        f"'expires' in {what} must be a date (YYYY-MM-DD), got '{expires}'",
+                    )
                     expires = None
             elif isinstance(expires, dt.datetime):
                 expires = expires.date()
             elif not isinstance(expires, dt.date):
-                self.error(doc, key + ("expires",), f"'expires' in {what} must be a date (YYYY-MM-DD)")
+                self.error(
+                    doc,
+                    key + ("expires",),
+                    f"'expires' in {what} must be a date (YYYY-MM-DD)",
+                )
                 expires = None
-        return dict(platform=platform, reason=reason or "", issue=issue, expires=expires)
+        return dict(
+            platform=platform, reason=reason or "", issue=issue, expires=expires
+        )
 
     # -- the files ---------------------------------------------------------------
     def load(self) -> Workspace:
@@ -237,7 +327,13 @@ class _Loader:
         platform_dir = self.dir / "platforms"
         files = sorted(platform_dir.glob("*.toml")) if platform_dir.is_dir() else []
         if not files:
-            self.problems.append(Problem(self.rel(platform_dir), None, "no platform files (expected platforms/NAME.toml)"))
+            self.problems.append(
+                Problem(
+                    self.rel(platform_dir),
+                    None,
+                    "no platform files (expected platforms/NAME.toml)",
+                )
+            )
         for path in files:
             doc = self.read(path)
             if doc:
@@ -262,30 +358,57 @@ class _Loader:
     def load_suites(self, doc: _Doc):
         for name in doc.data:
             if name not in ("workspace", "suites"):
-                self.error(doc, (name,), f"unknown table '{name}'{did_you_mean(name, ['workspace', 'suites'])}; expected [workspace] or [suites.NAME]")
-        workspace = self.check_keys(doc, ("workspace",), doc.data.get("workspace", {}), "workspace", "[workspace]")
+                self.error(
+                    doc,
+                    (name,),
+                    f"unknown table '{name}'{did_you_mean(name, ['workspace', 'suites'])}; expected [workspace] or [suites.NAME]",
+                )
+        workspace = self.check_keys(
+            doc,
+            ("workspace",),
+            doc.data.get("workspace", {}),
+            "workspace",
+            "[workspace]",
+        )
         self.check_buildkite(doc, ("workspace",), workspace, "workspace")
         install = workspace.get("install")
-        if install is not None and (not isinstance(install, list) or not all(isinstance(a, str) for a in install)):
-            self.error(doc, ("workspace", "install"), "'install' in [workspace] must be a list of pip arguments")
+        if install is not None and (
+            not isinstance(install, list)
+            or not all(isinstance(a, str) for a in install)
+        ):
+            self.error(
+                doc,
+                ("workspace", "install"),
+                "'install' in [workspace] must be a list of pip arguments",
+            )
             workspace = {k: v for k, v in workspace.items() if k != "install"}
         pattern = workspace.get("model_pattern")
         if pattern is not None:
             try:
                 re.compile(pattern)
             except (re.error, TypeError) as exc:
-                self.error(doc, ("workspace", "model_pattern"), f"'model_pattern' is not a regular expression: {exc}")
+                self.error(
+                    doc,
+                    ("workspace", "model_pattern"),
+                    f"'model_pattern' is not a regular expression: {exc}",
+                )
                 workspace = {k: v for k, v in workspace.items() if k != "model_pattern"}
         tables = doc.data.get("suites", {})
         suites: dict[str, Suite] = {}
         if not isinstance(tables, dict) or not tables:
-            self.error(doc, ("suites",), "no suites declared (expected [suites.NAME] tables)")
+            self.error(
+                doc, ("suites",), "no suites declared (expected [suites.NAME] tables)"
+            )
             return workspace, suites
         for name, table in tables.items():
             key = ("suites", name)
             what = f"[suites.{name}]"
             if not _NAME.match(name):
-                self.error(doc, key, f"suite name '{name}' must be lower-case letters, digits, '-' or '_'")
+                self.error(
+                    doc,
+                    key,
+                    f"suite name '{name}' must be lower-case letters, digits, '-' or '_'",
+                )
             table = self.check_keys(doc, key, table, "suite", what)
             self.check_buildkite(doc, key, table, "suite")
             path = self.string(doc, key, table, "path", what, required=True)
@@ -295,16 +418,41 @@ class _Loader:
             if norm is None:
                 continue
             if self.check_paths and not (self.root / norm).is_dir():
-                self.error(doc, key + ("path",), f"suite '{name}': directory '{path}' does not exist")
-            description = self.string(doc, key, table, "description", what) or f"tests under {norm}"
-            self.string(doc, key, table, "durations", what)  # a path; a missing file only means shards go by count
+                self.error(
+                    doc,
+                    key + ("path",),
+                    f"suite '{name}': directory '{path}' does not exist",
+                )
+            description = (
+                self.string(doc, key, table, "description", what)
+                or f"tests under {norm}"
+            )
+            self.string(
+                doc, key, table, "durations", what
+            )  # a path; a missing file only means shards go by count
             reruns = table.get("reruns")
-            if reruns is not None and (not isinstance(reruns, int) or isinstance(reruns, bool) or not 1 <= reruns <= 20):
-                self.error(doc, key + ("reruns",), f"'reruns' in {what} must be an integer from 1 to 20")
+            if reruns is not None and (
+                not isinstance(reruns, int)
+                or isinstance(reruns, bool)
+                or not 1 <= reruns <= 20
+            ):
+                self.error(
+                    doc,
+                    key + ("reruns",),
+                    f"'reruns' in {what} must be an integer from 1 to 20",
+                )
                 table = {k: v for k, v in table.items() if k != "reruns"}
             delay = table.get("reruns_delay")
-            if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0):
-                self.error(doc, key + ("reruns_delay",), f"'reruns_delay' in {what} must be a number of seconds >= 0")
+            if delay is not None and (
+                not isinstance(delay, (int, float))
+                or isinstance(delay, bool)
+                or delay < 0
+            ):
+                self.error(
+                    doc,
+                    key + ("reruns_delay",),
+                    f"'reruns_delay' in {what} must be a number of seconds >= 0",
+                )
             suites[name] = Suite(name, norm, description, doc.loc(*key), settings=table)
         return workspace, suites
 
@@ -328,7 +476,11 @@ class _Loader:
     def load_models(self, doc: _Doc) -> dict[str, ModelList]:
         for name in doc.data:
             if name != "model_lists":
-                self.error(doc, (name,), f"unknown table '{name}'{did_you_mean(name, ['model_lists'])}; expected [model_lists.NAME]")
+                self.error(
+                    doc,
+                    (name,),
+                    f"unknown table '{name}'{did_you_mean(name, ['model_lists'])}; expected [model_lists.NAME]",
+                )
         lists: dict[str, ModelList] = {}
         for name, table in doc.data.get("model_lists", {}).items():
             key = ("model_lists", name)
@@ -343,25 +495,51 @@ class _Loader:
                     self.error(doc, mkey, f"duplicate model '{model}' in {what}")
                 seen.add(model)
             description = self.string(doc, key, table, "description", what) or ""
-            lists[name] = ModelList(name, tuple(m for m, _ in models), description, doc.loc(*key))
+            lists[name] = ModelList(
+                name, tuple(m for m, _ in models), description, doc.loc(*key)
+            )
         return lists
 
-    def load_platform(self, doc: _Doc, name: str, suites, model_lists) -> Platform | None:
+    def load_platform(
+        self, doc: _Doc, name: str, suites, model_lists
+    ) -> Platform | None:
         if not _NAME.match(name) or name in _RESERVED_PLATFORMS:
-            self.problems.append(Problem(doc.rel, None, f"platform file name '{name}' must be lower-case letters, digits, '-' or '_' and not one of {sorted(_RESERVED_PLATFORMS)}"))
+            self.problems.append(
+                Problem(
+                    doc.rel,
+                    None,
+                    f"platform file name '{name}' must be lower-case letters, digits, '-' or '_' and not one of {sorted(_RESERVED_PLATFORMS)}",
+                )
+            )
             return None
         kinds = ("platform", "ignore", "skip", "deselect", "flaky")
         for table in doc.data:
             if table not in kinds:
-                self.error(doc, (table,), f"unknown table '{table}'{did_you_mean(table, kinds)}; expected [platform], [[ignore]], [[skip]], [[deselect]] or [[flaky]]")
-        head = self.check_keys(doc, ("platform",), doc.data.get("platform", {}), "platform", "[platform]")
+                self.error(
+                    doc,
+                    (table,),
+                    f"unknown table '{table}'{did_you_mean(table, kinds)}; expected [platform], [[ignore]], [[skip]], [[deselect]] or [[flaky]]",
+                )
+        head = self.check_keys(
+            doc, ("platform",), doc.data.get("platform", {}), "platform", "[platform]"
+        )
         self.check_buildkite(doc, ("platform",), head, "platform")
-        hardware = self.string(doc, ("platform",), head, "hardware", "[platform]") or (name if name in HARDWARE else "none")
+        hardware = self.string(doc, ("platform",), head, "hardware", "[platform]") or (
+            name if name in HARDWARE else "none"
+        )
         if hardware not in HARDWARE:
-            self.error(doc, ("platform", "hardware"), unknown("hardware", hardware, HARDWARE))
+            self.error(
+                doc, ("platform", "hardware"), unknown("hardware", hardware, HARDWARE)
+            )
             hardware = "none"
-        visible = self.string(doc, ("platform",), head, "visible_devices_env", "[platform]") or VISIBLE_DEVICES[hardware]
-        description = self.string(doc, ("platform",), head, "description", "[platform]") or f"{name} platform"
+        visible = (
+            self.string(doc, ("platform",), head, "visible_devices_env", "[platform]")
+            or VISIBLE_DEVICES[hardware]
+        )
+        description = (
+            self.string(doc, ("platform",), head, "description", "[platform]")
+            or f"{name} platform"
+        )
         ignores = self.load_ignores(doc, name, suites)
         skips = self.load_skips(doc, name, model_lists)
         deselects = self.load_deselects(doc, name, suites)
@@ -382,7 +560,9 @@ class _Loader:
     def entries(self, doc: _Doc, kind: str):
         tables = doc.data.get(kind, [])
         if not isinstance(tables, list):
-            self.error(doc, (kind,), f"'{kind}' must be an array of tables: write [[{kind}]]")
+            self.error(
+                doc, (kind,), f"'{kind}' must be an array of tables: write [[{kind}]]"
+            )
             return
         for index, table in enumerate(tables):
             key = (kind, index)
@@ -400,7 +580,9 @@ class _Loader:
             if suite_name is not None and suite_name not in suites:
                 self.error(doc, key + ("suite",), unknown("suite", suite_name, suites))
                 continue
-            paths = self.strings(doc, key, table, "path", what) + self.strings(doc, key, table, "paths", what)
+            paths = self.strings(doc, key, table, "path", what) + self.strings(
+                doc, key, table, "paths", what
+            )
             if not paths and "path" not in table and "paths" not in table:
                 self.error(doc, key, f"{what} has no 'path' (or 'paths')")
             if suite_name is None:
@@ -411,17 +593,31 @@ class _Loader:
                 if target is None:
                     continue
                 if not (target == suite.path or target.startswith(suite.path + "/")):
-                    self.error(doc, pkey, f"ignored path '{path}' is outside suite '{suite_name}' ({suite.path})")
+                    self.error(
+                        doc,
+                        pkey,
+                        f"ignored path '{path}' is outside suite '{suite_name}' ({suite.path})",
+                    )
                     continue
                 if self.check_paths and not (self.root / target).exists():
                     hint = did_you_mean_path(self.root, target, suite.path)
-                    self.error(doc, pkey, f"ignored path '{path}' does not exist in suite '{suite_name}' ({target}); was it renamed or deleted?{hint}")
+                    self.error(
+                        doc,
+                        pkey,
+                        f"ignored path '{path}' does not exist in suite '{suite_name}' ({target}); was it renamed or deleted?{hint}",
+                    )
                     continue
                 if (suite_name, target) in seen:
-                    self.error(doc, pkey, f"duplicate ignore of '{target}' (first at {seen[(suite_name, target)].location})")
+                    self.error(
+                        doc,
+                        pkey,
+                        f"duplicate ignore of '{target}' (first at {seen[(suite_name, target)].location})",
+                    )
                     continue
                 loc = Location(doc.rel, tomlpos.line_of(doc.positions, *pkey))
-                entry = IgnoreEntry(suite=suite_name, path=path, target=target, location=loc, **common)
+                entry = IgnoreEntry(
+                    suite=suite_name, path=path, target=target, location=loc, **common
+                )
                 seen[(suite_name, target)] = entry
                 found.append(entry)
         return found
@@ -433,12 +629,25 @@ class _Loader:
             common = self.entry_common(doc, key, table, platform, what)
             marker = self.string(doc, key, table, "marker", what, required=True)
             if marker is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", marker):
-                self.error(doc, key + ("marker",), f"marker '{marker}' is not a valid pytest marker name")
+                self.error(
+                    doc,
+                    key + ("marker",),
+                    f"marker '{marker}' is not a valid pytest marker name",
+                )
                 marker = None
             models = self.strings(doc, key, table, "models", what)
             refs = self.strings(doc, key, table, "model_lists", what)
-            if not models and not refs and "models" not in table and "model_lists" not in table:
-                self.error(doc, key, f"{what} names no models (give 'models' and/or 'model_lists')")
+            if (
+                not models
+                and not refs
+                and "models" not in table
+                and "model_lists" not in table
+            ):
+                self.error(
+                    doc,
+                    key,
+                    f"{what} names no models (give 'models' and/or 'model_lists')",
+                )
             resolved: dict[str, tuple] = {}
             for ref, rkey in refs:
                 if ref not in model_lists:
@@ -454,10 +663,20 @@ class _Loader:
             if marker is None:
                 continue
             loc = doc.loc(*key)
-            entry = SkipEntry(marker=marker, models=frozenset(resolved), model_lists=tuple(r for r, _ in refs), location=loc, **common)
+            entry = SkipEntry(
+                marker=marker,
+                models=frozenset(resolved),
+                model_lists=tuple(r for r, _ in refs),
+                location=loc,
+                **common,
+            )
             for model, mkey in resolved.items():
                 if (marker, model) in seen:
-                    self.error(doc, mkey, f"duplicate entry: model '{model}' with marker '{marker}' is already skipped at {seen[(marker, model)].location}")
+                    self.error(
+                        doc,
+                        mkey,
+                        f"duplicate entry: model '{model}' with marker '{marker}' is already skipped at {seen[(marker, model)].location}",
+                    )
                 else:
                     seen[(marker, model)] = entry
             found.append(entry)
@@ -468,7 +687,9 @@ class _Loader:
         seen: dict[str, DeselectEntry] = {}
         for key, table, what in self.entries(doc, "deselect"):
             common = self.entry_common(doc, key, table, platform, what)
-            tests = self.strings(doc, key, table, "test", what) + self.strings(doc, key, table, "tests", what)
+            tests = self.strings(doc, key, table, "test", what) + self.strings(
+                doc, key, table, "tests", what
+            )
             if not tests and "test" not in table and "tests" not in table:
                 self.error(doc, key, f"{what} has no 'test' (or 'tests')")
             for nodeid, tkey in tests:
@@ -477,17 +698,32 @@ class _Loader:
                 if norm is None:
                     continue
                 if norm != file_part:
-                    self.error(doc, tkey, f"test id '{nodeid}' must be a pytest node id relative to the workspace root (write '{norm}')")
+                    self.error(
+                        doc,
+                        tkey,
+                        f"test id '{nodeid}' must be a pytest node id relative to the workspace root (write '{norm}')",
+                    )
                     continue
                 if self.check_paths and not (self.root / norm).exists():
                     hint = did_you_mean_path(self.root, norm, ".")
-                    self.error(doc, tkey, f"test id '{nodeid}': file '{norm}' does not exist; was it renamed or deleted?{hint}")
+                    self.error(
+                        doc,
+                        tkey,
+                        f"test id '{nodeid}': file '{norm}' does not exist; was it renamed or deleted?{hint}",
+                    )
                     continue
-                if not any(norm == s.path or norm.startswith(s.path + "/") for s in suites.values()):
+                if not any(
+                    norm == s.path or norm.startswith(s.path + "/")
+                    for s in suites.values()
+                ):
                     self.error(doc, tkey, f"test id '{nodeid}' is outside every suite")
                     continue
                 if nodeid in seen:
-                    self.error(doc, tkey, f"duplicate test id '{nodeid}' (first at {seen[nodeid].location})")
+                    self.error(
+                        doc,
+                        tkey,
+                        f"duplicate test id '{nodeid}' (first at {seen[nodeid].location})",
+                    )
                     continue
                 loc = Location(doc.rel, tomlpos.line_of(doc.positions, *tkey))
                 entry = DeselectEntry(nodeid=nodeid, location=loc, **common)
@@ -501,29 +737,61 @@ class _Loader:
         for key, table, what in self.entries(doc, "flaky"):
             common = self.entry_common(doc, key, table, platform, what)
             reruns = table.get("reruns", 2)
-            if not isinstance(reruns, int) or isinstance(reruns, bool) or not 1 <= reruns <= 20:
-                self.error(doc, key + ("reruns",), f"'reruns' in {what} must be an integer from 1 to 20")
+            if (
+                not isinstance(reruns, int)
+                or isinstance(reruns, bool)
+                or not 1 <= reruns <= 20
+            ):
+                self.error(
+                    doc,
+                    key + ("reruns",),
+                    f"'reruns' in {what} must be an integer from 1 to 20",
+                )
                 reruns = 2
             delay = table.get("delay", 0)
-            if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
-                self.error(doc, key + ("delay",), f"'delay' in {what} must be a number of seconds >= 0")
+            if (
+                not isinstance(delay, (int, float))
+                or isinstance(delay, bool)
+                or delay < 0
+            ):
+                self.error(
+                    doc,
+                    key + ("delay",),
+                    f"'delay' in {what} must be a number of seconds >= 0",
+                )
                 delay = 0
-            tests = self.strings(doc, key, table, "test", what) + self.strings(doc, key, table, "tests", what)
+            tests = self.strings(doc, key, table, "test", what) + self.strings(
+                doc, key, table, "tests", what
+            )
             if not tests and "test" not in table and "tests" not in table:
                 self.error(doc, key, f"{what} has no 'test' (or 'tests')")
             for pattern, tkey in tests:
                 if pattern in seen:
-                    self.error(doc, tkey, f"duplicate flaky test '{pattern}' (first at {seen[pattern].location})")
+                    self.error(
+                        doc,
+                        tkey,
+                        f"duplicate flaky test '{pattern}' (first at {seen[pattern].location})",
+                    )
                     continue
                 loc = Location(doc.rel, tomlpos.line_of(doc.positions, *tkey))
-                entry = FlakyEntry(pattern=pattern, reruns=reruns, delay=float(delay), location=loc, **common)
+                entry = FlakyEntry(
+                    pattern=pattern,
+                    reruns=reruns,
+                    delay=float(delay),
+                    location=loc,
+                    **common,
+                )
                 seen[pattern] = entry
                 found.append(entry)
         return found
 
 
-def load_workspace(root: Path | str | None = None, skiplist_dir: Path | str | None = None, *,
-                   check_paths: bool = True) -> Workspace:
+def load_workspace(
+    root: Path | str | None = None,
+    skiplist_dir: Path | str | None = None,
+    *,
+    check_paths: bool = True,
+) -> Workspace:
     """Load and validate the skiplists of the workspace at (or above) `root`.
 
     check_paths=False skips the checks that paths exist: for transformations of the skiplists
@@ -533,7 +801,15 @@ def load_workspace(root: Path | str | None = None, skiplist_dir: Path | str | No
         skiplist_dir = Path(skiplist_dir).resolve()
         root = Path(root).resolve() if root is not None else skiplist_dir.parent
         if not (skiplist_dir / "suites.toml").is_file():
-            raise ConfigError([Problem(str(skiplist_dir), None, "no suites.toml in this skiplist directory")])
+            raise ConfigError(
+                [
+                    Problem(
+                        str(skiplist_dir),
+                        None,
+                        "no suites.toml in this skiplist directory",
+                    )
+                ]
+            )
     else:
         root = find_skiplists(Path(root) if root is not None else Path.cwd())
         skiplist_dir = root / SKIPLIST_DIR

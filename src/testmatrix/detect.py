@@ -10,8 +10,8 @@ import glob
 import importlib
 import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,11 @@ def _drivers() -> tuple[str, int] | None:
     if nvidia:
         return "cuda", len(nvidia)
     if os.path.exists("/dev/kfd"):
-        nodes = [p for p in glob.glob("/sys/class/kfd/kfd/topology/nodes/*/gpu_id") if _read(p) not in ("", "0")]
+        nodes = [
+            p
+            for p in glob.glob("/sys/class/kfd/kfd/topology/nodes/*/gpu_id")
+            if _read(p) not in ("", "0")
+        ]
         return "rocm", len(nodes) or 1
     raise LookupError("no /proc/driver/nvidia/gpus or /dev/kfd")
 

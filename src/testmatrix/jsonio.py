@@ -15,4 +15,6 @@ def read_json(path: Path, what: str):
     except OSError as exc:
         raise TestmatrixError(f"{path}: cannot read {what}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
-        raise TestmatrixError(f"{path}:{exc.lineno}: {what} is not JSON: {exc.msg}") from None
+        raise TestmatrixError(
+            f"{path}:{exc.lineno}: {what} is not JSON: {exc.msg}"
+        ) from None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from filelock import FileLock, Timeout
 
@@ -27,14 +27,20 @@ def inventory(default_count: int = 0) -> list[str]:
 
 
 def lease_dir(configured: str | None = None) -> Path:
-    path = Path(os.environ.get(ENV_LEASE_DIR) or configured or Path.home() / ".cache" / "testmatrix" / "leases")
+    path = Path(
+        os.environ.get(ENV_LEASE_DIR)
+        or configured
+        or Path.home() / ".cache" / "testmatrix" / "leases"
+    )
     try:
         path.mkdir(parents=True, exist_ok=True)
         # A probe of its own: parallel sessions check the same directory at the same moment.
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
-        raise TestmatrixError(f"GPU lease directory {path} cannot be written: {exc.strerror}") from None
+        raise TestmatrixError(
+            f"GPU lease directory {path} cannot be written: {exc.strerror}"
+        ) from None
     return path
 
 
@@ -48,18 +54,27 @@ class Lease:
     def release(self) -> None:
         self.lock.release()
 
-    def __enter__(self) -> "Lease":
+    def __enter__(self) -> Lease:
         return self
 
     def __exit__(self, *exc) -> None:
         self.release()
 
 
-def acquire(gpus: list[str], directory: Path, *, wait: float | None = None, poll: float = 0.2,
-            say: Callable[[str], None] = print, holder: str = "") -> Lease:
+def acquire(
+    gpus: list[str],
+    directory: Path,
+    *,
+    wait: float | None = None,
+    poll: float = 0.2,
+    say: Callable[[str], None] = print,
+    holder: str = "",
+) -> Lease:
     """Take the first free GPU; if none is free, say so once and wait (up to `wait` seconds)."""
     if not gpus:
-        raise TestmatrixError("no GPU to lease: set TESTMATRIX_GPUS or run on a machine with GPUs")
+        raise TestmatrixError(
+            "no GPU to lease: set TESTMATRIX_GPUS or run on a machine with GPUs"
+        )
     started = time.monotonic()
     waiting = False
     while True:
@@ -74,7 +89,9 @@ def acquire(gpus: list[str], directory: Path, *, wait: float | None = None, poll
                 say(f"GPU {gpu} is free now, after {time.monotonic() - started:.1f}s")
             return Lease(gpu, lock)
         if not waiting:
-            say(f"all {len(gpus)} GPUs ({', '.join(gpus)}) are leased by other sessions; waiting for one")
+            say(
+                f"all {len(gpus)} GPUs ({', '.join(gpus)}) are leased by other sessions; waiting for one"
+            )
             waiting = True
         if wait is not None and time.monotonic() - started > wait:
             raise TestmatrixError(f"no GPU became free within {wait:.0f}s")

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .explain import suites_of
 from .model import Entry, IgnoreEntry, SkipEntry, Workspace
 from .plan import FateKind, Rules, TestCase
-from .explain import suites_of
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,10 @@ class Finding:
 
 
 def config_findings(error: ConfigError) -> list[Finding]:
-    return [Finding("error", f"{p.file}:{p.line}" if p.line else p.file, p.message) for p in error.problems]
+    return [
+        Finding("error", f"{p.file}:{p.line}" if p.line else p.file, p.message)
+        for p in error.problems
+    ]
 
 
 def entry_findings(workspace: Workspace, today: dt.date | None = None) -> list[Finding]:
@@ -37,14 +40,38 @@ def entry_findings(workspace: Workspace, today: dt.date | None = None) -> list[F
     for platform in workspace.platforms.values():
         for entry in platform.entries:
             if entry.expires and entry.expires < today:
-                out.append(Finding("error", str(entry.location), f"{entry.kind} entry expired on {entry.expires}: {entry.reason}"))
+                out.append(
+                    Finding(
+                        "error",
+                        str(entry.location),
+                        f"{entry.kind} entry expired on {entry.expires}: {entry.reason}",
+                    )
+                )
             if not entry.issue:
-                out.append(Finding("warning", str(entry.location), f"{entry.kind} entry has no issue link"))
+                out.append(
+                    Finding(
+                        "warning",
+                        str(entry.location),
+                        f"{entry.kind} entry has no issue link",
+                    )
+                )
         for entry in platform.ignores:
             target = workspace.root / entry.target
-            files = [target] if target.is_file() else sorted(target.rglob("test_*.py")) + sorted(target.rglob("*_test.py"))
+            files = (
+                [target]
+                if target.is_file()
+                else sorted(target.rglob("test_*.py"))
+                + sorted(target.rglob("*_test.py"))
+            )
             if not any(_defines_tests(f) for f in files):
-                out.append(Finding("error", str(entry.location), f"ignore of '{entry.target}' matches no file that defines tests (dead entry)", dead=True))
+                out.append(
+                    Finding(
+                        "error",
+                        str(entry.location),
+                        f"ignore of '{entry.target}' matches no file that defines tests (dead entry)",
+                        dead=True,
+                    )
+                )
     return out
 
 
@@ -57,8 +84,10 @@ def _defines_tests(path: Path) -> bool:
     except (OSError, SyntaxError):
         return True  # cannot tell: collection will say
     return any(
-        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test")
-        or isinstance(node, ast.ClassDef) and node.name.startswith("Test")
+        (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith("test"))
+        or (isinstance(node, ast.ClassDef)
+        and node.name.startswith("Test"))
         for node in ast.walk(tree)
     )
 
@@ -77,34 +106,71 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                     used[fate.entry] = used.get(fate.entry, 0) + 1
                 by_file.setdefault(case.path, []).append((case, fate))
                 if fate.kind is FateKind.ERROR:
-                    out.append(Finding("error", str(fate.entry.location), f"{case.nodeid} is marked '{fate.entry.marker}' but names no model; "
-                                       f"name it: @pytest.mark.{fate.entry.marker}(model=\"...\")"))
+                    out.append(
+                        Finding(
+                            "error",
+                            str(fate.entry.location),
+                            f"{case.nodeid} is marked '{fate.entry.marker}' but names no model; "
+                            f'name it: @pytest.mark.{fate.entry.marker}(model="...")',
+                        )
+                    )
                 elif fate.kind is FateKind.RUN:
                     out += _unmarked(platform.skips, case)
         import fnmatch
 
         for entry in platform.flaky:
-            if not any(c.nodeid.startswith(entry.pattern) or fnmatch.fnmatchcase(c.nodeid, entry.pattern) for c in cases):
-                out.append(Finding("error", str(entry.location), f"flaky entry '{entry.pattern}' matches no collected test (dead entry)", dead=True))
+            if not any(
+                c.nodeid.startswith(entry.pattern)
+                or fnmatch.fnmatchcase(c.nodeid, entry.pattern)
+                for c in cases
+            ):
+                out.append(
+                    Finding(
+                        "error",
+                        str(entry.location),
+                        f"flaky entry '{entry.pattern}' matches no collected test (dead entry)",
+                        dead=True,
+                    )
+                )
         for entry in platform.entries:
             if entry.kind in ("ignore", "skip", "deselect") and not used.get(entry):
-                what = {"ignore": f"'{getattr(entry, 'target', '')}'", "skip": f"marker '{getattr(entry, 'marker', '')}'",
-                        "deselect": f"'{getattr(entry, 'nodeid', '')}'"}[entry.kind]
-                out.append(Finding("error", str(entry.location), f"{entry.kind} entry {what} matches no collected test on {platform.name} (dead entry)", dead=True))
+                what = {
+                    "ignore": f"'{getattr(entry, 'target', '')}'",
+                    "skip": f"marker '{getattr(entry, 'marker', '')}'",
+                    "deselect": f"'{getattr(entry, 'nodeid', '')}'",
+                }[entry.kind]
+                out.append(
+                    Finding(
+                        "error",
+                        str(entry.location),
+                        f"{entry.kind} entry {what} matches no collected test on {platform.name} (dead entry)",
+                        dead=True,
+                    )
+                )
         for entry in platform.ignores:
             thrown = _runnable_inside(entry, cases, platform.skips, rules[entry.suite])
             if thrown:
                 models = sorted({m for _, ms in thrown for m in ms})
-                out.append(Finding("warning", str(entry.location),
-                                   f"ignore of '{entry.target}' throws away {len(thrown)} tests that would run on {platform.name} "
-                                   f"(models not on its skiplist: {', '.join(models)}); mark the encoder tests instead"))
+                out.append(
+                    Finding(
+                        "warning",
+                        str(entry.location),
+                        f"ignore of '{entry.target}' throws away {len(thrown)} tests that would run on {platform.name} "
+                        f"(models not on its skiplist: {', '.join(models)}); mark the encoder tests instead",
+                    )
+                )
         for path, rows in sorted(by_file.items()):
             kinds = {fate.kind for _, fate in rows}
             if kinds == {FateKind.SKIPPED}:
                 entry = rows[0][1].entry
-                out.append(Finding("warning", str(entry.location),
-                                   f"all {len(rows)} tests of {path} are skipped on {platform.name} by model entries; "
-                                   f"a file-level [[ignore]] would skip collecting it"))
+                out.append(
+                    Finding(
+                        "warning",
+                        str(entry.location),
+                        f"all {len(rows)} tests of {path} are skipped on {platform.name} by model entries; "
+                        f"a file-level [[ignore]] would skip collecting it",
+                    )
+                )
     return out
 
 
@@ -117,12 +183,19 @@ def _unmarked(skips, case: TestCase) -> list[Finding]:
     out = []
     for entry, model in _listed(skips, case.params):
         if entry.marker not in markers:
-            out.append(Finding("error", str(entry.location),
-                               f"{case.nodeid} uses {model} but lacks @pytest.mark.{entry.marker}: it would fail on {entry.platform}"))
+            out.append(
+                Finding(
+                    "error",
+                    str(entry.location),
+                    f"{case.nodeid} uses {model} but lacks @pytest.mark.{entry.marker}: it would fail on {entry.platform}",
+                )
+            )
     return out
 
 
-def _runnable_inside(entry: IgnoreEntry, cases, skips, rules: Rules) -> list[tuple[TestCase, tuple]]:
+def _runnable_inside(
+    entry: IgnoreEntry, cases, skips, rules: Rules
+) -> list[tuple[TestCase, tuple]]:
     """Tests in an ignored path whose models are all determinable and none is listed for the platform."""
     out = []
     for case in cases:
@@ -134,7 +207,9 @@ def _runnable_inside(entry: IgnoreEntry, cases, skips, rules: Rules) -> list[tup
     return out
 
 
-def lint(workspace_root: Path, *, paths_only: bool = False) -> tuple[list[Finding], int]:
+def lint(
+    workspace_root: Path, *, paths_only: bool = False
+) -> tuple[list[Finding], int]:
     """(findings, number of tests looked at); tests are collected unless paths_only."""
     from .config import load_workspace
 
@@ -152,7 +227,13 @@ def lint(workspace_root: Path, *, paths_only: bool = False) -> tuple[list[Findin
     if not paths_only:
         from .collect import collect
 
-        suites = sorted({s.path for s in workspace.suites.values() if (workspace.root / s.path).is_dir()})
+        suites = sorted(
+            {
+                s.path
+                for s in workspace.suites.values()
+                if (workspace.root / s.path).is_dir()
+            }
+        )
         if suites:
             collected = collect(workspace, suites)
             findings += [Finding("error", "collection", e) for e in collected.errors]

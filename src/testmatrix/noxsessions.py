@@ -21,7 +21,6 @@ from nox.virtualenv import PassthroughEnv
 from .errors import TestmatrixError
 from .model import Platform, Suite, Workspace
 
-
 REPORTS = "reports"
 
 
@@ -34,7 +33,9 @@ def prepare(session: nox.Session, workspace: Workspace) -> None:
     if _has_venv(session):
         session.install(*workspace.install)
     else:
-        session.log("no virtualenv (--no-venv): using this interpreter's packages as they are; nothing installed")
+        session.log(
+            "no virtualenv (--no-venv): using this interpreter's packages as they are; nothing installed"
+        )
 
 
 def lease_gpus(workspace: Workspace, platform: Platform) -> list[str]:
@@ -51,7 +52,9 @@ def lease_gpus(workspace: Workspace, platform: Platform) -> list[str]:
     return inventory(count or 0)
 
 
-def conflicting_posarg(platform: Platform, suite: Suite, posargs: list[str]) -> str | None:
+def conflicting_posarg(
+    platform: Platform, suite: Suite, posargs: list[str]
+) -> str | None:
     """Why an argument after `--` would contradict the session, or None: the session fixes the
     platform and suite, and its --ignore flags come from them."""
     for i, arg in enumerate(posargs):
@@ -60,11 +63,15 @@ def conflicting_posarg(platform: Platform, suite: Suite, posargs: list[str]) -> 
             continue
         value = value or (posargs[i + 1] if i + 1 < len(posargs) else "")
         if name == "--platform" and value != platform.name:
-            return (f"'{name} {value}' after -- contradicts this session's platform ({platform.name}), whose --ignore flags "
-                    f"it runs with; run nox -s {value}-{suite.name} instead")
+            return (
+                f"'{name} {value}' after -- contradicts this session's platform ({platform.name}), whose --ignore flags "
+                f"it runs with; run nox -s {value}-{suite.name} instead"
+            )
         if name == "--suite" and value != suite.name:
-            return (f"'{name} {value}' after -- contradicts this session's suite ({suite.name}); "
-                    f"run nox -s {platform.name}-{value} instead")
+            return (
+                f"'{name} {value}' after -- contradicts this session's suite ({suite.name}); "
+                f"run nox -s {platform.name}-{value} instead"
+            )
         if name == "--skiplists":
             return "'--skiplists' after -- is not for sessions: their --ignore flags come from the workspace's own skiplists"
     return None
@@ -87,26 +94,44 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
         if not any(a.startswith("--junitxml") for a in argv):
             argv.append(f"--junitxml={REPORTS}/{session.name}/junit.xml")
         durations = suite.settings.get("durations")
-        sharded = any(a.startswith("--num-shards") for a in argv) and not any(a.startswith("--shard-durations") for a in argv)
+        sharded = any(a.startswith("--num-shards") for a in argv) and not any(
+            a.startswith("--shard-durations") for a in argv
+        )
         if sharded and durations and (workspace.root / durations).is_file():
-            argv.append(f"--shard-durations={durations}")  # balance shards by recorded time
+            argv.append(
+                f"--shard-durations={durations}"
+            )  # balance shards by recorded time
         if not any(a.startswith("--summary-json") for a in argv):
             argv.append(f"--summary-json={REPORTS}/{session.name}/summary.json")
         ignores = sum(1 for a in argv if a.startswith("--ignore="))
-        session.log(f"{platform.name} skiplist: {ignores} ignored paths for suite {suite.name}" if apply else "skiplist OFF")
+        session.log(
+            f"{platform.name} skiplist: {ignores} ignored paths for suite {suite.name}"
+            if apply
+            else "skiplist OFF"
+        )
         session.log("pytest command: pytest " + shlex.join(argv))
         env = {}
         lease = None
         gpus = lease_gpus(workspace, platform)
         if gpus:
-            from .lease import acquire, lease_dir  # filelock is imported only by sessions that lease
+            from .lease import (
+                acquire,
+                lease_dir,
+            )  # filelock is imported only by sessions that lease
 
             try:
-                lease = acquire(gpus, lease_dir(workspace.settings.get("lease_dir")), say=session.log, holder=session.name)
+                lease = acquire(
+                    gpus,
+                    lease_dir(workspace.settings.get("lease_dir")),
+                    say=session.log,
+                    holder=session.name,
+                )
             except TestmatrixError as exc:
                 session.error(str(exc))
             env[platform.visible_devices_env] = lease.gpu
-            session.log(f"leased GPU {lease.gpu}: {platform.visible_devices_env}={lease.gpu}")
+            session.log(
+                f"leased GPU {lease.gpu}: {platform.visible_devices_env}={lease.gpu}"
+            )
         try:
             session.run("pytest", *argv, env=env)
         finally:
@@ -151,10 +176,16 @@ def register(root: Path | str | None = None) -> Workspace:
             workspace = load_workspace(root)
     except TestmatrixError as exc:
         sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
-    nox.session(export_session(workspace), name="pipeline", default=False, tags=["buildkite"])
+    nox.session(
+        export_session(workspace), name="pipeline", default=False, tags=["buildkite"]
+    )
     nox.session(lint_session(workspace), name="lint", default=False, tags=["lint"])
     # GPU sessions lease their GPU, so they may run together under `nox -j N` (nox >= 2026.10)
-    parallel = {"allow_parallel": True} if "allow_parallel" in inspect.signature(nox.session).parameters else {}
+    parallel = (
+        {"allow_parallel": True}
+        if "allow_parallel" in inspect.signature(nox.session).parameters
+        else {}
+    )
     for platform in workspace.platforms.values():
         for suite in workspace.suites.values():
             nox.session(

@@ -13,7 +13,15 @@ from functools import cached_property
 from pathlib import PurePosixPath
 
 from .errors import UsageError, unknown
-from .model import DeselectEntry, Entry, IgnoreEntry, Platform, SkipEntry, Suite, Workspace
+from .model import (
+    DeselectEntry,
+    Entry,
+    IgnoreEntry,
+    Platform,
+    SkipEntry,
+    Suite,
+    Workspace,
+)
 
 
 class FateKind(str, enum.Enum):
@@ -39,7 +47,9 @@ class TestCase:
     nodeid: str
     path: str  # workspace-relative posix path of its file
     markers: tuple[MarkerUse, ...] = ()
-    params: tuple[str, ...] = ()  # string values of its parametrization, fixture params included
+    params: tuple[
+        str, ...
+    ] = ()  # string values of its parametrization, fixture params included
 
     __test__ = False  # not a pytest test class
 
@@ -59,7 +69,7 @@ class Fate:
         return self.kind is FateKind.RUN
 
 
-def models_of(test: TestCase, marker: str, rules: "Rules") -> tuple[str, ...]:
+def models_of(test: TestCase, marker: str, rules: Rules) -> tuple[str, ...]:
     """The models a marked test uses: named on the marker, else its model-like params."""
     named = tuple(m for use in test.markers if use.name == marker for m in use.models)
     if named:
@@ -70,7 +80,14 @@ def models_of(test: TestCase, marker: str, rules: "Rules") -> tuple[str, ...]:
 class Rules:
     """One platform's entries, indexed for fast per-test decisions."""
 
-    def __init__(self, workspace: Workspace, platform: Platform | None, *, apply: bool = True, suite: str | None = None):
+    def __init__(
+        self,
+        workspace: Workspace,
+        platform: Platform | None,
+        *,
+        apply: bool = True,
+        suite: str | None = None,
+    ):
         self.workspace = workspace
         self.platform = platform
         self.name = platform.name if platform else "none"
@@ -81,12 +98,18 @@ class Rules:
         self.deselects: tuple[DeselectEntry, ...] = ()
         self.skips: dict[str, list[SkipEntry]] = {}
         self.runs = Fate(FateKind.RUN, self.name)  # shared: most tests simply run
-        self.skip_index: dict[str, dict[str, SkipEntry]] = {}  # marker -> model -> entry
+        self.skip_index: dict[
+            str, dict[str, SkipEntry]
+        ] = {}  # marker -> model -> entry
         self._model_like: dict[str, bool] = {}
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         if self.apply:
             # suites may share a directory (steps split by -m); a named suite applies only its own ignores
-            self.ignores = {e.target: e for e in platform.ignores if suite is None or e.suite == suite}
+            self.ignores = {
+                e.target: e
+                for e in platform.ignores
+                if suite is None or e.suite == suite
+            }
             self.deselects = platform.deselects
             for entry in platform.skips:
                 self.skips.setdefault(entry.marker, []).append(entry)
@@ -103,7 +126,9 @@ class Rules:
         """A listed model, or a value shaped like a model id (cached: params repeat)."""
         known = self._model_like.get(value)
         if known is None:
-            known = self._model_like[value] = value in self.known_models or bool(self.model_re.match(value))
+            known = self._model_like[value] = value in self.known_models or bool(
+                self.model_re.match(value)
+            )
         return known
 
     @cached_property
@@ -131,10 +156,20 @@ class Rules:
             return self.runs
         ignore = self.ignore_for(test.path)
         if ignore is not None:
-            return Fate(FateKind.IGNORED, self.name, ignore, message=f"{ignore.target} is ignored on {self.name}: {ignore.cite()}")
+            return Fate(
+                FateKind.IGNORED,
+                self.name,
+                ignore,
+                message=f"{ignore.target} is ignored on {self.name}: {ignore.cite()}",
+            )
         if self.deselects and test.nodeid.startswith(self.deselect_prefixes):
             entry = next(e for e in self.deselects if test.nodeid.startswith(e.nodeid))
-            return Fate(FateKind.DESELECTED, self.name, entry, message=f"deselected on {self.name}: {entry.cite()}")
+            return Fate(
+                FateKind.DESELECTED,
+                self.name,
+                entry,
+                message=f"deselected on {self.name}: {entry.cite()}",
+            )
         missing: SkipEntry | None = None
         for use in test.markers:
             index = self.skip_index.get(use.name)
@@ -148,12 +183,12 @@ class Rules:
                 entry = index.get(model)
                 if entry is not None:
                     return Fate(
-                            FateKind.SKIPPED,
-                            self.name,
-                            entry,
-                            model,
-                            f"{model} is skipped on {self.name} ({entry.marker}): {entry.cite()}",
-                        )
+                        FateKind.SKIPPED,
+                        self.name,
+                        entry,
+                        model,
+                        f"{model} is skipped on {self.name} ({entry.marker}): {entry.cite()}",
+                    )
         if missing is not None:
             return Fate(
                 FateKind.ERROR,
@@ -162,7 +197,7 @@ class Rules:
                 message=(
                     f"{test.nodeid} is marked '{missing.marker}' but its model cannot be determined "
                     f"from its parameters, so {self.name}'s skiplist cannot decide it; name it on the marker: "
-                    f"@pytest.mark.{missing.marker}(model=\"org/name\") [{missing.location}]"
+                    f'@pytest.mark.{missing.marker}(model="org/name") [{missing.location}]'
                 ),
             )
         return self.runs
@@ -187,7 +222,9 @@ def session_name(platform: str, suite: str) -> str:
     return f"{platform}-{suite}"
 
 
-def session_argv(workspace: Workspace, platform: str, suite: str, *, apply: bool = True) -> list[str]:
+def session_argv(
+    workspace: Workspace, platform: str, suite: str, *, apply: bool = True
+) -> list[str]:
     """The pytest arguments a `<platform>-<suite>` session runs, ignore flags included."""
     plat = platform_named(workspace, platform)
     target = suite_named(workspace, suite)
@@ -197,6 +234,14 @@ def session_argv(workspace: Workspace, platform: str, suite: str, *, apply: bool
     if plat is None:
         return argv
     inside = lambda path: path == target.path or path.startswith(target.path + "/")  # noqa: E731
-    argv += [f"--ignore={e.target}{'/' if e.path.endswith('/') else ''}" for e in plat.ignores if e.suite == target.name]
-    argv += [f"--deselect={e.nodeid}" for e in plat.deselects if inside(e.nodeid.split("::", 1)[0])]
+    argv += [
+        f"--ignore={e.target}{'/' if e.path.endswith('/') else ''}"
+        for e in plat.ignores
+        if e.suite == target.name
+    ]
+    argv += [
+        f"--deselect={e.nodeid}"
+        for e in plat.deselects
+        if inside(e.nodeid.split("::", 1)[0])
+    ]
     return argv

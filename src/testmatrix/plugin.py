@@ -18,7 +18,15 @@ from . import config as _config
 from . import shard
 from .detect import Detection, detect
 from .errors import TestmatrixError
-from .plan import Fate, FateKind, MarkerUse, Rules, TestCase, platform_named, suite_named
+from .plan import (
+    Fate,
+    FateKind,
+    MarkerUse,
+    Rules,
+    TestCase,
+    platform_named,
+    suite_named,
+)
 
 FATE = pytest.StashKey[Fate]()
 STATE = pytest.StashKey["State"]()
@@ -40,7 +48,9 @@ class State:
         self.outcomes: dict[str, str] = {}
         self.durations_seen: dict[str, float] = {}
         self.flaky_entries: dict[str, object] = {}
-        self.rerun_suites = [s for s in workspace.suites.values() if s.settings.get("reruns")]
+        self.rerun_suites = [
+            s for s in workspace.suites.values() if s.settings.get("reruns")
+        ]
         self.durations: dict[str, float] | None = None
         self.fates: dict[str, Fate] = {}
 
@@ -86,12 +96,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="directory holding suites.toml and platforms/ (default: ini 'skiplists', else <rootdir>/skiplists)",
     )
     for flag, dest, help_ in (
-        ("--shard-id", "testmatrix_shard_id", "run only shard K (0-based) of the selected tests"),
-        ("--num-shards", "testmatrix_num_shards", "split the selected tests into N shards"),
+        (
+            "--shard-id",
+            "testmatrix_shard_id",
+            "run only shard K (0-based) of the selected tests",
+        ),
+        (
+            "--num-shards",
+            "testmatrix_num_shards",
+            "split the selected tests into N shards",
+        ),
     ):
         try:
-            group.addoption(flag, dest=dest, type=int, default=None, metavar="N", help=help_)
-        except ValueError:  # pytest-shard or similar already owns the flag; let it shard
+            group.addoption(
+                flag, dest=dest, type=int, default=None, metavar="N", help=help_
+            )
+        except (
+            ValueError
+        ):  # pytest-shard or similar already owns the flag; let it shard
             pass
     group.addoption(
         "--shard-durations",
@@ -105,24 +127,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write a JSON summary: counts by fate, entries used, flaky tests, durations",
     )
-    parser.addini("skiplists", "directory of testmatrix skiplists, relative to the rootdir")
-    parser.addini("strict_platform", "refuse to run on hardware other than the target platform's", type="bool", default=False)
+    parser.addini(
+        "skiplists", "directory of testmatrix skiplists, relative to the rootdir"
+    )
+    parser.addini(
+        "strict_platform",
+        "refuse to run on hardware other than the target platform's",
+        type="bool",
+        default=False,
+    )
 
 
 def _registered_markers(config: pytest.Config) -> set[str]:
-    return {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+    return {
+        line.split(":", 1)[0].split("(", 1)[0].strip()
+        for line in config.getini("markers")
+    }
 
 
 def _load(config: pytest.Config) -> State:
     option = config.getoption("testmatrix_skiplists") or config.getini("skiplists")
     # explain, lint and audit collect in-process with the workspace they already validated
-    handed = [p.testmatrix_workspace for p in config.pluginmanager.get_plugins() if hasattr(p, "testmatrix_workspace")]
+    handed = [
+        p.testmatrix_workspace
+        for p in config.pluginmanager.get_plugins()
+        if hasattr(p, "testmatrix_workspace")
+    ]
     if handed:
         workspace = handed[0]
     elif option:
         directory = Path(option)
         if not directory.is_absolute():
-            directory = (Path.cwd() if config.getoption("testmatrix_skiplists") else config.rootpath) / directory
+            directory = (
+                Path.cwd()
+                if config.getoption("testmatrix_skiplists")
+                else config.rootpath
+            ) / directory
         workspace = _config.load_workspace(skiplist_dir=directory)
     else:
         workspace = _config.load_workspace(config.rootpath)
@@ -137,9 +177,20 @@ def _load(config: pytest.Config) -> State:
     detection = detect()
     name = config.getoption("testmatrix_platform") or os.environ.get(ENV_PLATFORM)
     if not name:
-        name = next((p.name for p in workspace.platforms.values() if p.hardware == detection.hardware), "none")
+        name = next(
+            (
+                p.name
+                for p in workspace.platforms.values()
+                if p.hardware == detection.hardware
+            ),
+            "none",
+        )
     platform = platform_named(workspace, name)
-    strict = bool(config.getoption("testmatrix_strict") or config.getini("strict_platform") or os.environ.get(ENV_STRICT) == "1")
+    strict = bool(
+        config.getoption("testmatrix_strict")
+        or config.getini("strict_platform")
+        or os.environ.get(ENV_STRICT) == "1"
+    )
     if strict and platform is not None and platform.hardware != detection.hardware:
         raise TestmatrixError(
             f"--strict-platform: target platform '{platform.name}' needs {platform.hardware} hardware, "
@@ -148,7 +199,12 @@ def _load(config: pytest.Config) -> State:
     suite = config.getoption("testmatrix_suite")
     if suite is not None:
         suite_named(workspace, suite)
-    rules = Rules(workspace, platform, apply=not config.getoption("testmatrix_no_skiplist"), suite=suite)
+    rules = Rules(
+        workspace,
+        platform,
+        apply=not config.getoption("testmatrix_no_skiplist"),
+        suite=suite,
+    )
     state = State(workspace, rules, detection, strict)
     num = config.getoption("testmatrix_num_shards", None)
     shard_id = config.getoption("testmatrix_shard_id", None)
@@ -208,7 +264,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     plat = rules.platform
     if plat is not None:
         if not rules.apply:
-            lines.append("testmatrix: skiplist OFF (--no-skiplist): nothing is ignored, skipped or deselected")
+            lines.append(
+                "testmatrix: skiplist OFF (--no-skiplist): nothing is ignored, skipped or deselected"
+            )
         else:
             lines.append(
                 f"testmatrix: skiplist {os.path.relpath(state.workspace.skiplist_dir)}/platforms/{plat.name}.toml: "
@@ -248,22 +306,41 @@ def _strings(value) -> list[str]:
     if isinstance(value, dict):
         return [v for v in value.values() if isinstance(v, str)]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [v for f in dataclasses.fields(value) if isinstance(v := getattr(value, f.name, None), str)]
+        return [
+            v
+            for f in dataclasses.fields(value)
+            if isinstance(v := getattr(value, f.name, None), str)
+        ]
     return []
 
 
 # pytest's own marks never name models; reading their (long) argument lists per item is waste
-_PYTEST_MARKS = frozenset({"parametrize", "usefixtures", "filterwarnings", "skip", "skipif", "xfail", "flaky", "timeout"})
+_PYTEST_MARKS = frozenset(
+    {
+        "parametrize",
+        "usefixtures",
+        "filterwarnings",
+        "skip",
+        "skipif",
+        "xfail",
+        "flaky",
+        "timeout",
+    }
+)
 
 
-def case_of(item: pytest.Item, root: Path, relevant: frozenset[str] | None = None) -> TestCase:
+def case_of(
+    item: pytest.Item, root: Path, relevant: frozenset[str] | None = None
+) -> TestCase:
     """The facts planning needs from a collected item; with `relevant` markers, only what they need."""
     path = _relpath(item.path, root) or item.nodeid.split("::", 1)[0]
     if relevant is not None and not relevant:
         return TestCase(item.nodeid, path)
     markers = []
     for mark in item.iter_markers():
-        if mark.name in _PYTEST_MARKS or (relevant is not None and mark.name not in relevant):
+        if mark.name in _PYTEST_MARKS or (
+            relevant is not None and mark.name not in relevant
+        ):
             continue
         named = [m for arg in mark.args for m in _strings(arg)]
         for key in ("model", "models"):
@@ -277,12 +354,16 @@ def case_of(item: pytest.Item, root: Path, relevant: frozenset[str] | None = Non
     return TestCase(item.nodeid, path, tuple(markers), tuple(params))
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     state = config.stash.get(STATE, None)
     if state is None:
         return
     rules = state.rules
-    if rules.decides_nothing and not (rules.apply and (rules.platform.flaky or state.rerun_suites)):
+    if rules.decides_nothing and not (
+        rules.apply and (rules.platform.flaky or state.rerun_suites)
+    ):
         return  # every test runs as it is (cuda here): cost nothing per item
     keep, deselected = [], []
     relevant = frozenset(state.rules.skips)  # only these markers can change a fate here
@@ -312,17 +393,30 @@ def _mark_flaky(state: State, item: pytest.Item) -> None:
     import fnmatch
 
     rules = state.rules
-    if not rules.apply or rules.platform is None or not (rules.platform.flaky or state.rerun_suites):
+    if (
+        not rules.apply
+        or rules.platform is None
+        or not (rules.platform.flaky or state.rerun_suites)
+    ):
         return
     for entry in rules.platform.flaky:
-        if item.nodeid.startswith(entry.pattern) or fnmatch.fnmatchcase(item.nodeid, entry.pattern):
-            item.add_marker(pytest.mark.flaky(reruns=entry.reruns, reruns_delay=entry.delay))
+        if item.nodeid.startswith(entry.pattern) or fnmatch.fnmatchcase(
+            item.nodeid, entry.pattern
+        ):
+            item.add_marker(
+                pytest.mark.flaky(reruns=entry.reruns, reruns_delay=entry.delay)
+            )
             state.flaky_entries[item.nodeid] = entry
             return
     rel = _relpath(item.path, state.workspace.root) or ""
     for suite in state.rerun_suites:
         if rel == suite.path or rel.startswith(suite.path + "/"):
-            item.add_marker(pytest.mark.flaky(reruns=suite.settings["reruns"], reruns_delay=suite.settings.get("reruns_delay", 0)))
+            item.add_marker(
+                pytest.mark.flaky(
+                    reruns=suite.settings["reruns"],
+                    reruns_delay=suite.settings.get("reruns_delay", 0),
+                )
+            )
             return
 
 
@@ -337,7 +431,9 @@ class Outcomes:
         if report.outcome == "rerun":
             state.reran.add(report.nodeid)
             return
-        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        if report.when == "call" or (
+            report.when == "setup" and report.outcome != "passed"
+        ):
             state.outcomes[report.nodeid] = report.outcome
             state.durations_seen[report.nodeid] = round(report.duration, 6)
 
@@ -353,7 +449,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
 
 
 def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
-    counts = {"passed": 0, "failed": 0, "skipped_by_entry": 0, "skipped_other": 0, "flaky": 0, "errors": 0}
+    counts = {
+        "passed": 0,
+        "failed": 0,
+        "skipped_by_entry": 0,
+        "skipped_other": 0,
+        "flaky": 0,
+        "errors": 0,
+    }
     for nodeid, outcome in state.outcomes.items():
         fate = state.fates.get(nodeid)
         if outcome == "passed":
@@ -362,17 +465,41 @@ def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
         elif outcome == "failed":
             counts["failed"] += 1
         elif outcome == "skipped":
-            counts["skipped_by_entry" if fate is not None and fate.kind is FateKind.SKIPPED else "skipped_other"] += 1
+            counts[
+                "skipped_by_entry"
+                if fate is not None and fate.kind is FateKind.SKIPPED
+                else "skipped_other"
+            ] += 1
     counts["errors"] = sum(1 for f in state.fates.values() if f.kind is FateKind.ERROR)
-    counts["deselected"] = sum(1 for f in state.fates.values() if f.kind in (FateKind.DESELECTED, FateKind.IGNORED))
+    counts["deselected"] = sum(
+        1
+        for f in state.fates.values()
+        if f.kind in (FateKind.DESELECTED, FateKind.IGNORED)
+    )
     counts["ignored_paths"] = len(state.ignored)
     used: dict[str, dict] = {}
     for fate in state.fates.values():
         if fate.entry is not None:
-            row = used.setdefault(str(fate.entry.location), {"kind": fate.entry.kind, "reason": fate.entry.reason, "issue": fate.entry.issue, "tests": 0})
+            row = used.setdefault(
+                str(fate.entry.location),
+                {
+                    "kind": fate.entry.kind,
+                    "reason": fate.entry.reason,
+                    "issue": fate.entry.issue,
+                    "tests": 0,
+                },
+            )
             row["tests"] += 1
     for entry in state.ignored.values():
-        used.setdefault(str(entry.location), {"kind": "ignore", "reason": entry.reason, "issue": entry.issue, "tests": 0})
+        used.setdefault(
+            str(entry.location),
+            {
+                "kind": "ignore",
+                "reason": entry.reason,
+                "issue": entry.issue,
+                "tests": 0,
+            },
+        )
     return {
         "platform": state.rules.name,
         "suite": config.getoption("testmatrix_suite"),
@@ -394,7 +521,9 @@ class Sharder:
         self.state = state
 
     @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         shard_id, num = self.state.shard
         owner = shard.assign([i.nodeid for i in items], num, self.state.durations)
         keep = [item for item, s in zip(items, owner) if s == shard_id]
@@ -416,11 +545,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(f"testmatrix: {fate.message}", pytrace=False)
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter, exitstatus, config: pytest.Config
+) -> None:
     state = config.stash.get(STATE, None)
     if state is None or state.rules.platform is None:
         return
-    counts = {kind: 0 for kind in FateKind}
+    counts = dict.fromkeys(FateKind, 0)
     entries = {entry.location for entry in state.ignored.values()}
     for fate in state.fates.values():
         counts[fate.kind] += 1
@@ -429,7 +560,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     write = terminalreporter.write_line
     terminalreporter.section(f"testmatrix: {state.rules.name}", sep="-")
     if not state.rules.apply:
-        write("skiplist OFF (--no-skiplist): every test ran as it would without testmatrix")
+        write(
+            "skiplist OFF (--no-skiplist): every test ran as it would without testmatrix"
+        )
         return
     write(
         f"{len(state.ignored)} paths ignored, {counts[FateKind.SKIPPED]} tests skipped by model entries, "
@@ -441,7 +574,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     for nodeid in sorted(state.reran):
         if state.outcomes.get(nodeid) == "passed":
             entry = state.flaky_entries.get(nodeid)
-            write(f"  FLAKY (passed on rerun) {nodeid}" + (f": {entry.cite()}" if entry else " (suite reruns)"), yellow=True)
+            write(
+                f"  FLAKY (passed on rerun) {nodeid}"
+                + (f": {entry.cite()}" if entry else " (suite reruns)"),
+                yellow=True,
+            )
     if counts[FateKind.ERROR]:
-        write(f"  {counts[FateKind.ERROR]} tests are marked but name no model: see the errors above", red=True)
-
+        write(
+            f"  {counts[FateKind.ERROR]} tests are marked but name no model: see the errors above",
+            red=True,
+        )

@@ -17,7 +17,9 @@ from .jsonio import read_json
 def _lock_for(path: Path) -> FileLock:
     """A lock for one report file, kept out of the reports folder so it is never uploaded as an artifact."""
     key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""  # another user's lock folder is not ours to write
+    user = (
+        f"-{os.getuid()}" if hasattr(os, "getuid") else ""
+    )  # another user's lock folder is not ours to write
     directory = Path(tempfile.gettempdir()) / f"testmatrix-locks{user}"
     directory.mkdir(exist_ok=True)
     return FileLock(str(directory / f"{path.name}.{key}.lock"))
@@ -38,7 +40,9 @@ def read_summaries(paths: list[Path]) -> list[dict]:
     for path in paths:
         data = read_json(path, "testmatrix summary")
         if not isinstance(data, dict) or "counts" not in data or "platform" not in data:
-            raise TestmatrixError(f"{path}:1: not a testmatrix summary (no 'platform'/'counts')")
+            raise TestmatrixError(
+                f"{path}:1: not a testmatrix summary (no 'platform'/'counts')"
+            )
         out.append(data)
     return out
 
@@ -48,7 +52,10 @@ def matrix(summaries: list[dict]) -> str:
     platforms = sorted({s["platform"] for s in summaries})
     suites = sorted({s.get("suite") or "-" for s in summaries})
     cell = {(s["platform"], s.get("suite") or "-"): s for s in summaries}
-    lines = ["| suite | " + " | ".join(platforms) + " |", "|---|" + "---|" * len(platforms)]
+    lines = [
+        "| suite | " + " | ".join(platforms) + " |",
+        "|---|" + "---|" * len(platforms),
+    ]
     for suite in suites:
         row = [suite]
         for platform in platforms:
@@ -59,8 +66,14 @@ def matrix(summaries: list[dict]) -> str:
             c = s["counts"]
             icon = ":white_check_mark:" if s["exitstatus"] == 0 else ":x:"
             parts = [f"{c['passed']} passed"]
-            for key, label in (("failed", "failed"), ("flaky", "flaky"), ("skipped_by_entry", "skipped"),
-                               ("deselected", "deselected"), ("ignored_paths", "files ignored"), ("errors", "no model")):
+            for key, label in (
+                ("failed", "failed"),
+                ("flaky", "flaky"),
+                ("skipped_by_entry", "skipped"),
+                ("deselected", "deselected"),
+                ("ignored_paths", "files ignored"),
+                ("errors", "no model"),
+            ):
                 if c.get(key):
                     parts.append(f"{c[key]} {label}")
             sim = " (simulated)" if s.get("simulated") else ""

@@ -13,10 +13,14 @@ def check(shard_id: int, num_shards: int) -> None:
     if num_shards < 1:
         raise TestmatrixError(f"--num-shards={num_shards} must be at least 1")
     if not 0 <= shard_id < num_shards:
-        raise TestmatrixError(f"--shard-id={shard_id} is out of range for --num-shards={num_shards} (0..{num_shards - 1})")
+        raise TestmatrixError(
+            f"--shard-id={shard_id} is out of range for --num-shards={num_shards} (0..{num_shards - 1})"
+        )
 
 
-def assign(nodeids: list[str], num_shards: int, durations: dict[str, float] | None = None) -> list[int]:
+def assign(
+    nodeids: list[str], num_shards: int, durations: dict[str, float] | None = None
+) -> list[int]:
     """The shard of each test: every test in exactly one shard."""
     if num_shards == 1 or not nodeids:
         return [0] * len(nodeids)
@@ -43,8 +47,14 @@ def assign(nodeids: list[str], num_shards: int, durations: dict[str, float] | No
 def load_durations(path: Path) -> dict[str, float]:
     """A durations file: JSON {nodeid: seconds}, or a session's summary.json (its 'durations')."""
     data = read_json(path, "durations file")
-    if isinstance(data, dict) and isinstance(data.get("durations"), dict) and "counts" in data:
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("durations"), dict)
+        and "counts" in data
+    ):
         data = data["durations"]
-    if not isinstance(data, dict) or not all(isinstance(v, (int, float)) for v in data.values()):
+    if not isinstance(data, dict) or not all(
+        isinstance(v, (int, float)) for v in data.values()
+    ):
         raise TestmatrixError(f"{path}:1: durations file must map test ids to seconds")
     return {str(k): float(v) for k, v in data.items()}

@@ -12,7 +12,9 @@ import sys
 Key = tuple  # ("ignore", 2, "path") or ("suites", "pooling", "path", 0)
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
-_KEYVAL = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=\s*(.*)$""")
+_KEYVAL = re.compile(
+    r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=\s*(.*)$"""
+)
 _STRING = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'""")
 _ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -42,7 +44,13 @@ def _split_dotted(key: str) -> list[str]:
         return [key]
     parts = []
     for m in re.finditer(r"""\s*("([^"]*)"|'([^']*)'|[A-Za-z0-9_-]+)\s*(\.|$)""", key):
-        parts.append(m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None else m.group(1))
+        parts.append(
+            m.group(2)
+            if m.group(2) is not None
+            else m.group(3)
+            if m.group(3) is not None
+            else m.group(1)
+        )
     return parts
 
 
@@ -90,7 +98,9 @@ def locate(text: str) -> dict[Key, int]:
                 for m in _STRING.finditer(chunk):
                     positions.setdefault(path + (item,), chunk_line)
                     item += 1
-                depth += stripped.split("#", 1)[0].count("[") - stripped.split("#", 1)[0].count("]")
+                depth += stripped.split("#", 1)[0].count("[") - stripped.split("#", 1)[
+                    0
+                ].count("]")
                 if depth <= 0 or i >= len(lines):
                     break
                 chunk, chunk_line = lines[i], i + 1

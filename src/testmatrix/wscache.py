@@ -25,7 +25,13 @@ def _stamp(skiplist_dir: Path) -> tuple:
             if name.endswith(".toml"):
                 st = os.stat(os.path.join(dirpath, name))
                 files.append((os.path.join(dirpath, name), st.st_size, st.st_mtime_ns))
-    return (__version__, sys.version_info[:2], os.getcwd(), str(skiplist_dir), tuple(sorted(files)))
+    return (
+        __version__,
+        sys.version_info[:2],
+        os.getcwd(),
+        str(skiplist_dir),
+        tuple(sorted(files)),
+    )
 
 
 def _paths_exist(workspace: Workspace) -> bool:
@@ -63,7 +69,11 @@ def put(skiplist_dir: Path, workspace: Workspace) -> None:
         directory.mkdir(exist_ok=True)
         tmp = directory / f"{NAME}.{os.getpid()}.tmp"
         with open(tmp, "wb") as handle:
-            pickle.dump((_stamp(skiplist_dir), workspace), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(
+                (_stamp(skiplist_dir), workspace),
+                handle,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
         os.replace(tmp, directory / NAME)
     except OSError:  # a read-only checkout simply goes without the cache
         pass

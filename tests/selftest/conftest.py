@@ -25,8 +25,6 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
-
-
 @pytest.fixture
 def tiny(tmp_path: Path):
     """A factory for small, unseen workspaces: tiny({'skiplists/...': text, 'tests/...': text})."""

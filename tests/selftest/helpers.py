@@ -10,14 +10,27 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ("noxfile.py", "conftest.py", "pytest.ini", "pyproject.toml", "README.md", "skiplists", "src", "tests", ".buildkite")
+COPIED = (
+    "noxfile.py",
+    "conftest.py",
+    "pytest.ini",
+    "pyproject.toml",
+    "README.md",
+    "skiplists",
+    "src",
+    "tests",
+    ".buildkite",
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment a user's shell would have: no testmatrix state leaking from this run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TESTMATRIX_", "PYTEST_", "NOX_", "MINIVLLM_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TESTMATRIX_", "PYTEST_", "NOX_", "MINIVLLM_"))
+    }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra)
@@ -36,18 +49,39 @@ class Result:
 
     def counts(self) -> dict[str, int]:
         """pytest's closing line as numbers: {'passed': 3, 'skipped': 2, ...}."""
-        lines = [l for l in self.stdout.splitlines() if re.search(r"\d+ (passed|failed|skipped|deselected|error)", l)]
+        lines = [
+            l
+            for l in self.stdout.splitlines()
+            if re.search(r"\d+ (passed|failed|skipped|deselected|error)", l)
+        ]
         assert lines, f"no pytest summary line in:\n{self.output[-3000:]}"
-        return {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|deselected|errors?|xfailed|xpassed|rerun)", lines[-1])}
+        return {
+            kind: int(n)
+            for n, kind in re.findall(
+                r"(\d+) (passed|failed|skipped|deselected|errors?|xfailed|xpassed|rerun)",
+                lines[-1],
+            )
+        }
 
 
-def run(args: list[str], cwd: Path, env: dict | None = None, timeout: int = 300) -> Result:
-    proc = subprocess.run(args, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=timeout)
+def run(
+    args: list[str], cwd: Path, env: dict | None = None, timeout: int = 300
+) -> Result:
+    proc = subprocess.run(
+        args,
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 def run_pytest(cwd: Path, *args: str, env: dict | None = None) -> Result:
-    return run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd, env)
+    return run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd, env
+    )
 
 
 def run_nox(cwd: Path, *args: str, env: dict | None = None) -> Result:
@@ -56,7 +90,11 @@ def run_nox(cwd: Path, *args: str, env: dict | None = None) -> Result:
 
 def collected_ids(result: Result) -> list[str]:
     """Node ids from `pytest --collect-only -q` output."""
-    return sorted(l.strip() for l in result.stdout.splitlines() if "::" in l and not l.startswith(("ERROR", "FAILED")))
+    return sorted(
+        l.strip()
+        for l in result.stdout.splitlines()
+        if "::" in l and not l.startswith(("ERROR", "FAILED"))
+    )
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -64,7 +102,6 @@ def write(root: Path, files: dict[str, str]) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip())
-
 
 
 MINIMAL_INI = """

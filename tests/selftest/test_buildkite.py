@@ -11,15 +11,23 @@ import jsonschema
 import pytest
 import yaml
 
+from selftest.helpers import REPO, run
 from testmatrix.bkimport import import_pipeline
 from testmatrix.config import load_workspace
 from testmatrix.plan import session_argv
 
-from selftest.helpers import REPO, run
-
 DATA = Path(__file__).parent / "data" / "vllm"
-AMD_BASE, AMD_PR, MAIN = DATA / "test-amd.802748bdd.yaml", DATA / "test-amd.ffc3b430a.yaml", DATA / "test-pipeline.802748bdd.yaml"
-VLLM = ["--checkout-root", "/vllm-workspace", "--default-working-dir", "/vllm-workspace/tests"]
+AMD_BASE, AMD_PR, MAIN = (
+    DATA / "test-amd.802748bdd.yaml",
+    DATA / "test-amd.ffc3b430a.yaml",
+    DATA / "test-pipeline.802748bdd.yaml",
+)
+VLLM = [
+    "--checkout-root",
+    "/vllm-workspace",
+    "--default-working-dir",
+    "/vllm-workspace/tests",
+]
 
 
 def cli(cwd: Path, *args: str):
@@ -36,8 +44,14 @@ def vllm_tree(root: Path) -> Path:
 
 
 def imported_sets(pipeline: Path) -> dict[str, set[str]]:
-    imported = import_pipeline(pipeline, checkout_root="/vllm-workspace", default_working_dir="/vllm-workspace/tests")
-    return {name: {i.path for i in suite.ignores} for name, suite in imported.suites.items()}
+    imported = import_pipeline(
+        pipeline,
+        checkout_root="/vllm-workspace",
+        default_working_dir="/vllm-workspace/tests",
+    )
+    return {
+        name: {i.path for i in suite.ignores} for name, suite in imported.suites.items()
+    }
 
 
 def steps(pipeline: dict) -> list[dict]:
@@ -46,7 +60,9 @@ def steps(pipeline: dict) -> list[dict]:
 
 def test_committed_pipeline_is_valid_for_buildkite():
     data = yaml.safe_load((REPO / ".buildkite/pipeline.yml").read_text())
-    schema = json.loads(resources.files("buildkite_sdk").joinpath("schema.json").read_text())
+    schema = json.loads(
+        resources.files("buildkite_sdk").joinpath("schema.json").read_text()
+    )
     jsonschema.Draft7Validator(schema).validate(data)
     ws = load_workspace(REPO)
     by_key = {s["key"]: s for s in steps(data)}
@@ -55,12 +71,21 @@ def test_committed_pipeline_is_valid_for_buildkite():
         platform = key.split("-", 1)[0]
         assert step["command"].startswith(f"nox --no-venv -s {key}")
         assert step["env"]["TESTMATRIX_STRICT_PLATFORM"] == "1"
-        assert step["agents"]["queue"] == ws.platforms[platform].settings["buildkite"]["queue"]
+        assert (
+            step["agents"]["queue"]
+            == ws.platforms[platform].settings["buildkite"]["queue"]
+        )
         assert step["retry"]["automatic"][0] == {"exit_status": -1, "limit": 2}
-        assert step["artifact_paths"] == [f"reports/{key}/*"] and step["timeout_in_minutes"] >= 1
+        assert (
+            step["artifact_paths"] == [f"reports/{key}/*"]
+            and step["timeout_in_minutes"] >= 1
+        )
     sharded = by_key["rocm-language"]
     assert sharded["parallelism"] == 2
-    assert "--shard-id=$$BUILDKITE_PARALLEL_JOB --num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT" in sharded["command"]
+    assert (
+        "--shard-id=$$BUILDKITE_PARALLEL_JOB --num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT"
+        in sharded["command"]
+    )
 
 
 def test_committed_pipeline_matches_the_skiplists():
@@ -70,68 +95,131 @@ def test_committed_pipeline_matches_the_skiplists():
 
 def test_drift_check_fails_with_a_readable_diff(workspace):
     rocm = workspace / "skiplists/platforms/rocm.toml"
-    rocm.write_text(rocm.read_text().replace('queue = "amd-mi325"', 'queue = "amd-mi355"'))
+    rocm.write_text(
+        rocm.read_text().replace('queue = "amd-mi325"', 'queue = "amd-mi355"')
+    )
     result = cli(workspace, "export", "--check")
     assert result.returncode == 1
     assert "-      queue: amd-mi325\n+      queue: amd-mi355" in result.stdout
-    assert "does not match the skiplists; regenerate it: testmatrix export" in result.stderr
+    assert (
+        "does not match the skiplists; regenerate it: testmatrix export"
+        in result.stderr
+    )
     assert cli(workspace, "export").returncode == 0
     assert cli(workspace, "export", "--check").returncode == 0
 
 
 def test_pipeline_session_regenerates_the_file(workspace):
     (workspace / ".buildkite/pipeline.yml").unlink()
-    result = run([sys.executable, "-m", "nox", "--no-venv", "-s", "pipeline"], workspace)
+    result = run(
+        [sys.executable, "-m", "nox", "--no-venv", "-s", "pipeline"], workspace
+    )
     assert result.returncode == 0, result.output
-    assert (workspace / ".buildkite/pipeline.yml").read_text() == (REPO / ".buildkite/pipeline.yml").read_text()
+    assert (workspace / ".buildkite/pipeline.yml").read_text() == (
+        REPO / ".buildkite/pipeline.yml"
+    ).read_text()
 
 
 def test_importing_both_amd_pipelines_shows_exactly_the_prs_additions():
     before, after = imported_sets(AMD_BASE), imported_sets(AMD_PR)
-    added = {name: after[name] - before.get(name, set()) for name in after if after[name] - before.get(name, set())}
-    removed = {name: before[name] - after.get(name, set()) for name in before if before[name] - after.get(name, set())}
+    added = {
+        name: after[name] - before.get(name, set())
+        for name in after
+        if after[name] - before.get(name, set())
+    }
+    removed = {
+        name: before[name] - after.get(name, set())
+        for name in before
+        if before[name] - after.get(name, set())
+    }
     assert removed == {}
     assert added == {
         "api-server": {"test_vision.py", "test_optional_middleware.py"},
         "pooling": {
-            "correctness/test_mteb_score.py", "correctness/test_mteb_embed.py", "llm/test_embedding.py",
-            "llm/test_encode.py", "openai/test_embedding.py", "openai/test_embedding_dimensions.py",
-            "openai/test_embedding_long_text.py", "openai/test_rerank.py", "openai/test_score.py",
-            "openai/test_truncation.py", "openai/test_vision_embedding.py",
+            "correctness/test_mteb_score.py",
+            "correctness/test_mteb_embed.py",
+            "llm/test_embedding.py",
+            "llm/test_encode.py",
+            "openai/test_embedding.py",
+            "openai/test_embedding_dimensions.py",
+            "openai/test_embedding_long_text.py",
+            "openai/test_rerank.py",
+            "openai/test_score.py",
+            "openai/test_truncation.py",
+            "openai/test_vision_embedding.py",
         },
     }
     assert sum(map(len, before.values())) == 28  # every --ignore flag of the base file
 
 
 def test_comments_become_reasons_and_links_become_issues():
-    imported = import_pipeline(AMD_PR, checkout_root="/vllm-workspace", default_working_dir="/vllm-workspace/tests")
+    imported = import_pipeline(
+        AMD_PR,
+        checkout_root="/vllm-workspace",
+        default_working_dir="/vllm-workspace/tests",
+    )
     by_path = {i.path: i for i in imported.suites["api-server"].ignores}
-    assert by_path["test_vision.py"].issue == "https://github.com/vllm-project/vllm/issues/27442"
+    assert (
+        by_path["test_vision.py"].issue
+        == "https://github.com/vllm-project/vllm/issues/27442"
+    )
     assert "Skip encoder models" in by_path["test_vision.py"].reason
     # the '# ^' note names two files; the older flags of the same command keep an imported reason
-    assert by_path["tool_parsers/"].reason == "imported from test-amd.ffc3b430a.yaml, step 'Entrypoints Integration Test (API Server)'"
+    assert (
+        by_path["tool_parsers/"].reason
+        == "imported from test-amd.ffc3b430a.yaml, step 'Entrypoints Integration Test (API Server)'"
+    )
     pooling = imported.suites["pooling"].ignores
-    assert all(i.issue == "https://github.com/vllm-project/vllm/issues/27442" for i in pooling)
+    assert all(
+        i.issue == "https://github.com/vllm-project/vllm/issues/27442" for i in pooling
+    )
 
 
 def test_import_reports_what_it_cannot_map_step_by_step(tmp_path):
-    result = cli(tmp_path, "import", str(MAIN), "--platform", "cuda", "--skiplists", str(tmp_path / "sk"), *VLLM)
+    result = cli(
+        tmp_path,
+        "import",
+        str(MAIN),
+        "--platform",
+        "cuda",
+        "--skiplists",
+        str(tmp_path / "sk"),
+        *VLLM,
+    )
     assert result.returncode == 0, result.output
     out = result.stdout
     assert "step 'LoRA Test %N': 7 ignores -> suite lora" in out
-    assert "step 'LoRA Test %N': not mapped: --shard-id=$$BUILDKITE_PARALLEL_JOB (in: pytest lora)" in out
+    assert (
+        "step 'LoRA Test %N': not mapped: --shard-id=$$BUILDKITE_PARALLEL_JOB (in: pytest lora)"
+        in out
+    )
     assert "not mapped: -m not cpu_test (in: pytest multimodal)" in out
     assert "not mapped: not pytest: bash standalone_tests/python_only_compile.sh" in out
     written = (tmp_path / "sk/platforms/cuda.toml").read_text()
-    assert written.count("[[ignore]]") == sum(len(s) for s in imported_sets(MAIN).values()) == 26
+    assert (
+        written.count("[[ignore]]")
+        == sum(len(s) for s in imported_sets(MAIN).values())
+        == 26
+    )
 
 
 @pytest.mark.parametrize("source", [AMD_BASE, AMD_PR], ids=["802748bdd", "ffc3b430a"])
 def test_round_trip_reproduces_every_steps_ignore_set(tmp_path, source):
     root = vllm_tree(tmp_path / "vllm")
-    result = cli(root, "import", str(source), "--platform", "rocm", "--skiplists", "skiplists", *VLLM)
+    result = cli(
+        root,
+        "import",
+        str(source),
+        "--platform",
+        "rocm",
+        "--skiplists",
+        "skiplists",
+        *VLLM,
+    )
     assert result.returncode == 0, result.output
-    (root / "skiplists/platforms/cuda.toml").write_text('[platform]\nhardware = "cuda"\n')
+    (root / "skiplists/platforms/cuda.toml").write_text(
+        '[platform]\nhardware = "cuda"\n'
+    )
     original = imported_sets(source)
     ws = load_workspace(root)
     # nox style: each step runs a session whose argv carries the ignore set
@@ -139,21 +227,31 @@ def test_round_trip_reproduces_every_steps_ignore_set(tmp_path, source):
         argv = session_argv(ws, "rocm", suite)
         flags = {a.split("=", 1)[1] for a in argv if a.startswith("--ignore=")}
         base = ws.suites[suite].path + "/"
-        assert {f[len(base):] for f in flags} == ignores
+        assert {f[len(base) :] for f in flags} == ignores
     # pytest style: the exported pipeline itself, imported again, gives the same sets
     suites = root / "skiplists/suites.toml"
-    suites.write_text('[workspace.buildkite]\ncommand_style = "pytest"\n\n' + suites.read_text())
+    suites.write_text(
+        '[workspace.buildkite]\ncommand_style = "pytest"\n\n' + suites.read_text()
+    )
     assert cli(root, "export", "-o", "exported.yml").returncode == 0
     again = import_pipeline(root / "exported.yml")
-    rocm = {name.removeprefix("rocm-"): {i.path for i in s.ignores} for name, s in again.suites.items() if name.startswith("rocm")}
+    rocm = {
+        name.removeprefix("rocm-"): {i.path for i in s.ignores}
+        for name, s in again.suites.items()
+        if name.startswith("rocm")
+    }
     assert rocm == original
 
 
 def test_not_yaml(tmp_path):
     bad = tmp_path / "p.yml"
     bad.write_text("steps:\n  - label: x\n    command: [unclosed\n")
-    result = cli(tmp_path, "import", str(bad), "--platform", "rocm", "--skiplists", "sk")
-    assert result.returncode == 2 and result.stderr.startswith(f"testmatrix: error: {bad}:")
+    result = cli(
+        tmp_path, "import", str(bad), "--platform", "rocm", "--skiplists", "sk"
+    )
+    assert result.returncode == 2 and result.stderr.startswith(
+        f"testmatrix: error: {bad}:"
+    )
     assert "not YAML" in result.stderr and len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "sk").exists()
 
@@ -161,54 +259,99 @@ def test_not_yaml(tmp_path):
 def test_yaml_that_is_not_a_pipeline(tmp_path):
     bad = tmp_path / "p.yml"
     bad.write_text("name: just a mapping\n")
-    result = cli(tmp_path, "import", str(bad), "--platform", "rocm", "--skiplists", "sk")
-    assert result.stderr.strip() == f"testmatrix: error: {bad}:1: not a Buildkite pipeline: no top-level 'steps' list"
+    result = cli(
+        tmp_path, "import", str(bad), "--platform", "rocm", "--skiplists", "sk"
+    )
+    assert (
+        result.stderr.strip()
+        == f"testmatrix: error: {bad}:1: not a Buildkite pipeline: no top-level 'steps' list"
+    )
     assert result.returncode == 2 and not (tmp_path / "sk").exists()
 
 
 def test_step_outside_every_suite(workspace):
     pipeline = workspace / "p.yml"
-    pipeline.write_text("steps:\n- label: Kernels\n  command: pytest tests/kernels --ignore=tests/kernels/test_x.py\n")
+    pipeline.write_text(
+        "steps:\n- label: Kernels\n  command: pytest tests/kernels --ignore=tests/kernels/test_x.py\n"
+    )
     before = sorted(p.name for p in (workspace / "skiplists/platforms").iterdir())
     result = cli(workspace, "import", str(pipeline), "--platform", "mi300")
     assert result.returncode == 2
-    assert "step 'Kernels' runs pytest on 'tests/kernels', which is outside every suite" in result.stderr
-    assert sorted(p.name for p in (workspace / "skiplists/platforms").iterdir()) == before
+    assert (
+        "step 'Kernels' runs pytest on 'tests/kernels', which is outside every suite"
+        in result.stderr
+    )
+    assert (
+        sorted(p.name for p in (workspace / "skiplists/platforms").iterdir()) == before
+    )
 
 
 def test_unknown_platform_and_existing_file(workspace):
     pipeline = workspace / "p.yml"
-    pipeline.write_text("steps:\n- label: Pool\n  command: pytest tests/entrypoints/pooling --ignore=tests/entrypoints/pooling/llm\n")
-    assert "invalid platform name 'ROCm!'" in cli(workspace, "import", str(pipeline), "--platform", "ROCm!").stderr
+    pipeline.write_text(
+        "steps:\n- label: Pool\n  command: pytest tests/entrypoints/pooling --ignore=tests/entrypoints/pooling/llm\n"
+    )
+    assert (
+        "invalid platform name 'ROCm!'"
+        in cli(workspace, "import", str(pipeline), "--platform", "ROCm!").stderr
+    )
     original = (workspace / "skiplists/platforms/rocm.toml").read_text()
     result = cli(workspace, "import", str(pipeline), "--platform", "rocm")
-    assert result.returncode == 2 and "already exists; pass --force to overwrite it" in result.stderr
+    assert (
+        result.returncode == 2
+        and "already exists; pass --force to overwrite it" in result.stderr
+    )
     assert (workspace / "skiplists/platforms/rocm.toml").read_text() == original
-    assert cli(workspace, "import", str(pipeline), "--platform", "rocm", "--force").returncode == 0
+    assert (
+        cli(
+            workspace, "import", str(pipeline), "--platform", "rocm", "--force"
+        ).returncode
+        == 0
+    )
     ws = load_workspace(workspace)
-    assert [(e.suite, e.path) for e in ws.platforms["rocm"].ignores] == [("pooling", "llm")]
+    assert [(e.suite, e.path) for e in ws.platforms["rocm"].ignores] == [
+        ("pooling", "llm")
+    ]
 
 
 def test_round_trip_without_the_test_tree(tmp_path):
     """Import and export are transformations of the skiplists: no checkout is needed beside them."""
-    result = cli(tmp_path, "import", str(MAIN), "--platform", "cuda", "--skiplists", "skiplists")  # roots inferred
+    result = cli(
+        tmp_path, "import", str(MAIN), "--platform", "cuda", "--skiplists", "skiplists"
+    )  # roots inferred
     assert result.returncode == 0, result.output
     assert "taking /vllm-workspace as the checkout root" in result.stdout
-    assert cli(tmp_path, "export", "-o", "out.yml").returncode == 2  # paths are checked by default
-    exported = cli(tmp_path, "export", "--no-path-check", "--style", "pytest", "-o", "out.yml")
+    assert (
+        cli(tmp_path, "export", "-o", "out.yml").returncode == 2
+    )  # paths are checked by default
+    exported = cli(
+        tmp_path, "export", "--no-path-check", "--style", "pytest", "-o", "out.yml"
+    )
     assert exported.returncode == 0, exported.output
     again = import_pipeline(tmp_path / "out.yml")
-    assert {n.removeprefix("cuda-"): {i.path for i in s.ignores} for n, s in again.suites.items()} == imported_sets(MAIN)
+    assert {
+        n.removeprefix("cuda-"): {i.path for i in s.ignores}
+        for n, s in again.suites.items()
+    } == imported_sets(MAIN)
 
 
 def _suites(imported) -> dict[str, tuple[str, set[str]]]:
-    return {name: (s.path, {i.path for i in s.ignores}) for name, s in imported.suites.items()}
+    return {
+        name: (s.path, {i.path for i in s.ignores})
+        for name, s in imported.suites.items()
+    }
 
 
 @pytest.mark.parametrize("source", [AMD_PR, MAIN], ids=["test-amd", "test-pipeline"])
 def test_import_infers_vllms_checkout_root_and_default_working_dir(source):
     inferred = import_pipeline(source)
-    assert _suites(inferred) == _suites(import_pipeline(source, checkout_root="/vllm-workspace", default_working_dir="/vllm-workspace/tests"))
+    assert _suites(inferred) == _suites(
+        import_pipeline(
+            source,
+            checkout_root="/vllm-workspace",
+            default_working_dir="/vllm-workspace/tests",
+        )
+    )
     assert inferred.suites["lora"].path == "tests/lora"  # a step with no working_dir
     steps = yaml.safe_load(source.read_text())["steps"]
     named = [str(s["working_dir"]).rstrip("/") for s in steps if "working_dir" in s]
@@ -252,21 +395,39 @@ def test_import_follows_cd_pushd_and_popd(tmp_path):
         ("tests/models/sub", {"test_c.py"}),
     ]
     lost = next(s for s in imported.steps if s.label == "Lost")
-    assert lost.unmapped == ["--ignore=tests/x/y.py (working directory unknown after 'cd \"$BUILDKITE_BUILD_CHECKOUT_PATH\"')"]
-    assert all("not pytest" not in u for s in imported.steps for u in s.unmapped)  # a cd is followed, not dropped
+    assert lost.unmapped == [
+        "--ignore=tests/x/y.py (working directory unknown after 'cd \"$BUILDKITE_BUILD_CHECKOUT_PATH\"')"
+    ]
+    assert all(
+        "not pytest" not in u for s in imported.steps for u in s.unmapped
+    )  # a cd is followed, not dropped
 
 
 def test_import_finds_the_checkout_root_from_the_checkout_it_imports_into(tmp_path):
     root = vllm_tree(tmp_path / "vllm")
-    pipeline = tmp_path / "p.yml"  # one working_dir only: the root could be /app/tests or /app
-    pipeline.write_text("steps:\n- label: Pooling\n  working_dir: /app/tests\n"
-                        "  command: pytest entrypoints/pooling --ignore=entrypoints/pooling/llm/test_encode.py\n")
-    assert _suites(import_pipeline(pipeline)) == {"pooling": ("entrypoints/pooling", {"llm/test_encode.py"})}
+    pipeline = (
+        tmp_path / "p.yml"
+    )  # one working_dir only: the root could be /app/tests or /app
+    pipeline.write_text(
+        "steps:\n- label: Pooling\n  working_dir: /app/tests\n"
+        "  command: pytest entrypoints/pooling --ignore=entrypoints/pooling/llm/test_encode.py\n"
+    )
+    assert _suites(import_pipeline(pipeline)) == {
+        "pooling": ("entrypoints/pooling", {"llm/test_encode.py"})
+    }
     result = cli(root, "import", str(pipeline), "--platform", "rocm")
     assert result.returncode == 0, result.output
-    assert f"taking /app as the checkout root: every suite path then exists in {root}" in result.stdout
-    assert 'path = "tests/entrypoints/pooling"' in (root / "skiplists/suites.toml").read_text()
-    assert [(e.suite, e.path) for e in load_workspace(root).platforms["rocm"].ignores] == [("pooling", "llm/test_encode.py")]
+    assert (
+        f"taking /app as the checkout root: every suite path then exists in {root}"
+        in result.stdout
+    )
+    assert (
+        'path = "tests/entrypoints/pooling"'
+        in (root / "skiplists/suites.toml").read_text()
+    )
+    assert [
+        (e.suite, e.path) for e in load_workspace(root).platforms["rocm"].ignores
+    ] == [("pooling", "llm/test_encode.py")]
 
 
 ANCHOR_PIPELINE = """\
@@ -303,29 +464,59 @@ def test_import_applies_anchors_merge_keys_and_reports_triggers(tmp_path):
     assert [(s.label, s.unmapped) for s in imported.steps] == [
         ("Pooling", ["not pytest: pip install -e ."]),
         ("Language", []),
-        ("Nightly", ["trigger step: pipeline 'nightly-rocm' is not imported; import its file on its own"]),
+        (
+            "Nightly",
+            [
+                "trigger step: pipeline 'nightly-rocm' is not imported; import its file on its own"
+            ],
+        ),
     ]
 
 
-@pytest.mark.parametrize("command", [
-    "timeout 3600 pytest -v tests/models --ignore=tests/models/test_a.py",
-    "uv run pytest tests/models --ignore=tests/models/test_a.py | tee pytest.log",
-    "HIP_VISIBLE_DEVICES=0 python3 -m pytest tests/models --ignore=tests/models/test_a.py > log.txt 2>&1",
-    "env FOO=1 pytest tests/models --ignore tests/models/test_a.py  # a shell comment, not a path",
-    'pytest -v -s tests/models -m \\"not vlm\\" --ignore=tests/models/test_a.py',  # vLLM's template quoting
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "timeout 3600 pytest -v tests/models --ignore=tests/models/test_a.py",
+        "uv run pytest tests/models --ignore=tests/models/test_a.py | tee pytest.log",
+        "HIP_VISIBLE_DEVICES=0 python3 -m pytest tests/models --ignore=tests/models/test_a.py > log.txt 2>&1",
+        "env FOO=1 pytest tests/models --ignore tests/models/test_a.py  # a shell comment, not a path",
+        'pytest -v -s tests/models -m \\"not vlm\\" --ignore=tests/models/test_a.py',  # vLLM's template quoting
+    ],
+)
 def test_import_sees_pytest_through_wrappers_pipes_and_redirections(tmp_path, command):
     pipeline = tmp_path / "p.yml"
-    pipeline.write_text(yaml.safe_dump({"steps": [{"label": "Models", "commands": [command]}]}))
+    pipeline.write_text(
+        yaml.safe_dump({"steps": [{"label": "Models", "commands": [command]}]})
+    )
     imported = import_pipeline(pipeline)
     assert _suites(imported) == {"models": ("tests/models", {"test_a.py"})}
-    assert [u for s in imported.steps for u in s.unmapped if "test_a.py" in u or "pytest has" in u] == []
+    assert [
+        u
+        for s in imported.steps
+        for u in s.unmapped
+        if "test_a.py" in u or "pytest has" in u
+    ] == []
 
 
 def test_working_dir_outside_the_given_checkout_root(tmp_path):
     pipeline = tmp_path / "p.yml"
-    pipeline.write_text("steps:\n- label: Pool\n  working_dir: /opt/other\n  command: pytest pool --ignore=pool/test_a.py\n")
-    result = cli(tmp_path, "import", str(pipeline), "--platform", "rocm", "--skiplists", "sk", "--checkout-root", "/ws")
+    pipeline.write_text(
+        "steps:\n- label: Pool\n  working_dir: /opt/other\n  command: pytest pool --ignore=pool/test_a.py\n"
+    )
+    result = cli(
+        tmp_path,
+        "import",
+        str(pipeline),
+        "--platform",
+        "rocm",
+        "--skiplists",
+        "sk",
+        "--checkout-root",
+        "/ws",
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == f"testmatrix: error: {pipeline}:2: working_dir '/opt/other' is outside --checkout-root '/ws'"
+    assert (
+        result.stderr.strip()
+        == f"testmatrix: error: {pipeline}:2: working_dir '/opt/other' is outside --checkout-root '/ws'"
+    )
     assert not (tmp_path / "sk").exists()

@@ -6,6 +6,7 @@ from testmatrix.detect import detect
 def _raise(message):
     def probe():
         raise ModuleNotFoundError(message)
+
     return probe
 
 
@@ -15,14 +16,18 @@ def test_amdsmi_devices_mean_rocm():
 
 
 def test_later_probe_answers_when_earlier_ones_cannot_run():
-    found = detect((("amdsmi", _raise("amdsmi not installed")), ("pynvml", lambda: ("cuda", 2))))
+    found = detect(
+        (("amdsmi", _raise("amdsmi not installed")), ("pynvml", lambda: ("cuda", 2)))
+    )
     assert (found.hardware, found.devices) == ("cuda", 2)
     assert found.notes == ("amdsmi: amdsmi not installed",)
     assert found.describe() == "cuda (2 devices, via pynvml)"
 
 
 def test_no_devices_anywhere_is_none_with_the_reasons():
-    found = detect((("amdsmi", _raise("amdsmi not installed")), ("torch", lambda: None)))
+    found = detect(
+        (("amdsmi", _raise("amdsmi not installed")), ("torch", lambda: None))
+    )
     assert found.hardware == "none" and found.devices == 0
     assert found.describe() == "none (amdsmi: amdsmi not installed; torch: no devices)"
 

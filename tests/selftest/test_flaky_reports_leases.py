@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from selftest.helpers import REPO, clean_env, run, run_pytest
 from testmatrix import errors
 from testmatrix.lease import lease_dir
 from testmatrix.shard import assign
-
-from selftest.helpers import REPO, clean_env, run, run_pytest
 
 FLAKY = {
     "skiplists/platforms/sim.toml": """
@@ -47,34 +46,72 @@ FLAKY = {
 def test_listed_flake_passes_on_rerun_and_others_fail_at_once(tiny):
     root = tiny(FLAKY)
     summary = root / "summary.json"
-    result = run_pytest(root, "tests/unit", "--platform=sim", f"--summary-json={summary}")
+    result = run_pytest(
+        root, "tests/unit", "--platform=sim", f"--summary-json={summary}"
+    )
     assert result.returncode == 1
     assert result.counts() == {"passed": 2, "failed": 1, "rerun": 1}
-    assert "FLAKY (passed on rerun) tests/unit/test_flaky.py::test_sometimes: races the server start" in result.stdout
+    assert (
+        "FLAKY (passed on rerun) tests/unit/test_flaky.py::test_sometimes: races the server start"
+        in result.stdout
+    )
     data = json.loads(summary.read_text())
     assert data["flaky"] == ["tests/unit/test_flaky.py::test_sometimes"]
-    assert data["counts"]["flaky"] == 1 and data["counts"]["failed"] == 1 and data["counts"]["passed"] == 2
-    assert set(data["durations"]) == {f"tests/unit/test_flaky.py::{n}" for n in ("test_sometimes", "test_always_broken", "test_fine")}
+    assert (
+        data["counts"]["flaky"] == 1
+        and data["counts"]["failed"] == 1
+        and data["counts"]["passed"] == 2
+    )
+    assert set(data["durations"]) == {
+        f"tests/unit/test_flaky.py::{n}"
+        for n in ("test_sometimes", "test_always_broken", "test_fine")
+    }
 
 
 def test_flaky_entry_that_matches_nothing_is_a_lint_error(tiny):
-    root = tiny({**FLAKY, "skiplists/platforms/sim.toml": FLAKY["skiplists/platforms/sim.toml"].replace("test_sometimes", "test_gone")})
+    root = tiny(
+        {
+            **FLAKY,
+            "skiplists/platforms/sim.toml": FLAKY[
+                "skiplists/platforms/sim.toml"
+            ].replace("test_sometimes", "test_gone"),
+        }
+    )
     result = run([sys.executable, "-m", "testmatrix", "lint"], root)
     assert result.returncode == 1
-    assert "skiplists/platforms/sim.toml:2: error: flaky entry 'tests/unit/test_flaky.py::test_gone' matches no collected test" in result.stdout
+    assert (
+        "skiplists/platforms/sim.toml:2: error: flaky entry 'tests/unit/test_flaky.py::test_gone' matches no collected test"
+        in result.stdout
+    )
 
 
 def test_session_reports_merge_into_a_markdown_matrix(workspace):
     for session in ("cuda-language", "rocm-language", "rocm-pooling"):
-        assert run([sys.executable, "-m", "nox", "--no-venv", "-s", session], workspace).returncode == 0
+        assert (
+            run(
+                [sys.executable, "-m", "nox", "--no-venv", "-s", session], workspace
+            ).returncode
+            == 0
+        )
         # only the reports: nothing else lands in the folder Buildkite uploads
-        assert sorted(p.name for p in (workspace / f"reports/{session}").iterdir()) == ["junit.xml", "summary.json"]
-    result = run([sys.executable, "-m", "testmatrix", "report", "-o", "matrix.md"], workspace)
+        assert sorted(p.name for p in (workspace / f"reports/{session}").iterdir()) == [
+            "junit.xml",
+            "summary.json",
+        ]
+    result = run(
+        [sys.executable, "-m", "testmatrix", "report", "-o", "matrix.md"], workspace
+    )
     assert result.returncode == 0, result.output
     text = (workspace / "matrix.md").read_text()
     assert "| suite | cuda | rocm |" in text
-    assert "| language | :white_check_mark: 18 passed (simulated) | :white_check_mark: 14 passed, 4 skipped (simulated) |" in text
-    assert "| pooling | not run | :white_check_mark: 7 passed, 11 files ignored (simulated) |" in text
+    assert (
+        "| language | :white_check_mark: 18 passed (simulated) | :white_check_mark: 14 passed, 4 skipped (simulated) |"
+        in text
+    )
+    assert (
+        "| pooling | not run | :white_check_mark: 7 passed, 11 files ignored (simulated) |"
+        in text
+    )
 
 
 WRITER = """
@@ -92,16 +129,29 @@ for i in range(400):
 def test_sessions_writing_one_summary_at_once_never_corrupt_it(tmp_path):
     target = tmp_path / "reports" / "summary.json"
     start = str(time.time() + 1.0)
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(target), str(n), start], env=clean_env(),
-                                stderr=subprocess.PIPE, text=True) for n in range(4)]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(target), str(n), start],
+            env=clean_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
     seen = set()
     while any(w.poll() is None for w in writers):
         if target.exists():
-            data = json.loads(target.read_text())  # a reader never sees a half-written file
+            data = json.loads(
+                target.read_text()
+            )  # a reader never sees a half-written file
             seen.add(data["writer"])
-    assert [w.wait() for w in writers] == [0, 0, 0, 0], [w.stderr.read() for w in writers]
+    assert [w.wait() for w in writers] == [0, 0, 0, 0], [
+        w.stderr.read() for w in writers
+    ]
     assert json.loads(target.read_text())["i"] == 399
-    assert [p.name for p in target.parent.iterdir()] == ["summary.json"]  # no temp or lock file left beside it
+    assert [p.name for p in target.parent.iterdir()] == [
+        "summary.json"
+    ]  # no temp or lock file left beside it
     assert seen  # the reader really read while the writers wrote
 
 
@@ -121,16 +171,27 @@ Path({dir!r}, "log").open("a").write(f"end {{lease.gpu}} {{time.monotonic()}}\\n
 def test_racing_sessions_never_share_a_gpu_and_a_killed_one_frees_its_lease(tmp_path):
     script = tmp_path / "hold.py"
     script.write_text(HOLDER.format(src=str(REPO / "src"), dir=str(tmp_path)))
-    victim = subprocess.Popen([sys.executable, str(script), "victim", "60"], stdout=subprocess.PIPE, text=True)
+    victim = subprocess.Popen(
+        [sys.executable, str(script), "victim", "60"], stdout=subprocess.PIPE, text=True
+    )
     victim_gpu = victim.stdout.readline().split()[1]
-    others = [subprocess.Popen([sys.executable, str(script), f"p{i}", "0.3"], stdout=subprocess.PIPE, text=True) for i in range(4)]
+    others = [
+        subprocess.Popen(
+            [sys.executable, str(script), f"p{i}", "0.3"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
     time.sleep(1.0)
     killed_at = time.monotonic()  # no one can take its GPU before this
     victim.send_signal(signal.SIGKILL)  # crashes mid-run, holding its GPU
     victim.wait()
     outputs = [p.communicate(timeout=60)[0] for p in others]
     assert all(p.returncode == 0 for p in others)
-    assert any("are leased by other sessions; waiting for one" in out for out in outputs)
+    assert any(
+        "are leased by other sessions; waiting for one" in out for out in outputs
+    )
     events = []
     for line in (tmp_path / "log").read_text().splitlines():
         kind, gpu, at = line.split()
@@ -158,8 +219,15 @@ for _ in range(300):
 def test_lease_directory_checked_by_parallel_sessions_at_once(tmp_path):
     # `nox -j N` starts sessions together; each checks the shared directory as it starts.
     start = str(time.time() + 1.0)
-    procs = [subprocess.Popen([sys.executable, "-c", CHECK_LEASE_DIR, str(tmp_path / "leases"), start],
-                              env=clean_env(), stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHECK_LEASE_DIR, str(tmp_path / "leases"), start],
+            env=clean_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     errors_seen = [p.communicate(timeout=60)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], "\n".join(errors_seen)
     assert list((tmp_path / "leases").iterdir()) == []  # no probe is left behind
@@ -168,40 +236,69 @@ def test_lease_directory_checked_by_parallel_sessions_at_once(tmp_path):
 def test_lease_directory_that_cannot_be_written(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(errors.TestmatrixError, match="GPU lease directory .* cannot be written"):
+    with pytest.raises(
+        errors.TestmatrixError, match="GPU lease directory .* cannot be written"
+    ):
         lease_dir(str(blocker / "leases"))
 
 
 def test_shards_cover_every_test_once_and_balance_by_durations():
     ids = [f"t{i}" for i in range(200)]
-    durations = {t: (30.0 if i % 17 == 0 else 0.5 + (i % 5) * 0.2) for i, t in enumerate(ids)}
+    durations = {
+        t: (30.0 if i % 17 == 0 else 0.5 + (i % 5) * 0.2) for i, t in enumerate(ids)
+    }
     for num in (2, 3, 4):
         owner = assign(ids, num, durations)
         assert len(owner) == len(ids) and set(owner) == set(range(num))
-        loads = [sum(durations[t] for t, s in zip(ids, owner) if s == k) for k in range(num)]
+        loads = [
+            sum(durations[t] for t, s in zip(ids, owner) if s == k) for k in range(num)
+        ]
         assert max(loads) <= 1.10 * (sum(loads) / num)
         by_count = assign(ids, num)
-        assert sorted(by_count.count(k) for k in range(num))[-1] - sorted(by_count.count(k) for k in range(num))[0] <= 1
+        assert (
+            sorted(by_count.count(k) for k in range(num))[-1]
+            - sorted(by_count.count(k) for k in range(num))[0]
+            <= 1
+        )
 
 
 def test_every_selected_test_runs_in_exactly_one_shard():
     seen = []
     for shard in range(3):
-        result = run_pytest(REPO, "--collect-only", "-q", "tests/entrypoints", "--platform=rocm", "--num-shards=3", f"--shard-id={shard}")
+        result = run_pytest(
+            REPO,
+            "--collect-only",
+            "-q",
+            "tests/entrypoints",
+            "--platform=rocm",
+            "--num-shards=3",
+            f"--shard-id={shard}",
+        )
         seen += [l for l in result.stdout.splitlines() if "::" in l]
-    whole = run_pytest(REPO, "--collect-only", "-q", "tests/entrypoints", "--platform=rocm")
+    whole = run_pytest(
+        REPO, "--collect-only", "-q", "tests/entrypoints", "--platform=rocm"
+    )
     assert sorted(seen) == sorted(l for l in whole.stdout.splitlines() if "::" in l)
 
 
 def test_shard_index_out_of_range():
-    result = run_pytest(REPO, "tests/models", "--platform=rocm", "--num-shards=2", "--shard-id=2")
+    result = run_pytest(
+        REPO, "tests/models", "--platform=rocm", "--num-shards=2", "--shard-id=2"
+    )
     assert result.returncode == 4
-    assert result.stderr.strip() == "ERROR: --shard-id=2 is out of range for --num-shards=2 (0..1)"
+    assert (
+        result.stderr.strip()
+        == "ERROR: --shard-id=2 is out of range for --num-shards=2 (0..1)"
+    )
 
 
 def test_nox_session_leases_a_gpu_from_a_configured_inventory(workspace, tmp_path):
     env = clean_env(TESTMATRIX_GPUS="2", TESTMATRIX_LEASE_DIR=str(tmp_path / "leases"))
-    result = run([sys.executable, "-m", "nox", "--no-venv", "-s", "cuda-language"], workspace, env)
+    result = run(
+        [sys.executable, "-m", "nox", "--no-venv", "-s", "cuda-language"],
+        workspace,
+        env,
+    )
     assert result.returncode == 0, result.output
     assert "leased GPU 0: CUDA_VISIBLE_DEVICES=0" in result.stderr
 
@@ -215,7 +312,9 @@ def _visible_devices(root: Path) -> dict[str, str]:
     out = {}
     for suite in ("matmul", "attention"):
         text = (root / f"reports/cuda-{suite}/junit.xml").read_text()
-        out[suite] = re.search(r'name="CUDA_VISIBLE_DEVICES" value="([^"]*)"', text).group(1)
+        out[suite] = re.search(
+            r'name="CUDA_VISIBLE_DEVICES" value="([^"]*)"', text
+        ).group(1)
     return out
 
 
@@ -224,12 +323,25 @@ def test_nox_parallel_sessions_each_get_their_own_gpu(tmp_path, gpus, distinct):
     import shutil
 
     root = tmp_path / "gpu-lease"
-    shutil.copytree(GPU_EXAMPLE, root, ignore=shutil.ignore_patterns("reports", "__pycache__"))
-    (root / "noxfile.py").write_text((root / "noxfile.py").read_text().replace(
-        'Path(__file__).resolve().parents[2] / "src"', repr(str(REPO / "src"))))
-    (root / "pytest.ini").write_text((root / "pytest.ini").read_text().replace("../../src", str(REPO / "src")))
-    env = clean_env(TESTMATRIX_GPUS=gpus, TESTMATRIX_LEASE_DIR=str(tmp_path / "leases"), GPU_WORK_SECONDS="1")
-    result = run([sys.executable, "-m", "nox", "--no-venv", "-t", "cuda", "-j", "2"], root, env)
+    shutil.copytree(
+        GPU_EXAMPLE, root, ignore=shutil.ignore_patterns("reports", "__pycache__")
+    )
+    (root / "noxfile.py").write_text(
+        (root / "noxfile.py")
+        .read_text()
+        .replace('Path(__file__).resolve().parents[2] / "src"', repr(str(REPO / "src")))
+    )
+    (root / "pytest.ini").write_text(
+        (root / "pytest.ini").read_text().replace("../../src", str(REPO / "src"))
+    )
+    env = clean_env(
+        TESTMATRIX_GPUS=gpus,
+        TESTMATRIX_LEASE_DIR=str(tmp_path / "leases"),
+        GPU_WORK_SECONDS="1",
+    )
+    result = run(
+        [sys.executable, "-m", "nox", "--no-venv", "-t", "cuda", "-j", "2"], root, env
+    )
     assert result.returncode == 0, result.output[-3000:]
     devices = _visible_devices(root)
     assert (devices["matmul"] != devices["attention"]) is distinct
@@ -239,9 +351,28 @@ def test_nox_parallel_sessions_each_get_their_own_gpu(tmp_path, gpus, distinct):
 
 def test_benchmark_runs_end_to_end_on_a_tiny_suite(tmp_path):
     out = tmp_path / "results.json"
-    result = run([sys.executable, str(REPO / "benchmarks/run.py"), "--smoke", "--json", str(out)], REPO)
+    result = run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks/run.py"),
+            "--smoke",
+            "--json",
+            str(out),
+        ],
+        REPO,
+    )
     assert result.returncode == 0, result.output[-3000:]
     data = json.loads(out.read_text())
-    assert [f["figure"].split()[0] for f in data["figures"]] == ["1a", "1b", "1c", "2", "3", "4", "5"]
+    assert [f["figure"].split()[0] for f in data["figures"]] == [
+        "1a",
+        "1b",
+        "1c",
+        "2",
+        "3",
+        "4",
+        "5",
+    ]
     assert all(f["candidate_s"] > 0 and f["baseline_s"] > 0 for f in data["figures"])
-    assert data["suite"]["files"] == 40 and 0 < data["suite"]["entries"] <= 30  # as many as the tiny tree allows
+    assert (
+        data["suite"]["files"] == 40 and 0 < data["suite"]["entries"] <= 30
+    )  # as many as the tiny tree allows

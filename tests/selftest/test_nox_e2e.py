@@ -7,10 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from testmatrix.config import load_workspace
-
 from selftest.helpers import REPO, run_nox
 from selftest.test_pytest_e2e import ENCODER_ERROR, EXPECTED, SESSIONS
+from testmatrix.config import load_workspace
 
 WS = load_workspace(REPO)
 
@@ -23,24 +22,38 @@ def listed(root) -> dict[str, dict]:
 
 def test_one_session_per_platform_and_suite_with_tags_and_description():
     sessions = listed(REPO)
-    generated = {name: row for name, row in sessions.items() if row["tags"] and row["tags"][0] in WS.platforms}
+    generated = {
+        name: row
+        for name, row in sessions.items()
+        if row["tags"] and row["tags"][0] in WS.platforms
+    }
     assert set(generated) == {f"{p}-{s}" for p, s in SESSIONS}
-    for (platform, suite) in SESSIONS:
+    for platform, suite in SESSIONS:
         row = generated[f"{platform}-{suite}"]
         assert row["tags"] == [platform, suite]
-        assert WS.suites[suite].path in row["description"] and "\n" not in row["description"]
+        assert (
+            WS.suites[suite].path in row["description"]
+            and "\n" not in row["description"]
+        )
 
 
 def test_tags_select_a_platform():
     result = run_nox(REPO, "-l", "-t", "rocm")
-    selected = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("* ")}
+    selected = {
+        line.split()[1] for line in result.stdout.splitlines() if line.startswith("* ")
+    }
     assert selected == {f"rocm-{s}" for s in WS.suites}
 
 
 def test_new_platform_file_and_suite_add_sessions_without_code_change(workspace):
-    (workspace / "skiplists/platforms/xpu.toml").write_text('[platform]\ndescription = "Intel GPUs"\n')
+    (workspace / "skiplists/platforms/xpu.toml").write_text(
+        '[platform]\ndescription = "Intel GPUs"\n'
+    )
     suites = workspace / "skiplists/suites.toml"
-    suites.write_text(suites.read_text() + '\n[suites.generation]\npath = "tests/models/language/generation"\n')
+    suites.write_text(
+        suites.read_text()
+        + '\n[suites.generation]\npath = "tests/models/language/generation"\n'
+    )
     names = set(listed(workspace))
     for platform in ("cuda", "rocm", "xpu"):
         for suite in (*WS.suites, "generation"):
@@ -49,30 +62,50 @@ def test_new_platform_file_and_suite_add_sessions_without_code_change(workspace)
     assert result.returncode == 0 and "9 passed" in result.stdout
 
 
-@pytest.mark.parametrize("platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS])
+@pytest.mark.parametrize(
+    "platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS]
+)
 def test_session_counts_match_the_skiplists(platform, suite):
     passed, skipped, ignored_files, _ = EXPECTED[(platform, suite)]
     result = run_nox(REPO, "--no-venv", "-s", f"{platform}-{suite}")
     assert result.returncode == 0, result.output[-3000:]
-    assert result.counts().get("passed") == passed and result.counts().get("skipped", 0) == skipped
-    command = next(l for l in result.stderr.splitlines() if "pytest command: pytest" in l)
+    assert (
+        result.counts().get("passed") == passed
+        and result.counts().get("skipped", 0) == skipped
+    )
+    command = next(
+        l for l in result.stderr.splitlines() if "pytest command: pytest" in l
+    )
     for entry in WS.platforms[platform].ignores:
         assert (f"--ignore={entry.target}" in command) == (entry.suite == suite)
     assert command.count("--ignore=") == ignored_files
 
 
 def test_arguments_after_double_dash_reach_pytest():
-    result = run_nox(REPO, "--no-venv", "-s", "rocm-pooling", "--", "-k", "classif", "-x")
+    result = run_nox(
+        REPO, "--no-venv", "-s", "rocm-pooling", "--", "-k", "classif", "-x"
+    )
     assert result.returncode == 0
     assert result.counts() == {"passed": 3, "deselected": 4}
     assert "-k classif -x" in result.stderr
 
 
-@pytest.mark.parametrize("posargs, message", [
-    (["--platform=cuda"], "'--platform cuda' after -- contradicts this session's platform (rocm), whose --ignore flags it runs with; run nox -s cuda-pooling instead"),
-    (["--suite", "language"], "'--suite language' after -- contradicts this session's suite (pooling); run nox -s rocm-language instead"),
-])
-def test_arguments_after_double_dash_cannot_change_the_sessions_platform_or_suite(posargs, message):
+@pytest.mark.parametrize(
+    "posargs, message",
+    [
+        (
+            ["--platform=cuda"],
+            "'--platform cuda' after -- contradicts this session's platform (rocm), whose --ignore flags it runs with; run nox -s cuda-pooling instead",
+        ),
+        (
+            ["--suite", "language"],
+            "'--suite language' after -- contradicts this session's suite (pooling); run nox -s rocm-language instead",
+        ),
+    ],
+)
+def test_arguments_after_double_dash_cannot_change_the_sessions_platform_or_suite(
+    posargs, message
+):
     result = run_nox(REPO, "--no-venv", "-s", "rocm-pooling", "--", *posargs)
     assert result.returncode == 1
     assert f"Session rocm-pooling aborted: {message}." in result.stderr
@@ -81,18 +114,35 @@ def test_arguments_after_double_dash_cannot_change_the_sessions_platform_or_suit
 
 def test_session_without_skiplist_reproduces_the_failure(tmp_path):
     junit = tmp_path / "junit.xml"
-    result = run_nox(REPO, "--no-venv", "-s", "rocm-pooling", "--", "--no-skiplist", f"--junitxml={junit}")
+    result = run_nox(
+        REPO,
+        "--no-venv",
+        "-s",
+        "rocm-pooling",
+        "--",
+        "--no-skiplist",
+        f"--junitxml={junit}",
+    )
     assert result.returncode != 0
-    messages = [c.get("message", "") for tc in ET.parse(junit).getroot().iter("testcase") for c in tc if c.tag in ("failure", "error")]
+    messages = [
+        c.get("message", "")
+        for tc in ET.parse(junit).getroot().iter("testcase")
+        for c in tc
+        if c.tag in ("failure", "error")
+    ]
     assert len(messages) == EXPECTED[("rocm", "pooling")][3]
     assert all(ENCODER_ERROR in m for m in messages)
 
 
 def test_bad_skiplist_stops_nox_with_one_line(workspace):
-    (workspace / "skiplists/models.toml").write_text('[model_lists.encoder-attention]\nmodels = ["a/b",\n')
+    (workspace / "skiplists/models.toml").write_text(
+        '[model_lists.encoder-attention]\nmodels = ["a/b",\n'
+    )
     result = run_nox(workspace, "-l")
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1].startswith("nox: skiplists/models.toml:")
+    assert (
+        result.stderr.strip().splitlines()[-1].startswith("nox: skiplists/models.toml:")
+    )
     assert "invalid TOML" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -103,7 +153,9 @@ def test_unknown_session_is_an_error():
 
 @pytest.mark.slow
 def test_fresh_machine_session_builds_its_own_virtualenv(workspace, tmp_path):
-    result = run_nox(workspace, "-s", "rocm-language", "--envdir", str(tmp_path / "envs"))
+    result = run_nox(
+        workspace, "-s", "rocm-language", "--envdir", str(tmp_path / "envs")
+    )
     assert result.returncode == 0, result.output[-3000:]
     assert "pip install ." in result.stderr
     assert result.counts() == {"passed": 14, "skipped": 4}

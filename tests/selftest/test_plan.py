@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from selftest.helpers import REPO
 from testmatrix.config import load_workspace
 from testmatrix.errors import UsageError
 from testmatrix.plan import FateKind, MarkerUse, Rules, TestCase, session_argv
-
-from selftest.helpers import REPO
 
 WS = load_workspace(REPO)
 ROCM = Rules(WS, WS.platforms["rocm"])
@@ -23,8 +22,16 @@ def case(params=(), markers=MARK, path=EMB, name="test_models"):
 
 def test_marked_listed_model_is_skipped_with_a_citing_reason():
     fate = ROCM.fate(case(["intfloat/multilingual-e5-small"]))
-    assert fate.kind is FateKind.SKIPPED and fate.model == "intfloat/multilingual-e5-small"
-    for part in ("intfloat/multilingual-e5-small", "rocm", "encoder/decoder", "issues/27442", "skiplists/platforms/rocm.toml:"):
+    assert (
+        fate.kind is FateKind.SKIPPED and fate.model == "intfloat/multilingual-e5-small"
+    )
+    for part in (
+        "intfloat/multilingual-e5-small",
+        "rocm",
+        "encoder/decoder",
+        "issues/27442",
+        "skiplists/platforms/rocm.toml:",
+    ):
         assert part in fate.message
 
 
@@ -52,7 +59,10 @@ def test_model_named_on_the_marker_decides():
 def test_marked_test_without_a_model_is_an_error(params):
     fate = ROCM.fate(case(params))
     assert fate.kind is FateKind.ERROR
-    assert "cannot be determined" in fate.message and '@pytest.mark.encoder_decoder(model="org/name")' in fate.message
+    assert (
+        "cannot be determined" in fate.message
+        and '@pytest.mark.encoder_decoder(model="org/name")' in fate.message
+    )
 
 
 def test_marked_test_without_a_model_runs_where_no_entry_uses_the_marker():
@@ -60,13 +70,25 @@ def test_marked_test_without_a_model_runs_where_no_entry_uses_the_marker():
 
 
 def test_ignore_covers_files_and_everything_below_a_directory(tmp_path):
-    fate = ROCM.fate(case([], markers=(), path="tests/entrypoints/pooling/openai/test_score.py", name="test_x"))
+    fate = ROCM.fate(
+        case(
+            [],
+            markers=(),
+            path="tests/entrypoints/pooling/openai/test_score.py",
+            name="test_x",
+        )
+    )
     assert fate.kind is FateKind.IGNORED and fate.entry.path == "openai/test_score.py"
     assert ROCM.ignore_for("tests/entrypoints/pooling/openai/test_scores.py") is None
 
 
 def test_ignore_wins_over_a_model_skip():
-    fate = ROCM.fate(case(["intfloat/e5-small"], path="tests/entrypoints/pooling/llm/test_embedding.py"))
+    fate = ROCM.fate(
+        case(
+            ["intfloat/e5-small"],
+            path="tests/entrypoints/pooling/llm/test_embedding.py",
+        )
+    )
     assert fate.kind is FateKind.IGNORED
 
 
@@ -77,17 +99,53 @@ def test_rules_off_decide_nothing():
 
 def test_session_argv_carries_the_suites_ignores_only():
     argv = session_argv(WS, "rocm", "api-server")
-    assert argv == ["tests/entrypoints/openai", "--platform=rocm", "--suite=api-server", "--ignore=tests/entrypoints/openai/test_vision.py"]
-    assert len([a for a in session_argv(WS, "rocm", "pooling") if a.startswith("--ignore=")]) == 11
-    assert session_argv(WS, "cuda", "pooling") == ["tests/entrypoints/pooling", "--platform=cuda", "--suite=pooling"]
+    assert argv == [
+        "tests/entrypoints/openai",
+        "--platform=rocm",
+        "--suite=api-server",
+        "--ignore=tests/entrypoints/openai/test_vision.py",
+    ]
+    assert (
+        len(
+            [
+                a
+                for a in session_argv(WS, "rocm", "pooling")
+                if a.startswith("--ignore=")
+            ]
+        )
+        == 11
+    )
+    assert session_argv(WS, "cuda", "pooling") == [
+        "tests/entrypoints/pooling",
+        "--platform=cuda",
+        "--suite=pooling",
+    ]
     assert session_argv(WS, "rocm", "pooling", apply=False) == [
-        "tests/entrypoints/pooling", "--platform=rocm", "--suite=pooling", "--no-skiplist"]
+        "tests/entrypoints/pooling",
+        "--platform=rocm",
+        "--suite=pooling",
+        "--no-skiplist",
+    ]
 
 
-@pytest.mark.parametrize("platform, suite, message", [
-    ("rokm", "pooling", "unknown platform 'rokm' (did you mean 'rocm'?); known: cuda, none, rocm"),
-    ("rocm", "polling", "unknown suite 'polling' (did you mean 'pooling'?); known: api-server, language, pooling"),
-])
+@pytest.mark.parametrize(
+    "platform, suite, message",
+    [
+        (
+            "rokm",
+            "pooling",
+            "unknown platform 'rokm' (did you mean 'rocm'?); known: cuda, none, rocm",
+        ),
+        (
+            "rocm",
+            "polling",
+            "unknown suite 'polling' (did you mean 'pooling'?); known: api-server, language, pooling",
+        ),
+    ],
+)
 def test_unknown_names_on_the_command_line(platform, suite, message):
-    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+    with pytest.raises(
+        UsageError,
+        match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?"),
+    ):
         session_argv(WS, platform, suite)

@@ -6,10 +6,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from selftest.helpers import REPO, collected_ids, run_pytest
 from testmatrix.config import load_workspace
 from testmatrix.plan import session_argv
-
-from selftest.helpers import REPO, collected_ids, run_pytest
 
 WS = load_workspace(REPO)
 SESSIONS = [(p, s) for p in WS.platforms for s in WS.suites]
@@ -25,18 +24,26 @@ EXPECTED = {
 ENCODER_ERROR = "NotImplementedError: Encoder self-attention and encoder/decoder cross-attention are not implemented for"
 
 
-@pytest.mark.parametrize("platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS])
+@pytest.mark.parametrize(
+    "platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS]
+)
 def test_plugin_selects_exactly_what_the_nox_argv_selects(platform, suite):
     argv = session_argv(WS, platform, suite)
     flags_only = [a for a in argv if not a.startswith(("--platform=", "--suite="))]
     by_flags = run_pytest(REPO, "--collect-only", "-q", *flags_only, "--platform=none")
-    by_plugin = run_pytest(REPO, "--collect-only", "-q", WS.suites[suite].path, f"--platform={platform}")
-    assert by_flags.returncode == by_plugin.returncode == 0, by_flags.output + by_plugin.output
+    by_plugin = run_pytest(
+        REPO, "--collect-only", "-q", WS.suites[suite].path, f"--platform={platform}"
+    )
+    assert by_flags.returncode == by_plugin.returncode == 0, (
+        by_flags.output + by_plugin.output
+    )
     assert collected_ids(by_flags) == collected_ids(by_plugin)
     assert collected_ids(by_plugin)  # the comparison is over real tests
 
 
-@pytest.mark.parametrize("platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS])
+@pytest.mark.parametrize(
+    "platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS]
+)
 def test_bare_pytest_counts(platform, suite):
     passed, skipped, ignored_files, _ = EXPECTED[(platform, suite)]
     result = run_pytest(REPO, WS.suites[suite].path, f"--platform={platform}")
@@ -44,7 +51,10 @@ def test_bare_pytest_counts(platform, suite):
     assert result.counts().get("passed") == passed
     assert result.counts().get("skipped", 0) == skipped
     if platform == "rocm":
-        assert f"{ignored_files} paths ignored, {skipped} tests skipped by model entries" in result.stdout
+        assert (
+            f"{ignored_files} paths ignored, {skipped} tests skipped by model entries"
+            in result.stdout
+        )
 
 
 def test_ignored_and_skipped_tests_are_what_cuda_runs_beyond_rocm():
@@ -55,20 +65,37 @@ def test_ignored_and_skipped_tests_are_what_cuda_runs_beyond_rocm():
 
 
 def test_header_says_rocm_is_simulated_on_other_hardware():
-    result = run_pytest(REPO, "--collect-only", "tests/models/language", "--platform=rocm")
-    assert "testmatrix: target platform: rocm (SIMULATED: this machine is not rocm); detected hardware: none" in result.stdout
+    result = run_pytest(
+        REPO, "--collect-only", "tests/models/language", "--platform=rocm"
+    )
+    assert (
+        "testmatrix: target platform: rocm (SIMULATED: this machine is not rocm); detected hardware: none"
+        in result.stdout
+    )
 
 
 def test_strict_platform_refuses_to_run_on_other_hardware():
-    result = run_pytest(REPO, "tests/models/language", "--platform=rocm", "--strict-platform")
+    result = run_pytest(
+        REPO, "tests/models/language", "--platform=rocm", "--strict-platform"
+    )
     assert result.returncode == 4
-    assert "ERROR: --strict-platform: target platform 'rocm' needs rocm hardware, but this machine has none" in result.stderr
+    assert (
+        "ERROR: --strict-platform: target platform 'rocm' needs rocm hardware, but this machine has none"
+        in result.stderr
+    )
     assert "passed" not in result.stdout and "collected" not in result.stdout
 
 
 def test_without_skiplist_rocm_reproduces_issue_27442(tmp_path):
     junit = tmp_path / "junit.xml"
-    result = run_pytest(REPO, "tests/entrypoints", "tests/models", "--platform=rocm", "--no-skiplist", f"--junitxml={junit}")
+    result = run_pytest(
+        REPO,
+        "tests/entrypoints",
+        "tests/models",
+        "--platform=rocm",
+        "--no-skiplist",
+        f"--junitxml={junit}",
+    )
     assert result.returncode == 1
     problems = [
         child.get("message", "")
@@ -85,20 +112,31 @@ def test_without_skiplist_rocm_reproduces_issue_27442(tmp_path):
 def test_unknown_platform_stops_before_any_test():
     result = run_pytest(REPO, "tests/models/language", "--platform=rokm")
     assert result.returncode == 4
-    assert result.stderr.strip() == "ERROR: unknown platform 'rokm' (did you mean 'rocm'?); known: cuda, none, rocm"
+    assert (
+        result.stderr.strip()
+        == "ERROR: unknown platform 'rokm' (did you mean 'rocm'?); known: cuda, none, rocm"
+    )
 
 
 def test_bad_skiplist_stops_pytest_before_any_test(workspace):
     rocm = workspace / "skiplists/platforms/rocm.toml"
     text = rocm.read_text().replace('reason = "Phi-3.5', 'reson = "Phi-3.5')
     rocm.write_text(text)
-    line = text.splitlines().index(next(l for l in text.splitlines() if l.startswith("reson"))) + 1
+    line = (
+        text.splitlines().index(
+            next(l for l in text.splitlines() if l.startswith("reson"))
+        )
+        + 1
+    )
     result = run_pytest(workspace, "tests/entrypoints/openai", "--platform=rocm")
     assert result.returncode == 4
     assert result.stderr.splitlines()[0] == (
         f"ERROR: skiplists/platforms/rocm.toml:{line}: unknown key 'reson' in [[ignore]] entry (did you mean 'reason'?)"
     )
-    assert all(l.startswith("ERROR: skiplists/platforms/rocm.toml:") for l in result.stderr.strip().splitlines())
+    assert all(
+        l.startswith("ERROR: skiplists/platforms/rocm.toml:")
+        for l in result.stderr.strip().splitlines()
+    )
     assert "passed" not in result.stdout
 
 
@@ -114,21 +152,32 @@ UNSEEN_PLATFORM = {
 
 
 def test_models_match_exactly_on_unseen_files(tiny):
-    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_exact.py": """
+    root = tiny(
+        {
+            **UNSEEN_PLATFORM,
+            "tests/unit/test_exact.py": """
         import pytest
 
         @pytest.mark.encoder_decoder
         @pytest.mark.parametrize("model_name", ["intfloat/e5-small", "intfloat/e5-small-v2", "intfloat/e5-small-v2-large"])
         def test_embed(model_name):
             assert model_name.startswith("intfloat/")
-    """})
+    """,
+        }
+    )
     result = run_pytest(root, "tests/unit", "--platform=sim", "-rs")
     assert result.counts() == {"passed": 2, "skipped": 1}
-    assert "intfloat/e5-small is skipped on sim (encoder_decoder): encoder attention unsupported (https://example.org/issues/1)" in result.stdout
+    assert (
+        "intfloat/e5-small is skipped on sim (encoder_decoder): encoder attention unsupported (https://example.org/issues/1)"
+        in result.stdout
+    )
 
 
 def test_model_from_a_module_scoped_fixture_param(tiny):
-    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_server.py": """
+    root = tiny(
+        {
+            **UNSEEN_PLATFORM,
+            "tests/unit/test_server.py": """
         import pytest
 
         pytestmark = pytest.mark.encoder_decoder
@@ -142,7 +191,9 @@ def test_model_from_a_module_scoped_fixture_param(tiny):
 
         def test_two(server):
             assert server
-    """})
+    """,
+        }
+    )
     result = run_pytest(root, "tests/unit", "--platform=sim", "-v")
     assert result.counts() == {"passed": 2, "skipped": 2}
     assert "test_one[google/gemma-3n-E2B-it] PASSED" in result.stdout
@@ -151,7 +202,10 @@ def test_model_from_a_module_scoped_fixture_param(tiny):
 
 def test_model_from_a_model_info_record(tiny):
     # vLLM's pooling tests parametrize by records, not by names
-    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_records.py": """
+    root = tiny(
+        {
+            **UNSEEN_PLATFORM,
+            "tests/unit/test_records.py": """
         from dataclasses import dataclass
         import pytest
 
@@ -171,10 +225,15 @@ def test_model_from_a_model_info_record(tiny):
         @pytest.mark.parametrize("config", [{"model": "openai/whisper-small"}, {"model": "google/gemma-3n-E2B-it"}])
         def test_config(config):
             assert config["model"]
-    """})
+    """,
+        }
+    )
     result = run_pytest(root, "tests/unit", "--platform=sim", "-v")
     assert result.counts() == {"passed": 3, "skipped": 2}
-    assert "test_mteb[model_info0] SKIPPED" in result.stdout and "test_config[config0] SKIPPED" in result.stdout
+    assert (
+        "test_mteb[model_info0] SKIPPED" in result.stdout
+        and "test_config[config0] SKIPPED" in result.stdout
+    )
 
 
 NO_MODEL = """
@@ -190,23 +249,42 @@ NO_MODEL = """
 
 
 def test_marked_test_without_a_model_never_runs_silently(tiny):
-    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_backends.py": NO_MODEL.format(marker_args="")})
+    root = tiny(
+        {
+            **UNSEEN_PLATFORM,
+            "tests/unit/test_backends.py": NO_MODEL.format(marker_args=""),
+        }
+    )
     result = run_pytest(root, "tests/unit", "--platform=sim")
     assert result.returncode == 1
     assert result.counts() == {"errors": 2}
-    assert "test_backend[default] is marked 'encoder_decoder' but its model cannot be determined" in result.stdout
+    assert (
+        "test_backend[default] is marked 'encoder_decoder' but its model cannot be determined"
+        in result.stdout
+    )
     assert '@pytest.mark.encoder_decoder(model="org/name")' in result.stdout
 
 
 def test_model_named_on_the_marker_settles_it(tiny):
-    root = tiny({**UNSEEN_PLATFORM, "tests/unit/test_backends.py": NO_MODEL.format(marker_args="(model=MODEL_NAME)")})
+    root = tiny(
+        {
+            **UNSEEN_PLATFORM,
+            "tests/unit/test_backends.py": NO_MODEL.format(
+                marker_args="(model=MODEL_NAME)"
+            ),
+        }
+    )
     assert run_pytest(root, "tests/unit", "--platform=sim").counts() == {"skipped": 2}
     assert run_pytest(root, "tests/unit", "--platform=cuda").counts() == {"passed": 2}
 
 
 def test_skip_marker_must_be_registered(tiny):
-    root = tiny({"skiplists/platforms/sim.toml": '[[skip]]\nmarker = "encoder_only"\nmodels = ["a/b"]\nreason = "r"\n',
-                 "tests/unit/test_x.py": "def test_x():\n    pass\n"})
+    root = tiny(
+        {
+            "skiplists/platforms/sim.toml": '[[skip]]\nmarker = "encoder_only"\nmodels = ["a/b"]\nreason = "r"\n',
+            "tests/unit/test_x.py": "def test_x():\n    pass\n",
+        }
+    )
     result = run_pytest(root, "tests/unit", "--platform=sim")
     assert result.returncode == 4
     assert result.stderr.strip() == (

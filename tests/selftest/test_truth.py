@@ -18,10 +18,18 @@ def cli(cwd, *args, env=None):
 def test_explain_agrees_with_real_runs():
     result = cli(REPO, "explain", "--json")
     assert result.returncode == 0, result.output
-    summary = {(row["platform"], row["suite"]): row for row in json.loads(result.stdout)["summary"]}
+    summary = {
+        (row["platform"], row["suite"]): row
+        for row in json.loads(result.stdout)["summary"]
+    }
     for (platform, suite), (passed, skipped, _, inside_ignored) in EXPECTED.items():
         row = summary[(platform, suite)]
-        assert (row["runs"], row["skipped"], row["ignored"], row["error"]) == (passed, skipped, inside_ignored, 0)
+        assert (row["runs"], row["skipped"], row["ignored"], row["error"]) == (
+            passed,
+            skipped,
+            inside_ignored,
+            0,
+        )
 
 
 def test_explain_names_the_deciding_entry_for_one_test():
@@ -31,16 +39,23 @@ def test_explain_names_the_deciding_entry_for_one_test():
     assert fates["cuda"]["fate"] == "runs" and fates["cuda"]["entry"] is None
     rocm = fates["rocm"]
     assert rocm["fate"] == "skipped" and rocm["model"] == "BAAI/bge-base-en-v1.5"
-    assert rocm["entry"].startswith("skiplists/platforms/rocm.toml:") and rocm["issue"].endswith("/27442")
+    assert rocm["entry"].startswith("skiplists/platforms/rocm.toml:") and rocm[
+        "issue"
+    ].endswith("/27442")
 
 
 def test_explain_k_narrows_and_unknown_id_is_an_error():
-    narrowed = json.loads(cli(REPO, "explain", "-k", "rerank", "--json").stdout)["tests"]
+    narrowed = json.loads(cli(REPO, "explain", "-k", "rerank", "--json").stdout)[
+        "tests"
+    ]
     assert narrowed and all("rerank" in r["test"] for r in narrowed)
     assert {r["fate"] for r in narrowed if r["platform"] == "rocm"} == {"ignored"}
     bad = cli(REPO, "explain", "tests/models/language/test_gone.py::test_x")
     assert bad.returncode == 2
-    assert bad.stderr.strip() == "testmatrix: error: unknown test id 'tests/models/language/test_gone.py::test_x': no collected test matches it"
+    assert (
+        bad.stderr.strip()
+        == "testmatrix: error: unknown test id 'tests/models/language/test_gone.py::test_x': no collected test matches it"
+    )
 
 
 def test_own_skiplists_lint_clean():
@@ -120,19 +135,33 @@ def test_lint_finds_every_kind_of_rot_on_an_unseen_tree(unseen):
     def has(fragment):
         return any(fragment in line and line.startswith(sim + ":") for line in lines)
 
-    assert has("error: tests/unit/test_mixed.py::test_unmarked[intfloat/e5-small] uses intfloat/e5-small but lacks @pytest.mark.encoder_decoder")
+    assert has(
+        "error: tests/unit/test_mixed.py::test_unmarked[intfloat/e5-small] uses intfloat/e5-small but lacks @pytest.mark.encoder_decoder"
+    )
     assert not has("test_unmarked[google/gemma-3n-E2B-it] uses")
-    assert has("error: tests/unit/test_mixed.py::test_backend[default] is marked 'encoder_decoder' but names no model")
-    assert has("warning: ignore of 'tests/unit/test_decoder_only.py' throws away 2 tests that would run on sim")
-    assert has("error: ignore of 'tests/unit/test_helpers_only.py' matches no file that defines tests (dead entry)")
-    assert has("error: deselect entry 'tests/unit/test_mixed.py::test_renamed_long_ago' matches no collected test on sim (dead entry)")
+    assert has(
+        "error: tests/unit/test_mixed.py::test_backend[default] is marked 'encoder_decoder' but names no model"
+    )
+    assert has(
+        "warning: ignore of 'tests/unit/test_decoder_only.py' throws away 2 tests that would run on sim"
+    )
+    assert has(
+        "error: ignore of 'tests/unit/test_helpers_only.py' matches no file that defines tests (dead entry)"
+    )
+    assert has(
+        "error: deselect entry 'tests/unit/test_mixed.py::test_renamed_long_ago' matches no collected test on sim (dead entry)"
+    )
     assert has("error: deselect entry expired on 2020-01-01")
     assert has("warning: skip entry has no issue link")
-    assert has("warning: all 1 tests of tests/unit/test_all_encoder.py are skipped on sim by model entries")
+    assert has(
+        "warning: all 1 tests of tests/unit/test_all_encoder.py are skipped on sim by model entries"
+    )
 
 
 def test_lint_of_a_renamed_file_names_the_entry(unseen):
-    (unseen / "tests/unit/test_decoder_only.py").rename(unseen / "tests/unit/test_generation.py")
+    (unseen / "tests/unit/test_decoder_only.py").rename(
+        unseen / "tests/unit/test_generation.py"
+    )
     result = cli(unseen, "lint", "--paths-only")
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == (
@@ -143,28 +172,48 @@ def test_lint_of_a_renamed_file_names_the_entry(unseen):
 
 def test_lint_says_where_a_moved_file_went(unseen):
     (unseen / "tests/unit/generation").mkdir()
-    (unseen / "tests/unit/test_decoder_only.py").rename(unseen / "tests/unit/generation/test_decoder_only.py")
+    (unseen / "tests/unit/test_decoder_only.py").rename(
+        unseen / "tests/unit/generation/test_decoder_only.py"
+    )
     result = cli(unseen, "lint", "--paths-only")
-    assert result.stdout.splitlines()[0].endswith("was it renamed or deleted? (did you mean 'generation/test_decoder_only.py'?)")
+    assert result.stdout.splitlines()[0].endswith(
+        "was it renamed or deleted? (did you mean 'generation/test_decoder_only.py'?)"
+    )
 
 
 def test_lint_of_a_renamed_file_still_lints_everything_else(unseen):
-    (unseen / "tests/unit/test_decoder_only.py").rename(unseen / "tests/unit/test_generation.py")
+    (unseen / "tests/unit/test_decoder_only.py").rename(
+        unseen / "tests/unit/test_generation.py"
+    )
     result = cli(unseen, "lint")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     renamed = [l for l in lines if l.startswith("skiplists/platforms/sim.toml:3:")]
-    assert renamed == [  # one finding for the missing path, not a second one calling it dead
-        "skiplists/platforms/sim.toml:3: error: ignored path 'test_decoder_only.py' does not exist in suite 'unit' "
-        "(tests/unit/test_decoder_only.py); was it renamed or deleted?"
-    ]
-    assert any("test_unmarked[intfloat/e5-small] uses intfloat/e5-small but lacks" in l for l in lines)
-    assert any("test_backend[default] is marked 'encoder_decoder' but names no model" in l for l in lines)
-    assert "collected tests)" in result.stderr and "(0 collected tests)" not in result.stderr
+    assert (
+        renamed
+        == [  # one finding for the missing path, not a second one calling it dead
+            "skiplists/platforms/sim.toml:3: error: ignored path 'test_decoder_only.py' does not exist in suite 'unit' "
+            "(tests/unit/test_decoder_only.py); was it renamed or deleted?"
+        ]
+    )
+    assert any(
+        "test_unmarked[intfloat/e5-small] uses intfloat/e5-small but lacks" in l
+        for l in lines
+    )
+    assert any(
+        "test_backend[default] is marked 'encoder_decoder' but names no model" in l
+        for l in lines
+    )
+    assert (
+        "collected tests)" in result.stderr
+        and "(0 collected tests)" not in result.stderr
+    )
 
 
 def test_lint_of_paths_alone_imports_no_test(unseen):
-    (unseen / "tests/unit/test_explodes.py").write_text("raise SystemExit('imported!')\n")
+    (unseen / "tests/unit/test_explodes.py").write_text(
+        "raise SystemExit('imported!')\n"
+    )
     result = cli(unseen, "lint", "--paths-only")
     assert "imported!" not in result.output
     assert "(paths only)" in result.stderr
@@ -176,7 +225,10 @@ def test_audit_says_every_entry_is_still_needed():
     assert result.returncode == 0, result.output
     audits = json.loads(result.stdout)
     assert len(audits) == 13 and {a["verdict"] for a in audits} == {"needed"}
-    assert all("NotImplementedError: Encoder self-attention" in a["first_error"] for a in audits)
+    assert all(
+        "NotImplementedError: Encoder self-attention" in a["first_error"]
+        for a in audits
+    )
 
 
 def test_audit_reports_every_encoder_entry_stale_once_rocm_supports_encoders():
@@ -185,14 +237,25 @@ def test_audit_reports_every_encoder_entry_stale_once_rocm_supports_encoders():
     assert result.returncode == 1
     assert "13 stale, 0 still needed, 0 dead" in result.stdout
     # and the plain run agrees: with support, the skipped tests pass
-    assert run_pytest(REPO, "tests/models/language", "--platform=rocm", "--no-skiplist", env=env).returncode == 0
+    assert (
+        run_pytest(
+            REPO, "tests/models/language", "--platform=rocm", "--no-skiplist", env=env
+        ).returncode
+        == 0
+    )
 
 
 def test_audit_of_unknown_platform():
     result = cli(REPO, "audit", "--platform", "rokm")
-    assert result.returncode == 2 and "unknown platform 'rokm' (did you mean 'rocm'?)" in result.stderr
+    assert (
+        result.returncode == 2
+        and "unknown platform 'rokm' (did you mean 'rocm'?)" in result.stderr
+    )
 
 
 def test_lint_session_runs_through_nox():
-    result = run([sys.executable, "-m", "nox", "--no-venv", "-s", "lint", "--", "--paths-only"], REPO)
+    result = run(
+        [sys.executable, "-m", "nox", "--no-venv", "-s", "lint", "--", "--paths-only"],
+        REPO,
+    )
     assert result.returncode == 0, result.output
