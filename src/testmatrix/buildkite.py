@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import TestmatrixError
 from .model import Platform, Suite, Workspace
-from .plan import session_argv, session_name
+from .plan import Sharding, session_command, session_name
 
 DEFAULT_PIPELINE = ".buildkite/pipeline.yml"
 HEADER = (
@@ -33,8 +33,10 @@ RUNTIME = re.compile(
 )  # a single $VAR: Buildkite would interpolate it at upload
 
 
-def step_settings(workspace: Workspace, platform: Platform, suite: Suite) -> dict:
-    """The merged Buildkite settings of one step."""
+def step_settings(
+    workspace: Workspace, platform: Platform, suite: Suite, style: str | None = None
+) -> dict:
+    """The merged Buildkite settings of one step (`style` overrides command_style)."""
     merged: dict = dict(DEFAULTS)
     env: dict = {}
     for layer in (workspace.settings, platform.settings, suite.settings):
@@ -42,32 +44,31 @@ def step_settings(workspace: Workspace, platform: Platform, suite: Suite) -> dic
         env.update(table.pop("env", {}))
         merged.update(table)
     merged["env"] = env
+    if style is not None:
+        merged["command_style"] = style
     return merged
 
 
-def session_command(
+# Buildkite's parallel job numbers, read by the agent's shell at run time ($$: not at upload)
+PARALLEL = Sharding("$$BUILDKITE_PARALLEL_JOB", "$$BUILDKITE_PARALLEL_JOB_COUNT")
+
+
+def step_command(
     workspace: Workspace, platform: Platform, suite: Suite, settings: dict
 ) -> str:
-    """The step's command: the developer's nox session in prebuilt-image mode, or its pytest argv."""
+    """The step's command: the developer's nox session in prebuilt-image mode, or the
+    session's complete pytest command; both from the one session builder."""
     name = session_name(platform.name, suite.name)
-    shard = []
-    if settings.get("parallelism", 1) > 1:
-        shard = [
-            "--shard-id=$$BUILDKITE_PARALLEL_JOB",
-            "--num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT",
-        ]
+    parallel = settings.get("parallelism", 1) > 1
     if settings["command_style"] == "pytest":
-        argv = [
-            "pytest",
-            *session_argv(workspace, platform.name, suite.name),
-            f"--junitxml=reports/{name}/junit.xml",
-            *shard,
-        ]
-        return " ".join(_quote(a) for a in argv)
-    return " ".join(
-        _quote(a)
-        for a in ["nox", "--no-venv", "-s", name, *(["--", *shard] if shard else [])]
-    )
+        sharding = PARALLEL if parallel else None
+        command = session_command(
+            workspace, platform.name, suite.name, sharding=sharding
+        )
+        env = [f"{k}={v}" for k, v in command.env.items()]
+        return " ".join(_quote(a) for a in [*env, "pytest", *command.argv])
+    after = ["--", *PARALLEL.flags()] if parallel else []
+    return " ".join(_quote(a) for a in ["nox", "--no-venv", "-s", name, *after])
 
 
 def _quote(arg: str) -> str:
@@ -75,7 +76,7 @@ def _quote(arg: str) -> str:
     return arg if re.fullmatch(r"[\w@%+=:,./$-]+", arg) else shlex.quote(arg)
 
 
-def build_pipeline(workspace: Workspace) -> dict:
+def build_pipeline(workspace: Workspace, style: str | None = None) -> dict:
     """The pipeline as a dict, built from the SDK's typed models."""
     from buildkite_sdk import Pipeline
     from buildkite_sdk.schema import CommandStep, GroupStep
@@ -84,7 +85,7 @@ def build_pipeline(workspace: Workspace) -> dict:
     for platform in workspace.platforms.values():
         steps = []
         for suite in workspace.suites.values():
-            settings = step_settings(workspace, platform, suite)
+            settings = step_settings(workspace, platform, suite, style)
             name = session_name(platform.name, suite.name)
             env = {"TESTMATRIX_STRICT_PLATFORM": "1", **settings["env"]}
             agents = dict(settings.get("agents", {}))
@@ -95,7 +96,7 @@ def build_pipeline(workspace: Workspace) -> dict:
                 label=f"{platform.name} {suite.name}"
                 + (" %N" if settings.get("parallelism", 1) > 1 else ""),
                 key=name,
-                command=session_command(workspace, platform, suite, settings),
+                command=step_command(workspace, platform, suite, settings),
                 agents=agents or None,
                 env=env,
                 timeout_in_minutes=settings["timeout_in_minutes"],
@@ -192,11 +193,11 @@ def _strings(value):
             yield from _strings(item)
 
 
-def render(workspace: Workspace) -> str:
+def render(workspace: Workspace, style: str | None = None) -> str:
     import yaml
 
     return HEADER + yaml.safe_dump(
-        build_pipeline(workspace), sort_keys=False, width=4096
+        build_pipeline(workspace, style), sort_keys=False, width=4096
     )
 
 
@@ -206,10 +207,12 @@ def pipeline_path(workspace: Workspace) -> Path:
     )
 
 
-def drift(workspace: Workspace, path: Path | None = None) -> str:
+def drift(
+    workspace: Workspace, path: Path | None = None, style: str | None = None
+) -> str:
     """A unified diff from the committed pipeline to the one the skiplists generate ('' when equal)."""
     path = path or pipeline_path(workspace)
-    expected = render(workspace)
+    expected = render(workspace, style)
     current = path.read_text() if path.exists() else ""
     rel = (
         path.relative_to(workspace.root).as_posix()

@@ -9,70 +9,69 @@ import sys
 from pathlib import Path
 
 from .config import load_workspace
-from .errors import TestmatrixError
-from .plan import platform_named, session_argv, session_name, suite_named
+from .errors import TestmatrixError, UsageError
+from .plan import platform_named, session_command, session_named, sessions
 
 
-def _sessions(args) -> int:
+def _sessions(args: argparse.Namespace) -> int:
     workspace = load_workspace(args.root)
     rows = []
-    for platform in workspace.platforms.values():
-        for suite in workspace.suites.values():
-            rows.append(
-                {
-                    "session": session_name(platform.name, suite.name),
-                    "platform": platform.name,
-                    "suite": suite.name,
-                    "argv": [
-                        "pytest",
-                        *session_argv(workspace, platform.name, suite.name),
-                    ],
-                }
-            )
+    for name, (platform, suite) in sessions(workspace).items():
+        command = session_command(workspace, platform, suite)
+        rows.append(
+            {
+                "session": name,
+                "platform": platform,
+                "suite": suite,
+                "argv": ["pytest", *command.argv],
+                "env": dict(command.env),
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            print(f"{row['session']}: {shlex.join(row['argv'])}")
+            env = [f"{k}={v}" for k, v in row["env"].items()]
+            print(f"{row['session']}: {shlex.join([*env, *row['argv']])}")
     return 0
 
 
-def _argv(args) -> int:
+def _argv(args: argparse.Namespace) -> int:
     workspace = load_workspace(args.root)
-    platform_named(workspace, args.platform)
-    suite_named(workspace, args.suite)
-    print(
-        shlex.join(
-            [
-                "pytest",
-                *session_argv(
-                    workspace, args.platform, args.suite, apply=not args.no_skiplist
-                ),
-            ]
-        )
-    )
+    if len(args.names) == 1:
+        platform, suite = session_named(workspace, args.names[0])
+    elif len(args.names) == 2:
+        platform, suite = args.names
+    else:
+        raise UsageError("argv takes a session name, or a platform and a suite")
+    posargs = ["--no-skiplist"] if args.no_skiplist else []
+    command = session_command(workspace, platform, suite, posargs=posargs)
+    if args.json:
+        print(json.dumps(command.as_dict(), indent=2))
+    else:
+        env = [f"{k}={v}" for k, v in command.env.items()]
+        print(shlex.join([*env, "pytest", *command.argv]))
     return 0
 
 
-def _export(args) -> int:
+def _export(args: argparse.Namespace) -> int:
     from . import buildkite
 
     workspace = load_workspace(args.root, check_paths=not args.no_path_check)
-    if args.style:
-        workspace.settings.setdefault("buildkite", {})["command_style"] = args.style
     path = Path(args.output) if args.output else buildkite.pipeline_path(workspace)
     if args.check:
-        diff = buildkite.drift(workspace, path)
+        diff = buildkite.drift(workspace, path, args.style)
         if diff:
             sys.stdout.write(diff)
             print(
-                f"testmatrix: {path} does not match the skiplists; regenerate it: testmatrix export",
+                f"testmatrix: {path} does not match the skiplists; "
+                "regenerate it: testmatrix export",
                 file=sys.stderr,
             )
             return 1
         print(f"{path}: matches the skiplists")
         return 0
-    text = buildkite.render(workspace)
+    text = buildkite.render(workspace, args.style)
     if args.output == "-":
         sys.stdout.write(text)
         return 0
@@ -213,9 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_sessions)
 
-    p = sub.add_parser("argv", help="print the pytest command of one session")
-    p.add_argument("platform")
-    p.add_argument("suite")
+    p = sub.add_parser("argv", help="print the complete command of one session")
+    p.add_argument(
+        "names",
+        nargs="+",
+        metavar="SESSION",
+        help="a session as `nox -l` lists it (rocm-pooling), or a platform and a suite",
+    )
+    p.add_argument(
+        "--json", action="store_true", help='{"argv": [pytest arguments], "env": {}}'
+    )
     p.add_argument(
         "--no-skiplist", action="store_true", help="the command with no entry applied"
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from .errors import TestmatrixError
+from .items import case_of
 from .model import Workspace
 from .plan import TestCase
 
@@ -21,31 +22,32 @@ class Collected:
 
 
 class _Recorder:
+    """Hands the plugin our workspace and records what pytest collects."""
+
     def __init__(self, workspace: Workspace):
-        self.testmatrix_workspace = (
-            workspace  # the plugin uses it instead of loading the skiplists again
-        )
-        self.root = workspace.root
+        self.workspace = workspace
         self.cases: list[TestCase] = []
         self.errors: list[str] = []
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testmatrix_workspace(self, config: pytest.Config) -> Workspace:
+        return self.workspace
+
     @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items):
-        from .plugin import case_of
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.cases = [case_of(item, self.workspace.root) for item in items]
 
-        self.cases = [case_of(item, self.root) for item in items]
-
-    def pytest_collectreport(self, report):
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.errors.append(
-                f"{report.nodeid}: collection failed: {str(report.longrepr).strip().splitlines()[-1]}"
-            )
+            last = str(report.longrepr).strip().splitlines()[-1]
+            self.errors.append(f"{report.nodeid}: collection failed: {last}")
 
 
 def collect(
     workspace: Workspace, paths: list[str] | None = None, keyword: str | None = None
 ) -> Collected:
-    """Every test under the suites (or `paths`), as planning sees it; `keyword` is pytest's -k."""
+    """Every test under the suites (or `paths`), as planning sees it; `keyword` is
+    pytest's -k."""
     targets = paths or sorted({s.path for s in workspace.suites.values()})
     args = [
         *targets,
@@ -70,8 +72,7 @@ def collect(
         code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
         and not recorder.errors
     ):
-        tail = [l for l in out.getvalue().splitlines() if l.strip()][-1:] or [
-            "(no output)"
-        ]
-        raise TestmatrixError(f"collection failed (pytest exit {int(code)}): {tail[0]}")
+        lines = [line for line in out.getvalue().splitlines() if line.strip()]
+        tail = lines[-1] if lines else "(no output)"
+        raise TestmatrixError(f"collection failed (pytest exit {int(code)}): {tail}")
     return Collected(recorder.cases, recorder.errors)

@@ -1,8 +1,7 @@
-"""Explain: the fate of every collected test on every platform, and which entry decided it."""
+"""Explain: every collected test's fate on every platform, and the entry deciding it."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from .model import Workspace
@@ -36,34 +35,22 @@ class Row:
             "reason": entry.reason if entry else None,
             "issue": entry.issue if entry else None,
             "message": self.fate.message or None,
+            "reruns": rerun.reruns if (rerun := self.fate.rerun) else None,
+            "flaky": rerun.cite() if rerun else None,
         }
-
-
-def suites_of(workspace: Workspace, case: TestCase) -> list[str]:
-    """The suites whose directory holds the test."""
-    return _suites_holding(
-        tuple((s.name, s.path) for s in workspace.suites.values()), case.path
-    )
-
-
-@functools.lru_cache(maxsize=65536)
-def _suites_holding(suites: tuple[tuple[str, str], ...], path: str) -> list[str]:
-    # cached per file: a file holds many tests
-    return [
-        name for name, root in suites if path == root or path.startswith(root + "/")
-    ]
 
 
 def explain(
     workspace: Workspace, cases: list[TestCase], platforms: list[str] | None = None
 ) -> list[Row]:
-    """One row per test x platform x suite holding it, from the same Rules.fate the plugin uses."""
+    """One row per test x platform x suite holding it, decided by Rules.fate as the
+    plugin decides it."""
     rows = []
     for name in platforms or list(workspace.platforms):
         platform = workspace.platforms[name]
         rules = {s: Rules(workspace, platform, suite=s) for s in workspace.suites}
         for case in cases:
-            for suite in suites_of(workspace, case):
+            for suite in workspace.suites_holding(case.path):
                 rows.append(Row(name, suite, case, rules[suite].fate(case)))
     return rows
 
@@ -82,25 +69,26 @@ def render(rows: list[Row], verbose: bool = True) -> str:
     lines = []
     if verbose:
         for row in rows:
-            entry = row.fate.entry
-            where = (
-                f"  [{entry.location}] {entry.reason}{' (' + entry.issue + ')' if entry.issue else ''}"
-                if entry
-                else ""
-            )
-            model = f" ({row.fate.model})" if row.fate.model else ""
+            fate = row.fate
+            entry = fate.entry
+            issue = f" ({entry.issue})" if entry and entry.issue else ""
+            where = f"  [{entry.location}] {entry.reason}{issue}" if entry else ""
+            model = f" ({fate.model})" if fate.model else ""
+            rerun = ""
+            if fate.rerun is not None:
+                rerun = (
+                    f"  [flaky: rerun up to {fate.rerun.reruns}x] {fate.rerun.cite()}"
+                )
             lines.append(
-                f"{row.platform:<6} {row.fate.kind.value:<10} {row.test.nodeid}{model}{where}"
+                f"{row.platform:<6} {fate.kind.value:<10} {row.test.nodeid}"
+                f"{model}{where}{rerun}"
             )
         lines.append("")
     table = summary(rows)
-    header = f"{'platform':<10} {'suite':<14} " + " ".join(
-        f"{k.value:>10}" for k in KINDS
-    )
+    columns = " ".join(f"{k.value:>10}" for k in KINDS)
+    header = f"{'platform':<10} {'suite':<14} {columns}"
     lines += [header, "-" * len(header)]
     for (platform, suite), counts in sorted(table.items()):
-        lines.append(
-            f"{platform:<10} {suite:<14} "
-            + " ".join(f"{counts[k.value]:>10}" for k in KINDS)
-        )
+        cells = " ".join(f"{counts[k.value]:>10}" for k in KINDS)
+        lines.append(f"{platform:<10} {suite:<14} {cells}")
     return "\n".join(lines)

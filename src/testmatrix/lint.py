@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
-from .explain import suites_of
 from .model import Entry, IgnoreEntry, SkipEntry, Workspace
-from .plan import FateKind, Rules, TestCase
+from .plan import Fate, FateKind, Rules, TestCase
 
 
 @dataclass(frozen=True)
@@ -84,125 +83,107 @@ def _defines_tests(path: Path) -> bool:
     except (OSError, SyntaxError):
         return True  # cannot tell: collection will say
     return any(
-        (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and node.name.startswith("test"))
-        or (isinstance(node, ast.ClassDef)
-        and node.name.startswith("Test"))
+        (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.name.startswith("test")
+        )
+        or (isinstance(node, ast.ClassDef) and node.name.startswith("Test"))
         for node in ast.walk(tree)
     )
 
 
 def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Finding]:
-    """What needs the collected tests: dead entries, wasteful ignores, unmarked or undecidable tests."""
+    """What needs the collected tests: dead entries, wasteful ignores, unmarked or
+    undecidable tests."""
     out: list[Finding] = []
     for platform in workspace.platforms.values():
         rules = {s: Rules(workspace, platform, suite=s) for s in workspace.suites}
-        used: dict[Entry, int] = {}
-        by_file: dict[str, list] = {}
+        used: set[Entry] = set()
+        by_file: dict[str, list[Fate]] = {}
         for case in cases:
-            for suite in suites_of(workspace, case):
+            for suite in workspace.suites_holding(case.path):
                 fate = rules[suite].fate(case)
-                if fate.entry is not None:
-                    used[fate.entry] = used.get(fate.entry, 0) + 1
-                by_file.setdefault(case.path, []).append((case, fate))
+                used.update(
+                    e for e in (fate.entry, fate.rerun and fate.rerun.entry) if e
+                )
+                by_file.setdefault(case.path, []).append(fate)
                 if fate.kind is FateKind.ERROR:
+                    marker = (
+                        fate.entry.marker if isinstance(fate.entry, SkipEntry) else ""
+                    )
                     out.append(
                         Finding(
                             "error",
-                            str(fate.entry.location),
-                            f"{case.nodeid} is marked '{fate.entry.marker}' but names no model; "
-                            f'name it: @pytest.mark.{fate.entry.marker}(model="...")',
+                            str(fate.entry.location if fate.entry else ""),
+                            f"{case.nodeid} is marked '{marker}' but names no model; "
+                            f'name it: @pytest.mark.{marker}(model="...")',
                         )
                     )
                 elif fate.kind is FateKind.RUN:
-                    out += _unmarked(platform.skips, case)
-        import fnmatch
-
-        for entry in platform.flaky:
-            if not any(
-                c.nodeid.startswith(entry.pattern)
-                or fnmatch.fnmatchcase(c.nodeid, entry.pattern)
-                for c in cases
-            ):
-                out.append(
-                    Finding(
-                        "error",
-                        str(entry.location),
-                        f"flaky entry '{entry.pattern}' matches no collected test (dead entry)",
-                        dead=True,
-                    )
-                )
+                    out += _unmarked(rules[suite], case)
         for entry in platform.entries:
-            if entry.kind in ("ignore", "skip", "deselect") and not used.get(entry):
-                what = {
-                    "ignore": f"'{getattr(entry, 'target', '')}'",
-                    "skip": f"marker '{getattr(entry, 'marker', '')}'",
-                    "deselect": f"'{getattr(entry, 'nodeid', '')}'",
-                }[entry.kind]
+            if entry not in used:
                 out.append(
                     Finding(
                         "error",
                         str(entry.location),
-                        f"{entry.kind} entry {what} matches no collected test on {platform.name} (dead entry)",
+                        f"{entry.kind} entry {entry.subject} matches no collected test "
+                        f"on {platform.name} (dead entry)",
                         dead=True,
                     )
                 )
-        for entry in platform.ignores:
-            thrown = _runnable_inside(entry, cases, platform.skips, rules[entry.suite])
+        for ignore in platform.ignores:
+            thrown = _runnable_inside(ignore, cases, rules[ignore.suite])
             if thrown:
                 models = sorted({m for _, ms in thrown for m in ms})
                 out.append(
                     Finding(
                         "warning",
-                        str(entry.location),
-                        f"ignore of '{entry.target}' throws away {len(thrown)} tests that would run on {platform.name} "
-                        f"(models not on its skiplist: {', '.join(models)}); mark the encoder tests instead",
+                        str(ignore.location),
+                        f"ignore of '{ignore.target}' throws away {len(thrown)} tests "
+                        f"that would run on {platform.name} (models not on its "
+                        f"skiplist: {', '.join(models)}); mark the encoder tests instead",
                     )
                 )
-        for path, rows in sorted(by_file.items()):
-            kinds = {fate.kind for _, fate in rows}
-            if kinds == {FateKind.SKIPPED}:
-                entry = rows[0][1].entry
+        for path, fates in sorted(by_file.items()):
+            if {fate.kind for fate in fates} == {FateKind.SKIPPED}:
                 out.append(
                     Finding(
                         "warning",
-                        str(entry.location),
-                        f"all {len(rows)} tests of {path} are skipped on {platform.name} by model entries; "
-                        f"a file-level [[ignore]] would skip collecting it",
+                        str(fates[0].entry.location if fates[0].entry else ""),
+                        f"all {len(fates)} tests of {path} are skipped on "
+                        f"{platform.name} by model entries; a file-level [[ignore]] "
+                        "would skip collecting it",
                     )
                 )
     return out
 
 
-def _listed(skips: tuple[SkipEntry, ...], models) -> list[tuple[SkipEntry, str]]:
-    return [(entry, m) for entry in skips for m in models if m in entry.models]
-
-
-def _unmarked(skips, case: TestCase) -> list[Finding]:
+def _unmarked(rules: Rules, case: TestCase) -> list[Finding]:
     markers = {use.name for use in case.markers}
-    out = []
-    for entry, model in _listed(skips, case.params):
-        if entry.marker not in markers:
-            out.append(
-                Finding(
-                    "error",
-                    str(entry.location),
-                    f"{case.nodeid} uses {model} but lacks @pytest.mark.{entry.marker}: it would fail on {entry.platform}",
-                )
-            )
-    return out
+    return [
+        Finding(
+            "error",
+            str(entry.location),
+            f"{case.nodeid} uses {model} but lacks @pytest.mark.{entry.marker}: "
+            f"it would fail on {entry.platform}",
+        )
+        for entry, model in rules.listed(case.params)
+        if entry.marker not in markers
+    ]
 
 
 def _runnable_inside(
-    entry: IgnoreEntry, cases, skips, rules: Rules
-) -> list[tuple[TestCase, tuple]]:
-    """Tests in an ignored path whose models are all determinable and none is listed for the platform."""
+    entry: IgnoreEntry, cases: list[TestCase], rules: Rules
+) -> list[tuple[TestCase, tuple[str, ...]]]:
+    """Tests in an ignored path whose models are all determinable and none is listed
+    for the platform."""
     out = []
     for case in cases:
         if rules.ignore_for(case.path) is not entry:
             continue
-        models = tuple(v for v in case.params if rules.is_model(v))
-        if models and not _listed(skips, models):
+        models = rules.models_in(case)
+        if models and not rules.listed(models):
             out.append((case, models))
     return out
 

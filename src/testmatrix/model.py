@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,10 @@ class Suite:
     location: Location
     settings: dict = field(default_factory=dict, compare=False, hash=False)
 
+    def holds(self, path: str) -> bool:
+        """Whether a workspace-relative path (a file, or a node id's file) is in the suite."""
+        return path == self.path or path.startswith(self.path + "/")
+
 
 @dataclass(frozen=True)
 class ModelList:
@@ -51,6 +56,11 @@ class Entry:
 
     kind = "entry"
 
+    @property
+    def subject(self) -> str:
+        """What the entry names, for messages: a path, a marker, a test id."""
+        raise NotImplementedError
+
     def cite(self) -> str:
         """The reason as users see it: reason, issue link and declaration."""
         issue = f" ({self.issue})" if self.issue else " (no issue link)"
@@ -67,6 +77,10 @@ class IgnoreEntry(Entry):
 
     kind = "ignore"
 
+    @property
+    def subject(self) -> str:
+        return f"'{self.target}'"
+
 
 @dataclass(frozen=True)
 class SkipEntry(Entry):
@@ -78,6 +92,10 @@ class SkipEntry(Entry):
 
     kind = "skip"
 
+    @property
+    def subject(self) -> str:
+        return f"marker '{self.marker}'"
+
 
 @dataclass(frozen=True)
 class DeselectEntry(Entry):
@@ -86,6 +104,10 @@ class DeselectEntry(Entry):
     nodeid: str
 
     kind = "deselect"
+
+    @property
+    def subject(self) -> str:
+        return f"'{self.nodeid}'"
 
 
 @dataclass(frozen=True)
@@ -97,6 +119,10 @@ class FlakyEntry(Entry):
     delay: float
 
     kind = "flaky"
+
+    @property
+    def subject(self) -> str:
+        return f"'{self.pattern}'"
 
 
 @dataclass(frozen=True)
@@ -132,6 +158,10 @@ class Workspace:
     model_pattern: str
     settings: dict = field(default_factory=dict, compare=False, hash=False)
 
+    def suites_holding(self, path: str) -> tuple[str, ...]:
+        """The names of the suites whose directory holds a workspace-relative path."""
+        return _holding(tuple(self.suites.values()), path)
+
     @property
     def known_models(self) -> frozenset[str]:
         """Every model named anywhere in the skiplists."""
@@ -142,3 +172,9 @@ class Workspace:
             for skip in platform.skips:
                 models.update(skip.models)
         return frozenset(models)
+
+
+@functools.lru_cache(maxsize=65536)
+def _holding(suites: tuple[Suite, ...], path: str) -> tuple[str, ...]:
+    # cached per file: a file holds many tests
+    return tuple(suite.name for suite in suites if suite.holds(path))

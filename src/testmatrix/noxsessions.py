@@ -10,7 +10,6 @@ Two ways to run a session:
 from __future__ import annotations
 
 import inspect
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -18,10 +17,10 @@ from pathlib import Path
 import nox
 from nox.virtualenv import PassthroughEnv
 
+from .config import load_workspace
 from .errors import TestmatrixError
 from .model import Platform, Suite, Workspace
-
-REPORTS = "reports"
+from .plan import gpus_to_lease, session_command, session_name
 
 
 def _has_venv(session: nox.Session) -> bool:
@@ -34,112 +33,67 @@ def prepare(session: nox.Session, workspace: Workspace) -> None:
         session.install(*workspace.install)
     else:
         session.log(
-            "no virtualenv (--no-venv): using this interpreter's packages as they are; nothing installed"
+            "no virtualenv (--no-venv): using this interpreter's packages as they are; "
+            "nothing installed"
         )
 
 
-def lease_gpus(workspace: Workspace, platform: Platform) -> list[str]:
-    """GPUs a session of this platform leases: only for GPU platforms with an inventory."""
-    if not platform.visible_devices_env:
-        return []
+def _lease(session: nox.Session, workspace: Workspace, platform: Platform):
+    """Lease a GPU for a GPU platform's session (None where there is nothing to lease)."""
     from .detect import detect
-    from .lease import ENV_GPUS, inventory
 
-    count = workspace.settings.get("gpus")
-    if count is None and not os.environ.get(ENV_GPUS):
-        found = detect()
-        count = found.devices if found.hardware == platform.hardware else 0
-    return inventory(count or 0)
+    count = gpus_to_lease(workspace, platform, detect)
+    if count is None:
+        return None
+    from .lease import acquire, inventory, lease_dir  # filelock only where leasing
 
-
-def conflicting_posarg(
-    platform: Platform, suite: Suite, posargs: list[str]
-) -> str | None:
-    """Why an argument after `--` would contradict the session, or None: the session fixes the
-    platform and suite, and its --ignore flags come from them."""
-    for i, arg in enumerate(posargs):
-        name, _, value = arg.partition("=")
-        if name not in ("--platform", "--suite", "--skiplists"):
-            continue
-        value = value or (posargs[i + 1] if i + 1 < len(posargs) else "")
-        if name == "--platform" and value != platform.name:
-            return (
-                f"'{name} {value}' after -- contradicts this session's platform ({platform.name}), whose --ignore flags "
-                f"it runs with; run nox -s {value}-{suite.name} instead"
-            )
-        if name == "--suite" and value != suite.name:
-            return (
-                f"'{name} {value}' after -- contradicts this session's suite ({suite.name}); "
-                f"run nox -s {platform.name}-{value} instead"
-            )
-        if name == "--skiplists":
-            return "'--skiplists' after -- is not for sessions: their --ignore flags come from the workspace's own skiplists"
-    return None
+    gpus = inventory(count)
+    if not gpus:
+        return None
+    try:
+        where = lease_dir(workspace.settings.get("lease_dir"))
+        return acquire(gpus, where, say=session.log, holder=session.name)
+    except TestmatrixError as exc:
+        session.error(str(exc))
 
 
 def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
     """The function nox runs for one platform x suite."""
 
     def run(session: nox.Session) -> None:
-        from .plan import session_argv
-
-        posargs = list(session.posargs)
-        conflict = conflicting_posarg(platform, suite, posargs)
-        if conflict:
-            session.error(conflict)
+        try:
+            command = session_command(
+                workspace, platform.name, suite.name, posargs=session.posargs
+            )
+        except TestmatrixError as exc:
+            session.error(str(exc))
         prepare(session, workspace)
-        apply = "--no-skiplist" not in posargs
-        argv = session_argv(workspace, platform.name, suite.name, apply=apply)
-        argv += [a for a in posargs if a != "--no-skiplist"]
-        if not any(a.startswith("--junitxml") for a in argv):
-            argv.append(f"--junitxml={REPORTS}/{session.name}/junit.xml")
-        durations = suite.settings.get("durations")
-        sharded = any(a.startswith("--num-shards") for a in argv) and not any(
-            a.startswith("--shard-durations") for a in argv
-        )
-        if sharded and durations and (workspace.root / durations).is_file():
-            argv.append(
-                f"--shard-durations={durations}"
-            )  # balance shards by recorded time
-        if not any(a.startswith("--summary-json") for a in argv):
-            argv.append(f"--summary-json={REPORTS}/{session.name}/summary.json")
-        ignores = sum(1 for a in argv if a.startswith("--ignore="))
-        session.log(
-            f"{platform.name} skiplist: {ignores} ignored paths for suite {suite.name}"
-            if apply
-            else "skiplist OFF"
-        )
-        session.log("pytest command: pytest " + shlex.join(argv))
-        env = {}
-        lease = None
-        gpus = lease_gpus(workspace, platform)
-        if gpus:
-            from .lease import (
-                acquire,
-                lease_dir,
-            )  # filelock is imported only by sessions that lease
-
-            try:
-                lease = acquire(
-                    gpus,
-                    lease_dir(workspace.settings.get("lease_dir")),
-                    say=session.log,
-                    holder=session.name,
-                )
-            except TestmatrixError as exc:
-                session.error(str(exc))
+        if command.applied:
+            session.log(
+                f"{platform.name} skiplist: {command.ignores} ignored paths "
+                f"for suite {suite.name}"
+            )
+        else:
+            session.log("skiplist OFF")
+        session.log("pytest command: pytest " + shlex.join(command.argv))
+        env = dict(command.env)
+        lease = _lease(session, workspace, platform)
+        if lease is not None:
             env[platform.visible_devices_env] = lease.gpu
             session.log(
                 f"leased GPU {lease.gpu}: {platform.visible_devices_env}={lease.gpu}"
             )
         try:
-            session.run("pytest", *argv, env=env)
+            session.run("pytest", *command.argv, env=env)
         finally:
             if lease is not None:
                 lease.release()
 
-    run.__doc__ = f"Run suite {suite.name} ({suite.path}) as {platform.name} CI does: {platform.description}."
-    run.__name__ = f"{platform.name}-{suite.name}"
+    run.__doc__ = (
+        f"Run suite {suite.name} ({suite.path}) as {platform.name} CI does: "
+        f"{platform.description}."
+    )
+    run.__name__ = session_name(platform.name, suite.name)
     return run
 
 
@@ -163,24 +117,17 @@ def lint_session(workspace: Workspace):
 
 
 def register(root: Path | str | None = None) -> Workspace:
-    """Declare every `<platform>-<suite>` session from the skiplists; exit cleanly on bad input."""
-    from . import wscache
-
+    """Declare every `<platform>-<suite>` session from the skiplists; bad input exits
+    with its one-line errors."""
     try:
-        # `nox -l` should cost little more than a hand-written noxfile: a valid cached
-        # workspace needs neither the TOML parser nor the validator
-        workspace = wscache.get_for_root(Path(root) if root is not None else Path.cwd())
-        if workspace is None:
-            from .config import load_workspace
-
-            workspace = load_workspace(root)
+        workspace = load_workspace(root)
     except TestmatrixError as exc:
         sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
     nox.session(
         export_session(workspace), name="pipeline", default=False, tags=["buildkite"]
     )
     nox.session(lint_session(workspace), name="lint", default=False, tags=["lint"])
-    # GPU sessions lease their GPU, so they may run together under `nox -j N` (nox >= 2026.10)
+    # GPU sessions lease their GPU, so they may run together: `nox -j N` (nox 2026.10+)
     parallel = (
         {"allow_parallel": True}
         if "allow_parallel" in inspect.signature(nox.session).parameters
@@ -190,7 +137,7 @@ def register(root: Path | str | None = None) -> Workspace:
         for suite in workspace.suites.values():
             nox.session(
                 pytest_session(workspace, platform, suite),
-                name=f"{platform.name}-{suite.name}",
+                name=session_name(platform.name, suite.name),
                 tags=[platform.name, suite.name],
                 **parallel,
             )

@@ -7,8 +7,6 @@ session and `testmatrix explain` decide every test the same way.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import os
 from pathlib import Path
 
@@ -18,39 +16,40 @@ from . import config as _config
 from . import shard
 from .detect import Detection, detect
 from .errors import TestmatrixError
+from .items import case_of, relpath
+from .model import IgnoreEntry, Workspace
 from .plan import (
+    ENV_PLATFORM,
     Fate,
     FateKind,
-    MarkerUse,
+    Rerun,
     Rules,
-    TestCase,
-    platform_named,
+    hardware_mismatch,
     suite_named,
+    target_platform,
 )
 
 FATE = pytest.StashKey[Fate]()
 STATE = pytest.StashKey["State"]()
-ENV_PLATFORM = "TESTMATRIX_PLATFORM"
 ENV_STRICT = "TESTMATRIX_STRICT_PLATFORM"
 
 
 class State:
     """What the plugin decided for this run, and what it did."""
 
-    def __init__(self, workspace, rules: Rules, detection: Detection, strict: bool):
+    def __init__(
+        self, workspace: Workspace, rules: Rules, detection: Detection, strict: bool
+    ):
         self.workspace = workspace
         self.rules = rules
         self.detection = detection
         self.strict = strict
-        self.ignored: dict[str, object] = {}
+        self.ignored: dict[str, IgnoreEntry] = {}
         self.shard: tuple[int, int] | None = None
         self.reran: set[str] = set()
         self.outcomes: dict[str, str] = {}
         self.durations_seen: dict[str, float] = {}
-        self.flaky_entries: dict[str, object] = {}
-        self.rerun_suites = [
-            s for s in workspace.suites.values() if s.settings.get("reruns")
-        ]
+        self.reruns: dict[str, Rerun] = {}
         self.durations: dict[str, float] | None = None
         self.fates: dict[str, Fate] = {}
 
@@ -145,66 +144,53 @@ def _registered_markers(config: pytest.Config) -> set[str]:
     }
 
 
-def _load(config: pytest.Config) -> State:
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def _workspace(config: pytest.Config) -> Workspace:
+    handed = config.hook.pytest_testmatrix_workspace(config=config)
+    if handed is not None:
+        return handed
     option = config.getoption("testmatrix_skiplists") or config.getini("skiplists")
-    # explain, lint and audit collect in-process with the workspace they already validated
-    handed = [
-        p.testmatrix_workspace
-        for p in config.pluginmanager.get_plugins()
-        if hasattr(p, "testmatrix_workspace")
-    ]
-    if handed:
-        workspace = handed[0]
-    elif option:
-        directory = Path(option)
-        if not directory.is_absolute():
-            directory = (
-                Path.cwd()
-                if config.getoption("testmatrix_skiplists")
-                else config.rootpath
-            ) / directory
-        workspace = _config.load_workspace(skiplist_dir=directory)
-    else:
-        workspace = _config.load_workspace(config.rootpath)
+    if not option:
+        return _config.load_workspace(config.rootpath)
+    directory = Path(option)
+    if not directory.is_absolute():
+        given = config.getoption("testmatrix_skiplists")
+        directory = (Path.cwd() if given else config.rootpath) / directory
+    return _config.load_workspace(skiplist_dir=directory)
+
+
+def _load(config: pytest.Config) -> State:
+    workspace = _workspace(config)
     registered = _registered_markers(config)
     for plat in workspace.platforms.values():
         for entry in plat.skips:
             if entry.marker not in registered:
+                ini = config.inipath.name if config.inipath else "pytest.ini"
                 raise TestmatrixError(
-                    f"{entry.location}: marker '{entry.marker}' is not registered; add it to 'markers' in "
-                    f"{config.inipath.name if config.inipath else 'pytest.ini'}"
+                    f"{entry.location}: marker '{entry.marker}' is not registered; "
+                    f"add it to 'markers' in {ini}"
                 )
     detection = detect()
-    name = config.getoption("testmatrix_platform") or os.environ.get(ENV_PLATFORM)
-    if not name:
-        name = next(
-            (
-                p.name
-                for p in workspace.platforms.values()
-                if p.hardware == detection.hardware
-            ),
-            "none",
-        )
-    platform = platform_named(workspace, name)
+    requested = config.getoption("testmatrix_platform") or os.environ.get(ENV_PLATFORM)
+    platform = target_platform(workspace, requested, detection.hardware)
     strict = bool(
         config.getoption("testmatrix_strict")
         or config.getini("strict_platform")
         or os.environ.get(ENV_STRICT) == "1"
     )
-    if strict and platform is not None and platform.hardware != detection.hardware:
-        raise TestmatrixError(
-            f"--strict-platform: target platform '{platform.name}' needs {platform.hardware} hardware, "
-            f"but this machine has {detection.describe()}; drop --strict-platform to simulate {platform.name} here"
-        )
+    refusal = hardware_mismatch(platform, detection.hardware, detection.describe())
+    if strict and refusal:
+        raise TestmatrixError(refusal)
     suite = config.getoption("testmatrix_suite")
     if suite is not None:
         suite_named(workspace, suite)
-    rules = Rules(
-        workspace,
-        platform,
-        apply=not config.getoption("testmatrix_no_skiplist"),
-        suite=suite,
-    )
+    apply = not config.getoption("testmatrix_no_skiplist")
+    rules = Rules(workspace, platform, apply=apply, suite=suite)
     state = State(workspace, rules, detection, strict)
     num = config.getoption("testmatrix_num_shards", None)
     shard_id = config.getoption("testmatrix_shard_id", None)
@@ -224,7 +210,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         state = _load(config)
     except TestmatrixError as exc:
-        # pytest prefixes the first line with "ERROR: "; give every problem the same prefix
+        # pytest prefixes the first line with "ERROR: "; give every problem the same
         raise pytest.UsageError(str(exc).replace("\n", "\nERROR: ")) from None
     config.stash[STATE] = state
     config.pluginmanager.register(Outcomes(state), "testmatrix-outcomes")
@@ -254,23 +240,29 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     rules = state.rules
     detected = state.detection.describe()
-    if rules.platform is None:
+    plat = rules.platform
+    if plat is None:
         target = "target platform: none (no skiplist applies)"
     elif state.simulated:
-        target = f"target platform: {rules.name} (SIMULATED: this machine is not {rules.platform.hardware})"
+        target = (
+            f"target platform: {rules.name} "
+            f"(SIMULATED: this machine is not {plat.hardware})"
+        )
     else:
         target = f"target platform: {rules.name} (running on its hardware)"
     lines = [f"testmatrix: {target}; detected hardware: {detected}"]
-    plat = rules.platform
     if plat is not None:
         if not rules.apply:
             lines.append(
-                "testmatrix: skiplist OFF (--no-skiplist): nothing is ignored, skipped or deselected"
+                "testmatrix: skiplist OFF (--no-skiplist): nothing is ignored, "
+                "skipped or deselected"
             )
         else:
+            where = os.path.relpath(state.workspace.skiplist_dir)
             lines.append(
-                f"testmatrix: skiplist {os.path.relpath(state.workspace.skiplist_dir)}/platforms/{plat.name}.toml: "
-                f"{len(plat.ignores)} ignores, {len(plat.skips)} model skips, {len(plat.deselects)} deselects"
+                f"testmatrix: skiplist {where}/platforms/{plat.name}.toml: "
+                f"{len(plat.ignores)} ignores, {len(plat.skips)} model skips, "
+                f"{len(plat.deselects)} deselects"
             )
     return lines
 
@@ -279,98 +271,32 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     state = config.stash.get(STATE, None)
     if state is None or not state.rules.ignores:
         return None
-    rel = _relpath(collection_path, state.workspace.root)
-    entry = state.rules.ignores.get(rel) if rel else None
+    rel = relpath(collection_path, state.workspace.root)
+    entry = state.rules.ignored_path(rel) if rel else None
     if entry is None:
         return None
     state.ignored[rel] = entry
     return True
 
 
-@functools.lru_cache(maxsize=65536)
-def _relpath(path: Path, root: Path) -> str | None:
-    """Workspace-relative posix path; cached, as every item of a file asks for the same one."""
-    rel = os.path.relpath(os.path.abspath(path), root)
-    if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
-        return None
-    return rel.replace(os.sep, "/")
-
-
-def _strings(value) -> list[str]:
-    """The strings a parameter carries: itself, its items, or the fields of a model-info record
-    (vLLM parametrizes pooling tests by `EmbedModelInfo("BAAI/bge-base-en-v1.5", ...)`)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [v for v in value if isinstance(v, str)]
-    if isinstance(value, dict):
-        return [v for v in value.values() if isinstance(v, str)]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [
-            v
-            for f in dataclasses.fields(value)
-            if isinstance(v := getattr(value, f.name, None), str)
-        ]
-    return []
-
-
-# pytest's own marks never name models; reading their (long) argument lists per item is waste
-_PYTEST_MARKS = frozenset(
-    {
-        "parametrize",
-        "usefixtures",
-        "filterwarnings",
-        "skip",
-        "skipif",
-        "xfail",
-        "flaky",
-        "timeout",
-    }
-)
-
-
-def case_of(
-    item: pytest.Item, root: Path, relevant: frozenset[str] | None = None
-) -> TestCase:
-    """The facts planning needs from a collected item; with `relevant` markers, only what they need."""
-    path = _relpath(item.path, root) or item.nodeid.split("::", 1)[0]
-    if relevant is not None and not relevant:
-        return TestCase(item.nodeid, path)
-    markers = []
-    for mark in item.iter_markers():
-        if mark.name in _PYTEST_MARKS or (
-            relevant is not None and mark.name not in relevant
-        ):
-            continue
-        named = [m for arg in mark.args for m in _strings(arg)]
-        for key in ("model", "models"):
-            named += _strings(mark.kwargs.get(key))
-        markers.append(MarkerUse(mark.name, tuple(named)))
-    params: list[str] = []
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None and (relevant is None or markers):
-        for value in callspec.params.values():
-            params += _strings(value)
-    return TestCase(item.nodeid, path, tuple(markers), tuple(params))
-
-
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     state = config.stash.get(STATE, None)
-    if state is None:
-        return
-    rules = state.rules
-    if rules.decides_nothing and not (
-        rules.apply and (rules.platform.flaky or state.rerun_suites)
-    ):
+    if state is None or state.rules.decides_nothing:
         return  # every test runs as it is (cuda here): cost nothing per item
+    rules = state.rules
     keep, deselected = [], []
-    relevant = frozenset(state.rules.skips)  # only these markers can change a fate here
+    relevant = frozenset(rules.skips)  # only these markers can change a fate here
     for item in items:
-        fate = state.rules.fate(case_of(item, state.workspace.root, relevant))
+        fate = rules.fate(case_of(item, state.workspace.root, relevant))
+        if fate.rerun is not None:
+            rerun = fate.rerun
+            item.add_marker(
+                pytest.mark.flaky(reruns=rerun.reruns, reruns_delay=rerun.delay)
+            )
+            state.reruns[item.nodeid] = rerun
         if fate.kind is FateKind.RUN:
-            _mark_flaky(state, item)
             keep.append(item)
             continue
         item.stash[FATE] = fate
@@ -380,44 +306,10 @@ def pytest_collection_modifyitems(
             continue
         if fate.kind is FateKind.SKIPPED:
             item.add_marker(pytest.mark.skip(reason=fate.message))
-        else:
-            _mark_flaky(state, item)
         keep.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
-
-
-def _mark_flaky(state: State, item: pytest.Item) -> None:
-    """Known flakes (and suites that ask for reruns) get pytest-rerunfailures' flaky marker; nothing else."""
-    import fnmatch
-
-    rules = state.rules
-    if (
-        not rules.apply
-        or rules.platform is None
-        or not (rules.platform.flaky or state.rerun_suites)
-    ):
-        return
-    for entry in rules.platform.flaky:
-        if item.nodeid.startswith(entry.pattern) or fnmatch.fnmatchcase(
-            item.nodeid, entry.pattern
-        ):
-            item.add_marker(
-                pytest.mark.flaky(reruns=entry.reruns, reruns_delay=entry.delay)
-            )
-            state.flaky_entries[item.nodeid] = entry
-            return
-    rel = _relpath(item.path, state.workspace.root) or ""
-    for suite in state.rerun_suites:
-        if rel == suite.path or rel.startswith(suite.path + "/"):
-            item.add_marker(
-                pytest.mark.flaky(
-                    reruns=suite.settings["reruns"],
-                    reruns_delay=suite.settings.get("reruns_delay", 0),
-                )
-            )
-            return
 
 
 class Outcomes:
@@ -565,22 +457,22 @@ def pytest_terminal_summary(
         )
         return
     write(
-        f"{len(state.ignored)} paths ignored, {counts[FateKind.SKIPPED]} tests skipped by model entries, "
+        f"{len(state.ignored)} paths ignored, "
+        f"{counts[FateKind.SKIPPED]} tests skipped by model entries, "
         f"{counts[FateKind.DESELECTED] + counts[FateKind.IGNORED]} deselected, "
-        f"{counts[FateKind.ERROR]} marked tests with no model; {len(entries)} skiplist entries used"
+        f"{counts[FateKind.ERROR]} marked tests with no model; "
+        f"{len(entries)} skiplist entries used"
     )
     for rel, entry in sorted(state.ignored.items()):
         write(f"  ignored {rel}: {entry.cite()}")
     for nodeid in sorted(state.reran):
         if state.outcomes.get(nodeid) == "passed":
-            entry = state.flaky_entries.get(nodeid)
-            write(
-                f"  FLAKY (passed on rerun) {nodeid}"
-                + (f": {entry.cite()}" if entry else " (suite reruns)"),
-                yellow=True,
-            )
+            rerun = state.reruns.get(nodeid)
+            why = f": {rerun.cite()}" if rerun else ""
+            write(f"  FLAKY (passed on rerun) {nodeid}{why}", yellow=True)
     if counts[FateKind.ERROR]:
         write(
-            f"  {counts[FateKind.ERROR]} tests are marked but name no model: see the errors above",
+            f"  {counts[FateKind.ERROR]} tests are marked but name no model: "
+            "see the errors above",
             red=True,
         )

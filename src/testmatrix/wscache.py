@@ -54,15 +54,6 @@ def get(skiplist_dir: Path) -> Workspace | None:
     return workspace
 
 
-def get_for_root(root: Path) -> Workspace | None:
-    """The cached workspace of the skiplists/ directly under `root`, if still valid."""
-    if os.environ.get("TESTMATRIX_NO_CACHE"):
-        return None
-    root = root.resolve()
-    workspace = get(root / "skiplists")
-    return workspace if workspace is not None and workspace.root == root else None
-
-
 def put(skiplist_dir: Path, workspace: Workspace) -> None:
     directory = skiplist_dir / "__pycache__"
     try:

@@ -1,0 +1,80 @@
+"""Collected pytest items as planning's `TestCase` records."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+
+import pytest
+
+from .plan import MarkerUse, TestCase
+
+# pytest's own marks never name models; reading their long argument lists is waste
+_PYTEST_MARKS = frozenset(
+    {
+        "parametrize",
+        "usefixtures",
+        "filterwarnings",
+        "skip",
+        "skipif",
+        "xfail",
+        "flaky",
+        "timeout",
+    }
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def relpath(path: Path, root: Path) -> str | None:
+    """Workspace-relative posix path, or None outside the workspace; cached, as every
+    item of a file asks for the same one."""
+    rel = os.path.relpath(os.path.abspath(path), root)
+    if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def strings(value: object) -> list[str]:
+    """The strings a parameter carries: itself, its items, or the fields of a model-info
+    record (vLLM parametrizes by `EmbedModelInfo("BAAI/bge-base-en-v1.5", ...)`)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, str)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [
+            v
+            for f in dataclasses.fields(value)
+            if isinstance(v := getattr(value, f.name, None), str)
+        ]
+    return []
+
+
+def case_of(
+    item: pytest.Item, root: Path, relevant: frozenset[str] | None = None
+) -> TestCase:
+    """The facts planning needs from a collected item; given the `relevant` markers
+    (those some entry uses), only what they need."""
+    path = relpath(item.path, root) or item.nodeid.split("::", 1)[0]
+    if relevant is not None and not relevant:
+        return TestCase(item.nodeid, path)
+    markers = []
+    for mark in item.iter_markers():
+        if mark.name in _PYTEST_MARKS or (
+            relevant is not None and mark.name not in relevant
+        ):
+            continue
+        named = [m for arg in mark.args for m in strings(arg)]
+        for key in ("model", "models"):
+            named += strings(mark.kwargs.get(key))
+        markers.append(MarkerUse(mark.name, tuple(named)))
+    params: list[str] = []
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and (relevant is None or markers):
+        for value in callspec.params.values():
+            params += strings(value)
+    return TestCase(item.nodeid, path, tuple(markers), tuple(params))
