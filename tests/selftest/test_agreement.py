@@ -1,0 +1,138 @@
+"""Every road to a session's command agrees: the nox session, the pytest-style Buildkite
+step, `testmatrix argv --json`, and what the plugin selects in a bare pytest run."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shlex
+
+import pytest
+from nox.virtualenv import PassthroughEnv
+
+from selftest.helpers import REPO, run_nox
+from testmatrix import buildkite, cli, noxsessions
+from testmatrix.config import load_workspace
+from testmatrix.plan import session_command, sessions
+
+WS = load_workspace(REPO)
+SESSIONS = sorted(sessions(WS))
+PARALLEL = tuple(buildkite.PARALLEL.flags())
+
+
+class _Session:
+    """Just enough of nox.Session for a session function run with --no-venv."""
+
+    def __init__(self, name: str, posargs: tuple[str, ...] = ()):
+        self.name = name
+        self.posargs = list(posargs)
+        self.virtualenv = PassthroughEnv()
+        self.ran: list[tuple[tuple[str, ...], dict]] = []
+
+    def log(self, *args: object) -> None:
+        pass
+
+    def error(self, message: str) -> None:
+        raise AssertionError(message)
+
+    def run(self, *args: str, env: dict | None = None) -> None:
+        self.ran.append((args, env or {}))
+
+
+def nox_command(name: str) -> tuple[list[str], dict]:
+    platform, suite = sessions(WS)[name]
+    session = _Session(name)
+    noxsessions.pytest_session(WS, WS.platforms[platform], WS.suites[suite])(session)
+    [(args, env)] = session.ran
+    assert args[0] == "pytest"
+    return list(args[1:]), env
+
+
+def argv_json(name: str) -> dict:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["--root", str(REPO), "argv", "--json", name]) == 0
+    return json.loads(out.getvalue())
+
+
+def pytest_step_argv() -> dict[str, list[str]]:
+    """{step key: its command's pytest arguments, shard flags set apart}."""
+    pipeline = buildkite.build_pipeline(WS, style="pytest")
+    out = {}
+    for group in pipeline["steps"]:
+        for step in group["steps"]:
+            words = shlex.split(step["command"])
+            assert words[0] == "pytest", step["command"]
+            out[step["key"]] = [w for w in words[1:] if w not in PARALLEL]
+    return out
+
+
+@pytest.mark.parametrize("name", SESSIONS)
+def test_nox_step_and_argv_json_run_the_same_command(name):
+    argv, env = nox_command(name)
+    printed = argv_json(name)
+    assert printed == {"argv": argv, "env": env}
+    assert pytest_step_argv()[name] == argv
+    assert argv[0] == WS.suites[sessions(WS)[name][1]].path
+    assert any(a.startswith("--summary-json=reports/") for a in argv)
+
+
+class _Selected:
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.ids = [item.nodeid for item in items]
+
+
+def _select(args: list[str]) -> list[str]:
+    recorder = _Selected()
+    cwd = os.getcwd()
+    try:
+        os.chdir(REPO)
+        with contextlib.redirect_stdout(io.StringIO()):
+            pytest.main(
+                [*args, "--collect-only", "-q", "-p", "no:cacheprovider"],
+                plugins=[recorder],
+            )
+    finally:
+        os.chdir(cwd)
+    assert recorder.ids, f"nothing selected by {args}"
+    return sorted(recorder.ids)
+
+
+@pytest.mark.parametrize("name", SESSIONS)
+def test_plugin_selects_what_the_session_command_selects(name):
+    """The session's flags with no skiplist applied select exactly what the plugin
+    selects from the platform and suite alone: a changed argv builder fails here."""
+    platform, suite = sessions(WS)[name]
+    argv = argv_json(name)["argv"]
+    selection = [a for a in argv if a.startswith(("--ignore=", "--deselect="))]
+    by_flags = _select([WS.suites[suite].path, *selection, "--platform=none"])
+    by_plugin = _select(
+        [WS.suites[suite].path, f"--platform={platform}", f"--suite={suite}"]
+    )
+    assert by_flags == by_plugin
+
+
+@pytest.mark.slow
+def test_real_nox_runs_the_command_argv_prints(tmp_path):
+    """`nox -s S` logs and runs what `testmatrix argv S` prints, for every session."""
+    result = run_nox(REPO, "--no-venv", "-s", *SESSIONS, "--", "--collect-only", "-q")
+    assert result.returncode == 0, result.output[-3000:]
+    logged = {}
+    current = None
+    for line in result.stderr.splitlines():
+        if line.startswith("nox > Running session "):
+            current = line.removeprefix("nox > Running session ").strip()
+        elif line.startswith("nox > pytest command: pytest "):
+            logged[current] = shlex.split(line.removeprefix("nox > pytest command: "))
+    assert sorted(logged) == SESSIONS
+    for name, (platform, suite) in sessions(WS).items():
+        extra = ["--collect-only", "-q"]
+        expected = session_command(WS, platform, suite, posargs=extra).argv
+        assert logged[name] == ["pytest", *expected]
+        assert [a for a in expected if a not in extra] == argv_json(name)["argv"]
