@@ -1,11 +1,49 @@
-"""The typed, validated form of `skiplists/`: what every adapter reads."""
+"""The typed, validated, frozen form of `skiplists/`: what every adapter reads."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+Scalar = str | int | float | bool
+
+
+class FrozenMap(Mapping):
+    """A read-only, hashable mapping: settings are shared by every session and never
+    mutated, and frozen records holding them stay hashable."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping | None = None):
+        self._data = dict(data or {})
+
+    def __getitem__(self, key: object) -> object:
+        return self._data[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._data.items()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._data == dict(other.items())
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+    def __reduce__(self) -> tuple:
+        return FrozenMap, (self._data,)
+
+
+def frozen_map(data: Mapping | None = None) -> FrozenMap:
+    return FrozenMap(data)
 
 
 @dataclass(frozen=True)
@@ -20,18 +58,102 @@ class Location:
 
 
 @dataclass(frozen=True)
+class BuildkiteSettings:
+    """Buildkite step settings of one layer; None: not set here (a lower layer's holds).
+
+    Layers merge from general to specific: workspace < platform < variant < suite.
+    Strings in `queue` and `agents` may say `{gpus}`: the suite's GPU count.
+    """
+
+    queue: str | None = None
+    agents: Mapping[str, Scalar] | None = None
+    timeout_in_minutes: int | None = None
+    parallelism: int | None = None
+    soft_fail: bool | None = None
+    env: Mapping[str, Scalar] | None = None
+    retry: int | None = None
+    command_style: str | None = None  # "nox" or "pytest"
+
+    def over(self, lower: BuildkiteSettings) -> BuildkiteSettings:
+        """These settings laid over `lower`: set values win, env and agents merge."""
+        values = {}
+        for name in self.__dataclass_fields__:
+            mine, theirs = getattr(self, name), getattr(lower, name)
+            if name in ("env", "agents") and mine is not None and theirs is not None:
+                values[name] = frozen_map({**theirs, **mine})
+            else:
+                values[name] = theirs if mine is None else mine
+        return BuildkiteSettings(**values)
+
+
+@dataclass(frozen=True)
+class Exclude:
+    """A path a suite leaves out on every platform: partitioning, never a skip
+    (vLLM splits one directory over several CI jobs this way)."""
+
+    path: str  # as written, relative to the suite's base directory
+    target: str  # workspace-relative
+    reason: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class Suite:
-    """A named test directory that gets one nox session per platform."""
+    """A named selection of tests: paths minus excludes, narrowed by -m and -k, run
+    with its environment and arguments on the platforms (or variants) it names."""
 
     name: str
-    path: str  # workspace-relative, posix, no trailing slash
+    paths: tuple[str, ...]  # workspace-relative, posix, no trailing slash
     description: str
     location: Location
-    settings: dict = field(default_factory=dict, compare=False, hash=False)
+    excludes: tuple[Exclude, ...] = ()
+    markexpr: str | None = None  # pytest -m
+    keyword: str | None = None  # pytest -k
+    env: Mapping[str, str] = field(default_factory=frozen_map)
+    args: tuple[str, ...] = ()  # extra pytest arguments
+    gpus: int = 1  # GPUs a session leases at once on a GPU platform
+    runs_on: tuple[str, ...] | None = None  # "rocm", "rocm:mi355"; None: everywhere
+    runs_on_reason: str = ""
+    reruns: int | None = None  # rerun every failure this often (a flaky suite)
+    reruns_delay: float = 0.0
+    durations: str | None = None  # recorded durations that balance shards
+    buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+
+    @property
+    def path(self) -> str:
+        """The first path: where the suite's tests live, for one-path suites."""
+        return self.paths[0]
+
+    @property
+    def base(self) -> str:
+        """The directory that ignore and exclude paths are relative to: the deepest one
+        holding every path."""
+        return base_of(self.paths)
 
     def holds(self, path: str) -> bool:
-        """Whether a workspace-relative path (a file, or a node id's file) is in the suite."""
-        return path == self.path or path.startswith(self.path + "/")
+        """Whether a workspace-relative path (a file, or a node id's file) lies under
+        one of the suite's paths (excludes aside)."""
+        return any(path == p or path.startswith(p + "/") for p in self.paths)
+
+    def exclude_for(self, path: str) -> Exclude | None:
+        """The exclude that leaves this path out of the suite, if any."""
+        for exclude in self.excludes:
+            if path == exclude.target or path.startswith(exclude.target + "/"):
+                return exclude
+        return None
+
+
+def base_of(paths: tuple[str, ...]) -> str:
+    """The deepest directory holding every path; a lone file's directory."""
+    parts = [p.split("/") for p in paths]
+    common: list[str] = []
+    for names in zip(*parts):
+        if len(set(names)) != 1:
+            break
+        common.append(names[0])
+    if len(paths) == 1 and common and "." in common[-1] and common[-1].endswith(".py"):
+        common.pop()  # a one-file suite: its directory
+    return "/".join(common)
 
 
 @dataclass(frozen=True)
@@ -46,13 +168,15 @@ class ModelList:
 
 @dataclass(frozen=True)
 class Entry:
-    """What every skiplist entry carries: why, where it is tracked, where it stands."""
+    """What every skiplist entry carries: why, where it is tracked, where it stands,
+    and the variants it holds on (empty: the whole platform)."""
 
     platform: str
     reason: str
     issue: str | None
     expires: _dt.date | None
     location: Location
+    variants: tuple[str, ...] = field(default=(), kw_only=True)
 
     kind = "entry"
 
@@ -60,6 +184,11 @@ class Entry:
     def subject(self) -> str:
         """What the entry names, for messages: a path, a marker, a test id."""
         raise NotImplementedError
+
+    def holds_on(self, variant: str | None) -> bool:
+        """Whether the entry applies to a session of this variant (None: the
+        platform-wide session, which applies platform-wide entries only)."""
+        return not self.variants or variant in self.variants
 
     def cite(self) -> str:
         """The reason as users see it: reason, issue link and declaration."""
@@ -72,7 +201,7 @@ class IgnoreEntry(Entry):
     """A file or directory of one suite that is never collected on the platform."""
 
     suite: str
-    path: str  # relative to the suite directory, as written
+    path: str  # relative to the suite's base directory, as written
     target: str  # workspace-relative path that pytest --ignore receives
 
     kind = "ignore"
@@ -126,8 +255,23 @@ class FlakyEntry(Entry):
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A hardware variant of a platform (ROCm: mi300, mi355), with entries of its own
+    and its own Buildkite agents."""
+
+    name: str
+    platform: str
+    description: str
+    # what detection reports for this hardware: AMD gfx targets (gfx942), or parts of
+    # NVIDIA device names (H100)
+    match: tuple[str, ...]
+    location: Location
+    buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+
+
+@dataclass(frozen=True)
 class Platform:
-    """One hardware platform and its entries."""
+    """One hardware platform, its variants and its entries."""
 
     name: str
     description: str
@@ -138,11 +282,31 @@ class Platform:
     skips: tuple[SkipEntry, ...] = ()
     deselects: tuple[DeselectEntry, ...] = ()
     flaky: tuple[FlakyEntry, ...] = ()
-    settings: dict = field(default_factory=dict, compare=False, hash=False)
+    variants: Mapping[str, Variant] = field(default_factory=frozen_map)
+    buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
 
     @property
     def entries(self) -> tuple[Entry, ...]:
         return (*self.ignores, *self.skips, *self.deselects, *self.flaky)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a session runs on: a platform as a whole, or one of its variants."""
+
+    platform: Platform
+    variant: Variant | None = None
+
+    @property
+    def name(self) -> str:
+        """'rocm' or 'rocm:mi300': how suites' runs_on and messages name it."""
+        if self.variant is None:
+            return self.platform.name
+        return f"{self.platform.name}:{self.variant.name}"
+
+    @property
+    def variant_name(self) -> str | None:
+        return self.variant.name if self.variant else None
 
 
 @dataclass(frozen=True)
@@ -151,16 +315,28 @@ class Workspace:
 
     root: Path
     skiplist_dir: Path
-    suites: dict[str, Suite]
-    platforms: dict[str, Platform]
-    model_lists: dict[str, ModelList]
-    install: tuple[str, ...]
-    model_pattern: str
-    settings: dict = field(default_factory=dict, compare=False, hash=False)
+    suites: Mapping[str, Suite]
+    platforms: Mapping[str, Platform]
+    model_lists: Mapping[str, ModelList]
+    install: tuple[str, ...] = (".",)
+    model_pattern: str = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$"
+    gpus: int | None = None  # GPUs sessions may lease (default: the detected count)
+    lease_dir: str | None = None
+    reports_dir: str = "reports"
+    pipeline: str = ".buildkite/pipeline.yml"
+    buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
 
     def suites_holding(self, path: str) -> tuple[str, ...]:
-        """The names of the suites whose directory holds a workspace-relative path."""
+        """The names of the suites whose paths hold a workspace-relative path."""
         return _holding(tuple(self.suites.values()), path)
+
+    def targets(self) -> tuple[Target, ...]:
+        """Every platform, and each of its variants, in declaration order."""
+        out: list[Target] = []
+        for platform in self.platforms.values():
+            out.append(Target(platform))
+            out += [Target(platform, v) for v in platform.variants.values()]
+        return tuple(out)
 
     @property
     def known_models(self) -> frozenset[str]:
