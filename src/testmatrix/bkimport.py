@@ -722,9 +722,9 @@ def write_skiplists(
 ) -> list[Path]:
     """Write platforms/PLATFORM.toml (and suites.toml when there is none); refuse to overwrite unless forced."""
     from . import tomlpos
-    from .config import _NAME, _RESERVED_PLATFORMS
+    from .config import NAME_PATTERN, RESERVED_PLATFORMS
 
-    if not _NAME.match(platform) or platform in _RESERVED_PLATFORMS:
+    if not NAME_PATTERN.match(platform) or platform in RESERVED_PLATFORMS:
         raise TestmatrixError(
             f"invalid platform name '{platform}': use lower-case letters, digits, '-' or '_'"
         )
