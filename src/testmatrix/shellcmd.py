@@ -47,8 +47,12 @@ VALUE_OPTIONS = {
 
 
 def split_commands(text: str) -> list[str]:
-    """One shell line into its simple commands: backslash continuations joined, split at && || ; | and newlines."""
-    # a backslash continuation; in a plain YAML scalar the newline was already folded to a space
+    """One shell line into its simple commands.
+
+    Backslash continuations are joined; commands are split at && || ; | and newlines.
+    """
+    # a backslash continuation; in a plain YAML scalar the newline was already folded
+    # to a space
     text = re.sub(r"\\[ \t]*\n|\\[ \t]+", " ", text)
     parts, buf, quote = [], "", None
     i = 0
@@ -65,9 +69,8 @@ def split_commands(text: str) -> list[str]:
             parts.append(buf)
             buf = ""
             i += 1
-        elif (
-            ch in ";\n|"
-        ):  # each command of a pipe (`pytest ... | tee log`) is a command of its own
+        elif ch in ";\n|":
+            # each command of a pipe (`pytest ... | tee log`) is a command of its own
             parts.append(buf)
             buf = ""
         else:
@@ -77,17 +80,21 @@ def split_commands(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-# words before the command that only change how it runs: `timeout 600 pytest`, `uv run pytest`
+# words before the command that only change how it runs: `timeout 600 pytest`,
+# `uv run pytest`
 _WRAPPERS = {"time": 0, "exec": 0, "nohup": 0, "env": 0, "timeout": 1}
 _RUNNERS = {("uv", "run"), ("poetry", "run"), ("pdm", "run"), ("hatch", "run")}
 _REDIRECT = re.compile(r"^[0-9]*(>>?|<|>&|&>)")
 
 
 def pytest_argv(command: str) -> list[str] | None:
-    """The arguments after `pytest` (also `python -m pytest`, env assignments first), else None."""
+    """The arguments after `pytest`, else None.
+
+    Also `python -m pytest`, after env assignments, wrappers and runners.
+    """
     if '\\"' in command and '"' not in command.replace('\\"', ""):
-        # only escaped quotes: written for a template that wraps the command in "..." (vLLM's
-        # `-m \"not vlm\"`), they are quotes when the step runs
+        # only escaped quotes: written for a template that wraps the command in "..."
+        # (vLLM's `-m \"not vlm\"`), they are quotes when the step runs
         command = command.replace('\\"', '"')
     try:
         words = shlex.split(command, comments=True)
@@ -193,7 +200,10 @@ class Shell:
 
 
 def under_root(path: str, checkout_root: str | None) -> str | None:
-    """An absolute path on the agent, relative to the checkout root; None when outside it."""
+    """An absolute path on the agent, relative to the checkout root.
+
+    None when it is outside the checkout root.
+    """
     root = posixpath.normpath(checkout_root or "/")
     path = posixpath.normpath(path)
     if path != root and not path.startswith(root.rstrip("/") + "/"):
