@@ -1,5 +1,6 @@
-"""Write an imported Buildkite pipeline as skiplist files: suites.toml and a platform file.
+"""Write an imported Buildkite pipeline as skiplist files.
 
+The platform file (platforms/PLATFORM.toml) always; suites.toml when there is none.
 When suites.toml exists, imported suites are first rebased onto the suites it declares.
 """
 
@@ -8,20 +9,27 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
+from . import tomlpos
 from .bkimport import Ignore, Imported, ImportedSuite
+from .config import NAME_PATTERN, RESERVED_PLATFORMS
 from .errors import TestmatrixError
+
+
+def _esc(text: str) -> str:
+    """Text for the inside of a TOML basic string."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def to_toml(
     imported: Imported, platform: str, description: str | None = None
 ) -> tuple[str, str]:
     """(platform file text, suites.toml text) for an import."""
-    esc = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')  # noqa: E731
+    source = Path(imported.source).name
     plat = [
-        f"# Imported by testmatrix from {Path(imported.source).name}; edit freely.",
+        f"# Imported by testmatrix from {source}; edit freely.",
         "",
         "[platform]",
-        f'description = "{esc(description or "imported from " + Path(imported.source).name)}"',
+        f'description = "{_esc(description or "imported from " + source)}"',
     ]
     for suite in imported.suites.values():
         for ignore in suite.ignores:
@@ -29,17 +37,17 @@ def to_toml(
                 "",
                 "[[ignore]]",
                 f'suite = "{suite.name}"',
-                f'path = "{esc(ignore.path)}"',
-                f'reason = "{esc(ignore.reason)}"',
+                f'path = "{_esc(ignore.path)}"',
+                f'reason = "{_esc(ignore.reason)}"',
             ]
             if ignore.issue:
-                plat.append(f'issue = "{esc(ignore.issue)}"')
-    suites = [f"# Suites imported by testmatrix from {Path(imported.source).name}.", ""]
+                plat.append(f'issue = "{_esc(ignore.issue)}"')
+    suites = [f"# Suites imported by testmatrix from {source}.", ""]
     for suite in imported.suites.values():
         suites += [
             f"[suites.{suite.name}]",
-            f'path = "{esc(suite.path)}"',
-            f'description = "{esc(suite.step)}"',
+            f'path = "{_esc(suite.path)}"',
+            f'description = "{_esc(suite.step)}"',
             "",
         ]
     return "\n".join(plat) + "\n", "\n".join(suites)
@@ -61,7 +69,8 @@ def rebase(imported: Imported, existing: dict[str, str]) -> Imported:
         else:
             line = suite.ignores[0].line if suite.ignores else 1
             raise TestmatrixError(
-                f"{imported.source}:{line}: step '{suite.step}' runs pytest on '{suite.path}', which is outside every suite "
+                f"{imported.source}:{line}: step '{suite.step}' runs pytest on "
+                f"'{suite.path}', which is outside every suite "
                 f"({', '.join(f'{n}: {p}' for n, p in existing.items())})"
             )
         target = suites.setdefault(
@@ -84,13 +93,14 @@ def rebase(imported: Imported, existing: dict[str, str]) -> Imported:
 def write_skiplists(
     imported: Imported, skiplist_dir: Path, platform: str, *, force: bool = False
 ) -> list[Path]:
-    """Write platforms/PLATFORM.toml (and suites.toml when there is none); refuse to overwrite unless forced."""
-    from . import tomlpos
-    from .config import NAME_PATTERN, RESERVED_PLATFORMS
+    """Write platforms/PLATFORM.toml, and suites.toml when there is none.
 
+    Refuses to overwrite the platform file unless forced.
+    """
     if not NAME_PATTERN.match(platform) or platform in RESERVED_PLATFORMS:
         raise TestmatrixError(
-            f"invalid platform name '{platform}': use lower-case letters, digits, '-' or '_'"
+            f"invalid platform name '{platform}': "
+            "use lower-case letters, digits, '-' or '_'"
         )
     suites_file = skiplist_dir / "suites.toml"
     platform_file = skiplist_dir / "platforms" / f"{platform}.toml"
