@@ -1,8 +1,9 @@
 """Import `--ignore` flags from an existing Buildkite pipeline into skiplist entries.
 
-Each pytest command of each step becomes a suite (named from the step's label, or its pytest
-path) whose ignores are written relative to the suite's directory. YAML comments near a flag
-become its reason. Whatever cannot be mapped is reported, step by step, never dropped.
+Each pytest command of each step becomes a suite (named from the step's label, or its
+pytest path) whose ignores are written relative to the suite's directory. YAML comments
+near a flag become its reason. Whatever cannot be mapped is reported, step by step,
+never dropped.
 
 The shell text of a command is read by `shellcmd`; `skiplist_writer` writes the result.
 """
@@ -12,11 +13,16 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import TestmatrixError
 from .shellcmd import Shell, parse_pytest, pytest_argv, split_commands, under_root
+
+if TYPE_CHECKING:
+    import yaml  # optional dependency: imported where it is used
 
 URL = re.compile(r"https?://\S+")
 
@@ -50,9 +56,8 @@ class Imported:
     source: str
     suites: dict[str, ImportedSuite]
     steps: list[StepReport]
-    notes: list[str] = field(
-        default_factory=list
-    )  # what the import assumed, and how to change it
+    # what the import assumed, and how to change it
+    notes: list[str] = field(default_factory=list)
 
 
 def slug(text: str) -> str:
@@ -60,7 +65,7 @@ def slug(text: str) -> str:
 
 
 def _label_names(label: str) -> tuple[str, str]:
-    """(short, full) suite names from a step label: '(API Server)' gives 'api-server'."""
+    """(short, full) suite names of a step label: '(API Server)' gives 'api-server'."""
     clean = re.sub(r":[a-z0-9_+-]+:", "", label).replace("%N", "")
     clean = re.sub(r"\s+#.*$", "", clean).strip()
     full = slug(re.sub(r"\b[Tt]ests?\b", "", clean)) or slug(clean)
@@ -94,7 +99,7 @@ class _Source:
         self.lines = text.splitlines()
 
     def block_above(self, line: int) -> list[str]:
-        out = []
+        out: list[str] = []
         i = line - 1
         while i >= 0 and _is_comment_line(self.lines[i]):
             out.insert(0, self.lines[i].strip().lstrip("#").strip())
@@ -102,7 +107,7 @@ class _Source:
         return out
 
     def block_below(self, line: int) -> list[str]:
-        out = []
+        out: list[str] = []
         i = line + 1
         while i < len(self.lines) and _is_comment_line(self.lines[i]):
             out.append(self.lines[i].strip().lstrip("#").strip())
@@ -125,8 +130,11 @@ class _Source:
         return None
 
 
-def _value(step_node, names: tuple[str, ...]):
-    """The value node of the step's last key among `names`: after a merge (`<<: *common`) the step's own key wins."""
+def _value(step_node: yaml.MappingNode, names: tuple[str, ...]) -> yaml.Node | None:
+    """The value node of the step's last key among `names`.
+
+    After a merge (`<<: *common`) the step's own key wins.
+    """
     found = None
     for key, value in step_node.value:
         if key.value in names:
@@ -134,11 +142,14 @@ def _value(step_node, names: tuple[str, ...]):
     return found
 
 
-def _commands(step_node) -> list:
-    """The command scalar nodes of a step (command: or commands:, string or list, lists nested by aliases)."""
+def _commands(step_node: yaml.MappingNode) -> list[yaml.ScalarNode]:
+    """The command scalar nodes of a step.
+
+    From command: or commands:, a string or a list, lists nested by aliases.
+    """
     import yaml
 
-    def scalars(node):
+    def scalars(node: yaml.Node | None) -> list[yaml.ScalarNode]:
         if isinstance(node, yaml.ScalarNode):
             return [node]
         if isinstance(node, yaml.SequenceNode):
@@ -148,7 +159,7 @@ def _commands(step_node) -> list:
     return scalars(_value(step_node, ("command", "commands")))
 
 
-def _field(step_node, name: str) -> str | None:
+def _field(step_node: yaml.MappingNode, name: str) -> str | None:
     import yaml
 
     value = _value(step_node, (name,))
@@ -164,10 +175,11 @@ def import_pipeline(
 ) -> Imported:
     """Read a Buildkite pipeline; every --ignore flag becomes an entry of a suite.
 
-    Paths are made relative to the checkout root. Without `checkout_root`, it is the deepest directory
-    holding every absolute working_dir, or the nearest directory above it where every suite path exists
-    in `local_root` (the checkout being imported into); without `default_working_dir`, steps that name
-    none run in the most common one (vLLM: /vllm-workspace/tests). Assumptions are reported in `notes`.
+    Paths are made relative to the checkout root. Without `checkout_root`, it is the
+    deepest directory holding every absolute working_dir, or the nearest directory above
+    it where every suite path exists in `local_root` (the checkout being imported into);
+    without `default_working_dir`, steps that name none run in the most common one
+    (vLLM: /vllm-workspace/tests). Assumptions are reported in `notes`.
     """
     import yaml
 
@@ -192,10 +204,11 @@ def import_pipeline(
     steps_node = next(v for k, v in root.value if k.value == "steps")
     if not isinstance(steps_node, yaml.SequenceNode):
         raise TestmatrixError(
-            f"{path}:{steps_node.start_mark.line + 1}: not a Buildkite pipeline: 'steps' is not a list"
+            f"{path}:{steps_node.start_mark.line + 1}: "
+            "not a Buildkite pipeline: 'steps' is not a list"
         )
     source = _Source(text)
-    labels = []
+    labels: list[tuple[yaml.MappingNode, str]] = []
     for node in _walk_steps(steps_node, path):
         label = (
             _field(node, "label")
@@ -209,20 +222,21 @@ def import_pipeline(
         [n for n, _ in labels], checkout_root, default_working_dir, path
     )
     suites, reports = _build(labels, source, path, checkout_root, default_working_dir)
-
-    def fits(found: dict[str, ImportedSuite]) -> bool:
-        return all((local_root / s.path).exists() for s in found.values())
-
     if inferred_root and checkout_root and local_root is not None:
-        # the checkout being imported into says where the agents' checkout root really is
+        # the checkout being imported into says where the agents' checkout root
+        # really is
+        def fits(found: dict[str, ImportedSuite]) -> bool:
+            return all((local_root / s.path).exists() for s in found.values())
+
         candidate = checkout_root
         while suites and not fits(suites) and candidate != "/":
             candidate = posixpath.dirname(candidate)
             found = _build(labels, source, path, candidate, default_working_dir)
             if len(found[0]) == len(suites) and fits(found[0]):
                 notes[-1] = (
-                    f"{path}: taking {candidate} as the checkout root: every suite path then exists in "
-                    f"{local_root}; pass --checkout-root to change it"
+                    f"{path}: taking {candidate} as the checkout root: "
+                    f"every suite path then exists in {local_root}; "
+                    "pass --checkout-root to change it"
                 )
                 suites, reports = found
                 break
@@ -230,19 +244,23 @@ def import_pipeline(
 
 
 def _build(
-    labels,
+    labels: list[tuple[yaml.MappingNode, str]],
     source: _Source,
     path: Path,
     checkout_root: str | None,
     default_working_dir: str,
-):
-    """(suites, step reports) of the command steps, with paths relative to the checkout root."""
+) -> tuple[dict[str, ImportedSuite], list[StepReport]]:
+    """(suites, step reports) of the command steps.
+
+    Paths are relative to the checkout root.
+    """
     suites: dict[str, ImportedSuite] = {}
     reports: list[StepReport] = []
     shorts = [_label_names(label)[0] for _, label in labels]
     for node, label in labels:
         short, full = _label_names(label)
-        # a short name two steps share would merge unrelated steps: those use the full label
+        # a short name two steps share would merge unrelated steps: those use the full
+        # label
         base = short if shorts.count(short) == 1 else full
         report = StepReport(label, node.start_mark.line + 1)
         working_dir = _field(node, "working_dir") or default_working_dir
@@ -254,7 +272,8 @@ def _build(
         if not commands:
             trigger = _field(node, "trigger")
             report.unmapped.append(
-                f"trigger step: pipeline '{trigger}' is not imported; import its file on its own"
+                f"trigger step: pipeline '{trigger}' is not imported; "
+                "import its file on its own"
                 if trigger
                 else "no command"
             )
@@ -280,7 +299,8 @@ def _build(
                     continue
                 if len(paths) != 1:
                     report.unmapped += [
-                        f"--ignore={i} (pytest has {len(paths)} test paths; need exactly one)"
+                        f"--ignore={i} "
+                        f"(pytest has {len(paths)} test paths; need exactly one)"
                         for i in ignores
                     ]
                     continue
@@ -310,7 +330,8 @@ def _build(
                     target = posixpath.normpath(posixpath.join(workdir, ignore))
                     if not (target + "/").startswith(suite_path + "/"):
                         report.unmapped.append(
-                            f"--ignore={ignore} (outside the pytest path {paths[0]}: it ignores nothing)"
+                            f"--ignore={ignore} "
+                            f"(outside the pytest path {paths[0]}: it ignores nothing)"
                         )
                         continue
                     rel = posixpath.relpath(target, suite_path) + (
@@ -350,9 +371,15 @@ def _build(
 
 
 def _infer_dirs(
-    nodes, checkout_root: str | None, default_working_dir: str | None, path: Path
+    nodes: list[yaml.MappingNode],
+    checkout_root: str | None,
+    default_working_dir: str | None,
+    path: Path,
 ) -> tuple[str | None, str, list[str]]:
-    """The checkout root and default working_dir, given or inferred from the steps' working_dir values."""
+    """The checkout root and default working_dir.
+
+    Each is given, or inferred from the steps' working_dir values.
+    """
     notes = []
     named = [w for w in (_field(n, "working_dir") for n in nodes) if w]
     absolute = [posixpath.normpath(w) for w in named if posixpath.isabs(w)]
@@ -361,8 +388,10 @@ def _infer_dirs(
         if absolute:
             default_working_dir, count = Counter(absolute).most_common(1)[0]
             notes.append(
-                f"{path}: {len(nodes) - len(named)} steps name no working_dir; taking them to run in {default_working_dir}, "
-                f"the most common working_dir ({count} of {len(named)} steps); pass --default-working-dir to change it"
+                f"{path}: {len(nodes) - len(named)} steps name no working_dir; "
+                f"taking them to run in {default_working_dir}, "
+                f"the most common working_dir ({count} of {len(named)} steps); "
+                "pass --default-working-dir to change it"
             )
     if checkout_root is None:
         every = absolute + (
@@ -373,14 +402,18 @@ def _infer_dirs(
         if every:
             checkout_root = posixpath.commonpath(every)
             notes.append(
-                f"{path}: taking {checkout_root} as the checkout root, the deepest directory holding every absolute "
-                f"working_dir; pass --checkout-root to change it"
+                f"{path}: taking {checkout_root} as the checkout root, "
+                "the deepest directory holding every absolute working_dir; "
+                "pass --checkout-root to change it"
             )
     return checkout_root, default_working_dir, notes
 
 
-def _walk_steps(seq_node, path: Path):
-    """Steps that may run commands, group steps opened, merge keys (`<<: *anchor`) applied."""
+def _walk_steps(seq_node: yaml.SequenceNode, path: Path) -> Iterator[yaml.MappingNode]:
+    """Steps that may run commands.
+
+    Group steps are opened and merge keys (`<<: *anchor`) applied.
+    """
     import yaml
 
     flatten = yaml.constructor.SafeConstructor().flatten_mapping
@@ -408,14 +441,15 @@ def _walk_steps(seq_node, path: Path):
 
 
 def _relative_workdir(
-    working_dir: str, checkout_root: str | None, path: Path, node
+    working_dir: str, checkout_root: str | None, path: Path, node: yaml.Node
 ) -> str:
     if not posixpath.isabs(working_dir):
         return posixpath.normpath(working_dir)
     relative = under_root(working_dir, checkout_root)
     if relative is None:
         raise TestmatrixError(
-            f"{path}:{node.start_mark.line + 1}: working_dir '{working_dir}' is outside --checkout-root '{checkout_root}'"
+            f"{path}:{node.start_mark.line + 1}: working_dir '{working_dir}' "
+            f"is outside --checkout-root '{checkout_root}'"
         )
     return relative
 
@@ -429,7 +463,10 @@ def _reason(
     label: str,
     path: Path,
 ) -> tuple[str, str | None]:
-    """The comment that explains a flag: on its line, above its command, or a '# ^' note below it."""
+    """The comment that explains a flag.
+
+    On its line, above its command, or a '# ^' note below it.
+    """
     candidates = []
     trailing = (
         _comment(source.lines[flag_line]) if flag_line < len(source.lines) else None
