@@ -98,20 +98,20 @@ class _Source:
     def __init__(self, text: str):
         self.lines = text.splitlines()
 
-    def block_above(self, line: int) -> list[str]:
+    def _comments(self, indices: range) -> list[str]:
+        """The texts of the comment lines at `indices`, up to the first other line."""
         out: list[str] = []
-        i = line - 1
-        while i >= 0 and _is_comment_line(self.lines[i]):
-            out.insert(0, self.lines[i].strip().lstrip("#").strip())
-            i -= 1
+        for i in indices:
+            if not _is_comment_line(self.lines[i]):
+                break
+            out.append(self.lines[i].strip().lstrip("#").strip())
         return out
 
+    def block_above(self, line: int) -> list[str]:
+        return self._comments(range(line - 1, -1, -1))[::-1]
+
     def block_below(self, line: int) -> list[str]:
-        out: list[str] = []
-        i = line + 1
-        while i < len(self.lines) and _is_comment_line(self.lines[i]):
-            out.append(self.lines[i].strip().lstrip("#").strip())
-            i += 1
+        out = self._comments(range(line + 1, len(self.lines)))
         # only a note that points up at the command ("# ^ ...") belongs to it
         if not any(c.startswith("^") for c in out):
             return []
@@ -292,27 +292,23 @@ def _build(
                 if not ignores:
                     continue
                 if shell.cwd is None:
-                    report.unmapped += [
-                        f"--ignore={i} (working directory unknown after '{shell.lost}')"
-                        for i in ignores
-                    ]
+                    report.unmapped += _not_mapped(
+                        ignores, f"working directory unknown after '{shell.lost}'"
+                    )
                     continue
                 if len(paths) != 1:
-                    report.unmapped += [
-                        f"--ignore={i} "
-                        f"(pytest has {len(paths)} test paths; need exactly one)"
-                        for i in ignores
-                    ]
+                    report.unmapped += _not_mapped(
+                        ignores, f"pytest has {len(paths)} test paths; need exactly one"
+                    )
                     continue
                 workdir = shell.cwd
                 suite_path = posixpath.normpath(
                     posixpath.join(workdir, paths[0])
                 ).rstrip("/")
                 if suite_path == ".." or suite_path.startswith("../"):
-                    report.unmapped += [
-                        f"--ignore={i} (pytest path {paths[0]} is outside the checkout)"
-                        for i in ignores
-                    ]
+                    report.unmapped += _not_mapped(
+                        ignores, f"pytest path {paths[0]} is outside the checkout"
+                    )
                     continue
                 name = base
                 taken = suites.get(name)
@@ -329,45 +325,36 @@ def _build(
                 for ignore in ignores:
                     target = posixpath.normpath(posixpath.join(workdir, ignore))
                     if not (target + "/").startswith(suite_path + "/"):
-                        report.unmapped.append(
-                            f"--ignore={ignore} "
-                            f"(outside the pytest path {paths[0]}: it ignores nothing)"
+                        report.unmapped += _not_mapped(
+                            [ignore],
+                            f"outside the pytest path {paths[0]}: it ignores nothing",
                         )
                         continue
                     rel = posixpath.relpath(target, suite_path) + (
                         "/" if ignore.endswith("/") else ""
                     )
-                    flag_line = (
-                        source.find(ignore, start, end) if end > start else start
-                    )
+                    found = source.find(ignore, start, end) if end > start else start
+                    flag_line = start if found is None else found
                     reason, issue = _reason(
-                        source,
-                        flag_line if flag_line is not None else start,
-                        start,
-                        end,
-                        ignore,
-                        label,
-                        path,
+                        source, flag_line, start, end, ignore, label, path
                     )
                     if any(
                         i.path.rstrip("/") == rel.rstrip("/") for i in suite.ignores
                     ):
-                        report.unmapped.append(
-                            f"--ignore={ignore} (repeated in this step)"
+                        report.unmapped += _not_mapped(
+                            [ignore], "repeated in this step"
                         )
                         continue
-                    suite.ignores.append(
-                        Ignore(
-                            rel,
-                            reason,
-                            issue,
-                            (flag_line if flag_line is not None else start) + 1,
-                        )
-                    )
+                    suite.ignores.append(Ignore(rel, reason, issue, flag_line + 1))
                 if name not in report.suites:
                     report.suites.append(name)
         reports.append(report)
     return suites, reports
+
+
+def _not_mapped(ignores: list[str], why: str) -> list[str]:
+    """Report lines for --ignore flags that cannot become entries, and why."""
+    return [f"--ignore={ignore} ({why})" for ignore in ignores]
 
 
 def _infer_dirs(
