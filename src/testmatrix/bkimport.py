@@ -1,53 +1,29 @@
 """Import `--ignore` flags from an existing Buildkite pipeline into skiplist entries.
 
-Each pytest command of each step becomes a suite (named from the step's label, or its pytest
-path) whose ignores are written relative to the suite's directory. YAML comments near a flag
-become its reason. Whatever cannot be mapped is reported, step by step, never dropped.
+Each pytest command of each step becomes a suite (named from the step's label, or its
+pytest path) whose ignores are written relative to the suite's directory. YAML comments
+near a flag become its reason. Whatever cannot be mapped is reported, step by step,
+never dropped.
+
+The shell text of a command is read by `shellcmd`; `skiplist_writer` writes the result.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import TestmatrixError
+from .shellcmd import Shell, parse_pytest, pytest_argv, split_commands, under_root
 
-SHARD_FLAGS = ("--shard-id", "--num-shards", "--splits", "--group")
-UNMAPPED_FLAGS = ("-k", "-m", "--deselect")
-# pytest options that take a separate value; the value is not a test path
-VALUE_OPTIONS = {
-    "-k",
-    "-m",
-    "-p",
-    "-c",
-    "-o",
-    "-W",
-    "--deselect",
-    "--ignore",
-    "--ignore-glob",
-    "--rootdir",
-    "--maxfail",
-    "--junitxml",
-    "--junit-xml",
-    "--durations",
-    "--log-level",
-    "--tb",
-    "-n",
-    "--dist",
-    "--reruns",
-    "--timeout",
-    "--shard-id",
-    "--num-shards",
-    "--basetemp",
-    "--confcutdir",
-    "--import-mode",
-    "--cov",
-    "--cov-report",
-}
+if TYPE_CHECKING:
+    import yaml  # optional dependency: imported where it is used
+
 URL = re.compile(r"https?://\S+")
 
 
@@ -80,9 +56,8 @@ class Imported:
     source: str
     suites: dict[str, ImportedSuite]
     steps: list[StepReport]
-    notes: list[str] = field(
-        default_factory=list
-    )  # what the import assumed, and how to change it
+    # what the import assumed, and how to change it
+    notes: list[str] = field(default_factory=list)
 
 
 def slug(text: str) -> str:
@@ -90,7 +65,7 @@ def slug(text: str) -> str:
 
 
 def _label_names(label: str) -> tuple[str, str]:
-    """(short, full) suite names from a step label: '(API Server)' gives 'api-server'."""
+    """(short, full) suite names of a step label: '(API Server)' gives 'api-server'."""
     clean = re.sub(r":[a-z0-9_+-]+:", "", label).replace("%N", "")
     clean = re.sub(r"\s+#.*$", "", clean).strip()
     full = slug(re.sub(r"\b[Tt]ests?\b", "", clean)) or slug(clean)
@@ -123,20 +98,20 @@ class _Source:
     def __init__(self, text: str):
         self.lines = text.splitlines()
 
-    def block_above(self, line: int) -> list[str]:
-        out = []
-        i = line - 1
-        while i >= 0 and _is_comment_line(self.lines[i]):
-            out.insert(0, self.lines[i].strip().lstrip("#").strip())
-            i -= 1
+    def _comments(self, indices: range) -> list[str]:
+        """The texts of the comment lines at `indices`, up to the first other line."""
+        out: list[str] = []
+        for i in indices:
+            if not _is_comment_line(self.lines[i]):
+                break
+            out.append(self.lines[i].strip().lstrip("#").strip())
         return out
 
+    def block_above(self, line: int) -> list[str]:
+        return self._comments(range(line - 1, -1, -1))[::-1]
+
     def block_below(self, line: int) -> list[str]:
-        out = []
-        i = line + 1
-        while i < len(self.lines) and _is_comment_line(self.lines[i]):
-            out.append(self.lines[i].strip().lstrip("#").strip())
-            i += 1
+        out = self._comments(range(line + 1, len(self.lines)))
         # only a note that points up at the command ("# ^ ...") belongs to it
         if not any(c.startswith("^") for c in out):
             return []
@@ -155,8 +130,11 @@ class _Source:
         return None
 
 
-def _value(step_node, names: tuple[str, ...]):
-    """The value node of the step's last key among `names`: after a merge (`<<: *common`) the step's own key wins."""
+def _value(step_node: yaml.MappingNode, names: tuple[str, ...]) -> yaml.Node | None:
+    """The value node of the step's last key among `names`.
+
+    After a merge (`<<: *common`) the step's own key wins.
+    """
     found = None
     for key, value in step_node.value:
         if key.value in names:
@@ -164,11 +142,14 @@ def _value(step_node, names: tuple[str, ...]):
     return found
 
 
-def _commands(step_node) -> list:
-    """The command scalar nodes of a step (command: or commands:, string or list, lists nested by aliases)."""
+def _commands(step_node: yaml.MappingNode) -> list[yaml.ScalarNode]:
+    """The command scalar nodes of a step.
+
+    From command: or commands:, a string or a list, lists nested by aliases.
+    """
     import yaml
 
-    def scalars(node):
+    def scalars(node: yaml.Node | None) -> list[yaml.ScalarNode]:
         if isinstance(node, yaml.ScalarNode):
             return [node]
         if isinstance(node, yaml.SequenceNode):
@@ -178,114 +159,11 @@ def _commands(step_node) -> list:
     return scalars(_value(step_node, ("command", "commands")))
 
 
-def _field(step_node, name: str) -> str | None:
+def _field(step_node: yaml.MappingNode, name: str) -> str | None:
     import yaml
 
     value = _value(step_node, (name,))
     return value.value if isinstance(value, yaml.ScalarNode) else None
-
-
-def _split_commands(text: str) -> list[str]:
-    """One shell line into its simple commands: backslash continuations joined, split at && || ; | and newlines."""
-    # a backslash continuation; in a plain YAML scalar the newline was already folded to a space
-    text = re.sub(r"\\[ \t]*\n|\\[ \t]+", " ", text)
-    parts, buf, quote = [], "", None
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            buf += ch
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-            buf += ch
-        elif text.startswith("&&", i) or text.startswith("||", i):
-            parts.append(buf)
-            buf = ""
-            i += 1
-        elif (
-            ch in ";\n|"
-        ):  # each command of a pipe (`pytest ... | tee log`) is a command of its own
-            parts.append(buf)
-            buf = ""
-        else:
-            buf += ch
-        i += 1
-    parts.append(buf)
-    return [p.strip() for p in parts if p.strip()]
-
-
-# words before the command that only change how it runs: `timeout 600 pytest`, `uv run pytest`
-_WRAPPERS = {"time": 0, "exec": 0, "nohup": 0, "env": 0, "timeout": 1}
-_RUNNERS = {("uv", "run"), ("poetry", "run"), ("pdm", "run"), ("hatch", "run")}
-_REDIRECT = re.compile(r"^[0-9]*(>>?|<|>&|&>)")
-
-
-def _pytest_argv(command: str) -> list[str] | None:
-    """The arguments after `pytest` (also `python -m pytest`, env assignments first), else None."""
-    if '\\"' in command and '"' not in command.replace('\\"', ""):
-        # only escaped quotes: written for a template that wraps the command in "..." (vLLM's
-        # `-m \"not vlm\"`), they are quotes when the step runs
-        command = command.replace('\\"', '"')
-    try:
-        words = shlex.split(command, comments=True)
-    except ValueError:
-        return None
-    while words:
-        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
-            words = words[1:]
-        elif words[0] in _WRAPPERS:
-            words = words[1 + _WRAPPERS[words[0]] :]
-        elif tuple(words[:2]) in _RUNNERS:
-            words = words[2:]
-        else:
-            break
-    if words[:1] == ["pytest"] or (words[:1] and words[0].endswith("/pytest")):
-        argv = words[1:]
-    elif (
-        len(words) >= 3
-        and re.match(r"python[0-9.]*$", posixpath.basename(words[0]))
-        and words[1:3] == ["-m", "pytest"]
-    ):
-        argv = words[3:]
-    else:
-        return None
-    out, skip = [], False
-    for word in argv:  # redirections are the shell's, not pytest's: `> log.txt 2>&1`
-        if skip:
-            skip = False
-        elif _REDIRECT.match(word):
-            skip = _REDIRECT.sub("", word) in ("", "&")
-        else:
-            out.append(word)
-    return out
-
-
-def parse_pytest(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """(paths, ignores, unmapped flags) of one pytest argv."""
-    paths, ignores, unmapped = [], [], []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        name, eq, value = arg.partition("=")
-        if name == "--ignore":
-            if not eq:
-                i += 1
-                value = argv[i] if i < len(argv) else ""
-            ignores.append(value)
-        elif name in UNMAPPED_FLAGS or name in SHARD_FLAGS or name == "--ignore-glob":
-            if not eq and i + 1 < len(argv):
-                i += 1
-                value = argv[i]
-            unmapped.append(f"{name} {value}".strip() if not eq else arg)
-        elif arg.startswith("-"):
-            if not eq and name in VALUE_OPTIONS and i + 1 < len(argv):
-                i += 1
-        else:
-            paths.append(arg)
-        i += 1
-    return paths, ignores, unmapped
 
 
 def import_pipeline(
@@ -297,10 +175,11 @@ def import_pipeline(
 ) -> Imported:
     """Read a Buildkite pipeline; every --ignore flag becomes an entry of a suite.
 
-    Paths are made relative to the checkout root. Without `checkout_root`, it is the deepest directory
-    holding every absolute working_dir, or the nearest directory above it where every suite path exists
-    in `local_root` (the checkout being imported into); without `default_working_dir`, steps that name
-    none run in the most common one (vLLM: /vllm-workspace/tests). Assumptions are reported in `notes`.
+    Paths are made relative to the checkout root. Without `checkout_root`, it is the
+    deepest directory holding every absolute working_dir, or the nearest directory above
+    it where every suite path exists in `local_root` (the checkout being imported into);
+    without `default_working_dir`, steps that name none run in the most common one
+    (vLLM: /vllm-workspace/tests). Assumptions are reported in `notes`.
     """
     import yaml
 
@@ -325,10 +204,11 @@ def import_pipeline(
     steps_node = next(v for k, v in root.value if k.value == "steps")
     if not isinstance(steps_node, yaml.SequenceNode):
         raise TestmatrixError(
-            f"{path}:{steps_node.start_mark.line + 1}: not a Buildkite pipeline: 'steps' is not a list"
+            f"{path}:{steps_node.start_mark.line + 1}: "
+            "not a Buildkite pipeline: 'steps' is not a list"
         )
     source = _Source(text)
-    labels = []
+    labels: list[tuple[yaml.MappingNode, str]] = []
     for node in _walk_steps(steps_node, path):
         label = (
             _field(node, "label")
@@ -342,20 +222,21 @@ def import_pipeline(
         [n for n, _ in labels], checkout_root, default_working_dir, path
     )
     suites, reports = _build(labels, source, path, checkout_root, default_working_dir)
-
-    def fits(found: dict[str, ImportedSuite]) -> bool:
-        return all((local_root / s.path).exists() for s in found.values())
-
     if inferred_root and checkout_root and local_root is not None:
-        # the checkout being imported into says where the agents' checkout root really is
+        # the checkout being imported into says where the agents' checkout root
+        # really is
+        def fits(found: dict[str, ImportedSuite]) -> bool:
+            return all((local_root / s.path).exists() for s in found.values())
+
         candidate = checkout_root
         while suites and not fits(suites) and candidate != "/":
             candidate = posixpath.dirname(candidate)
             found = _build(labels, source, path, candidate, default_working_dir)
             if len(found[0]) == len(suites) and fits(found[0]):
                 notes[-1] = (
-                    f"{path}: taking {candidate} as the checkout root: every suite path then exists in "
-                    f"{local_root}; pass --checkout-root to change it"
+                    f"{path}: taking {candidate} as the checkout root: "
+                    f"every suite path then exists in {local_root}; "
+                    "pass --checkout-root to change it"
                 )
                 suites, reports = found
                 break
@@ -363,39 +244,44 @@ def import_pipeline(
 
 
 def _build(
-    labels,
+    labels: list[tuple[yaml.MappingNode, str]],
     source: _Source,
     path: Path,
     checkout_root: str | None,
     default_working_dir: str,
-):
-    """(suites, step reports) of the command steps, with paths relative to the checkout root."""
+) -> tuple[dict[str, ImportedSuite], list[StepReport]]:
+    """(suites, step reports) of the command steps.
+
+    Paths are relative to the checkout root.
+    """
     suites: dict[str, ImportedSuite] = {}
     reports: list[StepReport] = []
     shorts = [_label_names(label)[0] for _, label in labels]
     for node, label in labels:
         short, full = _label_names(label)
-        # a short name two steps share would merge unrelated steps: those use the full label
+        # a short name two steps share would merge unrelated steps: those use the full
+        # label
         base = short if shorts.count(short) == 1 else full
         report = StepReport(label, node.start_mark.line + 1)
         working_dir = _field(node, "working_dir") or default_working_dir
         # the step's commands run as one script: a `cd` holds for the commands after it
-        shell = _Shell(
+        shell = Shell(
             _relative_workdir(working_dir, checkout_root, path, node), checkout_root
         )
         commands = _commands(node)
         if not commands:
             trigger = _field(node, "trigger")
             report.unmapped.append(
-                f"trigger step: pipeline '{trigger}' is not imported; import its file on its own"
+                f"trigger step: pipeline '{trigger}' is not imported; "
+                "import its file on its own"
                 if trigger
                 else "no command"
             )
         for cmd_node in commands:
-            for command in _split_commands(cmd_node.value):
+            for command in split_commands(cmd_node.value):
                 if shell.run(command):
                     continue
-                argv = _pytest_argv(command)
+                argv = pytest_argv(command)
                 if argv is None:
                     report.unmapped.append(f"not pytest: {command}")
                     continue
@@ -406,26 +292,23 @@ def _build(
                 if not ignores:
                     continue
                 if shell.cwd is None:
-                    report.unmapped += [
-                        f"--ignore={i} (working directory unknown after '{shell.lost}')"
-                        for i in ignores
-                    ]
+                    report.unmapped += _not_mapped(
+                        ignores, f"working directory unknown after '{shell.lost}'"
+                    )
                     continue
                 if len(paths) != 1:
-                    report.unmapped += [
-                        f"--ignore={i} (pytest has {len(paths)} test paths; need exactly one)"
-                        for i in ignores
-                    ]
+                    report.unmapped += _not_mapped(
+                        ignores, f"pytest has {len(paths)} test paths; need exactly one"
+                    )
                     continue
                 workdir = shell.cwd
                 suite_path = posixpath.normpath(
                     posixpath.join(workdir, paths[0])
                 ).rstrip("/")
                 if suite_path == ".." or suite_path.startswith("../"):
-                    report.unmapped += [
-                        f"--ignore={i} (pytest path {paths[0]} is outside the checkout)"
-                        for i in ignores
-                    ]
+                    report.unmapped += _not_mapped(
+                        ignores, f"pytest path {paths[0]} is outside the checkout"
+                    )
                     continue
                 name = base
                 taken = suites.get(name)
@@ -442,50 +325,48 @@ def _build(
                 for ignore in ignores:
                     target = posixpath.normpath(posixpath.join(workdir, ignore))
                     if not (target + "/").startswith(suite_path + "/"):
-                        report.unmapped.append(
-                            f"--ignore={ignore} (outside the pytest path {paths[0]}: it ignores nothing)"
+                        report.unmapped += _not_mapped(
+                            [ignore],
+                            f"outside the pytest path {paths[0]}: it ignores nothing",
                         )
                         continue
                     rel = posixpath.relpath(target, suite_path) + (
                         "/" if ignore.endswith("/") else ""
                     )
-                    flag_line = (
-                        source.find(ignore, start, end) if end > start else start
-                    )
+                    found = source.find(ignore, start, end) if end > start else start
+                    flag_line = start if found is None else found
                     reason, issue = _reason(
-                        source,
-                        flag_line if flag_line is not None else start,
-                        start,
-                        end,
-                        ignore,
-                        label,
-                        path,
+                        source, flag_line, start, end, ignore, label, path
                     )
                     if any(
                         i.path.rstrip("/") == rel.rstrip("/") for i in suite.ignores
                     ):
-                        report.unmapped.append(
-                            f"--ignore={ignore} (repeated in this step)"
+                        report.unmapped += _not_mapped(
+                            [ignore], "repeated in this step"
                         )
                         continue
-                    suite.ignores.append(
-                        Ignore(
-                            rel,
-                            reason,
-                            issue,
-                            (flag_line if flag_line is not None else start) + 1,
-                        )
-                    )
+                    suite.ignores.append(Ignore(rel, reason, issue, flag_line + 1))
                 if name not in report.suites:
                     report.suites.append(name)
         reports.append(report)
     return suites, reports
 
 
+def _not_mapped(ignores: list[str], why: str) -> list[str]:
+    """Report lines for --ignore flags that cannot become entries, and why."""
+    return [f"--ignore={ignore} ({why})" for ignore in ignores]
+
+
 def _infer_dirs(
-    nodes, checkout_root: str | None, default_working_dir: str | None, path: Path
+    nodes: list[yaml.MappingNode],
+    checkout_root: str | None,
+    default_working_dir: str | None,
+    path: Path,
 ) -> tuple[str | None, str, list[str]]:
-    """The checkout root and default working_dir, given or inferred from the steps' working_dir values."""
+    """The checkout root and default working_dir.
+
+    Each is given, or inferred from the steps' working_dir values.
+    """
     notes = []
     named = [w for w in (_field(n, "working_dir") for n in nodes) if w]
     absolute = [posixpath.normpath(w) for w in named if posixpath.isabs(w)]
@@ -494,8 +375,10 @@ def _infer_dirs(
         if absolute:
             default_working_dir, count = Counter(absolute).most_common(1)[0]
             notes.append(
-                f"{path}: {len(nodes) - len(named)} steps name no working_dir; taking them to run in {default_working_dir}, "
-                f"the most common working_dir ({count} of {len(named)} steps); pass --default-working-dir to change it"
+                f"{path}: {len(nodes) - len(named)} steps name no working_dir; "
+                f"taking them to run in {default_working_dir}, "
+                f"the most common working_dir ({count} of {len(named)} steps); "
+                "pass --default-working-dir to change it"
             )
     if checkout_root is None:
         every = absolute + (
@@ -506,57 +389,18 @@ def _infer_dirs(
         if every:
             checkout_root = posixpath.commonpath(every)
             notes.append(
-                f"{path}: taking {checkout_root} as the checkout root, the deepest directory holding every absolute "
-                f"working_dir; pass --checkout-root to change it"
+                f"{path}: taking {checkout_root} as the checkout root, "
+                "the deepest directory holding every absolute working_dir; "
+                "pass --checkout-root to change it"
             )
     return checkout_root, default_working_dir, notes
 
 
-class _Shell:
-    """The working directory of a step's script, followed through cd, pushd and popd."""
+def _walk_steps(seq_node: yaml.SequenceNode, path: Path) -> Iterator[yaml.MappingNode]:
+    """Steps that may run commands.
 
-    def __init__(self, cwd: str, checkout_root: str | None):
-        self.cwd: str | None = cwd  # relative to the checkout root; None once unknown
-        self.root = checkout_root
-        self.stack: list[str | None] = []
-        self.lost = ""  # the command after which the directory became unknown
-
-    def run(self, command: str) -> bool:
-        """Follow a directory change; False for any other command."""
-        try:
-            words = shlex.split(command)
-        except ValueError:
-            return False
-        if not words or words[0] not in ("cd", "pushd", "popd"):
-            return False
-        if words[0] == "popd":
-            self._set(self.stack.pop() if self.stack else None, command)
-            return True
-        if words[0] == "pushd":
-            self.stack.append(self.cwd)
-        target = words[1] if len(words) == 2 else None
-        self._set(self._resolve(target), command)
-        return True
-
-    def _resolve(self, target: str | None) -> str | None:
-        if target is None or target == "-" or target.startswith("~") or "$" in target:
-            return None
-        if posixpath.isabs(target):
-            return _under_root(target, self.root)
-        return (
-            None
-            if self.cwd is None
-            else posixpath.normpath(posixpath.join(self.cwd, target))
-        )
-
-    def _set(self, cwd: str | None, command: str) -> None:
-        if cwd is None and self.cwd is not None:
-            self.lost = command
-        self.cwd = cwd
-
-
-def _walk_steps(seq_node, path: Path):
-    """Steps that may run commands, group steps opened, merge keys (`<<: *anchor`) applied."""
+    Group steps are opened and merge keys (`<<: *anchor`) applied.
+    """
     import yaml
 
     flatten = yaml.constructor.SafeConstructor().flatten_mapping
@@ -583,24 +427,16 @@ def _walk_steps(seq_node, path: Path):
             yield node
 
 
-def _under_root(path: str, checkout_root: str | None) -> str | None:
-    """An absolute path on the agent, relative to the checkout root; None when outside it."""
-    root = posixpath.normpath(checkout_root or "/")
-    path = posixpath.normpath(path)
-    if path != root and not path.startswith(root.rstrip("/") + "/"):
-        return None
-    return posixpath.relpath(path, root)
-
-
 def _relative_workdir(
-    working_dir: str, checkout_root: str | None, path: Path, node
+    working_dir: str, checkout_root: str | None, path: Path, node: yaml.Node
 ) -> str:
     if not posixpath.isabs(working_dir):
         return posixpath.normpath(working_dir)
-    relative = _under_root(working_dir, checkout_root)
+    relative = under_root(working_dir, checkout_root)
     if relative is None:
         raise TestmatrixError(
-            f"{path}:{node.start_mark.line + 1}: working_dir '{working_dir}' is outside --checkout-root '{checkout_root}'"
+            f"{path}:{node.start_mark.line + 1}: working_dir '{working_dir}' "
+            f"is outside --checkout-root '{checkout_root}'"
         )
     return relative
 
@@ -614,7 +450,10 @@ def _reason(
     label: str,
     path: Path,
 ) -> tuple[str, str | None]:
-    """The comment that explains a flag: on its line, above its command, or a '# ^' note below it."""
+    """The comment that explains a flag.
+
+    On its line, above its command, or a '# ^' note below it.
+    """
     candidates = []
     trailing = (
         _comment(source.lines[flag_line]) if flag_line < len(source.lines) else None
@@ -636,39 +475,6 @@ def _reason(
     return f"imported from {path.name}, step '{label}'", None
 
 
-def to_toml(
-    imported: Imported, platform: str, description: str | None = None
-) -> tuple[str, str]:
-    """(platform file text, suites.toml text) for an import."""
-    esc = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')  # noqa: E731
-    plat = [
-        f"# Imported by testmatrix from {Path(imported.source).name}; edit freely.",
-        "",
-        "[platform]",
-        f'description = "{esc(description or "imported from " + Path(imported.source).name)}"',
-    ]
-    for suite in imported.suites.values():
-        for ignore in suite.ignores:
-            plat += [
-                "",
-                "[[ignore]]",
-                f'suite = "{suite.name}"',
-                f'path = "{esc(ignore.path)}"',
-                f'reason = "{esc(ignore.reason)}"',
-            ]
-            if ignore.issue:
-                plat.append(f'issue = "{esc(ignore.issue)}"')
-    suites = [f"# Suites imported by testmatrix from {Path(imported.source).name}.", ""]
-    for suite in imported.suites.values():
-        suites += [
-            f"[suites.{suite.name}]",
-            f'path = "{esc(suite.path)}"',
-            f'description = "{esc(suite.step)}"',
-            "",
-        ]
-    return "\n".join(plat) + "\n", "\n".join(suites)
-
-
 def report_lines(imported: Imported) -> list[str]:
     lines = []
     for step in imported.steps:
@@ -679,83 +485,3 @@ def report_lines(imported: Imported) -> list[str]:
         for item in step.unmapped:
             lines.append(f"{head}: not mapped: {item}")
     return lines
-
-
-def rebase(imported: Imported, existing: dict[str, str]) -> Imported:
-    """Map imported suites onto a workspace's existing suites {name: path}, by path."""
-    suites: dict[str, ImportedSuite] = {}
-    for suite in imported.suites.values():
-        exact = [n for n, p in existing.items() if p == suite.path]
-        containing = sorted(
-            (n for n, p in existing.items() if suite.path.startswith(p + "/")),
-            key=lambda n: -len(existing[n]),
-        )
-        if exact:
-            name = suite.name if suite.name in exact else exact[0]
-        elif containing:
-            name = containing[0]
-        else:
-            line = suite.ignores[0].line if suite.ignores else 1
-            raise TestmatrixError(
-                f"{imported.source}:{line}: step '{suite.step}' runs pytest on '{suite.path}', which is outside every suite "
-                f"({', '.join(f'{n}: {p}' for n, p in existing.items())})"
-            )
-        target = suites.setdefault(
-            name, ImportedSuite(name, existing[name], suite.step)
-        )
-        offset = posixpath.relpath(suite.path, existing[name])
-        for ignore in suite.ignores:
-            rel = posixpath.normpath(posixpath.join(offset, ignore.path)) + (
-                "/" if ignore.path.endswith("/") else ""
-            )
-            if all(i.path != rel for i in target.ignores):
-                target.ignores.append(
-                    Ignore(rel, ignore.reason, ignore.issue, ignore.line)
-                )
-        for step in imported.steps:
-            step.suites = [name if s == suite.name else s for s in step.suites]
-    return Imported(imported.source, suites, imported.steps)
-
-
-def write_skiplists(
-    imported: Imported, skiplist_dir: Path, platform: str, *, force: bool = False
-) -> list[Path]:
-    """Write platforms/PLATFORM.toml (and suites.toml when there is none); refuse to overwrite unless forced."""
-    from . import tomlpos
-    from .config import _NAME, _RESERVED_PLATFORMS
-
-    if not _NAME.match(platform) or platform in _RESERVED_PLATFORMS:
-        raise TestmatrixError(
-            f"invalid platform name '{platform}': use lower-case letters, digits, '-' or '_'"
-        )
-    suites_file = skiplist_dir / "suites.toml"
-    platform_file = skiplist_dir / "platforms" / f"{platform}.toml"
-    if platform_file.exists() and not force:
-        raise TestmatrixError(
-            f"{platform_file}: already exists; pass --force to overwrite it"
-        )
-    written = []
-    if suites_file.exists():
-        try:
-            data = tomlpos.parse(suites_file.read_text())
-        except Exception as exc:
-            line, message = tomlpos.decode_error_line(exc)
-            raise TestmatrixError(
-                f"{suites_file}:{line}: invalid TOML: {message}"
-            ) from None
-        existing = {
-            n: t.get("path", "").strip("/")
-            for n, t in data.get("suites", {}).items()
-            if isinstance(t, dict)
-        }
-        imported = rebase(imported, existing)
-        platform_text, _ = to_toml(imported, platform)
-    else:
-        platform_text, suites_text = to_toml(imported, platform)
-        suites_file.parent.mkdir(parents=True, exist_ok=True)
-        suites_file.write_text(suites_text)
-        written.append(suites_file)
-    platform_file.parent.mkdir(parents=True, exist_ok=True)
-    platform_file.write_text(platform_text)
-    written.append(platform_file)
-    return written

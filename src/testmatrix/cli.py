@@ -84,7 +84,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args) -> int:
-    from . import bkimport
+    from . import bkimport, skiplist_writer
 
     imported = bkimport.import_pipeline(
         args.pipeline,
@@ -100,7 +100,7 @@ def _import(args) -> int:
             file=sys.stderr,
         )
         return 1
-    for path in bkimport.write_skiplists(
+    for path in skiplist_writer.write_skiplists(
         imported, Path(args.skiplists), args.platform, force=args.force
     ):
         print(f"wrote {path}")

@@ -38,8 +38,8 @@ VISIBLE_DEVICES = {
     "cuda": "CUDA_VISIBLE_DEVICES",
     "none": "",
 }
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_RESERVED_PLATFORMS = {"none", "all"}
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+RESERVED_PLATFORMS = {"none", "all"}
 
 ENTRY_KEYS = {"reason", "issue", "expires"}
 TABLE_KEYS = {
@@ -403,7 +403,7 @@ class _Loader:
         for name, table in tables.items():
             key = ("suites", name)
             what = f"[suites.{name}]"
-            if not _NAME.match(name):
+            if not NAME_PATTERN.match(name):
                 self.error(
                     doc,
                     key,
@@ -503,12 +503,12 @@ class _Loader:
     def load_platform(
         self, doc: _Doc, name: str, suites, model_lists
     ) -> Platform | None:
-        if not _NAME.match(name) or name in _RESERVED_PLATFORMS:
+        if not NAME_PATTERN.match(name) or name in RESERVED_PLATFORMS:
             self.problems.append(
                 Problem(
                     doc.rel,
                     None,
-                    f"platform file name '{name}' must be lower-case letters, digits, '-' or '_' and not one of {sorted(_RESERVED_PLATFORMS)}",
+                    f"platform file name '{name}' must be lower-case letters, digits, '-' or '_' and not one of {sorted(RESERVED_PLATFORMS)}",
                 )
             )
             return None
