@@ -54,14 +54,30 @@ def strings(value: object) -> list[str]:
     return []
 
 
+def keywords_of(item: pytest.Item) -> frozenset[str]:
+    """The names pytest's -k matches for this item: pytest's own matcher computes
+    them, so a suite's -k selects here exactly what it selects in pytest."""
+    from _pytest.mark import KeywordMatcher  # private, but the only exact source
+
+    return frozenset(KeywordMatcher.from_item(item)._names)
+
+
 def case_of(
-    item: pytest.Item, root: Path, relevant: frozenset[str] | None = None
+    item: pytest.Item,
+    root: Path,
+    relevant: frozenset[str] | None = None,
+    *,
+    selection: bool = True,
+    keywords: bool = True,
 ) -> TestCase:
-    """The facts planning needs from a collected item; given the `relevant` markers
-    (those some entry uses), only what they need."""
+    """The facts planning needs from a collected item. With `relevant` markers (those
+    some entry uses) only what they need; `selection`: the marker names -m reads;
+    `keywords`: the names -k reads (costly: only where a suite uses -k)."""
     path = relpath(item.path, root) or item.nodeid.split("::", 1)[0]
+    marks = frozenset(m.name for m in item.iter_markers()) if selection else None
+    names = keywords_of(item) if keywords else None
     if relevant is not None and not relevant:
-        return TestCase(item.nodeid, path)
+        return TestCase(item.nodeid, path, marks=marks, keywords=names)
     markers = []
     for mark in item.iter_markers():
         if mark.name in _PYTEST_MARKS or (
@@ -77,4 +93,6 @@ def case_of(
     if callspec is not None and (relevant is None or markers):
         for value in callspec.params.values():
             params += strings(value)
-    return TestCase(item.nodeid, path, tuple(markers), tuple(params))
+    return TestCase(
+        item.nodeid, path, tuple(markers), tuple(params), marks=marks, keywords=names
+    )

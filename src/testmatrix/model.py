@@ -147,7 +147,7 @@ def base_of(paths: tuple[str, ...]) -> str:
     """The deepest directory holding every path; a lone file's directory."""
     parts = [p.split("/") for p in paths]
     common: list[str] = []
-    for names in zip(*parts):
+    for names in zip(*parts, strict=False):  # as deep as the shortest path
         if len(set(names)) != 1:
             break
         common.append(names[0])

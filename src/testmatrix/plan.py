@@ -21,11 +21,14 @@ from .errors import UsageError, unknown
 from .model import (
     DeselectEntry,
     Entry,
+    Exclude,
     FlakyEntry,
     IgnoreEntry,
     Platform,
     SkipEntry,
     Suite,
+    Target,
+    Variant,
     Workspace,
 )
 
@@ -40,6 +43,10 @@ class FateKind(str, enum.Enum):
     DESELECTED = "deselected"
     SKIPPED = "skipped"
     ERROR = "error"
+    # not platform decisions: the suite's own selection leaves the test out (its
+    # paths, excludes, -m, -k), or the suite has no session on this target
+    NOT_IN_SUITE = "not-in-suite"
+    NO_SESSION = "no-session"
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class TestCase:
     path: str  # workspace-relative posix path of its file
     markers: tuple[MarkerUse, ...] = ()
     params: tuple[str, ...] = ()  # string values of its parameters, fixtures' too
+    marks: frozenset[str] | None = None  # every marker name (what -m reads)
+    keywords: frozenset[str] | None = None  # what -k reads (pytest's own names)
 
     __test__ = False  # not a pytest test class
 
@@ -94,28 +103,80 @@ class Fate:
 
 
 def models_of(test: TestCase, marker: str, rules: Rules) -> tuple[str, ...]:
-    """The models a marked test uses: named on the marker, else its model-like params."""
+    """The models a marked test uses: named on the marker, else its model params."""
     named = tuple(m for use in test.markers if use.name == marker for m in use.models)
     if named:
         return named
     return rules.models_in(test)
 
 
+class Selection:
+    """A suite's own choice of tests, on every platform: its paths minus its excludes,
+    narrowed by its -m and -k expressions (evaluated by pytest's own parser)."""
+
+    def __init__(self, suite: Suite):
+        self.suite = suite
+        self.narrows = bool(suite.excludes or suite.markexpr or suite.keyword)
+        self._markexpr = compile_expression(suite.markexpr) if suite.markexpr else None
+        self._keyword = compile_expression(suite.keyword) if suite.keyword else None
+
+    def leaves_out(self, test: TestCase, target: str) -> Fate | None:
+        """NOT_IN_SUITE with why, or None when the suite selects the test."""
+        suite = self.suite
+        if not suite.holds(test.path):
+            why = f"{test.path} is under none of suite {suite.name}'s paths"
+            return Fate(FateKind.NOT_IN_SUITE, target, message=why)
+        exclude = suite.exclude_for(test.path)
+        if exclude is not None:
+            why = (
+                f"not in suite {suite.name}: {exclude.target} is excluded "
+                f"({exclude.reason}) [{exclude.location}]"
+            )
+            return Fate(FateKind.NOT_IN_SUITE, target, message=why)
+        if self._markexpr is not None:
+            marks = test.marks or frozenset()
+            if not self._markexpr.evaluate(lambda name, **kw: name in marks):
+                why = f"not in suite {suite.name}: -m '{suite.markexpr}' deselects it"
+                return Fate(FateKind.NOT_IN_SUITE, target, message=why)
+        if self._keyword is not None:
+            names = [n.lower() for n in test.keywords or ()]
+            if not self._keyword.evaluate(
+                lambda sub, **kw: any(sub.lower() in n for n in names)
+            ):
+                why = f"not in suite {suite.name}: -k '{suite.keyword}' deselects it"
+                return Fate(FateKind.NOT_IN_SUITE, target, message=why)
+        return None
+
+
+def compile_expression(text: str):  # type: ignore[no-untyped-def]
+    """A -m or -k expression, parsed by the pytest that will run it: a suite selects
+    here exactly what it selects there (the module is private, hence imported here)."""
+    from _pytest.mark.expression import Expression
+
+    return Expression.compile(text)
+
+
 class Rules:
-    """One platform's entries (one suite's ignores), indexed for per-test decisions."""
+    """One target's entries (a platform, or one of its variants), and with a suite its
+    selection and its ignores only, indexed for per-test decisions."""
 
     def __init__(
         self,
         workspace: Workspace,
         platform: Platform | None,
         *,
+        variant: str | None = None,
         apply: bool = True,
         suite: str | None = None,
     ):
         self.workspace = workspace
         self.platform = platform
+        self.variant = variant
         self.name = platform.name if platform else "none"
+        if variant is not None:
+            self.name += f":{variant}"
         self.apply = apply and platform is not None
+        self.suite = workspace.suites[suite] if suite is not None else None
         self.known_models = workspace.known_models
         self.model_re = re.compile(workspace.model_pattern)
         self.ignores: dict[str, IgnoreEntry] = {}
@@ -128,24 +189,44 @@ class Rules:
         self.rerun_suites = tuple(
             s
             for s in workspace.suites.values()
-            if s.settings.get("reruns") and (suite is None or s.name == suite)
+            if s.reruns and (suite is None or s.name == suite)
         )
         self._model_like: dict[str, bool] = {}
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
+        self._selection = Selection(self.suite) if self.suite is not None else None
         if platform is not None and self.apply:
+
+            def here(entry: Entry) -> bool:
+                return entry.holds_on(variant)
+
             # suites may share a directory: a named suite applies only its own ignores
             self.ignores = {
                 e.target: e
                 for e in platform.ignores
-                if suite is None or e.suite == suite
+                if here(e) and (suite is None or e.suite == suite)
             }
-            self.deselects = platform.deselects
-            self.flaky = platform.flaky
+            self.deselects = tuple(e for e in platform.deselects if here(e))
+            self.flaky = tuple(e for e in platform.flaky if here(e))
             for entry in platform.skips:
+                if not here(entry):
+                    continue
                 self.skips.setdefault(entry.marker, []).append(entry)
                 index = self.skip_index.setdefault(entry.marker, {})
                 for model in entry.models:
                     index.setdefault(model, entry)
+
+    @property
+    def selects(self) -> bool:
+        """Whether the suite's own selection can leave a test out (beyond its paths,
+        which pytest is given): excludes, -m or -k."""
+        return self._selection is not None and self._selection.narrows
+
+    def excluded_path(self, relpath: str) -> Exclude | None:
+        """The suite exclude leaving out exactly this path (pytest asks per path)."""
+        if self.suite is None or not self.suite.excludes:
+            return None
+        exclude = self.suite.exclude_for(relpath)
+        return exclude if exclude is not None and exclude.target == relpath else None
 
     @property
     def decides_nothing(self) -> bool:
@@ -154,6 +235,7 @@ class Rules:
             self.ignores
             or self.deselects
             or self.skips
+            or self.selects
             or (self.apply and (self.flaky or self.rerun_suites))
         )
 
@@ -203,7 +285,7 @@ class Rules:
         return entry
 
     def rerun_for(self, test: TestCase) -> Rerun | None:
-        """How often a failure of this test is rerun: a flaky entry, else its suite's."""
+        """How often a failure of this test is rerun: a flaky entry, else its suite."""
         if not self.apply:
             return None
         for flaky in self.flaky:
@@ -212,14 +294,18 @@ class Rules:
             ):
                 return Rerun(flaky.reruns, flaky.delay, entry=flaky)
         for suite in self.rerun_suites:
-            if suite.holds(test.path):
-                delay = float(suite.settings.get("reruns_delay", 0))
-                return Rerun(suite.settings["reruns"], delay, suite=suite.name)
+            if suite.reruns and suite.holds(test.path):
+                return Rerun(suite.reruns, suite.reruns_delay, suite=suite.name)
         return None
 
     def fate(self, test: TestCase) -> Fate:
         """Decide one test's fate; the first kind that matches wins: ignore, deselect,
-        skip; a test that runs (or errors) carries its rerun policy."""
+        skip; a test that runs (or errors) carries its rerun policy. With a suite, its
+        selection comes first: partitioning is not a platform decision."""
+        if self._selection is not None:
+            left_out = self._selection.leaves_out(test, self.name)
+            if left_out is not None:
+                return left_out
         if not self.apply:
             return self.runs
         ignore = self.ignore_for(test.path)
@@ -261,7 +347,7 @@ class Rules:
         return self.runs
 
 
-# -- names on the command line ---------------------------------------------------------
+# -- names on the command line -------------------------------------------------------
 
 
 def platform_named(workspace: Workspace, name: str) -> Platform | None:
@@ -271,6 +357,22 @@ def platform_named(workspace: Workspace, name: str) -> Platform | None:
     if name not in workspace.platforms:
         raise UsageError(unknown("platform", name, [*workspace.platforms, "none"]))
     return workspace.platforms[name]
+
+
+def variant_named(platform: Platform | None, name: str | None) -> Variant | None:
+    """The declared variant `name` of a platform; None for the platform as a whole."""
+    if name is None:
+        return None
+    if platform is None or name not in platform.variants:
+        where = f"platform {platform.name}" if platform else "platform none"
+        raise UsageError(
+            unknown(f"variant of {where}", name, platform_variants(platform))
+        )
+    return platform.variants[name]
+
+
+def platform_variants(platform: Platform | None) -> list[str]:
+    return list(platform.variants) if platform is not None else []
 
 
 def suite_named(workspace: Workspace, name: str) -> Suite:
@@ -290,17 +392,52 @@ def target_platform(
     return next(found, None)
 
 
-def hardware_mismatch(
-    platform: Platform | None, hardware: str, found: str
-) -> str | None:
-    """Why strict mode refuses to run `platform` on this machine, or None."""
-    if platform is None or platform.hardware == hardware:
+def matches(variant: Variant, models: Sequence[str]) -> bool:
+    """Whether detected devices (gfx targets, device names) are this variant's."""
+    wanted = [m.lower() for m in variant.match]
+    return any(w == m.lower() or w in m.lower() for w in wanted for m in models)
+
+
+def target_variant(
+    platform: Platform | None,
+    requested: str | None,
+    hardware: str,
+    models: Sequence[str],
+) -> Variant | None:
+    """The variant whose entries apply too: the one asked for, else the variant the
+    detected devices are (on the platform's own hardware), else none (platform-wide)."""
+    if requested or platform is None:
+        return variant_named(platform, requested)
+    if platform.hardware != hardware:
         return None
-    return (
-        f"--strict-platform: target platform '{platform.name}' needs "
-        f"{platform.hardware} hardware, but this machine has {found}; "
-        f"drop --strict-platform to simulate {platform.name} here"
-    )
+    return next((v for v in platform.variants.values() if matches(v, models)), None)
+
+
+def hardware_mismatch(
+    platform: Platform | None,
+    variant: Variant | None,
+    hardware: str,
+    models: Sequence[str],
+    found: str,
+) -> str | None:
+    """Why strict mode refuses to run this target on this machine, or None."""
+    if platform is None:
+        return None
+    if platform.hardware != hardware:
+        return (
+            f"--strict-platform: target platform '{platform.name}' needs "
+            f"{platform.hardware} hardware, but this machine has {found}; "
+            f"drop --strict-platform to simulate {platform.name} here"
+        )
+    if variant is not None and not matches(variant, models):
+        wanted = ", ".join(variant.match) or "(the variant declares no 'match')"
+        seen = ", ".join(models) or "devices whose model could not be read"
+        return (
+            f"--strict-platform: target variant '{platform.name}:{variant.name}' "
+            f"needs {wanted}, but this machine has {seen}; drop --strict-platform "
+            "to simulate it here"
+        )
+    return None
 
 
 def gpus_to_lease(
@@ -311,33 +448,76 @@ def gpus_to_lease(
     detected devices when they are the platform's own. None: it leases no GPU."""
     if not platform.visible_devices_env:
         return None
-    configured = workspace.settings.get("gpus")
-    if configured is not None:
-        return int(configured)
+    if workspace.gpus is not None:
+        return workspace.gpus
     if os.environ.get("TESTMATRIX_GPUS"):
         return 0  # the inventory is the environment's; no need to probe
     detected = detect()
     return detected.devices if detected.hardware == platform.hardware else 0
 
 
-# -- sessions ---------------------------------------------------------------------------
+# -- sessions ------------------------------------------------------------------------
 
 
-def session_name(platform: str, suite: str) -> str:
-    return f"{platform}-{suite}"
+@dataclass(frozen=True)
+class SessionKey:
+    """What one session runs: a suite on a platform, or on one of its variants."""
+
+    platform: str
+    variant: str | None
+    suite: str
+
+    @property
+    def name(self) -> str:
+        return session_name(self.platform, self.suite, self.variant)
+
+    @property
+    def target(self) -> str:
+        return f"{self.platform}:{self.variant}" if self.variant else self.platform
 
 
-def sessions(workspace: Workspace) -> dict[str, tuple[str, str]]:
-    """Every session's name and its (platform, suite), in declaration order."""
-    return {
-        session_name(p, s): (p, s)
-        for p in workspace.platforms
-        for s in workspace.suites
-    }
+def session_name(platform: str, suite: str, variant: str | None = None) -> str:
+    """`rocm-pooling` (platform-wide entries only) or `rocm-mi300-pooling`; the loader
+    refuses declarations whose names would collide."""
+    if variant is None:
+        return f"{platform}-{suite}"
+    return f"{platform}-{variant}-{suite}"
 
 
-def session_named(workspace: Workspace, name: str) -> tuple[str, str]:
-    """(platform, suite) of a session name as `nox -l` lists it."""
+def runs_on(suite: Suite, target: Target) -> bool:
+    """Whether the suite has a session on this target: everywhere unless it names
+    platforms (`rocm`: the platform and all its variants) or variants (`rocm:mi355`)."""
+    if suite.runs_on is None:
+        return True
+    return target.platform.name in suite.runs_on or (
+        target.variant is not None and target.name in suite.runs_on
+    )
+
+
+def no_session_fate(suite: Suite, target: Target) -> Fate:
+    """What explain says of a suite's tests on a target it does not run on."""
+    where = ", ".join(suite.runs_on or ())
+    message = (
+        f"suite {suite.name} has no session on {target.name}: it runs on {where} only "
+        f"({suite.runs_on_reason}) [{suite.location}]"
+    )
+    return Fate(FateKind.NO_SESSION, target.name, message=message)
+
+
+def sessions(workspace: Workspace) -> dict[str, SessionKey]:
+    """Every session by name, in declaration order: each suite on each target it
+    runs on."""
+    out = {}
+    for target in workspace.targets():
+        for suite in workspace.suites.values():
+            if runs_on(suite, target):
+                key = SessionKey(target.platform.name, target.variant_name, suite.name)
+                out[key.name] = key
+    return out
+
+
+def session_named(workspace: Workspace, name: str) -> SessionKey:
+    """The session of a name as `nox -l` lists it."""
     known = sessions(workspace)
     if name not in known:
         raise UsageError(unknown("session", name, known))
@@ -345,13 +525,31 @@ def session_named(workspace: Workspace, name: str) -> tuple[str, str]:
 
 
 def session_argv(
-    workspace: Workspace, platform: str, suite: str, *, apply: bool = True
+    workspace: Workspace,
+    platform: str,
+    suite: str,
+    *,
+    variant: str | None = None,
+    apply: bool = True,
 ) -> list[str]:
-    """The pytest arguments that select a session's tests: the suite, the platform and
-    the suite's ignore and deselect flags (what a bare pytest run reproduces)."""
+    """The pytest arguments that select a session's tests: the suite's paths and
+    selection, the target, and the target's ignore and deselect flags for the suite
+    (what a bare `pytest --platform P --suite S` run reproduces)."""
     plat = platform_named(workspace, platform)
+    var = variant_named(plat, variant)
     target = suite_named(workspace, suite)
-    argv = [target.path, f"--platform={platform}", f"--suite={suite}"]
+    if plat is not None and not runs_on(target, Target(plat, var)):
+        raise UsageError(no_session_fate(target, Target(plat, var)).message)
+    argv = [*target.paths, f"--platform={platform}"]
+    if variant is not None:
+        argv.append(f"--variant={variant}")
+    argv.append(f"--suite={suite}")
+    if target.markexpr:
+        argv += ["-m", target.markexpr]
+    if target.keyword:
+        argv += ["-k", target.keyword]
+    argv += target.args
+    argv += [f"--ignore={e.target}" for e in target.excludes]
     if not apply:
         return argv + ["--no-skiplist"]
     if plat is None:
@@ -359,12 +557,12 @@ def session_argv(
     argv += [
         f"--ignore={e.target}{'/' if e.path.endswith('/') else ''}"
         for e in plat.ignores
-        if e.suite == target.name
+        if e.suite == target.name and e.holds_on(variant)
     ]
     argv += [
         f"--deselect={e.nodeid}"
         for e in plat.deselects
-        if target.holds(e.nodeid.split("::", 1)[0])
+        if target.holds(e.nodeid.split("::", 1)[0]) and e.holds_on(variant)
     ]
     return argv
 
@@ -373,12 +571,15 @@ def session_argv(
 class SessionCommand:
     """The complete command of one session: pytest's arguments and its environment."""
 
-    name: str
-    platform: str
-    suite: str
+    key: SessionKey
     argv: tuple[str, ...]  # after `pytest`
     env: Mapping[str, str] = field(default_factory=dict)
+    gpus: int = 1  # leased at once on a GPU platform
     applied: bool = True  # the skiplist applies (no --no-skiplist)
+
+    @property
+    def name(self) -> str:
+        return self.key.name
 
     @property
     def ignores(self) -> int:
@@ -399,31 +600,60 @@ class Sharding:
         return [f"--shard-id={self.shard_id}", f"--num-shards={self.num_shards}"]
 
 
-def conflicting_posarg(platform: str, suite: str, posargs: Sequence[str]) -> str | None:
+def conflicting_posarg(key: SessionKey, posargs: Sequence[str]) -> str | None:
     """Why an argument given after `--` would contradict the session, or None: the
-    session fixes the platform and suite, and its --ignore flags come from them."""
+    session fixes the platform, variant and suite, and its --ignore flags come from
+    them."""
+    fixed = {"--platform": key.platform, "--variant": key.variant, "--suite": key.suite}
     for i, arg in enumerate(posargs):
         name, _, value = arg.partition("=")
-        if name not in ("--platform", "--suite", "--skiplists"):
-            continue
-        value = value or (posargs[i + 1] if i + 1 < len(posargs) else "")
-        if name == "--platform" and value != platform:
-            return (
-                f"'{name} {value}' after -- contradicts this session's platform "
-                f"({platform}), whose --ignore flags it runs with; "
-                f"run nox -s {session_name(value, suite)} instead"
-            )
-        if name == "--suite" and value != suite:
-            return (
-                f"'{name} {value}' after -- contradicts this session's suite ({suite}); "
-                f"run nox -s {session_name(platform, value)} instead"
-            )
         if name == "--skiplists":
             return (
                 "'--skiplists' after -- is not for sessions: their --ignore flags come "
                 "from the workspace's own skiplists"
             )
+        if name not in fixed:
+            continue
+        value = value or (posargs[i + 1] if i + 1 < len(posargs) else "")
+        if value == fixed[name]:
+            continue
+        wanted = {"platform": key.platform, "variant": key.variant, "suite": key.suite}
+        wanted[name.removeprefix("--")] = value
+        instead = session_name(wanted["platform"], wanted["suite"], wanted["variant"])
+        what = name.removeprefix("--")
+        mine = fixed[name] or "none (platform-wide)"
+        return (
+            f"'{name} {value}' after -- contradicts this session's {what} ({mine}), "
+            f"whose --ignore flags it runs with; run nox -s {instead} instead"
+        )
     return None
+
+
+def _merge_expressions(argv: list[str], posargs: Sequence[str]) -> list[str]:
+    """The user's -m/-k after `--` narrow the suite's own: pytest keeps only the last
+    -m and -k it is given, so the two become one `(suite) and (user)` expression."""
+    rest: list[str] = []
+    given: dict[str, str] = {}
+    i = 0
+    while i < len(posargs):
+        arg = posargs[i]
+        if arg in ("-m", "-k") and i + 1 < len(posargs):
+            given[arg] = posargs[i + 1]
+            i += 2
+            continue
+        if arg[:2] in ("-m", "-k") and len(arg) > 2 and not arg.startswith("--"):
+            given[arg[:2]] = arg[2:]
+        else:
+            rest.append(arg)
+        i += 1
+    out = list(argv)
+    for flag, expression in given.items():
+        if flag in out:
+            index = out.index(flag) + 1
+            out[index] = f"({out[index]}) and ({expression})"
+        else:
+            out += [flag, expression]
+    return out + rest
 
 
 def session_command(
@@ -431,6 +661,7 @@ def session_command(
     platform: str,
     suite: str,
     *,
+    variant: str | None = None,
     posargs: Sequence[str] = (),
     sharding: Sharding | None = None,
     exists: Callable[[str], bool] | None = None,
@@ -439,35 +670,33 @@ def session_command(
     `testmatrix argv` and `sessions` all run exactly this.
 
     `posargs` are the user's extra pytest arguments (`nox -s S -- ...`); `--no-skiplist`
-    among them turns the skiplist off. Reports go to reports/<session>/ unless the
-    user names their own. `exists` tells whether a workspace-relative file exists
+    among them turns the skiplist off. Reports go to <reports_dir>/<session>/ unless
+    the user names their own. `exists` tells whether a workspace-relative file exists
     (default: look in the workspace); it decides whether recorded durations balance
     the shards.
     """
-    conflict = conflicting_posarg(platform, suite, posargs)
+    key = SessionKey(platform, variant, suite)
+    conflict = conflicting_posarg(key, posargs)
     if conflict:
         raise UsageError(conflict)
-    name = session_name(platform, suite)
+    the_suite = suite_named(workspace, suite)
     apply = "--no-skiplist" not in posargs
-    argv = session_argv(workspace, platform, suite, apply=apply)
-    argv += [a for a in posargs if a != "--no-skiplist"]
+    argv = session_argv(workspace, platform, suite, variant=variant, apply=apply)
+    argv = _merge_expressions(argv, [a for a in posargs if a != "--no-skiplist"])
     if sharding is not None:
         argv += sharding.flags()
     given = {a.split("=", 1)[0] for a in argv}
-    reports = f"{REPORTS_DIR}/{name}"
+    reports = f"{workspace.reports_dir}/{key.name}"
     if "--junitxml" not in given and "--junit-xml" not in given:
         argv.append(f"--junitxml={reports}/junit.xml")
-    durations = suite_named(workspace, suite).settings.get("durations")
+    durations = the_suite.durations
     if exists is None:
         root = workspace.root
         exists = lambda rel: os.path.isfile(os.path.join(root, rel))  # noqa: E731
-    if (
-        "--num-shards" in given
-        and durations
-        and "--shard-durations" not in given
-        and exists(durations)
-    ):
-        argv.append(f"--shard-durations={durations}")  # balance shards by recorded time
+    balance = "--num-shards" in given and "--shard-durations" not in given
+    if balance and durations and exists(durations):
+        argv.append(f"--shard-durations={durations}")  # balance shards by time
     if "--summary-json" not in given:
         argv.append(f"--summary-json={reports}/summary.json")
-    return SessionCommand(name, platform, suite, tuple(argv), {}, apply)
+    env = {k: str(v) for k, v in the_suite.env.items()}
+    return SessionCommand(key, tuple(argv), env, the_suite.gpus, apply)

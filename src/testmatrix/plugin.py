@@ -7,6 +7,7 @@ session and `testmatrix explain` decide every test the same way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from . import shard
 from .detect import Detection, detect
 from .errors import TestmatrixError
 from .items import case_of, relpath
-from .model import IgnoreEntry, Workspace
+from .model import Exclude, IgnoreEntry, Workspace
 from .plan import (
     ENV_PLATFORM,
     Fate,
@@ -27,11 +28,13 @@ from .plan import (
     hardware_mismatch,
     suite_named,
     target_platform,
+    target_variant,
 )
 
 FATE = pytest.StashKey[Fate]()
 STATE = pytest.StashKey["State"]()
 ENV_STRICT = "TESTMATRIX_STRICT_PLATFORM"
+ENV_VARIANT = "TESTMATRIX_VARIANT"
 
 
 class State:
@@ -45,6 +48,7 @@ class State:
         self.detection = detection
         self.strict = strict
         self.ignored: dict[str, IgnoreEntry] = {}
+        self.excluded: dict[str, Exclude] = {}
         self.shard: tuple[int, int] | None = None
         self.reran: set[str] = set()
         self.outcomes: dict[str, str] = {}
@@ -65,55 +69,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--platform",
         dest="testmatrix_platform",
         metavar="NAME",
-        help=f"target platform whose skiplist applies (a skiplists/platforms/NAME.toml, or 'none'); "
-        f"default: ${ENV_PLATFORM}, else the detected hardware",
+        help="target platform whose skiplist applies (skiplists/platforms/NAME.toml, "
+        f"or 'none'); default: ${ENV_PLATFORM}, else the detected hardware's",
+    )
+    group.addoption(
+        "--variant",
+        dest="testmatrix_variant",
+        metavar="NAME",
+        help="hardware variant of the platform whose entries apply too (rocm: mi300); "
+        f"default: ${ENV_VARIANT}, else the detected one, else platform-wide only",
     )
     group.addoption(
         "--strict-platform",
         dest="testmatrix_strict",
         action="store_true",
         default=None,
-        help="refuse to run unless the detected hardware is the target platform's (for CI steps)",
+        help="refuse to run unless the detected hardware is the target's (CI steps)",
     )
     group.addoption(
         "--suite",
         dest="testmatrix_suite",
         metavar="NAME",
-        help="apply only this suite's file-level ignores (nox sessions pass it; default: every suite's)",
+        help="apply this suite's selection and only its file-level ignores "
+        "(nox sessions pass it; default: every suite's ignores)",
     )
     group.addoption(
         "--no-skiplist",
         dest="testmatrix_no_skiplist",
         action="store_true",
         default=False,
-        help="apply no skiplist entry: ignore, skip and deselect nothing (reproduces the failures)",
+        help="apply no skiplist entry: ignore, skip and deselect nothing "
+        "(reproduces the failures)",
     )
     group.addoption(
         "--skiplists",
         dest="testmatrix_skiplists",
         metavar="DIR",
-        help="directory holding suites.toml and platforms/ (default: ini 'skiplists', else <rootdir>/skiplists)",
+        help="directory holding suites.toml and platforms/ "
+        "(default: ini 'skiplists', else <rootdir>/skiplists)",
     )
     for flag, dest, help_ in (
-        (
-            "--shard-id",
-            "testmatrix_shard_id",
-            "run only shard K (0-based) of the selected tests",
-        ),
-        (
-            "--num-shards",
-            "testmatrix_num_shards",
-            "split the selected tests into N shards",
-        ),
+        ("--shard-id", "testmatrix_shard_id", "run only shard K (0-based)"),
+        ("--num-shards", "testmatrix_num_shards", "split the tests into N shards"),
     ):
-        try:
+        # pytest-shard or similar may own the flag already; then it shards
+        with contextlib.suppress(ValueError):
             group.addoption(
                 flag, dest=dest, type=int, default=None, metavar="N", help=help_
             )
-        except (
-            ValueError
-        ):  # pytest-shard or similar already owns the flag; let it shard
-            pass
     group.addoption(
         "--shard-durations",
         dest="testmatrix_durations",
@@ -124,7 +127,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--summary-json",
         dest="testmatrix_summary",
         metavar="PATH",
-        help="write a JSON summary: counts by fate, entries used, flaky tests, durations",
+        help="write a JSON summary: counts by fate, entries used, flaky tests, "
+        "durations",
     )
     parser.addini(
         "skiplists", "directory of testmatrix skiplists, relative to the rootdir"
@@ -178,19 +182,33 @@ def _load(config: pytest.Config) -> State:
     detection = detect()
     requested = config.getoption("testmatrix_platform") or os.environ.get(ENV_PLATFORM)
     platform = target_platform(workspace, requested, detection.hardware)
+    variant = target_variant(
+        platform,
+        config.getoption("testmatrix_variant") or os.environ.get(ENV_VARIANT),
+        detection.hardware,
+        detection.models,
+    )
     strict = bool(
         config.getoption("testmatrix_strict")
         or config.getini("strict_platform")
         or os.environ.get(ENV_STRICT) == "1"
     )
-    refusal = hardware_mismatch(platform, detection.hardware, detection.describe())
+    refusal = hardware_mismatch(
+        platform, variant, detection.hardware, detection.models, detection.describe()
+    )
     if strict and refusal:
         raise TestmatrixError(refusal)
     suite = config.getoption("testmatrix_suite")
     if suite is not None:
         suite_named(workspace, suite)
     apply = not config.getoption("testmatrix_no_skiplist")
-    rules = Rules(workspace, platform, apply=apply, suite=suite)
+    rules = Rules(
+        workspace,
+        platform,
+        variant=variant.name if variant else None,
+        apply=apply,
+        suite=suite,
+    )
     state = State(workspace, rules, detection, strict)
     num = config.getoption("testmatrix_num_shards", None)
     shard_id = config.getoption("testmatrix_shard_id", None)
@@ -216,22 +234,29 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(Outcomes(state), "testmatrix-outcomes")
     if state.shard is not None:
         config.pluginmanager.register(Sharder(state), "testmatrix-shard")
-    # Code under test (the bundled mini-vLLM) reads this to simulate the platform.
-    config.stash[_PREVIOUS_ENV] = os.environ.get(ENV_PLATFORM)
-    os.environ[ENV_PLATFORM] = state.rules.name
+    # Code under test (the bundled mini-vLLM) reads these to simulate the target.
+    rules = state.rules
+    platform = rules.platform.name if rules.platform else "none"
+    config.stash[_PREVIOUS_ENV] = {k: os.environ.get(k) for k in _TARGET_ENV}
+    os.environ[ENV_PLATFORM] = platform
+    if rules.variant is not None:
+        os.environ[ENV_VARIANT] = rules.variant
 
 
-_PREVIOUS_ENV = pytest.StashKey["str | None"]()
+_TARGET_ENV = (ENV_PLATFORM, ENV_VARIANT)
+_KINDS = ("ignore", "skip", "deselect")
+_LEFT_OUT = (FateKind.DESELECTED, FateKind.IGNORED, FateKind.NOT_IN_SUITE)
+_PREVIOUS_ENV = pytest.StashKey[dict[str, "str | None"]]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if STATE not in config.stash:
         return
-    previous = config.stash[_PREVIOUS_ENV]
-    if previous is None:
-        os.environ.pop(ENV_PLATFORM, None)
-    else:
-        os.environ[ENV_PLATFORM] = previous
+    for name, previous in config.stash[_PREVIOUS_ENV].items():
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -259,20 +284,29 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             )
         else:
             where = os.path.relpath(state.workspace.skiplist_dir)
+            entries = [e for e in plat.entries if e.holds_on(rules.variant)]
+            count = {kind: sum(e.kind == kind for e in entries) for kind in _KINDS}
             lines.append(
                 f"testmatrix: skiplist {where}/platforms/{plat.name}.toml: "
-                f"{len(plat.ignores)} ignores, {len(plat.skips)} model skips, "
-                f"{len(plat.deselects)} deselects"
+                f"{count['ignore']} ignores, {count['skip']} model skips, "
+                f"{count['deselect']} deselects"
+                + (f" (with {rules.variant}'s own)" if rules.variant else "")
             )
     return lines
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     state = config.stash.get(STATE, None)
-    if state is None or not state.rules.ignores:
+    if state is None or not (state.rules.ignores or state.rules.selects):
         return None
     rel = relpath(collection_path, state.workspace.root)
-    entry = state.rules.ignored_path(rel) if rel else None
+    if rel is None:
+        return None
+    exclude = state.rules.excluded_path(rel)
+    if exclude is not None:  # the suite's partitioning: never collected here
+        state.excluded[rel] = exclude
+        return True
+    entry = state.rules.ignored_path(rel)
     if entry is None:
         return None
     state.ignored[rel] = entry
@@ -288,8 +322,13 @@ def pytest_collection_modifyitems(
     rules = state.rules
     keep, deselected = [], []
     relevant = frozenset(rules.skips)  # only these markers can change a fate here
+    suite = rules.suite
+    marks = bool(suite and suite.markexpr)
+    keywords = bool(suite and suite.keyword)
+    root = state.workspace.root
     for item in items:
-        fate = rules.fate(case_of(item, state.workspace.root, relevant))
+        case = case_of(item, root, relevant, selection=marks, keywords=keywords)
+        fate = rules.fate(case)
         if fate.rerun is not None:
             rerun = fate.rerun
             item.add_marker(
@@ -301,7 +340,7 @@ def pytest_collection_modifyitems(
             continue
         item.stash[FATE] = fate
         state.fates[item.nodeid] = fate
-        if fate.kind in (FateKind.DESELECTED, FateKind.IGNORED):
+        if fate.kind in _LEFT_OUT:
             deselected.append(item)
             continue
         if fate.kind is FateKind.SKIPPED:
@@ -369,6 +408,10 @@ def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
         if f.kind in (FateKind.DESELECTED, FateKind.IGNORED)
     )
     counts["ignored_paths"] = len(state.ignored)
+    # the suite's partitioning, apart from what the platform's entries keep out
+    counts["not_in_suite"] = len(state.excluded) + sum(
+        1 for f in state.fates.values() if f.kind is FateKind.NOT_IN_SUITE
+    )
     used: dict[str, dict] = {}
     for fate in state.fates.values():
         if fate.entry is not None:
@@ -393,7 +436,9 @@ def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
             },
         )
     return {
-        "platform": state.rules.name,
+        "platform": state.rules.platform.name if state.rules.platform else "none",
+        "variant": state.rules.variant,
+        "target": state.rules.name,
         "suite": config.getoption("testmatrix_suite"),
         "simulated": state.simulated,
         "hardware": state.detection.hardware,
@@ -441,7 +486,7 @@ def pytest_terminal_summary(
     terminalreporter, exitstatus, config: pytest.Config
 ) -> None:
     state = config.stash.get(STATE, None)
-    if state is None or state.rules.platform is None:
+    if state is None or (state.rules.platform is None and not state.rules.selects):
         return
     counts = dict.fromkeys(FateKind, 0)
     entries = {entry.location for entry in state.ignored.values()}
@@ -451,6 +496,15 @@ def pytest_terminal_summary(
             entries.add(fate.entry.location)
     write = terminalreporter.write_line
     terminalreporter.section(f"testmatrix: {state.rules.name}", sep="-")
+    suite = state.rules.suite
+    if suite is not None and (state.excluded or counts[FateKind.NOT_IN_SUITE]):
+        write(
+            f"suite {suite.name}: {len(state.excluded)} paths excluded, "
+            f"{counts[FateKind.NOT_IN_SUITE]} tests outside its selection "
+            "(partitioning: they run in other suites)"
+        )
+    if state.rules.platform is None:
+        return
     if not state.rules.apply:
         write(
             "skiplist OFF (--no-skiplist): every test ran as it would without testmatrix"
