@@ -1,3 +1,3 @@
-"""testmatrix: one skiplist drives nox sessions, pytest skips and Buildkite pipelines."""
+"""One skiplist drives nox sessions, pytest skips and Buildkite pipelines."""
 
 __version__ = "0.1.0"

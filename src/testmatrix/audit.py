@@ -1,4 +1,4 @@
-"""Audit: run exactly what a platform's entries keep out, and say which entries are stale."""
+"""Audit: run what a platform's entries keep out, and say which entries are stale."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from .errors import TestmatrixError
 from .explain import explain
 from .model import Workspace
 from .plan import FateKind, TestCase
+
+# One format for the header and every row, so the columns line up.
+_ROW = "{:<8} {:<36} {:<9} {:>5} {:>5} {:>5}  {}"
 
 
 @dataclass
@@ -35,7 +39,7 @@ class EntryAudit:
             "stale" if self.failed == 0 and self.passed == len(self.tests) else "needed"
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int | None]:
         return {
             **{k: v for k, v in self.__dict__.items() if k != "tests"},
             "tests": len(self.tests),
@@ -45,18 +49,15 @@ class EntryAudit:
 
 def _results(junit: Path) -> dict[str, tuple[str, str | None]]:
     """{test name as junit has it: (outcome, first error line)}."""
-    out = {}
+    out: dict[str, tuple[str, str | None]] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
         key = f"{case.get('classname')}::{case.get('name')}"
         outcome, message = "passed", None
         for child in case:
             if child.tag in ("failure", "error"):
                 outcome = "failed"
-                message = (
-                    (child.get("message") or child.text or "").strip().splitlines()[0]
-                    if (child.get("message") or child.text)
-                    else child.tag
-                )
+                text = child.get("message") or child.text
+                message = text.strip().splitlines()[0] if text else child.tag
                 break
             if child.tag == "skipped":
                 outcome = "skipped"
@@ -74,9 +75,12 @@ def _junit_key(nodeid: str) -> str:
 
 
 def audit(
-    workspace: Workspace, platform: str, cases: list[TestCase], env: dict | None = None
+    workspace: Workspace,
+    platform: str,
+    cases: list[TestCase],
+    env: dict[str, str] | None = None,
 ) -> list[EntryAudit]:
-    """Run the entries' tests on `platform` with the skiplist off; group the outcomes by entry."""
+    """Run the entries' tests on `platform`, skiplist off; group outcomes by entry."""
     if platform not in workspace.platforms:
         raise TestmatrixError(f"unknown platform '{platform}'")
     audits: dict[str, EntryAudit] = {}
@@ -120,9 +124,8 @@ def audit(
                 text=True,
             )
             if not junit.exists():
-                raise TestmatrixError(
-                    f"audit run failed before any test ran: {(proc.stderr or proc.stdout).strip()[-500:]}"
-                )
+                output = (proc.stderr or proc.stdout).strip()[-500:]
+                raise TestmatrixError(f"audit run failed before any test ran: {output}")
             results = _results(junit)
         for item in audits.values():
             for nodeid in item.tests:
@@ -140,16 +143,15 @@ def audit(
 
 
 def render(audits: list[EntryAudit]) -> str:
-    lines = [
-        f"{'verdict':<8} {'entry':<36} {'kind':<9} {'tests':>5} {'pass':>5} {'fail':>5}  first error / reason"
-    ]
+    header = ("verdict", "entry", "kind", "tests", "pass", "fail")
+    lines = [_ROW.format(*header, "first error / reason")]
     for a in audits:
         detail = a.first_error if a.verdict == "needed" else a.reason
-        lines.append(
-            f"{a.verdict:<8} {a.entry:<36} {a.kind:<9} {len(a.tests):>5} {a.passed:>5} {a.failed:>5}  {detail}"
-        )
-    stale = sum(a.verdict == "stale" for a in audits)
+        cells = (a.verdict, a.entry, a.kind, len(a.tests), a.passed, a.failed)
+        lines.append(_ROW.format(*cells, detail))
+    verdicts = Counter(a.verdict for a in audits)
     lines.append(
-        f"{stale} stale, {sum(a.verdict == 'needed' for a in audits)} still needed, {sum(a.verdict == 'dead' for a in audits)} dead"
+        f"{verdicts['stale']} stale, {verdicts['needed']} still needed, "
+        f"{verdicts['dead']} dead"
     )
     return "\n".join(lines)

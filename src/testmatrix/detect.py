@@ -1,4 +1,4 @@
-"""Which accelerator this machine has, without importing torch unless nothing else answers.
+"""Which accelerator this machine has; torch is imported only if nothing else answers.
 
 Like vLLM's platform probe: amdsmi and pynvml device counts first, then the kernel
 drivers' files, and torch's build flags last (importing torch costs seconds).
@@ -12,11 +12,12 @@ import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 
 
 @dataclass(frozen=True)
 class Detection:
-    """The hardware found: 'rocm', 'cuda' or 'none', how many devices, and how we know."""
+    """The hardware found ('rocm', 'cuda' or 'none'), how many devices, how we know."""
 
     hardware: str
     devices: int
@@ -26,16 +27,22 @@ class Detection:
     def describe(self) -> str:
         if self.hardware == "none":
             return f"none ({'; '.join(self.notes) or 'no probe found a GPU'})"
-        return f"{self.hardware} ({self.devices} device{'s' if self.devices != 1 else ''}, via {self.method})"
+        plural = "s" if self.devices != 1 else ""
+        return f"{self.hardware} ({self.devices} device{plural}, via {self.method})"
 
 
 Probe = Callable[[], "tuple[str, int] | None"]
 
 
+def _require(name: str) -> ModuleType:
+    """Import an optional module; a missing one fails its probe with a short note."""
+    if importlib.util.find_spec(name) is None:
+        raise ModuleNotFoundError(f"{name} not installed")
+    return importlib.import_module(name)
+
+
 def _amdsmi() -> tuple[str, int] | None:
-    if importlib.util.find_spec("amdsmi") is None:
-        raise ModuleNotFoundError("amdsmi not installed")
-    amdsmi = importlib.import_module("amdsmi")
+    amdsmi = _require("amdsmi")
     amdsmi.amdsmi_init()
     try:
         count = len(amdsmi.amdsmi_get_processor_handles())
@@ -45,9 +52,7 @@ def _amdsmi() -> tuple[str, int] | None:
 
 
 def _pynvml() -> tuple[str, int] | None:
-    if importlib.util.find_spec("pynvml") is None:
-        raise ModuleNotFoundError("pynvml not installed")
-    pynvml = importlib.import_module("pynvml")
+    pynvml = _require("pynvml")
     pynvml.nvmlInit()
     try:
         count = pynvml.nvmlDeviceGetCount()
@@ -71,9 +76,7 @@ def _drivers() -> tuple[str, int] | None:
 
 
 def _torch() -> tuple[str, int] | None:
-    if importlib.util.find_spec("torch") is None:
-        raise ModuleNotFoundError("torch not installed")
-    torch = importlib.import_module("torch")
+    torch = _require("torch")
     if not torch.cuda.is_available():
         return None
     count = torch.cuda.device_count()
@@ -102,7 +105,7 @@ PROBES: tuple[tuple[str, Probe], ...] = (
 
 def detect(probes: tuple[tuple[str, Probe], ...] = PROBES) -> Detection:
     """Run the probes in order; the first that finds devices decides."""
-    notes = []
+    notes: list[str] = []
     for name, probe in probes:
         try:
             found = probe()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 
@@ -25,7 +26,7 @@ class TestmatrixError(Exception):
 class ConfigError(TestmatrixError):
     """The skiplists are invalid; `problems` lists every one found."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
@@ -34,7 +35,7 @@ class UsageError(TestmatrixError):
     """A command line names something that does not exist."""
 
 
-def did_you_mean(word: str, choices) -> str:
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' when a close choice exists, else ''."""
     import difflib
 
@@ -42,7 +43,8 @@ def did_you_mean(word: str, choices) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def unknown(kind: str, word: str, choices) -> str:
+# Collection, not Iterable: the message reads the choices twice.
+def unknown(kind: str, word: str, choices: Collection[str]) -> str:
     """The standard message for a name that is not declared."""
     known = ", ".join(sorted(choices)) or "none"
     return f"unknown {kind} '{word}'{did_you_mean(word, choices)}; known: {known}"

@@ -8,7 +8,7 @@ from pathlib import Path
 from .errors import TestmatrixError
 
 
-def read_json(path: Path, what: str):
+def read_json(path: Path, what: str) -> object:
     """The parsed file; a missing or malformed file is one line naming it."""
     try:
         return json.loads(path.read_text())

@@ -1,4 +1,4 @@
-"""Session reports: atomic JSON summaries and the merged platform x suite Markdown matrix."""
+"""Session reports: atomic JSON summaries and their merged Markdown matrix."""
 
 from __future__ import annotations
 
@@ -6,26 +6,30 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
 from .errors import TestmatrixError
 from .jsonio import read_json
 
+# A summary as JSON gives it back: its values are of many shapes.
+Summary = dict[str, Any]
+
 
 def _lock_for(path: Path) -> FileLock:
-    """A lock for one report file, kept out of the reports folder so it is never uploaded as an artifact."""
+    """One report's lock, outside the reports folder: never uploaded as an artifact."""
     key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    user = (
-        f"-{os.getuid()}" if hasattr(os, "getuid") else ""
-    )  # another user's lock folder is not ours to write
+    # Another user's lock folder is not ours to write.
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
     directory = Path(tempfile.gettempdir()) / f"testmatrix-locks{user}"
     directory.mkdir(exist_ok=True)
     return FileLock(str(directory / f"{path.name}.{key}.lock"))
 
 
-def write_summary(path: Path, data: dict) -> None:
+def write_summary(path: Path, data: Mapping[str, object]) -> None:
     """Write JSON atomically; concurrent sessions writing the same file take turns."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with _lock_for(path):
@@ -35,8 +39,8 @@ def write_summary(path: Path, data: dict) -> None:
         os.replace(tmp, path)
 
 
-def read_summaries(paths: list[Path]) -> list[dict]:
-    out = []
+def read_summaries(paths: list[Path]) -> list[Summary]:
+    out: list[Summary] = []
     for path in paths:
         data = read_json(path, "testmatrix summary")
         if not isinstance(data, dict) or "counts" not in data or "platform" not in data:
@@ -47,8 +51,8 @@ def read_summaries(paths: list[Path]) -> list[dict]:
     return out
 
 
-def matrix(summaries: list[dict]) -> str:
-    """Markdown: one row per suite, one column per platform, ready for `buildkite-agent annotate`."""
+def matrix(summaries: list[Summary]) -> str:
+    """Markdown table, suites by platforms, ready for `buildkite-agent annotate`."""
     platforms = sorted({s["platform"] for s in summaries})
     suites = sorted({s.get("suite") or "-" for s in summaries})
     cell = {(s["platform"], s.get("suite") or "-"): s for s in summaries}

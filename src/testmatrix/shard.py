@@ -1,4 +1,4 @@
-"""Split selected tests over parallel jobs: by recorded durations when known, else by count."""
+"""Split selected tests over parallel jobs, by recorded durations or else by count."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ def check(shard_id: int, num_shards: int) -> None:
         raise TestmatrixError(f"--num-shards={num_shards} must be at least 1")
     if not 0 <= shard_id < num_shards:
         raise TestmatrixError(
-            f"--shard-id={shard_id} is out of range for --num-shards={num_shards} (0..{num_shards - 1})"
+            f"--shard-id={shard_id} is out of range for --num-shards={num_shards} "
+            f"(0..{num_shards - 1})"
         )
 
 
@@ -25,7 +26,7 @@ def assign(
     if num_shards == 1 or not nodeids:
         return [0] * len(nodeids)
     if not durations:
-        # contiguous, near-equal chunks keep a module's tests (and its fixtures) together
+        # contiguous, near-equal chunks keep a module's tests (and fixtures) together
         size, extra = divmod(len(nodeids), num_shards)
         out: list[int] = []
         for shard in range(num_shards):
@@ -45,7 +46,7 @@ def assign(
 
 
 def load_durations(path: Path) -> dict[str, float]:
-    """A durations file: JSON {nodeid: seconds}, or a session's summary.json (its 'durations')."""
+    """A durations file: JSON {nodeid: seconds}, or a summary.json's 'durations'."""
     data = read_json(path, "durations file")
     if (
         isinstance(data, dict)

@@ -8,23 +8,27 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import Any
 
-Key = tuple  # ("ignore", 2, "path") or ("suites", "pooling", "path", 0)
+# ("ignore", 2, "path") or ("suites", "pooling", "path", 0)
+Key = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
-_KEYVAL = re.compile(
-    r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=\s*(.*)$"""
-)
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""  # bare, "basic" or 'literal'
+_KEYVAL = re.compile(rf"^\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=\s*(.*)$")
 _STRING = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'""")
 _ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
-def parse(text: str) -> dict:
-    """Parse TOML text; errors are tomllib's (imported here: a cached workspace needs no parser)."""
+def parse(text: str) -> dict[str, Any]:
+    """Parse TOML text; errors are tomllib's."""
+    # Imported here, not at the top: a cached workspace needs no parser.
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
+        # mypy checks as 3.10 and so reads this line, yet a 3.11+ venv has no tomli;
+        # where tomli is installed the ignore is unused, hence unused-ignore.
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     return tomllib.loads(text)
 
 
@@ -42,7 +46,7 @@ _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 def _split_dotted(key: str) -> list[str]:
     if _BARE.match(key):  # the common case: one bare key
         return [key]
-    parts = []
+    parts: list[str] = []
     for m in re.finditer(r"""\s*("([^"]*)"|'([^']*)'|[A-Za-z0-9_-]+)\s*(\.|$)""", key):
         parts.append(
             m.group(2)
@@ -57,8 +61,8 @@ def _split_dotted(key: str) -> list[str]:
 def locate(text: str) -> dict[Key, int]:
     """Map key paths to 1-based line numbers; array-of-tables get their index."""
     positions: dict[Key, int] = {}
-    counts: dict[tuple, int] = {}
-    table: tuple = ()
+    counts: dict[tuple[str, ...], int] = {}
+    table: Key = ()
     lines = text.splitlines()
     i = 0
     while i < len(lines):
@@ -94,13 +98,12 @@ def locate(text: str) -> dict[Key, int]:
             item = 0
             chunk, chunk_line = value, lineno
             while True:
-                stripped = _STRING.sub('""', chunk)
-                for m in _STRING.finditer(chunk):
+                for _ in _STRING.finditer(chunk):
                     positions.setdefault(path + (item,), chunk_line)
                     item += 1
-                depth += stripped.split("#", 1)[0].count("[") - stripped.split("#", 1)[
-                    0
-                ].count("]")
+                # Brackets inside strings or after a comment do not nest.
+                code = _STRING.sub('""', chunk).split("#", 1)[0]
+                depth += code.count("[") - code.count("]")
                 if depth <= 0 or i >= len(lines):
                     break
                 chunk, chunk_line = lines[i], i + 1
@@ -108,9 +111,8 @@ def locate(text: str) -> dict[Key, int]:
     return positions
 
 
-def line_of(positions: dict[Key, int], *path) -> int:
+def line_of(positions: dict[Key, int], *path: str | int) -> int:
     """Line of the longest known prefix of `path` (1 when nothing is known)."""
-    path = tuple(path)
     while path:
         if path in positions:
             return positions[path]

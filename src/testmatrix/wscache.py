@@ -1,8 +1,9 @@
-"""A cache of the validated workspace, so `nox -l` and pytest start-up skip re-parsing TOML.
+"""A cache of the validated workspace: `nox -l` and pytest start-up skip parsing TOML.
 
-The key is every skiplist file's path, size and mtime, the working directory (locations in
-messages are relative to it) and the package version. A hit is used only if every path the
-skiplists name still exists: renaming a test file is a change the TOML stamps cannot see.
+The key is every skiplist file's path, size and mtime, the working directory
+(locations in messages are relative to it) and the package version. A hit is used
+only if every path the skiplists name still exists: renaming a test file is a change
+the TOML stamps cannot see.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ from .model import Workspace
 
 NAME = "testmatrix-workspace.pickle"
 
+# (version, Python X.Y, cwd, skiplist dir, ((file, size, mtime_ns), ...))
+Stamp = tuple[str, tuple[int, ...], str, str, tuple[tuple[str, int, int], ...]]
 
-def _stamp(skiplist_dir: Path) -> tuple:
-    files = []
+
+def _stamp(skiplist_dir: Path) -> Stamp:
+    files: list[tuple[str, int, int]] = []
     for dirpath, _, names in os.walk(skiplist_dir):
         for name in names:
             if name.endswith(".toml"):
-                st = os.stat(os.path.join(dirpath, name))
-                files.append((os.path.join(dirpath, name), st.st_size, st.st_mtime_ns))
+                path = os.path.join(dirpath, name)
+                st = os.stat(path)
+                files.append((path, st.st_size, st.st_mtime_ns))
     return (
         __version__,
         sys.version_info[:2],
