@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import TestmatrixError
-from .explain import explain
+from .explain import explain, targets_named
 from .model import Workspace
 from .plan import FateKind, TestCase
 
@@ -80,16 +80,18 @@ def audit(
     cases: list[TestCase],
     env: dict[str, str] | None = None,
 ) -> list[EntryAudit]:
-    """Run the entries' tests on `platform`, skiplist off; group outcomes by entry."""
-    if platform not in workspace.platforms:
-        raise TestmatrixError(f"unknown platform '{platform}'")
+    """Run the entries' tests on a target (`rocm`: the platform and its variants,
+    `rocm:mi300`: one variant), skiplist off; group outcomes by entry."""
+    targets = targets_named(workspace, platform)
+    variant = targets[0].variant_name if len(targets) == 1 else None
+    platform = targets[0].platform.name
     audits: dict[str, EntryAudit] = {}
     for entry in workspace.platforms[platform].entries:
-        if entry.kind != "flaky":
+        if entry.kind != "flaky" and (variant is None or entry.holds_on(variant)):
             audits[str(entry.location)] = EntryAudit(
                 str(entry.location), entry.kind, entry.reason, entry.issue
             )
-    for row in explain(workspace, cases, [platform]):
+    for row in explain(workspace, cases, targets):
         if (
             row.fate.kind in (FateKind.SKIPPED, FateKind.IGNORED, FateKind.DESELECTED)
             and row.fate.entry is not None
@@ -108,6 +110,7 @@ def audit(
                 "pytest",
                 f"@{argsfile}",
                 f"--platform={platform}",
+                *([f"--variant={variant}"] if variant else []),
                 "--no-skiplist",
                 f"--junitxml={junit}",
                 "-q",

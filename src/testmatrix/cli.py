@@ -10,19 +10,28 @@ from pathlib import Path
 
 from .config import load_workspace
 from .errors import TestmatrixError, UsageError
-from .plan import platform_named, session_command, session_named, sessions
+from .plan import (
+    SessionKey,
+    platform_named,
+    session_command,
+    session_named,
+    sessions,
+)
 
 
 def _sessions(args: argparse.Namespace) -> int:
     workspace = load_workspace(args.root)
     rows = []
-    for name, (platform, suite) in sessions(workspace).items():
-        command = session_command(workspace, platform, suite)
+    for name, key in sessions(workspace).items():
+        command = session_command(
+            workspace, key.platform, key.suite, variant=key.variant
+        )
         rows.append(
             {
                 "session": name,
-                "platform": platform,
-                "suite": suite,
+                "platform": key.platform,
+                "variant": key.variant,
+                "suite": key.suite,
                 "argv": ["pytest", *command.argv],
                 "env": dict(command.env),
             }
@@ -39,13 +48,16 @@ def _sessions(args: argparse.Namespace) -> int:
 def _argv(args: argparse.Namespace) -> int:
     workspace = load_workspace(args.root)
     if len(args.names) == 1:
-        platform, suite = session_named(workspace, args.names[0])
+        key = session_named(workspace, args.names[0])
     elif len(args.names) == 2:
         platform, suite = args.names
+        key = SessionKey(platform, args.variant, suite)
     else:
         raise UsageError("argv takes a session name, or a platform and a suite")
     posargs = ["--no-skiplist"] if args.no_skiplist else []
-    command = session_command(workspace, platform, suite, posargs=posargs)
+    command = session_command(
+        workspace, key.platform, key.suite, variant=key.variant, posargs=posargs
+    )
     if args.json:
         print(json.dumps(command.as_dict(), indent=2))
     else:
@@ -112,9 +124,7 @@ def _explain(args) -> int:
     from .collect import collect
 
     workspace = load_workspace(args.root)
-    platforms = (
-        [platform_named(workspace, args.platform).name] if args.platform else None
-    )
+    targets = ex.targets_named(workspace, args.platform)
     collected = collect(workspace, keyword=args.keyword)
     cases = collected.cases
     if args.test:
@@ -131,11 +141,10 @@ def _explain(args) -> int:
             )
     for error in collected.errors:
         print(f"testmatrix: error: {error}", file=sys.stderr)
-    rows = ex.explain(workspace, cases, platforms)
+    rows = ex.explain(workspace, cases, targets)
     if args.json:
         table = [
-            {"platform": p, "suite": s, **c}
-            for (p, s), c in sorted(ex.summary(rows).items())
+            {"target": t, "suite": s, **c} for (t, s), c in ex.summary(rows).items()
         ]
         print(
             json.dumps(
@@ -222,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--json", action="store_true", help='{"argv": [pytest arguments], "env": {}}'
     )
+    p.add_argument("--variant", help="with a platform and a suite: this variant's")
     p.add_argument(
         "--no-skiplist", action="store_true", help="the command with no entry applied"
     )
@@ -262,7 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-k", dest="keyword", help="only tests matching this pytest -k expression"
     )
-    p.add_argument("--platform", help="only this platform")
+    p.add_argument(
+        "--platform",
+        metavar="TARGET",
+        help="only this platform and its variants (rocm), or one variant (rocm:mi300)",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument(
         "--summary", action="store_true", help="only the platform x suite table"

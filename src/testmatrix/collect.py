@@ -35,7 +35,10 @@ class _Recorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.cases = [case_of(item, self.workspace.root) for item in items]
+        root = self.workspace.root
+        # -k's names cost a walk up each item's parents: only where a suite uses -k
+        keywords = any(s.keyword for s in self.workspace.suites.values())
+        self.cases = [case_of(item, root, keywords=keywords) for item in items]
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -48,7 +51,7 @@ def collect(
 ) -> Collected:
     """Every test under the suites (or `paths`), as planning sees it; `keyword` is
     pytest's -k."""
-    targets = paths or sorted({s.path for s in workspace.suites.values()})
+    targets = paths or sorted({p for s in workspace.suites.values() for p in s.paths})
     args = [
         *targets,
         "--collect-only",

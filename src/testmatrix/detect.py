@@ -23,15 +23,34 @@ class Detection:
     devices: int
     method: str
     notes: tuple[str, ...] = field(default=())
+    # what the devices are, where the probe can tell: AMD gfx targets (gfx942) or
+    # NVIDIA device names; variants are matched against these
+    models: tuple[str, ...] = field(default=())
 
     def describe(self) -> str:
         if self.hardware == "none":
             return f"none ({'; '.join(self.notes) or 'no probe found a GPU'})"
         plural = "s" if self.devices != 1 else ""
-        return f"{self.hardware} ({self.devices} device{plural}, via {self.method})"
+        what = f", {', '.join(self.models)}" if self.models else ""
+        return (
+            f"{self.hardware} ({self.devices} device{plural}{what}, via {self.method})"
+        )
 
 
-Probe = Callable[[], "tuple[str, int] | None"]
+# (hardware, device count) or (hardware, device count, device models)
+Found = tuple[str, int] | tuple[str, int, tuple[str, ...]]
+Probe = Callable[[], "Found | None"]
+
+
+def gfx_name(version: int) -> str:
+    """The gfx target of a KFD `gfx_target_version` (90402 -> gfx942, 90010 ->
+    gfx90a): major, then minor and stepping as hex digits."""
+    major, minor, stepping = version // 10000, version // 100 % 100, version % 100
+    return f"gfx{major}{minor:x}{stepping:x}"
+
+
+def _distinct(values: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
 
 
 def _require(name: str) -> ModuleType:
@@ -41,49 +60,74 @@ def _require(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
-def _amdsmi() -> tuple[str, int] | None:
+def _amdsmi() -> Found | None:
     amdsmi = _require("amdsmi")
     amdsmi.amdsmi_init()
     try:
-        count = len(amdsmi.amdsmi_get_processor_handles())
+        handles = amdsmi.amdsmi_get_processor_handles()
+        models = []
+        for handle in handles:
+            try:
+                info = amdsmi.amdsmi_get_gpu_asic_info(handle)
+                models.append(str(info.get("target_graphics_version", "")))
+            except Exception:  # older amdsmi: the count still stands
+                pass
     finally:
         amdsmi.amdsmi_shut_down()
-    return ("rocm", count) if count else None
+    return ("rocm", len(handles), _distinct(models)) if handles else None
 
 
-def _pynvml() -> tuple[str, int] | None:
+def _pynvml() -> Found | None:
     pynvml = _require("pynvml")
     pynvml.nvmlInit()
     try:
         count = pynvml.nvmlDeviceGetCount()
+        names = []
+        for index in range(count):
+            name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(index))
+            names.append(name.decode() if isinstance(name, bytes) else str(name))
     finally:
         pynvml.nvmlShutdown()
-    return ("cuda", count) if count else None
+    return ("cuda", count, _distinct(names)) if count else None
 
 
-def _drivers() -> tuple[str, int] | None:
+def _drivers() -> Found | None:
     nvidia = glob.glob("/proc/driver/nvidia/gpus/*")
     if nvidia:
-        return "cuda", len(nvidia)
-    if os.path.exists("/dev/kfd"):
-        nodes = [
-            p
-            for p in glob.glob("/sys/class/kfd/kfd/topology/nodes/*/gpu_id")
-            if _read(p) not in ("", "0")
+        names = [
+            line.split(":", 1)[1].strip()
+            for gpu in nvidia
+            for line in _read(os.path.join(gpu, "information")).splitlines()
+            if line.startswith("Model:")
         ]
-        return "rocm", len(nodes) or 1
+        return "cuda", len(nvidia), _distinct(names)
+    if os.path.exists("/dev/kfd"):
+        gfx = []
+        count = 0
+        for node in glob.glob("/sys/class/kfd/kfd/topology/nodes/*"):
+            if _read(os.path.join(node, "gpu_id")) in ("", "0"):
+                continue  # a CPU node
+            count += 1
+            for line in _read(os.path.join(node, "properties")).splitlines():
+                key, _, value = line.partition(" ")
+                if key == "gfx_target_version" and value.strip().isdigit():
+                    gfx.append(gfx_name(int(value)))
+        return "rocm", count or 1, _distinct(gfx)
     raise LookupError("no /proc/driver/nvidia/gpus or /dev/kfd")
 
 
-def _torch() -> tuple[str, int] | None:
+def _torch() -> Found | None:
     torch = _require("torch")
     if not torch.cuda.is_available():
         return None
     count = torch.cuda.device_count()
+    props = [torch.cuda.get_device_properties(i) for i in range(count)]
     if getattr(torch.version, "hip", None):
-        return "rocm", count
+        # gcnArchName is "gfx942:sramecc+:xnack-": the target is before the colon
+        gfx = [str(getattr(p, "gcnArchName", "")).split(":")[0] for p in props]
+        return "rocm", count, _distinct(gfx)
     if getattr(torch.version, "cuda", None):
-        return "cuda", count
+        return "cuda", count, _distinct([str(p.name) for p in props])
     return None
 
 
@@ -113,7 +157,7 @@ def detect(probes: tuple[tuple[str, Probe], ...] = PROBES) -> Detection:
             notes.append(f"{name}: {exc}")
             continue
         if found:
-            hardware, count = found
-            return Detection(hardware, count, name, tuple(notes))
+            hardware, count, *models = found
+            return Detection(hardware, count, name, tuple(notes), *models)
         notes.append(f"{name}: no devices")
     return Detection("none", 0, "none", tuple(notes))

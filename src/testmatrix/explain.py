@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .model import Workspace
-from .plan import Fate, FateKind, Rules, TestCase
+from .errors import UsageError
+from .model import Target, Workspace
+from .plan import (
+    Fate,
+    FateKind,
+    Rules,
+    TestCase,
+    no_session_fate,
+    platform_named,
+    runs_on,
+    variant_named,
+)
 
 KINDS = (
     FateKind.RUN,
@@ -13,20 +23,26 @@ KINDS = (
     FateKind.IGNORED,
     FateKind.DESELECTED,
     FateKind.ERROR,
+    FateKind.NOT_IN_SUITE,
+    FateKind.NO_SESSION,
 )
 
 
 @dataclass(frozen=True)
 class Row:
-    platform: str
+    target: str  # "rocm" or "rocm:mi300"
     suite: str
     test: TestCase
     fate: Fate
 
     def as_dict(self) -> dict:
         entry = self.fate.entry
+        rerun = self.fate.rerun
+        platform, _, variant = self.target.partition(":")
         return {
-            "platform": self.platform,
+            "target": self.target,
+            "platform": platform,
+            "variant": variant or None,
             "suite": self.suite,
             "test": self.test.nodeid,
             "fate": self.fate.kind.value,
@@ -35,32 +51,68 @@ class Row:
             "reason": entry.reason if entry else None,
             "issue": entry.issue if entry else None,
             "message": self.fate.message or None,
-            "reruns": rerun.reruns if (rerun := self.fate.rerun) else None,
+            "reruns": rerun.reruns if rerun else None,
             "flaky": rerun.cite() if rerun else None,
         }
 
 
+def targets_named(workspace: Workspace, name: str | None) -> list[Target]:
+    """`rocm`: the platform and each of its variants; `rocm:mi300`: that variant;
+    None: every target."""
+    if name is None:
+        return list(workspace.targets())
+    platform_name, _, variant = name.partition(":")
+    platform = platform_named(workspace, platform_name)
+    if platform is None:
+        raise UsageError("explain needs a declared platform, not 'none'")
+    if variant:
+        return [Target(platform, variant_named(platform, variant))]
+    return [t for t in workspace.targets() if t.platform is platform]
+
+
 def explain(
-    workspace: Workspace, cases: list[TestCase], platforms: list[str] | None = None
+    workspace: Workspace, cases: list[TestCase], targets: list[Target] | None = None
 ) -> list[Row]:
-    """One row per test x platform x suite holding it, decided by Rules.fate as the
-    plugin decides it."""
+    """One row per test x target x suite holding it, decided by Rules.fate as the
+    plugin decides it; a suite with no session on a target says why."""
     rows = []
-    for name in platforms or list(workspace.platforms):
-        platform = workspace.platforms[name]
-        rules = {s: Rules(workspace, platform, suite=s) for s in workspace.suites}
+    for target in targets or workspace.targets():
+        rules = {
+            s.name: Rules(
+                workspace, target.platform, variant=target.variant_name, suite=s.name
+            )
+            for s in workspace.suites.values()
+            if runs_on(s, target)
+        }
         for case in cases:
-            for suite in workspace.suites_holding(case.path):
-                rows.append(Row(name, suite, case, rules[suite].fate(case)))
+            fates = {}
+            for name in workspace.suites_holding(case.path):
+                suite = workspace.suites[name]
+                if name in rules:
+                    fates[name] = rules[name].fate(case)
+                else:
+                    fates[name] = no_session_fate(suite, target)
+            for name, fate in fates.items():
+                if fate.kind is FateKind.NOT_IN_SUITE:
+                    fate = _where_else(fate, name, fates)
+                rows.append(Row(target.name, name, case, fate))
     return rows
+
+
+def _where_else(fate: Fate, suite: str, fates: dict[str, Fate]) -> Fate:
+    """A test a suite leaves out: say which suite on the same target runs it."""
+    left_out = (FateKind.NOT_IN_SUITE, FateKind.NO_SESSION)
+    others = [n for n, f in fates.items() if n != suite and f.kind not in left_out]
+    where = (
+        f"runs in suite {', '.join(others)}" if others else "no other suite selects it"
+    )
+    return replace(fate, message=f"{fate.message}; {where}")
 
 
 def summary(rows: list[Row]) -> dict[tuple[str, str], dict[str, int]]:
     table: dict[tuple[str, str], dict[str, int]] = {}
     for row in rows:
-        counts = table.setdefault(
-            (row.platform, row.suite), {k.value: 0 for k in KINDS}
-        )
+        counts = table.setdefault((row.target, row.suite), {k.value: 0 for k in KINDS})
         counts[row.fate.kind.value] += 1
     return table
 
@@ -71,24 +123,27 @@ def render(rows: list[Row], verbose: bool = True) -> str:
         for row in rows:
             fate = row.fate
             entry = fate.entry
-            issue = f" ({entry.issue})" if entry and entry.issue else ""
-            where = f"  [{entry.location}] {entry.reason}{issue}" if entry else ""
+            if entry is not None:
+                issue = f" ({entry.issue})" if entry.issue else ""
+                why = f"  [{entry.location}] {entry.reason}{issue}"
+            else:  # partitioning or no session: the message says why
+                why = f"  {fate.message}" if fate.message else ""
             model = f" ({fate.model})" if fate.model else ""
             rerun = ""
             if fate.rerun is not None:
-                rerun = (
-                    f"  [flaky: rerun up to {fate.rerun.reruns}x] {fate.rerun.cite()}"
-                )
+                rerun = f"  [flaky: reruns {fate.rerun.reruns}x] {fate.rerun.cite()}"
             lines.append(
-                f"{row.platform:<6} {fate.kind.value:<10} {row.test.nodeid}"
-                f"{model}{where}{rerun}"
+                f"{row.target:<12} {fate.kind.value:<12} {row.test.nodeid}"
+                f"{model}{why}{rerun}"
             )
         lines.append("")
     table = summary(rows)
-    columns = " ".join(f"{k.value:>10}" for k in KINDS)
-    header = f"{'platform':<10} {'suite':<14} {columns}"
+    width = max([len(target) for target, _ in table] + [len("target")])
+    suites = max([len(suite) for _, suite in table] + [len("suite")])
+    columns = " ".join(f"{k.value:>12}" for k in KINDS)
+    header = f"{'target':<{width}} {'suite':<{suites}} {columns}"
     lines += [header, "-" * len(header)]
-    for (platform, suite), counts in sorted(table.items()):
-        cells = " ".join(f"{counts[k.value]:>10}" for k in KINDS)
-        lines.append(f"{platform:<10} {suite:<14} {cells}")
+    for (target, suite), counts in table.items():
+        cells = " ".join(f"{counts[k.value]:>12}" for k in KINDS)
+        lines.append(f"{target:<{width}} {suite:<{suites}} {cells}")
     return "\n".join(lines)

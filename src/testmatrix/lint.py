@@ -1,17 +1,22 @@
-"""Lint: every skiplist entry must still match something, and every test must be decidable.
+"""Lint: every entry still matches something, every test is decidable, and on every
+target each test is selected by exactly one suite.
 
 Each finding is one line that starts with the skiplist file:line it concerns.
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
-from .model import Entry, IgnoreEntry, SkipEntry, Workspace
-from .plan import Fate, FateKind, Rules, TestCase
+from .model import Entry, IgnoreEntry, SkipEntry, Suite, Target, Workspace
+from .plan import Fate, FateKind, Rules, TestCase, runs_on
+
+TEST_FILES = ("test_*.py", "*_test.py")
 
 
 @dataclass(frozen=True)
@@ -32,52 +37,44 @@ def config_findings(error: ConfigError) -> list[Finding]:
     ]
 
 
+def _test_files(root: Path, path: str) -> list[str]:
+    """The test files at or under a workspace-relative path, workspace-relative."""
+    target = root / path
+    if target.is_file():
+        return [path]
+    found = {f for pattern in TEST_FILES for f in target.rglob(pattern)}
+    return sorted(f.relative_to(root).as_posix() for f in found)
+
+
 def entry_findings(workspace: Workspace, today: dt.date | None = None) -> list[Finding]:
-    """What can be said from the skiplists and file names alone (no test is imported)."""
+    """What the skiplists and file names alone say (no test is imported)."""
     today = today or dt.date.today()
     out = []
     for platform in workspace.platforms.values():
         for entry in platform.entries:
+            where = str(entry.location)
             if entry.expires and entry.expires < today:
-                out.append(
-                    Finding(
-                        "error",
-                        str(entry.location),
-                        f"{entry.kind} entry expired on {entry.expires}: {entry.reason}",
-                    )
+                message = (
+                    f"{entry.kind} entry expired on {entry.expires}: {entry.reason}"
                 )
+                out.append(Finding("error", where, message))
             if not entry.issue:
                 out.append(
-                    Finding(
-                        "warning",
-                        str(entry.location),
-                        f"{entry.kind} entry has no issue link",
-                    )
+                    Finding("warning", where, f"{entry.kind} entry has no issue link")
                 )
-        for entry in platform.ignores:
-            target = workspace.root / entry.target
-            files = (
-                [target]
-                if target.is_file()
-                else sorted(target.rglob("test_*.py"))
-                + sorted(target.rglob("*_test.py"))
-            )
-            if not any(_defines_tests(f) for f in files):
-                out.append(
-                    Finding(
-                        "error",
-                        str(entry.location),
-                        f"ignore of '{entry.target}' matches no file that defines tests (dead entry)",
-                        dead=True,
-                    )
+        for ignore in platform.ignores:
+            files = _test_files(workspace.root, ignore.target)
+            if not any(_defines_tests(workspace.root / f) for f in files):
+                message = (
+                    f"ignore of '{ignore.target}' matches no file that defines tests "
+                    "(dead entry)"
                 )
+                out.append(Finding("error", str(ignore.location), message, dead=True))
     return out
 
 
 def _defines_tests(path: Path) -> bool:
     """Whether a file defines a test function or class, read without importing it."""
-    import ast
-
     try:
         tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
     except (OSError, SyntaxError):
@@ -92,71 +89,122 @@ def _defines_tests(path: Path) -> bool:
     )
 
 
+def _suite_rules(workspace: Workspace, target: Target) -> dict[str, Rules]:
+    """Each suite that has a session on the target, with its rules there."""
+    return {
+        suite.name: Rules(
+            workspace, target.platform, variant=target.variant_name, suite=suite.name
+        )
+        for suite in workspace.suites.values()
+        if runs_on(suite, target)
+    }
+
+
 def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Finding]:
     """What needs the collected tests: dead entries, wasteful ignores, unmarked or
-    undecidable tests."""
-    out: list[Finding] = []
-    for platform in workspace.platforms.values():
-        rules = {s: Rules(workspace, platform, suite=s) for s in workspace.suites}
-        used: set[Entry] = set()
+    undecidable tests, and tests that no suite or two suites select."""
+    out: dict[str, Finding] = {}  # by text: variants repeat the platform's findings
+
+    def add(finding: Finding) -> None:
+        out.setdefault(str(finding), finding)
+
+    used: set[Entry] = set()
+    for target in workspace.targets():
+        rules = _suite_rules(workspace, target)
         by_file: dict[str, list[Fate]] = {}
+        lost: dict[str, list[TestCase]] = {}
+        twice: dict[tuple[str, tuple[str, ...]], int] = {}
         for case in cases:
-            for suite in workspace.suites_holding(case.path):
+            held = [s for s in workspace.suites_holding(case.path) if s in rules]
+            if not held:
+                continue  # no suite of this target reaches the file
+            selected = []
+            for suite in held:
                 fate = rules[suite].fate(case)
                 used.update(
                     e for e in (fate.entry, fate.rerun and fate.rerun.entry) if e
                 )
+                if fate.kind is FateKind.NOT_IN_SUITE:
+                    continue
+                selected.append(suite)
                 by_file.setdefault(case.path, []).append(fate)
-                if fate.kind is FateKind.ERROR:
-                    marker = (
-                        fate.entry.marker if isinstance(fate.entry, SkipEntry) else ""
-                    )
-                    out.append(
+                if fate.kind is FateKind.ERROR and isinstance(fate.entry, SkipEntry):
+                    marker = fate.entry.marker
+                    add(
                         Finding(
                             "error",
-                            str(fate.entry.location if fate.entry else ""),
+                            str(fate.entry.location),
                             f"{case.nodeid} is marked '{marker}' but names no model; "
                             f'name it: @pytest.mark.{marker}(model="...")',
                         )
                     )
                 elif fate.kind is FateKind.RUN:
-                    out += _unmarked(rules[suite], case)
+                    for finding in _unmarked(rules[suite], case):
+                        add(finding)
+            if not selected:
+                lost.setdefault(case.path, []).append(case)
+            elif len(selected) > 1:
+                key = (case.path, tuple(selected))
+                twice[key] = twice.get(key, 0) + 1
+        for finding in _coverage(workspace, target, lost, twice):
+            add(finding)
+        for path, fates in sorted(by_file.items()):
+            if {fate.kind for fate in fates} == {FateKind.SKIPPED} and fates[0].entry:
+                add(
+                    Finding(
+                        "warning",
+                        str(fates[0].entry.location),
+                        f"all {len(fates)} tests of {path} are skipped on "
+                        f"{target.name} by model entries; a file-level [[ignore]] "
+                        "would skip collecting it",
+                    )
+                )
+    for platform in workspace.platforms.values():
         for entry in platform.entries:
             if entry not in used:
-                out.append(
+                on = platform.name
+                if entry.variants:
+                    on += f" ({', '.join(entry.variants)})"
+                add(
                     Finding(
                         "error",
                         str(entry.location),
                         f"{entry.kind} entry {entry.subject} matches no collected test "
-                        f"on {platform.name} (dead entry)",
+                        f"on {on} (dead entry)",
                         dead=True,
                     )
                 )
         for ignore in platform.ignores:
-            thrown = _runnable_inside(ignore, cases, rules[ignore.suite])
-            if thrown:
-                models = sorted({m for _, ms in thrown for m in ms})
-                out.append(
-                    Finding(
-                        "warning",
-                        str(ignore.location),
-                        f"ignore of '{ignore.target}' throws away {len(thrown)} tests "
-                        f"that would run on {platform.name} (models not on its "
-                        f"skiplist: {', '.join(models)}); mark the encoder tests instead",
-                    )
-                )
-        for path, fates in sorted(by_file.items()):
-            if {fate.kind for fate in fates} == {FateKind.SKIPPED}:
-                out.append(
-                    Finding(
-                        "warning",
-                        str(fates[0].entry.location if fates[0].entry else ""),
-                        f"all {len(fates)} tests of {path} are skipped on "
-                        f"{platform.name} by model entries; a file-level [[ignore]] "
-                        "would skip collecting it",
-                    )
-                )
-    return out
+            for finding in _wasteful(workspace, ignore, cases):
+                add(finding)
+    return list(out.values())
+
+
+def _coverage(
+    workspace: Workspace,
+    target: Target,
+    lost: dict[str, list[TestCase]],
+    twice: dict[tuple[str, tuple[str, ...]], int],
+) -> Iterable[Finding]:
+    """A file at a time: tests no suite selects (a split directory whose piece was
+    forgotten), and tests two suites select (run twice)."""
+    for path, tests in sorted(lost.items()):
+        holders = [workspace.suites[s] for s in workspace.suites_holding(path)]
+        names = ", ".join(s.name for s in holders)
+        yield Finding(
+            "error",
+            str(holders[0].location),
+            f"{len(tests)} tests of {path} are selected by no suite on {target.name}: "
+            f"left out by {names} (excludes, -m or -k), and no other suite runs them",
+        )
+    for (path, suites), count in sorted(twice.items()):
+        first = workspace.suites[suites[0]]
+        yield Finding(
+            "error",
+            str(first.location),
+            f"{count} tests of {path} are selected by suites {' and '.join(suites)} "
+            f"on {target.name}: they run twice",
+        )
 
 
 def _unmarked(rules: Rules, case: TestCase) -> list[Finding]:
@@ -173,19 +221,70 @@ def _unmarked(rules: Rules, case: TestCase) -> list[Finding]:
     ]
 
 
-def _runnable_inside(
-    entry: IgnoreEntry, cases: list[TestCase], rules: Rules
-) -> list[tuple[TestCase, tuple[str, ...]]]:
-    """Tests in an ignored path whose models are all determinable and none is listed
-    for the platform."""
-    out = []
+def _wasteful(
+    workspace: Workspace, ignore: IgnoreEntry, cases: list[TestCase]
+) -> list[Finding]:
+    """An ignore that throws away tests whose models are all known and none listed."""
+    platform = workspace.platforms[ignore.platform]
+    variant = ignore.variants[0] if ignore.variants else None
+    rules = Rules(workspace, platform, variant=variant, suite=ignore.suite)
+    thrown = []
     for case in cases:
-        if rules.ignore_for(case.path) is not entry:
+        if rules.ignore_for(case.path) is not ignore:
             continue
         models = rules.models_in(case)
         if models and not rules.listed(models):
-            out.append((case, models))
-    return out
+            thrown.append(models)
+    if not thrown:
+        return []
+    models = sorted({m for ms in thrown for m in ms})
+    return [
+        Finding(
+            "warning",
+            str(ignore.location),
+            f"ignore of '{ignore.target}' throws away {len(thrown)} tests that would "
+            f"run on {platform.name} (models not on its skiplist: "
+            f"{', '.join(models)}); mark the encoder tests instead",
+        )
+    ]
+
+
+def path_findings(workspace: Workspace) -> list[Finding]:
+    """Coverage and overlap at file level, without importing any test: each test file
+    under a target's suites must be selected by one suite. A suite with -m or -k
+    selects part of a file: it covers the file but is not counted as an overlap."""
+    out: dict[str, Finding] = {}
+    files: dict[str, list[Suite]] = {}
+    for suite in workspace.suites.values():
+        for path in suite.paths:
+            for file in _test_files(workspace.root, path):
+                files.setdefault(file, []).append(suite)
+    for target in workspace.targets():
+        for file, holders in sorted(files.items()):
+            here = [s for s in holders if runs_on(s, target)]
+            if not here:
+                continue
+            taking = [s for s in here if s.exclude_for(file) is None]
+            if not taking:
+                names = ", ".join(s.name for s in here)
+                finding = Finding(
+                    "error",
+                    str(here[0].location),
+                    f"{file} is selected by no suite on {target.name}: excluded by "
+                    f"{names}, and no other suite runs it",
+                )
+                out.setdefault(str(finding), finding)
+            whole = [s for s in taking if not (s.markexpr or s.keyword)]
+            if len(whole) > 1:
+                names = " and ".join(s.name for s in whole)
+                finding = Finding(
+                    "error",
+                    str(whole[0].location),
+                    f"{file} is selected by suites {names} on {target.name}: "
+                    "its tests run twice",
+                )
+                out.setdefault(str(finding), finding)
+    return list(out.values())
 
 
 def lint(
@@ -205,21 +304,19 @@ def lint(
         missing = config_findings(exc)
     findings = entry_findings(workspace)
     tests = 0
-    if not paths_only:
+    if paths_only:
+        findings += path_findings(workspace)
+    else:
         from .collect import collect
 
-        suites = sorted(
-            {
-                s.path
-                for s in workspace.suites.values()
-                if (workspace.root / s.path).is_dir()
-            }
-        )
-        if suites:
-            collected = collect(workspace, suites)
+        root = workspace.root
+        paths = {p for s in workspace.suites.values() for p in s.paths}
+        present = sorted(p for p in paths if (root / p).exists())
+        if present:
+            collected = collect(workspace, present)
             findings += [Finding("error", "collection", e) for e in collected.errors]
             findings += collected_findings(workspace, collected.cases)
             tests = len(collected.cases)
-    # an entry whose path is missing matches nothing either: one finding for it is enough
+    # an entry whose path is missing matches nothing either: one finding is enough
     gone = {f.where for f in missing}
     return missing + [f for f in findings if not (f.dead and f.where in gone)], tests

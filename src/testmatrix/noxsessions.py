@@ -19,8 +19,8 @@ from nox.virtualenv import PassthroughEnv
 
 from .config import load_workspace
 from .errors import TestmatrixError
-from .model import Platform, Suite, Workspace
-from .plan import gpus_to_lease, session_command, session_name
+from .model import Platform, Workspace
+from .plan import SessionKey, gpus_to_lease, session_command, sessions
 
 
 def _has_venv(session: nox.Session) -> bool:
@@ -57,20 +57,26 @@ def _lease(session: nox.Session, workspace: Workspace, platform: Platform):
         session.error(str(exc))
 
 
-def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
-    """The function nox runs for one platform x suite."""
+def pytest_session(workspace: Workspace, key: SessionKey):
+    """The function nox runs for one suite on one platform or variant."""
+    platform = workspace.platforms[key.platform]
+    suite = workspace.suites[key.suite]
 
     def run(session: nox.Session) -> None:
         try:
             command = session_command(
-                workspace, platform.name, suite.name, posargs=session.posargs
+                workspace,
+                key.platform,
+                key.suite,
+                variant=key.variant,
+                posargs=session.posargs,
             )
         except TestmatrixError as exc:
             session.error(str(exc))
         prepare(session, workspace)
         if command.applied:
             session.log(
-                f"{platform.name} skiplist: {command.ignores} ignored paths "
+                f"{key.target} skiplist: {command.ignores} ignored paths "
                 f"for suite {suite.name}"
             )
         else:
@@ -89,11 +95,11 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
             if lease is not None:
                 lease.release()
 
-    run.__doc__ = (
-        f"Run suite {suite.name} ({suite.path}) as {platform.name} CI does: "
-        f"{platform.description}."
-    )
-    run.__name__ = session_name(platform.name, suite.name)
+    on = platform.description
+    if key.variant is not None:
+        on = platform.variants[key.variant].description
+    run.__doc__ = f"Run suite {suite.name} as {key.target} CI does: {on}."
+    run.__name__ = key.name
     return run
 
 
@@ -103,7 +109,10 @@ def export_session(workspace: Workspace):
             session.install(*workspace.install, "buildkite-sdk", "PyYAML")
         session.run("python", "-m", "testmatrix", "export", *session.posargs)
 
-    pipeline.__doc__ = "Regenerate the Buildkite pipeline from the skiplists (-- --check: fail on drift)."
+    pipeline.__doc__ = (
+        "Regenerate the Buildkite pipeline from the skiplists (-- --check: fail on "
+        "drift)."
+    )
     return pipeline
 
 
@@ -112,7 +121,10 @@ def lint_session(workspace: Workspace):
         prepare(session, workspace)
         session.run("python", "-m", "testmatrix", "lint", *session.posargs)
 
-    lint.__doc__ = "Lint the skiplists against the collected tests (-- --paths-only: without importing tests)."
+    lint.__doc__ = (
+        "Lint the skiplists against the collected tests (-- --paths-only: without "
+        "importing tests)."
+    )
     return lint
 
 
@@ -133,12 +145,15 @@ def register(root: Path | str | None = None) -> Workspace:
         if "allow_parallel" in inspect.signature(nox.session).parameters
         else {}
     )
-    for platform in workspace.platforms.values():
-        for suite in workspace.suites.values():
-            nox.session(
-                pytest_session(workspace, platform, suite),
-                name=session_name(platform.name, suite.name),
-                tags=[platform.name, suite.name],
-                **parallel,
-            )
+    for name, key in sessions(workspace).items():
+        # -t rocm: every rocm session, variants' too; -t rocm-mi300: that variant's
+        tags = [key.platform, key.suite]
+        if key.variant is not None:
+            tags.insert(1, f"{key.platform}-{key.variant}")
+        nox.session(
+            pytest_session(workspace, key),
+            name=name,
+            tags=tags,
+            **parallel,
+        )
     return workspace

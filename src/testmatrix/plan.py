@@ -619,6 +619,8 @@ def conflicting_posarg(key: SessionKey, posargs: Sequence[str]) -> str | None:
             continue
         wanted = {"platform": key.platform, "variant": key.variant, "suite": key.suite}
         wanted[name.removeprefix("--")] = value
+        if name == "--platform":
+            wanted["variant"] = None  # variants belong to their platform
         instead = session_name(wanted["platform"], wanted["suite"], wanted["variant"])
         what = name.removeprefix("--")
         mine = fixed[name] or "none (platform-wide)"

@@ -52,10 +52,15 @@ def read_summaries(paths: list[Path]) -> list[Summary]:
 
 
 def matrix(summaries: list[Summary]) -> str:
-    """Markdown table, suites by platforms, ready for `buildkite-agent annotate`."""
-    platforms = sorted({s["platform"] for s in summaries})
+    """Markdown table, suites by targets (platforms and variants), ready for
+    `buildkite-agent annotate`."""
+
+    def target(summary: Summary) -> str:
+        return summary.get("target") or summary["platform"]
+
+    platforms = sorted({target(s) for s in summaries})
     suites = sorted({s.get("suite") or "-" for s in summaries})
-    cell = {(s["platform"], s.get("suite") or "-"): s for s in summaries}
+    cell = {(target(s), s.get("suite") or "-"): s for s in summaries}
     lines = [
         "| suite | " + " | ".join(platforms) + " |",
         "|---|" + "---|" * len(platforms),
@@ -76,6 +81,7 @@ def matrix(summaries: list[Summary]) -> str:
                 ("skipped_by_entry", "skipped"),
                 ("deselected", "deselected"),
                 ("ignored_paths", "files ignored"),
+                ("not_in_suite", "in other suites"),
                 ("errors", "no model"),
             ):
                 if c.get(key):

@@ -41,7 +41,8 @@ def _stamp(skiplist_dir: Path) -> Stamp:
 
 def _paths_exist(workspace: Workspace) -> bool:
     root = workspace.root
-    paths = [s.path for s in workspace.suites.values()]
+    paths = [p for s in workspace.suites.values() for p in s.paths]
+    paths += [e.target for s in workspace.suites.values() for e in s.excludes]
     for platform in workspace.platforms.values():
         paths += [e.target for e in platform.ignores]
         paths += [e.nodeid.split("::", 1)[0] for e in platform.deselects]
