@@ -141,7 +141,7 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                 elif fate.kind is FateKind.RUN:
                     for finding in _unmarked(rules[suite], case):
                         add(finding)
-            if not selected:
+            if not selected and not _elsewhere(workspace, case.path, rules):
                 lost.setdefault(case.path, []).append(case)
             elif len(selected) > 1:
                 key = (case.path, tuple(selected))
@@ -207,6 +207,16 @@ def _coverage(
         )
 
 
+def _elsewhere(workspace: Workspace, path: str, here: Iterable[str]) -> bool:
+    """Whether a suite with no session on this target takes the file: its tests are
+    accounted for by a platform-specific suite, whose absence says why."""
+    return any(
+        suite.holds(path) and suite.exclude_for(path) is None
+        for suite in workspace.suites.values()
+        if suite.name not in here
+    )
+
+
 def _unmarked(rules: Rules, case: TestCase) -> list[Finding]:
     markers = {use.name for use in case.markers}
     return [
@@ -265,7 +275,7 @@ def path_findings(workspace: Workspace) -> list[Finding]:
             if not here:
                 continue
             taking = [s for s in here if s.exclude_for(file) is None]
-            if not taking:
+            if not taking and not _elsewhere(workspace, file, {s.name for s in here}):
                 names = ", ".join(s.name for s in here)
                 finding = Finding(
                     "error",

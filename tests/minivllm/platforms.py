@@ -14,3 +14,13 @@ def current_platform() -> str:
 def rocm_encoder_support() -> bool:
     """The switch that gives ROCm backends encoder support (what a fix upstream would do)."""
     return os.environ.get("MINIVLLM_ROCM_ENCODER_SUPPORT", "") == "1"
+
+
+def current_variant() -> str | None:
+    """The hardware variant the target names (rocm: 'mi300', 'mi355'), if any."""
+    return os.environ.get("TESTMATRIX_VARIANT") or None
+
+
+def mi355_moe_support() -> bool:
+    """The switch that gives the fused-MoE kernel a gfx950 configuration."""
+    return os.environ.get("MINIVLLM_MI355_MOE_SUPPORT", "") == "1"
