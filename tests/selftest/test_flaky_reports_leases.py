@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from selftest.helpers import REPO, clean_env, run, run_pytest
+from selftest.helpers import REPO, clean_env, run
 from testmatrix import errors
 from testmatrix.lease import lease_dir
 from testmatrix.shard import assign
@@ -43,10 +43,10 @@ FLAKY = {
 }
 
 
-def test_listed_flake_passes_on_rerun_and_others_fail_at_once(tiny):
+def test_listed_flake_passes_on_rerun_and_others_fail_at_once(inprocess, tiny):
     root = tiny(FLAKY)
     summary = root / "summary.json"
-    result = run_pytest(
+    result = inprocess(
         root, "tests/unit", "--platform=sim", f"--summary-json={summary}"
     )
     assert result.returncode == 1
@@ -262,10 +262,10 @@ def test_shards_cover_every_test_once_and_balance_by_durations():
         )
 
 
-def test_every_selected_test_runs_in_exactly_one_shard():
+def test_every_selected_test_runs_in_exactly_one_shard(inprocess):
     seen = []
     for shard in range(3):
-        result = run_pytest(
+        result = inprocess(
             REPO,
             "--collect-only",
             "-q",
@@ -275,14 +275,14 @@ def test_every_selected_test_runs_in_exactly_one_shard():
             f"--shard-id={shard}",
         )
         seen += [l for l in result.stdout.splitlines() if "::" in l]
-    whole = run_pytest(
+    whole = inprocess(
         REPO, "--collect-only", "-q", "tests/entrypoints", "--platform=rocm"
     )
     assert sorted(seen) == sorted(l for l in whole.stdout.splitlines() if "::" in l)
 
 
-def test_shard_index_out_of_range():
-    result = run_pytest(
+def test_shard_index_out_of_range(inprocess):
+    result = inprocess(
         REPO, "tests/models", "--platform=rocm", "--num-shards=2", "--shard-id=2"
     )
     assert result.returncode == 4
