@@ -88,11 +88,13 @@ def test_committed_pipeline_is_valid_for_buildkite():
     )
 
 
+@pytest.mark.slow
 def test_committed_pipeline_matches_the_skiplists():
     result = cli(REPO, "export", "--check")
     assert result.returncode == 0, result.output
 
 
+@pytest.mark.slow
 def test_drift_check_fails_with_a_readable_diff(workspace):
     rocm = workspace / "skiplists/platforms/rocm.toml"
     rocm.write_text(
@@ -109,6 +111,7 @@ def test_drift_check_fails_with_a_readable_diff(workspace):
     assert cli(workspace, "export", "--check").returncode == 0
 
 
+@pytest.mark.slow
 def test_pipeline_session_regenerates_the_file(workspace):
     (workspace / ".buildkite/pipeline.yml").unlink()
     result = run(
@@ -175,6 +178,7 @@ def test_comments_become_reasons_and_links_become_issues():
     )
 
 
+@pytest.mark.slow
 def test_import_reports_what_it_cannot_map_step_by_step(tmp_path):
     result = cli(
         tmp_path,
@@ -203,6 +207,7 @@ def test_import_reports_what_it_cannot_map_step_by_step(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", [AMD_BASE, AMD_PR], ids=["802748bdd", "ffc3b430a"])
 def test_round_trip_reproduces_every_steps_ignore_set(tmp_path, source):
     root = vllm_tree(tmp_path / "vllm")
@@ -243,6 +248,7 @@ def test_round_trip_reproduces_every_steps_ignore_set(tmp_path, source):
     assert rocm == original
 
 
+@pytest.mark.slow
 def test_not_yaml(tmp_path):
     bad = tmp_path / "p.yml"
     bad.write_text("steps:\n  - label: x\n    command: [unclosed\n")
@@ -256,6 +262,7 @@ def test_not_yaml(tmp_path):
     assert not (tmp_path / "sk").exists()
 
 
+@pytest.mark.slow
 def test_yaml_that_is_not_a_pipeline(tmp_path):
     bad = tmp_path / "p.yml"
     bad.write_text("name: just a mapping\n")
@@ -269,6 +276,7 @@ def test_yaml_that_is_not_a_pipeline(tmp_path):
     assert result.returncode == 2 and not (tmp_path / "sk").exists()
 
 
+@pytest.mark.slow
 def test_step_outside_every_suite(workspace):
     pipeline = workspace / "p.yml"
     pipeline.write_text(
@@ -286,6 +294,7 @@ def test_step_outside_every_suite(workspace):
     )
 
 
+@pytest.mark.slow
 def test_unknown_platform_and_existing_file(workspace):
     pipeline = workspace / "p.yml"
     pipeline.write_text(
@@ -314,6 +323,7 @@ def test_unknown_platform_and_existing_file(workspace):
     ]
 
 
+@pytest.mark.slow
 def test_round_trip_without_the_test_tree(tmp_path):
     """Import and export are transformations of the skiplists: no checkout is needed beside them."""
     result = cli(
@@ -403,6 +413,7 @@ def test_import_follows_cd_pushd_and_popd(tmp_path):
     )  # a cd is followed, not dropped
 
 
+@pytest.mark.slow
 def test_import_finds_the_checkout_root_from_the_checkout_it_imports_into(tmp_path):
     root = vllm_tree(tmp_path / "vllm")
     pipeline = (
@@ -498,6 +509,7 @@ def test_import_sees_pytest_through_wrappers_pipes_and_redirections(tmp_path, co
     ] == []
 
 
+@pytest.mark.slow
 def test_working_dir_outside_the_given_checkout_root(tmp_path):
     pipeline = tmp_path / "p.yml"
     pipeline.write_text(

@@ -68,6 +68,7 @@ def test_listed_flake_passes_on_rerun_and_others_fail_at_once(inprocess, tiny):
     }
 
 
+@pytest.mark.slow
 def test_flaky_entry_that_matches_nothing_is_a_lint_error(tiny):
     root = tiny(
         {
@@ -85,6 +86,7 @@ def test_flaky_entry_that_matches_nothing_is_a_lint_error(tiny):
     )
 
 
+@pytest.mark.slow
 def test_session_reports_merge_into_a_markdown_matrix(workspace):
     for session in ("cuda-language", "rocm-language", "rocm-pooling"):
         assert (
@@ -126,6 +128,7 @@ for i in range(400):
 """
 
 
+@pytest.mark.slow
 def test_sessions_writing_one_summary_at_once_never_corrupt_it(tmp_path):
     target = tmp_path / "reports" / "summary.json"
     start = str(time.time() + 1.0)
@@ -168,6 +171,7 @@ Path({dir!r}, "log").open("a").write(f"end {{lease.gpu}} {{time.monotonic()}}\\n
 """
 
 
+@pytest.mark.slow
 def test_racing_sessions_never_share_a_gpu_and_a_killed_one_frees_its_lease(tmp_path):
     script = tmp_path / "hold.py"
     script.write_text(HOLDER.format(src=str(REPO / "src"), dir=str(tmp_path)))
@@ -216,6 +220,7 @@ for _ in range(300):
 """
 
 
+@pytest.mark.slow
 def test_lease_directory_checked_by_parallel_sessions_at_once(tmp_path):
     # `nox -j N` starts sessions together; each checks the shared directory as it starts.
     start = str(time.time() + 1.0)
@@ -292,6 +297,7 @@ def test_shard_index_out_of_range(inprocess):
     )
 
 
+@pytest.mark.slow
 def test_nox_session_leases_a_gpu_from_a_configured_inventory(workspace, tmp_path):
     env = clean_env(TESTMATRIX_GPUS="2", TESTMATRIX_LEASE_DIR=str(tmp_path / "leases"))
     result = run(
@@ -318,6 +324,7 @@ def _visible_devices(root: Path) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gpus, distinct", [("2", True), ("1", False)])
 def test_nox_parallel_sessions_each_get_their_own_gpu(tmp_path, gpus, distinct):
     import shutil
@@ -349,6 +356,7 @@ def test_nox_parallel_sessions_each_get_their_own_gpu(tmp_path, gpus, distinct):
         assert "are leased by other sessions; waiting for one" in result.output
 
 
+@pytest.mark.slow
 def test_benchmark_runs_end_to_end_on_a_tiny_suite(tmp_path):
     out = tmp_path / "results.json"
     result = run(

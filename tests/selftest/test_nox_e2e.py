@@ -11,6 +11,8 @@ from selftest.helpers import REPO, run_nox
 from selftest.test_pytest_e2e import ENCODER_ERROR, EXPECTED, SESSIONS
 from testmatrix.config import load_workspace
 
+pytestmark = pytest.mark.slow  # every test starts nox
+
 WS = load_workspace(REPO)
 
 
@@ -151,7 +153,6 @@ def test_unknown_session_is_an_error():
     assert result.returncode != 0 and "rocm-polling" in result.stderr
 
 
-@pytest.mark.slow
 def test_fresh_machine_session_builds_its_own_virtualenv(workspace, tmp_path):
     result = run_nox(
         workspace, "-s", "rocm-language", "--envdir", str(tmp_path / "envs")

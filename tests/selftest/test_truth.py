@@ -10,6 +10,8 @@ import pytest
 from selftest.helpers import REPO, clean_env, run, run_pytest
 from selftest.test_pytest_e2e import EXPECTED
 
+pytestmark = pytest.mark.slow  # every test starts the testmatrix command (or nox)
+
 
 def cli(cwd, *args, env=None):
     return run([sys.executable, "-m", "testmatrix", *args], cwd, env)
