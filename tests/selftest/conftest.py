@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -60,6 +61,21 @@ def tiny(tmp_path: Path):
         return root
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch):
+    """The fast tier (-m "not slow") stays fast: a test that starts a process is slow."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+
+    def refuse(self, args, *rest, **kwargs):
+        raise AssertionError(
+            f"{request.node.nodeid} starts a process ({args!r}): run it in-process, "
+            "or mark it @pytest.mark.slow"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
 
 
 def _bundled(name: str) -> bool:
