@@ -12,18 +12,19 @@ import pytest
 
 from selftest.helpers import COPIED, MINIMAL_INI, REPO, Result, write
 
-# What a user's shell would not have (helpers.clean_env drops the same for subprocesses);
+# What a user's shell would not have (helpers.clean_env drops them for subprocesses);
 # PYTEST_CURRENT_TEST and pytester's own PYTEST_DEBUG_TEMPROOT belong to this run.
 LEAKED_ENV = ("TESTMATRIX_", "NOX_", "MINIVLLM_")
 PYTEST_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-# Module names an in-process run gives the files under its rootdir (--import-mode=importlib
+# Module names an in-process run gives the files under its rootdir (importlib mode
 # names them by their path from the rootdir), and the bundled suite's mini engine.
 BUNDLED_MODULES = ("conftest", "tests", "minivllm")
 
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    """A copy of this repository's workspace (skiplists, bundled suite, noxfile) to change freely."""
+    """A copy of this repository's workspace (skiplists, bundled suite, noxfile) to
+    change freely."""
     root = tmp_path / "ws"
     root.mkdir()
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", "selftest", "*.egg-info")
@@ -38,7 +39,8 @@ def workspace(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny(tmp_path: Path):
-    """A factory for small, unseen workspaces: tiny({'skiplists/...': text, 'tests/...': text})."""
+    """A factory for small, unseen workspaces:
+    tiny({'skiplists/...': text, 'tests/...': text})."""
 
     def make(files: dict[str, str], *, conftest: bool = True) -> Path:
         root = tmp_path / "tiny"
@@ -65,7 +67,7 @@ def tiny(tmp_path: Path):
 
 @pytest.fixture(autouse=True)
 def _fast_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch):
-    """The fast tier (-m "not slow") stays fast: a test that starts a process is slow."""
+    """The fast tier (-m "not slow") stays fast: a test starting a process is slow."""
     if request.node.get_closest_marker("slow") is not None:
         return
 
@@ -86,12 +88,12 @@ def _bundled(name: str) -> bool:
 def inprocess(pytester: pytest.Pytester):
     """pytest run in this process, as helpers.run_pytest runs it in a new one.
 
-    inprocess(cwd, *args) -> Result. It runs from `cwd` (whose pytest.ini and conftest.py
-    apply), without the testmatrix, nox and minivllm variables of this run's environment,
-    and without this run's modules of the same names: importlib mode names a module by its
-    path from the rootdir, so another workspace's `tests.conftest` would otherwise be this
-    run's. pytester drops the modules each run imports; the directory, the environment and
-    this run's modules are back as they were when the call returns.
+    inprocess(cwd, *args) -> Result. It runs from `cwd` (whose pytest.ini and
+    conftest.py apply), without the testmatrix, nox and minivllm variables of this run's
+    environment, and without this run's modules of the same names: importlib mode names
+    a module by its path from the rootdir, so another workspace's `tests.conftest` would
+    otherwise be this run's. pytester drops the modules each run imports; the directory,
+    the environment and this run's modules are back as they were when the call returns.
     """
 
     def run(cwd: Path, *args: str) -> Result:

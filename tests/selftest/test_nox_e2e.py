@@ -1,4 +1,5 @@
-"""Real nox runs: sessions come from the skiplists, and each runs the suite as that platform's CI does."""
+"""Real nox runs: sessions come from the skiplists, and each runs the suite as that
+platform's CI does."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def test_session_counts_match_the_skiplists(platform, suite):
         and result.counts().get("skipped", 0) == skipped
     )
     command = next(
-        l for l in result.stderr.splitlines() if "pytest command: pytest" in l
+        line for line in result.stderr.splitlines() if "pytest command: pytest" in line
     )
     for entry in WS.platforms[platform].ignores:
         assert (f"--ignore={entry.target}" in command) == (entry.suite == suite)
@@ -97,11 +98,13 @@ def test_arguments_after_double_dash_reach_pytest():
     [
         (
             ["--platform=cuda"],
-            "'--platform cuda' after -- contradicts this session's platform (rocm), whose --ignore flags it runs with; run nox -s cuda-pooling instead",
+            "'--platform cuda' after -- contradicts this session's platform (rocm), "
+            "whose --ignore flags it runs with; run nox -s cuda-pooling instead",
         ),
         (
             ["--suite", "language"],
-            "'--suite language' after -- contradicts this session's suite (pooling); run nox -s rocm-language instead",
+            "'--suite language' after -- contradicts this session's suite (pooling); "
+            "run nox -s rocm-language instead",
         ),
     ],
 )

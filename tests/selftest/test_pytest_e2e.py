@@ -1,5 +1,6 @@
-"""pytest runs, in this process (pytester): a bare `pytest --platform X` behaves exactly
-like the nox session. One subprocess run per session (slow) checks the real process agrees."""
+"""pytest runs, in this process (pytester): a bare `pytest --platform X` behaves
+exactly like the nox session. One subprocess run per session (slow) checks that a real
+process agrees."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ EXPECTED = {
     ("rocm", "pooling"): (7, 0, 11, 35),
     ("rocm", "language"): (14, 4, 0, 0),
 }
-ENCODER_ERROR = "NotImplementedError: Encoder self-attention and encoder/decoder cross-attention are not implemented for"
+ENCODER_ERROR = (
+    "NotImplementedError: Encoder self-attention and encoder/decoder cross-attention "
+    "are not implemented for"
+)
 
 
 @pytest.mark.parametrize(
@@ -80,8 +84,8 @@ def test_header_says_rocm_is_simulated_on_other_hardware(inprocess):
         REPO, "--collect-only", "tests/models/language", "--platform=rocm"
     )
     assert (
-        "testmatrix: target platform: rocm (SIMULATED: this machine is not rocm); detected hardware: none"
-        in result.stdout
+        "testmatrix: target platform: rocm (SIMULATED: this machine is not rocm); "
+        "detected hardware: none" in result.stdout
     )
 
 
@@ -91,8 +95,8 @@ def test_strict_platform_refuses_to_run_on_other_hardware(inprocess):
     )
     assert result.returncode == 4
     assert (
-        "ERROR: --strict-platform: target platform 'rocm' needs rocm hardware, but this machine has none"
-        in result.stderr
+        "ERROR: --strict-platform: target platform 'rocm' needs rocm hardware, "
+        "but this machine has none" in result.stderr
     )
     assert "passed" not in result.stdout and "collected" not in result.stdout
 
@@ -123,9 +127,8 @@ def test_without_skiplist_rocm_reproduces_issue_27442(inprocess, tmp_path):
 def test_unknown_platform_stops_before_any_test(inprocess):
     result = inprocess(REPO, "tests/models/language", "--platform=rokm")
     assert result.returncode == 4
-    assert (
-        result.stderr.strip()
-        == "ERROR: unknown platform 'rokm' (did you mean 'rocm'?); known: cuda, none, rocm"
+    assert result.stderr.strip() == (
+        "ERROR: unknown platform 'rokm' (did you mean 'rocm'?); known: cuda, none, rocm"
     )
 
 
@@ -135,18 +138,19 @@ def test_bad_skiplist_stops_pytest_before_any_test(inprocess, workspace):
     rocm.write_text(text)
     line = (
         text.splitlines().index(
-            next(l for l in text.splitlines() if l.startswith("reson"))
+            next(row for row in text.splitlines() if row.startswith("reson"))
         )
         + 1
     )
     result = inprocess(workspace, "tests/entrypoints/openai", "--platform=rocm")
     assert result.returncode == 4
     assert result.stderr.splitlines()[0] == (
-        f"ERROR: skiplists/platforms/rocm.toml:{line}: unknown key 'reson' in [[ignore]] entry (did you mean 'reason'?)"
+        f"ERROR: skiplists/platforms/rocm.toml:{line}: unknown key 'reson' in "
+        "[[ignore]] entry (did you mean 'reason'?)"
     )
     assert all(
-        l.startswith("ERROR: skiplists/platforms/rocm.toml:")
-        for l in result.stderr.strip().splitlines()
+        line.startswith("ERROR: skiplists/platforms/rocm.toml:")
+        for line in result.stderr.strip().splitlines()
     )
     assert "passed" not in result.stdout
 
@@ -170,7 +174,10 @@ def test_models_match_exactly_on_unseen_files(inprocess, tiny):
         import pytest
 
         @pytest.mark.encoder_decoder
-        @pytest.mark.parametrize("model_name", ["intfloat/e5-small", "intfloat/e5-small-v2", "intfloat/e5-small-v2-large"])
+        @pytest.mark.parametrize(
+            "model_name",
+            ["intfloat/e5-small", "intfloat/e5-small-v2", "intfloat/e5-small-v2-large"],
+        )
         def test_embed(model_name):
             assert model_name.startswith("intfloat/")
     """,
@@ -179,8 +186,8 @@ def test_models_match_exactly_on_unseen_files(inprocess, tiny):
     result = inprocess(root, "tests/unit", "--platform=sim", "-rs")
     assert result.counts() == {"passed": 2, "skipped": 1}
     assert (
-        "intfloat/e5-small is skipped on sim (encoder_decoder): encoder attention unsupported (https://example.org/issues/1)"
-        in result.stdout
+        "intfloat/e5-small is skipped on sim (encoder_decoder): encoder attention "
+        "unsupported (https://example.org/issues/1)" in result.stdout
     )
 
 
@@ -193,7 +200,9 @@ def test_model_from_a_module_scoped_fixture_param(inprocess, tiny):
 
         pytestmark = pytest.mark.encoder_decoder
 
-        @pytest.fixture(scope="module", params=["openai/whisper-small", "google/gemma-3n-E2B-it"])
+        @pytest.fixture(
+            scope="module", params=["openai/whisper-small", "google/gemma-3n-E2B-it"]
+        )
         def server(request):
             return request.param
 
@@ -225,7 +234,11 @@ def test_model_from_a_model_info_record(inprocess, tiny):
             name: str
             dim: int = 384
 
-        MODELS = [EmbedModelInfo("intfloat/e5-small"), EmbedModelInfo("intfloat/e5-small-v2"), EmbedModelInfo("Qwen/Qwen3-Embedding-0.6B", 1024)]
+        MODELS = [
+            EmbedModelInfo("intfloat/e5-small"),
+            EmbedModelInfo("intfloat/e5-small-v2"),
+            EmbedModelInfo("Qwen/Qwen3-Embedding-0.6B", 1024),
+        ]
 
         @pytest.mark.encoder_decoder
         @pytest.mark.parametrize("model_info", MODELS)
@@ -233,7 +246,10 @@ def test_model_from_a_model_info_record(inprocess, tiny):
             assert model_info.dim > 0
 
         @pytest.mark.encoder_decoder
-        @pytest.mark.parametrize("config", [{"model": "openai/whisper-small"}, {"model": "google/gemma-3n-E2B-it"}])
+        @pytest.mark.parametrize(
+            "config",
+            [{"model": "openai/whisper-small"}, {"model": "google/gemma-3n-E2B-it"}],
+        )
         def test_config(config):
             assert config["model"]
     """,
@@ -270,8 +286,8 @@ def test_marked_test_without_a_model_never_runs_silently(inprocess, tiny):
     assert result.returncode == 1
     assert result.counts() == {"errors": 2}
     assert (
-        "test_backend[default] is marked 'encoder_decoder' but its model cannot be determined"
-        in result.stdout
+        "test_backend[default] is marked 'encoder_decoder' but its model cannot be "
+        "determined" in result.stdout
     )
     assert '@pytest.mark.encoder_decoder(model="org/name")' in result.stdout
 
@@ -292,14 +308,17 @@ def test_model_named_on_the_marker_settles_it(inprocess, tiny):
 def test_skip_marker_must_be_registered(inprocess, tiny):
     root = tiny(
         {
-            "skiplists/platforms/sim.toml": '[[skip]]\nmarker = "encoder_only"\nmodels = ["a/b"]\nreason = "r"\n',
+            "skiplists/platforms/sim.toml": (
+                '[[skip]]\nmarker = "encoder_only"\nmodels = ["a/b"]\nreason = "r"\n'
+            ),
             "tests/unit/test_x.py": "def test_x():\n    pass\n",
         }
     )
     result = inprocess(root, "tests/unit", "--platform=sim")
     assert result.returncode == 4
     assert result.stderr.strip() == (
-        "ERROR: skiplists/platforms/sim.toml:1: marker 'encoder_only' is not registered; add it to 'markers' in pytest.ini"
+        "ERROR: skiplists/platforms/sim.toml:1: marker 'encoder_only' is not "
+        "registered; add it to 'markers' in pytest.ini"
     )
 
 
