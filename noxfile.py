@@ -1,28 +1,48 @@
-"""nox sessions: `<platform>-<suite>` ones are generated from skiplists/; `nox -l` lists them."""
+"""nox sessions: `<platform>-<suite>` ones come from skiplists/ (`nox -l` lists all)."""
 
 import sys
 from pathlib import Path
 
 import nox
 
-sys.path.insert(
-    0, str(Path(__file__).parent / "src")
-)  # nox's own interpreter need not install us
-
+sys.path.insert(0, str(Path(__file__).parent / "src"))  # nox need not install us
 from testmatrix.noxsessions import register
 
-WORKSPACE = register(Path(__file__).parent)
+WORKSPACE = register(Path(__file__).parent)  # lint, pipeline, <platform>-<suite>
+STYLED = ["src", "tests/selftest", "benchmarks", "noxfile.py", "conftest.py"]
+TOOLS = ["ruff==0.17.6", "mypy==2.4.1"]  # pinned: formatter and checker output vary
 
 
 @nox.session(default=False, tags=["dev"])
 def tests(session: nox.Session) -> None:
-    """Run testmatrix's own tests (real nox and pytest runs on the bundled suite)."""
+    """testmatrix's own tests, both tiers: real nox, pytest and testmatrix runs too."""
     session.install("-e", ".[test]")
     session.run("pytest", "tests/selftest", *session.posargs)
 
 
+@nox.session(name="tests-fast", default=False, tags=["dev"])
+def tests_fast(session: nox.Session) -> None:
+    """The fast tier of testmatrix's tests: unit and in-process plugin tests."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests/selftest", "-m", "not slow", *session.posargs)
+
+
+@nox.session(default=False, tags=["dev"])
+def check(session: nox.Session) -> None:
+    """Style and types: ruff format --check, ruff check and mypy (pyproject.toml)."""
+    session.install("-e", ".[test]", *TOOLS)  # mypy reads the dependencies' types
+    failed = []
+    for command in (["ruff", "format", "--check"], ["ruff", "check"], ["mypy"]):
+        try:  # all three run, so one CI run reports every kind of problem
+            session.run(*command, *(STYLED if command[0] == "ruff" else []))
+        except nox.command.CommandFailed:
+            failed.append(" ".join(command))
+    if failed:
+        session.error(f"failed: {', '.join(failed)}")
+
+
 @nox.session(default=False, tags=["dev"])
 def bench(session: nox.Session) -> None:
-    """Benchmarks: what testmatrix costs and saves at vLLM scale, as ratios (-- --runs N)."""
+    """Benchmarks: what testmatrix costs and saves at vLLM scale (-- --runs N)."""
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -1,5 +1,6 @@
-"""What testmatrix costs and saves, each figure a median over runs and a ratio against a baseline
-measured in the same run, interleaved with it. Usage: python benchmarks/run.py [--runs 5] [--json PATH]
+"""What testmatrix costs and saves, each figure a median over runs and a ratio against a
+baseline measured in the same run, interleaved with it.
+Usage: python benchmarks/run.py [--runs 5] [--json PATH]
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    return (
+        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()}"
+    )
 
 
 def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
@@ -49,7 +53,8 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 5):
         raise SystemExit(
-            f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}"
+            f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n"
+            f"{proc.stderr[-2000:]}"
         )
     return elapsed
 
@@ -65,7 +70,8 @@ def compare(
     env: dict | None = None,
     kind: str = "ratio",
 ) -> dict:
-    """Interleave baseline and candidate runs (alternating which goes first); medians and their ratio."""
+    """Interleave baseline and candidate runs (alternating which goes first); medians
+    and their ratio."""
     base, cand = [], []
     for i in range(runs):
         order = [(base, baseline), (cand, candidate)]
@@ -114,7 +120,8 @@ def main() -> int:
         args.runs = 1
     elif args.runs < 5:
         print(
-            "note: fewer than 5 runs per figure; the targets are stated for medians over at least 5",
+            "note: fewer than 5 runs per figure; the targets are stated for medians "
+            "over at least 5",
             file=sys.stderr,
         )
     py = sys.executable
@@ -205,7 +212,8 @@ def main() -> int:
     build_import_heavy(heavy)
     rows.append(
         compare(
-            "5 collect: with CI-level ignores (50 of 60 modules ignored, 40 ms import each)",
+            "5 collect: with CI-level ignores "
+            "(50 of 60 modules ignored, 40 ms import each)",
             "same suite without the ignores",
             plugin + ["--platform=rocm", "--no-skiplist"],
             plugin + ["--platform=rocm"],
@@ -253,7 +261,8 @@ def _handwritten_noxfile(ws) -> str:
 
 
 def _session_overhead(py: str, runs: int) -> dict:
-    """nox with a reused virtualenv versus the same pytest command run directly, on the bundled suite."""
+    """nox with a reused virtualenv versus the same pytest command run directly, on the
+    bundled suite."""
     with tempfile.TemporaryDirectory(prefix="testmatrix-envs-") as envs:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         session = "rocm-pooling"
@@ -304,7 +313,8 @@ def table(result: dict) -> str:
         )
         met = {True: "yes", False: "NO", None: "-"}[r["met"]]
         lines.append(
-            f"| {r['figure']} | {r['baseline']} | {r['candidate_s']} | {r['baseline_s']} | {r['ratio']} | {target} | {met} |"
+            f"| {r['figure']} | {r['baseline']} | {r['candidate_s']} "
+            f"| {r['baseline_s']} | {r['ratio']} | {target} | {met} |"
         )
     return "\n".join(lines)
 

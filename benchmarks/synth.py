@@ -1,4 +1,5 @@
-"""Build a synthetic vLLM-scale workspace: many files, many parametrized tests, many entries."""
+"""Build a synthetic vLLM-scale workspace: many files, many parametrized tests, many
+entries."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def model_names(n: int) -> list[str]:
 
 
 def build(root: Path, scale: Scale = Scale()) -> dict:
-    """Write the workspace under `root`; returns what was built (counts the benchmark reports)."""
+    """Write the workspace under `root`; returns what was built (counts the benchmark
+    reports)."""
     rng = random.Random(scale.seed)
     if root.exists():
         shutil.rmtree(root)
@@ -52,12 +54,14 @@ def build(root: Path, scale: Scale = Scale()) -> dict:
         mark = "@pytest.mark.encoder_decoder\n" if kind == "mixed" else ""
         test = (
             mark
-            + f'@pytest.mark.parametrize("variant", range({variants}))\n@pytest.mark.parametrize("model", MODELS)\n'
+            + f'@pytest.mark.parametrize("variant", range({variants}))\n'
+            + '@pytest.mark.parametrize("model", MODELS)\n'
         )
         body = (
             f"import pytest\n\nMODELS = [{params}]\n\n\n"
             + test
-            + "def test_generate(model, variant):\n    assert model and variant >= 0\n\n\n"
+            + "def test_generate(model, variant):\n"
+            + "    assert model and variant >= 0\n\n\n"
             + test
             + "def test_pool(model, variant):\n    assert model and variant >= 0\n"
         )
@@ -81,7 +85,8 @@ def build(root: Path, scale: Scale = Scale()) -> dict:
         + "".join(f'    "{m}",\n' for m in enc[: len(enc) // 2])
         + "]\n"
     )
-    # entries: ignores for encoder-only files, skips for the remaining encoder models, deselects
+    # entries: ignores for encoder-only files, skips for the remaining encoder models,
+    # deselects
     n_skip = max(1, scale.entries * 2 // 15)
     n_deselect = max(1, scale.entries // 15)
     n_ignore = scale.entries - n_skip - n_deselect
@@ -90,7 +95,8 @@ def build(root: Path, scale: Scale = Scale()) -> dict:
     for rel in ignored:
         suite, rest = rel.split("/", 2)[1], rel.split("/", 2)[2]
         lines.append(
-            f'[[ignore]]\nsuite = "{suite}"\npath = "{rest}"\nreason = "encoder-only file"\nissue = "https://example.org/1"\n'
+            f'[[ignore]]\nsuite = "{suite}"\npath = "{rest}"\n'
+            'reason = "encoder-only file"\nissue = "https://example.org/1"\n'
         )
     rest_models = enc[len(enc) // 2 :]
     for k in range(n_skip):
@@ -98,24 +104,28 @@ def build(root: Path, scale: Scale = Scale()) -> dict:
         models_toml = ", ".join(f'"{m}"' for m in chunk)
         lists = '\nmodel_lists = ["encoders"]' if k == 0 else ""
         lines.append(
-            f'[[skip]]\nmarker = "encoder_decoder"\nmodels = [{models_toml}]{lists}\nreason = "encoder attention"\nissue = "https://example.org/2"\n'
+            f'[[skip]]\nmarker = "encoder_decoder"\nmodels = [{models_toml}]{lists}\n'
+            'reason = "encoder attention"\nissue = "https://example.org/2"\n'
         )
     decoder_files = [f for f in files if f not in mixed and f not in encoder_only]
     for rel in decoder_files[:n_deselect]:
         lines.append(
-            f'[[deselect]]\ntest = "{rel}::test_pool"\nreason = "flaky on rocm"\nissue = "https://example.org/3"\n'
+            f'[[deselect]]\ntest = "{rel}::test_pool"\nreason = "flaky on rocm"\n'
+            'issue = "https://example.org/3"\n'
         )
     (root / "skiplists/platforms/rocm.toml").write_text("\n".join(lines))
     (root / "skiplists/platforms/cuda.toml").write_text(
         '[platform]\nhardware = "cuda"\n'
     )
     (root / "pytest.ini").write_text(
-        f"[pytest]\npythonpath = {SRC}\naddopts = -p no:cacheprovider --import-mode=importlib\n"
+        f"[pytest]\npythonpath = {SRC}\n"
+        "addopts = -p no:cacheprovider --import-mode=importlib\n"
         "markers =\n    encoder_decoder: encoder models\n"
     )
     (root / "conftest.py").write_text('pytest_plugins = ["testmatrix.plugin"]\n')
     (root / "noxfile.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(SRC)!r})\nfrom testmatrix.noxsessions import register\nregister()\n"
+        f"import sys\nsys.path.insert(0, {str(SRC)!r})\n"
+        "from testmatrix.noxsessions import register\nregister()\n"
     )
     return {
         "files": len(files),
@@ -141,7 +151,8 @@ def _count_items(root: Path) -> int:
 def build_import_heavy(
     root: Path, files: int = 60, ignored: int = 50, import_ms: int = 40
 ) -> None:
-    """A suite whose ignored modules are expensive to import (they build big tables at import time)."""
+    """A suite whose ignored modules are expensive to import (they build big tables at
+    import time)."""
     if root.exists():
         shutil.rmtree(root)
     (root / "tests/heavy").mkdir(parents=True)
@@ -150,23 +161,27 @@ def build_import_heavy(
     for i in range(files):
         heavy = i < ignored
         setup = (
-            f"import time\n_t = time.perf_counter()\nwhile time.perf_counter() - _t < {import_ms / 1000}:\n    pass\n"
+            "import time\n_t = time.perf_counter()\n"
+            f"while time.perf_counter() - _t < {import_ms / 1000}:\n    pass\n"
             if heavy
             else ""
         )
         (root / f"tests/heavy/test_m{i:03d}.py").write_text(
             setup
-            + "import pytest\n\n@pytest.mark.parametrize('x', range(20))\ndef test_x(x):\n    assert x >= 0\n"
+            + "import pytest\n\n@pytest.mark.parametrize('x', range(20))\n"
+            + "def test_x(x):\n    assert x >= 0\n"
         )
         if heavy:
             entries.append(
-                f'[[ignore]]\nsuite = "heavy"\npath = "test_m{i:03d}.py"\nreason = "encoder-only"\n'
+                f'[[ignore]]\nsuite = "heavy"\npath = "test_m{i:03d}.py"\n'
+                'reason = "encoder-only"\n'
             )
     (root / "skiplists/suites.toml").write_text(
         '[suites.heavy]\npath = "tests/heavy"\n'
     )
     (root / "skiplists/platforms/rocm.toml").write_text("\n".join(entries))
     (root / "pytest.ini").write_text(
-        f"[pytest]\npythonpath = {SRC}\naddopts = -p no:cacheprovider --import-mode=importlib\n"
+        f"[pytest]\npythonpath = {SRC}\n"
+        "addopts = -p no:cacheprovider --import-mode=importlib\n"
     )
     (root / "conftest.py").write_text('pytest_plugins = ["testmatrix.plugin"]\n')

@@ -1,4 +1,5 @@
-"""Helpers for testmatrix's own tests: real pytest and nox runs in copies of the workspace."""
+"""Helpers for testmatrix's own tests: real pytest and nox runs in copies of the
+workspace."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ COPIED = (
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment a user's shell would have: no testmatrix state leaking from this run."""
+    """The environment a user's shell would have: no testmatrix state leaking from
+    this run."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -50,15 +52,16 @@ class Result:
     def counts(self) -> dict[str, int]:
         """pytest's closing line as numbers: {'passed': 3, 'skipped': 2, ...}."""
         lines = [
-            l
-            for l in self.stdout.splitlines()
-            if re.search(r"\d+ (passed|failed|skipped|deselected|error)", l)
+            line
+            for line in self.stdout.splitlines()
+            if re.search(r"\d+ (passed|failed|skipped|deselected|error)", line)
         ]
         assert lines, f"no pytest summary line in:\n{self.output[-3000:]}"
         return {
             kind: int(n)
             for n, kind in re.findall(
-                r"(\d+) (passed|failed|skipped|deselected|errors?|xfailed|xpassed|rerun)",
+                r"(\d+) "
+                r"(passed|failed|skipped|deselected|errors?|xfailed|xpassed|rerun)",
                 lines[-1],
             )
         }
@@ -91,9 +94,9 @@ def run_nox(cwd: Path, *args: str, env: dict | None = None) -> Result:
 def collected_ids(result: Result) -> list[str]:
     """Node ids from `pytest --collect-only -q` output."""
     return sorted(
-        l.strip()
-        for l in result.stdout.splitlines()
-        if "::" in l and not l.startswith(("ERROR", "FAILED"))
+        line.strip()
+        for line in result.stdout.splitlines()
+        if "::" in line and not line.startswith(("ERROR", "FAILED"))
     )
 
 

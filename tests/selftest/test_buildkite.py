@@ -1,4 +1,5 @@
-"""Buildkite: the exported pipeline, the drift check, and importing real vLLM pipelines."""
+"""Buildkite: the exported pipeline, the drift check, and importing real vLLM
+pipelines."""
 
 from __future__ import annotations
 
@@ -83,16 +84,18 @@ def test_committed_pipeline_is_valid_for_buildkite():
     sharded = by_key["rocm-language"]
     assert sharded["parallelism"] == 2
     assert (
-        "--shard-id=$$BUILDKITE_PARALLEL_JOB --num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT"
-        in sharded["command"]
+        "--shard-id=$$BUILDKITE_PARALLEL_JOB "
+        "--num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT" in sharded["command"]
     )
 
 
+@pytest.mark.slow
 def test_committed_pipeline_matches_the_skiplists():
     result = cli(REPO, "export", "--check")
     assert result.returncode == 0, result.output
 
 
+@pytest.mark.slow
 def test_drift_check_fails_with_a_readable_diff(workspace):
     rocm = workspace / "skiplists/platforms/rocm.toml"
     rocm.write_text(
@@ -109,6 +112,7 @@ def test_drift_check_fails_with_a_readable_diff(workspace):
     assert cli(workspace, "export", "--check").returncode == 0
 
 
+@pytest.mark.slow
 def test_pipeline_session_regenerates_the_file(workspace):
     (workspace / ".buildkite/pipeline.yml").unlink()
     result = run(
@@ -164,10 +168,11 @@ def test_comments_become_reasons_and_links_become_issues():
         == "https://github.com/vllm-project/vllm/issues/27442"
     )
     assert "Skip encoder models" in by_path["test_vision.py"].reason
-    # the '# ^' note names two files; the older flags of the same command keep an imported reason
-    assert (
-        by_path["tool_parsers/"].reason
-        == "imported from test-amd.ffc3b430a.yaml, step 'Entrypoints Integration Test (API Server)'"
+    # the '# ^' note names two files; the older flags of the same command keep an
+    # imported reason
+    assert by_path["tool_parsers/"].reason == (
+        "imported from test-amd.ffc3b430a.yaml, "
+        "step 'Entrypoints Integration Test (API Server)'"
     )
     pooling = imported.suites["pooling"].ignores
     assert all(
@@ -175,6 +180,7 @@ def test_comments_become_reasons_and_links_become_issues():
     )
 
 
+@pytest.mark.slow
 def test_import_reports_what_it_cannot_map_step_by_step(tmp_path):
     result = cli(
         tmp_path,
@@ -190,8 +196,8 @@ def test_import_reports_what_it_cannot_map_step_by_step(tmp_path):
     out = result.stdout
     assert "step 'LoRA Test %N': 7 ignores -> suite lora" in out
     assert (
-        "step 'LoRA Test %N': not mapped: --shard-id=$$BUILDKITE_PARALLEL_JOB (in: pytest lora)"
-        in out
+        "step 'LoRA Test %N': not mapped: --shard-id=$$BUILDKITE_PARALLEL_JOB "
+        "(in: pytest lora)" in out
     )
     assert "not mapped: -m not cpu_test (in: pytest multimodal)" in out
     assert "not mapped: not pytest: bash standalone_tests/python_only_compile.sh" in out
@@ -203,6 +209,7 @@ def test_import_reports_what_it_cannot_map_step_by_step(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", [AMD_BASE, AMD_PR], ids=["802748bdd", "ffc3b430a"])
 def test_round_trip_reproduces_every_steps_ignore_set(tmp_path, source):
     root = vllm_tree(tmp_path / "vllm")
@@ -243,6 +250,7 @@ def test_round_trip_reproduces_every_steps_ignore_set(tmp_path, source):
     assert rocm == original
 
 
+@pytest.mark.slow
 def test_not_yaml(tmp_path):
     bad = tmp_path / "p.yml"
     bad.write_text("steps:\n  - label: x\n    command: [unclosed\n")
@@ -256,23 +264,26 @@ def test_not_yaml(tmp_path):
     assert not (tmp_path / "sk").exists()
 
 
+@pytest.mark.slow
 def test_yaml_that_is_not_a_pipeline(tmp_path):
     bad = tmp_path / "p.yml"
     bad.write_text("name: just a mapping\n")
     result = cli(
         tmp_path, "import", str(bad), "--platform", "rocm", "--skiplists", "sk"
     )
-    assert (
-        result.stderr.strip()
-        == f"testmatrix: error: {bad}:1: not a Buildkite pipeline: no top-level 'steps' list"
+    assert result.stderr.strip() == (
+        f"testmatrix: error: {bad}:1: not a Buildkite pipeline: "
+        "no top-level 'steps' list"
     )
     assert result.returncode == 2 and not (tmp_path / "sk").exists()
 
 
+@pytest.mark.slow
 def test_step_outside_every_suite(workspace):
     pipeline = workspace / "p.yml"
     pipeline.write_text(
-        "steps:\n- label: Kernels\n  command: pytest tests/kernels --ignore=tests/kernels/test_x.py\n"
+        "steps:\n- label: Kernels\n"
+        "  command: pytest tests/kernels --ignore=tests/kernels/test_x.py\n"
     )
     before = sorted(p.name for p in (workspace / "skiplists/platforms").iterdir())
     result = cli(workspace, "import", str(pipeline), "--platform", "mi300")
@@ -286,10 +297,13 @@ def test_step_outside_every_suite(workspace):
     )
 
 
+@pytest.mark.slow
 def test_unknown_platform_and_existing_file(workspace):
     pipeline = workspace / "p.yml"
     pipeline.write_text(
-        "steps:\n- label: Pool\n  command: pytest tests/entrypoints/pooling --ignore=tests/entrypoints/pooling/llm\n"
+        "steps:\n- label: Pool\n"
+        "  command: pytest tests/entrypoints/pooling"
+        " --ignore=tests/entrypoints/pooling/llm\n"
     )
     assert (
         "invalid platform name 'ROCm!'"
@@ -314,8 +328,10 @@ def test_unknown_platform_and_existing_file(workspace):
     ]
 
 
+@pytest.mark.slow
 def test_round_trip_without_the_test_tree(tmp_path):
-    """Import and export are transformations of the skiplists: no checkout is needed beside them."""
+    """Import and export are transformations of the skiplists: no checkout is needed
+    beside them."""
     result = cli(
         tmp_path, "import", str(MAIN), "--platform", "cuda", "--skiplists", "skiplists"
     )  # roots inferred
@@ -356,11 +372,13 @@ def test_import_infers_vllms_checkout_root_and_default_working_dir(source):
     steps = yaml.safe_load(source.read_text())["steps"]
     named = [str(s["working_dir"]).rstrip("/") for s in steps if "working_dir" in s]
     assert inferred.notes == [
-        f"{source}: {len(steps) - len(named)} steps name no working_dir; taking them to run in /vllm-workspace/tests, "
-        f"the most common working_dir ({named.count('/vllm-workspace/tests')} of {len(named)} steps); "
+        f"{source}: {len(steps) - len(named)} steps name no working_dir; "
+        "taking them to run in /vllm-workspace/tests, the most common working_dir "
+        f"({named.count('/vllm-workspace/tests')} of {len(named)} steps); "
         "pass --default-working-dir to change it",
-        f"{source}: taking /vllm-workspace as the checkout root, the deepest directory holding every absolute "
-        "working_dir; pass --checkout-root to change it",
+        f"{source}: taking /vllm-workspace as the checkout root, the deepest "
+        "directory holding every absolute working_dir; "
+        "pass --checkout-root to change it",
     ]
 
 
@@ -396,13 +414,15 @@ def test_import_follows_cd_pushd_and_popd(tmp_path):
     ]
     lost = next(s for s in imported.steps if s.label == "Lost")
     assert lost.unmapped == [
-        "--ignore=tests/x/y.py (working directory unknown after 'cd \"$BUILDKITE_BUILD_CHECKOUT_PATH\"')"
+        "--ignore=tests/x/y.py (working directory unknown after "
+        "'cd \"$BUILDKITE_BUILD_CHECKOUT_PATH\"')"
     ]
     assert all(
         "not pytest" not in u for s in imported.steps for u in s.unmapped
     )  # a cd is followed, not dropped
 
 
+@pytest.mark.slow
 def test_import_finds_the_checkout_root_from_the_checkout_it_imports_into(tmp_path):
     root = vllm_tree(tmp_path / "vllm")
     pipeline = (
@@ -410,7 +430,8 @@ def test_import_finds_the_checkout_root_from_the_checkout_it_imports_into(tmp_pa
     )  # one working_dir only: the root could be /app/tests or /app
     pipeline.write_text(
         "steps:\n- label: Pooling\n  working_dir: /app/tests\n"
-        "  command: pytest entrypoints/pooling --ignore=entrypoints/pooling/llm/test_encode.py\n"
+        "  command: pytest entrypoints/pooling"
+        " --ignore=entrypoints/pooling/llm/test_encode.py\n"
     )
     assert _suites(import_pipeline(pipeline)) == {
         "pooling": ("entrypoints/pooling", {"llm/test_encode.py"})
@@ -467,7 +488,8 @@ def test_import_applies_anchors_merge_keys_and_reports_triggers(tmp_path):
         (
             "Nightly",
             [
-                "trigger step: pipeline 'nightly-rocm' is not imported; import its file on its own"
+                "trigger step: pipeline 'nightly-rocm' is not imported; "
+                "import its file on its own"
             ],
         ),
     ]
@@ -478,9 +500,12 @@ def test_import_applies_anchors_merge_keys_and_reports_triggers(tmp_path):
     [
         "timeout 3600 pytest -v tests/models --ignore=tests/models/test_a.py",
         "uv run pytest tests/models --ignore=tests/models/test_a.py | tee pytest.log",
-        "HIP_VISIBLE_DEVICES=0 python3 -m pytest tests/models --ignore=tests/models/test_a.py > log.txt 2>&1",
-        "env FOO=1 pytest tests/models --ignore tests/models/test_a.py  # a shell comment, not a path",
-        'pytest -v -s tests/models -m \\"not vlm\\" --ignore=tests/models/test_a.py',  # vLLM's template quoting
+        "HIP_VISIBLE_DEVICES=0 python3 -m pytest tests/models "
+        "--ignore=tests/models/test_a.py > log.txt 2>&1",
+        "env FOO=1 pytest tests/models --ignore tests/models/test_a.py "
+        " # a shell comment, not a path",
+        # vLLM's template quoting
+        'pytest -v -s tests/models -m \\"not vlm\\" --ignore=tests/models/test_a.py',
     ],
 )
 def test_import_sees_pytest_through_wrappers_pipes_and_redirections(tmp_path, command):
@@ -498,10 +523,12 @@ def test_import_sees_pytest_through_wrappers_pipes_and_redirections(tmp_path, co
     ] == []
 
 
+@pytest.mark.slow
 def test_working_dir_outside_the_given_checkout_root(tmp_path):
     pipeline = tmp_path / "p.yml"
     pipeline.write_text(
-        "steps:\n- label: Pool\n  working_dir: /opt/other\n  command: pytest pool --ignore=pool/test_a.py\n"
+        "steps:\n- label: Pool\n  working_dir: /opt/other\n"
+        "  command: pytest pool --ignore=pool/test_a.py\n"
     )
     result = cli(
         tmp_path,
@@ -515,8 +542,8 @@ def test_working_dir_outside_the_given_checkout_root(tmp_path):
         "/ws",
     )
     assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == f"testmatrix: error: {pipeline}:2: working_dir '/opt/other' is outside --checkout-root '/ws'"
+    assert result.stderr.strip() == (
+        f"testmatrix: error: {pipeline}:2: working_dir '/opt/other' is outside "
+        "--checkout-root '/ws'"
     )
     assert not (tmp_path / "sk").exists()

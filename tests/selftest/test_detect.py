@@ -1,4 +1,5 @@
-"""Hardware detection: the first probe that finds devices decides; a failing probe is noted."""
+"""Hardware detection: the first probe that finds devices decides; a failing probe is
+noted."""
 
 from testmatrix.detect import detect
 

@@ -1,4 +1,5 @@
-"""Known flakes rerun (only they), reports merge into a matrix, GPU leases never double-book, shards balance."""
+"""Known flakes rerun (only they), reports merge into a matrix, GPU leases never
+double-book, shards balance."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from selftest.helpers import REPO, clean_env, run, run_pytest
+from selftest.helpers import REPO, clean_env, run
 from testmatrix import errors
 from testmatrix.lease import lease_dir
 from testmatrix.shard import assign
@@ -43,17 +44,17 @@ FLAKY = {
 }
 
 
-def test_listed_flake_passes_on_rerun_and_others_fail_at_once(tiny):
+def test_listed_flake_passes_on_rerun_and_others_fail_at_once(inprocess, tiny):
     root = tiny(FLAKY)
     summary = root / "summary.json"
-    result = run_pytest(
+    result = inprocess(
         root, "tests/unit", "--platform=sim", f"--summary-json={summary}"
     )
     assert result.returncode == 1
     assert result.counts() == {"passed": 2, "failed": 1, "rerun": 1}
     assert (
-        "FLAKY (passed on rerun) tests/unit/test_flaky.py::test_sometimes: races the server start"
-        in result.stdout
+        "FLAKY (passed on rerun) tests/unit/test_flaky.py::test_sometimes: "
+        "races the server start" in result.stdout
     )
     data = json.loads(summary.read_text())
     assert data["flaky"] == ["tests/unit/test_flaky.py::test_sometimes"]
@@ -68,6 +69,7 @@ def test_listed_flake_passes_on_rerun_and_others_fail_at_once(tiny):
     }
 
 
+@pytest.mark.slow
 def test_flaky_entry_that_matches_nothing_is_a_lint_error(tiny):
     root = tiny(
         {
@@ -80,11 +82,13 @@ def test_flaky_entry_that_matches_nothing_is_a_lint_error(tiny):
     result = run([sys.executable, "-m", "testmatrix", "lint"], root)
     assert result.returncode == 1
     assert (
-        "skiplists/platforms/sim.toml:2: error: flaky entry 'tests/unit/test_flaky.py::test_gone' matches no collected test"
+        "skiplists/platforms/sim.toml:2: error: flaky entry "
+        "'tests/unit/test_flaky.py::test_gone' matches no collected test"
         in result.stdout
     )
 
 
+@pytest.mark.slow
 def test_session_reports_merge_into_a_markdown_matrix(workspace):
     for session in ("cuda-language", "rocm-language", "rocm-pooling"):
         assert (
@@ -105,12 +109,12 @@ def test_session_reports_merge_into_a_markdown_matrix(workspace):
     text = (workspace / "matrix.md").read_text()
     assert "| suite | cuda | rocm |" in text
     assert (
-        "| language | :white_check_mark: 18 passed (simulated) | :white_check_mark: 14 passed, 4 skipped (simulated) |"
-        in text
+        "| language | :white_check_mark: 18 passed (simulated) "
+        "| :white_check_mark: 14 passed, 4 skipped (simulated) |" in text
     )
     assert (
-        "| pooling | not run | :white_check_mark: 7 passed, 11 files ignored (simulated) |"
-        in text
+        "| pooling | not run "
+        "| :white_check_mark: 7 passed, 11 files ignored (simulated) |" in text
     )
 
 
@@ -122,10 +126,13 @@ start = float(sys.argv[3])
 while time.time() < start:
     pass
 for i in range(400):
-    write_summary(Path(sys.argv[1]), {"writer": sys.argv[2], "i": i, "payload": "x" * 20000})
+    write_summary(
+        Path(sys.argv[1]), {"writer": sys.argv[2], "i": i, "payload": "x" * 20000}
+    )
 """
 
 
+@pytest.mark.slow
 def test_sessions_writing_one_summary_at_once_never_corrupt_it(tmp_path):
     target = tmp_path / "reports" / "summary.json"
     start = str(time.time() + 1.0)
@@ -160,7 +167,13 @@ import sys, time
 sys.path.insert(0, {src!r})
 from pathlib import Path
 from testmatrix.lease import acquire
-lease = acquire(["0", "1"], Path({dir!r}), poll=0.05, say=lambda m: print(m, flush=True), holder=sys.argv[1])
+lease = acquire(
+    ["0", "1"],
+    Path({dir!r}),
+    poll=0.05,
+    say=lambda m: print(m, flush=True),
+    holder=sys.argv[1],
+)
 print("LEASED", lease.gpu, flush=True)
 Path({dir!r}, "log").open("a").write(f"start {{lease.gpu}} {{time.monotonic()}}\\n")
 time.sleep(float(sys.argv[2]))
@@ -168,6 +181,7 @@ Path({dir!r}, "log").open("a").write(f"end {{lease.gpu}} {{time.monotonic()}}\\n
 """
 
 
+@pytest.mark.slow
 def test_racing_sessions_never_share_a_gpu_and_a_killed_one_frees_its_lease(tmp_path):
     script = tmp_path / "hold.py"
     script.write_text(HOLDER.format(src=str(REPO / "src"), dir=str(tmp_path)))
@@ -216,8 +230,10 @@ for _ in range(300):
 """
 
 
+@pytest.mark.slow
 def test_lease_directory_checked_by_parallel_sessions_at_once(tmp_path):
-    # `nox -j N` starts sessions together; each checks the shared directory as it starts.
+    # `nox -j N` starts sessions together; each checks the shared directory as it
+    # starts.
     start = str(time.time() + 1.0)
     procs = [
         subprocess.Popen(
@@ -237,7 +253,7 @@ def test_lease_directory_that_cannot_be_written(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(
-        errors.TestmatrixError, match="GPU lease directory .* cannot be written"
+        errors.TestmatrixError, match=r"GPU lease directory .* cannot be written"
     ):
         lease_dir(str(blocker / "leases"))
 
@@ -251,7 +267,8 @@ def test_shards_cover_every_test_once_and_balance_by_durations():
         owner = assign(ids, num, durations)
         assert len(owner) == len(ids) and set(owner) == set(range(num))
         loads = [
-            sum(durations[t] for t, s in zip(ids, owner) if s == k) for k in range(num)
+            sum(durations[t] for t, s in zip(ids, owner, strict=True) if s == k)
+            for k in range(num)
         ]
         assert max(loads) <= 1.10 * (sum(loads) / num)
         by_count = assign(ids, num)
@@ -262,10 +279,10 @@ def test_shards_cover_every_test_once_and_balance_by_durations():
         )
 
 
-def test_every_selected_test_runs_in_exactly_one_shard():
+def test_every_selected_test_runs_in_exactly_one_shard(inprocess):
     seen = []
     for shard in range(3):
-        result = run_pytest(
+        result = inprocess(
             REPO,
             "--collect-only",
             "-q",
@@ -274,15 +291,17 @@ def test_every_selected_test_runs_in_exactly_one_shard():
             "--num-shards=3",
             f"--shard-id={shard}",
         )
-        seen += [l for l in result.stdout.splitlines() if "::" in l]
-    whole = run_pytest(
+        seen += [line for line in result.stdout.splitlines() if "::" in line]
+    whole = inprocess(
         REPO, "--collect-only", "-q", "tests/entrypoints", "--platform=rocm"
     )
-    assert sorted(seen) == sorted(l for l in whole.stdout.splitlines() if "::" in l)
+    assert sorted(seen) == sorted(
+        line for line in whole.stdout.splitlines() if "::" in line
+    )
 
 
-def test_shard_index_out_of_range():
-    result = run_pytest(
+def test_shard_index_out_of_range(inprocess):
+    result = inprocess(
         REPO, "tests/models", "--platform=rocm", "--num-shards=2", "--shard-id=2"
     )
     assert result.returncode == 4
@@ -292,6 +311,7 @@ def test_shard_index_out_of_range():
     )
 
 
+@pytest.mark.slow
 def test_nox_session_leases_a_gpu_from_a_configured_inventory(workspace, tmp_path):
     env = clean_env(TESTMATRIX_GPUS="2", TESTMATRIX_LEASE_DIR=str(tmp_path / "leases"))
     result = run(
@@ -318,6 +338,7 @@ def _visible_devices(root: Path) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gpus, distinct", [("2", True), ("1", False)])
 def test_nox_parallel_sessions_each_get_their_own_gpu(tmp_path, gpus, distinct):
     import shutil
@@ -349,6 +370,7 @@ def test_nox_parallel_sessions_each_get_their_own_gpu(tmp_path, gpus, distinct):
         assert "are leased by other sessions; waiting for one" in result.output
 
 
+@pytest.mark.slow
 def test_benchmark_runs_end_to_end_on_a_tiny_suite(tmp_path):
     out = tmp_path / "results.json"
     result = run(

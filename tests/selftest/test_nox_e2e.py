@@ -1,4 +1,5 @@
-"""Real nox runs: sessions come from the skiplists, and each runs the suite as that platform's CI does."""
+"""Real nox runs: sessions come from the skiplists, and each runs the suite as that
+platform's CI does."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 from selftest.helpers import REPO, run_nox
 from selftest.test_pytest_e2e import ENCODER_ERROR, EXPECTED, SESSIONS
 from testmatrix.config import load_workspace
+
+pytestmark = pytest.mark.slow  # every test starts nox
 
 WS = load_workspace(REPO)
 
@@ -74,7 +77,7 @@ def test_session_counts_match_the_skiplists(platform, suite):
         and result.counts().get("skipped", 0) == skipped
     )
     command = next(
-        l for l in result.stderr.splitlines() if "pytest command: pytest" in l
+        line for line in result.stderr.splitlines() if "pytest command: pytest" in line
     )
     for entry in WS.platforms[platform].ignores:
         assert (f"--ignore={entry.target}" in command) == (entry.suite == suite)
@@ -95,11 +98,13 @@ def test_arguments_after_double_dash_reach_pytest():
     [
         (
             ["--platform=cuda"],
-            "'--platform cuda' after -- contradicts this session's platform (rocm), whose --ignore flags it runs with; run nox -s cuda-pooling instead",
+            "'--platform cuda' after -- contradicts this session's platform (rocm), "
+            "whose --ignore flags it runs with; run nox -s cuda-pooling instead",
         ),
         (
             ["--suite", "language"],
-            "'--suite language' after -- contradicts this session's suite (pooling); run nox -s rocm-language instead",
+            "'--suite language' after -- contradicts this session's suite (pooling); "
+            "run nox -s rocm-language instead",
         ),
     ],
 )
@@ -151,7 +156,6 @@ def test_unknown_session_is_an_error():
     assert result.returncode != 0 and "rocm-polling" in result.stderr
 
 
-@pytest.mark.slow
 def test_fresh_machine_session_builds_its_own_virtualenv(workspace, tmp_path):
     result = run_nox(
         workspace, "-s", "rocm-language", "--envdir", str(tmp_path / "envs")

@@ -1,4 +1,5 @@
-"""Rules.fate decides one test on one platform; session_argv builds a session's pytest command."""
+"""Rules.fate decides one test on one platform; session_argv builds a session's
+pytest command."""
 
 from __future__ import annotations
 
@@ -139,7 +140,8 @@ def test_session_argv_carries_the_suites_ignores_only():
         (
             "rocm",
             "polling",
-            "unknown suite 'polling' (did you mean 'pooling'?); known: api-server, language, pooling",
+            "unknown suite 'polling' (did you mean 'pooling'?); "
+            "known: api-server, language, pooling",
         ),
     ],
 )

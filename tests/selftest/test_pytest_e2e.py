@@ -1,7 +1,11 @@
-"""Real pytest runs: a bare `pytest --platform X` behaves exactly like the nox session."""
+"""pytest runs, in this process (pytester): a bare `pytest --platform X` behaves
+exactly like the nox session. One subprocess run per session (slow) checks that a real
+process agrees."""
 
 from __future__ import annotations
 
+import os
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -21,17 +25,20 @@ EXPECTED = {
     ("rocm", "pooling"): (7, 0, 11, 35),
     ("rocm", "language"): (14, 4, 0, 0),
 }
-ENCODER_ERROR = "NotImplementedError: Encoder self-attention and encoder/decoder cross-attention are not implemented for"
+ENCODER_ERROR = (
+    "NotImplementedError: Encoder self-attention and encoder/decoder cross-attention "
+    "are not implemented for"
+)
 
 
 @pytest.mark.parametrize(
     "platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS]
 )
-def test_plugin_selects_exactly_what_the_nox_argv_selects(platform, suite):
+def test_plugin_selects_exactly_what_the_nox_argv_selects(inprocess, platform, suite):
     argv = session_argv(WS, platform, suite)
     flags_only = [a for a in argv if not a.startswith(("--platform=", "--suite="))]
-    by_flags = run_pytest(REPO, "--collect-only", "-q", *flags_only, "--platform=none")
-    by_plugin = run_pytest(
+    by_flags = inprocess(REPO, "--collect-only", "-q", *flags_only, "--platform=none")
+    by_plugin = inprocess(
         REPO, "--collect-only", "-q", WS.suites[suite].path, f"--platform={platform}"
     )
     assert by_flags.returncode == by_plugin.returncode == 0, (
@@ -42,11 +49,19 @@ def test_plugin_selects_exactly_what_the_nox_argv_selects(platform, suite):
 
 
 @pytest.mark.parametrize(
+    "runner",
+    [
+        pytest.param("inprocess", id="in-process"),
+        pytest.param("subprocess", id="subprocess", marks=pytest.mark.slow),
+    ],
+)
+@pytest.mark.parametrize(
     "platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS]
 )
-def test_bare_pytest_counts(platform, suite):
+def test_bare_pytest_counts(request, runner, platform, suite):
     passed, skipped, ignored_files, _ = EXPECTED[(platform, suite)]
-    result = run_pytest(REPO, WS.suites[suite].path, f"--platform={platform}")
+    run = request.getfixturevalue("inprocess") if runner == "inprocess" else run_pytest
+    result = run(REPO, WS.suites[suite].path, f"--platform={platform}")
     assert result.returncode == 0, result.output[-3000:]
     assert result.counts().get("passed") == passed
     assert result.counts().get("skipped", 0) == skipped
@@ -64,31 +79,31 @@ def test_ignored_and_skipped_tests_are_what_cuda_runs_beyond_rocm():
         assert cuda == passed + skipped + inside_ignored
 
 
-def test_header_says_rocm_is_simulated_on_other_hardware():
-    result = run_pytest(
+def test_header_says_rocm_is_simulated_on_other_hardware(inprocess):
+    result = inprocess(
         REPO, "--collect-only", "tests/models/language", "--platform=rocm"
     )
     assert (
-        "testmatrix: target platform: rocm (SIMULATED: this machine is not rocm); detected hardware: none"
-        in result.stdout
+        "testmatrix: target platform: rocm (SIMULATED: this machine is not rocm); "
+        "detected hardware: none" in result.stdout
     )
 
 
-def test_strict_platform_refuses_to_run_on_other_hardware():
-    result = run_pytest(
+def test_strict_platform_refuses_to_run_on_other_hardware(inprocess):
+    result = inprocess(
         REPO, "tests/models/language", "--platform=rocm", "--strict-platform"
     )
     assert result.returncode == 4
     assert (
-        "ERROR: --strict-platform: target platform 'rocm' needs rocm hardware, but this machine has none"
-        in result.stderr
+        "ERROR: --strict-platform: target platform 'rocm' needs rocm hardware, "
+        "but this machine has none" in result.stderr
     )
     assert "passed" not in result.stdout and "collected" not in result.stdout
 
 
-def test_without_skiplist_rocm_reproduces_issue_27442(tmp_path):
+def test_without_skiplist_rocm_reproduces_issue_27442(inprocess, tmp_path):
     junit = tmp_path / "junit.xml"
-    result = run_pytest(
+    result = inprocess(
         REPO,
         "tests/entrypoints",
         "tests/models",
@@ -109,33 +124,33 @@ def test_without_skiplist_rocm_reproduces_issue_27442(tmp_path):
     assert counts["passed"] == sum(EXPECTED[("rocm", s)][0] for s in WS.suites)
 
 
-def test_unknown_platform_stops_before_any_test():
-    result = run_pytest(REPO, "tests/models/language", "--platform=rokm")
+def test_unknown_platform_stops_before_any_test(inprocess):
+    result = inprocess(REPO, "tests/models/language", "--platform=rokm")
     assert result.returncode == 4
-    assert (
-        result.stderr.strip()
-        == "ERROR: unknown platform 'rokm' (did you mean 'rocm'?); known: cuda, none, rocm"
+    assert result.stderr.strip() == (
+        "ERROR: unknown platform 'rokm' (did you mean 'rocm'?); known: cuda, none, rocm"
     )
 
 
-def test_bad_skiplist_stops_pytest_before_any_test(workspace):
+def test_bad_skiplist_stops_pytest_before_any_test(inprocess, workspace):
     rocm = workspace / "skiplists/platforms/rocm.toml"
     text = rocm.read_text().replace('reason = "Phi-3.5', 'reson = "Phi-3.5')
     rocm.write_text(text)
     line = (
         text.splitlines().index(
-            next(l for l in text.splitlines() if l.startswith("reson"))
+            next(row for row in text.splitlines() if row.startswith("reson"))
         )
         + 1
     )
-    result = run_pytest(workspace, "tests/entrypoints/openai", "--platform=rocm")
+    result = inprocess(workspace, "tests/entrypoints/openai", "--platform=rocm")
     assert result.returncode == 4
     assert result.stderr.splitlines()[0] == (
-        f"ERROR: skiplists/platforms/rocm.toml:{line}: unknown key 'reson' in [[ignore]] entry (did you mean 'reason'?)"
+        f"ERROR: skiplists/platforms/rocm.toml:{line}: unknown key 'reson' in "
+        "[[ignore]] entry (did you mean 'reason'?)"
     )
     assert all(
-        l.startswith("ERROR: skiplists/platforms/rocm.toml:")
-        for l in result.stderr.strip().splitlines()
+        line.startswith("ERROR: skiplists/platforms/rocm.toml:")
+        for line in result.stderr.strip().splitlines()
     )
     assert "passed" not in result.stdout
 
@@ -151,7 +166,7 @@ UNSEEN_PLATFORM = {
 }
 
 
-def test_models_match_exactly_on_unseen_files(tiny):
+def test_models_match_exactly_on_unseen_files(inprocess, tiny):
     root = tiny(
         {
             **UNSEEN_PLATFORM,
@@ -159,21 +174,24 @@ def test_models_match_exactly_on_unseen_files(tiny):
         import pytest
 
         @pytest.mark.encoder_decoder
-        @pytest.mark.parametrize("model_name", ["intfloat/e5-small", "intfloat/e5-small-v2", "intfloat/e5-small-v2-large"])
+        @pytest.mark.parametrize(
+            "model_name",
+            ["intfloat/e5-small", "intfloat/e5-small-v2", "intfloat/e5-small-v2-large"],
+        )
         def test_embed(model_name):
             assert model_name.startswith("intfloat/")
     """,
         }
     )
-    result = run_pytest(root, "tests/unit", "--platform=sim", "-rs")
+    result = inprocess(root, "tests/unit", "--platform=sim", "-rs")
     assert result.counts() == {"passed": 2, "skipped": 1}
     assert (
-        "intfloat/e5-small is skipped on sim (encoder_decoder): encoder attention unsupported (https://example.org/issues/1)"
-        in result.stdout
+        "intfloat/e5-small is skipped on sim (encoder_decoder): encoder attention "
+        "unsupported (https://example.org/issues/1)" in result.stdout
     )
 
 
-def test_model_from_a_module_scoped_fixture_param(tiny):
+def test_model_from_a_module_scoped_fixture_param(inprocess, tiny):
     root = tiny(
         {
             **UNSEEN_PLATFORM,
@@ -182,7 +200,9 @@ def test_model_from_a_module_scoped_fixture_param(tiny):
 
         pytestmark = pytest.mark.encoder_decoder
 
-        @pytest.fixture(scope="module", params=["openai/whisper-small", "google/gemma-3n-E2B-it"])
+        @pytest.fixture(
+            scope="module", params=["openai/whisper-small", "google/gemma-3n-E2B-it"]
+        )
         def server(request):
             return request.param
 
@@ -194,13 +214,13 @@ def test_model_from_a_module_scoped_fixture_param(tiny):
     """,
         }
     )
-    result = run_pytest(root, "tests/unit", "--platform=sim", "-v")
+    result = inprocess(root, "tests/unit", "--platform=sim", "-v")
     assert result.counts() == {"passed": 2, "skipped": 2}
     assert "test_one[google/gemma-3n-E2B-it] PASSED" in result.stdout
     assert "test_one[openai/whisper-small] SKIPPED" in result.stdout
 
 
-def test_model_from_a_model_info_record(tiny):
+def test_model_from_a_model_info_record(inprocess, tiny):
     # vLLM's pooling tests parametrize by records, not by names
     root = tiny(
         {
@@ -214,7 +234,11 @@ def test_model_from_a_model_info_record(tiny):
             name: str
             dim: int = 384
 
-        MODELS = [EmbedModelInfo("intfloat/e5-small"), EmbedModelInfo("intfloat/e5-small-v2"), EmbedModelInfo("Qwen/Qwen3-Embedding-0.6B", 1024)]
+        MODELS = [
+            EmbedModelInfo("intfloat/e5-small"),
+            EmbedModelInfo("intfloat/e5-small-v2"),
+            EmbedModelInfo("Qwen/Qwen3-Embedding-0.6B", 1024),
+        ]
 
         @pytest.mark.encoder_decoder
         @pytest.mark.parametrize("model_info", MODELS)
@@ -222,13 +246,16 @@ def test_model_from_a_model_info_record(tiny):
             assert model_info.dim > 0
 
         @pytest.mark.encoder_decoder
-        @pytest.mark.parametrize("config", [{"model": "openai/whisper-small"}, {"model": "google/gemma-3n-E2B-it"}])
+        @pytest.mark.parametrize(
+            "config",
+            [{"model": "openai/whisper-small"}, {"model": "google/gemma-3n-E2B-it"}],
+        )
         def test_config(config):
             assert config["model"]
     """,
         }
     )
-    result = run_pytest(root, "tests/unit", "--platform=sim", "-v")
+    result = inprocess(root, "tests/unit", "--platform=sim", "-v")
     assert result.counts() == {"passed": 3, "skipped": 2}
     assert (
         "test_mteb[model_info0] SKIPPED" in result.stdout
@@ -248,24 +275,24 @@ NO_MODEL = """
 """
 
 
-def test_marked_test_without_a_model_never_runs_silently(tiny):
+def test_marked_test_without_a_model_never_runs_silently(inprocess, tiny):
     root = tiny(
         {
             **UNSEEN_PLATFORM,
             "tests/unit/test_backends.py": NO_MODEL.format(marker_args=""),
         }
     )
-    result = run_pytest(root, "tests/unit", "--platform=sim")
+    result = inprocess(root, "tests/unit", "--platform=sim")
     assert result.returncode == 1
     assert result.counts() == {"errors": 2}
     assert (
-        "test_backend[default] is marked 'encoder_decoder' but its model cannot be determined"
-        in result.stdout
+        "test_backend[default] is marked 'encoder_decoder' but its model cannot be "
+        "determined" in result.stdout
     )
     assert '@pytest.mark.encoder_decoder(model="org/name")' in result.stdout
 
 
-def test_model_named_on_the_marker_settles_it(tiny):
+def test_model_named_on_the_marker_settles_it(inprocess, tiny):
     root = tiny(
         {
             **UNSEEN_PLATFORM,
@@ -274,19 +301,47 @@ def test_model_named_on_the_marker_settles_it(tiny):
             ),
         }
     )
-    assert run_pytest(root, "tests/unit", "--platform=sim").counts() == {"skipped": 2}
-    assert run_pytest(root, "tests/unit", "--platform=cuda").counts() == {"passed": 2}
+    assert inprocess(root, "tests/unit", "--platform=sim").counts() == {"skipped": 2}
+    assert inprocess(root, "tests/unit", "--platform=cuda").counts() == {"passed": 2}
 
 
-def test_skip_marker_must_be_registered(tiny):
+def test_skip_marker_must_be_registered(inprocess, tiny):
     root = tiny(
         {
-            "skiplists/platforms/sim.toml": '[[skip]]\nmarker = "encoder_only"\nmodels = ["a/b"]\nreason = "r"\n',
+            "skiplists/platforms/sim.toml": (
+                '[[skip]]\nmarker = "encoder_only"\nmodels = ["a/b"]\nreason = "r"\n'
+            ),
             "tests/unit/test_x.py": "def test_x():\n    pass\n",
         }
     )
-    result = run_pytest(root, "tests/unit", "--platform=sim")
+    result = inprocess(root, "tests/unit", "--platform=sim")
     assert result.returncode == 4
     assert result.stderr.strip() == (
-        "ERROR: skiplists/platforms/sim.toml:1: marker 'encoder_only' is not registered; add it to 'markers' in pytest.ini"
+        "ERROR: skiplists/platforms/sim.toml:1: marker 'encoder_only' is not "
+        "registered; add it to 'markers' in pytest.ini"
     )
+
+
+def test_inprocess_runs_see_their_own_workspace_not_this_runs_modules(inprocess, tiny):
+    # this run imported the bundled suite's tests/conftest.py as `tests.conftest`; a
+    # workspace's file of the same path must not be taken for it, nor change os.environ
+    root = tiny(
+        {
+            "tests/conftest.py": """
+        import pytest
+
+        @pytest.fixture
+        def answer():
+            return 42
+    """,
+            "tests/unit/test_own.py": """
+        import os
+
+        def test_own(answer):
+            assert answer == 42 and os.environ["TESTMATRIX_PLATFORM"] == "cuda"
+    """,
+        }
+    )
+    environ, ours = dict(os.environ), sys.modules["tests.conftest"]
+    assert inprocess(root, "tests/unit", "--platform=cuda").counts() == {"passed": 1}
+    assert dict(os.environ) == environ and sys.modules["tests.conftest"] is ours

@@ -10,6 +10,8 @@ import pytest
 from selftest.helpers import REPO, clean_env, run, run_pytest
 from selftest.test_pytest_e2e import EXPECTED
 
+pytestmark = pytest.mark.slow  # every test starts the testmatrix command (or nox)
+
 
 def cli(cwd, *args, env=None):
     return run([sys.executable, "-m", "testmatrix", *args], cwd, env)
@@ -33,7 +35,10 @@ def test_explain_agrees_with_real_runs():
 
 
 def test_explain_names_the_deciding_entry_for_one_test():
-    test = "tests/models/language/pooling/test_embedding.py::test_models[BAAI/bge-base-en-v1.5]"
+    test = (
+        "tests/models/language/pooling/test_embedding.py"
+        "::test_models[BAAI/bge-base-en-v1.5]"
+    )
     rows = json.loads(cli(REPO, "explain", test, "--json").stdout)["tests"]
     fates = {r["platform"]: r for r in rows}
     assert fates["cuda"]["fate"] == "runs" and fates["cuda"]["entry"] is None
@@ -52,9 +57,9 @@ def test_explain_k_narrows_and_unknown_id_is_an_error():
     assert {r["fate"] for r in narrowed if r["platform"] == "rocm"} == {"ignored"}
     bad = cli(REPO, "explain", "tests/models/language/test_gone.py::test_x")
     assert bad.returncode == 2
-    assert (
-        bad.stderr.strip()
-        == "testmatrix: error: unknown test id 'tests/models/language/test_gone.py::test_x': no collected test matches it"
+    assert bad.stderr.strip() == (
+        "testmatrix: error: unknown test id "
+        "'tests/models/language/test_gone.py::test_x': no collected test matches it"
     )
 
 
@@ -69,7 +74,9 @@ TREE = {
     "tests/unit/test_mixed.py": """
         import pytest
 
-        @pytest.mark.parametrize("model", ["intfloat/e5-small", "google/gemma-3n-E2B-it"])
+        @pytest.mark.parametrize(
+            "model", ["intfloat/e5-small", "google/gemma-3n-E2B-it"]
+        )
         def test_unmarked(model):
             assert model
 
@@ -81,7 +88,9 @@ TREE = {
     "tests/unit/test_decoder_only.py": """
         import pytest
 
-        @pytest.mark.parametrize("model", ["facebook/opt-125m", "Qwen/Qwen2.5-0.5B-Instruct"])
+        @pytest.mark.parametrize(
+            "model", ["facebook/opt-125m", "Qwen/Qwen2.5-0.5B-Instruct"]
+        )
         def test_generate(model):
             assert model
     """,
@@ -136,25 +145,31 @@ def test_lint_finds_every_kind_of_rot_on_an_unseen_tree(unseen):
         return any(fragment in line and line.startswith(sim + ":") for line in lines)
 
     assert has(
-        "error: tests/unit/test_mixed.py::test_unmarked[intfloat/e5-small] uses intfloat/e5-small but lacks @pytest.mark.encoder_decoder"
+        "error: tests/unit/test_mixed.py::test_unmarked[intfloat/e5-small] uses "
+        "intfloat/e5-small but lacks @pytest.mark.encoder_decoder"
     )
     assert not has("test_unmarked[google/gemma-3n-E2B-it] uses")
     assert has(
-        "error: tests/unit/test_mixed.py::test_backend[default] is marked 'encoder_decoder' but names no model"
+        "error: tests/unit/test_mixed.py::test_backend[default] is marked "
+        "'encoder_decoder' but names no model"
     )
     assert has(
-        "warning: ignore of 'tests/unit/test_decoder_only.py' throws away 2 tests that would run on sim"
+        "warning: ignore of 'tests/unit/test_decoder_only.py' throws away 2 tests "
+        "that would run on sim"
     )
     assert has(
-        "error: ignore of 'tests/unit/test_helpers_only.py' matches no file that defines tests (dead entry)"
+        "error: ignore of 'tests/unit/test_helpers_only.py' matches no file that "
+        "defines tests (dead entry)"
     )
     assert has(
-        "error: deselect entry 'tests/unit/test_mixed.py::test_renamed_long_ago' matches no collected test on sim (dead entry)"
+        "error: deselect entry 'tests/unit/test_mixed.py::test_renamed_long_ago' "
+        "matches no collected test on sim (dead entry)"
     )
     assert has("error: deselect entry expired on 2020-01-01")
     assert has("warning: skip entry has no issue link")
     assert has(
-        "warning: all 1 tests of tests/unit/test_all_encoder.py are skipped on sim by model entries"
+        "warning: all 1 tests of tests/unit/test_all_encoder.py are skipped on sim "
+        "by model entries"
     )
 
 
@@ -165,8 +180,9 @@ def test_lint_of_a_renamed_file_names_the_entry(unseen):
     result = cli(unseen, "lint", "--paths-only")
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == (
-        "skiplists/platforms/sim.toml:3: error: ignored path 'test_decoder_only.py' does not exist in suite 'unit' "
-        "(tests/unit/test_decoder_only.py); was it renamed or deleted?"
+        "skiplists/platforms/sim.toml:3: error: ignored path 'test_decoder_only.py' "
+        "does not exist in suite 'unit' (tests/unit/test_decoder_only.py); "
+        "was it renamed or deleted?"
     )
 
 
@@ -188,21 +204,22 @@ def test_lint_of_a_renamed_file_still_lints_everything_else(unseen):
     result = cli(unseen, "lint")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    renamed = [l for l in lines if l.startswith("skiplists/platforms/sim.toml:3:")]
-    assert (
-        renamed
-        == [  # one finding for the missing path, not a second one calling it dead
-            "skiplists/platforms/sim.toml:3: error: ignored path 'test_decoder_only.py' does not exist in suite 'unit' "
-            "(tests/unit/test_decoder_only.py); was it renamed or deleted?"
-        ]
+    renamed = [
+        line for line in lines if line.startswith("skiplists/platforms/sim.toml:3:")
+    ]
+    # one finding for the missing path, not a second one calling it dead
+    assert renamed == [
+        "skiplists/platforms/sim.toml:3: error: ignored path 'test_decoder_only.py' "
+        "does not exist in suite 'unit' (tests/unit/test_decoder_only.py); "
+        "was it renamed or deleted?"
+    ]
+    assert any(
+        "test_unmarked[intfloat/e5-small] uses intfloat/e5-small but lacks" in line
+        for line in lines
     )
     assert any(
-        "test_unmarked[intfloat/e5-small] uses intfloat/e5-small but lacks" in l
-        for l in lines
-    )
-    assert any(
-        "test_backend[default] is marked 'encoder_decoder' but names no model" in l
-        for l in lines
+        "test_backend[default] is marked 'encoder_decoder' but names no model" in line
+        for line in lines
     )
     assert (
         "collected tests)" in result.stderr
