@@ -15,16 +15,19 @@ _HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
 _KEYVAL = re.compile(
     r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=\s*(.*)$"""
 )
-_STRING = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'""")
+# what an array's lines hold that matters for item positions: strings, brackets and
+# a comment (to the end of the line)
+_ARRAY_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'|#.*|[\[\]]""")
 _ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def parse(text: str) -> dict:
-    """Parse TOML text; errors are tomllib's (imported here: a cached workspace needs no parser)."""
+    """Parse TOML text; errors are tomllib's (imported here: a cached workspace needs
+    no parser)."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     return tomllib.loads(text)
 
 
@@ -94,13 +97,15 @@ def locate(text: str) -> dict[Key, int]:
             item = 0
             chunk, chunk_line = value, lineno
             while True:
-                stripped = _STRING.sub('""', chunk)
-                for m in _STRING.finditer(chunk):
-                    positions.setdefault(path + (item,), chunk_line)
-                    item += 1
-                depth += stripped.split("#", 1)[0].count("[") - stripped.split("#", 1)[
-                    0
-                ].count("]")
+                for token in _ARRAY_TOKEN.finditer(chunk):
+                    tok = token.group(0)
+                    if tok.startswith("#"):  # a comment: its quotes are no items
+                        break
+                    if tok in "[]":
+                        depth += 1 if tok == "[" else -1
+                    else:
+                        positions.setdefault(path + (item,), chunk_line)
+                        item += 1
                 if depth <= 0 or i >= len(lines):
                     break
                 chunk, chunk_line = lines[i], i + 1
@@ -108,9 +113,9 @@ def locate(text: str) -> dict[Key, int]:
     return positions
 
 
-def line_of(positions: dict[Key, int], *path) -> int:
-    """Line of the longest known prefix of `path` (1 when nothing is known)."""
-    path = tuple(path)
+def line_of(positions: dict[Key, int], *keys: object) -> int:
+    """Line of the longest known prefix of `keys` (1 when nothing is known)."""
+    path = tuple(keys)
     while path:
         if path in positions:
             return positions[path]
