@@ -36,6 +36,7 @@ from .model import (
     Variant,
     Workspace,
     base_of,
+    frozen_map,
 )
 from .schema import HARDWARE, NAME_PATTERN
 
@@ -139,9 +140,10 @@ class _Loader:
         self.dir = skiplist_dir
         self.check_paths = check_paths
         self.problems: list[Problem] = []
-        # suites and model lists whose own errors are reported: entries naming them
-        # would only repeat those
+        # suites, platform files and model lists whose own errors are reported:
+        # references to them would only repeat those
         self.broken_suites: set[str] = set()
+        self.broken_platforms: set[str] = set()
         self.models_broken = False
 
     # -- reporting ---------------------------------------------------------------
@@ -228,15 +230,18 @@ class _Loader:
             )
         for path in files:
             doc = self.read(path)
-            if doc:
+            platform = None
+            if doc is not None:
                 platform = self.load_platform(doc, path.stem, suites, model_lists)
-                if platform:
-                    platforms[platform.name] = platform
+            if platform:
+                platforms[platform.name] = platform
+            else:
+                self.broken_platforms.add(path.stem)
         if suites_doc:
             self.check_runs_on(suites_doc, suites, platforms)
         self.check_sessions(suites, platforms)
         if self.problems:
-            raise ConfigError(self.in_order(self.problems))
+            raise ConfigError(self.problems)
         return Workspace(
             root=self.root,
             skiplist_dir=self.dir,
@@ -245,14 +250,6 @@ class _Loader:
             model_lists=model_lists,
             **settings,
         )
-
-    @staticmethod
-    def in_order(problems: list[Problem]) -> list[Problem]:
-        """Problems file by file (in the order files were read), line by line."""
-        files: dict[str, int] = {}
-        for problem in problems:
-            files.setdefault(problem.file, len(files))
-        return sorted(problems, key=lambda p: (files[p.file], p.line or 0))
 
     # -- suites.toml -------------------------------------------------------------
     def load_suites(self, doc: _Doc) -> tuple[Values, dict[str, Suite]]:
@@ -267,7 +264,7 @@ class _Loader:
             "model_pattern": workspace["model_pattern"],
             "gpus": workspace["gpus"],
             "lease_dir": workspace["lease_dir"],
-            "reports_dir": reports_dir or "reports",
+            "reports_dir": reports_dir or workspace["reports_dir"],
             "pipeline": buildkite.pop("pipeline"),
             "buildkite": BuildkiteSettings(**buildkite),
         }
@@ -310,7 +307,6 @@ class _Loader:
             return None
         description = values["description"] or f"tests under {', '.join(paths)}"
         excludes = self.excludes(doc, key, name, tuple(paths), values)
-        runs_on = values["platforms"]
         return Suite(
             name=name,
             paths=tuple(paths),
@@ -319,10 +315,10 @@ class _Loader:
             excludes=excludes,
             markexpr=values["markexpr"],
             keyword=values["keyword"],
-            env=values["env"] or schema.FrozenMap(),
+            env=values["env"] or frozen_map(),
             args=values["args"] or (),
             gpus=values["gpus"],
-            runs_on=runs_on,
+            runs_on=values["platforms"],
             runs_on_reason=values["platforms_reason"] or "",
             reruns=values["reruns"],
             reruns_delay=values["reruns_delay"],
@@ -365,8 +361,8 @@ class _Loader:
                 self.error(
                     doc,
                     ekey,
-                    f"excluded path '{path}' is all of '{target}': drop it from "
-                    f"{'path' if len(paths) == 1 else 'paths'} of [suites.{name}]",
+                    f"excluded path '{path}' is all of the suite's path '{target}': "
+                    "exclude part of it, or drop the path",
                 )
                 continue
             if not any(target.startswith(p + "/") for p in paths):
@@ -409,6 +405,8 @@ class _Loader:
             for index, place in enumerate(places):
                 pkey = ("suites", suite.name, "platforms", index)
                 platform_name, _, variant = place.partition(":")
+                if platform_name in self.broken_platforms:
+                    continue  # its file's own problems say what is wrong
                 platform = platforms.get(platform_name)
                 if platform is None:
                     self.error(doc, pkey, unknown("platform", platform_name, platforms))
@@ -460,7 +458,7 @@ class _Loader:
                             at.file,
                             at.line,
                             f"session name '{name}' is ambiguous: {first} and "
-                            f"{this}; rename a suite or variant",
+                            f"{this}; rename one",
                         )
                     )
 
@@ -521,7 +519,7 @@ class _Loader:
             skips=entries.skips(values["skip"], model_lists),
             deselects=entries.deselects(values["deselect"], suites),
             flaky=entries.flaky(values["flaky"]),
-            variants=schema.FrozenMap(variants),
+            variants=frozen_map(variants),
             buildkite=BuildkiteSettings(**head["buildkite"]),
         )
 

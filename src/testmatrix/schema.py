@@ -953,15 +953,17 @@ class Checker:
         """The table's values: converted where valid, else (and where absent) the
         declared default; nested tables as dicts, [x.NAME] as {name: dict},
         [[x]] as [(index, dict)]."""
-        for name in data:
-            if name not in decl.keys:
-                self.report(at + (name,), self.unknown(decl, name, label))
         values: dict[str, Any] = {}
+        for name, value in data.items():  # in the file's order
+            key = decl.keys.get(name)
+            if key is None:
+                self.report(at + (name,), self.unknown(decl, name, label))
+                continue
+            value = self.value(key, name, value, at + (name,), label)
+            values[name] = _absent(key) if value is None else value
+        # then what is missing: often the consequence of a misspelt key above
         for name, key in decl.keys.items():
-            if name in data:
-                value = self.value(key, name, data[name], at + (name,), label)
-                values[name] = _absent(key) if value is None else value
-            else:
+            if name not in data:
                 if key.required:
                     self.report(at, key.missing or f"{label} has no '{name}'")
                 values[name] = _absent(key)
