@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -285,8 +286,8 @@ BAD = {
             "'sub/test_beta.py'?)",
             "7: duplicate exclude of 'tests/unit/sub' (first at "
             "skiplists/suites.toml:6)",
-            "8: excluded path '.' is all of 'tests/unit': drop it from path of "
-            "[suites.unit]",
+            "8: excluded path '.' is all of the suite's path 'tests/unit': exclude "
+            "part of it, or drop the path",
         ),
         schema=False,
     ),
@@ -450,12 +451,12 @@ BAD = {
         'models = ["org/a", "org/a"]\nmodel = ["org/b"]\n\n[model_lists.bad]\n'
         "models = 3\n",
         (
-            "1: [model_lists.enc] has no 'models'",
             "2: 'description' in [model_lists.enc] must be a non-empty string, got 3",
-            "5: duplicate model 'org/a' in [model_lists.dec]",
+            "1: [model_lists.enc] has no 'models'",
             "6: unknown key 'model' in [model_lists.dec] (did you mean 'models'?)",
             "9: 'models' in [model_lists.bad] must be a non-empty string or a list of "
             "non-empty strings, got 3",
+            "5: duplicate model 'org/a' in [model_lists.dec]",
         ),
     ),
     "models-unknown-table": Bad(
@@ -500,13 +501,13 @@ BAD = {
             "4: variant name 'MI300' must be lower-case letters, digits, '-' or '_'",
             "5: 'match' in [variants.MI300] must be a list of non-empty strings, got "
             "'gfx942'",
-            "8: duplicate match 'GFX942' in [variants.mi325]",
             "9: unknown key 'descriptio' in [variants.mi325] (did you mean "
             "'description'?)",
-            "12: variants 'mi325' and 'mi355' both match 'gfx942': detection cannot "
-            "tell them apart",
             "13: 'queue' in [variants.mi355.buildkite] must be a non-empty string, "
             "got ''",
+            "8: duplicate match 'GFX942' in [variants.mi325]",
+            "12: variants 'mi325' and 'mi355' both match 'gfx942': detection cannot "
+            "tell them apart",
         ),
     ),
     "platform-file-name": Bad(
@@ -536,7 +537,6 @@ BAD = {
         ROCM + '[[ignore]]\npath = 3\nreason = ""\nissue = "#1"\nexpires = 5\n'
         'variants = "mi300"\n',
         (
-            "9: [[ignore]] entry has no 'suite'",
             "10: 'path' in [[ignore]] entry must be a relative path or a list of "
             "relative paths, got 3",
             "11: 'reason' in [[ignore]] entry must be a non-empty string, got ''",
@@ -545,6 +545,7 @@ BAD = {
             "13: 'expires' in [[ignore]] entry must be a date (YYYY-MM-DD), got 5",
             "14: 'variants' in [[ignore]] entry must be a list of names (lower-case "
             "letters, digits, '-' or '_'), got 'mi300'",
+            "9: [[ignore]] entry has no 'suite'",
         ),
     ),
     "ignore-references": Bad(
@@ -581,9 +582,9 @@ BAD = {
         '[[skip]]\nmarker = "enc"\nmodel_lists = ["encc"]\nmodels = "org/enc"\n'
         'reason = "r"\n',
         (
-            "9: [[skip]] entry names no models (give 'models' and/or 'model_lists')",
             "10: marker 'enc-dec' is not a valid pytest marker name",
             "12: 'expires' in [[skip]] entry must be a date (YYYY-MM-DD), got 'soon'",
+            "9: [[skip]] entry names no models (give 'models' and/or 'model_lists')",
             "14: [[skip]] entry has no 'marker'",
             "18: [[skip]] entry names no models (give 'models' and/or 'model_lists')",
             "24: unknown model list 'encc' (did you mean 'enc'?); known: enc",
@@ -614,6 +615,9 @@ BAD = {
         '[[flaky]]\ntest = "test_x"\nreruns = 0\ndelay = -1\nreason = "r"\n\n'
         '[[flaky]]\ntests = ["test_y", "test_y"]\nreason = "r"\n',
         (
+            "11: [[deselect]] entry has no 'test' (or 'tests')",
+            "16: 'reruns' in [[flaky]] entry must be an integer from 1 to 20, got 0",
+            "17: 'delay' in [[flaky]] entry must be a number of seconds >= 0, got -1",
             "3: test id './tests/unit/test_alpha.py::t' must be a pytest node id "
             "relative to the workspace root (write 'tests/unit/test_alpha.py')",
             "4: test id 'tests/other/test_c.py::t' is outside every suite",
@@ -622,9 +626,6 @@ BAD = {
             "'tests/unit/test_alpha.py'?)",
             "7: duplicate test id 'tests/unit/test_alpha.py::t' (first at "
             "skiplists/platforms/rocm.toml:6)",
-            "11: [[deselect]] entry has no 'test' (or 'tests')",
-            "16: 'reruns' in [[flaky]] entry must be an integer from 1 to 20, got 0",
-            "17: 'delay' in [[flaky]] entry must be a number of seconds >= 0, got -1",
             "21: duplicate flaky test 'test_y' (first at "
             "skiplists/platforms/rocm.toml:21)",
         ),
@@ -653,6 +654,44 @@ def test_each_bad_input_is_one_located_line(root: Path, case: Bad) -> None:
     with pytest.raises(ConfigError) as info:
         load_workspace(root)
     assert str(info.value).splitlines() == expected_lines(case)
+
+
+@pytest.mark.parametrize(
+    "broken, text, naming, other, first",
+    [
+        (
+            "platforms/rocm.toml",
+            "[platform\n",
+            "suites.toml",
+            SUITE + 'platforms = ["rocm:mi300"]\nplatforms_reason = "GPUs"\n',
+            "skiplists/platforms/rocm.toml:1: invalid TOML",
+        ),
+        (
+            "models.toml",
+            "[model_lists.enc\n",
+            "platforms/rocm.toml",
+            ROCM + '[[skip]]\nmarker = "enc"\nmodel_lists = ["enc"]\nreason = "r"\n',
+            "skiplists/models.toml:1: invalid TOML",
+        ),
+        (
+            "suites.toml",
+            '[suites.unit]\npath = "/abs"\n',
+            "platforms/rocm.toml",
+            ROCM + '[[ignore]]\nsuite = "unit"\npath = "sub"\nreason = "r"\n',
+            "skiplists/suites.toml:2: 'path' in [suites.unit] must be a relative path",
+        ),
+    ],
+    ids=["platform-file", "models-file", "suite"],
+)
+def test_a_broken_declaration_is_not_news_where_it_is_named(
+    root: Path, broken: str, text: str, naming: str, other: str, first: str
+) -> None:
+    (root / "skiplists" / naming).write_text(other)
+    (root / "skiplists" / broken).write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_workspace(root)
+    (only,) = str(info.value).splitlines()
+    assert only.startswith(first)
 
 
 # -- good input builds the model ------------------------------------------------------
@@ -1048,9 +1087,7 @@ def test_the_repos_and_good_skiplists_satisfy_the_schemas() -> None:
     for path in files:
         assert _schema_errors(path.name, path.read_text()) == [], path
     for name, text in GOOD.items():
-        from textwrap import dedent
-
-        assert _schema_errors(Path(name).name, dedent(text)) == [], name
+        assert _schema_errors(Path(name).name, textwrap.dedent(text)) == [], name
 
 
 def test_buildkite_keys_are_the_model_fields() -> None:
