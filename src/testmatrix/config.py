@@ -3,23 +3,29 @@
 Layout:
   skiplists/suites.toml          [workspace] settings and [suites.NAME] tables
   skiplists/models.toml          [model_lists.NAME] tables (optional file)
-  skiplists/platforms/NAME.toml  one platform each: [platform], [[ignore]], [[skip]],
-                                 [[deselect]], [[flaky]]
+  skiplists/platforms/NAME.toml  one platform each: [platform], [variants.NAME],
+                                 [[ignore]], [[skip]], [[deselect]], [[flaky]]
+
+What each table may say (keys, kinds, defaults) is declared in `schema`, which checks
+it; this module checks what a declaration cannot say (paths that must exist, references
+between files, duplicates, colliding session names) and builds the model.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import difflib
 import os
 import posixpath
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from . import tomlpos
-from .errors import ConfigError, Problem, did_you_mean, unknown
+from . import schema, tomlpos
+from .errors import ConfigError, Problem, unknown
 from .model import (
+    BuildkiteSettings,
     DeselectEntry,
+    Exclude,
     FlakyEntry,
     IgnoreEntry,
     Location,
@@ -27,74 +33,43 @@ from .model import (
     Platform,
     SkipEntry,
     Suite,
+    Variant,
     Workspace,
+    base_of,
+    frozen_map,
 )
+from .schema import HARDWARE, NAME_PATTERN
 
 SKIPLIST_DIR = "skiplists"
-DEFAULT_MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$"
-HARDWARE = ("rocm", "cuda", "none")
 VISIBLE_DEVICES = {
     "rocm": "HIP_VISIBLE_DEVICES",
     "cuda": "CUDA_VISIBLE_DEVICES",
     "none": "",
 }
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-RESERVED_PLATFORMS = {"none", "all"}
+RESERVED_PLATFORMS = frozenset({"none", "all"})
 
-ENTRY_KEYS = {"reason", "issue", "expires"}
-TABLE_KEYS = {
-    "workspace": {
-        "install",
-        "model_pattern",
-        "buildkite",
-        "reports_dir",
-        "lease_dir",
-        "gpus",
-    },
-    "suite": {
-        "path",
-        "description",
-        "buildkite",
-        "reruns",
-        "reruns_delay",
-        "durations",
-    },
-    "model_list": {"models", "description"},
-    "platform": {"description", "hardware", "visible_devices_env", "buildkite"},
-    "ignore": ENTRY_KEYS | {"suite", "path", "paths"},
-    "skip": ENTRY_KEYS | {"marker", "models", "model_lists"},
-    "deselect": ENTRY_KEYS | {"test", "tests"},
-    "flaky": ENTRY_KEYS | {"test", "tests", "reruns", "delay"},
-}
-BUILDKITE_TYPES = {
-    "queue": str,
-    "agents": dict,
-    "timeout_in_minutes": int,
-    "parallelism": int,
-    "soft_fail": bool,
-    "env": dict,
-    "retry": int,
-    "command_style": str,
-    "pipeline": str,
-}
-BUILDKITE_WHERE = {"pipeline": "workspace"}
+__all__ = [
+    "HARDWARE",
+    "NAME_PATTERN",
+    "RESERVED_PLATFORMS",
+    "SKIPLIST_DIR",
+    "did_you_mean_path",
+    "find_skiplists",
+    "load_workspace",
+]
+
+Values = dict[str, Any]  # one table's values, as schema.check returns them
 
 
 def find_skiplists(start: Path) -> Path:
-    """The workspace root: the nearest directory at or above `start` with skiplists/suites.toml."""
+    """The workspace root: the nearest directory at or above `start` with
+    skiplists/suites.toml."""
     start = start.resolve()
     for directory in (start, *start.parents):
         if (directory / SKIPLIST_DIR / "suites.toml").is_file():
             return directory
-    raise ConfigError(
-        [
-            Problem(
-                str(start),
-                None,
-                f"no {SKIPLIST_DIR}/suites.toml here or in any parent directory",
-            )
-        ]
-    )
+    message = f"no {SKIPLIST_DIR}/suites.toml here or in any parent directory"
+    raise ConfigError([Problem(str(start), None, message)])
 
 
 @dataclass
@@ -106,18 +81,16 @@ class _Doc:
     data: dict
     positions: dict
 
-    def loc(self, *key) -> Location:
+    def loc(self, *key: object) -> Location:
         return Location(self.rel, tomlpos.line_of(self.positions, *key))
 
 
 def did_you_mean_path(root: Path, missing: str, base: str) -> str:
-    """' (did you mean 'x'?)' naming where a missing file most likely went, relative to `base`:
-    a close name beside it (a rename), else the same name elsewhere under `base` (a move)."""
-    import difflib
+    """' (did you mean 'x'?)' naming where a missing file most likely went, relative to
+    `base`: a close name beside it (a rename), else the same name elsewhere under
+    `base` (a move)."""
 
-    def stem(
-        name: str,
-    ) -> str:  # 'test_' and '.py' would make every test file look alike
+    def stem(name: str) -> str:  # 'test_' and '.py' would make every test look alike
         return name.removeprefix("test_").removesuffix(".py")
 
     parent, name = posixpath.split(missing)
@@ -140,18 +113,43 @@ def did_you_mean_path(root: Path, missing: str, base: str) -> str:
     return f" (did you mean '{posixpath.relpath(found, base)}'?)"
 
 
+def _runs_on(suite: Suite, platform: str, variant: str | None) -> bool:
+    """Whether the suite has a session on the platform (variant None) or variant:
+    everywhere unless it names platforms (with all their variants) or variants."""
+    if suite.runs_on is None:
+        return True
+    return platform in suite.runs_on or (
+        variant is not None and f"{platform}:{variant}" in suite.runs_on
+    )
+
+
+def _session_name(platform: str, suite: str, variant: str | None) -> str:
+    if variant is None:
+        return f"{platform}-{suite}"
+    return f"{platform}-{variant}-{suite}"
+
+
+def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether two entries' variants meet (none: the whole platform)."""
+    return not a or not b or bool(set(a) & set(b))
+
+
 class _Loader:
     def __init__(self, root: Path, skiplist_dir: Path, check_paths: bool = True):
         self.root = root
         self.dir = skiplist_dir
         self.check_paths = check_paths
         self.problems: list[Problem] = []
+        # suites, platform files and model lists whose own errors are reported:
+        # references to them would only repeat those
+        self.broken_suites: set[str] = set()
+        self.broken_platforms: set[str] = set()
+        self.models_broken = False
 
     # -- reporting ---------------------------------------------------------------
     def error(self, doc: _Doc, key: tuple, message: str) -> None:
-        self.problems.append(
-            Problem(doc.rel, tomlpos.line_of(doc.positions, *key), message)
-        )
+        line = tomlpos.line_of(doc.positions, *key)
+        self.problems.append(Problem(doc.rel, line, message))
 
     def rel(self, path: Path) -> str:
         try:
@@ -175,289 +173,17 @@ class _Loader:
             return None
         return _Doc(path, rel, data, tomlpos.locate(text))
 
-    def check_keys(
-        self, doc: _Doc, key: tuple, table: object, kind: str, what: str
-    ) -> dict:
-        if not isinstance(table, dict):
-            self.error(doc, key, f"{what} must be a table")
-            return {}
-        allowed = TABLE_KEYS[kind]
-        for name in table:
-            if name not in allowed:
-                self.error(
-                    doc,
-                    key + (name,),
-                    f"unknown key '{name}' in {what}{did_you_mean(name, allowed)}",
-                )
-        return table
+    def check(self, document: schema.Document, doc: _Doc) -> Values:
+        """The file's values as its declaration reads them; their problems noted."""
+        values, problems = schema.check(document, doc.data, doc.rel, doc.positions)
+        self.problems += problems
+        return values
 
-    def check_buildkite(self, doc: _Doc, key: tuple, table: dict, where: str) -> None:
-        """Buildkite step settings: known keys of the right types."""
-        settings = table.get("buildkite")
-        if settings is None:
-            return
-        key = key + ("buildkite",)
-        if not isinstance(settings, dict):
-            self.error(doc, key, "'buildkite' must be a table")
-            table.pop("buildkite")
-            return
-        for name, value in list(settings.items()):
-            expected = BUILDKITE_TYPES.get(name)
-            if expected is None or BUILDKITE_WHERE.get(name, where) != where:
-                allowed = [
-                    k for k in BUILDKITE_TYPES if BUILDKITE_WHERE.get(k, where) == where
-                ]
-                self.error(
-                    doc,
-                    key + (name,),
-                    f"unknown Buildkite setting '{name}'{did_you_mean(name, allowed)}; known: {', '.join(allowed)}",
-                )
-            elif not isinstance(value, expected) or (
-                expected is int and isinstance(value, bool)
-            ):
-                self.error(
-                    doc,
-                    key + (name,),
-                    f"Buildkite setting '{name}' must be {expected.__name__}",
-                )
-            elif name in ("timeout_in_minutes", "parallelism") and value < 1:
-                self.error(
-                    doc, key + (name,), f"Buildkite setting '{name}' must be at least 1"
-                )
-            elif name == "retry" and not 0 <= value <= 10:
-                self.error(
-                    doc, key + (name,), "Buildkite setting 'retry' must be from 0 to 10"
-                )
-            elif name == "command_style" and value not in ("nox", "pytest"):
-                self.error(
-                    doc,
-                    key + (name,),
-                    "Buildkite setting 'command_style' must be 'nox' or 'pytest'",
-                )
-            elif name in ("env", "agents") and not all(
-                isinstance(v, (str, int, float, bool)) for v in value.values()
-            ):
-                self.error(
-                    doc,
-                    key + (name,),
-                    f"Buildkite setting '{name}' must map names to plain values",
-                )
-            else:
-                continue
-            settings.pop(name, None)
-
-    def string(self, doc, key, table, name, what, *, required=False, default=None):
-        value = table.get(name, default)
-        if value is None:
-            if required:
-                self.error(doc, key, f"{what} has no '{name}'")
-            return None
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.error(
-                doc, key + (name,), f"'{name}' in {what} must be a non-empty string"
-            )
-            return None
-        return value
-
-    def strings(self, doc, key, table, name, what) -> list[tuple[str, tuple]]:
-        """A string or list of strings, each with its key path (for its line)."""
-        value = table.get(name)
-        if value is None:
-            return []
-        if isinstance(value, str):
-            return [(value, key + (name,))]
-        if not isinstance(value, list) or not all(
-            isinstance(v, str) and v for v in value
-        ):
-            self.error(
-                doc,
-                key + (name,),
-                f"'{name}' in {what} must be a list of non-empty strings",
-            )
-            return []
-        return [(v, key + (name, i)) for i, v in enumerate(value)]
-
-    def entry_common(self, doc, key, table, platform, what):
-        reason = self.string(doc, key, table, "reason", what, required=True)
-        issue = self.string(doc, key, table, "issue", what)
-        if issue and not re.match(r"^https?://\S+$", issue):
-            self.error(
-                doc,
-                key + ("issue",),
-                f"'issue' in {what} must be a link (http:// or https://), got '{issue}'",
-            )
-        expires = table.get("expires")
-        if expires is not None:
-            if isinstance(expires, str):
-                try:
-                    expires = dt.date.fromisoformat(expires)
-                except ValueError:
-                    self.error(
-                        doc,
-                        key + ("expires",),
-                        f"'expires' in {what} must be a date (YYYY-MM-DD), got '{expires}'",
-                    )
-                    expires = None
-            elif isinstance(expires, dt.datetime):
-                expires = expires.date()
-            elif not isinstance(expires, dt.date):
-                self.error(
-                    doc,
-                    key + ("expires",),
-                    f"'expires' in {what} must be a date (YYYY-MM-DD)",
-                )
-                expires = None
-        return dict(
-            platform=platform, reason=reason or "", issue=issue, expires=expires
-        )
-
-    # -- the files ---------------------------------------------------------------
-    def load(self) -> Workspace:
-        suites_doc = self.read(self.dir / "suites.toml")
-        models_path = self.dir / "models.toml"
-        models_doc = self.read(models_path) if models_path.exists() else None
-        workspace = {}
-        suites: dict[str, Suite] = {}
-        if suites_doc:
-            workspace, suites = self.load_suites(suites_doc)
-        model_lists = self.load_models(models_doc) if models_doc else {}
-        # a models.toml that did not parse already has its error; its references are not news
-        self.models_broken = models_path.exists() and models_doc is None
-        platforms: dict[str, Platform] = {}
-        platform_dir = self.dir / "platforms"
-        files = sorted(platform_dir.glob("*.toml")) if platform_dir.is_dir() else []
-        if not files:
-            self.problems.append(
-                Problem(
-                    self.rel(platform_dir),
-                    None,
-                    "no platform files (expected platforms/NAME.toml)",
-                )
-            )
-        for path in files:
-            doc = self.read(path)
-            if doc:
-                platform = self.load_platform(doc, path.stem, suites, model_lists)
-                if platform:
-                    platforms[platform.name] = platform
-        pattern = workspace.get("model_pattern", DEFAULT_MODEL_PATTERN)
-        if self.problems:
-            raise ConfigError(self.problems)
-        install = tuple(workspace.get("install", ["."]))
-        return Workspace(
-            root=self.root,
-            skiplist_dir=self.dir,
-            suites=suites,
-            platforms=platforms,
-            model_lists=model_lists,
-            install=install,
-            model_pattern=pattern,
-            settings=workspace,
-        )
-
-    def load_suites(self, doc: _Doc):
-        for name in doc.data:
-            if name not in ("workspace", "suites"):
-                self.error(
-                    doc,
-                    (name,),
-                    f"unknown table '{name}'{did_you_mean(name, ['workspace', 'suites'])}; expected [workspace] or [suites.NAME]",
-                )
-        workspace = self.check_keys(
-            doc,
-            ("workspace",),
-            doc.data.get("workspace", {}),
-            "workspace",
-            "[workspace]",
-        )
-        self.check_buildkite(doc, ("workspace",), workspace, "workspace")
-        install = workspace.get("install")
-        if install is not None and (
-            not isinstance(install, list)
-            or not all(isinstance(a, str) for a in install)
-        ):
-            self.error(
-                doc,
-                ("workspace", "install"),
-                "'install' in [workspace] must be a list of pip arguments",
-            )
-            workspace = {k: v for k, v in workspace.items() if k != "install"}
-        pattern = workspace.get("model_pattern")
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except (re.error, TypeError) as exc:
-                self.error(
-                    doc,
-                    ("workspace", "model_pattern"),
-                    f"'model_pattern' is not a regular expression: {exc}",
-                )
-                workspace = {k: v for k, v in workspace.items() if k != "model_pattern"}
-        tables = doc.data.get("suites", {})
-        suites: dict[str, Suite] = {}
-        if not isinstance(tables, dict) or not tables:
-            self.error(
-                doc, ("suites",), "no suites declared (expected [suites.NAME] tables)"
-            )
-            return workspace, suites
-        for name, table in tables.items():
-            key = ("suites", name)
-            what = f"[suites.{name}]"
-            if not NAME_PATTERN.match(name):
-                self.error(
-                    doc,
-                    key,
-                    f"suite name '{name}' must be lower-case letters, digits, '-' or '_'",
-                )
-            table = self.check_keys(doc, key, table, "suite", what)
-            self.check_buildkite(doc, key, table, "suite")
-            path = self.string(doc, key, table, "path", what, required=True)
-            if path is None:
-                continue
-            norm = self.normalise(doc, key + ("path",), path)
-            if norm is None:
-                continue
-            if self.check_paths and not (self.root / norm).is_dir():
-                self.error(
-                    doc,
-                    key + ("path",),
-                    f"suite '{name}': directory '{path}' does not exist",
-                )
-            description = (
-                self.string(doc, key, table, "description", what)
-                or f"tests under {norm}"
-            )
-            self.string(
-                doc, key, table, "durations", what
-            )  # a path; a missing file only means shards go by count
-            reruns = table.get("reruns")
-            if reruns is not None and (
-                not isinstance(reruns, int)
-                or isinstance(reruns, bool)
-                or not 1 <= reruns <= 20
-            ):
-                self.error(
-                    doc,
-                    key + ("reruns",),
-                    f"'reruns' in {what} must be an integer from 1 to 20",
-                )
-                table = {k: v for k, v in table.items() if k != "reruns"}
-            delay = table.get("reruns_delay")
-            if delay is not None and (
-                not isinstance(delay, (int, float))
-                or isinstance(delay, bool)
-                or delay < 0
-            ):
-                self.error(
-                    doc,
-                    key + ("reruns_delay",),
-                    f"'reruns_delay' in {what} must be a number of seconds >= 0",
-                )
-            suites[name] = Suite(name, norm, description, doc.loc(*key), settings=table)
-        return workspace, suites
-
-    def normalise(self, doc, key, path: str, *, base: str = "") -> str | None:
-        """A workspace-relative posix path, refusing absolute paths and escapes."""
+    def normalise(
+        self, doc: _Doc, key: tuple, path: str, *, base: str = ""
+    ) -> str | None:
+        """A workspace-relative posix path, refusing absolute paths, escapes and the
+        workspace root itself."""
         if os.path.isabs(path) or path.startswith("~"):
             self.error(doc, key, f"path '{path}' must be relative")
             return None
@@ -471,319 +197,614 @@ class _Loader:
                 parts.pop()
             elif part != ".":
                 parts.append(part)
+        if not parts:
+            self.error(doc, key, f"path '{path}' is the workspace root itself")
+            return None
         return "/".join(parts)
 
-    def load_models(self, doc: _Doc) -> dict[str, ModelList]:
-        for name in doc.data:
-            if name != "model_lists":
+    # -- the files ---------------------------------------------------------------
+    def load(self) -> Workspace:
+        suites_doc = self.read(self.dir / "suites.toml")
+        settings: Values = {}
+        suites: dict[str, Suite] = {}
+        if suites_doc:
+            settings, suites = self.load_suites(suites_doc)
+        models_path = self.dir / "models.toml"
+        model_lists: dict[str, ModelList] = {}
+        if models_path.exists():
+            models_doc = self.read(models_path)
+            if models_doc:
+                model_lists = self.load_models(models_doc)
+            # a models.toml that did not parse has its error; references are no news
+            self.models_broken = models_doc is None
+        platforms: dict[str, Platform] = {}
+        platform_dir = self.dir / "platforms"
+        files = sorted(platform_dir.glob("*.toml")) if platform_dir.is_dir() else []
+        if not files:
+            self.problems.append(
+                Problem(
+                    self.rel(platform_dir),
+                    None,
+                    "no platform files (expected platforms/NAME.toml)",
+                )
+            )
+        for path in files:
+            doc = self.read(path)
+            platform = None
+            if doc is not None:
+                platform = self.load_platform(doc, path.stem, suites, model_lists)
+            if platform:
+                platforms[platform.name] = platform
+            else:
+                self.broken_platforms.add(path.stem)
+        if suites_doc:
+            self.check_runs_on(suites_doc, suites, platforms)
+        self.check_sessions(suites, platforms)
+        if self.problems:
+            raise ConfigError(self.problems)
+        return Workspace(
+            root=self.root,
+            skiplist_dir=self.dir,
+            suites=suites,
+            platforms=platforms,
+            model_lists=model_lists,
+            **settings,
+        )
+
+    # -- suites.toml -------------------------------------------------------------
+    def load_suites(self, doc: _Doc) -> tuple[Values, dict[str, Suite]]:
+        values = self.check(schema.SUITES_FILE, doc)
+        workspace = values["workspace"]
+        reports_dir = self.normalise(
+            doc, ("workspace", "reports_dir"), workspace["reports_dir"]
+        )
+        buildkite = dict(workspace["buildkite"])
+        settings: Values = {
+            "install": workspace["install"],
+            "model_pattern": workspace["model_pattern"],
+            "gpus": workspace["gpus"],
+            "lease_dir": workspace["lease_dir"],
+            "reports_dir": reports_dir or workspace["reports_dir"],
+            "pipeline": buildkite.pop("pipeline"),
+            "buildkite": BuildkiteSettings(**buildkite),
+        }
+        suites: dict[str, Suite] = {}
+        for name, table in values["suites"].items():
+            suite = self.suite(doc, name, table)
+            if suite is None:
+                self.broken_suites.add(name)
+            else:
+                suites[name] = suite
+        return settings, suites
+
+    def suite(self, doc: _Doc, name: str, values: Values) -> Suite | None:
+        key = ("suites", name)
+        what = f"[suites.{name}]"
+        given: list[tuple[str, tuple]]
+        if values["path"] is not None:
+            given = [(values["path"], key + ("path",))]
+        else:
+            listed = values["paths"] or ()
+            given = [(p, key + ("paths", i)) for i, p in enumerate(listed)]
+        paths: list[str] = []
+        for path, pkey in given:
+            norm = self.normalise(doc, pkey, path)
+            if norm is None:
+                continue
+            if norm in paths:
+                self.error(doc, pkey, f"duplicate path '{path}' in {what}")
+                continue
+            outer = [p for p in paths if norm.startswith(p + "/")]
+            inner = [p for p in paths if p.startswith(norm + "/")]
+            if outer or inner:
+                other = (outer or inner)[0]
+                self.error(doc, pkey, f"paths '{norm}' and '{other}' in {what} overlap")
+                continue
+            paths.append(norm)
+            if self.check_paths:
+                self.check_suite_path(doc, pkey, name, path, norm)
+        if not paths:
+            return None
+        description = values["description"] or f"tests under {', '.join(paths)}"
+        excludes = self.excludes(doc, key, name, tuple(paths), values)
+        return Suite(
+            name=name,
+            paths=tuple(paths),
+            description=description,
+            location=doc.loc(*key),
+            excludes=excludes,
+            markexpr=values["markexpr"],
+            keyword=values["keyword"],
+            env=values["env"] or frozen_map(),
+            args=values["args"] or (),
+            gpus=values["gpus"],
+            runs_on=values["platforms"],
+            runs_on_reason=values["platforms_reason"] or "",
+            reruns=values["reruns"],
+            reruns_delay=values["reruns_delay"],
+            durations=values["durations"],
+            buildkite=BuildkiteSettings(**values["buildkite"]),
+        )
+
+    def check_suite_path(
+        self, doc: _Doc, key: tuple, suite: str, path: str, norm: str
+    ) -> None:
+        """A suite's path must be a directory or a .py file (as pytest collects)."""
+        found = self.root / norm
+        if found.is_dir() or (found.is_file() and norm.endswith(".py")):
+            return
+        if found.exists():
+            message = f"'{path}' is neither a directory nor a .py file"
+        elif norm.endswith(".py"):
+            message = f"file '{path}' does not exist"
+        else:
+            message = f"directory '{path}' does not exist"
+        self.error(doc, key, f"suite '{suite}': {message}")
+
+    def excludes(
+        self,
+        doc: _Doc,
+        key: tuple,
+        name: str,
+        paths: tuple[str, ...],
+        values: Values,
+    ) -> tuple[Exclude, ...]:
+        """The suite's excludes: each inside one of its paths, existing, once."""
+        base = base_of(paths)
+        found: dict[str, Exclude] = {}
+        for index, path in enumerate(values["exclude"] or ()):
+            ekey = key + ("exclude", index)
+            target = self.normalise(doc, ekey, path, base=base)
+            if target is None:
+                continue
+            if target in paths:
                 self.error(
                     doc,
-                    (name,),
-                    f"unknown table '{name}'{did_you_mean(name, ['model_lists'])}; expected [model_lists.NAME]",
+                    ekey,
+                    f"excluded path '{path}' is all of the suite's path '{target}': "
+                    "exclude part of it, or drop the path",
                 )
-        lists: dict[str, ModelList] = {}
-        for name, table in doc.data.get("model_lists", {}).items():
-            key = ("model_lists", name)
-            what = f"[model_lists.{name}]"
-            table = self.check_keys(doc, key, table, "model_list", what)
-            models = self.strings(doc, key, table, "models", what)
-            if "models" not in table:
-                self.error(doc, key, f"{what} has no 'models'")
+                continue
+            if not any(target.startswith(p + "/") for p in paths):
+                self.error(
+                    doc,
+                    ekey,
+                    f"excluded path '{path}' is outside suite '{name}' "
+                    f"({', '.join(paths)})",
+                )
+                continue
+            if self.check_paths and not (self.root / target).exists():
+                hint = did_you_mean_path(self.root, target, base)
+                self.error(
+                    doc,
+                    ekey,
+                    f"excluded path '{path}' does not exist in suite '{name}' "
+                    f"({target}); was it renamed or deleted?{hint}",
+                )
+                continue
+            if target in found:
+                self.error(
+                    doc,
+                    ekey,
+                    f"duplicate exclude of '{target}' "
+                    f"(first at {found[target].location})",
+                )
+                continue
+            found[target] = Exclude(
+                path, target, values["exclude_reason"], doc.loc(*ekey)
+            )
+        return tuple(found.values())
+
+    def check_runs_on(
+        self, doc: _Doc, suites: dict[str, Suite], platforms: dict[str, Platform]
+    ) -> None:
+        """Each place a suite names is a declared platform or platform:variant."""
+        for suite in suites.values():
             seen: set[str] = set()
-            for model, mkey in models:
+            places = suite.runs_on or ()
+            for index, place in enumerate(places):
+                pkey = ("suites", suite.name, "platforms", index)
+                platform_name, _, variant = place.partition(":")
+                if platform_name in self.broken_platforms:
+                    continue  # its file's own problems say what is wrong
+                platform = platforms.get(platform_name)
+                if platform is None:
+                    self.error(doc, pkey, unknown("platform", platform_name, platforms))
+                elif variant and variant not in platform.variants:
+                    noun = f"{platform_name} variant"
+                    self.error(doc, pkey, unknown(noun, variant, platform.variants))
+                elif place in seen:
+                    self.error(
+                        doc,
+                        pkey,
+                        f"duplicate platform '{place}' in [suites.{suite.name}]",
+                    )
+                elif variant and platform_name in places:
+                    self.error(
+                        doc,
+                        pkey,
+                        f"'{place}' in [suites.{suite.name}] is redundant: "
+                        f"'{platform_name}' runs it on every variant",
+                    )
+                seen.add(place)
+
+    def check_sessions(
+        self, suites: dict[str, Suite], platforms: dict[str, Platform]
+    ) -> None:
+        """Every session name, <platform>-<suite> or <platform>-<variant>-<suite>,
+        names one suite on one place."""
+        seen: dict[str, tuple[str, Location]] = {}
+        for platform in platforms.values():
+            places: list[Variant | None] = [None, *platform.variants.values()]
+            for variant in places:
+                vname = variant.name if variant else None
+                declared = variant.location if variant else platform.location
+                for suite in suites.values():
+                    if not _runs_on(suite, platform.name, vname):
+                        continue
+                    name = _session_name(platform.name, suite.name, vname)
+                    where = f"{platform.name}:{vname}" if vname else platform.name
+                    this = (
+                        f"suite '{suite.name}' ({suite.location}) on {where} "
+                        f"({declared})"
+                    )
+                    if name not in seen:
+                        seen[name] = (this, suite.location)
+                        continue
+                    first, first_suite = seen[name]
+                    at = suite.location if suite.location != first_suite else declared
+                    self.problems.append(
+                        Problem(
+                            at.file,
+                            at.line,
+                            f"session name '{name}' is ambiguous: {first} and "
+                            f"{this}; rename one",
+                        )
+                    )
+
+    # -- models.toml -------------------------------------------------------------
+    def load_models(self, doc: _Doc) -> dict[str, ModelList]:
+        values = self.check(schema.MODELS_FILE, doc)
+        lists: dict[str, ModelList] = {}
+        for name, table in values["model_lists"].items():
+            key = ("model_lists", name)
+            seen: set[str] = set()
+            for index, model in enumerate(table["models"] or ()):
                 if model in seen:
-                    self.error(doc, mkey, f"duplicate model '{model}' in {what}")
+                    self.error(
+                        doc,
+                        key + ("models", index),
+                        f"duplicate model '{model}' in [model_lists.{name}]",
+                    )
                 seen.add(model)
-            description = self.string(doc, key, table, "description", what) or ""
             lists[name] = ModelList(
-                name, tuple(m for m, _ in models), description, doc.loc(*key)
+                name,
+                table["models"] or (),
+                table["description"] or "",
+                doc.loc(*key),
             )
         return lists
 
+    # -- platforms/NAME.toml -----------------------------------------------------
     def load_platform(
-        self, doc: _Doc, name: str, suites, model_lists
+        self,
+        doc: _Doc,
+        name: str,
+        suites: dict[str, Suite],
+        model_lists: dict[str, ModelList],
     ) -> Platform | None:
-        if not NAME_PATTERN.match(name) or name in RESERVED_PLATFORMS:
+        if not NAME_PATTERN.fullmatch(name) or name in RESERVED_PLATFORMS:
             self.problems.append(
                 Problem(
                     doc.rel,
                     None,
-                    f"platform file name '{name}' must be lower-case letters, digits, '-' or '_' and not one of {sorted(RESERVED_PLATFORMS)}",
+                    f"platform file name '{name}' must be lower-case letters, digits, "
+                    f"'-' or '_' and not one of {sorted(RESERVED_PLATFORMS)}",
                 )
             )
             return None
-        kinds = ("platform", "ignore", "skip", "deselect", "flaky")
-        for table in doc.data:
-            if table not in kinds:
-                self.error(
-                    doc,
-                    (table,),
-                    f"unknown table '{table}'{did_you_mean(table, kinds)}; expected [platform], [[ignore]], [[skip]], [[deselect]] or [[flaky]]",
-                )
-        head = self.check_keys(
-            doc, ("platform",), doc.data.get("platform", {}), "platform", "[platform]"
-        )
-        self.check_buildkite(doc, ("platform",), head, "platform")
-        hardware = self.string(doc, ("platform",), head, "hardware", "[platform]") or (
-            name if name in HARDWARE else "none"
-        )
-        if hardware not in HARDWARE:
-            self.error(
-                doc, ("platform", "hardware"), unknown("hardware", hardware, HARDWARE)
-            )
-            hardware = "none"
-        visible = (
-            self.string(doc, ("platform",), head, "visible_devices_env", "[platform]")
-            or VISIBLE_DEVICES[hardware]
-        )
-        description = (
-            self.string(doc, ("platform",), head, "description", "[platform]")
-            or f"{name} platform"
-        )
-        ignores = self.load_ignores(doc, name, suites)
-        skips = self.load_skips(doc, name, model_lists)
-        deselects = self.load_deselects(doc, name, suites)
-        flaky = self.load_flaky(doc, name)
+        values = self.check(schema.PLATFORM_FILE, doc)
+        head = values["platform"]
+        hardware = head["hardware"] or (name if name in HARDWARE else "none")
+        variants = self.variants(doc, name, values["variants"])
+        entries = _Entries(self, doc, name, variants)
         return Platform(
             name=name,
-            description=description,
+            description=head["description"] or f"{name} platform",
             hardware=hardware,
-            visible_devices_env=visible,
+            visible_devices_env=head["visible_devices_env"]
+            or VISIBLE_DEVICES[hardware],
             location=doc.loc("platform"),
-            ignores=tuple(ignores),
-            skips=tuple(skips),
-            deselects=tuple(deselects),
-            flaky=tuple(flaky),
-            settings=head,
+            ignores=entries.ignores(values["ignore"], suites),
+            skips=entries.skips(values["skip"], model_lists),
+            deselects=entries.deselects(values["deselect"], suites),
+            flaky=entries.flaky(values["flaky"]),
+            variants=frozen_map(variants),
+            buildkite=BuildkiteSettings(**head["buildkite"]),
         )
 
-    def entries(self, doc: _Doc, kind: str):
-        tables = doc.data.get(kind, [])
-        if not isinstance(tables, list):
-            self.error(
-                doc, (kind,), f"'{kind}' must be an array of tables: write [[{kind}]]"
-            )
-            return
-        for index, table in enumerate(tables):
-            key = (kind, index)
-            what = f"[[{kind}]] entry"
-            table = self.check_keys(doc, key, table, kind, what)
-            if table:
-                yield key, table, what
-
-    def load_ignores(self, doc, platform, suites) -> list[IgnoreEntry]:
-        found: list[IgnoreEntry] = []
-        seen: dict[tuple[str, str], IgnoreEntry] = {}
-        for key, table, what in self.entries(doc, "ignore"):
-            common = self.entry_common(doc, key, table, platform, what)
-            suite_name = self.string(doc, key, table, "suite", what, required=True)
-            if suite_name is not None and suite_name not in suites:
-                self.error(doc, key + ("suite",), unknown("suite", suite_name, suites))
-                continue
-            paths = self.strings(doc, key, table, "path", what) + self.strings(
-                doc, key, table, "paths", what
-            )
-            if not paths and "path" not in table and "paths" not in table:
-                self.error(doc, key, f"{what} has no 'path' (or 'paths')")
-            if suite_name is None:
-                continue
-            suite = suites[suite_name]
-            for path, pkey in paths:
-                target = self.normalise(doc, pkey, path, base=suite.path)
-                if target is None:
-                    continue
-                if not (target == suite.path or target.startswith(suite.path + "/")):
+    def variants(
+        self, doc: _Doc, platform: str, tables: dict[str, Values]
+    ) -> dict[str, Variant]:
+        variants: dict[str, Variant] = {}
+        matched: dict[str, str] = {}  # each match string recognises one variant
+        for name, table in tables.items():
+            key = ("variants", name)
+            own: set[str] = set()
+            for index, match in enumerate(table["match"]):
+                folded, mkey = match.lower(), key + ("match", index)
+                if folded in own:
                     self.error(
-                        doc,
-                        pkey,
-                        f"ignored path '{path}' is outside suite '{suite_name}' ({suite.path})",
+                        doc, mkey, f"duplicate match '{match}' in [variants.{name}]"
                     )
-                    continue
-                if self.check_paths and not (self.root / target).exists():
-                    hint = did_you_mean_path(self.root, target, suite.path)
-                    self.error(
-                        doc,
-                        pkey,
-                        f"ignored path '{path}' does not exist in suite '{suite_name}' ({target}); was it renamed or deleted?{hint}",
-                    )
-                    continue
-                if (suite_name, target) in seen:
-                    self.error(
-                        doc,
-                        pkey,
-                        f"duplicate ignore of '{target}' (first at {seen[(suite_name, target)].location})",
-                    )
-                    continue
-                loc = Location(doc.rel, tomlpos.line_of(doc.positions, *pkey))
-                entry = IgnoreEntry(
-                    suite=suite_name, path=path, target=target, location=loc, **common
-                )
-                seen[(suite_name, target)] = entry
-                found.append(entry)
-        return found
-
-    def load_skips(self, doc, platform, model_lists) -> list[SkipEntry]:
-        found: list[SkipEntry] = []
-        seen: dict[tuple[str, str], SkipEntry] = {}
-        for key, table, what in self.entries(doc, "skip"):
-            common = self.entry_common(doc, key, table, platform, what)
-            marker = self.string(doc, key, table, "marker", what, required=True)
-            if marker is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", marker):
-                self.error(
-                    doc,
-                    key + ("marker",),
-                    f"marker '{marker}' is not a valid pytest marker name",
-                )
-                marker = None
-            models = self.strings(doc, key, table, "models", what)
-            refs = self.strings(doc, key, table, "model_lists", what)
-            if (
-                not models
-                and not refs
-                and "models" not in table
-                and "model_lists" not in table
-            ):
-                self.error(
-                    doc,
-                    key,
-                    f"{what} names no models (give 'models' and/or 'model_lists')",
-                )
-            resolved: dict[str, tuple] = {}
-            for ref, rkey in refs:
-                if ref not in model_lists:
-                    if not self.models_broken:
-                        self.error(doc, rkey, unknown("model list", ref, model_lists))
-                    continue
-                for model in model_lists[ref].models:
-                    resolved.setdefault(model, rkey)
-            for model, mkey in models:
-                if model in resolved:
-                    self.error(doc, mkey, f"duplicate model '{model}' in {what}")
-                resolved[model] = mkey
-            if marker is None:
-                continue
-            loc = doc.loc(*key)
-            entry = SkipEntry(
-                marker=marker,
-                models=frozenset(resolved),
-                model_lists=tuple(r for r, _ in refs),
-                location=loc,
-                **common,
-            )
-            for model, mkey in resolved.items():
-                if (marker, model) in seen:
+                elif folded in matched:
                     self.error(
                         doc,
                         mkey,
-                        f"duplicate entry: model '{model}' with marker '{marker}' is already skipped at {seen[(marker, model)].location}",
+                        f"variants '{matched[folded]}' and '{name}' both match "
+                        f"'{match}': detection cannot tell them apart",
                     )
-                else:
-                    seen[(marker, model)] = entry
-            found.append(entry)
-        return found
-
-    def load_deselects(self, doc, platform, suites) -> list[DeselectEntry]:
-        found: list[DeselectEntry] = []
-        seen: dict[str, DeselectEntry] = {}
-        for key, table, what in self.entries(doc, "deselect"):
-            common = self.entry_common(doc, key, table, platform, what)
-            tests = self.strings(doc, key, table, "test", what) + self.strings(
-                doc, key, table, "tests", what
+                own.add(folded)
+                matched.setdefault(folded, name)
+            variants[name] = Variant(
+                name=name,
+                platform=platform,
+                description=table["description"] or f"{platform} {name}",
+                match=table["match"],
+                location=doc.loc(*key),
+                buildkite=BuildkiteSettings(**table["buildkite"]),
             )
-            if not tests and "test" not in table and "tests" not in table:
-                self.error(doc, key, f"{what} has no 'test' (or 'tests')")
-            for nodeid, tkey in tests:
+        return variants
+
+
+class _Entries:
+    """The entries of one platform file: references checked, duplicates refused
+    (two entries are duplicates when they hold on a common variant)."""
+
+    def __init__(
+        self, loader: _Loader, doc: _Doc, platform: str, variants: dict[str, Variant]
+    ):
+        self.loader = loader
+        self.doc = doc
+        self.platform = platform
+        self.variants = variants
+
+    def error(self, key: tuple, message: str) -> None:
+        self.loader.error(self.doc, key, message)
+
+    def common(self, key: tuple, values: Values) -> dict[str, Any]:
+        """What every entry carries, its variants checked against the platform's."""
+        variants: list[str] = []
+        for index, variant in enumerate(values["variants"] or ()):
+            vkey = key + ("variants", index)
+            if variant not in self.variants:
+                noun = f"{self.platform} variant"
+                self.error(vkey, unknown(noun, variant, self.variants))
+            elif variant in variants:
+                self.error(vkey, f"duplicate variant '{variant}' in [[{key[0]}]] entry")
+            else:
+                variants.append(variant)
+        return {
+            "platform": self.platform,
+            "reason": values["reason"] or "",
+            "issue": values["issue"],
+            "expires": values["expires"],
+            "variants": tuple(variants),
+        }
+
+    def duplicate(self, seen: dict, subject: Any, entry: Any) -> Any:
+        """The earlier entry of this subject that holds on a common variant."""
+        for earlier in seen.get(subject, ()):
+            if _overlap(earlier.variants, entry.variants):
+                return earlier
+        seen.setdefault(subject, []).append(entry)
+        return None
+
+    def ignores(
+        self, tables: list[tuple[int, Values]], suites: dict[str, Suite]
+    ) -> tuple[IgnoreEntry, ...]:
+        found: list[IgnoreEntry] = []
+        seen: dict[tuple[str, str], list[IgnoreEntry]] = {}
+        loader = self.loader
+        for index, values in tables:
+            key = ("ignore", index)
+            common = self.common(key, values)
+            name = values["suite"]
+            if name is None or name in loader.broken_suites:
+                continue
+            if name not in suites:
+                self.error(key + ("suite",), unknown("suite", name, suites))
+                continue
+            suite = suites[name]
+            given = [(p, key + ("path", i)) for i, p in enumerate(values["path"] or ())]
+            given += [
+                (p, key + ("paths", i)) for i, p in enumerate(values["paths"] or ())
+            ]
+            for path, pkey in given:
+                target = loader.normalise(self.doc, pkey, path, base=suite.base)
+                if target is None:
+                    continue
+                if not suite.holds(target):
+                    self.error(
+                        pkey,
+                        f"ignored path '{path}' is outside suite '{name}' "
+                        f"({', '.join(suite.paths)})",
+                    )
+                    continue
+                if loader.check_paths and not (loader.root / target).exists():
+                    hint = did_you_mean_path(loader.root, target, suite.base)
+                    self.error(
+                        pkey,
+                        f"ignored path '{path}' does not exist in suite '{name}' "
+                        f"({target}); was it renamed or deleted?{hint}",
+                    )
+                    continue
+                entry = IgnoreEntry(
+                    suite=name,
+                    path=path,
+                    target=target,
+                    location=self.doc.loc(*pkey),
+                    **common,
+                )
+                first = self.duplicate(seen, (name, target), entry)
+                if first is not None:
+                    self.error(
+                        pkey,
+                        f"duplicate ignore of '{target}' (first at {first.location})",
+                    )
+                    continue
+                found.append(entry)
+        return tuple(found)
+
+    def skips(
+        self, tables: list[tuple[int, Values]], model_lists: dict[str, ModelList]
+    ) -> tuple[SkipEntry, ...]:
+        found: list[SkipEntry] = []
+        seen: dict[tuple[str, str], list[SkipEntry]] = {}
+        for index, values in tables:
+            key = ("skip", index)
+            what = "[[skip]] entry"
+            common = self.common(key, values)
+            resolved: dict[str, tuple] = {}
+            refs = values["model_lists"] or ()
+            for ref_index, ref in enumerate(refs):
+                rkey = key + ("model_lists", ref_index)
+                if ref not in model_lists:
+                    if not self.loader.models_broken:
+                        self.error(rkey, unknown("model list", ref, model_lists))
+                    continue
+                for model in model_lists[ref].models:
+                    resolved.setdefault(model, rkey)
+            for model_index, model in enumerate(values["models"] or ()):
+                mkey = key + ("models", model_index)
+                if model in resolved:
+                    self.error(mkey, f"duplicate model '{model}' in {what}")
+                resolved[model] = mkey
+            marker = values["marker"]
+            if marker is None:
+                continue
+            entry = SkipEntry(
+                marker=marker,
+                models=frozenset(resolved),
+                model_lists=tuple(refs),
+                location=self.doc.loc(*key),
+                **common,
+            )
+            for model, mkey in resolved.items():
+                first = self.duplicate(seen, (marker, model), entry)
+                if first is not None:
+                    self.error(
+                        mkey,
+                        f"duplicate entry: model '{model}' with marker '{marker}' "
+                        f"is already skipped at {first.location}",
+                    )
+            found.append(entry)
+        return tuple(found)
+
+    def tests(self, key: tuple, values: Values) -> list[tuple[str, tuple]]:
+        """An entry's test ids (test and tests), each with its key for its line."""
+        given = [(t, key + ("test", i)) for i, t in enumerate(values["test"] or ())]
+        given += [(t, key + ("tests", i)) for i, t in enumerate(values["tests"] or ())]
+        return given
+
+    def deselects(
+        self, tables: list[tuple[int, Values]], suites: dict[str, Suite]
+    ) -> tuple[DeselectEntry, ...]:
+        found: list[DeselectEntry] = []
+        seen: dict[str, list[DeselectEntry]] = {}
+        loader = self.loader
+        for index, values in tables:
+            key = ("deselect", index)
+            common = self.common(key, values)
+            for nodeid, tkey in self.tests(key, values):
                 file_part = nodeid.split("::", 1)[0]
-                norm = self.normalise(doc, tkey, file_part)
+                norm = loader.normalise(self.doc, tkey, file_part)
                 if norm is None:
                     continue
                 if norm != file_part:
                     self.error(
-                        doc,
                         tkey,
-                        f"test id '{nodeid}' must be a pytest node id relative to the workspace root (write '{norm}')",
+                        f"test id '{nodeid}' must be a pytest node id relative to the "
+                        f"workspace root (write '{norm}')",
                     )
                     continue
-                if self.check_paths and not (self.root / norm).exists():
-                    hint = did_you_mean_path(self.root, norm, ".")
+                if loader.check_paths and not (loader.root / norm).exists():
+                    hint = did_you_mean_path(loader.root, norm, ".")
                     self.error(
-                        doc,
                         tkey,
-                        f"test id '{nodeid}': file '{norm}' does not exist; was it renamed or deleted?{hint}",
+                        f"test id '{nodeid}': file '{norm}' does not exist; was it "
+                        f"renamed or deleted?{hint}",
                     )
                     continue
-                if not any(
-                    norm == s.path or norm.startswith(s.path + "/")
-                    for s in suites.values()
-                ):
-                    self.error(doc, tkey, f"test id '{nodeid}' is outside every suite")
+                if not any(s.holds(norm) for s in suites.values()):
+                    if not loader.broken_suites:
+                        self.error(tkey, f"test id '{nodeid}' is outside every suite")
                     continue
-                if nodeid in seen:
+                entry = DeselectEntry(
+                    nodeid=nodeid, location=self.doc.loc(*tkey), **common
+                )
+                first = self.duplicate(seen, nodeid, entry)
+                if first is not None:
                     self.error(
-                        doc,
                         tkey,
-                        f"duplicate test id '{nodeid}' (first at {seen[nodeid].location})",
+                        f"duplicate test id '{nodeid}' (first at {first.location})",
                     )
                     continue
-                loc = Location(doc.rel, tomlpos.line_of(doc.positions, *tkey))
-                entry = DeselectEntry(nodeid=nodeid, location=loc, **common)
-                seen[nodeid] = entry
                 found.append(entry)
-        return found
+        return tuple(found)
 
-    def load_flaky(self, doc, platform) -> list[FlakyEntry]:
+    def flaky(self, tables: list[tuple[int, Values]]) -> tuple[FlakyEntry, ...]:
         found: list[FlakyEntry] = []
-        seen: dict[str, FlakyEntry] = {}
-        for key, table, what in self.entries(doc, "flaky"):
-            common = self.entry_common(doc, key, table, platform, what)
-            reruns = table.get("reruns", 2)
-            if (
-                not isinstance(reruns, int)
-                or isinstance(reruns, bool)
-                or not 1 <= reruns <= 20
-            ):
-                self.error(
-                    doc,
-                    key + ("reruns",),
-                    f"'reruns' in {what} must be an integer from 1 to 20",
-                )
-                reruns = 2
-            delay = table.get("delay", 0)
-            if (
-                not isinstance(delay, (int, float))
-                or isinstance(delay, bool)
-                or delay < 0
-            ):
-                self.error(
-                    doc,
-                    key + ("delay",),
-                    f"'delay' in {what} must be a number of seconds >= 0",
-                )
-                delay = 0
-            tests = self.strings(doc, key, table, "test", what) + self.strings(
-                doc, key, table, "tests", what
-            )
-            if not tests and "test" not in table and "tests" not in table:
-                self.error(doc, key, f"{what} has no 'test' (or 'tests')")
-            for pattern, tkey in tests:
-                if pattern in seen:
-                    self.error(
-                        doc,
-                        tkey,
-                        f"duplicate flaky test '{pattern}' (first at {seen[pattern].location})",
-                    )
-                    continue
-                loc = Location(doc.rel, tomlpos.line_of(doc.positions, *tkey))
+        seen: dict[str, list[FlakyEntry]] = {}
+        for index, values in tables:
+            key = ("flaky", index)
+            common = self.common(key, values)
+            for pattern, tkey in self.tests(key, values):
                 entry = FlakyEntry(
                     pattern=pattern,
-                    reruns=reruns,
-                    delay=float(delay),
-                    location=loc,
+                    reruns=values["reruns"],
+                    delay=values["delay"],
+                    location=self.doc.loc(*tkey),
                     **common,
                 )
-                seen[pattern] = entry
+                first = self.duplicate(seen, pattern, entry)
+                if first is not None:
+                    self.error(
+                        tkey,
+                        f"duplicate flaky test '{pattern}' (first at {first.location})",
+                    )
+                    continue
                 found.append(entry)
-        return found
+        return tuple(found)
+
+
+def _named_paths(workspace: Workspace) -> list[str]:
+    """Every path the skiplists name (suites, excludes, ignores, deselected files)."""
+    paths: list[str] = []
+    for suite in workspace.suites.values():
+        paths += suite.paths
+        paths += [e.target for e in suite.excludes]
+    for platform in workspace.platforms.values():
+        paths += [e.target for e in platform.ignores]
+        paths += [e.nodeid.split("::", 1)[0] for e in platform.deselects]
+    return paths
+
+
+def _current(record: Any) -> bool:
+    """Whether a record unpickled from the cache has this model's fields (a cache
+    written before the model changed has others)."""
+    return set(vars(record)) == {f.name for f in fields(record)}
+
+
+def _usable(cached: Workspace, root: Path) -> bool:
+    """A cached workspace serves only if it is of this model, of this root, and every
+    path it names still exists (renaming a test file is a change the cache's stamps of
+    the TOML files cannot see)."""
+    records: list[object] = [cached, *cached.suites.values()]
+    records += cached.platforms.values()
+    if cached.root != root or not all(_current(r) for r in records):
+        return False
+    return all(os.path.exists(root / p) for p in _named_paths(cached))
 
 
 def load_workspace(
@@ -794,32 +815,27 @@ def load_workspace(
 ) -> Workspace:
     """Load and validate the skiplists of the workspace at (or above) `root`.
 
-    check_paths=False skips the checks that paths exist: for transformations of the skiplists
-    alone (a pipeline export away from the checkout), never for running or linting tests.
+    check_paths=False skips the checks that paths exist: for transformations of the
+    skiplists alone (a pipeline export away from the checkout), never for running or
+    linting tests.
     """
     if skiplist_dir is not None:
         skiplist_dir = Path(skiplist_dir).resolve()
         root = Path(root).resolve() if root is not None else skiplist_dir.parent
         if not (skiplist_dir / "suites.toml").is_file():
-            raise ConfigError(
-                [
-                    Problem(
-                        str(skiplist_dir),
-                        None,
-                        "no suites.toml in this skiplist directory",
-                    )
-                ]
-            )
+            message = "no suites.toml in this skiplist directory"
+            raise ConfigError([Problem(str(skiplist_dir), None, message)])
     else:
         root = find_skiplists(Path(root) if root is not None else Path.cwd())
         skiplist_dir = root / SKIPLIST_DIR
+    root, skiplist_dir = Path(root), Path(skiplist_dir)
     if not check_paths or os.environ.get("TESTMATRIX_NO_CACHE"):
-        return _Loader(Path(root), Path(skiplist_dir), check_paths).load()
+        return _Loader(root, skiplist_dir, check_paths).load()
     from . import wscache
 
-    cached = wscache.get(Path(skiplist_dir))
-    if cached is not None and cached.root == Path(root):
+    cached = wscache.get(skiplist_dir)
+    if cached is not None and _usable(cached, root):
         return cached
-    workspace = _Loader(Path(root), Path(skiplist_dir), check_paths).load()
-    wscache.put(Path(skiplist_dir), workspace)
+    workspace = _Loader(root, skiplist_dir, check_paths).load()
+    wscache.put(skiplist_dir, workspace)
     return workspace

@@ -16,7 +16,9 @@ Key = tuple[str | int, ...]
 _HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
 _KEY_PART = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""  # bare, "basic" or 'literal'
 _KEYVAL = re.compile(rf"^\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=\s*(.*)$")
-_STRING = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'""")
+# what an array's lines hold that matters for item positions: strings, brackets and
+# a comment (to the end of the line)
+_ARRAY_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'|#.*|[\[\]]""")
 _ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -98,12 +100,15 @@ def locate(text: str) -> dict[Key, int]:
             item = 0
             chunk, chunk_line = value, lineno
             while True:
-                for _ in _STRING.finditer(chunk):
-                    positions.setdefault(path + (item,), chunk_line)
-                    item += 1
-                # Brackets inside strings or after a comment do not nest.
-                code = _STRING.sub('""', chunk).split("#", 1)[0]
-                depth += code.count("[") - code.count("]")
+                for token in _ARRAY_TOKEN.finditer(chunk):
+                    tok = token.group(0)
+                    if tok.startswith("#"):  # a comment: its quotes are no items
+                        break
+                    if tok in "[]":
+                        depth += 1 if tok == "[" else -1
+                    else:
+                        positions.setdefault(path + (item,), chunk_line)
+                        item += 1
                 if depth <= 0 or i >= len(lines):
                     break
                 chunk, chunk_line = lines[i], i + 1
@@ -111,8 +116,9 @@ def locate(text: str) -> dict[Key, int]:
     return positions
 
 
-def line_of(positions: dict[Key, int], *path: str | int) -> int:
-    """Line of the longest known prefix of `path` (1 when nothing is known)."""
+def line_of(positions: dict[Key, int], *keys: object) -> int:
+    """Line of the longest known prefix of `keys` (1 when nothing is known)."""
+    path = tuple(keys)
     while path:
         if path in positions:
             return positions[path]

@@ -298,8 +298,8 @@ def test_duplicate_model_across_entries(ws):
         (
             '[[skips]]\nmarker = "x"\n',
             "skiplists/platforms/rocm.toml:1: unknown table 'skips' "
-            "(did you mean 'skip'?); expected [platform], [[ignore]], [[skip]], "
-            "[[deselect]] or [[flaky]]",
+            "(did you mean 'skip'?); expected [platform], [variants.NAME], "
+            "[[ignore]], [[skip]], [[deselect]] or [[flaky]]",
         ),
         (
             '[platform]\nhardware = "rocm6"\n',
