@@ -37,3 +37,9 @@ def aiter_rms_norm(values: list[float], eps: float = 1e-6) -> list[float]:
         raise ImportError("aiter is built for ROCm only")
     rms = math.sqrt(sum(v * v for v in values) / len(values) + eps)
     return [v / rms for v in values]
+
+
+def silu_and_mul(values: list[float]) -> list[float]:
+    """SiLU of the first half times the second half, as vLLM's gated MLPs use."""
+    half = len(values) // 2
+    return [x / (1 + math.exp(-x)) * y for x, y in zip(values[:half], values[half:])]

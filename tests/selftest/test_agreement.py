@@ -20,6 +20,7 @@ from testmatrix.plan import session_command, sessions
 WS = load_workspace(REPO)
 SESSIONS = sorted(sessions(WS))
 PARALLEL = tuple(buildkite.PARALLEL.flags())
+OWN = ("--platform", "--variant", "--suite", "--junitxml", "--summary-json")
 
 
 class _Session:
@@ -42,9 +43,8 @@ class _Session:
 
 
 def nox_command(name: str) -> tuple[list[str], dict]:
-    platform, suite = sessions(WS)[name]
     session = _Session(name)
-    noxsessions.pytest_session(WS, WS.platforms[platform], WS.suites[suite])(session)
+    noxsessions.pytest_session(WS, sessions(WS)[name])(session)
     [(args, env)] = session.ran
     assert args[0] == "pytest"
     return list(args[1:]), env
@@ -75,7 +75,7 @@ def test_nox_step_and_argv_json_run_the_same_command(name):
     printed = argv_json(name)
     assert printed == {"argv": argv, "env": env}
     assert pytest_step_argv()[name] == argv
-    assert argv[0] == WS.suites[sessions(WS)[name][1]].path
+    assert argv[0] == WS.suites[sessions(WS)[name].suite].path
     assert any(a.startswith("--summary-json=reports/") for a in argv)
 
 
@@ -108,13 +108,16 @@ def _select(args: list[str]) -> list[str]:
 def test_plugin_selects_what_the_session_command_selects(name):
     """The session's flags with no skiplist applied select exactly what the plugin
     selects from the platform and suite alone: a changed argv builder fails here."""
-    platform, suite = sessions(WS)[name]
+    key = sessions(WS)[name]
     argv = argv_json(name)["argv"]
-    selection = [a for a in argv if a.startswith(("--ignore=", "--deselect="))]
-    by_flags = _select([WS.suites[suite].path, *selection, "--platform=none"])
-    by_plugin = _select(
-        [WS.suites[suite].path, f"--platform={platform}", f"--suite={suite}"]
-    )
+    paths = list(WS.suites[key.suite].paths)
+    # everything but testmatrix's own options: what plain pytest would be given
+    flags = [a for a in argv[len(paths) :] if not a.startswith(OWN)]
+    by_flags = _select([*paths, *flags, "--platform=none"])
+    target = [f"--platform={key.platform}", f"--suite={key.suite}"]
+    if key.variant:
+        target.append(f"--variant={key.variant}")
+    by_plugin = _select([*paths, *target])
     assert by_flags == by_plugin
 
 
@@ -131,8 +134,10 @@ def test_real_nox_runs_the_command_argv_prints(tmp_path):
         elif line.startswith("nox > pytest command: pytest "):
             logged[current] = shlex.split(line.removeprefix("nox > pytest command: "))
     assert sorted(logged) == SESSIONS
-    for name, (platform, suite) in sessions(WS).items():
+    for name, key in sessions(WS).items():
         extra = ["--collect-only", "-q"]
-        expected = session_command(WS, platform, suite, posargs=extra).argv
+        expected = session_command(
+            WS, key.platform, key.suite, variant=key.variant, posargs=extra
+        ).argv
         assert logged[name] == ["pytest", *expected]
         assert [a for a in expected if a not in extra] == argv_json(name)["argv"]
