@@ -45,12 +45,12 @@ def _lease(session: nox.Session, workspace: Workspace, platform: Platform):
     count = gpus_to_lease(workspace, platform, detect)
     if count is None:
         return None
-    from .lease import acquire, inventory, lease_dir  # filelock only where leasing
+    from .lease import acquire, configured_gpus, inventory, lease_dir
 
-    gpus = inventory(count)
-    if not gpus:
-        return None
     try:
+        gpus = inventory(count)
+        if not gpus and configured_gpus() is None:
+            return None  # no GPU detected: nothing to lease
         where = lease_dir(workspace.settings.get("lease_dir"))
         return acquire(gpus, where, say=session.log, holder=session.name)
     except TestmatrixError as exc:
