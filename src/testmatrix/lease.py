@@ -1,15 +1,30 @@
-"""GPU leases for parallel local sessions: one file lock per GPU, freed by the OS if the holder dies."""
+"""GPU leases for parallel local sessions: one lock file per GPU, freed by the OS if the
+holder dies.
+
+Each GPU has a lock file, `gpu<N>.lock`, in a lease directory. A GPU is leased while a
+process holds a flock on its file; the OS drops a process's locks when it dies.
+
+All or nothing: a session that needs N GPUs takes N free ones or none. It takes the
+directory's `scan.lock` (without waiting), tries each GPU's lock without waiting and
+keeps them only if N were free; otherwise it lets go of all of them, sleeps and tries
+again. It never holds some GPUs while it waits for others, so two sessions cannot
+deadlock, and one scan at a time means no scan sees GPUs another one holds only for
+the moment it looks.
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import json
 import os
+import pwd
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-from filelock import FileLock, Timeout
 
 from .errors import TestmatrixError
 
@@ -70,7 +85,7 @@ def lease_dir(configured: str | None = None) -> Path:
     )
     try:
         path.mkdir(parents=True, exist_ok=True)
-        # A probe of its own: parallel sessions check the same directory at the same moment.
+        # A probe of its own: parallel sessions check the same directory at once.
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
@@ -80,20 +95,101 @@ def lease_dir(configured: str | None = None) -> Path:
     return path
 
 
-class Lease:
-    """Holds one GPU's lock until released (or the process ends)."""
+def _open_lock_file(path: Path) -> tuple[int, bool]:
+    """Open (creating if need be) a lock file every user can lock; (fd, writable).
 
-    def __init__(self, gpu: str, lock: FileLock):
-        self.gpu = gpu
-        self.lock = lock
+    An existing file is opened without O_CREAT: with fs.protected_regular, O_CREAT on
+    another user's file in a sticky directory fails. A new one is made world-writable
+    whatever the umask. Links are not followed: the directory is world-writable.
+    """
+    flags = os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        try:
+            try:
+                fd, writable = os.open(path, os.O_RDWR | flags), True
+            except PermissionError:  # made by someone else without write for all
+                fd, writable = os.open(path, os.O_RDONLY | flags), False
+        except FileNotFoundError:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | flags, 0o666)
+            except FileExistsError:
+                continue  # another process made it just now: open theirs
+            os.fchmod(fd, 0o666)
+            return fd, True
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise TestmatrixError(
+                    f"GPU lease file {path} is a symbolic link; remove it"
+                ) from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise TestmatrixError(f"GPU lease file {path} is not a regular file")
+        return fd, writable
+
+
+def _try_lock(fd: int, operation: int) -> bool:
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a container's uid with no passwd entry
+        return f"uid {os.getuid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _write_holder(fd: int, holder: str) -> None:
+    """Say in the lock file who holds it, for the 'waiting' message of others."""
+    note = {"session": holder, "user": _user(), "pid": os.getpid()}
+    data = (json.dumps(note) + "\n").encode()
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, data, 0)
+
+
+def _describe_holder(gpu: str, fd: int) -> str:
+    try:
+        note = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        session, user, pid = note["session"], note["user"], int(note["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"GPU {gpu} held by a session that left no note"
+    ended = "" if _alive(pid) else ", ended; a process it started holds it still"
+    return f"GPU {gpu} held by {session or 'a session'} ({user}, pid {pid}{ended})"
+
+
+class Lease:
+    """Holds a session's GPUs until released (or the process ends)."""
+
+    def __init__(self, gpus: list[str], fds: list[int], files: list[Path]):
+        self.gpus = gpus
+        self.gpu = ",".join(gpus)  # the visible-devices value
+        self.files = files
+        self._fds = fds
 
     def release(self) -> None:
-        self.lock.release()
+        """Let go of the GPUs (closing the files drops their locks)."""
+        fds, self._fds = self._fds, []
+        for fd in fds:
+            os.close(fd)
 
     def __enter__(self) -> Lease:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 
@@ -112,35 +208,96 @@ def _check_count(count: object, available: int, who: str) -> None:
         )
 
 
+def _take(
+    gpus: list[str], directory: Path, count: int, scan: int, holder: str
+) -> tuple[list[str], list[int]] | list[str] | None:
+    """One all-or-nothing try: (GPUs, fds) taken; else who holds the busy ones; None
+    where another session is scanning right now."""
+    if not _try_lock(scan, fcntl.LOCK_EX):
+        return None
+    taken: list[tuple[str, int, bool]] = []
+    busy: list[str] = []
+    try:
+        for gpu in gpus:
+            fd, writable = _open_lock_file(directory / f"gpu{gpu}.lock")
+            if _try_lock(fd, fcntl.LOCK_EX):
+                taken.append((gpu, fd, writable))
+                if len(taken) == count:
+                    break
+            else:
+                busy.append(_describe_holder(gpu, fd))
+                os.close(fd)
+        if len(taken) < count:
+            for _, fd, _ in taken:
+                os.close(fd)
+            return busy
+        for _, fd, writable in taken:
+            if writable:
+                _write_holder(fd, holder)
+        return [gpu for gpu, _, _ in taken], [fd for _, fd, _ in taken]
+    except BaseException:
+        for _, fd, _ in taken:
+            os.close(fd)
+        raise
+    finally:
+        fcntl.flock(scan, fcntl.LOCK_UN)
+
+
 def acquire(
     gpus: list[str],
     directory: Path,
     *,
+    count: int = 1,
     wait: float | None = None,
     poll: float = 0.2,
     say: Callable[[str], None] = print,
     holder: str = "",
 ) -> Lease:
-    """Take the first free GPU; if none is free, say so once and wait (up to `wait` seconds)."""
-    _check_count(1, len(gpus), holder or "this session")
+    """Take `count` free GPUs at once; if there are not that many free, say so once and
+    wait (up to `wait` seconds), holding none meanwhile."""
+    _check_count(count, len(gpus), holder or "this session")
     started = time.monotonic()
     waiting = False
-    while True:
-        for gpu in gpus:
-            lock = FileLock(str(directory / f"gpu{gpu}.lock"))
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
-                continue
-            (directory / f"gpu{gpu}.holder").write_text(f"{holder} pid {os.getpid()}\n")
-            if waiting:
-                say(f"GPU {gpu} is free now, after {time.monotonic() - started:.1f}s")
-            return Lease(gpu, lock)
-        if not waiting:
-            say(
-                f"all {len(gpus)} GPUs ({', '.join(gpus)}) are leased by other sessions; waiting for one"
-            )
-            waiting = True
-        if wait is not None and time.monotonic() - started > wait:
-            raise TestmatrixError(f"no GPU became free within {wait:.0f}s")
-        time.sleep(poll)
+    scan, _ = _open_lock_file(directory / "scan.lock")
+    try:
+        while True:
+            got = _take(gpus, directory, count, scan, holder)
+            if isinstance(got, tuple):
+                taken, fds = got
+                lease = ",".join(taken)
+                if waiting:
+                    free = f"GPU {taken[0]} is" if count == 1 else f"GPUs {lease} are"
+                    say(f"{free} free now, after {time.monotonic() - started:.1f}s")
+                return Lease(taken, fds, [directory / f"gpu{g}.lock" for g in taken])
+            if got is not None and not waiting:
+                listed = f"GPUs ({', '.join(gpus)})"
+                if count == 1:
+                    state = (
+                        f"all {listed} are leased by other sessions; waiting for one"
+                    )
+                else:
+                    state = (
+                        f"{len(got)} of the {listed} are leased by other sessions; "
+                        f"waiting for {count} to be free at once"
+                    )
+                say(f"{state}: {'; '.join(got)}")
+                waiting = True
+            elapsed = time.monotonic() - started
+            # a try that found another scan running is no answer, unless that lasts
+            if (
+                wait is not None
+                and elapsed >= wait
+                and (got is not None or elapsed > wait + 1)
+            ):
+                if count == 1:
+                    raise TestmatrixError(f"no GPU became free within {wait:g}s")
+                raise TestmatrixError(
+                    f"{count} GPUs did not become free at once within {wait:g}s"
+                )
+            # another scan running: look again soon; else poll, or what is left of wait
+            pause = poll if got is not None else min(poll, 0.01)
+            if wait is not None and got is not None:
+                pause = min(pause, max(0.0, wait - elapsed))
+            time.sleep(pause)
+    finally:
+        os.close(scan)

@@ -1,7 +1,12 @@
-"""GPU leases: a validated inventory."""
+"""GPU leases: a validated inventory and N GPUs all or nothing."""
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -90,4 +95,171 @@ def test_zero_gpus_is_said_not_a_silent_run_without_a_lease(leases, monkeypatch)
     assert (
         str(info.value)
         == "cuda-unit needs 1 GPU but this machine has 0 (TESTMATRIX_GPUS=0)"
+    )
+
+
+def test_more_gpus_than_the_inventory_fails_at_once(leases, monkeypatch):
+    monkeypatch.setenv("TESTMATRIX_GPUS", "2")
+    started = time.monotonic()
+    with pytest.raises(errors.TestmatrixError) as info:
+        acquire(inventory(), leases, count=4, holder="cuda-big", say=quiet)
+    assert (
+        str(info.value)
+        == "cuda-big needs 4 GPUs but this machine has 2 (TESTMATRIX_GPUS=2)"
+    )
+    assert time.monotonic() - started < 1  # no waiting for GPUs that cannot come
+
+
+@pytest.mark.parametrize("count", [0, -1, "2", True, 1.5])
+def test_a_count_that_is_not_a_number_of_gpus(leases, count):
+    with pytest.raises(errors.TestmatrixError) as info:
+        acquire(["0", "1"], leases, count=count, holder="cuda-unit", say=quiet)
+    assert str(info.value) == (
+        f"cuda-unit: gpus = {count!r} is not a number of GPUs (a whole number, 1 or "
+        "more)"
+    )
+
+
+# -- all or nothing --------------------------------------------------------------------
+
+
+def test_two_leases_of_two_on_three_gpus_the_second_waits_holding_none(leases):
+    said: list[str] = []
+    first = acquire(["0", "1", "2"], leases, count=2, holder="first", say=quiet)
+    assert first.gpus == ["0", "1"] and first.gpu == "0,1"
+    with pytest.raises(errors.TestmatrixError) as info:
+        acquire(["0", "1", "2"], leases, count=2, wait=0.1, poll=0.01, say=said.append)
+    assert str(info.value) == "2 GPUs did not become free at once within 0.1s"
+    pid = os.getpid()
+    user = json.loads((leases / "gpu0.lock").read_text())["user"]
+    assert said == [
+        "2 of the GPUs (0, 1, 2) are leased by other sessions; waiting for 2 to be "
+        f"free at once: GPU 0 held by first ({user}, pid {pid}); GPU 1 held by first "
+        f"({user}, pid {pid})"
+    ]
+    # the one that gave up took nothing: GPU 2 is free
+    with acquire(["0", "1", "2"], leases, wait=0, say=quiet) as third:
+        assert third.gpus == ["2"]
+    first.release()
+    first.release()  # twice is harmless
+    with acquire(["0", "1", "2"], leases, count=2, wait=0, say=quiet) as again:
+        assert again.gpus == ["0", "1"]
+
+
+def test_a_waiting_multi_gpu_lease_hoards_nothing_and_gets_all_when_free(leases):
+    gpus = ["0", "1", "2"]
+    first = acquire(gpus, leases, count=2, holder="first", say=quiet)
+    said: list[str] = []
+    got: list[list[str]] = []
+    waiter = threading.Thread(
+        target=lambda: got.append(
+            acquire(gpus, leases, count=2, wait=10, poll=0.01, say=said.append).gpus
+        )
+    )
+    waiter.start()
+    deadline = time.monotonic() + 5
+    while not said and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert said and "waiting for 2 to be free at once" in said[0]
+    # while it waits, a one-GPU session still gets the third GPU
+    single = acquire(gpus, leases, wait=0, say=quiet)
+    assert single.gpus == ["2"]
+    first.release()
+    waiter.join(10)
+    assert got == [["0", "1"]]
+    assert said[-1].startswith("GPUs 0,1 are free now, after ")
+    single.release()
+
+
+def test_one_gpu_wait_message_keeps_its_words(leases):
+    said: list[str] = []
+    with (
+        acquire(["0"], leases, holder="cuda-a", say=quiet),
+        pytest.raises(errors.TestmatrixError, match=r"^no GPU became free within 0s$"),
+    ):
+        acquire(["0"], leases, wait=0, say=said.append)
+    assert said[0].startswith(
+        "all GPUs (0) are leased by other sessions; waiting for one: GPU 0 held by "
+        "cuda-a ("
+    )
+
+
+def test_a_scan_running_elsewhere_is_waited_out_not_a_timeout(leases):
+    scanning = os.open(leases / "scan.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(scanning, fcntl.LOCK_EX)  # another session is mid-scan
+    threading.Timer(0.05, os.close, [scanning]).start()
+    with acquire(["0"], leases, wait=0, say=quiet) as lease:
+        assert lease.gpus == ["0"]
+
+
+# -- the lease files -------------------------------------------------------------------
+
+
+def test_a_planted_symlink_is_refused_not_followed(leases, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (leases / "gpu0.lock").symlink_to(victim)
+    with pytest.raises(errors.TestmatrixError, match=r"gpu0\.lock is a symbolic link"):
+        acquire(["0"], leases, say=quiet)
+    assert victim.read_text() == "precious"
+
+
+# -- the nox session -------------------------------------------------------------------
+
+
+class Quit(Exception):
+    pass
+
+
+class FakeSession:
+    """What pytest_session.run uses of a nox session."""
+
+    name = "cuda-unit"
+    posargs = ()
+    virtualenv = None  # a virtualenv of its own: `prepare` installs (a no-op here)
+
+    def __init__(self, leases: Path):
+        self.leases = leases
+        self.logs: list[str] = []
+        self.runs: list[tuple[tuple[str, ...], dict, object]] = []
+
+    def log(self, message: str) -> None:
+        self.logs.append(message)
+
+    def error(self, message: str):
+        raise Quit(message)
+
+    def install(self, *args: str) -> None:
+        pass
+
+    def run(self, *args: str, env: dict, external: object = None) -> None:
+        with pytest.raises(errors.TestmatrixError):  # leased while pytest runs
+            acquire(["0"], self.leases, wait=0, say=quiet)
+        self.runs.append((args, env, external))
+
+
+def test_a_suite_that_needs_two_gpus_gets_both_in_its_variable(
+    tiny, leases, monkeypatch
+):
+    from testmatrix.config import load_workspace
+    from testmatrix.noxsessions import pytest_session
+
+    monkeypatch.setenv("TESTMATRIX_GPUS", "3")
+    monkeypatch.setenv("TESTMATRIX_LEASE_DIR", str(leases))
+    workspace = load_workspace(tiny({}))
+    suite = workspace.suites["unit"]
+    suite.settings["gpus"] = 2  # what a suite's `gpus = 2` will say
+    session = FakeSession(leases)
+    pytest_session(workspace, workspace.platforms["cuda"], suite)(session)
+    [(argv, env, external)] = session.runs
+    assert env["CUDA_VISIBLE_DEVICES"] == "0,1"
+    assert "leased GPUs 0,1: CUDA_VISIBLE_DEVICES=0,1" in session.logs
+    assert argv[0] == "pytest" and external is None  # as before the lease
+    acquire(["0", "1", "2"], leases, count=3, wait=0, say=quiet).release()  # freed
+
+    suite.settings["gpus"] = 4
+    with pytest.raises(Quit) as info:
+        pytest_session(workspace, workspace.platforms["cuda"], suite)(session)
+    assert str(info.value) == (
+        "cuda-unit needs 4 GPUs but this machine has 3 (TESTMATRIX_GPUS=3)"
     )
