@@ -1,8 +1,10 @@
 """GPU leases for parallel local sessions: one lock file per GPU, freed by the OS if the
 holder dies.
 
-Each GPU has a lock file, `gpu<N>.lock`, in a lease directory. A GPU is leased while a
-process holds a flock on its file; the OS drops a process's locks when it dies.
+Each GPU has a lock file, `gpu<N>.lock`, in a lease directory (default
+`<tmp>/testmatrix-leases`, sticky and world-writable like /tmp, so every user and agent
+on the host sees the same leases). A GPU is leased while a process holds a flock on
+its file; the OS drops a process's locks when it dies.
 
 All or nothing: a session that needs N GPUs takes N free ones or none. It takes the
 directory's `scan.lock` (without waiting), tries each GPU's lock without waiting and
@@ -30,6 +32,7 @@ from .errors import TestmatrixError
 
 ENV_GPUS = "TESTMATRIX_GPUS"  # inventory override: "4" or "0,2,3"
 ENV_LEASE_DIR = "TESTMATRIX_LEASE_DIR"
+DEFAULT_DIR_NAME = "testmatrix-leases"
 MAX_GPUS = 1024  # no host has more; a bigger count is a typo, not an inventory
 _NUMBER = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() takes "²" too
 _EXPECTED = "expected a GPU count (4) or distinct GPU indices (0,2,3)"
@@ -77,14 +80,38 @@ def inventory(default_count: int = 0) -> list[str]:
     return gpus
 
 
-def lease_dir(configured: str | None = None) -> Path:
-    path = Path(
-        os.environ.get(ENV_LEASE_DIR)
-        or configured
-        or Path.home() / ".cache" / "testmatrix" / "leases"
-    )
+def default_lease_dir() -> Path:
+    """One directory for the whole host, so users and agents see each other's leases."""
+    return Path(tempfile.gettempdir()) / DEFAULT_DIR_NAME
+
+
+def _make_shared_dir(path: Path) -> None:
+    """Create `path` sticky and world-writable, like /tmp (the umask narrows mkdir's
+    mode, so chmod after)."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o1777)
+    except FileExistsError:
+        info = path.lstat()
+        if not stat.S_ISDIR(info.st_mode):  # not to be followed: /tmp is everyone's
+            raise TestmatrixError(
+                f"GPU lease directory {path} is not a directory; remove it or set "
+                f"{ENV_LEASE_DIR}"
+            ) from None
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != 0o1777:
+            path.chmod(0o1777)  # e.g. made by a run killed before its chmod
+        return
+    path.chmod(0o1777)
+
+
+def lease_dir(configured: str | None = None) -> Path:
+    """$TESTMATRIX_LEASE_DIR, else `[workspace] lease_dir`, else the host-wide one."""
+    chosen = os.environ.get(ENV_LEASE_DIR) or configured
+    path = Path(chosen) if chosen else default_lease_dir()
+    try:
+        if chosen:
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            _make_shared_dir(path)
         # A probe of its own: parallel sessions check the same directory at once.
         with tempfile.TemporaryFile(dir=path):
             pass

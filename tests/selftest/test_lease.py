@@ -1,10 +1,12 @@
-"""GPU leases: a validated inventory and N GPUs all or nothing."""
+"""GPU leases: a validated inventory, N GPUs all or nothing, one host-wide directory."""
 
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+import stat
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from testmatrix import errors
-from testmatrix.lease import acquire, inventory
+from testmatrix.lease import acquire, default_lease_dir, inventory, lease_dir
 
 
 @pytest.fixture
@@ -192,7 +194,46 @@ def test_a_scan_running_elsewhere_is_waited_out_not_a_timeout(leases):
         assert lease.gpus == ["0"]
 
 
-# -- the lease files -------------------------------------------------------------------
+# -- the shared directory --------------------------------------------------------------
+
+
+def test_default_directory_is_host_wide_sticky_and_world_writable(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("TESTMATRIX_LEASE_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old = os.umask(0o077)
+    try:
+        path = lease_dir()
+        lease = acquire(["0"], path, say=quiet)
+        lease.release()
+    finally:
+        os.umask(old)
+    assert path == default_lease_dir() == tmp_path / "testmatrix-leases"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o1777
+    for name in ("gpu0.lock", "scan.lock"):
+        assert stat.S_IMODE((path / name).stat().st_mode) == 0o666, name
+    assert lease_dir() == path  # a second time: it exists already
+
+
+def test_default_directory_that_is_not_a_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("TESTMATRIX_LEASE_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "testmatrix-leases").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(errors.TestmatrixError) as info:
+        lease_dir()
+    assert str(info.value) == (
+        f"GPU lease directory {tmp_path / 'testmatrix-leases'} is not a directory; "
+        "remove it or set TESTMATRIX_LEASE_DIR"
+    )
+
+
+def test_overrides_still_choose_the_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("TESTMATRIX_LEASE_DIR", raising=False)
+    assert lease_dir(str(tmp_path / "configured")) == tmp_path / "configured"
+    monkeypatch.setenv("TESTMATRIX_LEASE_DIR", str(tmp_path / "env"))
+    assert lease_dir(str(tmp_path / "configured")) == tmp_path / "env"
 
 
 def test_a_planted_symlink_is_refused_not_followed(leases, tmp_path):
