@@ -1,10 +1,10 @@
-"""GPU leases for parallel local sessions: one lock file per GPU, freed by the OS if the
-holder dies.
+"""GPU leases for parallel local sessions: one lock file per GPU, freed by the OS when
+its holders die.
 
 Each GPU has a lock file, `gpu<N>.lock`, in a lease directory (default
 `<tmp>/testmatrix-leases`, sticky and world-writable like /tmp, so every user and agent
-on the host sees the same leases). A GPU is leased while a process holds a flock on
-its file; the OS drops a process's locks when it dies.
+on the host sees the same leases). A GPU is leased while any process holds a flock
+on its file; the OS drops a process's locks when it dies.
 
 All or nothing: a session that needs N GPUs takes N free ones or none. It takes the
 directory's `scan.lock` (without waiting), tries each GPU's lock without waiting and
@@ -12,6 +12,17 @@ keeps them only if N were free; otherwise it lets go of all of them, sleeps and 
 again. It never holds some GPUs while it waits for others, so two sessions cannot
 deadlock, and one scan at a time means no scan sees GPUs another one holds only for
 the moment it looks.
+
+The lease lasts as long as the test process, whatever happens to nox. nox's
+session.run closes every inherited descriptor (subprocess.Popen, close_fds), so pytest
+cannot simply inherit the session's locks. Instead the session takes each lock
+exclusively, then turns it shared while still under the scan lock, and runs pytest
+under `hold`: a small Python step that takes the same locks shared, on files of its
+own, and then becomes pytest (exec) with those descriptors open. Scans only take
+exclusive locks, so a GPU stays leased until both the session and its pytest are gone:
+killing nox leaves pytest holding it. `hold` checks, after taking the locks, that the
+session that leased the GPUs is still its parent, so it never runs on a lease that
+has passed to someone else.
 """
 
 from __future__ import annotations
@@ -23,15 +34,18 @@ import os
 import pwd
 import re
 import stat
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import TestmatrixError
 
 ENV_GPUS = "TESTMATRIX_GPUS"  # inventory override: "4" or "0,2,3"
 ENV_LEASE_DIR = "TESTMATRIX_LEASE_DIR"
+ENV_HOLD_FILES = "TESTMATRIX_LEASE_FILES"  # set for `hold` only; it removes them
+ENV_HOLD_PARENT = "TESTMATRIX_LEASE_PARENT"
 DEFAULT_DIR_NAME = "testmatrix-leases"
 MAX_GPUS = 1024  # no host has more; a bigger count is a typo, not an inventory
 _NUMBER = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() takes "²" too
@@ -199,7 +213,8 @@ def _describe_holder(gpu: str, fd: int) -> str:
 
 
 class Lease:
-    """Holds a session's GPUs until released (or the process ends)."""
+    """Holds a session's GPUs until released and until every process holding its locks
+    (the session and the pytest it runs under `hold`) has ended."""
 
     def __init__(self, gpus: list[str], fds: list[int], files: list[Path]):
         self.gpus = gpus
@@ -207,8 +222,21 @@ class Lease:
         self.files = files
         self._fds = fds
 
+    def wrap(self, argv: Sequence[str], env: dict[str, str]) -> list[str]:
+        """The command that runs `argv` holding this lease too: it keeps the GPUs
+        leased while `argv`'s process lives, even if this process is killed. Sets the
+        variables `hold` reads in `env` (the process's environment to be)."""
+        env[ENV_HOLD_FILES] = os.pathsep.join(str(f) for f in self.files)
+        env[ENV_HOLD_PARENT] = str(os.getpid())
+        package_parent = json.dumps(str(Path(__file__).resolve().parents[1]))
+        code = (
+            f"import sys; sys.path.insert(0, {package_parent}); "
+            "from testmatrix.lease import hold; hold()"
+        )
+        return [sys.executable, "-I", "-c", code, *argv]
+
     def release(self) -> None:
-        """Let go of the GPUs (closing the files drops their locks)."""
+        """Close this process's locks (a pytest still running keeps its own)."""
         fds, self._fds = self._fds, []
         for fd in fds:
             os.close(fd)
@@ -218,6 +246,33 @@ class Lease:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def hold(argv: Sequence[str] | None = None) -> None:
+    """Become `argv` (default: this script's arguments) holding the lease whose files
+    and leasing process `Lease.wrap` put in the environment; never returns."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    files = os.environ.pop(ENV_HOLD_FILES, "")
+    parent = os.environ.pop(ENV_HOLD_PARENT, "")
+    if not argv or not files or not parent.isdigit():
+        sys.exit(f"testmatrix: hold needs a command, ${ENV_HOLD_FILES} and a parent")
+    for name in files.split(os.pathsep):
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as exc:
+            sys.exit(f"testmatrix: cannot open GPU lease {name}: {exc.strerror}")
+        if not _try_lock(fd, fcntl.LOCK_SH):
+            sys.exit(f"testmatrix: GPU lease {name} is not ours; pytest not started")
+        os.set_inheritable(fd, True)  # kept open, so locked, across the exec
+    if os.getppid() != int(parent):  # the lease may have passed to another session
+        sys.exit(
+            "testmatrix: the session that leased the GPUs ended before pytest "
+            "started; not running without the lease"
+        )
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        sys.exit(f"testmatrix: cannot run {argv[0]}: {exc.strerror}")
 
 
 def _check_count(count: object, available: int, who: str) -> None:
@@ -258,7 +313,11 @@ def _take(
             for _, fd, _ in taken:
                 os.close(fd)
             return busy
-        for _, fd, writable in taken:
+        for gpu, fd, writable in taken:
+            # Shared from now on, so `hold` can join; only scans take exclusive locks
+            # and this scan is the only one, so the change lets no one in.
+            if not _try_lock(fd, fcntl.LOCK_SH):
+                raise TestmatrixError(f"GPU {gpu}: lost its lock while sharing it")
             if writable:
                 _write_holder(fd, holder)
         return [gpu for gpu, _, _ in taken], [fd for _, fd, _ in taken]

@@ -86,7 +86,11 @@ def pytest_session(workspace: Workspace, platform: Platform, suite: Suite):
                 f"{platform.visible_devices_env}={lease.gpu}"
             )
         try:
-            session.run("pytest", *command.argv, env=env)
+            if lease is None:
+                session.run("pytest", *command.argv, env=env)
+            else:  # under `hold`, pytest holds the lease too, so it outlives nox
+                held = lease.wrap(["pytest", *command.argv], env)
+                session.run(*held, env=env, external=True)
         finally:
             if lease is not None:
                 lease.release()

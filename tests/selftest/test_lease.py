@@ -1,11 +1,17 @@
-"""GPU leases: a validated inventory, N GPUs all or nothing, one host-wide directory."""
+"""GPU leases: a validated inventory, N GPUs all or nothing, one host-wide directory
+and a lease that lasts as long as the test process, whatever happens to nox."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import random
+import signal
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -13,8 +19,16 @@ from pathlib import Path
 
 import pytest
 
+from selftest.helpers import REPO, clean_env
 from testmatrix import errors
-from testmatrix.lease import acquire, default_lease_dir, inventory, lease_dir
+from testmatrix.lease import (
+    ENV_HOLD_FILES,
+    ENV_HOLD_PARENT,
+    acquire,
+    default_lease_dir,
+    inventory,
+    lease_dir,
+)
 
 
 @pytest.fixture
@@ -194,6 +208,19 @@ def test_a_scan_running_elsewhere_is_waited_out_not_a_timeout(leases):
         assert lease.gpus == ["0"]
 
 
+def test_the_lease_lasts_while_a_process_sharing_it_lives(leases):
+    """What `hold` does for pytest, in one process: a second open file description
+    with a shared lock keeps the GPU leased after the session lets go."""
+    lease = acquire(["0"], leases, say=quiet)
+    pytest_side = os.open(leases / "gpu0.lock", os.O_RDONLY)
+    fcntl.flock(pytest_side, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    lease.release()  # nox is gone ...
+    with pytest.raises(errors.TestmatrixError):  # ... but pytest still holds the GPU
+        acquire(["0"], leases, wait=0, say=quiet)
+    os.close(pytest_side)  # pytest ends
+    acquire(["0"], leases, wait=0, say=quiet).release()
+
+
 # -- the shared directory --------------------------------------------------------------
 
 
@@ -295,7 +322,11 @@ def test_a_suite_that_needs_two_gpus_gets_both_in_its_variable(
     [(argv, env, external)] = session.runs
     assert env["CUDA_VISIBLE_DEVICES"] == "0,1"
     assert "leased GPUs 0,1: CUDA_VISIBLE_DEVICES=0,1" in session.logs
-    assert argv[0] == "pytest" and external is None  # as before the lease
+    assert argv[:2] == (sys.executable, "-I") and "hold()" in argv[3]
+    assert argv[4] == "pytest" and external is True
+    assert env[ENV_HOLD_FILES] == os.pathsep.join(
+        str(leases / f"gpu{n}.lock") for n in (0, 1)
+    )
     acquire(["0", "1", "2"], leases, count=3, wait=0, say=quiet).release()  # freed
 
     suite.settings["gpus"] = 4
@@ -304,3 +335,150 @@ def test_a_suite_that_needs_two_gpus_gets_both_in_its_variable(
     assert str(info.value) == (
         "cuda-unit needs 4 GPUs but this machine has 3 (TESTMATRIX_GPUS=3)"
     )
+
+
+# -- real processes --------------------------------------------------------------------
+
+PRINT_ENV = (
+    "import os; print('RAN', os.environ.get('TESTMATRIX_LEASE_FILES'), "
+    "os.environ.get('TESTMATRIX_LEASE_PARENT'))"
+)
+
+
+@pytest.mark.slow
+def test_hold_runs_the_command_only_for_the_process_that_leased(leases):
+    lease = acquire(["0"], leases, say=quiet)
+    env: dict[str, str] = {}
+    argv = lease.wrap([sys.executable, "-c", PRINT_ENV], env)
+    ran = subprocess.run(
+        argv, env=clean_env(**env), capture_output=True, text=True, timeout=30
+    )
+    assert (ran.returncode, ran.stdout) == (0, "RAN None None\n"), ran.stderr
+    # a lease passed on to another session (its leaser is not the parent): refused
+    ran = subprocess.run(
+        argv,
+        env=clean_env(**{**env, ENV_HOLD_PARENT: "1"}),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert ran.returncode == 1 and "RAN" not in ran.stdout
+    assert ran.stderr.strip() == (
+        "testmatrix: the session that leased the GPUs ended before pytest started; "
+        "not running without the lease"
+    )
+    lease.release()
+
+
+SESSION = """
+import os, subprocess, sys
+sys.path.insert(0, {src!r})
+from pathlib import Path
+from testmatrix.lease import acquire, inventory
+name, count, hold, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+lease = acquire(inventory(), Path(folder, "leases"), count=count, poll=0.02,
+                say=lambda m: print(m, flush=True), holder=name)
+env = dict(os.environ, CUDA_VISIBLE_DEVICES=lease.gpu)
+try:
+    subprocess.run(lease.wrap([sys.executable, "-c", {child!r}, name, hold, folder],
+                   env), env=env)
+finally:
+    lease.release()
+"""
+
+TEST_PROCESS = """
+import os, sys, time
+name, hold, folder = sys.argv[1:4]
+def note(kind):
+    with open(os.path.join(folder, "log"), "a") as log:
+        log.write(f"{kind} {name} {os.getpid()} {os.environ['CUDA_VISIBLE_DEVICES']}"
+                  f" {time.monotonic()}\\n")
+note("start")
+time.sleep(float(hold))
+note("end")
+"""
+
+
+@pytest.mark.slow
+def test_racing_sessions_killed_at_random_never_share_a_gpu(tmp_path):
+    """6 sessions (nox stand-ins) race for 3 GPUs, needing 1 or 2 each; each runs its
+    test process under the lease. Some sessions are SIGKILLed while their test process
+    runs (which must keep the GPUs leased), one test process is SIGKILLed (which must
+    free them). No GPU ever has two live holders."""
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    (tmp_path / "leases").mkdir()
+    script = tmp_path / "session.py"
+    script.write_text(SESSION.format(src=str(REPO / "src"), child=TEST_PROCESS))
+    counts = {f"s{i}": 1 + i % 2 for i in range(6)}
+    names = list(counts)
+    rng.shuffle(names)
+    kill_session, kill_test = set(names[:2]), names[2]
+    env = clean_env(TESTMATRIX_GPUS="3")
+    sessions = {
+        name: subprocess.Popen(
+            [sys.executable, str(script), name, str(n), "0.6", str(tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name, n in counts.items()
+    }
+    log = tmp_path / "log"
+    events: list[tuple[float, str, str, list[str]]] = []
+    planned: dict[str, tuple[float, int]] = {}  # name -> (when, pid to kill)
+    done: set[str] = set()
+    deadline = time.monotonic() + 30
+    while len(done) < len(counts) and time.monotonic() < deadline:
+        lines = log.read_text().splitlines() if log.exists() else []
+        for line in lines:
+            kind, name, pid, gpus, _ = line.split()
+            if kind == "start" and name not in planned:
+                later = time.monotonic() + rng.uniform(0.05, 0.4)
+                target = sessions[name].pid if name in kill_session else int(pid)
+                planned[name] = (later, target)
+            if kind == "end":
+                done.add(name)
+        for name, (when, target) in list(planned.items()):
+            if when and time.monotonic() >= when:
+                if name in kill_session or (name == kill_test and name not in done):
+                    killed_at = time.monotonic()  # its locks are held until now
+                    with contextlib.suppress(ProcessLookupError):  # just ended
+                        os.kill(target, signal.SIGKILL)
+                    if name == kill_test:
+                        gpus = next(
+                            line.split()[3]
+                            for line in lines
+                            if line.startswith(f"start {name} ")
+                        )
+                        events.append((killed_at, "end", name, gpus.split(",")))
+                        done.add(name)
+                planned[name] = (0.0, target)
+        time.sleep(0.005)
+    outputs = {name: p.communicate(timeout=30)[0] for name, p in sessions.items()}
+    context = f"seed {seed}, log:\n{log.read_text()}"
+    assert len(done) == len(counts), context
+    for line in log.read_text().splitlines():
+        kind, name, _, gpus, at = line.split()
+        events.append((float(at), kind, name, gpus.split(",")))
+    starts = sorted(n for _, kind, n, _ in events if kind == "start")
+    assert starts == sorted(counts), context  # each test process ran once
+    # a killed session's test process ran to its end, holding the GPUs meanwhile
+    ended = {n for _, kind, n, _ in events if kind == "end"}
+    assert kill_session <= ended, context
+    for _, _, name, gpus in events:
+        assert len(gpus) == counts[name], context
+    holders: dict[str, set[str]] = {}
+    for _, kind, name, gpus in sorted(events, key=lambda e: (e[0], e[1] == "end")):
+        for gpu in gpus:
+            live = holders.setdefault(gpu, set())
+            if kind == "start":
+                assert not live, (
+                    f"GPU {gpu}: {name} started while {live} held it; {context}"
+                )
+                live.add(name)
+            else:
+                live.discard(name)
+    assert any("waiting for" in out for out in outputs.values()), outputs
+    # nothing is left leased: all three GPUs at once, within moments
+    acquire(["0", "1", "2"], tmp_path / "leases", count=3, wait=5, say=quiet).release()
