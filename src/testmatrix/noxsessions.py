@@ -38,21 +38,22 @@ def prepare(session: nox.Session, workspace: Workspace) -> None:
         )
 
 
-def _lease(session: nox.Session, workspace: Workspace, platform: Platform):
-    """Lease a GPU for a GPU platform's session (None where there is nothing to lease)."""
+def _lease(session: nox.Session, workspace: Workspace, platform: Platform, count: int):
+    """Lease `count` GPUs at once for a GPU platform's session (None where there is
+    nothing to lease: no GPU detected and none configured)."""
     from .detect import detect
 
-    count = gpus_to_lease(workspace, platform, detect)
-    if count is None:
+    detected = gpus_to_lease(workspace, platform, detect)
+    if detected is None:
         return None
-    from .lease import acquire, inventory, lease_dir  # filelock only where leasing
+    from .lease import acquire, configured_gpus, inventory, lease_dir
 
-    gpus = inventory(count)
-    if not gpus:
-        return None
     try:
+        gpus = inventory(detected)
+        if not gpus and configured_gpus() is None:
+            return None  # no GPU detected: nothing to lease
         where = lease_dir(workspace.settings.get("lease_dir"))
-        return acquire(gpus, where, say=session.log, holder=session.name)
+        return acquire(gpus, where, count=count, say=session.log, holder=session.name)
     except TestmatrixError as exc:
         session.error(str(exc))
 
@@ -83,14 +84,19 @@ def pytest_session(workspace: Workspace, key: SessionKey):
             session.log("skiplist OFF")
         session.log("pytest command: pytest " + shlex.join(command.argv))
         env = dict(command.env)
-        lease = _lease(session, workspace, platform)
+        lease = _lease(session, workspace, platform, suite.settings.get("gpus", 1))
         if lease is not None:
             env[platform.visible_devices_env] = lease.gpu
             session.log(
-                f"leased GPU {lease.gpu}: {platform.visible_devices_env}={lease.gpu}"
+                f"leased GPU{'s' if len(lease.gpus) > 1 else ''} {lease.gpu}: "
+                f"{platform.visible_devices_env}={lease.gpu}"
             )
         try:
-            session.run("pytest", *command.argv, env=env)
+            if lease is None:
+                session.run("pytest", *command.argv, env=env)
+            else:  # under `hold`, pytest holds the lease too, so it outlives nox
+                held = lease.wrap(["pytest", *command.argv], env)
+                session.run(*held, env=env, external=True)
         finally:
             if lease is not None:
                 lease.release()
