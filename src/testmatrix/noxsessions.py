@@ -13,6 +13,7 @@ import inspect
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nox
 from nox.virtualenv import PassthroughEnv
@@ -21,6 +22,9 @@ from .config import load_workspace
 from .errors import TestmatrixError
 from .model import Platform, Workspace
 from .plan import SessionKey, gpus_to_lease, session_command, sessions
+
+if TYPE_CHECKING:
+    from .lease import Lease
 
 
 def _has_venv(session: nox.Session) -> bool:
@@ -38,7 +42,9 @@ def prepare(session: nox.Session, workspace: Workspace) -> None:
         )
 
 
-def _lease(session: nox.Session, workspace: Workspace, platform: Platform, count: int):
+def _lease(
+    session: nox.Session, workspace: Workspace, platform: Platform, count: int
+) -> Lease | None:
     """Lease `count` GPUs at once for a GPU platform's session (None where there is
     nothing to lease: no GPU detected and none configured)."""
     from .detect import detect
@@ -52,7 +58,7 @@ def _lease(session: nox.Session, workspace: Workspace, platform: Platform, count
         gpus = inventory(detected)
         if not gpus and configured_gpus() is None:
             return None  # no GPU detected: nothing to lease
-        where = lease_dir(workspace.settings.get("lease_dir"))
+        where = lease_dir(workspace.lease_dir)
         return acquire(gpus, where, count=count, say=session.log, holder=session.name)
     except TestmatrixError as exc:
         session.error(str(exc))
@@ -84,7 +90,7 @@ def pytest_session(workspace: Workspace, key: SessionKey):
             session.log("skiplist OFF")
         session.log("pytest command: pytest " + shlex.join(command.argv))
         env = dict(command.env)
-        lease = _lease(session, workspace, platform, suite.settings.get("gpus", 1))
+        lease = _lease(session, workspace, platform, command.gpus)
         if lease is not None:
             env[platform.visible_devices_env] = lease.gpu
             session.log(
