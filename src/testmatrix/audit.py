@@ -74,6 +74,45 @@ def _junit_key(nodeid: str) -> str:
     return f"{'.'.join([module, *parts[:-1]])}::{parts[-1]}"
 
 
+def _run(
+    workspace: Workspace,
+    platform: str,
+    variant: str | None,
+    ids: list[str],
+    env: dict[str, str] | None,
+) -> dict[str, tuple[str, str | None]]:
+    """Run test ids on the target with the skiplist off: {junit name: outcome}."""
+    with tempfile.TemporaryDirectory() as tmp:
+        junit, argsfile = Path(tmp) / "audit.xml", Path(tmp) / "ids.txt"
+        argsfile.write_text("\n".join(ids) + "\n")
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"@{argsfile}",
+            f"--platform={platform}",
+            *([f"--variant={variant}"] if variant else []),
+            "--no-skiplist",
+            f"--junitxml={junit}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "junit_family=xunit1",
+        ]
+        proc = subprocess.run(
+            cmd,
+            cwd=workspace.root,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+        )
+        if not junit.exists():
+            output = (proc.stderr or proc.stdout).strip()[-500:]
+            raise TestmatrixError(f"audit run failed before any test ran: {output}")
+        return _results(junit)
+
+
 def audit(
     workspace: Workspace,
     platform: str,
@@ -83,14 +122,17 @@ def audit(
     """Run the entries' tests on a target (`rocm`: the platform and its variants,
     `rocm:mi300`: one variant), skiplist off; group outcomes by entry."""
     targets = targets_named(workspace, platform)
-    variant = targets[0].variant_name if len(targets) == 1 else None
+    asked = targets[0].variant_name if len(targets) == 1 else None
     platform = targets[0].platform.name
     audits: dict[str, EntryAudit] = {}
+    runs_on: dict[str, str | None] = {}  # entry: the variant its tests run on
     for entry in workspace.platforms[platform].entries:
-        if entry.kind != "flaky" and (variant is None or entry.holds_on(variant)):
+        if entry.kind != "flaky" and (asked is None or entry.holds_on(asked)):
             audits[str(entry.location)] = EntryAudit(
                 str(entry.location), entry.kind, entry.reason, entry.issue
             )
+            # a variant's entry is only proven stale on that variant
+            runs_on[str(entry.location)] = asked or next(iter(entry.variants), None)
     for row in explain(workspace, cases, targets):
         if (
             row.fate.kind in (FateKind.SKIPPED, FateKind.IGNORED, FateKind.DESELECTED)
@@ -99,49 +141,22 @@ def audit(
             tests = audits[str(row.fate.entry.location)].tests
             if row.test.nodeid not in tests:
                 tests.append(row.test.nodeid)
-    ids = sorted({t for a in audits.values() for t in a.tests})
-    if ids:
-        with tempfile.TemporaryDirectory() as tmp:
-            junit, argsfile = Path(tmp) / "audit.xml", Path(tmp) / "ids.txt"
-            argsfile.write_text("\n".join(ids) + "\n")
-            cmd = [
-                sys.executable,
-                "-m",
-                "pytest",
-                f"@{argsfile}",
-                f"--platform={platform}",
-                *([f"--variant={variant}"] if variant else []),
-                "--no-skiplist",
-                f"--junitxml={junit}",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "-o",
-                "junit_family=xunit1",
-            ]
-            proc = subprocess.run(
-                cmd,
-                cwd=workspace.root,
-                env={**os.environ, **(env or {})},
-                capture_output=True,
-                text=True,
-            )
-            if not junit.exists():
-                output = (proc.stderr or proc.stdout).strip()[-500:]
-                raise TestmatrixError(f"audit run failed before any test ran: {output}")
-            results = _results(junit)
-        for item in audits.values():
-            for nodeid in item.tests:
-                outcome, message = results.get(
-                    _junit_key(nodeid), ("failed", "not run")
-                )
-                if outcome == "passed":
-                    item.passed += 1
-                else:
-                    item.failed += 1
-                    item.first_error = (
-                        item.first_error or f"{nodeid}: {message or outcome}"
-                    )
+    groups: dict[str | None, set[str]] = {}
+    for where, item in audits.items():
+        groups.setdefault(runs_on[where], set()).update(item.tests)
+    results: dict[str | None, dict[str, tuple[str, str | None]]] = {}
+    for variant, ids in groups.items():
+        if ids:
+            results[variant] = _run(workspace, platform, variant, sorted(ids), env)
+    for where, item in audits.items():
+        outcomes = results.get(runs_on[where], {})
+        for nodeid in item.tests:
+            outcome, message = outcomes.get(_junit_key(nodeid), ("failed", "not run"))
+            if outcome == "passed":
+                item.passed += 1
+            else:
+                item.failed += 1
+                item.first_error = item.first_error or f"{nodeid}: {message or outcome}"
     return list(audits.values())
 
 

@@ -88,7 +88,7 @@ def step_command(
 
 
 def _quote(arg: str) -> str:
-    # $$VAR must reach the agent's shell unquoted by single quotes, to expand at run time
+    # $$VAR must reach the agent's shell outside single quotes, to expand at run time
     return arg if re.fullmatch(r"[\w@%+=:,./$-]+", arg) else shlex.quote(arg)
 
 
@@ -115,18 +115,18 @@ def build_pipeline(workspace: Workspace, style: str | None = None) -> dict:
             {"signal_reason": "agent_stop", "limit": retry},
         ]
         suite_label = key.suite if key.variant is None else f"{key.variant} {key.suite}"
-        fields = dict(
-            label=f"{key.platform} {suite_label}" + (" %N" if parallelism else ""),
-            key=name,
-            command=step_command(workspace, key, settings),
-            agents=agents or None,
-            env=env,
-            timeout_in_minutes=settings.timeout_in_minutes,
-            retry={"automatic": automatic} if retry else None,
-            artifact_paths=[f"{workspace.reports_dir}/{name}/*"],
-            parallelism=parallelism,
-            soft_fail=settings.soft_fail or None,
-        )
+        fields = {
+            "label": f"{key.platform} {suite_label}" + (" %N" if parallelism else ""),
+            "key": name,
+            "command": step_command(workspace, key, settings),
+            "agents": agents or None,
+            "env": env,
+            "timeout_in_minutes": settings.timeout_in_minutes,
+            "retry": {"automatic": automatic} if retry else None,
+            "artifact_paths": [f"{workspace.reports_dir}/{name}/*"],
+            "parallelism": parallelism,
+            "soft_fail": settings.soft_fail or None,
+        }
         step = CommandStep(**{k: v for k, v in fields.items() if v is not None})
         groups.setdefault(key.platform, []).append(step)
     for platform_name, steps in groups.items():
@@ -176,7 +176,8 @@ def schema() -> dict:
 
 
 def validate(data: dict) -> None:
-    """Refuse a pipeline that Buildkite's schema rejects or that interpolates run-time variables at upload."""
+    """Refuse a pipeline that Buildkite's schema rejects, or that would interpolate
+    run-time variables at upload."""
     import jsonschema
 
     errors = sorted(
@@ -192,7 +193,8 @@ def validate(data: dict) -> None:
     for text in _strings(data):
         if RUNTIME.search(text):
             raise TestmatrixError(
-                f"generated pipeline has a single '$' in {text!r}: write $$VAR for run-time variables"
+                f"generated pipeline has a single '$' in {text!r}: "
+                "write $$VAR for run-time variables"
             )
 
 
@@ -222,7 +224,8 @@ def pipeline_path(workspace: Workspace) -> Path:
 def drift(
     workspace: Workspace, path: Path | None = None, style: str | None = None
 ) -> str:
-    """A unified diff from the committed pipeline to the one the skiplists generate ('' when equal)."""
+    """A unified diff from the committed pipeline to the one the skiplists generate
+    ('' when equal)."""
     path = path or pipeline_path(workspace)
     expected = render(workspace, style)
     current = path.read_text() if path.exists() else ""

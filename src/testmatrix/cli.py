@@ -165,7 +165,8 @@ def _lint(args) -> int:
     errors = sum(f.severity == "error" for f in findings)
     scope = "paths only" if args.paths_only else f"{tests} collected tests"
     print(
-        f"testmatrix lint: {errors} errors, {len(findings) - errors} warnings ({scope})",
+        f"testmatrix lint: {errors} errors, {len(findings) - errors} warnings "
+        f"({scope})",
         file=sys.stderr,
     )
     return 1 if errors else 0
@@ -243,12 +244,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output",
         "-o",
-        help="file to write ('-' for stdout; default: [workspace.buildkite] pipeline or .buildkite/pipeline.yml)",
+        help="file to write ('-' for stdout; default: [workspace.buildkite] "
+        "pipeline, else .buildkite/pipeline.yml)",
     )
     p.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 with a diff when the committed pipeline differs from the skiplists",
+        help="exit 1 with a diff when the committed pipeline differs from the "
+        "skiplists",
     )
     p.add_argument(
         "--style",
@@ -258,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-path-check",
         action="store_true",
-        help="export skiplists without the test tree beside them (paths are not checked; lint them in the checkout)",
+        help="export skiplists without the test tree beside them (paths are not "
+        "checked; lint them in the checkout)",
     )
     p.set_defaults(func=_export)
 
@@ -320,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "import",
-        help="turn the --ignore flags of an existing Buildkite pipeline into skiplist entries",
+        help="turn the --ignore flags of an existing Buildkite pipeline into "
+        "skiplist entries",
     )
     p.add_argument("pipeline", help="a Buildkite pipeline YAML file")
     p.add_argument(
@@ -335,13 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--checkout-root",
-        help="absolute path of the checkout on the agents (default: the deepest directory holding every "
-        "absolute working_dir; vLLM: /vllm-workspace)",
+        help="absolute path of the checkout on the agents (default: the deepest "
+        "directory holding every absolute working_dir; vLLM: /vllm-workspace)",
     )
     p.add_argument(
         "--default-working-dir",
-        help="working directory of steps without working_dir (default: the most common working_dir, "
-        "else the checkout root; vLLM: /vllm-workspace/tests)",
+        help="working directory of steps without working_dir (default: the most "
+        "common working_dir, else the checkout root; vLLM: /vllm-workspace/tests)",
     )
     p.add_argument(
         "--force", action="store_true", help="overwrite an existing platform file"

@@ -352,7 +352,7 @@ def pytest_collection_modifyitems(
 
 
 class Outcomes:
-    """Records each test's final outcome, reruns and duration for the summary (hooks without config)."""
+    """Records each test's final outcome, reruns and duration for the summary."""
 
     def __init__(self, state: State):
         self.state = state
@@ -463,8 +463,8 @@ class Sharder:
     ) -> None:
         shard_id, num = self.state.shard
         owner = shard.assign([i.nodeid for i in items], num, self.state.durations)
-        keep = [item for item, s in zip(items, owner) if s == shard_id]
-        other = [item for item, s in zip(items, owner) if s != shard_id]
+        keep = [item for item, s in zip(items, owner, strict=True) if s == shard_id]
+        other = [item for item, s in zip(items, owner, strict=True) if s != shard_id]
         if other:
             config.hook.pytest_deselected(items=other)
             items[:] = keep
@@ -507,7 +507,8 @@ def pytest_terminal_summary(
         return
     if not state.rules.apply:
         write(
-            "skiplist OFF (--no-skiplist): every test ran as it would without testmatrix"
+            "skiplist OFF (--no-skiplist): every test ran as it would without "
+            "testmatrix"
         )
         return
     write(

@@ -15,7 +15,7 @@ import yaml
 from selftest.helpers import REPO, run
 from testmatrix.bkimport import import_pipeline
 from testmatrix.config import load_workspace
-from testmatrix.plan import session_argv
+from testmatrix.plan import session_argv, sessions
 
 DATA = Path(__file__).parent / "data" / "vllm"
 AMD_BASE, AMD_PR, MAIN = (
@@ -67,15 +67,16 @@ def test_committed_pipeline_is_valid_for_buildkite():
     jsonschema.Draft7Validator(schema).validate(data)
     ws = load_workspace(REPO)
     by_key = {s["key"]: s for s in steps(data)}
-    assert set(by_key) == {f"{p}-{s}" for p in ws.platforms for s in ws.suites}
+    assert set(by_key) == set(sessions(ws))
     for key, step in by_key.items():
-        platform = key.split("-", 1)[0]
+        session = sessions(ws)[key]
+        platform = ws.platforms[session.platform]
         assert step["command"].startswith(f"nox --no-venv -s {key}")
         assert step["env"]["TESTMATRIX_STRICT_PLATFORM"] == "1"
-        assert (
-            step["agents"]["queue"]
-            == ws.platforms[platform].settings["buildkite"]["queue"]
-        )
+        assert step["agents"]["queue"] == platform.buildkite.queue
+        if session.variant is not None:
+            gpus = ws.suites[session.suite].gpus
+            assert step["agents"]["agent_pool"] == f"{session.variant}_{gpus}"
         assert step["retry"]["automatic"][0] == {"exit_status": -1, "limit": 2}
         assert (
             step["artifact_paths"] == [f"reports/{key}/*"]
@@ -282,15 +283,15 @@ def test_yaml_that_is_not_a_pipeline(tmp_path):
 def test_step_outside_every_suite(workspace):
     pipeline = workspace / "p.yml"
     pipeline.write_text(
-        "steps:\n- label: Kernels\n"
-        "  command: pytest tests/kernels --ignore=tests/kernels/test_x.py\n"
+        "steps:\n- label: Samplers\n"
+        "  command: pytest tests/samplers --ignore=tests/samplers/test_x.py\n"
     )
     before = sorted(p.name for p in (workspace / "skiplists/platforms").iterdir())
     result = cli(workspace, "import", str(pipeline), "--platform", "mi300")
     assert result.returncode == 2
     assert (
-        "step 'Kernels' runs pytest on 'tests/kernels', which is outside every suite"
-        in result.stderr
+        "step 'Samplers' runs pytest on 'tests/samplers', which is outside every "
+        "suite" in result.stderr
     )
     assert (
         sorted(p.name for p in (workspace / "skiplists/platforms").iterdir()) == before

@@ -48,13 +48,21 @@ ENCODER_MODELS = {
 
 def test_bundled_skiplists_hold_the_real_rocm_data():
     ws = load_workspace(REPO)
-    assert {n: s.path for n, s in ws.suites.items()} == {
-        "api-server": "tests/entrypoints/openai",
-        "pooling": "tests/entrypoints/pooling",
-        "language": "tests/models/language",
+    assert {n: s.paths for n, s in ws.suites.items()} == {
+        "api-server": ("tests/entrypoints/openai",),
+        "pooling": ("tests/entrypoints/pooling",),
+        "language": ("tests/models/language",),
+        "kernels": ("tests/kernels",),
+        "kernels-multi-gpu": ("tests/kernels",),
+        "aiter": ("tests/kernels/aiter",),
     }
     assert set(ws.platforms) == {"rocm", "cuda"}
     rocm = ws.platforms["rocm"]
+    assert list(rocm.variants) == ["mi300", "mi355"]
+    assert [v.match for v in rocm.variants.values()] == [("gfx942",), ("gfx950",)]
+    assert {d.variants for d in rocm.deselects} == {("mi355",)}
+    assert ws.suites["kernels-multi-gpu"].gpus == 2
+    assert ws.suites["aiter"].runs_on == ("rocm",)
     found: dict[str, set[str]] = {}
     for entry in rocm.ignores:
         found.setdefault(entry.suite, set()).add(entry.path)
@@ -75,7 +83,8 @@ def test_entries_know_their_file_and_line():
     for entry in ws.platforms["rocm"].entries:
         assert entry.location.file.endswith("skiplists/platforms/rocm.toml")
         line = text[entry.location.line - 1]
-        assert (getattr(entry, "path", None) or "[[skip]]") in line
+        named = getattr(entry, "path", None) or getattr(entry, "nodeid", None)
+        assert (named or "[[skip]]") in line
 
 
 def _problem(root, relpath: str, text: str) -> str:
@@ -262,7 +271,8 @@ def test_duplicate_model_across_entries(ws):
         (
             '[[ignore]]\nsuite = "polling"\npath = "x.py"\nreason = "r"\n',
             "skiplists/platforms/rocm.toml:2: unknown suite 'polling' "
-            "(did you mean 'pooling'?); known: api-server, language, pooling",
+            "(did you mean 'pooling'?); known: aiter, api-server, kernels, "
+            "kernels-multi-gpu, language, pooling",
         ),
         (
             '[[ignore]]\nsuite = "pooling"\n'
@@ -366,10 +376,10 @@ def test_cached_workspace_is_dropped_when_a_named_path_disappears(ws):
 
 
 def test_cached_workspace_is_dropped_when_a_skiplist_changes(ws):
-    load_workspace(ws)
+    before = len(load_workspace(ws).platforms["rocm"].deselects)
     rocm = ws / "skiplists/platforms/rocm.toml"
     rocm.write_text(
         rocm.read_text() + "\n[[deselect]]\n"
         'test = "tests/models/language/pooling/test_reward.py"\nreason = "r"\n'
     )
-    assert len(load_workspace(ws).platforms["rocm"].deselects) == 1
+    assert len(load_workspace(ws).platforms["rocm"].deselects) == before + 1

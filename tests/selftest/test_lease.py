@@ -311,14 +311,18 @@ def test_a_suite_that_needs_two_gpus_gets_both_in_its_variable(
 ):
     from testmatrix.config import load_workspace
     from testmatrix.noxsessions import pytest_session
+    from testmatrix.plan import SessionKey
 
     monkeypatch.setenv("TESTMATRIX_GPUS", "3")
     monkeypatch.setenv("TESTMATRIX_LEASE_DIR", str(leases))
-    workspace = load_workspace(tiny({}))
-    suite = workspace.suites["unit"]
-    suite.settings["gpus"] = 2  # what a suite's `gpus = 2` will say
+
+    def suite_needing(gpus: int) -> Path:
+        suites = f'[suites.unit]\npath = "tests/unit"\ngpus = {gpus}\n'
+        return tiny({"skiplists/suites.toml": suites})
+
+    workspace = load_workspace(suite_needing(2))
     session = FakeSession(leases)
-    pytest_session(workspace, workspace.platforms["cuda"], suite)(session)
+    pytest_session(workspace, SessionKey("cuda", None, "unit"))(session)
     [(argv, env, external)] = session.runs
     assert env["CUDA_VISIBLE_DEVICES"] == "0,1"
     assert "leased GPUs 0,1: CUDA_VISIBLE_DEVICES=0,1" in session.logs
@@ -329,9 +333,9 @@ def test_a_suite_that_needs_two_gpus_gets_both_in_its_variable(
     )
     acquire(["0", "1", "2"], leases, count=3, wait=0, say=quiet).release()  # freed
 
-    suite.settings["gpus"] = 4
+    workspace = load_workspace(suite_needing(4))
     with pytest.raises(Quit) as info:
-        pytest_session(workspace, workspace.platforms["cuda"], suite)(session)
+        pytest_session(workspace, SessionKey("cuda", None, "unit"))(session)
     assert str(info.value) == (
         "cuda-unit needs 4 GPUs but this machine has 3 (TESTMATRIX_GPUS=3)"
     )

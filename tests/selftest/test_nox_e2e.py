@@ -23,29 +23,35 @@ def listed(root) -> dict[str, dict]:
     return {row["session"]: row for row in json.loads(result.stdout)}
 
 
-def test_one_session_per_platform_and_suite_with_tags_and_description():
-    sessions = listed(REPO)
+def test_one_session_per_suite_and_target_with_tags_and_description():
+    listing = listed(REPO)
     generated = {
         name: row
-        for name, row in sessions.items()
+        for name, row in listing.items()
         if row["tags"] and row["tags"][0] in WS.platforms
     }
-    assert set(generated) == {f"{p}-{s}" for p, s in SESSIONS}
-    for platform, suite in SESSIONS:
-        row = generated[f"{platform}-{suite}"]
-        assert row["tags"] == [platform, suite]
+    assert set(generated) == set(SESSIONS)
+    for name, key in SESSIONS.items():
+        row = generated[name]
+        variant = [f"{key.platform}-{key.variant}"] if key.variant else []
+        assert row["tags"] == [key.platform, *variant, key.suite]
         assert (
-            WS.suites[suite].path in row["description"]
+            f"suite {key.suite} as {key.target} CI does" in row["description"]
             and "\n" not in row["description"]
         )
 
 
-def test_tags_select_a_platform():
-    result = run_nox(REPO, "-l", "-t", "rocm")
-    selected = {
-        line.split()[1] for line in result.stdout.splitlines() if line.startswith("* ")
-    }
-    assert selected == {f"rocm-{s}" for s in WS.suites}
+def _selected(*args: str) -> set[str]:
+    result = run_nox(REPO, "-l", *args)
+    lines = result.stdout.splitlines()
+    return {line.split()[1] for line in lines if line.startswith("* ")}
+
+
+def test_tags_select_a_platform_with_its_variants_or_one_variant():
+    assert _selected("-t", "rocm") == {n for n in SESSIONS if n.startswith("rocm-")}
+    mi355 = _selected("-t", "rocm-mi355")
+    assert mi355 == {n for n, k in SESSIONS.items() if k.variant == "mi355"}
+    assert "rocm-mi355-kernels-multi-gpu" in mi355 and "cuda-aiter" not in SESSIONS
 
 
 def test_new_platform_file_and_suite_add_sessions_without_code_change(workspace):
@@ -58,30 +64,31 @@ def test_new_platform_file_and_suite_add_sessions_without_code_change(workspace)
         + '\n[suites.generation]\npath = "tests/models/language/generation"\n'
     )
     names = set(listed(workspace))
+    everywhere = [s for s in WS.suites if WS.suites[s].runs_on is None]
     for platform in ("cuda", "rocm", "xpu"):
-        for suite in (*WS.suites, "generation"):
+        for suite in (*everywhere, "generation"):
             assert f"{platform}-{suite}" in names
+    assert "xpu-aiter" not in names  # aiter runs on rocm only
     result = run_nox(workspace, "--no-venv", "-s", "xpu-generation")
     assert result.returncode == 0 and "9 passed" in result.stdout
 
 
-@pytest.mark.parametrize(
-    "platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS]
-)
-def test_session_counts_match_the_skiplists(platform, suite):
-    passed, skipped, ignored_files, _ = EXPECTED[(platform, suite)]
-    result = run_nox(REPO, "--no-venv", "-s", f"{platform}-{suite}")
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_session_counts_match_the_skiplists(name):
+    passed, skipped, ignored_files, _, deselected = EXPECTED[name]
+    key = SESSIONS[name]
+    result = run_nox(REPO, "--no-venv", "-s", name)
     assert result.returncode == 0, result.output[-3000:]
-    assert (
-        result.counts().get("passed") == passed
-        and result.counts().get("skipped", 0) == skipped
-    )
+    assert result.counts().get("passed") == passed
+    assert result.counts().get("skipped", 0) == skipped
+    assert result.counts().get("deselected", 0) == deselected
     command = next(
         line for line in result.stderr.splitlines() if "pytest command: pytest" in line
     )
-    for entry in WS.platforms[platform].ignores:
-        assert (f"--ignore={entry.target}" in command) == (entry.suite == suite)
-    assert command.count("--ignore=") == ignored_files
+    entries = WS.platforms[key.platform].ignores
+    for entry in entries:
+        assert (f"--ignore={entry.target}" in command) == (entry.suite == key.suite)
+    assert sum(f"--ignore={e.target}" in command for e in entries) == ignored_files
 
 
 def test_arguments_after_double_dash_reach_pytest():
@@ -103,7 +110,8 @@ def test_arguments_after_double_dash_reach_pytest():
         ),
         (
             ["--suite", "language"],
-            "'--suite language' after -- contradicts this session's suite (pooling); "
+            "'--suite language' after -- contradicts this session's suite (pooling), "
+            "whose --ignore flags it runs with; "
             "run nox -s rocm-language instead",
         ),
     ],
@@ -135,7 +143,7 @@ def test_session_without_skiplist_reproduces_the_failure(tmp_path):
         for c in tc
         if c.tag in ("failure", "error")
     ]
-    assert len(messages) == EXPECTED[("rocm", "pooling")][3]
+    assert len(messages) == EXPECTED["rocm-pooling"][3]
     assert all(ENCODER_ERROR in m for m in messages)
 
 

@@ -141,7 +141,7 @@ def test_session_argv_carries_the_suites_ignores_only():
             "rocm",
             "polling",
             "unknown suite 'polling' (did you mean 'pooling'?); "
-            "known: api-server, language, pooling",
+            "known: aiter, api-server, kernels, kernels-multi-gpu, language, pooling",
         ),
     ],
 )

@@ -12,34 +12,62 @@ import pytest
 
 from selftest.helpers import REPO, collected_ids, run_pytest
 from testmatrix.config import load_workspace
-from testmatrix.plan import session_argv
+from testmatrix.plan import session_argv, sessions
 
 WS = load_workspace(REPO)
-SESSIONS = [(p, s) for p in WS.platforms for s in WS.suites]
-# passed, skipped by model entries, ignored files, tests inside ignored files
+# passed, skipped by model entries, ignored files, tests inside ignored files,
+# deselected (by entries, or by the suite's own -m)
 EXPECTED = {
-    ("cuda", "api-server"): (34, 0, 0, 0),
-    ("cuda", "pooling"): (42, 0, 0, 0),
-    ("cuda", "language"): (18, 0, 0, 0),
-    ("rocm", "api-server"): (18, 13, 1, 3),
-    ("rocm", "pooling"): (7, 0, 11, 35),
-    ("rocm", "language"): (14, 4, 0, 0),
+    "cuda-api-server": (34, 0, 0, 0, 0),
+    "cuda-pooling": (42, 0, 0, 0, 0),
+    "cuda-language": (18, 0, 0, 0, 0),
+    "cuda-kernels": (7, 0, 0, 0, 2),
+    "cuda-kernels-multi-gpu": (2, 0, 0, 0, 7),
+    "rocm-api-server": (18, 13, 1, 3, 0),
+    "rocm-pooling": (7, 0, 11, 35, 0),
+    "rocm-language": (14, 4, 0, 0, 0),
+    "rocm-kernels": (7, 0, 0, 0, 2),
+    "rocm-kernels-multi-gpu": (2, 0, 0, 0, 7),
+    "rocm-aiter": (2, 0, 0, 0, 0),
+    # MI355 only: fused MoE has no gfx950 configuration
+    "rocm-mi355-kernels": (5, 0, 0, 0, 4),
+    "rocm-mi355-kernels-multi-gpu": (1, 0, 0, 0, 8),
 }
+SESSIONS = sessions(WS)
+# the three suites of vLLM's encoder problem, whose bare runs need no --suite
+ENCODER_SUITES = ("api-server", "pooling", "language")
+PLATFORM_WIDE = [f"{p}-{s}" for p in WS.platforms for s in ENCODER_SUITES]
 ENCODER_ERROR = (
     "NotImplementedError: Encoder self-attention and encoder/decoder cross-attention "
     "are not implemented for"
 )
 
 
-@pytest.mark.parametrize(
-    "platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS]
-)
-def test_plugin_selects_exactly_what_the_nox_argv_selects(inprocess, platform, suite):
-    argv = session_argv(WS, platform, suite)
+def expected(name: str) -> tuple[int, int, int, int, int]:
+    """A variant's session runs what the platform-wide one runs, unless listed."""
+    key = SESSIONS[name]
+    return EXPECTED.get(name) or EXPECTED[f"{key.platform}-{key.suite}"]
+
+
+def target_args(name: str) -> list[str]:
+    key = SESSIONS[name]
+    variant = [f"--variant={key.variant}"] if key.variant else []
+    return [f"--platform={key.platform}", *variant, f"--suite={key.suite}"]
+
+
+@pytest.mark.parametrize("name", PLATFORM_WIDE)
+def test_plugin_selects_exactly_what_the_nox_argv_selects(inprocess, name):
+    """Without --suite, the plugin applies every suite's ignores of the platform."""
+    key = SESSIONS[name]
+    argv = session_argv(WS, key.platform, key.suite)
     flags_only = [a for a in argv if not a.startswith(("--platform=", "--suite="))]
     by_flags = inprocess(REPO, "--collect-only", "-q", *flags_only, "--platform=none")
     by_plugin = inprocess(
-        REPO, "--collect-only", "-q", WS.suites[suite].path, f"--platform={platform}"
+        REPO,
+        "--collect-only",
+        "-q",
+        WS.suites[key.suite].path,
+        f"--platform={key.platform}",
     )
     assert by_flags.returncode == by_plugin.returncode == 0, (
         by_flags.output + by_plugin.output
@@ -55,17 +83,18 @@ def test_plugin_selects_exactly_what_the_nox_argv_selects(inprocess, platform, s
         pytest.param("subprocess", id="subprocess", marks=pytest.mark.slow),
     ],
 )
-@pytest.mark.parametrize(
-    "platform, suite", SESSIONS, ids=[f"{p}-{s}" for p, s in SESSIONS]
-)
-def test_bare_pytest_counts(request, runner, platform, suite):
-    passed, skipped, ignored_files, _ = EXPECTED[(platform, suite)]
+@pytest.mark.parametrize("name", list(SESSIONS))
+def test_bare_pytest_counts(request, runner, name):
+    passed, skipped, ignored_files, _, deselected = expected(name)
     run = request.getfixturevalue("inprocess") if runner == "inprocess" else run_pytest
-    result = run(REPO, WS.suites[suite].path, f"--platform={platform}")
+    paths = WS.suites[SESSIONS[name].suite].paths
+    result = run(REPO, *paths, *target_args(name))
     assert result.returncode == 0, result.output[-3000:]
-    assert result.counts().get("passed") == passed
-    assert result.counts().get("skipped", 0) == skipped
-    if platform == "rocm":
+    counts = result.counts()
+    assert counts.get("passed") == passed
+    assert counts.get("skipped", 0) == skipped
+    assert counts.get("deselected", 0) == deselected
+    if SESSIONS[name].platform == "rocm":
         assert (
             f"{ignored_files} paths ignored, {skipped} tests skipped by model entries"
             in result.stdout
@@ -73,9 +102,9 @@ def test_bare_pytest_counts(request, runner, platform, suite):
 
 
 def test_ignored_and_skipped_tests_are_what_cuda_runs_beyond_rocm():
-    for suite in WS.suites:
-        cuda = EXPECTED[("cuda", suite)][0]
-        passed, skipped, _, inside_ignored = EXPECTED[("rocm", suite)]
+    for suite in ENCODER_SUITES:
+        cuda = EXPECTED[f"cuda-{suite}"][0]
+        passed, skipped, _, inside_ignored, _ = EXPECTED[f"rocm-{suite}"]
         assert cuda == passed + skipped + inside_ignored
 
 
@@ -121,7 +150,7 @@ def test_without_skiplist_rocm_reproduces_issue_27442(inprocess, tmp_path):
     counts = result.counts()
     assert len(problems) == counts["failed"] + counts["errors"] == 55
     assert all(ENCODER_ERROR in message for message in problems)
-    assert counts["passed"] == sum(EXPECTED[("rocm", s)][0] for s in WS.suites)
+    assert counts["passed"] == sum(EXPECTED[f"rocm-{s}"][0] for s in ENCODER_SUITES)
 
 
 def test_unknown_platform_stops_before_any_test(inprocess):
