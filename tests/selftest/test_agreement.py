@@ -4,6 +4,7 @@ step, `testmatrix argv --json`, and what the plugin selects in a bare pytest run
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -88,7 +89,10 @@ class _Selected:
         self.ids = [item.nodeid for item in items]
 
 
-def _select(args: list[str]) -> list[str]:
+@functools.cache
+def _select(args: tuple[str, ...]) -> list[str]:
+    """The ids a collection with these arguments selects (cached: variant sessions
+    without entries of their own share their flags with the platform-wide one)."""
     recorder = _Selected()
     cwd = os.getcwd()
     try:
@@ -113,11 +117,11 @@ def test_plugin_selects_what_the_session_command_selects(name):
     paths = list(WS.suites[key.suite].paths)
     # everything but testmatrix's own options: what plain pytest would be given
     flags = [a for a in argv[len(paths) :] if not a.startswith(OWN)]
-    by_flags = _select([*paths, *flags, "--platform=none"])
+    by_flags = _select((*paths, *flags, "--platform=none"))
     target = [f"--platform={key.platform}", f"--suite={key.suite}"]
     if key.variant:
         target.append(f"--variant={key.variant}")
-    by_plugin = _select([*paths, *target])
+    by_plugin = _select((*paths, *target))
     assert by_flags == by_plugin
 
 
