@@ -11,7 +11,7 @@ run() {  # label, nox args...
     rm -rf reports
     local t0 t1
     t0=$(date +%s.%N)
-    python3 -m nox --no-venv -t cuda "$@" > "$out/$label.log" 2>&1
+    python3 -m nox --no-venv -s cuda-matmul cuda-attention "$@" > "$out/$label.log" 2>&1
     t1=$(date +%s.%N)
     for s in matmul attention; do cp "reports/cuda-$s/junit.xml" "$out/$label-$s.xml"; done
     echo "$label wall_s=$(python3 -c "print(round($t1 - $t0, 2))")"

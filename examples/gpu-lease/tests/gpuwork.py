@@ -13,8 +13,14 @@ def device_facts() -> dict:
         return {**facts, "device": "cpu (no torch)"}
     if not torch.cuda.is_available():
         return {**facts, "device": "cpu"}
-    props = torch.cuda.get_device_properties(0)
-    return {**facts, "device": f"cuda:0 {props.name}", "uuid": str(getattr(props, "uuid", "")), "count": torch.cuda.device_count()}
+    count = torch.cuda.device_count()
+    props = [torch.cuda.get_device_properties(i) for i in range(count)]
+    return {
+        **facts,
+        "device": ", ".join(f"cuda:{i} {p.name}" for i, p in enumerate(props)),
+        "uuid": ", ".join(str(getattr(p, "uuid", "")) for p in props),
+        "count": count,
+    }
 
 
 def busy(seconds: float, kind: str) -> float:
@@ -30,23 +36,27 @@ def busy(seconds: float, kind: str) -> float:
             total += sum(i * i for i in range(1000)) % 7
             if time.monotonic() >= deadline:
                 return total
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    a = torch.randn(2048, 2048, device=device)
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    # every visible device works (a tensor-parallel suite has two)
+    devices = [f"cuda:{i}" for i in range(gpus)] or ["cpu"]
+    mats = [torch.randn(2048, 2048, device=d) for d in devices]
     total = 0.0
     while True:
-        if kind == "matmul":
-            out = a @ a
-        else:
-            out = torch.softmax(a @ a.T / 45.0, dim=-1) @ a
-        total += float(out[0, 0])
+        for a in mats:
+            if kind == "attention":
+                out = torch.softmax(a @ a.T / 45.0, dim=-1) @ a
+            else:
+                out = a @ a
+            total += float(out[0, 0])
         if time.monotonic() >= deadline:
-            if device == "cuda":
+            if gpus:
                 torch.cuda.synchronize()
             return total
 
 
 def check_on_leased_gpu(record_property, kind: str) -> None:
-    """Record the device this session got, work on it, and check the lease exposed exactly one GPU."""
+    """Record the devices this session got, work on them, and check that torch sees
+    exactly the GPUs the lease exposed (one, or two for the tensor-parallel suite)."""
     import math
 
     facts = device_facts()
@@ -54,4 +64,5 @@ def check_on_leased_gpu(record_property, kind: str) -> None:
         record_property(key, value)
     assert math.isfinite(busy(float(os.environ.get("GPU_WORK_SECONDS", "0.2")), kind))
     if "uuid" in facts:
-        assert facts["count"] == 1
+        leased = [d for d in facts["CUDA_VISIBLE_DEVICES"].split(",") if d]
+        assert facts["count"] == len(leased) == int(os.environ.get("EXPECT_GPUS", "1"))
