@@ -326,13 +326,13 @@ class Rules:
                 missing = missing or self.skips[use.name][0]
                 continue
             for model in models:
-                entry = index.get(model)
-                if entry is not None:
+                skip = index.get(model)
+                if skip is not None:
                     message = (
-                        f"{model} is skipped on {self.name} ({entry.marker}): "
-                        f"{entry.cite()}"
+                        f"{model} is skipped on {self.name} ({skip.marker}): "
+                        f"{skip.cite()}"
                     )
-                    return Fate(FateKind.SKIPPED, self.name, entry, model, message)
+                    return Fate(FateKind.SKIPPED, self.name, skip, model, message)
         rerun = self.rerun_for(test) if self.flaky or self.rerun_suites else None
         if missing is not None:
             message = (
