@@ -617,11 +617,14 @@ def conflicting_posarg(key: SessionKey, posargs: Sequence[str]) -> str | None:
         value = value or (posargs[i + 1] if i + 1 < len(posargs) else "")
         if value == fixed[name]:
             continue
-        wanted = {"platform": key.platform, "variant": key.variant, "suite": key.suite}
-        wanted[name.removeprefix("--")] = value
+        platform, variant, suite = key.platform, key.variant, key.suite
         if name == "--platform":
-            wanted["variant"] = None  # variants belong to their platform
-        instead = session_name(wanted["platform"], wanted["suite"], wanted["variant"])
+            platform, variant = value, None  # variants belong to their platform
+        elif name == "--variant":
+            variant = value
+        else:
+            suite = value
+        instead = session_name(platform, suite, variant)
         what = name.removeprefix("--")
         mine = fixed[name] or "none (platform-wide)"
         return (
