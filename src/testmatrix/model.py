@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ class FrozenMap(Mapping):
     def __getitem__(self, key: object) -> object:
         return self._data[key]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[object]:
         return iter(self._data)
 
     def __len__(self) -> int:
