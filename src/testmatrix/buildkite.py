@@ -95,7 +95,12 @@ def _quote(arg: str) -> str:
 def build_pipeline(workspace: Workspace, style: str | None = None) -> dict:
     """The pipeline as a dict, built from the SDK's typed models."""
     from buildkite_sdk import Pipeline
-    from buildkite_sdk.schema import CommandStep, GroupStep
+    from buildkite_sdk.schema import (
+        AutomaticRetry,
+        AutomaticRetryArgs,
+        CommandStep,
+        GroupStep,
+    )
 
     pipeline = Pipeline()
     groups: dict[str, list] = {}
@@ -108,26 +113,28 @@ def build_pipeline(workspace: Workspace, style: str | None = None) -> dict:
         agents = dict(settings.agents or {})
         if settings.queue:
             agents["queue"] = settings.queue
-        retry = settings.retry
+        retry = settings.retry or 0
         parallelism = settings.parallelism if (settings.parallelism or 1) > 1 else None
-        automatic = [
+        # the SDK's own list type (invariant): a list[AutomaticRetryArgs] isn't one
+        automatic: list[AutomaticRetry | AutomaticRetryArgs] = [
             {"exit_status": -1, "limit": retry},
             {"signal_reason": "agent_stop", "limit": retry},
         ]
         suite_label = key.suite if key.variant is None else f"{key.variant} {key.suite}"
-        fields = {
-            "label": f"{key.platform} {suite_label}" + (" %N" if parallelism else ""),
-            "key": name,
-            "command": step_command(workspace, key, settings),
-            "agents": agents or None,
-            "env": env,
-            "timeout_in_minutes": settings.timeout_in_minutes,
-            "retry": {"automatic": automatic} if retry else None,
-            "artifact_paths": [f"{workspace.reports_dir}/{name}/*"],
-            "parallelism": parallelism,
-            "soft_fail": settings.soft_fail or None,
-        }
-        step = CommandStep(**{k: v for k, v in fields.items() if v is not None})
+        # explicit keywords, so mypy checks each against the SDK's model; a None is
+        # left out of the pipeline as an unset field is (to_dict drops None)
+        step = CommandStep(
+            label=f"{key.platform} {suite_label}" + (" %N" if parallelism else ""),
+            key=name,
+            command=step_command(workspace, key, settings),
+            agents=agents or None,
+            env=env,
+            timeout_in_minutes=settings.timeout_in_minutes,
+            retry={"automatic": automatic} if retry else None,
+            artifact_paths=[f"{workspace.reports_dir}/{name}/*"],
+            parallelism=parallelism,
+            soft_fail=settings.soft_fail or None,
+        )
         groups.setdefault(key.platform, []).append(step)
     for platform_name, steps in groups.items():
         platform = workspace.platforms[platform_name]

@@ -7,6 +7,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 from .config import load_workspace
 from .errors import TestmatrixError, UsageError
@@ -19,9 +20,20 @@ from .plan import (
 )
 
 
+class _SessionRow(TypedDict):
+    """One row of `testmatrix sessions` (its --json output as is)."""
+
+    session: str
+    platform: str
+    variant: str | None
+    suite: str
+    argv: list[str]
+    env: dict[str, str]
+
+
 def _sessions(args: argparse.Namespace) -> int:
     workspace = load_workspace(args.root)
-    rows = []
+    rows: list[_SessionRow] = []
     for name, key in sessions(workspace).items():
         command = session_command(
             workspace, key.platform, key.suite, variant=key.variant
@@ -95,7 +107,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(args) -> int:
+def _import(args: argparse.Namespace) -> int:
     from . import bkimport, skiplist_writer
 
     imported = bkimport.import_pipeline(
@@ -119,7 +131,7 @@ def _import(args) -> int:
     return 0
 
 
-def _explain(args) -> int:
+def _explain(args: argparse.Namespace) -> int:
     from . import explain as ex
     from .collect import collect
 
@@ -156,7 +168,7 @@ def _explain(args) -> int:
     return 1 if collected.errors else 0
 
 
-def _lint(args) -> int:
+def _lint(args: argparse.Namespace) -> int:
     from .lint import lint
 
     findings, tests = lint(args.root or Path.cwd(), paths_only=args.paths_only)
@@ -172,7 +184,7 @@ def _lint(args) -> int:
     return 1 if errors else 0
 
 
-def _audit(args) -> int:
+def _audit(args: argparse.Namespace) -> int:
     from . import audit as au
     from .collect import collect
 
@@ -187,7 +199,7 @@ def _audit(args) -> int:
     return 1 if args.strict and stale else 0
 
 
-def _report(args) -> int:
+def _report(args: argparse.Namespace) -> int:
     from . import reports
 
     paths = [Path(p) for p in args.summaries] or sorted(

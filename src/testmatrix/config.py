@@ -81,7 +81,7 @@ class _Doc:
     data: dict
     positions: dict
 
-    def loc(self, *key: object) -> Location:
+    def loc(self, *key: str | int) -> Location:
         return Location(self.rel, tomlpos.line_of(self.positions, *key))
 
 

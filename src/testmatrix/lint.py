@@ -247,14 +247,14 @@ def _wasteful(
             thrown.append(models)
     if not thrown:
         return []
-    models = sorted({m for ms in thrown for m in ms})
+    names = sorted({m for ms in thrown for m in ms})
     return [
         Finding(
             "warning",
             str(ignore.location),
             f"ignore of '{ignore.target}' throws away {len(thrown)} tests that would "
             f"run on {platform.name} (models not on its skiplist: "
-            f"{', '.join(models)}); mark the encoder tests instead",
+            f"{', '.join(names)}); mark the encoder tests instead",
         )
     ]
 

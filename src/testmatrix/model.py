@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 Scalar = str | int | float | bool
 
@@ -23,7 +24,7 @@ class FrozenMap(Mapping):
     def __getitem__(self, key: object) -> object:
         return self._data[key]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[object]:
         return iter(self._data)
 
     def __len__(self) -> int:
@@ -76,7 +77,7 @@ class BuildkiteSettings:
 
     def over(self, lower: BuildkiteSettings) -> BuildkiteSettings:
         """These settings laid over `lower`: set values win, env and agents merge."""
-        values = {}
+        values: dict[str, Any] = {}  # each field's own type, read by name
         for name in self.__dataclass_fields__:
             mine, theirs = getattr(self, name), getattr(lower, name)
             if name in ("env", "agents") and mine is not None and theirs is not None:

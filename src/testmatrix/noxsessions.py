@@ -12,8 +12,9 @@ from __future__ import annotations
 import inspect
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import nox
 from nox.virtualenv import PassthroughEnv
@@ -64,7 +65,9 @@ def _lease(
         session.error(str(exc))
 
 
-def pytest_session(workspace: Workspace, key: SessionKey):
+def pytest_session(
+    workspace: Workspace, key: SessionKey
+) -> Callable[[nox.Session], None]:
     """The function nox runs for one suite on one platform or variant."""
     platform = workspace.platforms[key.platform]
     suite = workspace.suites[key.suite]
@@ -115,7 +118,7 @@ def pytest_session(workspace: Workspace, key: SessionKey):
     return run
 
 
-def export_session(workspace: Workspace):
+def export_session(workspace: Workspace) -> Callable[[nox.Session], None]:
     def pipeline(session: nox.Session) -> None:
         if _has_venv(session):
             session.install(*workspace.install, "buildkite-sdk", "PyYAML")
@@ -128,7 +131,7 @@ def export_session(workspace: Workspace):
     return pipeline
 
 
-def lint_session(workspace: Workspace):
+def lint_session(workspace: Workspace) -> Callable[[nox.Session], None]:
     def lint(session: nox.Session) -> None:
         prepare(session, workspace)
         session.run("python", "-m", "testmatrix", "lint", *session.posargs)
@@ -140,6 +143,12 @@ def lint_session(workspace: Workspace):
     return lint
 
 
+class _Parallel(TypedDict, total=False):
+    """nox.session's allow_parallel, passed only where this nox has it."""
+
+    allow_parallel: bool
+
+
 def register(root: Path | str | None = None) -> Workspace:
     """Declare every `<platform>-<suite>` session from the skiplists; bad input exits
     with its one-line errors."""
@@ -147,12 +156,14 @@ def register(root: Path | str | None = None) -> Workspace:
         workspace = load_workspace(root)
     except TestmatrixError as exc:
         sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
-    nox.session(
-        export_session(workspace), name="pipeline", default=False, tags=["buildkite"]
+    # nox.session(name=...)(func): the call its overloads type (func with keywords
+    # is accepted at run time but matches neither overload)
+    nox.session(name="pipeline", default=False, tags=["buildkite"])(
+        export_session(workspace)
     )
-    nox.session(lint_session(workspace), name="lint", default=False, tags=["lint"])
+    nox.session(name="lint", default=False, tags=["lint"])(lint_session(workspace))
     # GPU sessions lease their GPU, so they may run together: `nox -j N` (nox 2026.10+)
-    parallel = (
+    parallel: _Parallel = (
         {"allow_parallel": True}
         if "allow_parallel" in inspect.signature(nox.session).parameters
         else {}
@@ -162,10 +173,5 @@ def register(root: Path | str | None = None) -> Workspace:
         tags = [key.platform, key.suite]
         if key.variant is not None:
             tags.insert(1, f"{key.platform}-{key.variant}")
-        nox.session(
-            pytest_session(workspace, key),
-            name=name,
-            tags=tags,
-            **parallel,
-        )
+        nox.session(name=name, tags=tags, **parallel)(pytest_session(workspace, key))
     return workspace

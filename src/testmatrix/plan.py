@@ -326,13 +326,13 @@ class Rules:
                 missing = missing or self.skips[use.name][0]
                 continue
             for model in models:
-                entry = index.get(model)
-                if entry is not None:
+                skip = index.get(model)
+                if skip is not None:
                     message = (
-                        f"{model} is skipped on {self.name} ({entry.marker}): "
-                        f"{entry.cite()}"
+                        f"{model} is skipped on {self.name} ({skip.marker}): "
+                        f"{skip.cite()}"
                     )
-                    return Fate(FateKind.SKIPPED, self.name, entry, model, message)
+                    return Fate(FateKind.SKIPPED, self.name, skip, model, message)
         rerun = self.rerun_for(test) if self.flaky or self.rerun_suites else None
         if missing is not None:
             message = (
@@ -617,11 +617,14 @@ def conflicting_posarg(key: SessionKey, posargs: Sequence[str]) -> str | None:
         value = value or (posargs[i + 1] if i + 1 < len(posargs) else "")
         if value == fixed[name]:
             continue
-        wanted = {"platform": key.platform, "variant": key.variant, "suite": key.suite}
-        wanted[name.removeprefix("--")] = value
+        platform, variant, suite = key.platform, key.variant, key.suite
         if name == "--platform":
-            wanted["variant"] = None  # variants belong to their platform
-        instead = session_name(wanted["platform"], wanted["suite"], wanted["variant"])
+            platform, variant = value, None  # variants belong to their platform
+        elif name == "--variant":
+            variant = value
+        else:
+            suite = value
+        instead = session_name(platform, suite, variant)
         what = name.removeprefix("--")
         mine = fixed[name] or "none (platform-wide)"
         return (

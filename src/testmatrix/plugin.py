@@ -359,7 +359,9 @@ class Outcomes:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         state = self.state
-        if report.outcome == "rerun":
+        # pytest-rerunfailures sets outcome "rerun" at run time, outside pytest's
+        # Literal["passed", "failed", "skipped"]: compare a plain str view of it
+        if str(report.outcome) == "rerun":
             state.reran.add(report.nodeid)
             return
         if report.when == "call" or (
@@ -369,7 +371,9 @@ class Outcomes:
             state.durations_seen[report.nodeid] = round(report.duration, 6)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+def pytest_sessionfinish(
+    session: pytest.Session, exitstatus: int | pytest.ExitCode
+) -> None:
     state = session.config.stash.get(STATE, None)
     path = session.config.getoption("testmatrix_summary", None)
     if state is None or not path:
@@ -456,12 +460,14 @@ class Sharder:
 
     def __init__(self, state: State):
         self.state = state
+        assert state.shard is not None  # registered only for a sharded run
+        self.shard: tuple[int, int] = state.shard
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        shard_id, num = self.state.shard
+        shard_id, num = self.shard
         owner = shard.assign([i.nodeid for i in items], num, self.state.durations)
         keep = [item for item, s in zip(items, owner, strict=True) if s == shard_id]
         other = [item for item, s in zip(items, owner, strict=True) if s != shard_id]
@@ -470,7 +476,7 @@ class Sharder:
             items[:] = keep
 
     def pytest_report_header(self, config: pytest.Config) -> str:
-        shard_id, num = self.state.shard
+        shard_id, num = self.shard
         how = "recorded durations" if self.state.durations else "test count"
         return f"testmatrix: shard {shard_id} of {num} (0-based), balanced by {how}"
 
@@ -483,7 +489,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_terminal_summary(
-    terminalreporter, exitstatus, config: pytest.Config
+    terminalreporter: pytest.TerminalReporter,
+    exitstatus: pytest.ExitCode,
+    config: pytest.Config,
 ) -> None:
     state = config.stash.get(STATE, None)
     if state is None or (state.rules.platform is None and not state.rules.selects):

@@ -116,7 +116,7 @@ def locate(text: str) -> dict[Key, int]:
     return positions
 
 
-def line_of(positions: dict[Key, int], *keys: object) -> int:
+def line_of(positions: dict[Key, int], *keys: str | int) -> int:
     """Line of the longest known prefix of `keys` (1 when nothing is known)."""
     path = tuple(keys)
     while path:
