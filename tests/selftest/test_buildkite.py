@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from selftest.helpers import REPO, run
+from selftest.test_config import ROCM_IGNORES
 from testmatrix.bkimport import import_pipeline
 from testmatrix.config import load_workspace
 from testmatrix.plan import session_argv, sessions
@@ -140,19 +141,7 @@ def test_importing_both_amd_pipelines_shows_exactly_the_prs_additions():
     assert removed == {}
     assert added == {
         "api-server": {"test_vision.py", "test_optional_middleware.py"},
-        "pooling": {
-            "correctness/test_mteb_score.py",
-            "correctness/test_mteb_embed.py",
-            "llm/test_embedding.py",
-            "llm/test_encode.py",
-            "openai/test_embedding.py",
-            "openai/test_embedding_dimensions.py",
-            "openai/test_embedding_long_text.py",
-            "openai/test_rerank.py",
-            "openai/test_score.py",
-            "openai/test_truncation.py",
-            "openai/test_vision_embedding.py",
-        },
+        "pooling": ROCM_IGNORES["pooling"],
     }
     assert sum(map(len, before.values())) == 28  # every --ignore flag of the base file
 
