@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import expression
+
 from . import tomlpos
 from .errors import Problem, did_you_mean, unknown
 from .model import FrozenMap, Suite, Workspace
@@ -235,7 +237,8 @@ class Regex(Kind):
 
 
 class Expression(Text):
-    """A pytest -m or -k expression, compiled by pytest's own parser."""
+    """A pytest -m or -k expression, checked against pytest's grammar (nox loads the
+    skiplists in an interpreter that need not have pytest)."""
 
     def __init__(self, option: str):
         self.option = option
@@ -247,21 +250,11 @@ class Expression(Text):
         text: str | None = super().convert(value, subject, fail, expect)
         if text is None:
             return None
-        # imported here: _pytest.mark is heavy, and most workspaces never need it
-        from _pytest.mark import expression
-
-        errors: tuple[type[Exception], ...] = (SyntaxError,)
-        parse_error = getattr(expression, "ParseError", None)  # older pytest
-        if parse_error is not None:
-            errors += (parse_error,)
         try:
-            expression.Expression.compile(text)
-        except errors as exc:
-            detail = getattr(exc, "message", None) or getattr(exc, "msg", str(exc))
-            column = getattr(exc, "column", None) or getattr(exc, "offset", None)
-            at = f" (column {column})" if column else ""
-            why = f"is not a valid pytest {self.option} expression: {detail}{at}"
-            fail((), f"{subject} {why}")
+            expression.check(text)
+        except expression.ExpressionError as exc:
+            why = f"is not a valid pytest {self.option} expression: {exc.message}"
+            fail((), f"{subject} {why} (column {exc.column})")
             return None
         return text
 

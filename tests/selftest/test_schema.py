@@ -301,10 +301,9 @@ BAD = {
         SUITE + 'markexpr = "not"\nkeyword = "a b"\n',
         (
             "3: 'markexpr' in [suites.unit] is not a valid pytest -m expression: "
-            "expected not OR left parenthesis OR identifier; got end of input "
-            "(column 4)",
+            "expected not, ( or an identifier; found end of input (column 4)",
             "4: 'keyword' in [suites.unit] is not a valid pytest -k expression: "
-            "expected end of input; got identifier (column 3)",
+            "expected end of input; found 'b' (column 3)",
         ),
         schema=False,
     ),
