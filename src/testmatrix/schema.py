@@ -25,9 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import expression
-
-from . import tomlpos
+from . import expression, tomlpos
 from .errors import Problem, did_you_mean, unknown
 from .model import FrozenMap, Suite, Workspace
 
