@@ -117,8 +117,21 @@ class Selection:
     def __init__(self, suite: Suite):
         self.suite = suite
         self.narrows = bool(suite.excludes or suite.markexpr or suite.keyword)
-        self._markexpr = compile_expression(suite.markexpr) if suite.markexpr else None
-        self._keyword = compile_expression(suite.keyword) if suite.keyword else None
+        self._markexpr = self._compile("markexpr", suite.markexpr)
+        self._keyword = self._compile("keyword", suite.keyword)
+
+    def _compile(self, key: str, text: str | None):  # type: ignore[no-untyped-def]
+        if not text:
+            return None
+        try:
+            return compile_expression(text)
+        except Exception as exc:  # pytest's ParseError (older: SyntaxError)
+            import pytest
+
+            raise UsageError(
+                f"{self.suite.location}: suite {self.suite.name}'s {key} '{text}' is "
+                f"not an expression pytest {pytest.__version__} understands: {exc}"
+            ) from None
 
     def leaves_out(self, test: TestCase, target: str) -> Fate | None:
         """NOT_IN_SUITE with why, or None when the suite selects the test."""
