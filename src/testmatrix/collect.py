@@ -46,12 +46,23 @@ class _Recorder:
             self.errors.append(f"{report.nodeid}: collection failed: {last}")
 
 
+def outermost(paths: list[str]) -> list[str]:
+    """The paths that no other given path holds: pytest before 8.4, given a directory
+    and one inside it, collects only the inner one."""
+    unique = sorted(set(paths))
+    return [
+        p for p in unique if not any(p.startswith(q + "/") for q in unique if q != p)
+    ]
+
+
 def collect(
     workspace: Workspace, paths: list[str] | None = None, keyword: str | None = None
 ) -> Collected:
     """Every test under the suites (or `paths`), as planning sees it; `keyword` is
     pytest's -k."""
-    targets = paths or sorted({p for s in workspace.suites.values() for p in s.paths})
+    targets = outermost(
+        paths or [p for s in workspace.suites.values() for p in s.paths]
+    )
     args = [
         *targets,
         "--collect-only",

@@ -321,7 +321,7 @@ def lint(
 
         root = workspace.root
         paths = {p for s in workspace.suites.values() for p in s.paths}
-        present = sorted(p for p in paths if (root / p).exists())
+        present = [p for p in paths if (root / p).exists()]
         if present:
             collected = collect(workspace, present)
             findings += [Finding("error", "collection", e) for e in collected.errors]

@@ -41,23 +41,7 @@ def _pytest_accepts(text: str) -> bool:
     return True
 
 
-# keyword arguments in -m came with pytest 8.3; older pytest refuses them at start
-KWARGS = pytest.version_tuple >= (8, 3)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param(
-            text,
-            marks=pytest.mark.skipif(
-                "(" in text and "=" in text and not KWARGS,
-                reason="pytest < 8.3 has no keyword arguments in -m",
-            ),
-        )
-        for text in EXPRESSIONS
-    ],
-)
+@pytest.mark.parametrize("text", EXPRESSIONS)
 def test_agrees_with_pytest(text):
     try:
         check(text)
