@@ -31,6 +31,7 @@ from .model import (
     Location,
     ModelList,
     Platform,
+    Signature,
     SkipEntry,
     Suite,
     Variant,
@@ -584,12 +585,14 @@ class _Entries:
                 self.error(vkey, f"duplicate variant '{variant}' in [[{key[0]}]] entry")
             else:
                 variants.append(variant)
+        fails = values.get("fails")
         return {
             "platform": self.platform,
             "reason": values["reason"] or "",
             "issue": values["issue"],
             "expires": values["expires"],
             "variants": tuple(variants),
+            "fails": Signature(fails["error"], fails["match"]) if fails else None,
         }
 
     def duplicate(self, seen: dict, subject: Any, entry: Any) -> Any:

@@ -168,6 +168,18 @@ class ModelList:
 
 
 @dataclass(frozen=True)
+class Signature:
+    """The error an entry's tests are expected to fail with: an exception type (by
+    class name, or dotted name) and a pattern searched for in its message."""
+
+    error: str
+    match: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.error}: {self.match}" if self.match else self.error
+
+
+@dataclass(frozen=True)
 class Entry:
     """What every skiplist entry carries: why, where it is tracked, where it stands,
     and the variants it holds on (empty: the whole platform)."""
@@ -178,6 +190,8 @@ class Entry:
     expires: _dt.date | None
     location: Location
     variants: tuple[str, ...] = field(default=(), kw_only=True)
+    # set: the tests run and must fail with this error (an expected failure)
+    fails: Signature | None = field(default=None, kw_only=True)
 
     kind = "entry"
 

@@ -43,6 +43,8 @@ class FateKind(str, enum.Enum):
     DESELECTED = "deselected"
     SKIPPED = "skipped"
     ERROR = "error"
+    # runs, and must fail with the entry's error: a pass means the entry is stale
+    EXPECTED_FAIL = "expected-fail"
     # not platform decisions: the suite's own selection leaves the test out (its
     # paths, excludes, -m, -k), or the suite has no session on this target
     NOT_IN_SUITE = "not-in-suite"
@@ -279,8 +281,10 @@ class Rules:
         return tuple(e.nodeid for e in self.deselects)
 
     def ignored_path(self, relpath: str) -> IgnoreEntry | None:
-        """The entry ignoring exactly this path (pytest asks for each directory)."""
-        return self.ignores.get(relpath) if self.ignores else None
+        """The entry ignoring exactly this path (pytest asks for each directory); an
+        entry whose tests are expected to fail has them collected and run."""
+        entry = self.ignores.get(relpath) if self.ignores else None
+        return entry if entry is not None and entry.fails is None else None
 
     def ignore_for(self, relpath: str) -> IgnoreEntry | None:
         """The ignore entry covering a workspace-relative path (itself or a parent)."""
@@ -311,6 +315,16 @@ class Rules:
                 return Rerun(suite.reruns, suite.reruns_delay, suite=suite.name)
         return None
 
+    def _expected(self, test: TestCase, entry: Entry, model: str | None = None) -> Fate:
+        """The test runs and must fail with the entry's error (a known failure whose
+        cause is checked on every run: a pass says the entry is stale)."""
+        what = f"{model} " if model else ""
+        message = (
+            f"{what}expected to fail on {self.name} with {entry.fails}: {entry.cite()}"
+        )
+        rerun = None  # an expected failure is never rerun
+        return Fate(FateKind.EXPECTED_FAIL, self.name, entry, model, message, rerun)
+
     def fate(self, test: TestCase) -> Fate:
         """Decide one test's fate; the first kind that matches wins: ignore, deselect,
         skip; a test that runs (or errors) carries its rerun policy. With a suite, its
@@ -323,10 +337,14 @@ class Rules:
             return self.runs
         ignore = self.ignore_for(test.path)
         if ignore is not None:
+            if ignore.fails is not None:
+                return self._expected(test, ignore)
             message = f"{ignore.target} is ignored on {self.name}: {ignore.cite()}"
             return Fate(FateKind.IGNORED, self.name, ignore, message=message)
         if self.deselects and test.nodeid.startswith(self.deselect_prefixes):
             entry = next(e for e in self.deselects if test.nodeid.startswith(e.nodeid))
+            if entry.fails is not None:
+                return self._expected(test, entry)
             message = f"deselected on {self.name}: {entry.cite()}"
             return Fate(FateKind.DESELECTED, self.name, entry, message=message)
         missing: SkipEntry | None = None
@@ -341,6 +359,8 @@ class Rules:
             for model in models:
                 skip = index.get(model)
                 if skip is not None:
+                    if skip.fails is not None:
+                        return self._expected(test, skip, model)
                     message = (
                         f"{model} is skipped on {self.name} ({skip.marker}): "
                         f"{skip.cite()}"
@@ -570,12 +590,14 @@ def session_argv(
     argv += [
         f"--ignore={e.target}{'/' if e.path.endswith('/') else ''}"
         for e in plat.ignores
-        if e.suite == target.name and e.holds_on(variant)
+        if e.suite == target.name and e.holds_on(variant) and e.fails is None
     ]
     argv += [
         f"--deselect={e.nodeid}"
         for e in plat.deselects
-        if target.holds(e.nodeid.split("::", 1)[0]) and e.holds_on(variant)
+        if target.holds(e.nodeid.split("::", 1)[0])
+        and e.holds_on(variant)
+        and e.fails is None
     ]
     return argv
 

@@ -791,6 +791,25 @@ VARIANT = Table(
     },
 )
 
+EXCEPTION = Pattern(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+    "an exception type (NotImplementedError, or a dotted name)",
+    "exception types",
+)
+FAILS = Table(
+    "The error the entry's tests still fail with: they run, an expected failure "
+    "passes the run, a pass fails it (the entry is stale), another error fails it.",
+    {
+        "error": Key(
+            EXCEPTION,
+            "The exception type (its class name or a dotted name; subclasses match).",
+            required=True,
+        ),
+        "match": Key(
+            Regex(), "A regular expression searched for in the error's message."
+        ),
+    },
+)
 ENTRY_KEYS: dict[str, Key] = {
     "reason": Key(TEXT, "Why the entry exists.", required=True),
     "issue": Key(LINK, "Where the problem is tracked (a link)."),
@@ -817,6 +836,7 @@ IGNORE = Table(
             "Files or directories, relative to the suite's base directory.",
         ),
         **ENTRY_KEYS,
+        "fails": Key(FAILS, FAILS.meaning),
     },
     rules=(AnyOf("path", "paths"),),
 )
@@ -829,6 +849,7 @@ SKIP = Table(
             StrOrList(TEXT), "Names of model lists (skiplists/models.toml)."
         ),
         **ENTRY_KEYS,
+        "fails": Key(FAILS, FAILS.meaning),
     },
     rules=(
         AnyOf(
@@ -848,6 +869,7 @@ DESELECT = Table(
             StrOrList(TEXT), "Pytest node ids (prefixes), relative to the workspace."
         ),
         **ENTRY_KEYS,
+        "fails": Key(FAILS, FAILS.meaning),
     },
     rules=(TESTS_RULE,),
 )
