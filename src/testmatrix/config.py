@@ -585,14 +585,18 @@ class _Entries:
                 self.error(vkey, f"duplicate variant '{variant}' in [[{key[0]}]] entry")
             else:
                 variants.append(variant)
-        fails = values.get("fails")
+        fails = values.get("fails") or {}  # absent: every key of it unset
         return {
             "platform": self.platform,
             "reason": values["reason"] or "",
             "issue": values["issue"],
             "expires": values["expires"],
             "variants": tuple(variants),
-            "fails": Signature(fails["error"], fails["match"]) if fails else None,
+            "fails": (
+                Signature(fails["error"], fails.get("match"))
+                if fails.get("error")
+                else None
+            ),
         }
 
     def duplicate(self, seen: dict, subject: Any, entry: Any) -> Any:

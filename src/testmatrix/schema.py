@@ -915,6 +915,8 @@ def _header(label: str | None, name: str) -> str:
     """[suites.pooling] from [suites] and 'pooling'; [workspace] at the top."""
     if label is None:
         return f"[{_bare(name)}]"
+    if not label.endswith("]"):  # inside an array entry: "'fails' in [[skip]] entry"
+        return f"'{name}' in {label}"
     return f"{label[:-1]}.{_bare(name)}]"
 
 

@@ -98,3 +98,40 @@ def test_expected_failures_are_not_deselected_or_ignored(inprocess, root):
 )
 def test_signature_matching(signature, error, expected):
     assert matches(signature, error) is expected
+
+
+@pytest.mark.parametrize(
+    "fails, message",
+    [
+        (
+            '{ match = "x" }',
+            "'fails' in [[deselect]] entry has no 'error'",
+        ),
+        (
+            '{ error = "Not Implemented" }',
+            "'error' in 'fails' in [[deselect]] entry must be an exception type",
+        ),
+        (
+            '{ error = "E", match = "(" }',
+            "is not a regular expression",
+        ),
+    ],
+)
+def test_a_bad_signature_is_one_located_line(tiny, fails, message):
+    from testmatrix.config import load_workspace
+    from testmatrix.errors import ConfigError
+
+    rocm = ROCM.replace(
+        f'fails = {{{{ error = "NotImplementedError", match = "{ENCODER}" }}}}'.replace(
+            "{{", "{"
+        ).replace("}}", "}"),
+        f"fails = {fails}",
+    )
+    root = tiny(
+        {"tests/unit/test_enc.py": TESTS, "skiplists/platforms/rocm.toml": rocm}
+    )
+    with pytest.raises(ConfigError) as info:
+        load_workspace(root)
+    (line,) = str(info.value).splitlines()
+    assert line.startswith("skiplists/platforms/rocm.toml:") or ":1" in line
+    assert message in line, line
