@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import os
 import posixpath
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -785,35 +785,6 @@ class _Entries:
         return tuple(found)
 
 
-def _named_paths(workspace: Workspace) -> list[str]:
-    """Every path the skiplists name (suites, excludes, ignores, deselected files)."""
-    paths: list[str] = []
-    for suite in workspace.suites.values():
-        paths += suite.paths
-        paths += [e.target for e in suite.excludes]
-    for platform in workspace.platforms.values():
-        paths += [e.target for e in platform.ignores]
-        paths += [e.nodeid.split("::", 1)[0] for e in platform.deselects]
-    return paths
-
-
-def _current(record: Any) -> bool:
-    """Whether a record unpickled from the cache has this model's fields (a cache
-    written before the model changed has others)."""
-    return set(vars(record)) == {f.name for f in fields(record)}
-
-
-def _usable(cached: Workspace, root: Path) -> bool:
-    """A cached workspace serves only if it is of this model, of this root, and every
-    path it names still exists (renaming a test file is a change the cache's stamps of
-    the TOML files cannot see)."""
-    records: list[object] = [cached, *cached.suites.values()]
-    records += cached.platforms.values()
-    if cached.root != root or not all(_current(r) for r in records):
-        return False
-    return all(os.path.exists(root / p) for p in _named_paths(cached))
-
-
 def load_workspace(
     root: Path | str | None = None,
     skiplist_dir: Path | str | None = None,
@@ -840,9 +811,10 @@ def load_workspace(
         return _Loader(root, skiplist_dir, check_paths).load()
     from . import wscache
 
-    cached = wscache.get(skiplist_dir)
-    if cached is not None and _usable(cached, root):
+    current = wscache.stamp(skiplist_dir)
+    cached = wscache.get(skiplist_dir, current)
+    if cached is not None and cached.root == root:
         return cached
     workspace = _Loader(root, skiplist_dir, check_paths).load()
-    wscache.put(skiplist_dir, workspace)
+    wscache.put(skiplist_dir, workspace, current)
     return workspace

@@ -1,13 +1,19 @@
-"""A cache of the validated workspace: `nox -l` and pytest start-up skip parsing TOML.
+"""A cache of the validated workspace: `nox -l` and pytest start-up skip parsing and
+validating TOML.
 
-The key is every skiplist file's path, size and mtime, the working directory
-(locations in messages are relative to it) and the package version. A hit is used
-only if every path the skiplists name still exists: renaming a test file is a change
-the TOML stamps cannot see.
+A cached workspace is used only if the content of every skiplist file and of the
+package's own loading code is what it was loaded from (a hash, not size and mtime: a
+file replaced by one of the same size and mtime is a change), and every path the
+skiplists name still exists (renaming a test file is a change the TOML cannot show).
+Locations in messages are relative to the working directory, so each working
+directory has a cache file of its own: pytest run from tests/ and nox run from the
+root no longer evict each other.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import pickle
 import sys
@@ -16,27 +22,48 @@ from pathlib import Path
 from . import __version__
 from .model import Workspace
 
-NAME = "testmatrix-workspace.pickle"
+# the modules whose code decides what a skiplist loads into
+_LOADING_CODE = (
+    "config.py",
+    "schema.py",
+    "model.py",
+    "tomlpos.py",
+    "errors.py",
+    "expression.py",
+)
 
-# (version, Python X.Y, cwd, skiplist dir, ((file, size, mtime_ns), ...))
-Stamp = tuple[str, tuple[int, ...], str, str, tuple[tuple[str, int, int], ...]]
+
+@functools.cache
+def code_digest() -> str:
+    """A hash of the package's loading code: a change to it is a new cache."""
+    digest = hashlib.sha256(__version__.encode())
+    here = Path(__file__).parent
+    for name in _LOADING_CODE:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return digest.hexdigest()
 
 
-def _stamp(skiplist_dir: Path) -> Stamp:
-    files: list[tuple[str, int, int]] = []
-    for dirpath, _, names in os.walk(skiplist_dir):
-        for name in names:
+def stamp(skiplist_dir: Path) -> str:
+    """What a cached workspace must have been loaded from: every skiplist file's
+    content, the loading code, Python's version, the directory and the cwd."""
+    digest = hashlib.sha256()
+    for part in (code_digest(), str(sys.version_info[:2]), str(skiplist_dir)):
+        digest.update(part.encode() + b"\0")
+    digest.update(os.getcwd().encode() + b"\0")
+    for dirpath, dirs, names in os.walk(skiplist_dir):
+        dirs.sort()
+        for name in sorted(names):
             if name.endswith(".toml"):
                 path = os.path.join(dirpath, name)
-                st = os.stat(path)
-                files.append((path, st.st_size, st.st_mtime_ns))
-    return (
-        __version__,
-        sys.version_info[:2],
-        os.getcwd(),
-        str(skiplist_dir),
-        tuple(sorted(files)),
-    )
+                digest.update(path.encode() + b"\0")
+                with open(path, "rb") as handle:
+                    digest.update(handle.read() + b"\0")
+    return digest.hexdigest()
+
+
+def _file(skiplist_dir: Path) -> Path:
+    where = hashlib.sha256(os.getcwd().encode()).hexdigest()[:12]
+    return skiplist_dir / "__pycache__" / f"testmatrix-workspace-{where}.pickle"
 
 
 def _paths_exist(workspace: Workspace) -> bool:
@@ -49,28 +76,30 @@ def _paths_exist(workspace: Workspace) -> bool:
     return all(os.path.exists(os.path.join(root, p)) for p in paths)
 
 
-def get(skiplist_dir: Path) -> Workspace | None:
+def get(skiplist_dir: Path, current: str | None = None) -> Workspace | None:
+    """The cached workspace, if it was loaded from what is there now (`current`:
+    the stamp, when the caller has it already)."""
     try:
-        with open(skiplist_dir / "__pycache__" / NAME, "rb") as handle:
-            stamp, workspace = pickle.load(handle)
-    except Exception:  # absent, unreadable or from another version: just load afresh
+        with open(_file(skiplist_dir), "rb") as handle:
+            cached_stamp, workspace = pickle.load(handle)
+    except Exception:  # absent, unreadable or from another version: load afresh
         return None
-    if stamp != _stamp(skiplist_dir) or not _paths_exist(workspace):
+    if cached_stamp != (current or stamp(skiplist_dir)):
+        return None
+    if not isinstance(workspace, Workspace) or not _paths_exist(workspace):
         return None
     return workspace
 
 
-def put(skiplist_dir: Path, workspace: Workspace) -> None:
-    directory = skiplist_dir / "__pycache__"
+def put(skiplist_dir: Path, workspace: Workspace, loaded_from: str) -> None:
+    """Cache a workspace under the stamp taken before it was loaded: if the files
+    changed meanwhile, the stamp no longer matches and the next load starts afresh."""
+    target = _file(skiplist_dir)
     try:
-        directory.mkdir(exist_ok=True)
-        tmp = directory / f"{NAME}.{os.getpid()}.tmp"
+        target.parent.mkdir(exist_ok=True)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as handle:
-            pickle.dump(
-                (_stamp(skiplist_dir), workspace),
-                handle,
-                protocol=pickle.HIGHEST_PROTOCOL,
-            )
-        os.replace(tmp, directory / NAME)
+            pickle.dump((loaded_from, workspace), handle, pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, target)
     except OSError:  # a read-only checkout simply goes without the cache
         pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
 import sys
 import textwrap
@@ -1016,14 +1017,36 @@ def test_flaky_defaults_and_string_or_list_keys(root: Path) -> None:
     ]
 
 
-def test_cache_serves_only_a_workspace_of_this_model(root: Path) -> None:
+def test_cache_serves_only_a_workspace_loaded_by_this_code(root, monkeypatch):
     first = load_workspace(root)
-    assert load_workspace(root) == first  # served from the cache
-    stale = dataclasses.replace(first)
-    vars(stale)["settings"] = {}  # as a pickle of the old model has
-    wscache.put(root / "skiplists", stale)
-    assert wscache.get(root / "skiplists") is not None
-    assert "settings" not in vars(load_workspace(root))
+    assert load_workspace(root) is not first and load_workspace(root) == first
+    # a cache written by other loading code (an older model) is never served
+    stale = dataclasses.replace(first, reports_dir="from-older-code")
+    skiplists = root / "skiplists"
+    with monkeypatch.context() as patched:
+        patched.setattr(wscache, "code_digest", lambda: "older code")
+        wscache.put(skiplists, stale, wscache.stamp(skiplists))
+    assert wscache.get(skiplists) is None
+    assert load_workspace(root).reports_dir == "reports"
+
+
+def test_cache_sees_a_file_replaced_by_one_of_the_same_size_and_mtime(root):
+    suites = root / "skiplists/suites.toml"
+    suites.write_text(SUITE + 'description = "aaaa"\n')
+    assert load_workspace(root).suites["unit"].description == "aaaa"
+    stat = suites.stat()
+    suites.write_text(SUITE + 'description = "bbbb"\n')
+    os.utime(suites, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert suites.stat().st_size == stat.st_size
+    assert load_workspace(root).suites["unit"].description == "bbbb"
+
+
+def test_each_working_directory_has_its_own_cache(root, monkeypatch):
+    load_workspace(root)
+    monkeypatch.chdir(root / "tests")
+    load_workspace(root)
+    cached = sorted((root / "skiplists/__pycache__").glob("testmatrix-workspace-*"))
+    assert len(cached) == 2
 
 
 def test_cache_is_dropped_when_an_excluded_path_disappears(root: Path) -> None:
