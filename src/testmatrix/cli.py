@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 from typing import TypedDict
 
+from . import __version__
 from .config import load_workspace
 from .errors import TestmatrixError, UsageError
 from .plan import (
@@ -99,12 +101,23 @@ def _export(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(text)
         return 0
+    _write(path, text, given=bool(args.output))
+    return 0
+
+
+def _write(path: Path, text: str, *, given: bool) -> None:
+    """Write a file atomically. A folder the user named (-o) must exist: a typo there
+    is an error, not a new folder; the default location's folder is made."""
+    if given and not path.parent.is_dir():
+        raise TestmatrixError(f"{path}: folder '{path.parent}' does not exist")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise TestmatrixError(f"{path}: cannot write: {exc.strerror}") from None
     print(f"wrote {path}")
-    return 0
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -211,8 +224,7 @@ def _report(args: argparse.Namespace) -> int:
         )
     text = reports.matrix(reports.read_summaries(paths))
     if args.output:
-        Path(args.output).write_text(text)
-        print(f"wrote {args.output}")
+        _write(Path(args.output), text, given=True)
     else:
         sys.stdout.write(text)
     return 0
@@ -220,6 +232,9 @@ def _report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="testmatrix", description=__doc__)
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
     parser.add_argument(
         "--root",
         type=Path,
@@ -367,6 +382,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# the optional extra each module belongs to (pip install 'NAME[extra]')
+EXTRAS = {"yaml": "buildkite", "buildkite_sdk": "buildkite", "jsonschema": "buildkite"}
+
+
+def _distribution() -> str:
+    """The name this package is installed under (for install advice)."""
+    from importlib import metadata
+
+    names = metadata.packages_distributions().get(__package__ or "testmatrix")
+    return names[0] if names else "testmatrix"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -376,6 +403,23 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"testmatrix: error: {line}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"testmatrix: error: 'testmatrix {args.command}' needs the optional "
+            f"'{extra}' dependencies (no module {exc.name}): "
+            f"pip install '{_distribution()}[{extra}]'",
+            file=sys.stderr,
+        )
+        return 2
+    except BrokenPipeError:
+        # the reader left (`testmatrix explain | head`): end quietly, as a process
+        # killed by SIGPIPE does, without a traceback at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13
 
 
 if __name__ == "__main__":  # pragma: no cover

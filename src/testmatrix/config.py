@@ -22,6 +22,7 @@ from typing import Any
 
 from . import schema, tomlpos
 from .errors import ConfigError, Problem, unknown
+from .jsonio import NotText, decode
 from .model import (
     BuildkiteSettings,
     DeselectEntry,
@@ -162,9 +163,12 @@ class _Loader:
     def read(self, path: Path) -> _Doc | None:
         rel = self.rel(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = decode(path.read_bytes(), rel, "skiplist")
         except OSError as exc:
             self.problems.append(Problem(rel, None, f"cannot read: {exc.strerror}"))
+            return None
+        except NotText as exc:
+            self.problems.append(Problem(rel, exc.line, exc.detail))
             return None
         try:
             data = tomlpos.parse(text)
@@ -327,11 +331,29 @@ class _Loader:
             buildkite=BuildkiteSettings(**values["buildkite"]),
         )
 
+    def escapes(self, norm: str) -> str | None:
+        """Why a workspace path is refused though it is written inside: a symbolic
+        link on the way leads out of the workspace (tests there have no workspace
+        path to decide by, and --ignore flags would not match them)."""
+        if not self.check_paths:
+            return None
+        real = os.path.realpath(self.root / norm)
+        root = os.path.realpath(self.root)
+        if real == root or real.startswith(root + os.sep):
+            return None
+        return (
+            f"'{norm}' leads out of the workspace through a symbolic link (to {real})"
+        )
+
     def check_suite_path(
         self, doc: _Doc, key: tuple, suite: str, path: str, norm: str
     ) -> None:
         """A suite's path must be a directory or a .py file (as pytest collects)."""
         found = self.root / norm
+        escape = self.escapes(norm)
+        if escape:
+            self.error(doc, key, f"suite '{suite}': {escape}")
+            return
         if found.is_dir() or (found.is_file() and norm.endswith(".py")):
             return
         if found.exists():
@@ -373,6 +395,10 @@ class _Loader:
                     f"excluded path '{path}' is outside suite '{name}' "
                     f"({', '.join(paths)})",
                 )
+                continue
+            escape = self.escapes(target)
+            if escape:
+                self.error(doc, ekey, f"excluded path {escape}")
                 continue
             if self.check_paths and not (self.root / target).exists():
                 hint = did_you_mean_path(self.root, target, base)
@@ -637,6 +663,10 @@ class _Entries:
                         f"ignored path '{path}' is outside suite '{name}' "
                         f"({', '.join(suite.paths)})",
                     )
+                    continue
+                escape = loader.escapes(target)
+                if escape:
+                    self.error(pkey, f"ignored path {escape}")
                     continue
                 if loader.check_paths and not (loader.root / target).exists():
                     hint = did_you_mean_path(loader.root, target, suite.base)

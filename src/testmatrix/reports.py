@@ -43,10 +43,15 @@ def read_summaries(paths: list[Path]) -> list[Summary]:
     out: list[Summary] = []
     for path in paths:
         data = read_json(path, "testmatrix summary")
-        if not isinstance(data, dict) or "counts" not in data or "platform" not in data:
+        needed = ("platform", "counts", "exitstatus")
+        missing = [k for k in needed if not isinstance(data, dict) or k not in data]
+        if missing:
+            keys = "', '".join(missing)
             raise TestmatrixError(
-                f"{path}:1: not a testmatrix summary (no 'platform'/'counts')"
+                f"{path}:1: not a testmatrix summary (no '{keys}'); a session writes "
+                "one with --summary-json"
             )
+        assert isinstance(data, dict)
         out.append(data)
     return out
 

@@ -1,0 +1,159 @@
+"""Bad input, one table: each case is one line naming the file (and line where there
+is one), a non-zero exit, and no traceback; before any test runs where that can be
+known before."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from testmatrix import cli
+
+SUMMARY = {"platform": "rocm", "suite": "unit", "counts": {"passed": 1}}
+
+
+@dataclass(frozen=True)
+class Case:
+    setup: Callable[[Path], None]  # makes the bad input in a small workspace
+    argv: tuple[str, ...]  # testmatrix's arguments
+    expected: str  # the one line on stderr, from {root}
+
+
+def _write(rel: str, data: bytes | str) -> Callable[[Path], None]:
+    def setup(root: Path) -> None:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data)
+
+    return setup
+
+
+def _link_out(root: Path) -> None:
+    outside = root.parent / "elsewhere"
+    outside.mkdir()
+    (outside / "test_far.py").write_text("def test_far(): pass\n")
+    (root / "tests/linked").symlink_to(outside)
+    suites = root / "skiplists/suites.toml"
+    suites.write_text(suites.read_text() + '\n[suites.far]\npath = "tests/linked"\n')
+
+
+CASES = {
+    "skiplist not UTF-8": Case(
+        _write(
+            "skiplists/platforms/cuda.toml",
+            b'[platform]\nhardware = "cuda"\ndescription = "caf\xe9"\n',
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/platforms/cuda.toml:3: skiplist is not UTF-8 "
+        "text (byte 0xe9 at offset 47); save it as UTF-8",
+    ),
+    "summary not UTF-8": Case(
+        _write("s.json", b'{"platform": "caf\xe9"}'),
+        ("report", "s.json"),
+        "testmatrix: error: s.json:1: testmatrix summary is not UTF-8 text (byte 0xe9 "
+        "at offset 17); save it as UTF-8",
+    ),
+    "summary without exitstatus": Case(
+        _write("s.json", json.dumps(SUMMARY)),
+        ("report", "s.json"),
+        "testmatrix: error: s.json:1: not a testmatrix summary (no 'exitstatus'); a "
+        "session writes one with --summary-json",
+    ),
+    "summary not JSON": Case(
+        _write("s.json", '{"platform": "rocm",\n  "counts": }'),
+        ("report", "s.json"),
+        "testmatrix: error: s.json:2: testmatrix summary is not JSON: Expecting value",
+    ),
+    "report into a missing folder": Case(
+        _write("s.json", json.dumps({**SUMMARY, "exitstatus": 0})),
+        ("report", "s.json", "-o", "no/such/matrix.md"),
+        "testmatrix: error: no/such/matrix.md: folder 'no/such' does not exist",
+    ),
+    "export into a missing folder": Case(
+        lambda root: None,
+        ("export", "-o", "no/such/pipeline.yml"),
+        "testmatrix: error: no/such/pipeline.yml: folder 'no/such' does not exist",
+    ),
+    "a suite path leading out through a symlink": Case(
+        _link_out,
+        ("sessions",),
+        "testmatrix: error: skiplists/suites.toml:5: suite 'far': 'tests/linked' "
+        "leads out of the workspace through a symbolic link (to {root.parent}"
+        "/elsewhere)",
+    ),
+    "an unknown session": Case(
+        lambda root: None,
+        ("argv", "cuda-unti"),
+        "testmatrix: error: unknown session 'cuda-unti' (did you mean 'cuda-unit'?); "
+        "known: cuda-unit",
+    ),
+}
+
+
+def _run(root: Path, argv: tuple[str, ...]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_one_located_line(tiny, name):
+    case = CASES[name]
+    root = tiny({})
+    case.setup(root)
+    code, _, err = _run(root, case.argv)
+    assert code == 2
+    assert err.splitlines() == [case.expected.format(root=root)]
+
+
+def test_a_missing_optional_extra_says_what_to_install(tiny, monkeypatch):
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
+    code, _, err = _run(tiny({}), ("export", "-o", "-"))
+    assert code == 2
+    assert err.startswith(
+        "testmatrix: error: 'testmatrix export' needs the optional 'buildkite' "
+        "dependencies (no module yaml): pip install '"
+    )
+    assert err.rstrip().endswith("[buildkite]'") and len(err.splitlines()) == 1
+
+
+def test_version(tiny):
+    from testmatrix import __version__
+
+    with pytest.raises(SystemExit) as info, contextlib.redirect_stdout(io.StringIO()):
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert __version__.count(".") == 2
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_ends_quietly(tiny):
+    import subprocess
+
+    root = tiny({})
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line, as `| head -0`
+    proc = subprocess.run(
+        [sys.executable, "-m", "testmatrix", "sessions"],
+        cwd=root,
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])},
+    )
+    os.close(write)
+    assert proc.returncode == 141 and proc.stderr == ""
