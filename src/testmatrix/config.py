@@ -267,6 +267,7 @@ class _Loader:
         settings: Values = {
             "install": workspace["install"],
             "model_pattern": workspace["model_pattern"],
+            "model_params": workspace["model_params"],
             "gpus": workspace["gpus"],
             "lease_dir": workspace["lease_dir"],
             "reports_dir": reports_dir or workspace["reports_dir"],

@@ -47,6 +47,7 @@ class Row:
             "test": self.test.nodeid,
             "fate": self.fate.kind.value,
             "model": self.fate.model,
+            "model_from": self.fate.model_from,
             "entry": str(entry.location) if entry else None,
             "reason": entry.reason if entry else None,
             "issue": entry.issue if entry else None,
@@ -126,9 +127,11 @@ def render(rows: list[Row], verbose: bool = True) -> str:
             if entry is not None:
                 issue = f" ({entry.issue})" if entry.issue else ""
                 why = f"  [{entry.location}] {entry.reason}{issue}"
-            else:  # partitioning or no session: the message says why
+            elif fate.model is None:  # partitioning or no session: the message says
                 why = f"  {fate.message}" if fate.message else ""
-            model = f" ({fate.model})" if fate.model else ""
+            else:  # a marked test that runs: the model and its source say it all
+                why = ""
+            model = f" ({fate.model}: {fate.model_from})" if fate.model else ""
             rerun = ""
             if fate.rerun is not None:
                 rerun = f"  [flaky: reruns {fate.rerun.reruns}x] {fate.rerun.cite()}"

@@ -62,6 +62,20 @@ def keywords_of(item: pytest.Item) -> frozenset[str]:
     return frozenset(KeywordMatcher.from_item(item)._names)
 
 
+def named_strings(name: str, value: object) -> list[tuple[str, str]]:
+    """The strings a parameter carries, each with where it came from: the parameter
+    itself, or a record's field ('model_info.name')."""
+    if isinstance(value, dict):
+        return [(f"{name}.{k}", v) for k, v in value.items() if isinstance(v, str)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [
+            (f"{name}.{f.name}", v)
+            for f in dataclasses.fields(value)
+            if isinstance(v := getattr(value, f.name, None), str)
+        ]
+    return [(name, v) for v in strings(value)]
+
+
 def case_of(
     item: pytest.Item,
     root: Path,
@@ -88,11 +102,17 @@ def case_of(
         for key in ("model", "models"):
             named += strings(mark.kwargs.get(key))
         markers.append(MarkerUse(mark.name, tuple(named)))
-    params: list[str] = []
+    pairs: list[tuple[str, str]] = []
     callspec = getattr(item, "callspec", None)
     if callspec is not None and (relevant is None or markers):
-        for value in callspec.params.values():
-            params += strings(value)
+        for name, value in callspec.params.items():
+            pairs += named_strings(name, value)
     return TestCase(
-        item.nodeid, path, tuple(markers), tuple(params), marks=marks, keywords=names
+        item.nodeid,
+        path,
+        tuple(markers),
+        tuple(v for _, v in pairs),
+        tuple(n for n, _ in pairs),
+        marks=marks,
+        keywords=names,
     )

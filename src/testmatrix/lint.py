@@ -242,7 +242,7 @@ def _wasteful(
     for case in cases:
         if rules.ignore_for(case.path) is not ignore:
             continue
-        models = rules.models_in(case)
+        models = tuple(model for model, _ in rules.models_in(case))
         if models and not rules.listed(models):
             thrown.append(models)
     if not thrown:

@@ -335,6 +335,13 @@ class Workspace:
     model_lists: Mapping[str, ModelList]
     install: tuple[str, ...] = (".",)
     model_pattern: str = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$"
+    # parameter names that carry a model: vLLM's model, model_name, model_id,
+    # model_info (EmbedModelInfo records), and the module-scoped server fixtures
+    # (searched in the name: a record's or dict's field counts, 'config.model')
+    model_params: str = (
+        r"(^|\.)(models?|model_(name|id|path|info)|\w+_model|server|remote_server"
+        r"|llm)(\.|$)"
+    )
     gpus: int | None = None  # GPUs sessions may lease (default: the detected count)
     lease_dir: str | None = None
     reports_dir: str = "reports"

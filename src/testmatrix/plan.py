@@ -67,6 +67,8 @@ class TestCase:
     path: str  # workspace-relative posix path of its file
     markers: tuple[MarkerUse, ...] = ()
     params: tuple[str, ...] = ()  # string values of its parameters, fixtures' too
+    # the parameter each value came from ("model_name", a record's "model_info.name")
+    param_names: tuple[str, ...] = ()
     marks: frozenset[str] | None = None  # every marker name (what -m reads)
     keywords: frozenset[str] | None = None  # what -k reads (pytest's own names)
 
@@ -98,17 +100,19 @@ class Fate:
     model: str | None = None
     message: str = ""
     rerun: Rerun | None = None
+    model_from: str | None = None  # why `model` is the test's model
 
     @property
     def runs(self) -> bool:
         return self.kind is FateKind.RUN
 
 
-def models_of(test: TestCase, marker: str, rules: Rules) -> tuple[str, ...]:
-    """The models a marked test uses: named on the marker, else its model params."""
-    named = tuple(m for use in test.markers if use.name == marker for m in use.models)
+def models_of(test: TestCase, marker: str, rules: Rules) -> list[tuple[str, str]]:
+    """The models a marked test uses, each with why it counts: named on the marker,
+    else the values of its parameters that the model rule takes."""
+    named = [m for use in test.markers if use.name == marker for m in use.models]
     if named:
-        return named
+        return [(m, "named on the marker") for m in named]
     return rules.models_in(test)
 
 
@@ -206,7 +210,8 @@ class Rules:
             for s in workspace.suites.values()
             if s.reruns and (suite is None or s.name == suite)
         )
-        self._model_like: dict[str, bool] = {}
+        self.params_re = re.compile(workspace.model_params)
+        self._model_like: dict[tuple[str, str], str | None] = {}
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         self._selection = Selection(self.suite) if self.suite is not None else None
         if platform is not None and self.apply:
@@ -254,17 +259,32 @@ class Rules:
             or (self.apply and (self.flaky or self.rerun_suites))
         )
 
-    def is_model(self, value: str) -> bool:
-        """A listed model, or a value shaped like a model id (cached: params repeat)."""
-        known = self._model_like.get(value)
-        if known is None:
-            known = value in self.known_models or bool(self.model_re.match(value))
-            self._model_like[value] = known
-        return known
+    def model_rule(self, name: str, value: str) -> str | None:
+        """Why a parameter value counts as the test's model, or None: the skiplists
+        list it (wherever it is), or its parameter's name says it carries a model
+        (model_params) and it looks like a model id (model_pattern). A value shaped
+        like org/name under any other name (a dataset id) is never taken."""
+        key = (name, value)
+        why = self._model_like.get(key, "")
+        if why == "":  # not decided yet (cached: parameters repeat)
+            if value in self.known_models:
+                why = "listed in the skiplists"
+            elif self.params_re.search(name) and self.model_re.match(value):
+                why = f"parameter '{name}'"
+            else:
+                why = None
+            self._model_like[key] = why
+        return why
 
-    def models_in(self, test: TestCase) -> tuple[str, ...]:
-        """The values of a test's parameters that are models."""
-        return tuple(v for v in test.params if self.is_model(v))
+    def models_in(self, test: TestCase) -> list[tuple[str, str]]:
+        """The values of a test's parameters that are its models, with why."""
+        names = test.param_names or ("",) * len(test.params)
+        out = []
+        for name, value in zip(names, test.params, strict=True):
+            why = self.model_rule(name, value)
+            if why is not None:
+                out.append((value, why))
+        return out
 
     def listed(self, models: Iterable[str]) -> list[tuple[SkipEntry, str]]:
         """(entry, model) for each model that one of the platform's skips lists."""
@@ -315,15 +335,22 @@ class Rules:
                 return Rerun(suite.reruns, suite.reruns_delay, suite=suite.name)
         return None
 
-    def _expected(self, test: TestCase, entry: Entry, model: str | None = None) -> Fate:
+    def _expected(
+        self,
+        test: TestCase,
+        entry: Entry,
+        model: str | None = None,
+        why: str | None = None,
+    ) -> Fate:
         """The test runs and must fail with the entry's error (a known failure whose
         cause is checked on every run: a pass says the entry is stale)."""
-        what = f"{model} " if model else ""
+        what = f"{model} ({why}) " if model else ""
         message = (
             f"{what}expected to fail on {self.name} with {entry.fails}: {entry.cite()}"
         )
         rerun = None  # an expected failure is never rerun
-        return Fate(FateKind.EXPECTED_FAIL, self.name, entry, model, message, rerun)
+        kind = FateKind.EXPECTED_FAIL
+        return Fate(kind, self.name, entry, model, message, rerun, why)
 
     def fate(self, test: TestCase) -> Fate:
         """Decide one test's fate; the first kind that matches wins: ignore, deselect,
@@ -348,6 +375,7 @@ class Rules:
             message = f"deselected on {self.name}: {entry.cite()}"
             return Fate(FateKind.DESELECTED, self.name, entry, message=message)
         missing: SkipEntry | None = None
+        decided: tuple[str, str] | None = None  # the model a marked test runs with
         for use in test.markers:
             index = self.skip_index.get(use.name)
             if index is None:
@@ -356,16 +384,24 @@ class Rules:
             if not models:
                 missing = missing or self.skips[use.name][0]
                 continue
-            for model in models:
+            for model, why in models:
                 skip = index.get(model)
                 if skip is not None:
                     if skip.fails is not None:
-                        return self._expected(test, skip, model)
+                        return self._expected(test, skip, model, why)
                     message = (
-                        f"{model} is skipped on {self.name} ({skip.marker}): "
+                        f"{model} ({why}) is skipped on {self.name} ({skip.marker}): "
                         f"{skip.cite()}"
                     )
-                    return Fate(FateKind.SKIPPED, self.name, skip, model, message)
+                    return Fate(
+                        FateKind.SKIPPED,
+                        self.name,
+                        skip,
+                        model,
+                        message,
+                        model_from=why,
+                    )
+            decided = decided or models[0]
         rerun = self.rerun_for(test) if self.flaky or self.rerun_suites else None
         if missing is not None:
             message = (
@@ -375,6 +411,10 @@ class Rules:
                 f'@pytest.mark.{missing.marker}(model="org/name") [{missing.location}]'
             )
             return Fate(FateKind.ERROR, self.name, missing, None, message, rerun)
+        if decided is not None:  # say which model the marked test runs with, and why
+            model, why = decided
+            message = f"{model} ({why}) is not on {self.name}'s skiplist"
+            return Fate(FateKind.RUN, self.name, None, model, message, rerun, why)
         if rerun is not None:
             return Fate(FateKind.RUN, self.name, rerun=rerun)
         return self.runs

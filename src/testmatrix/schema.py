@@ -618,9 +618,17 @@ WORKSPACE = Table(
         ),
         "model_pattern": Key(
             Regex(),
-            "What a model id looks like (a regular expression): test parameters "
-            "matching it count as the test's model.",
+            "What a model id looks like (a regular expression); a value of a model "
+            "parameter (model_params) must match it to count as the test's model.",
             default=_model_default(Workspace, "model_pattern"),
+        ),
+        "model_params": Key(
+            Regex(),
+            "Which test parameters carry a model: a regular expression searched for "
+            "in the parameter's name (a record's or dict's field is 'param.field'). "
+            "Values the skiplists list count wherever they are; other values only "
+            "under these names.",
+            default=_model_default(Workspace, "model_params"),
         ),
         "gpus": Key(
             Int(0),

@@ -17,8 +17,9 @@ EMB = "tests/models/language/pooling/test_embedding.py"
 MARK = (MarkerUse("encoder_decoder"),)
 
 
-def case(params=(), markers=MARK, path=EMB, name="test_models"):
-    return TestCase(f"{path}::{name}[{'-'.join(params)}]", path, markers, tuple(params))
+def case(params=(), markers=MARK, path=EMB, name="test_models", param="model"):
+    nodeid = f"{path}::{name}[{'-'.join(params)}]"
+    return TestCase(nodeid, path, markers, tuple(params), (param,) * len(params))
 
 
 def test_marked_listed_model_is_skipped_with_a_citing_reason():
@@ -151,3 +152,37 @@ def test_unknown_names_on_the_command_line(platform, suite, message):
         match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?"),
     ):
         session_argv(WS, platform, suite)
+
+
+DATASET = "D4nt3/esb-datasets-earnings22-validation-tiny-filtered"
+
+
+def test_a_dataset_id_is_never_taken_for_the_model():
+    # shaped like org/name, but its parameter does not carry a model: the marked
+    # test must ask for its model instead of running on ROCm
+    fate = ROCM.fate(case([DATASET], param="dataset"))
+    assert fate.kind is FateKind.ERROR and "cannot be determined" in fate.message
+
+
+def test_a_listed_model_counts_under_any_parameter():
+    fate = ROCM.fate(case(["intfloat/e5-small"], param="engine_args"))
+    assert fate.kind is FateKind.SKIPPED
+    assert fate.model_from == "listed in the skiplists"
+
+
+@pytest.mark.parametrize(
+    "param", ["model", "model_name", "model_info.name", "config.model", "server"]
+)
+def test_an_unlisted_model_counts_under_a_model_parameter(param):
+    fate = ROCM.fate(case(["google/gemma-3n-E2B-it"], param=param))
+    assert fate.kind is FateKind.RUN and fate.model == "google/gemma-3n-E2B-it"
+    assert fate.model_from == f"parameter '{param}'"
+
+
+def test_explain_says_which_value_was_taken_and_why():
+    from testmatrix.explain import Row, render
+
+    params = (DATASET, "google/gemma-3n-E2B-it")
+    test = TestCase(f"{EMB}::test_x", EMB, MARK, params, ("dataset", "model_name"))
+    text = render([Row("rocm", "language", test, ROCM.fate(test))])
+    assert "(google/gemma-3n-E2B-it: parameter 'model_name')" in text

@@ -215,8 +215,9 @@ def test_models_match_exactly_on_unseen_files(inprocess, tiny):
     result = inprocess(root, "tests/unit", "--platform=sim", "-rs")
     assert result.counts() == {"passed": 2, "skipped": 1}
     assert (
-        "intfloat/e5-small is skipped on sim (encoder_decoder): encoder attention "
-        "unsupported (https://example.org/issues/1)" in result.stdout
+        "intfloat/e5-small (listed in the skiplists) is skipped on sim "
+        "(encoder_decoder): encoder attention unsupported "
+        "(https://example.org/issues/1)" in result.stdout
     )
 
 
