@@ -15,7 +15,6 @@ from .config import load_workspace
 from .errors import TestmatrixError, UsageError
 from .plan import (
     SessionKey,
-    platform_named,
     session_command,
     session_named,
     sessions,
@@ -200,16 +199,40 @@ def _lint(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from . import audit as au
     from .collect import collect
+    from .detect import detect
+    from .explain import targets_named
+    from .plan import hardware_mismatch
 
     workspace = load_workspace(args.root)
-    platform_named(workspace, args.platform)
-    audits = au.audit(workspace, args.platform, collect(workspace).cases)
+    targets = targets_named(workspace, args.platform)
+    found = detect()
+    variant = targets[0].variant if len(targets) == 1 else None
+    mismatch = hardware_mismatch(
+        targets[0].platform, variant, found.hardware, found.models, found.describe()
+    )
+    if mismatch and not args.simulate:
+        raise TestmatrixError(
+            f"audit of {args.platform} needs its hardware, but this machine has "
+            f"{found.describe()}: its tests may pass here for the wrong reason and "
+            "call needed entries stale; --simulate runs them anyway, marked SIMULATED"
+        )
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    audits = au.audit(
+        workspace,
+        args.platform,
+        collect(workspace).cases,
+        simulated=bool(mismatch),
+        say=say,
+    )
     if args.json:
         print(json.dumps([a.as_dict() for a in audits], indent=2))
     else:
         print(au.render(audits))
-    stale = [a for a in audits if a.verdict == "stale"]
-    return 1 if args.strict and stale else 0
+    wrong = [a for a in audits if a.verdict in ("stale", "fails differently")]
+    return 1 if args.strict and wrong else 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -332,7 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strict",
         action="store_true",
-        help="exit 1 when any entry is stale (for a scheduled job)",
+        help="exit 1 when any entry is stale or fails differently (a scheduled job)",
+    )
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run on hardware that is not the target's; every line says SIMULATED",
     )
     p.set_defaults(func=_audit)
 

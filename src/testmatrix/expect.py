@@ -25,14 +25,25 @@ AS_EXPECTED, STALE, DIFFERENT = "expected-fail", "stale", "fails-differently"
 def matches(signature: Signature, error: BaseException) -> bool:
     """Whether an exception is the recorded one: its class (or a base class) by name
     or dotted name, and the message pattern found in its message."""
-    names = {
+    return matches_names(signature, class_names(type(error)), str(error))
+
+
+def class_names(cls: type) -> set[str]:
+    """What a signature may call an exception class: any class of its MRO, by name
+    or dotted name."""
+    return {
         name
-        for cls in type(error).__mro__
-        for name in (cls.__name__, f"{cls.__module__}.{cls.__qualname__}")
+        for base in cls.__mro__
+        for name in (base.__name__, f"{base.__module__}.{base.__qualname__}")
     }
+
+
+def matches_names(signature: Signature, names: set[str], message: str) -> bool:
+    """`matches`, from a recorded error's class names and message (the audit reads
+    them from its run's record)."""
     if signature.error not in names:
         return False
-    return signature.match is None or re.search(signature.match, str(error)) is not None
+    return signature.match is None or re.search(signature.match, message) is not None
 
 
 def describe(error: BaseException) -> str:

@@ -250,23 +250,41 @@ def test_lint_of_paths_alone_imports_no_test(unseen):
     assert "matches no file that defines tests (dead entry)" in result.stdout
 
 
+def test_audit_refuses_hardware_that_is_not_the_targets():
+    result = cli(REPO, "audit", "--platform", "rocm")
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "testmatrix: error: audit of rocm needs its hardware, but this machine has none"
+    )
+    assert "--simulate runs them anyway, marked SIMULATED" in line
+
+
 def test_audit_says_every_entry_is_still_needed():
-    result = cli(REPO, "audit", "--platform", "rocm", "--json", "--strict")
+    command = ("audit", "--platform", "rocm", "--simulate", "--json", "--strict")
+    result = cli(REPO, *command)
     assert result.returncode == 0, result.output
     audits = json.loads(result.stdout)
     assert len(audits) == 15 and {a["verdict"] for a in audits} == {"needed"}
+    assert {a["simulated"] for a in audits} == {True}
     errors = [a["first_error"] for a in audits]
     encoder = [e for e in errors if "NotImplementedError: Encoder self-attention" in e]
     # the MI355-only entries run on MI355, where fused MoE still fails
     mi355 = [e for e in errors if "no tuned configuration for gfx950" in e]
     assert (len(encoder), len(mi355)) == (13, 2)
+    assert "audit: running" in result.stderr  # progress, while it runs
 
 
 def test_audit_reports_every_encoder_entry_stale_once_rocm_supports_encoders():
     env = clean_env(MINIVLLM_ROCM_ENCODER_SUPPORT="1")
-    result = cli(REPO, "audit", "--platform", "rocm", "--strict", env=env)
+    command = ("audit", "--platform", "rocm", "--simulate", "--strict")
+    result = cli(REPO, *command, env=env)
     assert result.returncode == 1
-    assert "13 stale, 2 still needed, 0 dead" in result.stdout
+    assert "13 stale, 2 still needed, 0 fail differently, 0 dead (SIMULATED" in (
+        result.stdout
+    )
+    rows = result.stdout.splitlines()
+    assert all(row.startswith("SIMULATED ") for row in rows[:-1])
     # and the plain run agrees: with support, the skipped tests pass
     assert (
         run_pytest(
@@ -274,6 +292,50 @@ def test_audit_reports_every_encoder_entry_stale_once_rocm_supports_encoders():
         ).returncode
         == 0
     )
+
+
+def test_audit_reads_outcomes_by_node_id_and_judges_by_signature(tiny):
+    """Ids holding '::' (classes) and folders with dots map back exactly; an entry
+    with an error signature is told apart: same error, another error, stale."""
+    tests = """
+        class TestGroup:
+            def test_passes(self):
+                pass
+
+            def test_same_error(self):
+                raise NotImplementedError("encoder attention")
+
+            def test_other_error(self):
+                raise ValueError("shape")
+    """
+    rocm = """
+        [platform]
+        hardware = "none"  # a platform of no accelerator: audited right here
+
+        [[deselect]]
+        test = "tests/unit/v1.2/test_grp.py::TestGroup::test_passes"
+        reason = "r"
+
+        [[deselect]]
+        test = "tests/unit/v1.2/test_grp.py::TestGroup::test_same_error"
+        reason = "r"
+        fails = { error = "NotImplementedError", match = "encoder" }
+
+        [[deselect]]
+        test = "tests/unit/v1.2/test_grp.py::TestGroup::test_other_error"
+        reason = "r"
+        fails = { error = "NotImplementedError" }
+    """
+    root = tiny(
+        {
+            "tests/unit/v1.2/test_grp.py": tests,
+            "skiplists/platforms/sim.toml": rocm,
+        }
+    )
+    result = cli(root, "audit", "--platform", "sim", "--json")
+    assert result.returncode == 0, result.output
+    verdicts = [(a["tests"], a["verdict"]) for a in json.loads(result.stdout)]
+    assert verdicts == [(1, "stale"), (1, "still fails"), (1, "fails differently")]
 
 
 def test_audit_of_unknown_platform():
