@@ -213,6 +213,7 @@ class Rules:
         self.params_re = re.compile(workspace.model_params)
         self._model_like: dict[tuple[str, str], str | None] = {}
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
+        self._deselect_candidates: dict[str, tuple[DeselectEntry, ...]] = {}
         self._selection = Selection(self.suite) if self.suite is not None else None
         if platform is not None and self.apply:
 
@@ -297,8 +298,30 @@ class Rules:
         ]
 
     @cached_property
-    def deselect_prefixes(self) -> tuple[str, ...]:
-        return tuple(e.nodeid for e in self.deselects)
+    def deselect_index(self) -> dict[str, tuple[DeselectEntry, ...]]:
+        """Deselects by the file or directory their id names: a test looks at those
+        of its own file and folders only, so the cost per test does not grow with
+        the number of deselects elsewhere."""
+        index: dict[str, list[DeselectEntry]] = {}
+        for entry in self.deselects:
+            index.setdefault(entry.nodeid.split("::", 1)[0], []).append(entry)
+        return {path: tuple(entries) for path, entries in index.items()}
+
+    @cached_property
+    def deselect_order(self) -> dict[DeselectEntry, int]:
+        return {entry: i for i, entry in enumerate(self.deselects)}
+
+    def deselect_for(self, test: TestCase) -> DeselectEntry | None:
+        """The first deselect (in declaration order) whose id prefixes the test's."""
+        candidates = self._deselect_candidates.get(test.path)
+        if candidates is None:  # once per file: its tests share them
+            index = self.deselect_index
+            folders = (str(p) for p in PurePosixPath(test.path).parents)
+            near = [e for path in (test.path, *folders) for e in index.get(path, ())]
+            order = self.deselect_order
+            candidates = tuple(sorted(near, key=order.__getitem__))  # as declared
+            self._deselect_candidates[test.path] = candidates
+        return next((e for e in candidates if test.nodeid.startswith(e.nodeid)), None)
 
     def ignored_path(self, relpath: str) -> IgnoreEntry | None:
         """The entry ignoring exactly this path (pytest asks for each directory); an
@@ -368,8 +391,8 @@ class Rules:
                 return self._expected(test, ignore)
             message = f"{ignore.target} is ignored on {self.name}: {ignore.cite()}"
             return Fate(FateKind.IGNORED, self.name, ignore, message=message)
-        if self.deselects and test.nodeid.startswith(self.deselect_prefixes):
-            entry = next(e for e in self.deselects if test.nodeid.startswith(e.nodeid))
+        entry = self.deselect_for(test) if self.deselects else None
+        if entry is not None:
             if entry.fails is not None:
                 return self._expected(test, entry)
             message = f"deselected on {self.name}: {entry.cite()}"

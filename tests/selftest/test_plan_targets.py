@@ -221,3 +221,32 @@ def test_detected_gfx_target_picks_the_variant_and_strict_refuses_another():
 )
 def test_base_directory_of_a_suites_paths(paths, base):
     assert base_of(paths) == base
+
+
+def test_deselects_apply_by_prefix_in_declaration_order_wherever_they_stand():
+    from dataclasses import replace
+
+    from testmatrix.model import DeselectEntry
+
+    def deselect(nodeid: str, line: int) -> DeselectEntry:
+        where = Location("skiplists/platforms/rocm.toml", line)
+        return DeselectEntry("rocm", "r", None, None, where, nodeid=nodeid)
+
+    entries = (
+        deselect(f"{LLM}/test_other.py::test_x", 1),
+        deselect(f"{LLM}/test_chat.py::test_a", 2),  # a prefix of test_a[...]
+        deselect(LLM, 3),  # a whole directory
+        deselect(f"{LLM}/test_chat.py", 4),
+    )
+    rocm = replace(WS.platforms["rocm"], ignores=(), deselects=entries)
+    ws = replace(WS, platforms=frozen_map({**WS.platforms, "rocm": rocm}))
+    rules = Rules(ws, rocm)
+
+    def line_for(nodeid: str) -> int | None:
+        fate = rules.fate(TestCase(nodeid, nodeid.split("::")[0]))
+        return fate.entry.location.line if fate.entry else None
+
+    assert line_for(f"{LLM}/test_chat.py::test_a[x]") == 2
+    assert line_for(f"{LLM}/test_chat.py::test_b") == 3  # the directory came first
+    assert line_for(f"{LLM}/sub/test_deep.py::test_c") == 3
+    assert line_for("tests/elsewhere/test_y.py::test_z") is None
