@@ -10,9 +10,11 @@ keeps, the output-only flags it drops, and what cannot be carried, with why.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SHARD_FLAGS = ("--shard-id", "--num-shards", "--splits", "--group")
@@ -54,33 +56,29 @@ def split_commands(text: str) -> list[str]:
 
     Backslash continuations are joined; commands are split at && || ; | and newlines.
     """
+    return list(_split_commands(text))
+
+
+# a quoted string, a separator (&& || ; | newline), or a run of anything else
+_SHELL_PART = re.compile(r"""'[^']*'?|"[^"]*"?|&&|\|\||[;\n|]|[^'"&|;\n]+|&""")
+
+
+@functools.lru_cache(maxsize=4096)  # CI files repeat commands across agents
+def _split_commands(text: str) -> tuple[str, ...]:
     # a backslash continuation; in a plain YAML scalar the newline was already folded
     # to a space
     text = re.sub(r"\\[ \t]*\n|\\[ \t]+", " ", text)
-    parts, buf, quote = [], "", None
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            buf += ch
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-            buf += ch
-        elif text.startswith("&&", i) or text.startswith("||", i):
-            parts.append(buf)
-            buf = ""
-            i += 1
-        elif ch in ";\n|":
+    parts, buf = [], ""
+    for match in _SHELL_PART.finditer(text):
+        token = match.group()
+        if token in ("&&", "||", ";", "\n", "|"):
             # each command of a pipe (`pytest ... | tee log`) is a command of its own
             parts.append(buf)
             buf = ""
         else:
-            buf += ch
-        i += 1
+            buf += token
     parts.append(buf)
-    return [p.strip() for p in parts if p.strip()]
+    return tuple(p.strip() for p in parts if p.strip())
 
 
 # words before the command that only change how it runs: `timeout 600 pytest`,
@@ -102,12 +100,18 @@ class PytestCall:
 
 
 def _words(command: str) -> list[str] | None:
+    words = _split(command)
+    return None if words is None else list(words)
+
+
+@functools.lru_cache(maxsize=4096)  # CI files repeat commands across agents
+def _split(command: str) -> tuple[str, ...] | None:
     if '\\"' in command and '"' not in command.replace('\\"', ""):
         # only escaped quotes: written for a template that wraps the command in "..."
         # (vLLM's `-m \"not vlm\"`), they are quotes when the step runs
         command = command.replace('\\"', '"')
     try:
-        return shlex.split(command, comments=True)
+        return tuple(shlex.split(command, comments=True))
     except ValueError:
         return None
 
@@ -163,6 +167,8 @@ def pytest_call(command: str) -> PytestCall | None:
 def exports(command: str) -> dict[str, str] | None:
     """What `export A=1 B=2` puts in the environment of the commands after it; None
     for any other command (`export A` alone exports a shell variable: nothing known)."""
+    if not command.lstrip().startswith("export"):
+        return None
     words = _words(command)
     if not words or words[0] != "export":
         return None
@@ -178,6 +184,8 @@ def pytest_runner(command: str) -> str | None:
     """For a command that is no pytest run but names pytest (`xargs -n1 pytest {}`,
     `find -exec pytest`, a script handed a pytest command line): the program that runs
     it, its first word. None when pytest is not named."""
+    if "pytest" not in command:
+        return None
     words = _words(command) or command.split()
     named = any(re.search(r"(^|[\s/])pytest(\s|$)", word) for word in words)
     if not named:
@@ -270,9 +278,15 @@ class PytestArgs:
     unmapped: tuple[tuple[str, str], ...] = field(default=())
 
 
-def read_pytest(argv: list[str] | tuple[str, ...]) -> PytestArgs:
+def read_pytest(
+    argv: list[str] | tuple[str, ...], is_path: Callable[[str], bool] | None = None
+) -> PytestArgs:
     """Sort one pytest argv: what selects tests, shard flags, what a run keeps, what
-    only changes output (dropped), and what cannot be carried (with why)."""
+    only changes output (dropped), and what cannot be carried (with why).
+
+    Only a conftest knows which of its options take a value (`--model NAME`): with
+    `is_path`, a word after an unknown long option is its value unless it is a path.
+    """
     paths: list[str] = []
     ignores: list[str] = []
     deselects: list[str] = []
@@ -316,8 +330,16 @@ def read_pytest(argv: list[str] | tuple[str, ...]) -> PytestArgs:
         elif name in OUTPUT_ONLY:
             dropped.append(value_of(name, eq, value)[1] if OUTPUT_ONLY[name] else arg)
         elif arg.startswith("-"):
-            if not eq and name in VALUE_OPTIONS and i + 1 < len(argv):
-                kept += [arg, argv[i + 1]]
+            following = argv[i + 1] if i + 1 < len(argv) else None
+            takes = name in VALUE_OPTIONS or (
+                is_path is not None
+                and arg.startswith("--")
+                and following is not None
+                and not following.startswith("-")
+                and not is_path(following)
+            )
+            if not eq and takes and following is not None:
+                kept += [arg, following]
                 i += 1
             else:
                 kept.append(arg)
@@ -348,6 +370,8 @@ class Shell:
 
     def run(self, command: str) -> bool:
         """Follow a directory change; False for any other command."""
+        if not command.lstrip().startswith(("cd", "pushd", "popd")):
+            return False
         try:
             words = shlex.split(command)
         except ValueError:

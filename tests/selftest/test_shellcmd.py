@@ -284,3 +284,11 @@ def test_read_pytest_sorts_every_argument():
 def test_read_pytest_attached_expressions():
     assert read_pytest(["-mslow", "-k=abc"]).markexpr == "slow"
     assert read_pytest(["-mslow", "-k=abc"]).keyword == "abc"
+
+
+def test_read_pytest_a_custom_options_value_is_no_path():
+    argv = ["tests/evals/test_x.py", "--model", "org/m", "--metric", "0.5", "--forked"]
+    assert read_pytest(argv).paths == ("tests/evals/test_x.py", "org/m", "0.5")
+    known = read_pytest(argv, is_path=lambda word: word.startswith("tests/"))
+    assert known.paths == ("tests/evals/test_x.py",)
+    assert known.kept == ("--model", "org/m", "--metric", "0.5", "--forked")
