@@ -69,6 +69,18 @@ def mapping_value(node: yaml.Node, name: str) -> yaml.Node | None:
     return found
 
 
+def key_line(node: yaml.Node, name: str) -> int | None:
+    """The 1-based line of a mapping's key (the last one, as after a merge)."""
+    import yaml
+
+    found = None
+    if isinstance(node, yaml.MappingNode):
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == name:
+                found = line_of(key)
+    return found
+
+
 def command_nodes(node: yaml.Node | None) -> list[yaml.ScalarNode]:
     """The scalar nodes of `command:`/`commands:` values: a string or a list, lists
     nested by aliases."""
