@@ -179,7 +179,11 @@ def _import_vllm(args: argparse.Namespace) -> int:
                 f"{p}: already exists; pass --force to overwrite it" for p in clash
             )
         )
-    staged = skiplist_writer.stage(skiplist_dir, files)
+    try:
+        staged = skiplist_writer.stage(skiplist_dir, files)
+    except OSError as exc:
+        where = exc.filename or skiplist_dir
+        raise TestmatrixError(f"{where}: cannot write: {exc.strerror}") from None
     try:
         workspace = load_workspace(checkout, staged)
         results = importproof.prove(plan, workspace, checkout)
@@ -197,9 +201,15 @@ def _import_vllm(args: argparse.Namespace) -> int:
     if refused:
         shutil.rmtree(staged, ignore_errors=True)
     else:
-        written = skiplist_writer.publish(staged, skiplist_dir, files)
+        try:
+            written = skiplist_writer.publish(staged, skiplist_dir, files)
+        except OSError as exc:
+            shutil.rmtree(staged, ignore_errors=True)
+            where = exc.filename or skiplist_dir
+            raise TestmatrixError(f"{where}: cannot write: {exc.strerror}") from None
     seconds = time.perf_counter() - started
     counts = importplan.counts(plan.instances)
+    dropped = importplan.dropped_flags(plan)
     if args.json:
         print(
             json.dumps(
@@ -216,6 +226,7 @@ def _import_vllm(args: argparse.Namespace) -> int:
                         "excludes": counts["exclude"],
                         "ignores": counts["ignore"],
                         "dropped": counts["dropped"],
+                        "output_flags_dropped": dict(dropped.most_common()),
                         "seconds": round(seconds, 3),
                     },
                     "written": [str(p) for p in written],
@@ -231,6 +242,12 @@ def _import_vllm(args: argparse.Namespace) -> int:
             + importproof.step_lines(results)
         ):
             print(line)
+        if dropped:
+            each = ", ".join(f"{flag} x{n}" for flag, n in dropped.most_common())
+            print(
+                "dropped output-only flags (they change what pytest prints or when "
+                f"it stops, never what it selects): {each}"
+            )
         for path in written:
             print(f"wrote {path}")
         for f in reading.files:

@@ -913,3 +913,8 @@ def job_notes(plan: ImportPlan) -> list[str]:
         for job in plan.jobs
         for note in job.notes
     ]
+
+
+def dropped_flags(plan: ImportPlan) -> Counter:
+    """How often each output-only flag was dropped (shellcmd.OUTPUT_ONLY's rule)."""
+    return Counter(flag for i in plan.instances for flag in i.call.dropped)

@@ -241,7 +241,8 @@ def _group(root: yaml.Node, path: Path, reader: _Reader, node: yaml.Node) -> str
     group = mapping_value(root, "group")
     if group is not None:
         return str(construct(group, path))
-    fallback = "Hardware-AMD Tests" if reader.kind == "amd" else "NVIDIA"
+    fallbacks = {"amd": "Hardware-AMD Tests", "main": "NVIDIA"}
+    fallback = fallbacks.get(reader.kind, path.stem)  # a test_areas file: its name
     return reader.section(line_of(node) - 1) or fallback
 
 
@@ -305,6 +306,12 @@ class _Reader:
         if not isinstance(value, dict):
             where = mapping_value(node, "env") or node
             raise self.error(where, f"'env' must be a mapping, got {value!r}")
+        for name, item in value.items():
+            if not isinstance(item, (str, int, float, bool)):
+                where = mapping_value(node, "env") or node
+                raise self.error(
+                    where, f"'env' value of {name} must be a string, got {item!r}"
+                )
         return {str(k): _env_text(v) for k, v in value.items()}
 
     # -- steps -------------------------------------------------------------------

@@ -251,6 +251,8 @@ def test_the_snapshots_flags_split_directories_between_steps(snapshot):
         0,
         2,
     )
+    # -x: LoRA TP's six commands on cuda and mi300, test_mixtral.py on A100 and mi300
+    assert totals["output_flags_dropped"] == {"-s": 631, "-v": 629, "-x": 14}
     dropped = [f for f in result["flags"] if f["decision"] == "dropped"]
     assert {(f["flag"], f["reason"]) for f in dropped} == {
         (
@@ -608,6 +610,11 @@ def test_anchors_folded_scalars_chains_cd_and_new_pools(tmp_path):
         ),
         (
             "test_areas/a.yaml",
+            "group: A\nsteps:\n- label: x\n  env: {A: [1]}\n  command: pytest t\n",
+            "test_areas/a.yaml:4: 'env' value of A must be a string, got [1]",
+        ),
+        (
+            "test_areas/a.yaml",
             "group: A\nsteps:\n- label: x\n  commands: {a: b}\n",
             "test_areas/a.yaml:4: 'commands' must be a string or a list of strings",
         ),
@@ -784,3 +791,23 @@ def test_import_then_argv_from_elsewhere_gives_checkout_relative_paths(tmp_path)
         ]
         or json.loads(argv.stdout)["argv"][0] == "tests/lora"
     )
+
+
+def test_steps_without_working_dir_run_in_the_default_one(tmp_path):
+    root = tree(tmp_path, "tests/pool/test_a.py", "suite/pool/test_a.py")
+    areas = write(
+        tmp_path,
+        "test_areas/pool.yaml",
+        "steps:\n- label: Pool\n  command: pytest pool\n",  # and no group
+    )
+    result = run_import(root, areas.parent, "--json")
+    assert result.returncode == 0, result.output
+    assert json.loads(result.stdout)["checkout_root"] == "/vllm-workspace"
+    assert load_workspace(root).suites["pool"].paths == ("tests/pool",)
+    moved = run_import(
+        root, areas.parent, "--force", "--default-working-dir", "/ws/suite"
+    )
+    assert moved.returncode == 0, moved.output
+    text = (root / "skiplists/suites.toml").read_text()
+    assert "# -- pool " in text  # the file's name stands for its missing group
+    assert load_workspace(root).suites["pool"].paths == ("suite/pool",)
