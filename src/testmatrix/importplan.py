@@ -716,7 +716,24 @@ def _platforms(jobs: list[Job], suites: list[SuitePlan]) -> dict[str, PlatformPl
     for suite in suites:
         for name in dict.fromkeys(i.platform for i in suite.instances):
             platforms[name].entries += _entries(suite, name)
+    for platform in platforms.values():
+        _deselect_once(platform)
     return platforms
+
+
+def _deselect_once(platform: PlatformPlan) -> None:
+    """A deselect is the platform's, whatever suite it came from: each test id once
+    per set of variants (the proof shows a suite it should not reach)."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    kept: list[EntryPlan] = []
+    for entry in platform.entries:
+        if entry.kind == "deselect":
+            entry.paths = [p for p in entry.paths if (p, entry.variants) not in seen]
+            seen.update((p, entry.variants) for p in entry.paths)
+            if not entry.paths:
+                continue
+        kept.append(entry)
+    platform.entries = kept
 
 
 def _variants(
@@ -761,7 +778,10 @@ def _entries(suite: SuitePlan, platform: str) -> list[EntryPlan]:
     if None in by_variant:
         common = set(by_variant[None].entries)
     else:
+        # the suite runs on these variants only, so its ignores may as well hold on
+        # the whole platform; a deselect reaches every suite holding its file
         common = set.intersection(*(set(i.entries) for i in by_variant.values()))
+        common = {item for item in common if item[0] == "ignore"}
     holds: dict[tuple[str, str], list[str | None]] = {}
     for variant, instance in by_variant.items():
         for item in sorted(instance.entries):

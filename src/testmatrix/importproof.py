@@ -123,7 +123,7 @@ def _other(command: Command) -> str:
             f"'{command.runner}' runs pytest on what it finds when the job runs; "
             "not a pytest command line"
         )
-    return "not pytest: sessions run only pytest (set-up belongs to the image)"
+    return "not a pytest command: a session runs pytest only"
 
 
 def _prove(instance: Instance, workspace: Workspace, files: _Files) -> Result:
@@ -205,7 +205,7 @@ def totals(results: list[Result]) -> dict[str, int]:
 
 def step_lines(results: list[Result]) -> list[str]:
     """One line per job: where, label, target -> sessions, exact or what differs;
-    then a line for each command that is not mapped (setup commands counted)."""
+    then a line for each command that is not mapped (other commands counted)."""
     lines: list[str] = []
     by_job: dict[int, list[Result]] = {}
     for result in results:
@@ -226,12 +226,12 @@ def step_lines(results: list[Result]) -> list[str]:
             state = "exact"
         else:
             state = f"exact {statuses['exact']} of {len(mine)}"
-        setup = [
+        others = [
             r for r in group if r.command.kind != "pytest" and not r.command.runner
         ]
-        if setup:
-            plural = "s" if len(setup) > 1 else ""
-            state += f" ({len(setup)} setup command{plural}, not pytest)"
+        if others:
+            plural = "s" if len(others) > 1 else ""
+            state += f" ({len(others)} other command{plural}, not pytest)"
         lines.append(f"{head}: {state}")
         for result in group:
             runs_tests = result.command.kind == "pytest" or result.command.runner

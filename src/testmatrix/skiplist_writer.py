@@ -200,8 +200,7 @@ def render_plan(plan: ImportPlan, sources: str) -> dict[str, str]:
 
 
 def _suites_text(plan: ImportPlan, sources: str) -> str:
-    every = {p for s in plan.suites.values() for p in s.places}
-    whole = set(plan.platforms)
+    whole = set(plan.platforms)  # a suite on all of them needs no 'platforms'
     lines = [
         f"# Suites imported by testmatrix from {sources}.",
         "# One per pytest selection of the CI: its paths minus excludes, -m, -k,",
@@ -240,7 +239,7 @@ def _suites_text(plan: ImportPlan, sources: str) -> str:
                 lines.append(f"args = {_array(first.args)}")
             if suite.gpus != 1:
                 lines.append(f"gpus = {suite.gpus}")
-            if set(suite.places) != whole or every != whole:
+            if set(suite.places) != whole:
                 lines.append(f"platforms = {_array(suite.places)}")
                 lines.append(
                     "platforms_reason = "

@@ -735,7 +735,8 @@ def test_the_json_report_names_every_command(snapshot):
         if c["command"].startswith("find compile/ -maxdepth 1")
         and c["file"].endswith("pytorch.yaml")
     )
-    assert find["detail"].startswith("not pytest")  # find | xargs: split at the pipe
+    # find | xargs: split at the pipe; xargs runs pytest, find does not
+    assert find["detail"] == "not a pytest command: a session runs pytest only"
     xargs = next(c for c in result["commands"] if c["command"].startswith("xargs -0"))
     assert xargs["detail"] == (
         "'xargs' runs pytest on what it finds when the job runs; not a pytest "
@@ -811,3 +812,42 @@ def test_steps_without_working_dir_run_in_the_default_one(tmp_path):
     text = (root / "skiplists/suites.toml").read_text()
     assert "# -- pool " in text  # the file's name stands for its missing group
     assert load_workspace(root).suites["pool"].paths == ("suite/pool",)
+
+
+TWO_DESELECTS = """\
+steps:
+- label: Whole
+  agent_pool: mi300_1
+  working_dir: /ws
+  command: pytest tests/pool --deselect tests/pool/test_a.py::test_one
+- label: Whole again
+  agent_pool: mi300_1
+  working_dir: /ws
+  env: {A: "1"}
+  command: pytest tests/pool --deselect=tests/pool/test_a.py::test_one
+"""
+
+
+def test_a_test_id_two_suites_deselect_is_one_entry(tmp_path):
+    root = tree(tmp_path, "tests/pool/test_a.py")
+    result = run_import(root, write(tmp_path, "test-amd.yaml", TWO_DESELECTS))
+    assert result.returncode == 0, result.output
+    assert "2 exact, 0 different" in result.stdout
+    (entry,) = load_workspace(root).platforms["rocm"].deselects
+    assert (entry.nodeid, entry.variants) == (
+        "tests/pool/test_a.py::test_one",
+        ("mi300",),
+    )
+
+
+def test_a_suite_every_platform_runs_as_a_whole_names_no_platforms(tmp_path):
+    root = tree(tmp_path, "tests/pool/test_a.py", "tests/pool/test_b.py")
+    areas = write(
+        tmp_path,
+        "test_areas/pooling.yaml",
+        AREAS_FILE.replace("      device: mi300_1\n", ""),  # the default AMD agents
+    )
+    result = run_import(root, areas.parent)
+    assert result.returncode == 0, result.output
+    assert load_workspace(root).suites["pooling"].runs_on is None
+    assert "platforms" not in (root / "skiplists/suites.toml").read_text()
