@@ -146,6 +146,7 @@ def _import_pipeline(args: argparse.Namespace) -> int:
 
 def _import_vllm(args: argparse.Namespace) -> int:
     """vLLM's CI: suites, variants and entries, written only once proven."""
+    import os
     import shutil
     import time
 
@@ -170,6 +171,13 @@ def _import_vllm(args: argparse.Namespace) -> int:
         checkout_root=args.checkout_root,
         allow_partial=args.allow_partial,
     )
+    if not plan.suites:
+        for line in importproof.step_lines(importproof.prove(plan, None, checkout)):
+            print(line)
+        raise TestmatrixError(
+            f"{' and '.join(map(str, paths))}: no pytest command maps to a suite; "
+            "nothing written"
+        )
     sources = " and ".join(str(p) for p in paths)
     files = skiplist_writer.render_plan(plan, sources)
     clash = skiplist_writer.existing(skiplist_dir, files)
@@ -187,11 +195,11 @@ def _import_vllm(args: argparse.Namespace) -> int:
     try:
         workspace = load_workspace(checkout, staged)
         results = importproof.prove(plan, workspace, checkout)
-    except ConfigError as exc:
+    except ConfigError as exc:  # the plan wrote what the loader refuses: a bug
         shutil.rmtree(staged, ignore_errors=True)
-        raise TestmatrixError(
-            str(exc).replace(str(staged), str(skiplist_dir))
-        ) from None
+        message = str(exc).replace(str(staged), str(skiplist_dir))
+        message = message.replace(os.path.relpath(staged), str(skiplist_dir))
+        raise TestmatrixError(message) from None
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

@@ -102,8 +102,9 @@ class _Files:
         return frozenset(chosen)
 
 
-def prove(plan: ImportPlan, workspace: Workspace, root: Path) -> list[Result]:
-    """A result for every command of every job, in the pipelines' order."""
+def prove(plan: ImportPlan, workspace: Workspace | None, root: Path) -> list[Result]:
+    """A result for every command of every job, in the pipelines' order (without a
+    workspace: a plan that maps no command)."""
     files = _Files(root)
     by_command = {id(i.command): i for i in plan.instances}
     results: list[Result] = []
@@ -118,6 +119,8 @@ def prove(plan: ImportPlan, workspace: Workspace, root: Path) -> list[Result]:
 
 
 def _other(command: Command) -> str:
+    if not command.parsed:
+        return "the shell cannot split it into words (an unbalanced quote)"
     if command.runner:
         return (
             f"'{command.runner}' runs pytest on what it finds when the job runs; "
@@ -126,10 +129,11 @@ def _other(command: Command) -> str:
     return "not a pytest command: a session runs pytest only"
 
 
-def _prove(instance: Instance, workspace: Workspace, files: _Files) -> Result:
+def _prove(instance: Instance, workspace: Workspace | None, files: _Files) -> Result:
     job, command = instance.job, instance.command
     if instance.unmapped is not None or instance.suite is None:
         return Result(job, command, "not-mapped", instance.unmapped or "no suite")
+    assert workspace is not None, "a mapped command needs the written workspace"
     made = session_command(
         workspace, instance.platform, instance.suite, variant=instance.variant
     )
@@ -225,7 +229,10 @@ def step_lines(results: list[Result]) -> list[str]:
         elif statuses["exact"] == len(mine):
             state = "exact"
         else:
-            state = f"exact {statuses['exact']} of {len(mine)}"
+            state = (
+                f"{statuses['exact']} of {len(mine)} pytest commands exact, "
+                f"{statuses['not-mapped']} not mapped"
+            )
         others = [
             r for r in group if r.command.kind != "pytest" and not r.command.runner
         ]
@@ -234,7 +241,10 @@ def step_lines(results: list[Result]) -> list[str]:
             state += f" ({len(others)} other command{plural}, not pytest)"
         lines.append(f"{head}: {state}")
         for result in group:
-            runs_tests = result.command.kind == "pytest" or result.command.runner
+            command = result.command
+            runs_tests = (
+                command.kind == "pytest" or bool(command.runner) or not command.parsed
+            )
             if result.status == "exact" or not runs_tests:
                 continue
             where = f"{job.location.file}:{result.command.line}"

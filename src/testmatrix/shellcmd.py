@@ -180,13 +180,20 @@ def exports(command: str) -> dict[str, str] | None:
     return found
 
 
+def parses(command: str) -> bool:
+    """Whether the shell can split the command into words (no unbalanced quote)."""
+    return _split(command) is not None
+
+
 def pytest_runner(command: str) -> str | None:
     """For a command that is no pytest run but names pytest (`xargs -n1 pytest {}`,
     `find -exec pytest`, a script handed a pytest command line): the program that runs
     it, its first word. None when pytest is not named."""
     if "pytest" not in command:
         return None
-    words = _words(command) or command.split()
+    words = _words(command)
+    if words is None:
+        return None
     named = any(re.search(r"(^|[\s/])pytest(\s|$)", word) for word in words)
     if not named:
         return None

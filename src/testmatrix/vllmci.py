@@ -33,6 +33,7 @@ from .shellcmd import (
     PytestArgs,
     Shell,
     exports,
+    parses,
     pytest_call,
     pytest_runner,
     read_pytest,
@@ -94,6 +95,7 @@ class Command:
     call: PytestArgs | None = None  # a pytest run's argv, sorted
     argv: tuple[str, ...] = ()  # a pytest run's argv as written
     runner: str | None = None  # what runs pytest in a command that is not pytest
+    parsed: bool = True  # False: the shell cannot split it (an unbalanced quote)
     comment: str | None = None  # beside the command, or the NOTES note on it
     above: tuple[str, ...] = ()  # the comment lines right above its YAML item
     below: tuple[str, ...] = ()  # a '# ^' note right below it, pointing up at it
@@ -189,15 +191,16 @@ def _read_file(
 ) -> None:
     import yaml
 
-    text, root = compose(path)
     name = _shown(path, base)
+    text, root = compose(path, name)
+    shown = Path(name)  # what messages call the file
     if not isinstance(root, yaml.MappingNode):
         raise TestmatrixError(f"{name}:1: not a vLLM CI file: expected a mapping")
     steps = mapping_value(root, "steps")
     if not isinstance(steps, yaml.SequenceNode):
         where = line_of(steps) if steps is not None else 1
         raise TestmatrixError(f"{name}:{where}: not a vLLM CI file: no 'steps' list")
-    nodes = list(walk_steps(steps, path))
+    nodes = list(walk_steps(steps, shown))
     kind = "test_areas" if area else _kind(root, nodes)
     if kind is None:
         raise TestmatrixError(
@@ -206,10 +209,10 @@ def _read_file(
             "(source_file_dependencies, mirror_hardwares); to import another "
             "Buildkite pipeline's --ignore flags, pass --platform"
         )
-    reader = _Reader(path, name, text, kind, default_working_dir)
+    reader = _Reader(shown, name, text, kind, default_working_dir)
     before = len(reading.jobs)
     for node in nodes:
-        reading.jobs += reader.jobs(node, _group(root, path, reader, node))
+        reading.jobs += reader.jobs(node, _group(root, shown, reader, node))
     jobs = reading.jobs[before:]
     reading.files.append(
         FileSummary(
@@ -596,7 +599,8 @@ class _Reader:
                     continue
                 call = pytest_call(text)
                 if call is None:
-                    out.append(replace(command, runner=pytest_runner(text)))
+                    runner = pytest_runner(text)
+                    out.append(replace(command, runner=runner, parsed=parses(text)))
                     continue
                 args = read_pytest(call.argv)
                 sites = tuple(

@@ -20,15 +20,18 @@ if TYPE_CHECKING:
 URL = re.compile(r"https?://\S+")
 
 
-def compose(path: Path) -> tuple[str, yaml.Node | None]:
-    """(text, root node) of a YAML file; unreadable or broken YAML is one line."""
+def compose(path: Path, name: str | None = None) -> tuple[str, yaml.Node | None]:
+    """(text, root node) of a YAML file; unreadable or broken YAML is one line,
+    naming the file as `name` (default: the path)."""
     import yaml
+
+    shown = name or str(path)
 
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         why = getattr(exc, "strerror", None) or str(exc)
-        raise TestmatrixError(f"{path}: cannot read: {why}") from None
+        raise TestmatrixError(f"{shown}: cannot read: {why}") from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster
     try:
         return text, yaml.compose(text, Loader=loader)
@@ -36,7 +39,7 @@ def compose(path: Path) -> tuple[str, yaml.Node | None]:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise TestmatrixError(f"{path}{line}: not YAML: {problem}") from None
+        raise TestmatrixError(f"{shown}{line}: not YAML: {problem}") from None
 
 
 def construct(node: yaml.Node, path: Path) -> Any:

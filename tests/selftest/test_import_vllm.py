@@ -851,3 +851,62 @@ def test_a_suite_every_platform_runs_as_a_whole_names_no_platforms(tmp_path):
     assert result.returncode == 0, result.output
     assert load_workspace(root).suites["pooling"].runs_on is None
     assert "platforms" not in (root / "skiplists/suites.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("command", "detail"),
+    [
+        (
+            "pytest tests/pool tests/pool/test_a.py",
+            "paths 'tests/pool' and 'tests/pool/test_a.py' overlap",
+        ),
+        (
+            "pytest tests/pool -m 'not (a'",
+            "-m 'not (a' is not a valid expression: expected ')'; found end of input",
+        ),
+        (
+            "pytest tests/pool --ignore=tests/pool",
+            "--ignore=tests/pool ignores all of a test path",
+        ),
+        (
+            "pytest tests/pool --ignore-glob='*_b.py'",
+            "--ignore-glob=*_b.py: a glob of paths to ignore; suites and entries name "
+            "paths",
+        ),
+        ("pytest $TESTS", "'$TESTS' names a shell variable, known only when it runs"),
+        ("cd $HOME && pytest tests/pool", "working directory unknown after 'cd $HOME'"),
+        (
+            "pytest 'unclosed",
+            "the shell cannot split it into words (an unbalanced quote)",
+        ),
+    ],
+)
+def test_commands_it_cannot_map_say_why(tmp_path, command, detail):
+    root = tree(tmp_path, "tests/pool/test_a.py", "tests/pool/test_b.py")
+    pipeline = write(
+        tmp_path,
+        "test-amd.yaml",
+        "steps:\n- label: Fine\n  agent_pool: mi300_1\n  working_dir: /ws\n"
+        "  command: pytest tests/pool\n- label: Odd\n  agent_pool: mi300_1\n"
+        f"  working_dir: /ws\n  commands:\n  - {json.dumps(command)}\n",
+    )
+    result = run_import(root, pipeline, "--json")
+    assert result.returncode == 0, result.output
+    odd = [c for c in json.loads(result.stdout)["commands"] if c["label"] == "Odd"]
+    assert [(c["status"], c["detail"]) for c in odd][-1] == ("not-mapped", detail)
+
+
+def test_when_no_command_maps_nothing_is_written(tmp_path):
+    pipeline = write(
+        tmp_path,
+        "test-amd.yaml",
+        "steps:\n- label: Odd\n  agent_pool: mi300_1\n  command: pytest $TESTS\n",
+    )
+    result = run_import(tmp_path, pipeline)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"testmatrix: error: {pipeline}: no pytest command maps to a suite; "
+        "nothing written\n"
+    )
+    assert "test-amd.yaml:4:   not-mapped: pytest $TESTS" in result.stdout
+    assert not (tmp_path / "skiplists").exists()
