@@ -2,14 +2,17 @@
 
 Each pytest command of a job is an *instance*: on one target (platform, variant) it
 selects the files under its paths minus its --ignore paths, narrowed by -m and -k, run
-with its environment and arguments. Instances that select alike become one suite.
+with its environment and arguments. Instances that select alike share a suite.
 
-Each --ignore is decided per target:
+Each --ignore of an instance is decided by the first rule that holds:
 1. another command on the same target runs the path: partitioning, a suite exclude;
-2. a twin (a command with the same paths on another target) ignores it too: the split
-   is shared, a suite exclude;
-3. another target runs it: this platform (or variant) does not, an [[ignore]] entry;
-4. nothing imported runs it: a suite exclude ("no imported step runs it").
+2. a twin (a command with the same paths on another target) leaves it out too: the
+   split is shared, a suite exclude;
+3. a command of another selection on the platform's other variants runs it: the
+   platform splits the directory between its agents, a suite exclude;
+4. other targets run it (twins included): this platform, or this variant, does not:
+   an [[ignore]] entry, on the variants that leave it out;
+5. nothing imported runs it: a suite exclude that says so.
 Ignores that match nothing (outside the command's paths, missing in the checkout) are
 reported and not written: they change no selection.
 
@@ -63,7 +66,6 @@ class Instance:
 
     job: Job
     command: Command
-    number: int  # position among all pytest commands
     call: PytestArgs = field(default_factory=PytestArgs)  # its argv, sorted
     paths: tuple[str, ...] = ()  # checkout-relative (node ids: their file)
     ignores: tuple[str, ...] = ()  # live ignore targets, checkout-relative
@@ -229,7 +231,7 @@ def plan(
     errors: list[str] = []
     for job in jobs:
         for command in job.pytest:
-            instance = Instance(job, command, len(instances))
+            instance = Instance(job, command)
             _resolve(instance, root, exists, errors, allow_partial)
             instances.append(instance)
     if errors:
@@ -240,7 +242,7 @@ def plan(
     suites = _group(mapped)
     _name(suites)
     for suite in suites:
-        _describe(suite, instances)
+        _describe(suite)
         shards = {i.target: i.job.parallelism for i in suite.instances if i.call.shard}
         if len(set(shards.values())) > 1:
             each = ", ".join(f"{t} {n}" for t, n in shards.items())
@@ -348,7 +350,10 @@ def _resolve(
             "on each"
         )
     if not call.paths:
-        why.append("no test path: pytest's configuration decides what it collects")
+        why.append(
+            "no test path: pytest collects its configured testpaths or the "
+            "working directory"
+        )
     for written in call.paths:
         file_part, sep, _ = written.partition("::")
         if "$" in written:
@@ -394,15 +399,16 @@ def _resolve(
             continue  # a --deselect
         target = _relative(posixpath.join(command.cwd, site.value), root)
         dropped = _dropped(target, instance.paths, exists)
-        if dropped:
+        if target is None or dropped:
+            why_not = dropped or "outside the checkout: it ignores nothing"
             instance.decisions.append(
-                Decision(site, target or site.value, "dropped", dropped)
+                Decision(site, target or site.value, "dropped", why_not)
             )
-        elif any(_under(p, target) for p in instance.paths):  # type: ignore[arg-type]
+        elif any(_under(p, target) for p in instance.paths):
             why.append(f"--ignore={site.value} ignores all of a test path")
         elif target not in live:
-            live.append(target)  # type: ignore[arg-type]
-            instance.sites[target] = site  # type: ignore[index]
+            live.append(target)
+            instance.sites[target] = site
     instance.ignores = tuple(live)
     instance.deselects = tuple(
         d
@@ -538,9 +544,9 @@ def _comment_for(
     runner = decision.runner
     if decision.kind == "exclude" and runner is not None and runner.command.comment:
         candidates.append(runner.command.comment)  # beside the command that runs it
-    name = posixpath.basename(decision.target.rstrip("/"))
-    if name in instance.job.note:  # a NOTES paragraph about the step names the file
-        candidates.append(instance.job.note)
+    name = re.escape(posixpath.basename(decision.target.rstrip("/")))
+    if re.search(rf"(?<![\w./-]){name}(?![\w-])", instance.job.note):
+        candidates.append(instance.job.note)  # NOTES on the step name the file
     for text in candidates:
         reason = re.sub(r"\s+", " ", text).strip(" :;,-^")
         links = URL.findall(reason)
@@ -651,7 +657,8 @@ def _name(suites: list[SuitePlan]) -> None:
             instance.suite = name
 
 
-def _describe(suite: SuitePlan, everyone: list[Instance]) -> None:
+def _describe(suite: SuitePlan) -> None:
+    """The suite's description, the places it runs and its excludes' reasons."""
     first = suite.first
     suite.description = f"{first.job.label} ({first.location})"
     places: list[str] = []
