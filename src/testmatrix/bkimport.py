@@ -13,18 +13,16 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import TestmatrixError
 from .shellcmd import Shell, parse_pytest, pytest_argv, split_commands, under_root
+from .yamlsrc import URL, Source, command_nodes, comment, compose, walk_steps
 
 if TYPE_CHECKING:
     import yaml  # optional dependency: imported where it is used
-
-URL = re.compile(r"https?://\S+")
 
 
 @dataclass
@@ -74,62 +72,6 @@ def _label_names(label: str) -> tuple[str, str]:
     return short or full, full
 
 
-def _comment(line: str) -> str | None:
-    """The comment on a YAML line, outside quotes."""
-    quote = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[i + 1 :].strip()
-    return None
-
-
-def _is_comment_line(line: str) -> bool:
-    return line.lstrip().startswith("#")
-
-
-class _Source:
-    """The raw lines of the pipeline, for comments and positions PyYAML drops."""
-
-    def __init__(self, text: str):
-        self.lines = text.splitlines()
-
-    def _comments(self, indices: range) -> list[str]:
-        """The texts of the comment lines at `indices`, up to the first other line."""
-        out: list[str] = []
-        for i in indices:
-            if not _is_comment_line(self.lines[i]):
-                break
-            out.append(self.lines[i].strip().lstrip("#").strip())
-        return out
-
-    def block_above(self, line: int) -> list[str]:
-        return self._comments(range(line - 1, -1, -1))[::-1]
-
-    def block_below(self, line: int) -> list[str]:
-        out = self._comments(range(line + 1, len(self.lines)))
-        # only a note that points up at the command ("# ^ ...") belongs to it
-        if not any(c.startswith("^") for c in out):
-            return []
-        return [c.lstrip("^ ").strip() for c in out]
-
-    def find_last(self, text: str, start: int, end: int) -> int:
-        for i in range(min(end, len(self.lines) - 1), start - 1, -1):
-            if text in self.lines[i]:
-                return i
-        return start
-
-    def find(self, text: str, start: int, end: int) -> int | None:
-        for i in range(start, min(end, len(self.lines) - 1) + 1):
-            if text in self.lines[i]:
-                return i
-        return None
-
-
 def _value(step_node: yaml.MappingNode, names: tuple[str, ...]) -> yaml.Node | None:
     """The value node of the step's last key among `names`.
 
@@ -140,23 +82,6 @@ def _value(step_node: yaml.MappingNode, names: tuple[str, ...]) -> yaml.Node | N
         if key.value in names:
             found = value
     return found
-
-
-def _commands(step_node: yaml.MappingNode) -> list[yaml.ScalarNode]:
-    """The command scalar nodes of a step.
-
-    From command: or commands:, a string or a list, lists nested by aliases.
-    """
-    import yaml
-
-    def scalars(node: yaml.Node | None) -> list[yaml.ScalarNode]:
-        if isinstance(node, yaml.ScalarNode):
-            return [node]
-        if isinstance(node, yaml.SequenceNode):
-            return [s for item in node.value for s in scalars(item)]
-        return []
-
-    return scalars(_value(step_node, ("command", "commands")))
 
 
 def _field(step_node: yaml.MappingNode, name: str) -> str | None:
@@ -184,17 +109,7 @@ def import_pipeline(
     import yaml
 
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise TestmatrixError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise TestmatrixError(f"{path}{line}: not YAML: {problem}") from None
+    text, root = compose(path)
     if not isinstance(root, yaml.MappingNode) or not any(
         k.value == "steps" for k, _ in root.value
     ):
@@ -207,9 +122,9 @@ def import_pipeline(
             f"{path}:{steps_node.start_mark.line + 1}: "
             "not a Buildkite pipeline: 'steps' is not a list"
         )
-    source = _Source(text)
+    source = Source(text)
     labels: list[tuple[yaml.MappingNode, str]] = []
-    for node in _walk_steps(steps_node, path):
+    for node in walk_steps(steps_node, path):
         label = (
             _field(node, "label")
             or _field(node, "name")
@@ -218,8 +133,11 @@ def import_pipeline(
         )
         labels.append((node, label))
     inferred_root = checkout_root is None
+    # only steps that run pytest say where the checkout is: a step that runs a script
+    # from "/" must not move the root
+    testing = [n for n, _ in labels if _runs_pytest(n)] or [n for n, _ in labels]
     checkout_root, default_working_dir, notes = _infer_dirs(
-        [n for n, _ in labels], checkout_root, default_working_dir, path
+        [n for n, _ in labels], testing, checkout_root, default_working_dir, path
     )
     suites, reports = _build(labels, source, path, checkout_root, default_working_dir)
     if inferred_root and checkout_root and local_root is not None:
@@ -245,7 +163,7 @@ def import_pipeline(
 
 def _build(
     labels: list[tuple[yaml.MappingNode, str]],
-    source: _Source,
+    source: Source,
     path: Path,
     checkout_root: str | None,
     default_working_dir: str,
@@ -264,11 +182,13 @@ def _build(
         base = short if shorts.count(short) == 1 else full
         report = StepReport(label, node.start_mark.line + 1)
         working_dir = _field(node, "working_dir") or default_working_dir
-        # the step's commands run as one script: a `cd` holds for the commands after it
-        shell = Shell(
-            _relative_workdir(working_dir, checkout_root, path, node), checkout_root
-        )
-        commands = _commands(node)
+        # the step's commands run as one script: a `cd` holds for the commands after it;
+        # a working_dir outside the checkout root matters only to a pytest run there
+        workdir = _relative_workdir(working_dir, checkout_root)
+        shell = Shell(workdir or ".", checkout_root)
+        if workdir is None:
+            shell.cwd = None  # known again only after a `cd` into the checkout
+        commands = command_nodes(_value(node, ("command", "commands")))
         if not commands:
             trigger = _field(node, "trigger")
             report.unmapped.append(
@@ -291,6 +211,11 @@ def _build(
                 ]
                 if not ignores:
                     continue
+                if shell.cwd is None and not shell.lost:
+                    raise TestmatrixError(
+                        f"{path}:{node.start_mark.line + 1}: working_dir "
+                        f"'{working_dir}' is outside --checkout-root '{checkout_root}'"
+                    )
                 if shell.cwd is None:
                     report.unmapped += _not_mapped(
                         ignores, f"working directory unknown after '{shell.lost}'"
@@ -357,15 +282,26 @@ def _not_mapped(ignores: list[str], why: str) -> list[str]:
     return [f"--ignore={ignore} ({why})" for ignore in ignores]
 
 
+def _runs_pytest(node: yaml.MappingNode) -> bool:
+    """Whether any command of a step runs pytest."""
+    return any(
+        pytest_argv(command) is not None
+        for cmd in command_nodes(_value(node, ("command", "commands")))
+        for command in split_commands(cmd.value)
+    )
+
+
 def _infer_dirs(
     nodes: list[yaml.MappingNode],
+    testing: list[yaml.MappingNode],
     checkout_root: str | None,
     default_working_dir: str | None,
     path: Path,
 ) -> tuple[str | None, str, list[str]]:
     """The checkout root and default working_dir.
 
-    Each is given, or inferred from the steps' working_dir values.
+    Each is given, or inferred from the steps' working_dir values: the default from
+    every step, the root from the steps in `testing` (those that run pytest).
     """
     notes = []
     named = [w for w in (_field(n, "working_dir") for n in nodes) if w]
@@ -381,68 +317,27 @@ def _infer_dirs(
                 "pass --default-working-dir to change it"
             )
     if checkout_root is None:
-        every = absolute + (
-            [posixpath.normpath(default_working_dir)]
-            if posixpath.isabs(default_working_dir)
-            else []
-        )
+        dirs = [_field(n, "working_dir") or default_working_dir for n in testing]
+        every = [posixpath.normpath(w) for w in dirs if posixpath.isabs(w)]
         if every:
             checkout_root = posixpath.commonpath(every)
             notes.append(
                 f"{path}: taking {checkout_root} as the checkout root, "
-                "the deepest directory holding every absolute working_dir; "
-                "pass --checkout-root to change it"
+                "the deepest directory holding every absolute working_dir of a step "
+                "that runs pytest; pass --checkout-root to change it"
             )
     return checkout_root, default_working_dir, notes
 
 
-def _walk_steps(seq_node: yaml.SequenceNode, path: Path) -> Iterator[yaml.MappingNode]:
-    """Steps that may run commands.
-
-    Group steps are opened and merge keys (`<<: *anchor`) applied.
-    """
-    import yaml
-
-    flatten = yaml.constructor.SafeConstructor().flatten_mapping
-    for node in seq_node.value:
-        if not isinstance(node, yaml.MappingNode):
-            continue  # "wait" and other one-word steps run nothing
-        try:
-            flatten(node)
-        except yaml.MarkedYAMLError as exc:
-            raise TestmatrixError(
-                f"{path}:{exc.problem_mark.line + 1}: {exc.problem}"
-            ) from None
-        keys = {k.value for k, _ in node.value}
-        nested = _value(node, ("steps",))
-        if isinstance(nested, yaml.SequenceNode):
-            yield from _walk_steps(nested, path)
-        elif keys & {"wait", "block", "input"} and not keys & {
-            "command",
-            "commands",
-            "trigger",
-        }:
-            continue  # waits for a person or for other steps; runs nothing
-        else:
-            yield node
-
-
-def _relative_workdir(
-    working_dir: str, checkout_root: str | None, path: Path, node: yaml.Node
-) -> str:
+def _relative_workdir(working_dir: str, checkout_root: str | None) -> str | None:
+    """A step's working_dir relative to the checkout root; None outside it."""
     if not posixpath.isabs(working_dir):
         return posixpath.normpath(working_dir)
-    relative = under_root(working_dir, checkout_root)
-    if relative is None:
-        raise TestmatrixError(
-            f"{path}:{node.start_mark.line + 1}: working_dir '{working_dir}' "
-            f"is outside --checkout-root '{checkout_root}'"
-        )
-    return relative
+    return under_root(working_dir, checkout_root)
 
 
 def _reason(
-    source: _Source,
+    source: Source,
     flag_line: int,
     start: int,
     end: int,
@@ -456,7 +351,7 @@ def _reason(
     """
     candidates = []
     trailing = (
-        _comment(source.lines[flag_line]) if flag_line < len(source.lines) else None
+        comment(source.lines[flag_line]) if flag_line < len(source.lines) else None
     )
     if trailing:
         candidates.append(([trailing], True))

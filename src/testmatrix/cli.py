@@ -120,10 +120,23 @@ def _write(path: Path, text: str, *, given: bool) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.platform is not None:
+        return _import_pipeline(args)
+    return _import_vllm(args)
+
+
+def _import_pipeline(args: argparse.Namespace) -> int:
+    """--platform: one Buildkite pipeline's --ignore flags onto one platform."""
     from . import bkimport, skiplist_writer
 
+    if len(args.paths) != 1:
+        raise UsageError(
+            "import --platform takes one pipeline file; without --platform, give "
+            "vLLM's test_areas directory and/or test-amd.yaml"
+        )
+    pipeline = args.paths[0]
     imported = bkimport.import_pipeline(
-        args.pipeline,
+        pipeline,
         checkout_root=args.checkout_root,
         default_working_dir=args.default_working_dir,
         local_root=Path(args.skiplists).resolve().parent,
@@ -132,7 +145,7 @@ def _import(args: argparse.Namespace) -> int:
         print(line)
     if not imported.suites:
         print(
-            f"testmatrix: {args.pipeline}: no --ignore flags found; nothing written",
+            f"testmatrix: {pipeline}: no --ignore flags found; nothing written",
             file=sys.stderr,
         )
         return 1
@@ -140,6 +153,143 @@ def _import(args: argparse.Namespace) -> int:
         imported, Path(args.skiplists), args.platform, force=args.force
     ):
         print(f"wrote {path}")
+    return 0
+
+
+def _import_vllm(args: argparse.Namespace) -> int:
+    """vLLM's CI: suites, variants and entries, written only once proven."""
+    import os
+    import shutil
+    import time
+
+    from . import importplan, importproof, skiplist_writer, vllmci
+    from .errors import ConfigError
+
+    started = time.perf_counter()
+    skiplist_dir = Path(args.skiplists)
+    checkout = skiplist_dir.resolve().parent
+    paths = [Path(p) for p in args.paths]
+    reading = vllmci.read(paths, default_working_dir=args.default_working_dir)
+    known: dict[str, bool] = {}
+
+    def exists(rel: str) -> bool:
+        if rel not in known:
+            known[rel] = (checkout / rel).exists()
+        return known[rel]
+
+    plan = importplan.plan(
+        reading.jobs,
+        exists=exists,
+        checkout_root=args.checkout_root,
+        allow_partial=args.allow_partial,
+    )
+    if not plan.suites:
+        for line in importproof.step_lines(importproof.prove(plan, None, checkout)):
+            print(line)
+        raise TestmatrixError(
+            f"{' and '.join(map(str, paths))}: no pytest command maps to a suite; "
+            "nothing written"
+        )
+    sources = " and ".join(str(p) for p in paths)
+    files = skiplist_writer.render_plan(plan, sources)
+    clash = skiplist_writer.existing(skiplist_dir, files)
+    if clash and not args.force:
+        raise TestmatrixError(
+            "\n".join(
+                f"{p}: already exists; pass --force to overwrite it" for p in clash
+            )
+        )
+    try:
+        staged = skiplist_writer.stage(skiplist_dir, files)
+    except OSError as exc:
+        where = exc.filename or skiplist_dir
+        raise TestmatrixError(f"{where}: cannot write: {exc.strerror}") from None
+    try:
+        workspace = load_workspace(checkout, staged)
+        results = importproof.prove(plan, workspace, checkout)
+    except ConfigError as exc:  # the plan wrote what the loader refuses: a bug
+        shutil.rmtree(staged, ignore_errors=True)
+        message = str(exc).replace(str(staged), str(skiplist_dir))
+        message = message.replace(os.path.relpath(staged), str(skiplist_dir))
+        raise TestmatrixError(message) from None
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    totals = importproof.totals(results)
+    refused = totals["different"] > 0 and not args.allow_partial
+    written: list[Path] = []
+    if refused:
+        shutil.rmtree(staged, ignore_errors=True)
+    else:
+        try:
+            written = skiplist_writer.publish(staged, skiplist_dir, files)
+        except OSError as exc:
+            shutil.rmtree(staged, ignore_errors=True)
+            where = exc.filename or skiplist_dir
+            raise TestmatrixError(f"{where}: cannot write: {exc.strerror}") from None
+    seconds = time.perf_counter() - started
+    counts = importplan.counts(plan.instances)
+    dropped = importplan.dropped_flags(plan)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "checkout_root": plan.checkout_root,
+                    "files": [vars(f) for f in reading.files],
+                    "notes": plan.notes,
+                    "commands": [r.as_dict() for r in results],
+                    "flags": importplan.flag_records(plan),
+                    "totals": {
+                        **totals,
+                        "suites": len(plan.suites),
+                        "flags": sum(counts.values()),
+                        "excludes": counts["exclude"],
+                        "ignores": counts["ignore"],
+                        "dropped": counts["dropped"],
+                        "output_flags_dropped": dict(dropped.most_common()),
+                        "seconds": round(seconds, 3),
+                    },
+                    "written": [str(p) for p in written],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for line in (
+            [f"note: {n}" for n in plan.notes]
+            + importplan.job_notes(plan)
+            + importplan.flag_lines(plan)
+            + importproof.step_lines(results)
+        ):
+            print(line)
+        if dropped:
+            each = ", ".join(f"{flag} x{n}" for flag, n in dropped.most_common())
+            print(
+                "dropped output-only flags (they change what pytest prints or when "
+                f"it stops, never what it selects): {each}"
+            )
+        for path in written:
+            print(f"wrote {path}")
+        for f in reading.files:
+            print(
+                f"read {f.path}: {f.steps} steps, {f.jobs} jobs, {f.pytest} pytest "
+                f"commands, {f.flags} --ignore/--deselect flags"
+            )
+        print(
+            f"testmatrix import: {totals['pytest_commands']} pytest commands: "
+            f"{totals['exact']} exact, {totals['different']} different, "
+            f"{totals['not_mapped']} not mapped; {totals['other_commands']} other "
+            f"commands; {len(plan.suites)} suites; flags: {counts['exclude']} "
+            f"excludes, {counts['ignore']} platform ignores, {counts['dropped']} "
+            f"match nothing; {seconds:.2f} s"
+        )
+    if refused:
+        print(
+            "testmatrix: import: some sessions would not run what the CI runs; "
+            "nothing written (--allow-partial writes it anyway)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -379,32 +529,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "import",
-        help="turn the --ignore flags of an existing Buildkite pipeline into "
-        "skiplist entries",
+        help="turn vLLM's CI (test_areas/, test-amd.yaml) into suites and entries, "
+        "proven command by command; or, with --platform, one Buildkite pipeline's "
+        "--ignore flags",
     )
-    p.add_argument("pipeline", help="a Buildkite pipeline YAML file")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="vLLM's test_areas directory and/or test-amd.yaml (or an older "
+        "test-pipeline.yaml); with --platform: one Buildkite pipeline file",
+    )
     p.add_argument(
         "--platform",
-        required=True,
-        help="the platform the pipeline runs on: writes platforms/PLATFORM.toml",
+        help="import one generic pipeline's --ignore flags onto this platform: "
+        "writes platforms/PLATFORM.toml",
     )
     p.add_argument(
         "--skiplists",
         default="skiplists",
-        help="skiplist directory to write into (default: skiplists)",
+        help="skiplist directory to write into, at the root of the checkout it "
+        "imports for (default: skiplists)",
     )
     p.add_argument(
         "--checkout-root",
         help="absolute path of the checkout on the agents (default: the deepest "
-        "directory holding every absolute working_dir; vLLM: /vllm-workspace)",
+        "directory holding every directory pytest runs in; vLLM: /vllm-workspace)",
     )
     p.add_argument(
         "--default-working-dir",
-        help="working directory of steps without working_dir (default: the most "
-        "common working_dir, else the checkout root; vLLM: /vllm-workspace/tests)",
+        help="working directory of steps without working_dir (default: vLLM's "
+        "/vllm-workspace/tests, or what the pipeline header says; with --platform: "
+        "the most common working_dir)",
     )
     p.add_argument(
-        "--force", action="store_true", help="overwrite an existing platform file"
+        "--force", action="store_true", help="overwrite existing skiplist files"
+    )
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="write even when some commands map to sessions that differ, or name "
+        "test paths missing from the checkout (those commands are not mapped)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="the report as JSON: per command file, line, label, platform, variant, "
+        "sessions, status (exact/different/not-mapped) and detail",
     )
     p.set_defaults(func=_import)
     return parser

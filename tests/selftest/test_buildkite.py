@@ -367,8 +367,39 @@ def test_import_infers_vllms_checkout_root_and_default_working_dir(source):
         f"({named.count('/vllm-workspace/tests')} of {len(named)} steps); "
         "pass --default-working-dir to change it",
         f"{source}: taking /vllm-workspace as the checkout root, the deepest "
-        "directory holding every absolute working_dir; "
+        "directory holding every absolute working_dir of a step that runs pytest; "
         "pass --checkout-root to change it",
+    ]
+
+
+ROOT_PIPELINE = """\
+steps:
+- label: Ray compatibility
+  working_dir: "/"
+  commands:
+  - bash /ws/.buildkite/scripts/check-ray-compatibility.sh
+- label: Pooling
+  working_dir: /ws/tests
+  command: pytest entrypoints/pooling --ignore=entrypoints/pooling/llm
+"""
+
+
+def test_a_step_that_runs_no_pytest_does_not_move_the_checkout_root(tmp_path):
+    pipeline = tmp_path / "p.yml"
+    pipeline.write_text(ROOT_PIPELINE)
+    imported = import_pipeline(pipeline)  # "/" would make it ws/tests/entrypoints/...
+    assert _suites(imported) == {"pooling": ("entrypoints/pooling", {"llm"})}
+    assert imported.notes[-1].startswith(f"{pipeline}: taking /ws/tests as")
+
+
+def test_checkout_root_is_not_refused_for_a_step_that_runs_no_pytest(tmp_path):
+    pipeline = tmp_path / "p.yml"
+    pipeline.write_text(ROOT_PIPELINE)
+    imported = import_pipeline(pipeline, checkout_root="/ws")
+    assert _suites(imported) == {"pooling": ("tests/entrypoints/pooling", {"llm"})}
+    ray = next(s for s in imported.steps if s.label == "Ray compatibility")
+    assert ray.unmapped == [
+        "not pytest: bash /ws/.buildkite/scripts/check-ray-compatibility.sh"
     ]
 
 

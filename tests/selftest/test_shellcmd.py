@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from testmatrix.shellcmd import (
+    SELECTION_UNMAPPED,
+    PytestCall,
     Shell,
+    exports,
     parse_pytest,
     pytest_argv,
+    pytest_call,
+    pytest_runner,
+    read_pytest,
     split_commands,
     under_root,
 )
@@ -209,3 +215,80 @@ def test_shell_directory_unknown(command):
 )
 def test_under_root(path, root, relative):
     assert under_root(path, root) == relative
+
+
+def test_pytest_call_keeps_the_assignments_in_front_of_pytest():
+    call = pytest_call("A=1 B='x y' timeout 30 env C=2 pytest -v t > log.txt 2>&1")
+    assert call == PytestCall((("A", "1"), ("B", "x y"), ("C", "2")), ("-v", "t"))
+    assert pytest_call("A=1 python3 tool.py") is None
+
+
+@pytest.mark.parametrize(
+    ("command", "found"),
+    [
+        ("export A=1", {"A": "1"}),
+        ("export A=1 B='x y'", {"A": "1", "B": "x y"}),
+        (
+            "export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True",
+            {"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"},
+        ),
+        ("export A", {}),  # a shell variable: its value is not known here
+        ("A=1", None),  # not exported
+        ("echo export A=1", None),
+    ],
+)
+def test_exports(command, found):
+    assert exports(command) == found
+
+
+@pytest.mark.parametrize(
+    ("command", "runner"),
+    [
+        ("xargs -0 -n1 -I{} pytest -s -v '{}'", "xargs"),
+        ("find compile/ -name 'test_*.py' -exec pytest -s -v {} \\\\;", "find"),
+        ('./run.sh /ws 2 2 "A=1 pytest -v x && b"', "./run.sh"),
+        ("pip install pytest-asyncio", None),
+        ("bash standalone_tests/python_only_compile.sh", None),
+    ],
+)
+def test_pytest_runner_names_what_runs_pytest_inside(command, runner):
+    assert pytest_runner(command) == runner
+
+
+def test_read_pytest_sorts_every_argument():
+    argv = [
+        "-v", "-s", "kernels/moe", "--ignore=kernels/moe/a.py", "--ignore",
+        "kernels/moe/b", "--deselect", "kernels/moe/c.py::t", "-m", "not slow",
+        "-m", "core_model", "-k", "x or y",
+        "--shard-id=$$BUILDKITE_PARALLEL_JOB", "--num-shards", "4",
+        "-x", "-vs", "-rA", "--tb=short", "--durations", "10", "--maxfail=3",
+        "-n", "8", "--config-list-file=configs/a.txt", "--forked",
+        "--ignore-glob=*_slow.py", "kernels/test_x.py",
+    ]  # fmt: skip
+    found = read_pytest(argv)
+    assert found.paths == ("kernels/moe", "kernels/test_x.py")
+    assert found.ignores == ("kernels/moe/a.py", "kernels/moe/b")
+    assert found.deselects == ("kernels/moe/c.py::t",)
+    assert (found.markexpr, found.keyword) == ("core_model", "x or y")  # last wins
+    assert found.shard == ("--shard-id=$$BUILDKITE_PARALLEL_JOB", "--num-shards 4")
+    assert found.kept == ("-n", "8", "--config-list-file=configs/a.txt", "--forked")
+    assert found.dropped == (
+        "-v", "-s", "-x", "-vs", "-rA", "--tb=short", "--durations 10",
+        "--maxfail=3",
+    )  # fmt: skip
+    assert found.unmapped == (
+        ("--ignore-glob=*_slow.py", SELECTION_UNMAPPED["--ignore-glob"]),
+    )
+
+
+def test_read_pytest_attached_expressions():
+    assert read_pytest(["-mslow", "-k=abc"]).markexpr == "slow"
+    assert read_pytest(["-mslow", "-k=abc"]).keyword == "abc"
+
+
+def test_read_pytest_a_custom_options_value_is_no_path():
+    argv = ["tests/evals/test_x.py", "--model", "org/m", "--metric", "0.5", "--forked"]
+    assert read_pytest(argv).paths == ("tests/evals/test_x.py", "org/m", "0.5")
+    known = read_pytest(argv, is_path=lambda word: word.startswith("tests/"))
+    assert known.paths == ("tests/evals/test_x.py",)
+    assert known.kept == ("--model", "org/m", "--metric", "0.5", "--forked")
