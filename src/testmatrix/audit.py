@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import options as opt
 from .errors import TestmatrixError
 from .explain import explain, targets_named
 from .model import Workspace
@@ -90,9 +91,9 @@ def _run(
             "-m",
             "pytest",
             f"@{argsfile}",
-            f"--platform={platform}",
-            *([f"--variant={variant}"] if variant else []),
-            "--no-skiplist",
+            opt.PLATFORM.flag(platform),
+            *([opt.VARIANT.flag(variant)] if variant else []),
+            opt.NO_SKIPLIST.long,
             f"--junitxml={junit}",
             "-q",
             "-p",

@@ -54,6 +54,7 @@ __all__ = [
     "RESERVED_PLATFORMS",
     "SKIPLIST_DIR",
     "did_you_mean_path",
+    "find_root",
     "find_skiplists",
     "load_workspace",
 ]
@@ -61,13 +62,22 @@ __all__ = [
 Values = dict[str, Any]  # one table's values, as schema.check returns them
 
 
-def find_skiplists(start: Path) -> Path:
-    """The workspace root: the nearest directory at or above `start` with
-    skiplists/suites.toml."""
+def find_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` with skiplists/suites.toml, if any."""
     start = start.resolve()
     for directory in (start, *start.parents):
         if (directory / SKIPLIST_DIR / "suites.toml").is_file():
             return directory
+    return None
+
+
+def find_skiplists(start: Path) -> Path:
+    """The workspace root: the nearest directory at or above `start` with
+    skiplists/suites.toml."""
+    root = find_root(start)
+    if root is not None:
+        return root
+    start = start.resolve()
     message = f"no {SKIPLIST_DIR}/suites.toml here or in any parent directory"
     raise ConfigError([Problem(str(start), None, message)])
 

@@ -167,6 +167,13 @@ class ModelList:
     location: Location
 
 
+def cite(reason: str, issue: str | None, location: str) -> str:
+    """An entry's reason as users see it, from an entry or from its record in a
+    report: reason, issue link and declaration."""
+    link = f" ({issue})" if issue else " (no issue link)"
+    return f"{reason}{link} [{location}]"
+
+
 @dataclass(frozen=True)
 class Entry:
     """What every skiplist entry carries: why, where it is tracked, where it stands,
@@ -193,8 +200,7 @@ class Entry:
 
     def cite(self) -> str:
         """The reason as users see it: reason, issue link and declaration."""
-        issue = f" ({self.issue})" if self.issue else " (no issue link)"
-        return f"{self.reason}{issue} [{self.location}]"
+        return cite(self.reason, self.issue, str(self.location))
 
 
 @dataclass(frozen=True)

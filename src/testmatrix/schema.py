@@ -372,6 +372,21 @@ def _as_env(value: object) -> str:
 _EXCLUDE = "use 'exclude' (every platform) or an [[ignore]] entry (one platform)"
 _REPORTS = "the session writes its reports under 'reports_dir' in [workspace]"
 _SHARDS = "use 'parallelism' in the suite's 'buildkite' table"
+# testmatrix's own options, in either form (options.py: --testmatrix-platform and
+# its short alias --platform)
+_OWN = {
+    "platform": "use 'platforms': the session passes --testmatrix-platform",
+    "variant": "use 'platforms' ('platform:variant'): the session passes "
+    "--testmatrix-variant",
+    "suite": "the session passes --testmatrix-suite: declare another suite instead",
+    "no-skiplist": "pass it when running: nox -s SESSION -- --no-skiplist",
+    "skiplists": "the session passes the workspace's skiplists/",
+    "summary-json": _REPORTS,
+    "shard-id": _SHARDS,
+    "num-shards": _SHARDS,
+    "shard-durations": "use 'durations' on the suite",
+    "strict-platform": "Buildkite steps set TESTMATRIX_STRICT_PLATFORM=1",
+}
 REFUSED_ARGS = {
     "--ignore": _EXCLUDE,
     "--ignore-glob": _EXCLUDE,
@@ -379,16 +394,10 @@ REFUSED_ARGS = {
     "-p": "declare plugins in conftest.py (pytest_plugins): sessions load testmatrix's",
     "-m": "use 'markexpr'",
     "-k": "use 'keyword'",
-    "--platform": "use 'platforms': the session passes --platform",
-    "--variant": "use 'platforms' ('platform:variant'): the session passes --variant",
-    "--suite": "the session passes --suite: declare another suite instead",
-    "--no-skiplist": "pass it when running: nox -s SESSION -- --no-skiplist",
-    "--skiplists": "the session passes the workspace's skiplists/",
+    **{f"--{name}": advice for name, advice in _OWN.items()},
+    **{f"--testmatrix-{name}": advice for name, advice in _OWN.items()},
     "--junitxml": _REPORTS,
     "--junit-xml": _REPORTS,
-    "--summary-json": _REPORTS,
-    "--shard-id": _SHARDS,
-    "--num-shards": _SHARDS,
     "--rootdir": "the workspace root (which holds skiplists/) is the rootdir",
     "-c": "the workspace root (which holds skiplists/) has the pytest configuration",
 }

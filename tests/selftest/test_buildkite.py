@@ -86,8 +86,8 @@ def test_committed_pipeline_is_valid_for_buildkite():
     sharded = by_key["rocm-language"]
     assert sharded["parallelism"] == 2
     assert (
-        "--shard-id=$$BUILDKITE_PARALLEL_JOB "
-        "--num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT" in sharded["command"]
+        "--testmatrix-shard-id=$$BUILDKITE_PARALLEL_JOB "
+        "--testmatrix-num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT" in sharded["command"]
     )
 
 

@@ -337,17 +337,20 @@ BAD = {
             refused(12, "-m", "use 'markexpr'"),
             refused(13, "-knot_slow", "use 'keyword'"),
             refused(
-                14, "--platform=rocm", "use 'platforms': the session passes --platform"
+                14,
+                "--platform=rocm",
+                "use 'platforms': the session passes --testmatrix-platform",
             ),
             refused(
                 15,
                 "--variant",
-                "use 'platforms' ('platform:variant'): the session passes --variant",
+                "use 'platforms' ('platform:variant'): the session passes "
+                "--testmatrix-variant",
             ),
             refused(
                 16,
                 "--suite=unit",
-                "the session passes --suite: declare another suite instead",
+                "the session passes --testmatrix-suite: declare another suite instead",
             ),
             refused(
                 17,
