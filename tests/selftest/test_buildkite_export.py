@@ -280,3 +280,153 @@ def test_model_coverage_shows_where_each_model_ran():
 
 def test_no_summary_at_all_still_makes_an_annotation():
     assert reports.matrix([]).startswith("No testmatrix session summaries were found")
+
+
+# -- the exported pipeline, replayed as agents run it ---------------------------------
+
+FAKE_AGENT = """#!/usr/bin/env python3
+# buildkite-agent, as far as the annotate step uses it: artifacts from a local store
+# (store/JOB/PATH), annotations to a file
+import fnmatch, os, shutil, sys
+from pathlib import Path
+
+store = Path(os.environ["FAKE_ARTIFACTS"])
+if sys.argv[1:3] == ["artifact", "download"]:
+    pattern, dest = sys.argv[3], Path(sys.argv[4])
+    found = 0
+    for job in sorted(store.iterdir()):
+        for path in sorted(job.rglob("*")):
+            rel = path.relative_to(job).as_posix()
+            if path.is_file() and fnmatch.fnmatch(rel, pattern):
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, dest / rel)
+                found += 1
+    sys.exit(0 if found else "no artifacts found")
+if sys.argv[1] == "annotate":
+    Path(os.environ["FAKE_ANNOTATION"]).write_text(sys.stdin.read())
+    sys.exit(0)
+sys.exit(f"fake buildkite-agent: unsupported {sys.argv[1:]}")
+"""
+# stands for AMD's run-amd-test.sh: runs the commands it is given as one word
+IN_IMAGE = '#!/bin/bash\nset -e\necho "in the image: $1"\nexec bash -c "$1"\n'
+
+
+def _jobs(pipeline: dict) -> list[tuple[dict, int, int]]:
+    """(step, job, jobs) for every job of every session step."""
+    out = []
+    for group in pipeline["steps"]:
+        for step in group.get("steps", ()):
+            count = step.get("parallelism", 1)
+            out += [(step, job, count) for job in range(count)]
+    return out
+
+
+@pytest.mark.slow
+def test_replayed_pipeline_annotates_what_the_jobs_reported(workspace, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    from selftest.helpers import clean_env
+    from testmatrix.plan import sessions
+
+    suites = workspace / "skiplists/suites.toml"
+    suites.write_text(
+        suites.read_text().replace(
+            "retry = 2\n",
+            "retry = 2\ncommand_template = 'bash ci/in-image.sh \"{command}\"'\n"
+            'test_collector = "test-collector#v1.0.0"\n',
+        )
+    )
+    (workspace / "ci").mkdir()
+    (workspace / "ci/in-image.sh").write_text(IN_IMAGE)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "buildkite-agent").write_text(FAKE_AGENT)
+    (bin_dir / "buildkite-agent").chmod(0o755)
+    exported = subprocess.run(
+        [sys.executable, "-m", "testmatrix", "export", "-o", "-"],
+        cwd=workspace,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pipeline = yaml.safe_load(exported)
+    store, annotation = tmp_path / "artifacts", tmp_path / "annotation.md"
+    base = clean_env(
+        PATH=f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin",
+        FAKE_ARTIFACTS=str(store),
+        FAKE_ANNOTATION=str(annotation),
+        BUILDKITE="true",
+    )
+    reports_dir = workspace / "reports"
+
+    def run_job(commands: list[str], env: dict[str, str], job: str) -> str:
+        shutil.rmtree(reports_dir, ignore_errors=True)  # each job: a fresh checkout
+        script = "\n".join(c.replace("$$", "$") for c in commands)  # as uploaded
+        done = subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, f"{job}:\n{done.stdout}{done.stderr}"
+        return done.stdout
+
+    jobs = _jobs(pipeline)
+    assert len(jobs) == len(sessions(load_workspace(workspace))) + 4  # 4 x 2 shards
+    for step, job, count in jobs:
+        env = {
+            **base,
+            **{k: str(v) for k, v in step["env"].items()},
+            # the agents' hardware is not this machine's: simulate it
+            "TESTMATRIX_STRICT_PLATFORM": "0",
+        }
+        if count > 1:
+            env |= {
+                "BUILDKITE_PARALLEL_JOB": str(job),
+                "BUILDKITE_PARALLEL_JOB_COUNT": str(count),
+            }
+        name = f"{step['key']}.{job}"
+        out = run_job([step["command"]], env, name)
+        assert "in the image: nox --no-venv -s " in out, out
+        [collector] = [p for p in step["plugins"] if "test-collector#v1.0.0" in p]
+        pattern = collector["test-collector#v1.0.0"]["files"]
+        assert [p.name for p in workspace.glob(pattern)] == (
+            [f"junit-{job}.xml"] if count > 1 else ["junit.xml"]
+        ), out
+        for artifact in step["artifact_paths"]:  # the agent uploads them
+            for path in workspace.glob(artifact):
+                rel = path.relative_to(workspace)
+                (store / name / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, store / name / rel)
+    last = pipeline["steps"][-1]
+    out = run_job(last["commands"], {**base, **(last.get("env") or {})}, "annotate")
+    assert annotation.exists(), out
+    job_summaries = sorted(store.glob("*/reports/*/summary*.json"))
+    assert len(job_summaries) == len(jobs)
+    keys = sessions(load_workspace(workspace)).values()
+    expected = [(k.target, k.suite) for k in keys]
+    merged = reports.matrix(reports.read_summaries(job_summaries), expected)
+    assert annotation.read_text() == merged
+    # every cell is the sum of its jobs' own counts
+    own: dict[tuple[str, str], list[dict]] = {}
+    for data in reports.read_summaries(job_summaries):
+        own.setdefault((data["target"], data["suite"]), []).append(data)
+    assert sorted(own) == sorted(expected)
+    text = annotation.read_text()
+    for (target, suite), shards in own.items():
+        passed = sum(s["counts"]["passed"] for s in shards)
+        skipped = sum(s["counts"]["skipped_by_entry"] for s in shards)
+        row = next(
+            line for line in text.splitlines() if line.startswith(f"| {suite} |")
+        )
+        cell = row.split(" | ")[1 + sorted({t for t, _ in own}).index(target)]
+        assert cell.startswith(f":white_check_mark: {passed} passed"), (target, cell)
+        assert (f"{skipped} skipped" in cell) == bool(skipped), (target, cell)
+    assert ":warning:" not in annotation.read_text()
+    assert "| model |" in annotation.read_text()
