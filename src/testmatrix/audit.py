@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import auditrec
+from . import options as opt
 from .errors import TestmatrixError
 from .expect import matches_names
 from .explain import explain, targets_named
@@ -76,9 +77,9 @@ def _run(
             "-m",
             "pytest",
             f"@{argsfile}",
-            f"--platform={platform}",
-            *([f"--variant={variant}"] if variant else []),
-            "--no-skiplist",
+            opt.PLATFORM.flag(platform),
+            *([opt.VARIANT.flag(variant)] if variant else []),
+            opt.NO_SKIPLIST.long,
             "-p",
             "testmatrix.auditrec",
             "-q",

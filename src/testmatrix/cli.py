@@ -386,16 +386,22 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    import glob
+
     from . import reports
 
-    paths = [Path(p) for p in args.summaries] or sorted(
-        Path("reports").glob("*/summary.json")
-    )
-    if not paths:
-        raise TestmatrixError(
-            "no summaries given and none under reports/*/summary.json"
-        )
-    text = reports.matrix(reports.read_summaries(paths))
+    patterns = args.summaries or ["reports/*/summary*.json"]
+    paths: list[Path] = []
+    for pattern in patterns:
+        found = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        paths += [Path(p) for p in found]
+    if not paths and not args.allow_empty:
+        raise TestmatrixError(f"no summaries found: {' '.join(patterns)}")
+    expected = None
+    if args.expected:
+        workspace = load_workspace(args.root, check_paths=False)
+        expected = [(k.target, k.suite) for k in sessions(workspace).values()]
+    text = reports.matrix(reports.read_summaries(paths), expected)
     if args.output:
         _write(Path(args.output), text, given=True)
     else:
@@ -520,10 +526,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "summaries",
         nargs="*",
-        help="summary.json files (default: reports/*/summary.json)",
+        help="summary files or glob patterns (default: reports/*/summary*.json; a "
+        "parallel step's shards merge into one cell)",
     )
     p.add_argument(
         "--output", "-o", help="write the Markdown here (for buildkite-agent annotate)"
+    )
+    p.add_argument(
+        "--expected",
+        action="store_true",
+        help="mark the workspace's sessions that sent no summary",
+    )
+    p.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="with no summary at all, write a matrix that says so (exit 0)",
     )
     p.set_defaults(func=_report)
 

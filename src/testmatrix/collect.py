@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from . import options as opt
 from .errors import TestmatrixError
 from .items import case_of
 from .model import Workspace
@@ -67,7 +68,7 @@ def collect(
         *targets,
         "--collect-only",
         "-q",
-        "--platform=none",
+        opt.PLATFORM.flag("none"),
         "-p",
         "no:cacheprovider",
     ]

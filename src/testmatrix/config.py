@@ -56,6 +56,7 @@ __all__ = [
     "RESERVED_PLATFORMS",
     "SKIPLIST_DIR",
     "did_you_mean_path",
+    "find_root",
     "find_skiplists",
     "load_workspace",
 ]
@@ -63,13 +64,38 @@ __all__ = [
 Values = dict[str, Any]  # one table's values, as schema.check returns them
 
 
-def find_skiplists(start: Path) -> Path:
-    """The workspace root: the nearest directory at or above `start` with
-    skiplists/suites.toml."""
+def buildkite_settings(values: Values) -> BuildkiteSettings:
+    """One layer's checked Buildkite values as settings: retry rules (an array of
+    tables) as frozen maps of the keys they give."""
+    values = dict(values)
+    rules = values.get("retry_rules")
+    if rules is not None:
+        values["retry_rules"] = (
+            tuple(
+                frozen_map({k: v for k, v in rule.items() if v is not None})
+                for _, rule in rules
+            )
+            or None
+        )
+    return BuildkiteSettings(**values)
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` with skiplists/suites.toml, if any."""
     start = start.resolve()
     for directory in (start, *start.parents):
         if (directory / SKIPLIST_DIR / "suites.toml").is_file():
             return directory
+    return None
+
+
+def find_skiplists(start: Path) -> Path:
+    """The workspace root: the nearest directory at or above `start` with
+    skiplists/suites.toml."""
+    root = find_root(start)
+    if root is not None:
+        return root
+    start = start.resolve()
     message = f"no {SKIPLIST_DIR}/suites.toml here or in any parent directory"
     raise ConfigError([Problem(str(start), None, message)])
 
@@ -272,7 +298,8 @@ class _Loader:
             "lease_dir": workspace["lease_dir"],
             "reports_dir": reports_dir or workspace["reports_dir"],
             "pipeline": buildkite.pop("pipeline"),
-            "buildkite": BuildkiteSettings(**buildkite),
+            "annotate": buildkite.pop("annotate"),
+            "buildkite": buildkite_settings(buildkite),
         }
         suites: dict[str, Suite] = {}
         for name, table in values["suites"].items():
@@ -329,7 +356,7 @@ class _Loader:
             reruns=values["reruns"],
             reruns_delay=values["reruns_delay"],
             durations=values["durations"],
-            buildkite=BuildkiteSettings(**values["buildkite"]),
+            buildkite=buildkite_settings(values["buildkite"]),
         )
 
     def escapes(self, norm: str) -> str | None:
@@ -548,7 +575,7 @@ class _Loader:
             deselects=entries.deselects(values["deselect"], suites),
             flaky=entries.flaky(values["flaky"]),
             variants=frozen_map(variants),
-            buildkite=BuildkiteSettings(**head["buildkite"]),
+            buildkite=buildkite_settings(head["buildkite"]),
         )
 
     def variants(
@@ -580,7 +607,7 @@ class _Loader:
                 description=table["description"] or f"{platform} {name}",
                 match=table["match"],
                 location=doc.loc(*key),
-                buildkite=BuildkiteSettings(**table["buildkite"]),
+                buildkite=buildkite_settings(table["buildkite"]),
             )
         return variants
 

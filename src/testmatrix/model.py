@@ -63,25 +63,44 @@ class BuildkiteSettings:
     """Buildkite step settings of one layer; None: not set here (a lower layer's holds).
 
     Layers merge from general to specific: workspace < platform < variant < suite.
-    Strings in `queue` and `agents` may say `{gpus}`: the suite's GPU count.
+    Strings in `queue`, `agents` and `concurrency_group` may say `{gpus}`: the
+    suite's GPU count. schema.BUILDKITE_KEYS says what each one means.
     """
 
     queue: str | None = None
     agents: Mapping[str, Scalar] | None = None
     timeout_in_minutes: int | None = None
     parallelism: int | None = None
-    soft_fail: bool | None = None
+    soft_fail: bool | tuple[int, ...] | None = None  # True, or exit statuses
     env: Mapping[str, Scalar] | None = None
     retry: int | None = None
+    # {exit_status, signal, signal_reason, limit}, after the lost-agent rules
+    retry_rules: tuple[Mapping[str, Any], ...] | None = None
     command_style: str | None = None  # "nox" or "pytest"
+    command_template: str | None = None  # says {command}
+    depends_on: tuple[str, ...] | None = None
+    plugins: tuple[str | Mapping[str, Any], ...] | None = None  # frozen, as written
+    if_changed: bool | tuple[str, ...] | None = None  # True: derived from the suite
+    source_file_dependencies: tuple[str, ...] | None = None
+    concurrency: int | None = None
+    concurrency_group: str | None = None
+    priority: int | None = None
+    test_collector: str | None = None  # the plugin reference
+    test_collector_token_env: str | None = None
+
+    MERGED = ("env", "agents")  # tables: the upper layer's keys over the lower's
+    JOINED = ("source_file_dependencies",)  # lists: the lower layer's, then more
 
     def over(self, lower: BuildkiteSettings) -> BuildkiteSettings:
-        """These settings laid over `lower`: set values win, env and agents merge."""
+        """These settings laid over `lower`: set values win, env and agents merge,
+        source_file_dependencies add up."""
         values: dict[str, Any] = {}  # each field's own type, read by name
         for name in self.__dataclass_fields__:
             mine, theirs = getattr(self, name), getattr(lower, name)
-            if name in ("env", "agents") and mine is not None and theirs is not None:
+            if mine is not None and theirs is not None and name in self.MERGED:
                 values[name] = frozen_map({**theirs, **mine})
+            elif mine is not None and theirs is not None and name in self.JOINED:
+                values[name] = (*theirs, *(v for v in mine if v not in theirs))
             else:
                 values[name] = theirs if mine is None else mine
         return BuildkiteSettings(**values)
@@ -167,6 +186,13 @@ class ModelList:
     location: Location
 
 
+def cite(reason: str, issue: str | None, location: str) -> str:
+    """An entry's reason as users see it, from an entry or from its record in a
+    report: reason, issue link and declaration."""
+    link = f" ({issue})" if issue else " (no issue link)"
+    return f"{reason}{link} [{location}]"
+
+
 @dataclass(frozen=True)
 class Signature:
     """The error an entry's tests are expected to fail with: an exception type (by
@@ -207,8 +233,7 @@ class Entry:
 
     def cite(self) -> str:
         """The reason as users see it: reason, issue link and declaration."""
-        issue = f" ({self.issue})" if self.issue else " (no issue link)"
-        return f"{self.reason}{issue} [{self.location}]"
+        return cite(self.reason, self.issue, str(self.location))
 
 
 @dataclass(frozen=True)
@@ -346,6 +371,7 @@ class Workspace:
     lease_dir: str | None = None
     reports_dir: str = "reports"
     pipeline: str = ".buildkite/pipeline.yml"
+    annotate: bool = True  # the pipeline's last step posts the merged matrix
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
 
     def suites_holding(self, path: str) -> tuple[str, ...]:

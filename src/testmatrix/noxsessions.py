@@ -2,7 +2,8 @@
 
 Two ways to run a session:
   nox -s rocm-pooling            fresh machine: nox builds a virtualenv and installs the
-                                 workspace's [workspace] install arguments into it
+                                 workspace's [workspace] install arguments into it, and
+                                 the testmatrix that nox runs (same version and source)
   nox --no-venv -s rocm-pooling  prebuilt CI image: no virtualenv, nothing installed, so
                                  the image's torch and vLLM stay as they are
 """
@@ -21,8 +22,15 @@ from nox.virtualenv import PassthroughEnv
 
 from .config import load_workspace
 from .errors import TestmatrixError
+from .installed import origin
 from .model import Platform, Workspace
-from .plan import SessionKey, gpus_to_lease, session_command, sessions
+from .plan import (
+    SessionKey,
+    gpus_to_lease,
+    install_args,
+    session_command,
+    sessions,
+)
 
 if TYPE_CHECKING:
     from .lease import Lease
@@ -32,10 +40,12 @@ def _has_venv(session: nox.Session) -> bool:
     return not isinstance(session.virtualenv, PassthroughEnv)
 
 
-def prepare(session: nox.Session, workspace: Workspace) -> None:
-    """Install the workspace into a fresh virtualenv; leave a prebuilt image alone."""
+def prepare(session: nox.Session, workspace: Workspace, extras: str = "") -> None:
+    """Install the workspace, and the testmatrix that runs this session (the same
+    version, from the same place), into a fresh virtualenv; leave a prebuilt image
+    alone."""
     if _has_venv(session):
-        session.install(*workspace.install)
+        session.install(*install_args(workspace, origin(), extras))
     else:
         session.log(
             "no virtualenv (--no-venv): using this interpreter's packages as they are; "
@@ -120,8 +130,7 @@ def pytest_session(
 
 def export_session(workspace: Workspace) -> Callable[[nox.Session], None]:
     def pipeline(session: nox.Session) -> None:
-        if _has_venv(session):
-            session.install(*workspace.install, "buildkite-sdk", "PyYAML")
+        prepare(session, workspace, extras="buildkite")
         session.run("python", "-m", "testmatrix", "export", *session.posargs)
 
     pipeline.__doc__ = (

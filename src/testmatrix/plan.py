@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import PurePosixPath
 
+from . import options as opt
 from .detect import Detection
 from .errors import UsageError, unknown
+from .installed import DISTRIBUTION, Origin
 from .model import (
     DeselectEntry,
     Entry,
@@ -34,7 +36,6 @@ from .model import (
 
 ENV_PLATFORM = "TESTMATRIX_PLATFORM"
 REPORTS_DIR = "reports"
-SHARD_FLAGS = ("--shard-id", "--num-shards")
 
 
 class FateKind(str, enum.Enum):
@@ -105,6 +106,28 @@ class Fate:
     @property
     def runs(self) -> bool:
         return self.kind is FateKind.RUN
+
+    def record(self) -> dict[str, str]:
+        """The fate as plain strings: what a test's report carries (its JUnit
+        properties) and what a summary counts, in this process or another."""
+        out = {"fate": self.kind.value, "target": self.platform}
+        if self.entry is not None:
+            out.update(entry_record(self.entry))
+        if self.model is not None:
+            out["model"] = self.model
+        if self.rerun is not None:
+            out["rerun"] = self.rerun.cite()
+        return out
+
+
+def entry_record(entry: Entry) -> dict[str, str]:
+    """An entry as plain strings: where it is declared, its kind, reason and issue."""
+    return {
+        "entry": str(entry.location),
+        "entry_kind": entry.kind,
+        "reason": entry.reason,
+        "issue": entry.issue or "",
+    }
 
 
 def models_of(test: TestCase, marker: str, rules: Rules) -> list[tuple[str, str]]:
@@ -555,6 +578,31 @@ def gpus_to_lease(
 # -- sessions ------------------------------------------------------------------------
 
 
+def testmatrix_requirement(
+    workspace: Workspace, origin: Origin, extras: str = ""
+) -> str | None:
+    """The pip requirement that installs the running testmatrix into a session's
+    fresh virtualenv, beside the workspace's own `install`: the checkout it runs
+    from, else the local file or directory it was installed from, else its version
+    from the package index. None in testmatrix's own checkout, which `install`
+    installs."""
+    name = DISTRIBUTION + (f"[{extras}]" if extras else "")
+    if origin.source is not None:
+        if origin.source.resolve() == workspace.root.resolve():
+            return None
+        return f"{name} @ {origin.source.resolve().as_uri()}"
+    if origin.url is not None:
+        return f"{name} @ {origin.url}"
+    return f"{name}=={origin.version}"
+
+
+def install_args(workspace: Workspace, origin: Origin, extras: str = "") -> list[str]:
+    """What `nox -s SESSION` installs into a fresh virtualenv: the workspace's
+    `install` arguments and the testmatrix that runs the session."""
+    own = testmatrix_requirement(workspace, origin, extras)
+    return [*workspace.install, *([own] if own else [])]
+
+
 @dataclass(frozen=True)
 class SessionKey:
     """What one session runs: a suite on a platform, or on one of its variants."""
@@ -630,16 +678,17 @@ def session_argv(
 ) -> list[str]:
     """The pytest arguments that select a session's tests: the suite's paths and
     selection, the target, and the target's ignore and deselect flags for the suite
-    (what a bare `pytest --platform P --suite S` run reproduces)."""
+    (what a bare `pytest --platform P --suite S` run reproduces). testmatrix's own
+    options are in their prefixed form, which exists whatever else is installed."""
     plat = platform_named(workspace, platform)
     var = variant_named(plat, variant)
     target = suite_named(workspace, suite)
     if plat is not None and not runs_on(target, Target(plat, var)):
         raise UsageError(no_session_fate(target, Target(plat, var)).message)
-    argv = [*target.paths, f"--platform={platform}"]
+    argv = [*target.paths, opt.PLATFORM.flag(platform)]
     if variant is not None:
-        argv.append(f"--variant={variant}")
-    argv.append(f"--suite={suite}")
+        argv.append(opt.VARIANT.flag(variant))
+    argv.append(opt.SUITE.flag(suite))
     if target.markexpr:
         argv += ["-m", target.markexpr]
     if target.keyword:
@@ -647,7 +696,7 @@ def session_argv(
     argv += target.args
     argv += [f"--ignore={e.target}" for e in target.excludes]
     if not apply:
-        return argv + ["--no-skiplist"]
+        return argv + [opt.NO_SKIPLIST.long]
     if plat is None:
         return argv
     argv += [
@@ -689,25 +738,34 @@ class SessionCommand:
 
 @dataclass(frozen=True)
 class Sharding:
-    """Parallel jobs: shard `shard_id` of `num_shards` (strings: may be $$VARs)."""
+    """Parallel jobs: shard `shard_id` of `num_shards` (strings: may be $$VARs).
+
+    Sessions always shard with testmatrix's own, prefixed options: exact (every test
+    in one shard) and balanced by recorded durations, whether or not pytest-shard,
+    which owns the short `--shard-id`, is installed."""
 
     shard_id: str
     num_shards: str
 
     def flags(self) -> list[str]:
-        return [f"--shard-id={self.shard_id}", f"--num-shards={self.num_shards}"]
+        return [opt.SHARD_ID.flag(self.shard_id), opt.NUM_SHARDS.flag(self.num_shards)]
 
 
 def conflicting_posarg(key: SessionKey, posargs: Sequence[str]) -> str | None:
     """Why an argument given after `--` would contradict the session, or None: the
     session fixes the platform, variant and suite, and its --ignore flags come from
     them."""
-    fixed = {"--platform": key.platform, "--variant": key.variant, "--suite": key.suite}
+    fixed = {
+        opt.PLATFORM.long: key.platform,
+        opt.VARIANT.long: key.variant,
+        opt.SUITE.long: key.suite,
+    }
     for i, arg in enumerate(posargs):
-        name, _, value = arg.partition("=")
-        if name == "--skiplists":
+        given, _, value = arg.partition("=")
+        name = opt.canonical(given)
+        if name == opt.SKIPLISTS.long:
             return (
-                "'--skiplists' after -- is not for sessions: their --ignore flags come "
+                f"'{given}' after -- is not for sessions: their --ignore flags come "
                 "from the workspace's own skiplists"
             )
         if name not in fixed:
@@ -716,17 +774,17 @@ def conflicting_posarg(key: SessionKey, posargs: Sequence[str]) -> str | None:
         if value == fixed[name]:
             continue
         platform, variant, suite = key.platform, key.variant, key.suite
-        if name == "--platform":
+        if name == opt.PLATFORM.long:
             platform, variant = value, None  # variants belong to their platform
-        elif name == "--variant":
+        elif name == opt.VARIANT.long:
             variant = value
         else:
             suite = value
         instead = session_name(platform, suite, variant)
-        what = name.removeprefix("--")
+        what = opt.BY_NAME[name].name
         mine = fixed[name] or "none (platform-wide)"
         return (
-            f"'{name} {value}' after -- contradicts this session's {what} ({mine}), "
+            f"'{given} {value}' after -- contradicts this session's {what} ({mine}), "
             f"whose --ignore flags it runs with; run nox -s {instead} instead"
         )
     return None
@@ -759,6 +817,48 @@ def _merge_expressions(argv: list[str], posargs: Sequence[str]) -> list[str]:
     return out + rest
 
 
+def _canonical_args(posargs: Sequence[str]) -> list[str]:
+    """The user's arguments with testmatrix's options in their prefixed form (given in
+    either form), so the session means testmatrix's even where another plugin owns the
+    short name (pytest-shard's --shard-id)."""
+    out = []
+    for arg in posargs:
+        name, value = opt.split(arg)
+        out.append(name if value is None else f"{name}={value}")
+    return out
+
+
+def _value_of(argv: Sequence[str], name: str) -> str | None:
+    """The value an option (prefixed form) is given in argv, either as `--x=v` or
+    `--x v`; the last one wins, as in pytest."""
+    found = None
+    for i, arg in enumerate(argv):
+        given, value = opt.split(arg)
+        if given == name:
+            found = value if value is not None else (argv[i + 1 : i + 2] or [""])[0]
+    return found
+
+
+def report_paths(
+    workspace: Workspace, key: SessionKey, shard: str | None
+) -> ReportPaths:
+    """Where a session writes its JUnit XML and summary: <reports_dir>/<session>/, and
+    in a parallel job one file per shard (junit-K.xml, summary-K.json), since every
+    job of a Buildkite step uploads into the same artifact paths."""
+    directory = f"{workspace.reports_dir}/{key.name}"
+    suffix = "" if shard is None else f"-{shard}"
+    return ReportPaths(
+        directory, f"{directory}/junit{suffix}.xml", f"{directory}/summary{suffix}.json"
+    )
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    directory: str
+    junit: str
+    summary: str
+
+
 def session_command(
     workspace: Workspace,
     platform: str,
@@ -772,34 +872,37 @@ def session_command(
     """The one builder of a session's command: nox, Buildkite (either style),
     `testmatrix argv` and `sessions` all run exactly this.
 
-    `posargs` are the user's extra pytest arguments (`nox -s S -- ...`); `--no-skiplist`
-    among them turns the skiplist off. Reports go to <reports_dir>/<session>/ unless
-    the user names their own. `exists` tells whether a workspace-relative file exists
-    (default: look in the workspace); it decides whether recorded durations balance
-    the shards.
+    `posargs` are the user's extra pytest arguments (`nox -s S -- ...`); testmatrix's
+    options among them may be in either form and are passed in the prefixed one;
+    `--no-skiplist` turns the skiplist off. Reports go to <reports_dir>/<session>/
+    (one file per shard when sharded) unless the user names their own. `exists`
+    tells whether a workspace-relative file exists (default: look in the workspace);
+    it decides whether recorded durations balance the shards.
     """
     key = SessionKey(platform, variant, suite)
     conflict = conflicting_posarg(key, posargs)
     if conflict:
         raise UsageError(conflict)
     the_suite = suite_named(workspace, suite)
-    apply = "--no-skiplist" not in posargs
+    posargs = _canonical_args(posargs)
+    off = opt.NO_SKIPLIST.long
+    apply = off not in posargs
     argv = session_argv(workspace, platform, suite, variant=variant, apply=apply)
-    argv = _merge_expressions(argv, [a for a in posargs if a != "--no-skiplist"])
+    argv = _merge_expressions(argv, [a for a in posargs if a != off])
     if sharding is not None:
         argv += sharding.flags()
-    given = {a.split("=", 1)[0] for a in argv}
-    reports = f"{workspace.reports_dir}/{key.name}"
+    given = {opt.split(a)[0] for a in argv}
+    reports = report_paths(workspace, key, _value_of(argv, opt.SHARD_ID.long))
     if "--junitxml" not in given and "--junit-xml" not in given:
-        argv.append(f"--junitxml={reports}/junit.xml")
+        argv.append(f"--junitxml={reports.junit}")
     durations = the_suite.durations
     if exists is None:
         root = workspace.root
         exists = lambda rel: os.path.isfile(os.path.join(root, rel))  # noqa: E731
-    balance = "--num-shards" in given and "--shard-durations" not in given
+    balance = opt.NUM_SHARDS.long in given and opt.DURATIONS.long not in given
     if balance and durations and exists(durations):
-        argv.append(f"--shard-durations={durations}")  # balance shards by time
-    if "--summary-json" not in given:
-        argv.append(f"--summary-json={reports}/summary.json")
+        argv.append(opt.DURATIONS.flag(durations))  # balance shards by time
+    if opt.SUMMARY.long not in given:
+        argv.append(opt.SUMMARY.flag(reports.summary))
     env = {k: str(v) for k, v in the_suite.env.items()}
     return SessionCommand(key, tuple(argv), env, the_suite.gpus, apply)

@@ -1,30 +1,41 @@
 """The pytest plugin: applies a platform's skiplist to a plain pytest run.
 
-Load it from the root conftest.py with `pytest_plugins = ["testmatrix.plugin"]`.
-Hooks only gather facts and act on `Rules.fate`, so a bare pytest run, a nox
-session and `testmatrix explain` decide every test the same way.
+Installed, it loads wherever pytest runs (the `pytest11` entry point
+`testmatrix.plugin`); without an installed package, load it from the root conftest.py
+with `pytest_plugins = ["testmatrix.plugin"]`. In a project without skiplists/ it
+does nothing and says nothing. Hooks only gather facts and act on `Rules.fate`, so a
+bare pytest run, a nox session and `testmatrix explain` decide every test the same
+way.
+
+Each test's fate travels in its report (`user_properties`, which JUnit writes as
+`<properties>`), and what the plugin left out of the run travels in xdist's worker
+output, so the process that writes the summary counts the same with or without
+pytest-xdist.
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
 import os
+from collections.abc import Generator, Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from . import config as _config
+from . import options as opt
 from . import shard
 from .detect import Detection, detect
 from .errors import TestmatrixError
-from .items import case_of, relpath
-from .model import Exclude, IgnoreEntry, Workspace
+from .items import case_of, relpath, strings
+from .model import Workspace, cite
 from .plan import (
     ENV_PLATFORM,
     Fate,
     FateKind,
-    Rerun,
     Rules,
+    entry_record,
     hardware_mismatch,
     suite_named,
     target_platform,
@@ -33,12 +44,16 @@ from .plan import (
 
 FATE = pytest.StashKey[Fate]()
 STATE = pytest.StashKey["State"]()
+MODELS_SET = pytest.StashKey[bool]()
 ENV_STRICT = "TESTMATRIX_STRICT_PLATFORM"
 ENV_VARIANT = "TESTMATRIX_VARIANT"
+PROPERTY = "testmatrix_"  # the prefix of the properties a test's report carries
+WORKER_OUTPUT = "testmatrix"  # xdist: what a worker hands the controller
+Record = dict[str, str]  # a fate or an entry as plain strings (plan's records)
 
 
 class State:
-    """What the plugin decided for this run, and what it did."""
+    """What the plugin decided for this run, and what it saw happen."""
 
     def __init__(
         self, workspace: Workspace, rules: Rules, detection: Detection, strict: bool
@@ -47,89 +62,176 @@ class State:
         self.rules = rules
         self.detection = detection
         self.strict = strict
-        self.ignored: dict[str, IgnoreEntry] = {}
-        self.excluded: dict[str, Exclude] = {}
         self.shard: tuple[int, int] | None = None
-        self.reran: set[str] = set()
+        self.durations: dict[str, float] | None = None
+        # decided where tests are collected (this process, or each xdist worker):
+        # paths never collected, and tests left out of the run, as records
+        self.ignored: dict[str, Record] = {}  # path: its ignore entry
+        self.excluded: set[str] = set()  # paths the suite leaves to other suites
+        self.left_out: dict[str, Record] = {}  # nodeid: its fate
+        # seen in the reports, in whichever process writes the summary
+        self.tests: dict[str, Record] = {}  # nodeid: its fate, and models
         self.outcomes: dict[str, str] = {}
         self.durations_seen: dict[str, float] = {}
-        self.reruns: dict[str, Rerun] = {}
-        self.durations: dict[str, float] | None = None
-        self.fates: dict[str, Fate] = {}
+        self.reran: set[str] = set()
+        self.short_names_taken: tuple[str, ...] = ()  # our aliases other plugins own
 
     @property
     def simulated(self) -> bool:
         plat = self.rules.platform
         return plat is not None and plat.hardware != self.detection.hardware
 
+    def collected(self) -> dict[str, Any]:
+        """What collection decided beyond the run's reports (xdist worker output)."""
+        return {
+            "ignored": self.ignored,
+            "excluded": sorted(self.excluded),
+            "left_out": self.left_out,
+        }
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("testmatrix", "platform skiplists (testmatrix)")
-    group.addoption(
-        "--platform",
-        dest="testmatrix_platform",
-        metavar="NAME",
-        help="target platform whose skiplist applies (skiplists/platforms/NAME.toml, "
-        f"or 'none'); default: ${ENV_PLATFORM}, else the detected hardware's",
+    def add_collected(self, data: dict[str, Any]) -> None:
+        """A worker's collection decisions: every worker collects the same tests."""
+        self.ignored.update(data.get("ignored", {}))
+        self.excluded.update(data.get("excluded", ()))
+        self.left_out.update(data.get("left_out", {}))
+
+
+# Option specs: the prefixed long form is always registered; the short one only
+# where no other plugin owns it (see options.py).
+_OPTIONS: tuple[tuple[opt.Option, dict[str, Any]], ...] = (
+    (
+        opt.PLATFORM,
+        {
+            "metavar": "NAME",
+            "help": "target platform whose skiplist applies (skiplists/platforms/"
+            f"NAME.toml, or 'none'); default: ${ENV_PLATFORM}, else the detected "
+            "hardware's",
+        },
+    ),
+    (
+        opt.VARIANT,
+        {
+            "metavar": "NAME",
+            "help": "hardware variant of the platform whose entries apply too "
+            f"(rocm: mi300); default: ${ENV_VARIANT}, else the detected one, else "
+            "platform-wide only",
+        },
+    ),
+    (
+        opt.STRICT,
+        {
+            "action": "store_true",
+            "default": None,
+            "help": "refuse to run unless the detected hardware is the target's "
+            "(CI steps)",
+        },
+    ),
+    (
+        opt.SUITE,
+        {
+            "metavar": "NAME",
+            "help": "apply this suite's selection and only its file-level ignores "
+            "(nox sessions pass it; default: every suite's ignores)",
+        },
+    ),
+    (
+        opt.NO_SKIPLIST,
+        {
+            "action": "store_true",
+            "default": False,
+            "help": "apply no skiplist entry: ignore, skip and deselect nothing "
+            "(reproduces the failures)",
+        },
+    ),
+    (
+        opt.SKIPLISTS,
+        {
+            "metavar": "DIR",
+            "help": "directory holding suites.toml and platforms/ (default: ini "
+            "'skiplists', else <rootdir>/skiplists)",
+        },
+    ),
+    (
+        opt.SHARD_ID,
+        {
+            "type": int,
+            "default": None,
+            "metavar": "K",
+            "help": "run only shard K (0-based)",
+        },
+    ),
+    (
+        opt.NUM_SHARDS,
+        {
+            "type": int,
+            "default": None,
+            "metavar": "N",
+            "help": "split the tests "
+            "into N shards (every selected test in exactly one)",
+        },
+    ),
+    (
+        opt.DURATIONS,
+        {
+            "metavar": "FILE",
+            "help": "JSON {test id: seconds} to balance shards by time (default: by "
+            "count)",
+        },
+    ),
+    (
+        opt.SUMMARY,
+        {
+            "metavar": "PATH",
+            "help": "write a JSON summary: counts by fate, entries used, flaky "
+            "tests, models, durations",
+        },
+    ),
+)
+
+
+class ShortNames:
+    """Registers the short aliases (--platform) of the prefixed options once every
+    other plugin has registered its own options, each only where it is free: a
+    name another plugin owns (pytest-shard's --shard-id) stays that plugin's."""
+
+    def __init__(self, group: pytest.OptionGroup):
+        self.group = group
+        self.taken: list[str] = []
+        self.added = False
+
+    def add(self) -> None:
+        if self.added:
+            return
+        self.added = True
+        for option, spec in _OPTIONS:
+            attrs = {**spec, "help": argparse.SUPPRESS}
+            try:
+                self.group.addoption(option.short, dest=option.dest, **attrs)
+            except (argparse.ArgumentError, ValueError):
+                self.taken.append(option.short)  # another plugin's: keep theirs
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_load_initial_conftests(self) -> Generator[None, object, object]:
+        # installed plugins and the initial conftests have registered their options
+        # by now, and the command line is parsed in full right after
+        result = yield
+        self.add()
+        return result
+
+
+SHORT_NAMES = "testmatrix-short-names"
+
+
+def pytest_addoption(
+    parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
+) -> None:
+    group = parser.getgroup(
+        "testmatrix",
+        "platform skiplists (testmatrix; each option also has its short name, "
+        "--platform, where no other plugin owns it)",
     )
-    group.addoption(
-        "--variant",
-        dest="testmatrix_variant",
-        metavar="NAME",
-        help="hardware variant of the platform whose entries apply too (rocm: mi300); "
-        f"default: ${ENV_VARIANT}, else the detected one, else platform-wide only",
-    )
-    group.addoption(
-        "--strict-platform",
-        dest="testmatrix_strict",
-        action="store_true",
-        default=None,
-        help="refuse to run unless the detected hardware is the target's (CI steps)",
-    )
-    group.addoption(
-        "--suite",
-        dest="testmatrix_suite",
-        metavar="NAME",
-        help="apply this suite's selection and only its file-level ignores "
-        "(nox sessions pass it; default: every suite's ignores)",
-    )
-    group.addoption(
-        "--no-skiplist",
-        dest="testmatrix_no_skiplist",
-        action="store_true",
-        default=False,
-        help="apply no skiplist entry: ignore, skip and deselect nothing "
-        "(reproduces the failures)",
-    )
-    group.addoption(
-        "--skiplists",
-        dest="testmatrix_skiplists",
-        metavar="DIR",
-        help="directory holding suites.toml and platforms/ "
-        "(default: ini 'skiplists', else <rootdir>/skiplists)",
-    )
-    for flag, dest, help_ in (
-        ("--shard-id", "testmatrix_shard_id", "run only shard K (0-based)"),
-        ("--num-shards", "testmatrix_num_shards", "split the tests into N shards"),
-    ):
-        # pytest-shard or similar may own the flag already; then it shards
-        with contextlib.suppress(ValueError):
-            group.addoption(
-                flag, dest=dest, type=int, default=None, metavar="N", help=help_
-            )
-    group.addoption(
-        "--shard-durations",
-        dest="testmatrix_durations",
-        metavar="FILE",
-        help="JSON {test id: seconds} to balance shards by time (default: by count)",
-    )
-    group.addoption(
-        "--summary-json",
-        dest="testmatrix_summary",
-        metavar="PATH",
-        help="write a JSON summary: counts by fate, entries used, flaky tests, "
-        "durations",
-    )
+    for option, spec in _OPTIONS:
+        group.addoption(option.long, dest=option.dest, **spec)
     parser.addini(
         "skiplists", "directory of testmatrix skiplists, relative to the rootdir"
     )
@@ -139,6 +241,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=False,
     )
+    names = ShortNames(group)
+    # Loaded from a conftest, every installed plugin has registered its options
+    # already; loaded earlier (entry point, -p), wait until all have. (pytest sets
+    # the conftest cut-off directory just before it imports the initial conftests.)
+    if getattr(pluginmanager, "_confcutdir", None) is not None:
+        names.add()
+    pluginmanager.register(names, SHORT_NAMES)
 
 
 def _registered_markers(config: pytest.Config) -> set[str]:
@@ -154,22 +263,44 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-def _workspace(config: pytest.Config) -> Workspace:
+def _explicit(config: pytest.Config) -> str | None:
+    """The first testmatrix option given on this command line, if any."""
+    for option, spec in _OPTIONS:
+        if config.getoption(option.dest) not in (None, spec.get("default")):
+            return option.long
+    return None
+
+
+def _workspace(config: pytest.Config) -> Workspace | None:
+    """The workspace whose skiplists apply; None in a project without skiplists/,
+    where the plugin does nothing (unless a testmatrix option asks for them)."""
     handed = config.hook.pytest_testmatrix_workspace(config=config)
     if handed is not None:
         return handed
-    option = config.getoption("testmatrix_skiplists") or config.getini("skiplists")
+    option = config.getoption(opt.SKIPLISTS.dest) or config.getini("skiplists")
     if not option:
-        return _config.load_workspace(config.rootpath)
+        root = _config.find_root(config.rootpath)
+        if root is None:
+            asked = _explicit(config)
+            if asked is None:
+                return None
+            raise TestmatrixError(
+                f"{asked} needs skiplists, but there is no "
+                f"{_config.SKIPLIST_DIR}/suites.toml in {config.rootpath} or above "
+                f"it; pass {opt.SKIPLISTS.long}=DIR"
+            )
+        return _config.load_workspace(root)
     directory = Path(option)
     if not directory.is_absolute():
-        given = config.getoption("testmatrix_skiplists")
+        given = config.getoption(opt.SKIPLISTS.dest)
         directory = (Path.cwd() if given else config.rootpath) / directory
     return _config.load_workspace(skiplist_dir=directory)
 
 
-def _load(config: pytest.Config) -> State:
+def _load(config: pytest.Config) -> State | None:
     workspace = _workspace(config)
+    if workspace is None:
+        return None
     registered = _registered_markers(config)
     for plat in workspace.platforms.values():
         for entry in plat.skips:
@@ -180,16 +311,16 @@ def _load(config: pytest.Config) -> State:
                     f"add it to 'markers' in {ini}"
                 )
     detection = detect()
-    requested = config.getoption("testmatrix_platform") or os.environ.get(ENV_PLATFORM)
+    requested = config.getoption(opt.PLATFORM.dest) or os.environ.get(ENV_PLATFORM)
     platform = target_platform(workspace, requested, detection.hardware)
     variant = target_variant(
         platform,
-        config.getoption("testmatrix_variant") or os.environ.get(ENV_VARIANT),
+        config.getoption(opt.VARIANT.dest) or os.environ.get(ENV_VARIANT),
         detection.hardware,
         detection.models,
     )
     strict = bool(
-        config.getoption("testmatrix_strict")
+        config.getoption(opt.STRICT.dest)
         or config.getini("strict_platform")
         or os.environ.get(ENV_STRICT) == "1"
     )
@@ -198,10 +329,10 @@ def _load(config: pytest.Config) -> State:
     )
     if strict and refusal:
         raise TestmatrixError(refusal)
-    suite = config.getoption("testmatrix_suite")
+    suite = config.getoption(opt.SUITE.dest)
     if suite is not None:
         suite_named(workspace, suite)
-    apply = not config.getoption("testmatrix_no_skiplist")
+    apply = not config.getoption(opt.NO_SKIPLIST.dest)
     rules = Rules(
         workspace,
         platform,
@@ -210,15 +341,23 @@ def _load(config: pytest.Config) -> State:
         suite=suite,
     )
     state = State(workspace, rules, detection, strict)
-    num = config.getoption("testmatrix_num_shards", None)
-    shard_id = config.getoption("testmatrix_shard_id", None)
+    num = config.getoption(opt.NUM_SHARDS.dest)
+    shard_id = config.getoption(opt.SHARD_ID.dest)
     if num is not None or shard_id is not None:
         shard.check(shard_id or 0, num or 1)
         state.shard = (shard_id or 0, num or 1)
-    durations = config.getoption("testmatrix_durations")
+    durations = config.getoption(opt.DURATIONS.dest)
     if durations:
         state.durations = shard.load_durations(Path(durations))
+    names = config.pluginmanager.get_plugin(SHORT_NAMES)
+    if isinstance(names, ShortNames):
+        state.short_names_taken = tuple(names.taken)
     return state
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    """An xdist worker: it collects and runs; its controller writes the summary."""
+    return hasattr(config, "workerinput")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -230,8 +369,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except TestmatrixError as exc:
         # pytest prefixes the first line with "ERROR: "; give every problem the same
         raise pytest.UsageError(str(exc).replace("\n", "\nERROR: ")) from None
+    if state is None:
+        return  # no skiplists here: nothing to do, nothing to say
     config.stash[STATE] = state
     config.pluginmanager.register(Outcomes(state), "testmatrix-outcomes")
+    if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
+        config.pluginmanager.register(Controller(state), "testmatrix-xdist")
     if state.shard is not None:
         config.pluginmanager.register(Sharder(state), "testmatrix-shard")
     target = state.rules.platform
@@ -297,6 +440,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
                 f"{count['deselect']} deselects"
                 + (f" (with {rules.variant}'s own)" if rules.variant else "")
             )
+    if state.short_names_taken:
+        taken = ", ".join(state.short_names_taken)
+        lines.append(
+            f"testmatrix: {taken} belong to another plugin here; testmatrix's are "
+            f"{', '.join(opt.canonical(n) for n in state.short_names_taken)}"
+        )
     return lines
 
 
@@ -309,22 +458,35 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         return None
     exclude = state.rules.excluded_path(rel)
     if exclude is not None:  # the suite's partitioning: never collected here
-        state.excluded[rel] = exclude
+        state.excluded.add(rel)
         return True
     entry = state.rules.ignored_path(rel)
     if entry is None:
         return None
-    state.ignored[rel] = entry
+    state.ignored[rel] = entry_record(entry)
     return True
 
 
+def _properties(record: Record) -> list[tuple[str, str]]:
+    return [(PROPERTY + name, value) for name, value in record.items() if value]
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    """Decides every collected test before any other plugin narrows the list (a
+    sharder, -k): the counts of what was left out are the suite's, in every shard."""
     state = config.stash.get(STATE, None)
-    if state is None or state.rules.decides_nothing:
-        return  # every test runs as it is (cuda here): cost nothing per item
+    if state is None:
+        return
     rules = state.rules
+    if rules.decides_nothing:
+        # every test runs as it is (cuda here): only its target, in its report
+        target = _properties(rules.runs.record())
+        for item in items:
+            item.user_properties.extend(target)
+        return
     keep, deselected = [], []
     relevant = frozenset(rules.skips)  # only these markers can change a fate here
     suite = rules.suite
@@ -339,15 +501,13 @@ def pytest_collection_modifyitems(
             item.add_marker(
                 pytest.mark.flaky(reruns=rerun.reruns, reruns_delay=rerun.delay)
             )
-            state.reruns[item.nodeid] = rerun
-        if fate.kind is FateKind.RUN:
-            keep.append(item)
-            continue
-        item.stash[FATE] = fate
-        state.fates[item.nodeid] = fate
         if fate.kind in _LEFT_OUT:
+            state.left_out[item.nodeid] = fate.record()
             deselected.append(item)
             continue
+        item.user_properties.extend(_properties(fate.record()))
+        if fate.kind is not FateKind.RUN:
+            item.stash[FATE] = fate
         if fate.kind is FateKind.SKIPPED:
             item.add_marker(pytest.mark.skip(reason=fate.message))
         keep.append(item)
@@ -356,8 +516,53 @@ def pytest_collection_modifyitems(
         items[:] = keep
 
 
+def _models(item: pytest.Item, rules: Rules) -> list[str]:
+    """The models a test's parameters name (its fixtures' too)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return []
+    found: dict[str, None] = {}
+    for value in callspec.params.values():
+        for text in strings(value):
+            if rules.is_model(text):
+                found[text] = None
+    return list(found)
+
+
+def _note_models(item: pytest.Item, rules: Rules) -> None:
+    """The test's models in its report, once (reruns set up the item again), for
+    the per-model coverage of the matrix."""
+    if item.stash.get(MODELS_SET, False):
+        return
+    item.stash[MODELS_SET] = True
+    models = _models(item, rules)
+    if models:
+        item.user_properties.append((PROPERTY + "models", ",".join(models)))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = item.config.stash.get(STATE, None)
+    if state is None:
+        return
+    _note_models(item, state.rules)
+    fate = item.stash.get(FATE, None)
+    if fate is not None and fate.kind is FateKind.ERROR:
+        pytest.fail(f"testmatrix: {fate.message}", pytrace=False)
+
+
+def _record_of(report: pytest.TestReport) -> Record:
+    """The fate a test's report carries (set where it was collected)."""
+    return {
+        str(name)[len(PROPERTY) :]: str(value)
+        for name, value in report.user_properties
+        if str(name).startswith(PROPERTY)
+    }
+
+
 class Outcomes:
-    """Records each test's final outcome, reruns and duration for the summary."""
+    """Records each test's final outcome, fate, reruns and duration for the summary,
+    from its reports: the same in a plain run and in xdist's controller."""
 
     def __init__(self, state: State):
         self.state = state
@@ -374,21 +579,65 @@ class Outcomes:
         ):
             state.outcomes[report.nodeid] = report.outcome
             state.durations_seen[report.nodeid] = round(report.duration, 6)
+            state.tests[report.nodeid] = _record_of(report)
+
+
+class Controller:
+    """xdist's controller: collection happens in the workers, which hand over what
+    they left out when they finish."""
+
+    def __init__(self, state: State):
+        self.state = state
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        data = output.get(WORKER_OUTPUT)
+        if isinstance(data, dict):
+            self.state.add_collected(data)
 
 
 def pytest_sessionfinish(
     session: pytest.Session, exitstatus: int | pytest.ExitCode
 ) -> None:
-    state = session.config.stash.get(STATE, None)
-    path = session.config.getoption("testmatrix_summary", None)
-    if state is None or not path:
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    if _is_worker(config):
+        output: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
+        output[WORKER_OUTPUT] = state.collected()
+        return
+    path = config.getoption(opt.SUMMARY.dest, None)
+    if not path:
         return
     from .reports import write_summary
 
-    write_summary(Path(path), summarise(state, session.config, int(exitstatus)))
+    write_summary(Path(path), summarise(state, config, int(exitstatus)))
 
 
-def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
+def _entries(records: Iterable[Record]) -> dict[str, dict[str, Any]]:
+    """Each entry used, by location: kind, reason, issue and how many tests."""
+    used: dict[str, dict[str, Any]] = {}
+    for record in records:
+        where = record.get("entry")
+        if not where:
+            continue
+        row = used.setdefault(
+            where,
+            {
+                "kind": record.get("entry_kind"),
+                "reason": record.get("reason"),
+                "issue": record.get("issue") or None,
+                "tests": 0,
+            },
+        )
+        row["tests"] += "fate" in record  # an ignored path is no test
+    return used
+
+
+def tally(state: State) -> dict[str, Any]:
+    """The run's counts, entries used and per-model outcomes."""
     counts = {
         "passed": 0,
         "failed": 0,
@@ -397,64 +646,58 @@ def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
         "flaky": 0,
         "errors": 0,
     }
+    models: dict[str, dict[str, int]] = {}
     for nodeid, outcome in state.outcomes.items():
-        fate = state.fates.get(nodeid)
+        record = state.tests.get(nodeid, {})
+        fate = record.get("fate")
         if outcome == "passed":
-            counts["passed"] += 1
+            kind = "passed"
             counts["flaky"] += nodeid in state.reran
         elif outcome == "failed":
-            counts["failed"] += 1
-        elif outcome == "skipped":
-            counts[
-                "skipped_by_entry"
-                if fate is not None and fate.kind is FateKind.SKIPPED
-                else "skipped_other"
-            ] += 1
-    counts["errors"] = sum(1 for f in state.fates.values() if f.kind is FateKind.ERROR)
+            kind = "failed"
+        elif fate == FateKind.SKIPPED.value:
+            kind = "skipped_by_entry"
+        else:
+            kind = "skipped_other"
+        counts[kind] += 1
+        counts["errors"] += fate == FateKind.ERROR.value
+        named = record.get("models") or record.get("model")
+        for model in named.split(",") if named else ():
+            row = models.setdefault(model, {})
+            row[kind] = row.get(kind, 0) + 1
+    left = [r.get("fate") for r in state.left_out.values()]
     counts["deselected"] = sum(
-        1
-        for f in state.fates.values()
-        if f.kind in (FateKind.DESELECTED, FateKind.IGNORED)
+        f in (FateKind.DESELECTED.value, FateKind.IGNORED.value) for f in left
     )
     counts["ignored_paths"] = len(state.ignored)
     # the suite's partitioning, apart from what the platform's entries keep out
-    counts["not_in_suite"] = len(state.excluded) + sum(
-        1 for f in state.fates.values() if f.kind is FateKind.NOT_IN_SUITE
+    counts["not_in_suite"] = len(state.excluded) + left.count(
+        FateKind.NOT_IN_SUITE.value
     )
-    used: dict[str, dict] = {}
-    for fate in state.fates.values():
-        if fate.entry is not None:
-            row = used.setdefault(
-                str(fate.entry.location),
-                {
-                    "kind": fate.entry.kind,
-                    "reason": fate.entry.reason,
-                    "issue": fate.entry.issue,
-                    "tests": 0,
-                },
-            )
-            row["tests"] += 1
-    for entry in state.ignored.values():
-        used.setdefault(
-            str(entry.location),
-            {
-                "kind": "ignore",
-                "reason": entry.reason,
-                "issue": entry.issue,
-                "tests": 0,
-            },
-        )
+    records = [*state.tests.values(), *state.left_out.values(), *state.ignored.values()]
+    return {
+        "counts": counts,
+        "entries": _entries(records),
+        "models": dict(sorted(models.items())),
+    }
+
+
+def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
+    tallied = tally(state)
+    shard_of = None
+    if state.shard is not None:
+        shard_of = {"id": state.shard[0], "count": state.shard[1]}
     return {
         "platform": state.rules.platform.name if state.rules.platform else "none",
         "variant": state.rules.variant,
         "target": state.rules.name,
-        "suite": config.getoption("testmatrix_suite"),
+        "suite": config.getoption(opt.SUITE.dest),
         "simulated": state.simulated,
         "hardware": state.detection.hardware,
         "exitstatus": exitstatus,
-        "counts": counts,
+        "shard": shard_of,
+        **tallied,
         "flaky": sorted(n for n in state.reran if state.outcomes.get(n) == "passed"),
-        "entries": used,
         "durations": state.durations_seen,
         "total_seconds": round(sum(state.durations_seen.values()), 6),
     }
@@ -486,13 +729,6 @@ class Sharder:
         return f"testmatrix: shard {shard_id} of {num} (0-based), balanced by {how}"
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    fate = item.stash.get(FATE, None)
-    if fate is not None and fate.kind is FateKind.ERROR:
-        pytest.fail(f"testmatrix: {fate.message}", pytrace=False)
-
-
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter,
     exitstatus: pytest.ExitCode,
@@ -501,19 +737,16 @@ def pytest_terminal_summary(
     state = config.stash.get(STATE, None)
     if state is None or (state.rules.platform is None and not state.rules.selects):
         return
-    counts = dict.fromkeys(FateKind, 0)
-    entries = {entry.location for entry in state.ignored.values()}
-    for fate in state.fates.values():
-        counts[fate.kind] += 1
-        if fate.entry is not None:
-            entries.add(fate.entry.location)
+    tallied = tally(state)
+    counts = tallied["counts"]
     write = terminalreporter.write_line
     terminalreporter.section(f"testmatrix: {state.rules.name}", sep="-")
     suite = state.rules.suite
-    if suite is not None and (state.excluded or counts[FateKind.NOT_IN_SUITE]):
+    if suite is not None and counts["not_in_suite"]:
+        outside = counts["not_in_suite"] - len(state.excluded)
         write(
             f"suite {suite.name}: {len(state.excluded)} paths excluded, "
-            f"{counts[FateKind.NOT_IN_SUITE]} tests outside its selection "
+            f"{outside} tests outside its selection "
             "(partitioning: they run in other suites)"
         )
     if state.rules.platform is None:
@@ -524,23 +757,26 @@ def pytest_terminal_summary(
             "testmatrix"
         )
         return
+    skipped = sum(r.get("fate") == FateKind.SKIPPED.value for r in state.tests.values())
     write(
         f"{len(state.ignored)} paths ignored, "
-        f"{counts[FateKind.SKIPPED]} tests skipped by model entries, "
-        f"{counts[FateKind.DESELECTED] + counts[FateKind.IGNORED]} deselected, "
-        f"{counts[FateKind.ERROR]} marked tests with no model; "
-        f"{len(entries)} skiplist entries used"
+        f"{skipped} tests skipped by model entries, "
+        f"{counts['deselected']} deselected, "
+        f"{counts['errors']} marked tests with no model; "
+        f"{len(tallied['entries'])} skiplist entries used"
     )
     for rel, entry in sorted(state.ignored.items()):
-        write(f"  ignored {rel}: {entry.cite()}")
+        write(
+            f"  ignored {rel}: {cite(entry['reason'], entry['issue'], entry['entry'])}"
+        )
     for nodeid in sorted(state.reran):
         if state.outcomes.get(nodeid) == "passed":
-            rerun = state.reruns.get(nodeid)
-            why = f": {rerun.cite()}" if rerun else ""
+            rerun = state.tests.get(nodeid, {}).get("rerun")
+            why = f": {rerun}" if rerun else ""
             write(f"  FLAKY (passed on rerun) {nodeid}{why}", yellow=True)
-    if counts[FateKind.ERROR]:
+    if counts["errors"]:
         write(
-            f"  {counts[FateKind.ERROR]} tests are marked but name no model: "
+            f"  {counts['errors']} tests are marked but name no model: "
             "see the errors above",
             red=True,
         )

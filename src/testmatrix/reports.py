@@ -56,45 +56,178 @@ def read_summaries(paths: list[Path]) -> list[Summary]:
     return out
 
 
-def matrix(summaries: list[Summary]) -> str:
-    """Markdown table, suites by targets (platforms and variants), ready for
-    `buildkite-agent annotate`."""
+# counts of tests that ran in a shard: the sum over a session's shards is the
+# session's; the rest (what collection left out) is the same in every shard
+SHARDED_COUNTS = (
+    "passed",
+    "failed",
+    "skipped_by_entry",
+    "skipped_other",
+    "flaky",
+    "errors",
+)
+COUNT_LABELS = (
+    ("failed", "failed"),
+    ("flaky", "flaky"),
+    ("skipped_by_entry", "skipped"),
+    ("deselected", "deselected"),
+    ("ignored_paths", "files ignored"),
+    ("not_in_suite", "in other suites"),
+    ("errors", "no model"),
+)
 
-    def target(summary: Summary) -> str:
-        return summary.get("target") or summary["platform"]
 
-    platforms = sorted({target(s) for s in summaries})
-    suites = sorted({s.get("suite") or "-" for s in summaries})
-    cell = {(target(s), s.get("suite") or "-"): s for s in summaries}
+def target_of(summary: Summary) -> str:
+    return summary.get("target") or summary["platform"]
+
+
+def suite_of(summary: Summary) -> str:
+    return summary.get("suite") or "-"
+
+
+def merge(summaries: list[Summary]) -> Summary:
+    """One session's summaries (one per shard of a parallel step) as one: run
+    counts, models and entries add up; what collection left out is counted once;
+    `shards` says how many of how many came."""
+    first = summaries[0]
+    counts: dict[str, int] = {}
+    for summary in summaries:
+        for name, value in summary["counts"].items():
+            if name in SHARDED_COUNTS:
+                counts[name] = counts.get(name, 0) + value
+            else:
+                counts[name] = max(counts.get(name, 0), value)
+    models: dict[str, dict[str, int]] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    for summary in summaries:
+        for model, outcomes in summary.get("models", {}).items():
+            row = models.setdefault(model, {})
+            for kind, n in outcomes.items():
+                row[kind] = row.get(kind, 0) + n
+        for where, entry in summary.get("entries", {}).items():
+            entries.setdefault(where, dict(entry))
+    expected = max((s.get("shard") or {}).get("count", 1) for s in summaries)
+    shards = {(s.get("shard") or {}).get("id", 0) for s in summaries}
+    return {
+        **first,
+        "counts": counts,
+        "models": models,
+        "entries": entries,
+        "exitstatus": max(s["exitstatus"] for s in summaries),
+        "simulated": any(s.get("simulated") for s in summaries),
+        "shards": (len(shards), expected),
+    }
+
+
+def merged(summaries: list[Summary]) -> dict[tuple[str, str], Summary]:
+    """{(target, suite): the session's merged summary}."""
+    by_session: dict[tuple[str, str], list[Summary]] = {}
+    for summary in summaries:
+        by_session.setdefault((target_of(summary), suite_of(summary)), []).append(
+            summary
+        )
+    return {key: merge(group) for key, group in by_session.items()}
+
+
+def _cell(summary: Summary) -> str:
+    c = summary["counts"]
+    icon = ":white_check_mark:" if summary["exitstatus"] == 0 else ":x:"
+    parts = [f"{c['passed']} passed"]
+    for key, label in COUNT_LABELS:
+        if c.get(key):
+            parts.append(f"{c[key]} {label}")
+    came, expected = summary.get("shards", (1, 1))
+    if came < expected:
+        icon = ":warning:"
+        parts.append(f"{came} of {expected} shards reported")
+    sim = " (simulated)" if summary.get("simulated") else ""
+    return f"{icon} " + ", ".join(parts) + sim
+
+
+def matrix(
+    summaries: list[Summary], expected: list[tuple[str, str]] | None = None
+) -> str:
+    """Markdown for `buildkite-agent annotate`: suites by targets (platforms and
+    variants), one cell per session (its shards merged), then which models ran on
+    which target. `expected` (target, suite) sessions that sent no summary show as
+    such."""
+    sessions = merged(summaries)
+    wanted = set(expected or ())
+    targets = sorted({t for t, _ in sessions} | {t for t, _ in wanted})
+    suites = sorted({s for _, s in sessions} | {s for _, s in wanted})
+    if not targets:
+        return (
+            "No testmatrix session summaries were found: every job failed before "
+            "writing one, or none was uploaded.\n"
+        )
     lines = [
-        "| suite | " + " | ".join(platforms) + " |",
-        "|---|" + "---|" * len(platforms),
+        "| suite | " + " | ".join(targets) + " |",
+        "|---|" + "---|" * len(targets),
     ]
     for suite in suites:
         row = [suite]
-        for platform in platforms:
-            s = cell.get((platform, suite))
-            if s is None:
+        for target in targets:
+            summary = sessions.get((target, suite))
+            if summary is not None:
+                row.append(_cell(summary))
+            elif (target, suite) in wanted:
+                row.append(":warning: no summary")
+            else:
                 row.append("not run")
-                continue
-            c = s["counts"]
-            icon = ":white_check_mark:" if s["exitstatus"] == 0 else ":x:"
-            parts = [f"{c['passed']} passed"]
-            for key, label in (
-                ("failed", "failed"),
-                ("flaky", "flaky"),
-                ("skipped_by_entry", "skipped"),
-                ("deselected", "deselected"),
-                ("ignored_paths", "files ignored"),
-                ("not_in_suite", "in other suites"),
-                ("errors", "no model"),
-            ):
-                if c.get(key):
-                    parts.append(f"{c[key]} {label}")
-            sim = " (simulated)" if s.get("simulated") else ""
-            row.append(f"{icon} " + ", ".join(parts) + sim)
         lines.append("| " + " | ".join(row) + " |")
-    total = sum(len(s.get("entries", {})) for s in summaries)
+    used = {where for s in sessions.values() for where in s.get("entries", {})}
     lines.append("")
-    lines.append(f"{len(summaries)} sessions, {total} skiplist entries used.")
+    lines.append(f"{len(sessions)} sessions, {len(used)} skiplist entries used.")
+    lines += model_coverage(sessions)
     return "\n".join(lines) + "\n"
+
+
+def coverage(sessions: dict[tuple[str, str], Summary]) -> dict[str, dict[str, dict]]:
+    """{model: {target: outcome counts over every suite}}."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for (target, _), summary in sessions.items():
+        for model, outcomes in summary.get("models", {}).items():
+            cell = out.setdefault(model, {}).setdefault(target, {})
+            for kind, n in outcomes.items():
+                cell[kind] = cell.get(kind, 0) + n
+    return dict(sorted(out.items()))
+
+
+def _model_cell(outcomes: dict[str, int] | None) -> str:
+    if not outcomes:
+        return "-"
+    parts = []
+    for kind, label in (
+        ("passed", "passed"),
+        ("failed", "failed"),
+        ("skipped_by_entry", "skipped by entry"),
+        ("skipped_other", "skipped"),
+    ):
+        if outcomes.get(kind):
+            parts.append(f"{outcomes[kind]} {label}")
+    if outcomes.get("failed"):
+        icon = ":x:"
+    elif outcomes.get("passed"):
+        icon = ":white_check_mark:"
+    else:
+        icon = ":no_entry_sign:"
+    return f"{icon} " + ", ".join(parts)
+
+
+def model_coverage(sessions: dict[tuple[str, str], Summary]) -> list[str]:
+    """Markdown lines: which models ran (or were skipped) on which target."""
+    table = coverage(sessions)
+    if not table:
+        return []
+    targets = sorted({t for t, _ in sessions})
+    lines = [
+        "",
+        "Models: which ran on which target (its tests' outcomes, every suite).",
+        "",
+        "| model | " + " | ".join(targets) + " |",
+        "|---|" + "---|" * len(targets),
+    ]
+    for model, cells in table.items():
+        row = [f"`{model}`", *(_model_cell(cells.get(t)) for t in targets)]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines

@@ -313,6 +313,116 @@ class StrOrList(List):
         return {"anyOf": [item, {"type": "array", "items": item}]}
 
 
+class Integer(Kind):
+    """Any integer (Buildkite's priority may be negative)."""
+
+    expect = "an integer"
+
+    def accepts(self, value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    def json(self) -> dict[str, Any]:
+        return {"type": "integer"}
+
+
+class Either(Kind):
+    """A value of one of several kinds (the first that accepts it converts it)."""
+
+    def __init__(self, *kinds: Kind, expect: str):
+        self.kinds = kinds
+        self.expect = expect
+
+    def accepts(self, value: object) -> bool:
+        return any(self._accepts(kind, value) for kind in self.kinds)
+
+    @staticmethod
+    def _accepts(kind: Kind, value: object) -> bool:
+        if isinstance(kind, List):
+            return (
+                isinstance(value, list)
+                and len(value) >= kind.min_items
+                and all(kind.item.accepts(v) for v in value)
+            )
+        return kind.accepts(value)
+
+    def convert(
+        self, value: object, subject: str, fail: Fail, expect: str | None = None
+    ) -> Any:
+        for kind in self.kinds:
+            if self._accepts(kind, value):
+                return kind.convert(value, subject, fail, expect)
+        fail((), f"{subject} must be {expect or self.expect}, got {show(value)}")
+        return None
+
+    def json(self) -> dict[str, Any]:
+        return {"anyOf": [kind.json() for kind in self.kinds]}
+
+
+def freeze(value: Any) -> Any:
+    """A parsed TOML value as a hashable one: tables become FrozenMaps, arrays
+    tuples."""
+    if isinstance(value, dict):
+        return FrozenMap({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+class Plugins(Kind):
+    """Buildkite plugins: each a reference ('docker#v5.12.0') or a one-key table of
+    the reference to its settings."""
+
+    expect = (
+        "a list of Buildkite plugins: references ('docker#v5.12.0') or tables of one "
+        "reference to its settings"
+    )
+
+    def accepts(self, value: object) -> bool:
+        return isinstance(value, list) and all(self._plugin(v) for v in value)
+
+    @staticmethod
+    def _plugin(value: object) -> bool:
+        if isinstance(value, str):
+            return bool(value.strip())
+        return (
+            isinstance(value, dict)
+            and len(value) == 1
+            and all(isinstance(v, dict) for v in value.values())
+        )
+
+    def convert(
+        self, value: object, subject: str, fail: Fail, expect: str | None = None
+    ) -> Any:
+        if not isinstance(value, list):
+            return super().convert(value, subject, fail, expect)
+        good = True
+        for index, item in enumerate(value):
+            if not self._plugin(item):
+                fail(
+                    (index,),
+                    f"{subject} item {index + 1} must be a plugin reference or a "
+                    f"table of one reference to its settings, got {show(item)}",
+                )
+                good = False
+        return freeze(value) if good else None
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"type": "string", "pattern": r"\S"},
+                    {
+                        "type": "object",
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "additionalProperties": {"type": "object"},
+                    },
+                ]
+            },
+        }
+
+
 SCALAR_TYPES = (str, int, float, bool)
 
 
@@ -372,6 +482,21 @@ def _as_env(value: object) -> str:
 _EXCLUDE = "use 'exclude' (every platform) or an [[ignore]] entry (one platform)"
 _REPORTS = "the session writes its reports under 'reports_dir' in [workspace]"
 _SHARDS = "use 'parallelism' in the suite's 'buildkite' table"
+# testmatrix's own options, in either form (options.py: --testmatrix-platform and
+# its short alias --platform)
+_OWN = {
+    "platform": "use 'platforms': the session passes --testmatrix-platform",
+    "variant": "use 'platforms' ('platform:variant'): the session passes "
+    "--testmatrix-variant",
+    "suite": "the session passes --testmatrix-suite: declare another suite instead",
+    "no-skiplist": "pass it when running: nox -s SESSION -- --no-skiplist",
+    "skiplists": "the session passes the workspace's skiplists/",
+    "summary-json": _REPORTS,
+    "shard-id": _SHARDS,
+    "num-shards": _SHARDS,
+    "shard-durations": "use 'durations' on the suite",
+    "strict-platform": "Buildkite steps set TESTMATRIX_STRICT_PLATFORM=1",
+}
 REFUSED_ARGS = {
     "--ignore": _EXCLUDE,
     "--ignore-glob": _EXCLUDE,
@@ -379,16 +504,10 @@ REFUSED_ARGS = {
     "-p": "declare plugins in conftest.py (pytest_plugins): sessions load testmatrix's",
     "-m": "use 'markexpr'",
     "-k": "use 'keyword'",
-    "--platform": "use 'platforms': the session passes --platform",
-    "--variant": "use 'platforms' ('platform:variant'): the session passes --variant",
-    "--suite": "the session passes --suite: declare another suite instead",
-    "--no-skiplist": "pass it when running: nox -s SESSION -- --no-skiplist",
-    "--skiplists": "the session passes the workspace's skiplists/",
+    **{f"--{name}": advice for name, advice in _OWN.items()},
+    **{f"--testmatrix-{name}": advice for name, advice in _OWN.items()},
     "--junitxml": _REPORTS,
     "--junit-xml": _REPORTS,
-    "--summary-json": _REPORTS,
-    "--shard-id": _SHARDS,
-    "--num-shards": _SHARDS,
     "--rootdir": "the workspace root (which holds skiplists/) is the rootdir",
     "-c": "the workspace root (which holds skiplists/) has the pytest configuration",
 }
@@ -560,6 +679,43 @@ class Document:
 
 # -- the declarations --------------------------------------------------------------
 
+# Buildkite's signal reasons a retry rule may name (its pipeline schema's enum)
+SIGNAL_REASONS = (
+    "*",
+    "none",
+    "agent_incompatible",
+    "agent_refused",
+    "agent_stop",
+    "cancel",
+    "process_run_error",
+    "signature_rejected",
+    "stack_error",
+)
+EXIT_STATUS = Either(
+    Integer(),
+    Choice("exit status", ("*",)),
+    List(Integer(), min_items=1),
+    expect="an exit status, '*' or a list of exit statuses",
+)
+RETRY_RULE = Table(
+    "An automatic retry rule of the steps (Buildkite's retry.automatic).",
+    {
+        "exit_status": Key(EXIT_STATUS, "The exit status (or statuses, or '*')."),
+        "signal": Key(TEXT, "The signal that ended the job ('SIGKILL', '*')."),
+        "signal_reason": Key(
+            Choice("signal reason", SIGNAL_REASONS),
+            "Why the job was signalled (agent_stop, agent_refused, stack_error).",
+        ),
+        "limit": Key(Int(0, 10), "How often to retry.", required=True),
+    },
+)
+COMMAND_TEMPLATE = Pattern(
+    r"^.*\{command\}.*$",
+    "a command with {command} in it",
+    "commands with {command} in them",
+    message="{subject} must say {{command}} where the session's command goes, got "
+    "{value}",
+)
 BUILDKITE_KEYS: dict[str, Key] = {
     "queue": Key(
         TEXT,
@@ -572,7 +728,15 @@ BUILDKITE_KEYS: dict[str, Key] = {
     ),
     "timeout_in_minutes": Key(Int(1), "Step timeout in minutes."),
     "parallelism": Key(Int(1), "Parallel jobs per step; each runs one shard."),
-    "soft_fail": Key(Bool(), "Whether a failing step leaves the build passing."),
+    "soft_fail": Key(
+        Either(
+            Bool(),
+            List(Integer(), min_items=1),
+            expect="true, false or a list of exit statuses",
+        ),
+        "Whether a failing step leaves the build passing: true, or the exit "
+        "statuses that do.",
+    ),
     "env": Key(
         ScalarMap(ENV_NAME),
         "Environment variables of the steps. Merged over lower layers.",
@@ -580,12 +744,70 @@ BUILDKITE_KEYS: dict[str, Key] = {
     "retry": Key(
         Int(0, 10), "Automatic retries of a step whose agent was lost or stopped."
     ),
+    "retry_rules": Key(
+        ArrayOf(RETRY_RULE),
+        "More automatic retry rules, after the lost-agent ones (ROCm GPU hangs exit "
+        "134; agent_refused, stack_error). A layer's list replaces a lower one's.",
+    ),
     "command_style": Key(
         Choice("command style", ("nox", "pytest")),
         "How a step runs its session: 'nox' (nox -s SESSION) or 'pytest' (the "
         "session's pytest command in the step's image).",
     ),
+    "command_template": Key(
+        COMMAND_TEMPLATE,
+        "The step's command around the session's: {command} is replaced by it "
+        '(inside "..." with ", \\ and ` escaped), e.g. bash '
+        '.buildkite/scripts/hardware_ci/run-amd-test.sh "{command}".',
+    ),
+    "depends_on": Key(
+        StrOrList(TEXT), "Keys of the steps the steps wait for (an image build)."
+    ),
+    "plugins": Key(
+        Plugins(),
+        "Buildkite plugins of the steps (docker, ...): references, or tables of one "
+        "reference to its settings. A layer's list replaces a lower one's.",
+    ),
+    "if_changed": Key(
+        Either(
+            Bool(),
+            List(TEXT, min_items=1),
+            expect="true, false or a list of glob patterns",
+        ),
+        "Run the steps only when the build changes matching files: true for the "
+        "suite's paths, its source_file_dependencies and the skiplists; or the "
+        "glob patterns themselves ('!pattern' excludes).",
+    ),
+    "source_file_dependencies": Key(
+        List(TEXT),
+        "Files and directories (prefixes, '!prefix' excludes) whose changes also "
+        "run the steps with if_changed = true. Merged with lower layers'.",
+    ),
+    "concurrency": Key(
+        Int(1), "How many jobs of the concurrency_group may run at once."
+    ),
+    "concurrency_group": Key(
+        TEXT, "The group the concurrency limit counts in; may say {gpus}."
+    ),
+    "priority": Key(Integer(), "Job priority: higher runs first."),
+    "test_collector": Key(
+        TEXT,
+        "Buildkite's test-collector plugin (e.g. 'test-collector#v1.0.0'): each "
+        "step uploads its JUnit XML to Test Engine, pass or fail.",
+    ),
+    "test_collector_token_env": Key(
+        ENV_NAME,
+        "The variable holding the Test Engine token (the plugin's default: "
+        "BUILDKITE_ANALYTICS_TOKEN).",
+    ),
 }
+BUILDKITE_RULES = (
+    Requires(
+        "concurrency",
+        "concurrency_group",
+        "'concurrency' in {label} needs a 'concurrency_group' beside it",
+    ),
+)
 LAYERS = (
     "Layers merge from general to specific: [workspace.buildkite] < "
     "[platform.buildkite] < [variants.NAME.buildkite] < [suites.NAME.buildkite]."
@@ -593,7 +815,11 @@ LAYERS = (
 BUILDKITE = Table(
     f"Buildkite step settings (testmatrix export). {LAYERS}",
     BUILDKITE_KEYS,
-    elsewhere={"pipeline": "[workspace.buildkite]"},
+    rules=BUILDKITE_RULES,
+    elsewhere={
+        "pipeline": "[workspace.buildkite]",
+        "annotate": "[workspace.buildkite]",
+    },
 )
 WORKSPACE_BUILDKITE = Table(
     f"Buildkite step settings of every step, and where the pipeline goes. {LAYERS}",
@@ -605,7 +831,15 @@ WORKSPACE_BUILDKITE = Table(
             "root.",
             default=_model_default(Workspace, "pipeline"),
         ),
+        "annotate": Key(
+            Bool(),
+            "Whether the pipeline ends with a step that merges every job's "
+            "summary into the platform x suite matrix and posts it with "
+            "buildkite-agent annotate, even when jobs failed.",
+            default=_model_default(Workspace, "annotate"),
+        ),
     },
+    rules=BUILDKITE_RULES,
 )
 
 WORKSPACE = Table(

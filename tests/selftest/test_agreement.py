@@ -21,7 +21,7 @@ from testmatrix.plan import session_command, sessions
 WS = load_workspace(REPO)
 SESSIONS = sorted(sessions(WS))
 PARALLEL = tuple(buildkite.PARALLEL.flags())
-OWN = ("--platform", "--variant", "--suite", "--junitxml", "--summary-json")
+OWN = ("--testmatrix-", "--junitxml")
 
 
 class _Session:
@@ -43,8 +43,8 @@ class _Session:
         self.ran.append((args, env or {}))
 
 
-def nox_command(name: str) -> tuple[list[str], dict]:
-    session = _Session(name)
+def nox_command(name: str, posargs: tuple[str, ...] = ()) -> tuple[list[str], dict]:
+    session = _Session(name, posargs)
     noxsessions.pytest_session(WS, sessions(WS)[name])(session)
     [(args, env)] = session.ran
     assert args[0] == "pytest"
@@ -58,16 +58,11 @@ def argv_json(name: str) -> dict:
     return json.loads(out.getvalue())
 
 
-def pytest_step_argv() -> dict[str, list[str]]:
-    """{step key: its command's pytest arguments, shard flags set apart}."""
+@functools.cache
+def pytest_steps() -> dict[str, dict]:
+    """{step key: the pytest-style step}."""
     pipeline = buildkite.build_pipeline(WS, style="pytest")
-    out = {}
-    for group in pipeline["steps"]:
-        for step in group["steps"]:
-            words = shlex.split(step["command"])
-            assert words[0] == "pytest", step["command"]
-            out[step["key"]] = [w for w in words[1:] if w not in PARALLEL]
-    return out
+    return {s["key"]: s for g in pipeline["steps"] for s in g.get("steps", ())}
 
 
 @pytest.mark.parametrize("name", SESSIONS)
@@ -75,9 +70,14 @@ def test_nox_step_and_argv_json_run_the_same_command(name):
     argv, env = nox_command(name)
     printed = argv_json(name)
     assert printed == {"argv": argv, "env": env}
-    assert pytest_step_argv()[name] == argv
+    step = pytest_steps()[name]
+    words = shlex.split(step["command"])
+    assert words[0] == "pytest", step["command"]
+    # a parallel step is the nox session given the shard flags of its jobs
+    sharded = nox_command(name, PARALLEL)[0] if "parallelism" in step else argv
+    assert words[1:] == sharded
     assert argv[0] == WS.suites[sessions(WS)[name].suite].path
-    assert any(a.startswith("--summary-json=reports/") for a in argv)
+    assert any(a.startswith("--testmatrix-summary-json=reports/") for a in argv)
 
 
 class _Selected:

@@ -103,8 +103,8 @@ def test_session_argv_carries_the_suites_ignores_only():
     argv = session_argv(WS, "rocm", "api-server")
     assert argv == [
         "tests/entrypoints/openai",
-        "--platform=rocm",
-        "--suite=api-server",
+        "--testmatrix-platform=rocm",
+        "--testmatrix-suite=api-server",
         "--ignore=tests/entrypoints/openai/test_vision.py",
     ]
     assert (
@@ -119,14 +119,14 @@ def test_session_argv_carries_the_suites_ignores_only():
     )
     assert session_argv(WS, "cuda", "pooling") == [
         "tests/entrypoints/pooling",
-        "--platform=cuda",
-        "--suite=pooling",
+        "--testmatrix-platform=cuda",
+        "--testmatrix-suite=pooling",
     ]
     assert session_argv(WS, "rocm", "pooling", apply=False) == [
         "tests/entrypoints/pooling",
-        "--platform=rocm",
-        "--suite=pooling",
-        "--no-skiplist",
+        "--testmatrix-platform=rocm",
+        "--testmatrix-suite=pooling",
+        "--testmatrix-no-skiplist",
     ]
 
 

@@ -144,7 +144,12 @@ def test_a_variant_entry_applies_to_that_variant_only():
 
 def test_session_argv_carries_the_whole_selection():
     argv = session_argv(WS, "rocm", "llm", variant="mi300")
-    assert argv[:4] == [LLM, "--platform=rocm", "--variant=mi300", "--suite=llm"]
+    assert argv[:4] == [
+        LLM,
+        "--testmatrix-platform=rocm",
+        "--testmatrix-variant=mi300",
+        "--testmatrix-suite=llm",
+    ]
     assert argv[4:6] == ["-m", "not slow"]
     assert f"--ignore={LLM}/test_generate.py" in argv  # the partition
 
@@ -176,6 +181,7 @@ def test_a_suite_absent_from_a_platform_has_no_command_and_says_why():
         (["--platform=cuda"], "run nox -s cuda-llm instead"),
         (["--variant", "mi355"], "run nox -s rocm-mi355-llm instead"),
         (["--suite=aiter"], "run nox -s rocm-mi300-aiter instead"),
+        (["--testmatrix-platform", "cuda"], "run nox -s cuda-llm instead"),
     ],
 )
 def test_contradicting_arguments_name_the_right_session(posargs, message):

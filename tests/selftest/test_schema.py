@@ -164,7 +164,8 @@ BAD = {
             "3: 'queue' in [workspace.buildkite] must be a non-empty string, got ''",
             "4: 'agents' in [workspace.buildkite] must be a table of names to strings, "
             "numbers or booleans, got 'gpu'",
-            "5: 'soft_fail' in [workspace.buildkite] must be true or false, got 1",
+            "5: 'soft_fail' in [workspace.buildkite] must be true, false or a list "
+            "of exit statuses, got 1",
         ),
     ),
     # -- suites.toml: the file and [suites.NAME] tables ------------------------------
@@ -338,17 +339,20 @@ BAD = {
             refused(12, "-m", "use 'markexpr'"),
             refused(13, "-knot_slow", "use 'keyword'"),
             refused(
-                14, "--platform=rocm", "use 'platforms': the session passes --platform"
+                14,
+                "--platform=rocm",
+                "use 'platforms': the session passes --testmatrix-platform",
             ),
             refused(
                 15,
                 "--variant",
-                "use 'platforms' ('platform:variant'): the session passes --variant",
+                "use 'platforms' ('platform:variant'): the session passes "
+                "--testmatrix-variant",
             ),
             refused(
                 16,
                 "--suite=unit",
-                "the session passes --suite: declare another suite instead",
+                "the session passes --testmatrix-suite: declare another suite instead",
             ),
             refused(
                 17,
@@ -430,7 +434,10 @@ BAD = {
             "number or boolean, got an array",
             f"11: 'env' in [suites.unit.buildkite] names 'A-B', {ENV_NAME}",
             "12: unknown key 'bogus' in [suites.unit.buildkite]; known: queue, agents, "
-            "timeout_in_minutes, parallelism, soft_fail, env, retry, command_style",
+            "timeout_in_minutes, parallelism, soft_fail, env, retry, retry_rules, "
+            "command_style, command_template, depends_on, plugins, if_changed, "
+            "source_file_dependencies, concurrency, concurrency_group, priority, "
+            "test_collector, test_collector_token_env",
         ),
     ),
     "session-names-collide": Bad(
@@ -1115,7 +1122,7 @@ def test_the_repos_and_good_skiplists_satisfy_the_schemas() -> None:
 def test_buildkite_keys_are_the_model_fields() -> None:
     fields = [f.name for f in dataclasses.fields(BuildkiteSettings)]
     assert list(schema.BUILDKITE_KEYS) == fields
-    assert set(schema.WORKSPACE_BUILDKITE.keys) == {*fields, "pipeline"}
+    assert set(schema.WORKSPACE_BUILDKITE.keys) == {*fields, "pipeline", "annotate"}
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
