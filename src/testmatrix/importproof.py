@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import options as opt
 from .importplan import ImportPlan, Instance
 from .model import Workspace
 from .plan import session_command, session_name
@@ -23,12 +24,12 @@ from .vllmci import Command, Job
 
 # what a session adds that is its own, not the suite's selection
 SESSION_FLAGS = (
-    "--platform",
-    "--variant",
-    "--suite",
     "--junitxml",
-    "--summary-json",
-    "--shard-durations",
+    *(
+        name
+        for option in (opt.PLATFORM, opt.VARIANT, opt.SUITE, opt.SUMMARY, opt.DURATIONS)
+        for name in option.names()
+    ),
 )
 
 

@@ -28,7 +28,7 @@ from . import options as opt
 from . import shard
 from .detect import Detection, detect
 from .errors import TestmatrixError
-from .items import case_of, relpath, strings
+from .items import case_of, named_strings, relpath
 from .model import Workspace, cite
 from .plan import (
     ENV_PLATFORM,
@@ -522,9 +522,9 @@ def _models(item: pytest.Item, rules: Rules) -> list[str]:
     if callspec is None:
         return []
     found: dict[str, None] = {}
-    for value in callspec.params.values():
-        for text in strings(value):
-            if rules.is_model(text):
+    for name, value in callspec.params.items():
+        for field, text in named_strings(name, value):
+            if rules.model_rule(field, text) is not None:
                 found[text] = None
     return list(found)
 

@@ -335,9 +335,9 @@ def test_the_written_suites_carry_env_shards_and_excludes(snapshot):
     )
     assert command_.argv[:6] == (
         "tests/entrypoints/llm",
-        "--platform=rocm",
-        "--variant=mi300",
-        "--suite=entrypoints-integration-llm",
+        "--testmatrix-platform=rocm",
+        "--testmatrix-variant=mi300",
+        "--testmatrix-suite=entrypoints-integration-llm",
         "--ignore=tests/entrypoints/llm/test_generate.py",
         "--ignore=tests/entrypoints/llm/test_collective_rpc.py",
     )
