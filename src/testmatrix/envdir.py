@@ -1,9 +1,11 @@
-"""Several nox processes in one checkout: each gets virtualenvs of its own.
+"""Several nox processes in one checkout: each gets virtualenvs of its own, and their
+installs take turns.
 
 nox rebuilds a session's virtualenv in .nox/<session> on every run, so two
 `nox -s rocm-pooling` at once delete and refill the same directory under each other
 (pip crashes). The first nox process keeps .nox; one started while it runs uses
-.nox/concurrent-<pid>, removed when it ends.
+.nox/concurrent-<pid>, removed when it ends. Installing the checkout builds it in its
+own build/ folder, which two pip processes would also share: installs hold a lock.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 LOCK = ".testmatrix-envdir.lock"
@@ -39,3 +43,21 @@ def claim(root: Path) -> Path | None:
         return own
     _held.append(fd)
     return None
+
+
+@contextmanager
+def installing(root: Path) -> Iterator[None]:
+    """Hold the checkout's install lock: one pip at a time builds the checkout."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): installs run as they come
+        yield
+        return
+    base = root / ".nox"
+    base.mkdir(exist_ok=True)
+    fd = os.open(base / ".testmatrix-install.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypedDict
 import nox
 from nox.virtualenv import PassthroughEnv
 
+from . import envdir
 from .config import load_workspace
 from .errors import TestmatrixError
 from .installed import origin
@@ -45,7 +46,8 @@ def prepare(session: nox.Session, workspace: Workspace, extras: str = "") -> Non
     version, from the same place), into a fresh virtualenv; leave a prebuilt image
     alone."""
     if _has_venv(session):
-        session.install(*install_args(workspace, origin(), extras))
+        with envdir.installing(Path.cwd()):  # another nox here may be building too
+            session.install(*install_args(workspace, origin(), extras))
     else:
         session.log(
             "no virtualenv (--no-venv): using this interpreter's packages as they are; "
@@ -165,6 +167,11 @@ def register(root: Path | str | None = None) -> Workspace:
         workspace = load_workspace(root)
     except TestmatrixError as exc:
         sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
+    # a nox started while another runs in this checkout gets virtualenvs of its own
+    # (nox has made the noxfile's directory the working directory)
+    own = envdir.claim(Path.cwd())
+    if own is not None:
+        nox.options.envdir = str(own)
     # nox.session(name=...)(func): the call its overloads type (func with keywords
     # is accepted at run time but matches neither overload)
     nox.session(name="pipeline", default=False, tags=["buildkite"])(

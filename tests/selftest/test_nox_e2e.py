@@ -171,3 +171,35 @@ def test_fresh_machine_session_builds_its_own_virtualenv(workspace, tmp_path):
     assert result.returncode == 0, result.output[-3000:]
     assert "pip install ." in result.stderr
     assert result.counts() == {"passed": 14, "skipped": 4}
+
+
+def test_two_sessions_at_once_in_one_checkout_each_build_their_own_venv(workspace):
+    """Two `nox -s rocm-language` at once: nox rebuilds .nox/<session> on every run,
+    so sharing it crashed pip; the second nox process gets virtualenvs of its own."""
+    import subprocess
+    import sys
+
+    from selftest.helpers import clean_env
+
+    command = [sys.executable, "-m", "nox", "-s", "rocm-language"]
+    env = clean_env()
+    procs = [
+        subprocess.Popen(
+            command,
+            cwd=workspace,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], (
+        outputs[0][-2000:] + outputs[1][-2000:]
+    )
+    venvs = [
+        line for out in outputs for line in out.splitlines() if "virtualenv" in line
+    ]
+    assert any("concurrent-" in line for line in venvs), venvs
+    assert not list((workspace / ".nox").glob("concurrent-*"))  # removed at exit
