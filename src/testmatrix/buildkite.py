@@ -124,8 +124,15 @@ def fill_template(template: str, command: str) -> str:
 
 
 def _quote(arg: str) -> str:
-    # $$VAR must reach the agent's shell outside single quotes, to expand at run time
-    return arg if re.fullmatch(r"[\w@%+=:,./$-]+", arg) else shlex.quote(arg)
+    """One word of a step's command, as the agent's shell must receive it. Our own
+    run-time variables ($$BUILDKITE_PARALLEL_JOB...) stay unquoted, to expand when
+    the job runs; any other '$' (a path holding one) is a literal: doubled, so
+    Buildkite's upload leaves one, and single-quoted, so the shell leaves it too."""
+    if arg in PARALLEL.flags():
+        return arg
+    if "$" in arg:
+        return shlex.quote(arg.replace("$", "$$"))
+    return arg if re.fullmatch(r"[\w@%+=:,./-]+", arg) else shlex.quote(arg)
 
 
 def _globs(prefix: str) -> list[str]:

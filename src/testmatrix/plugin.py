@@ -75,6 +75,8 @@ class State:
         self.durations_seen: dict[str, float] = {}
         self.reran: set[str] = set()
         self.short_names_taken: tuple[str, ...] = ()  # our aliases other plugins own
+        self.other_shards = 0  # tests this shard leaves to the other shards
+        self.empty_because = ""  # set when the skiplist left nothing to run
 
     @property
     def simulated(self) -> bool:
@@ -344,8 +346,19 @@ def _load(config: pytest.Config) -> State | None:
     num = config.getoption(opt.NUM_SHARDS.dest)
     shard_id = config.getoption(opt.SHARD_ID.dest)
     if num is not None or shard_id is not None:
-        shard.check(shard_id or 0, num or 1)
-        state.shard = (shard_id or 0, num or 1)
+        if num is None or shard_id is None:
+            raise TestmatrixError(
+                f"{opt.NUM_SHARDS.long} and {opt.SHARD_ID.long} go together: give "
+                "both (shard K of N, 0-based)"
+            )
+        shard.check(shard_id, num)
+        state.shard = (shard_id, num)
+    for option, what in ((opt.SUMMARY.dest, "summary"), ("xmlpath", "JUnit report")):
+        written = config.getoption(option, None)
+        if written:  # found now, not after the tests ran
+            from .reports import check_writable
+
+            check_writable(Path(written), what)
     durations = config.getoption(opt.DURATIONS.dest)
     if durations:
         state.durations = shard.load_durations(Path(durations))
@@ -608,12 +621,34 @@ def pytest_sessionfinish(
         output: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
         output[WORKER_OUTPUT] = state.collected()
         return
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        why = _empty_because(state)
+        if why:  # nothing to run here is this platform's plan, not a failure
+            state.empty_because = why
+            session.exitstatus = exitstatus = pytest.ExitCode.OK
     path = config.getoption(opt.SUMMARY.dest, None)
     if not path:
         return
     from .reports import write_summary
 
     write_summary(Path(path), summarise(state, config, int(exitstatus)))
+
+
+def _empty_because(state: State) -> str:
+    """Why no test is left to run, where testmatrix left them out ('' if it did
+    not: an empty selection of the user's own making stays pytest's exit 5)."""
+    parts = []
+    if state.ignored:
+        parts.append(f"{len(state.ignored)} paths ignored on {state.rules.name}")
+    entries = sum(1 for r in state.left_out.values() if r.get("entry"))
+    if entries:
+        parts.append(f"{entries} tests left out by {state.rules.name}'s entries")
+    suite = len(state.left_out) - entries + len(state.excluded)
+    if suite:
+        parts.append(f"{suite} tests or paths in other suites")
+    if state.other_shards:
+        parts.append(f"{state.other_shards} tests in other shards")
+    return ", ".join(parts)
 
 
 def _entries(records: Iterable[Record]) -> dict[str, dict[str, Any]]:
@@ -719,6 +754,7 @@ class Sharder:
         owner = shard.assign([i.nodeid for i in items], num, self.state.durations)
         keep = [item for item, s in zip(items, owner, strict=True) if s == shard_id]
         other = [item for item, s in zip(items, owner, strict=True) if s != shard_id]
+        self.state.other_shards = len(other)
         if other:
             config.hook.pytest_deselected(items=other)
             items[:] = keep
@@ -748,6 +784,12 @@ def pytest_terminal_summary(
             f"suite {suite.name}: {len(state.excluded)} paths excluded, "
             f"{outside} tests outside its selection "
             "(partitioning: they run in other suites)"
+        )
+    if state.empty_because:
+        write(
+            f"nothing to run here, and that is the plan: {state.empty_because} "
+            "(exit 0, not pytest's 5)",
+            yellow=True,
         )
     if state.rules.platform is None:
         return

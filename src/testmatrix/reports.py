@@ -29,6 +29,28 @@ def _lock_for(path: Path) -> FileLock:
     return FileLock(str(directory / f"{path.name}.{key}.lock"))
 
 
+def check_writable(path: Path, what: str) -> None:
+    """Refuse, before any test runs, a report path that cannot be written."""
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise TestmatrixError(
+                    f"{path}: cannot write the {what}: '{folder}' is a file, not a "
+                    "folder"
+                )
+            break
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise TestmatrixError(
+            f"{path}: cannot write the {what} there: {exc.strerror}"
+        ) from None
+    if path.is_dir():
+        raise TestmatrixError(f"{path}: cannot write the {what}: it is a folder")
+
+
 def write_summary(path: Path, data: Mapping[str, object]) -> None:
     """Write JSON atomically; concurrent sessions writing the same file take turns."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -157,3 +157,92 @@ def test_a_closed_pipe_ends_quietly(tiny):
     )
     os.close(write)
     assert proc.returncode == 141 and proc.stderr == ""
+
+
+def test_a_dollar_in_a_path_reaches_pytest_as_written(tiny):
+    """Buildkite interpolates $VAR at upload and bash at run time: a path holding a
+    '$' must survive both, or its --ignore silently matches nothing."""
+    import shlex
+
+    from testmatrix.buildkite import build_pipeline
+    from testmatrix.config import load_workspace
+
+    root = tiny(
+        {
+            "tests/unit/test_a$b.py": "def test_x(): pass\n",
+            "tests/unit/test_c.py": "def test_y(): pass\n",
+            "skiplists/platforms/cuda.toml": """
+                [platform]
+                hardware = "cuda"
+
+                [[ignore]]
+                suite = "unit"
+                path = "test_a$b.py"
+                reason = "r"
+            """,
+        }
+    )
+    pipeline = build_pipeline(load_workspace(root), style="pytest")
+    (step,) = [s for g in pipeline["steps"] for s in g.get("steps", [])]
+    uploaded = step["command"].replace("$$", "$")  # what Buildkite's upload leaves
+    words = shlex.split(uploaded)  # what bash hands pytest: quotes keep the '$'
+    assert "--ignore=tests/unit/test_a$b.py" in words
+
+
+PYTEST_CASES = {
+    "no shards": (
+        ("--testmatrix-num-shards=0", "--testmatrix-shard-id=0"),
+        "ERROR: --num-shards=0 must be at least 1",
+    ),
+    "a shard count without a shard": (
+        ("--testmatrix-num-shards=3",),
+        "ERROR: --testmatrix-num-shards and --testmatrix-shard-id go together: give "
+        "both (shard K of N, 0-based)",
+    ),
+    "a summary under a file": (
+        ("--summary-json=pytest.ini/summary.json",),
+        "ERROR: pytest.ini/summary.json: cannot write the summary: 'pytest.ini' is a "
+        "file, not a folder",
+    ),
+    "a JUnit report under a file": (
+        ("--junitxml=pytest.ini/junit.xml",),
+        "ERROR: pytest.ini/junit.xml: cannot write the JUnit report: 'pytest.ini' is "
+        "a file, not a folder",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(PYTEST_CASES))
+def test_bad_options_stop_pytest_before_any_test(inprocess, tiny, name):
+    args, expected = PYTEST_CASES[name]
+    root = tiny({"tests/unit/test_a.py": "def test_a(): pass\n"})
+    result = inprocess(root, "tests/unit", "--platform=cuda", *args)
+    assert result.returncode == 4
+    assert [line for line in result.stderr.splitlines() if line] == [expected]
+    assert "passed" not in result.stdout
+
+
+def test_a_selection_the_skiplist_empties_passes_and_says_why(inprocess, tiny):
+    root = tiny(
+        {
+            "tests/unit/test_a.py": "def test_a(): pass\n",
+            "skiplists/platforms/cuda.toml": """
+                [platform]
+                hardware = "cuda"
+
+                [[ignore]]
+                suite = "unit"
+                path = "test_a.py"
+                reason = "r"
+            """,
+        }
+    )
+    result = inprocess(root, "tests/unit", "--platform=cuda")
+    assert result.returncode == 0
+    assert (
+        "nothing to run here, and that is the plan: 1 paths ignored on cuda "
+        "(exit 0, not pytest's 5)" in result.stdout
+    )
+    # an empty selection of the user's own making stays pytest's exit 5
+    mine = inprocess(root, "tests/unit", "--platform=none", "-k", "nothing")
+    assert mine.returncode == 5
