@@ -123,16 +123,30 @@ def fill_template(template: str, command: str) -> str:
     return template.replace('"{command}"', f'"{quoted}"').replace("{command}", command)
 
 
+# run-time variables the plan writes into commands ($$BUILDKITE_PARALLEL_JOB): the
+# upload makes them $VAR, and the agent's shell expands them when the job runs
+_RUNTIME_VAR = re.compile(r"\$\$[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _quote(arg: str) -> str:
-    """One word of a step's command, as the agent's shell must receive it. Our own
-    run-time variables ($$BUILDKITE_PARALLEL_JOB...) stay unquoted, to expand when
-    the job runs; any other '$' (a path holding one) is a literal: doubled, so
-    Buildkite's upload leaves one, and single-quoted, so the shell leaves it too."""
-    if arg in PARALLEL.flags():
-        return arg
-    if "$" in arg:
-        return shlex.quote(arg.replace("$", "$$"))
-    return arg if re.fullmatch(r"[\w@%+=:,./-]+", arg) else shlex.quote(arg)
+    """One word of a step's command, as the agent's shell must receive it. Run-time
+    variables stay outside quotes, to expand when the job runs; any other '$' (a path
+    holding one) is a literal: doubled, so Buildkite's upload leaves one, and
+    single-quoted, so the shell leaves it too."""
+    parts, pos = [], 0
+    for match in _RUNTIME_VAR.finditer(arg):
+        parts += [_literal(arg[pos : match.start()]), match.group()]
+        pos = match.end()
+    parts.append(_literal(arg[pos:]))
+    return "".join(parts) or "''"
+
+
+def _literal(text: str) -> str:
+    if not text:
+        return ""
+    if "$" in text:
+        return shlex.quote(text.replace("$", "$$"))
+    return text if re.fullmatch(r"[\w@%+=:,./-]+", text) else shlex.quote(text)
 
 
 def _globs(prefix: str) -> list[str]:
