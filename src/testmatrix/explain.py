@@ -20,6 +20,7 @@ from .plan import (
 KINDS = (
     FateKind.RUN,
     FateKind.SKIPPED,
+    FateKind.EXPECTED_FAIL,
     FateKind.IGNORED,
     FateKind.DESELECTED,
     FateKind.ERROR,

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from . import config as _config
+from . import expect, shard
 from . import options as opt
-from . import shard
 from .detect import Detection, detect
 from .errors import TestmatrixError
 from .items import case_of, named_strings, relpath
@@ -392,8 +392,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(Sharder(state), "testmatrix-shard")
     target = state.rules.platform
     if state.rules.apply and target and any(e.fails for e in target.entries):
-        from . import expect  # judges expected failures by their error
-
+        # judges expected failures by their error
         config.pluginmanager.register(expect, "testmatrix-expect")
     # Code under test (the bundled mini-vLLM) reads these to simulate the target.
     rules = state.rules
@@ -671,6 +670,13 @@ def _entries(records: Iterable[Record]) -> dict[str, dict[str, Any]]:
     return used
 
 
+_EXPECTATIONS = {
+    expect.AS_EXPECTED: "expected_fail",
+    expect.STALE: "unexpected_pass",
+    expect.DIFFERENT: "fails_differently",
+}
+
+
 def tally(state: State) -> dict[str, Any]:
     """The run's counts, entries used and per-model outcomes."""
     counts = {
@@ -680,12 +686,20 @@ def tally(state: State) -> dict[str, Any]:
         "skipped_other": 0,
         "flaky": 0,
         "errors": 0,
+        # an entry's expected failures, apart: as recorded, passing now (the entry
+        # is stale), or failing with another error
+        "expected_fail": 0,
+        "unexpected_pass": 0,
+        "fails_differently": 0,
     }
     models: dict[str, dict[str, int]] = {}
     for nodeid, outcome in state.outcomes.items():
         record = state.tests.get(nodeid, {})
         fate = record.get("fate")
-        if outcome == "passed":
+        expectation = record.get("expectation")
+        if expectation in _EXPECTATIONS:
+            kind = _EXPECTATIONS[expectation]
+        elif outcome == "passed":
             kind = "passed"
             counts["flaky"] += nodeid in state.reran
         elif outcome == "failed":
@@ -807,6 +821,16 @@ def pytest_terminal_summary(
         f"{counts['errors']} marked tests with no model; "
         f"{len(tallied['entries'])} skiplist entries used"
     )
+    expected = counts["expected_fail"] + counts["unexpected_pass"]
+    expected += counts["fails_differently"]
+    if expected:
+        stale, other = counts["unexpected_pass"], counts["fails_differently"]
+        write(
+            f"{expected} expected failures: {counts['expected_fail']} failed as "
+            f"recorded, {stale} passed (stale entries: remove them), {other} failed "
+            "differently",
+            red=bool(stale or other),
+        )
     for rel, entry in sorted(state.ignored.items()):
         write(
             f"  ignored {rel}: {cite(entry['reason'], entry['issue'], entry['entry'])}"

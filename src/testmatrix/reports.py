@@ -87,9 +87,15 @@ SHARDED_COUNTS = (
     "skipped_other",
     "flaky",
     "errors",
+    "expected_fail",
+    "unexpected_pass",
+    "fails_differently",
 )
 COUNT_LABELS = (
     ("failed", "failed"),
+    ("unexpected_pass", "passed against a stale entry"),
+    ("fails_differently", "failed differently"),
+    ("expected_fail", "expected failures"),
     ("flaky", "flaky"),
     ("skipped_by_entry", "skipped"),
     ("deselected", "deselected"),
@@ -223,11 +229,14 @@ def _model_cell(outcomes: dict[str, int] | None) -> str:
         ("passed", "passed"),
         ("failed", "failed"),
         ("skipped_by_entry", "skipped by entry"),
+        ("expected_fail", "expected to fail"),
+        ("unexpected_pass", "passed, entry stale"),
+        ("fails_differently", "failed differently"),
         ("skipped_other", "skipped"),
     ):
         if outcomes.get(kind):
             parts.append(f"{outcomes[kind]} {label}")
-    if outcomes.get("failed"):
+    if outcomes.get("failed") or outcomes.get("unexpected_pass"):
         icon = ":x:"
     elif outcomes.get("passed"):
         icon = ":white_check_mark:"

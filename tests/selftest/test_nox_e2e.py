@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from selftest.helpers import REPO, run_nox
+from selftest.helpers import REPO, clean_env, run_nox
 from selftest.test_pytest_e2e import ENCODER_ERROR, EXPECTED, SESSIONS
 from testmatrix.config import load_workspace
 
@@ -75,19 +75,21 @@ def test_new_platform_file_and_suite_add_sessions_without_code_change(workspace)
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_session_counts_match_the_skiplists(name):
-    passed, skipped, ignored_files, _, deselected = EXPECTED[name]
+    passed, skipped, ignored_files, _, deselected, xfailed = EXPECTED[name]
     key = SESSIONS[name]
     result = run_nox(REPO, "--no-venv", "-s", name)
     assert result.returncode == 0, result.output[-3000:]
     assert result.counts().get("passed") == passed
     assert result.counts().get("skipped", 0) == skipped
     assert result.counts().get("deselected", 0) == deselected
+    assert result.counts().get("xfailed", 0) == xfailed
     command = next(
         line for line in result.stderr.splitlines() if "pytest command: pytest" in line
     )
     entries = WS.platforms[key.platform].ignores
-    for entry in entries:
-        assert (f"--ignore={entry.target}" in command) == (entry.suite == key.suite)
+    for entry in entries:  # an entry recording its error runs its tests: no --ignore
+        ignored = entry.suite == key.suite and entry.fails is None
+        assert (f"--ignore={entry.target}" in command) == ignored
     assert sum(f"--ignore={e.target}" in command for e in entries) == ignored_files
 
 
@@ -96,7 +98,7 @@ def test_arguments_after_double_dash_reach_pytest():
         REPO, "--no-venv", "-s", "rocm-pooling", "--", "-k", "classif", "-x"
     )
     assert result.returncode == 0
-    assert result.counts() == {"passed": 3, "deselected": 4}
+    assert result.counts() == {"passed": 3, "deselected": 39}
     assert "-k classif -x" in result.stderr
 
 
@@ -143,7 +145,7 @@ def test_session_without_skiplist_reproduces_the_failure(tmp_path):
         for c in tc
         if c.tag in ("failure", "error")
     ]
-    assert len(messages) == EXPECTED["rocm-pooling"][3]
+    assert len(messages) == EXPECTED["rocm-pooling"].xfailed
     assert all(ENCODER_ERROR in m for m in messages)
 
 
@@ -170,7 +172,7 @@ def test_fresh_machine_session_builds_its_own_virtualenv(workspace, tmp_path):
     )
     assert result.returncode == 0, result.output[-3000:]
     assert "pip install ." in result.stderr
-    assert result.counts() == {"passed": 14, "skipped": 4}
+    assert result.counts() == {"passed": 14, "xfailed": 4}
 
 
 def test_two_sessions_at_once_in_one_checkout_each_build_their_own_venv(workspace):
@@ -203,3 +205,25 @@ def test_two_sessions_at_once_in_one_checkout_each_build_their_own_venv(workspac
     ]
     assert any("concurrent-" in line for line in venvs), venvs
     assert not list((workspace / ".nox").glob("concurrent-*"))  # removed at exit
+
+
+def test_expected_failures_turn_red_when_rocm_gains_encoder_support():
+    """The encoder entries record their error: without support the session passes
+    (expected failures); with it, the same session fails naming each stale entry."""
+    result = run_nox(REPO, "--no-venv", "-s", "rocm-api-server")
+    assert result.returncode == 0, result.output[-3000:]
+    assert result.counts() == {"passed": 18, "xfailed": 16}
+    fixed = run_nox(
+        REPO,
+        "--no-venv",
+        "-s",
+        "rocm-api-server",
+        env=clean_env(MINIVLLM_ROCM_ENCODER_SUPPORT="1"),
+    )
+    assert fixed.returncode != 0
+    assert fixed.counts() == {"passed": 18, "failed": 16}
+    assert (
+        "16 expected failures: 0 failed as recorded, 16 passed (stale entries: remove "
+        "them), 0 failed differently" in fixed.stdout
+    )
+    assert "the entry is stale, remove it" in fixed.stdout

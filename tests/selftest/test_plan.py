@@ -3,14 +3,31 @@ pytest command."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from selftest.helpers import REPO
 from testmatrix.config import load_workspace
 from testmatrix.errors import UsageError
+from testmatrix.model import frozen_map
 from testmatrix.plan import FateKind, MarkerUse, Rules, TestCase, session_argv
 
-WS = load_workspace(REPO)
+
+def _as_plain_entries(workspace):
+    """The bundled ROCm entries record their error (their tests run as expected
+    failures); the decisions tested here are ignore and skip, so read them plain."""
+    rocm = workspace.platforms["rocm"]
+    plain = {
+        kind: tuple(replace(e, fails=None) for e in getattr(rocm, kind))
+        for kind in ("ignores", "skips", "deselects")
+    }
+    platforms = {**workspace.platforms, "rocm": replace(rocm, **plain)}
+    return replace(workspace, platforms=frozen_map(platforms))
+
+
+BUNDLED = load_workspace(REPO)
+WS = _as_plain_entries(BUNDLED)
 ROCM = Rules(WS, WS.platforms["rocm"])
 CUDA = Rules(WS, WS.platforms["cuda"])
 EMB = "tests/models/language/pooling/test_embedding.py"
@@ -186,3 +203,15 @@ def test_explain_says_which_value_was_taken_and_why():
     test = TestCase(f"{EMB}::test_x", EMB, MARK, params, ("dataset", "model_name"))
     text = render([Row("rocm", "language", test, ROCM.fate(test))])
     assert "(google/gemma-3n-E2B-it: parameter 'model_name')" in text
+
+
+def test_the_bundled_encoder_entries_expect_their_error():
+    rules = Rules(BUNDLED, BUNDLED.platforms["rocm"])
+    fate = rules.fate(case(["intfloat/e5-small"]))
+    assert fate.kind is FateKind.EXPECTED_FAIL and fate.model == "intfloat/e5-small"
+    assert "expected to fail on rocm with NotImplementedError: Encoder" in fate.message
+    ignored = "tests/entrypoints/pooling/openai/test_score.py"
+    fate = rules.fate(case([], markers=(), path=ignored, name="test_x"))
+    assert fate.kind is FateKind.EXPECTED_FAIL  # collected and run, not --ignore'd
+    argv = session_argv(BUNDLED, "rocm", "pooling")
+    assert not any(a.startswith("--ignore=") for a in argv)
