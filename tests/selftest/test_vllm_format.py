@@ -127,9 +127,7 @@ def test_a_drifted_amd_job_and_a_missing_twin_are_reported_with_file_and_line(sm
     # the mirror of Beta removed: the skiplists still run beta on rocm
     (ci / "test-amd.yaml").write_text(PIPELINE_AMD)
     area = (
-        AREA.split("      mirror:")[0]
-        + "    - label: Gamma"
-        + AREA.split("- label: Gamma")[1]
+        AREA.split("  mirror:")[0] + "- label: Gamma" + AREA.split("- label: Gamma")[1]
     )
     (ci / "test_areas" / "misc.yaml").write_text(area)
     result = cli(small, "check-vllm", ci / "test_areas", ci / "test-amd.yaml")
