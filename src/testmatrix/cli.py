@@ -80,6 +80,13 @@ def _argv(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.format == "vllm":
+        return _export_vllm(args)
+    if args.paths:
+        raise UsageError(
+            "export takes vLLM's CI files only with --format vllm; the Buildkite "
+            "pipeline goes to --output"
+        )
     from . import buildkite
 
     workspace = load_workspace(args.root, check_paths=not args.no_path_check)
@@ -101,6 +108,37 @@ def _export(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     _write(path, text, given=bool(args.output))
+    return 0
+
+
+def _export_vllm(args: argparse.Namespace) -> int:
+    """The skiplists into vLLM's test_areas mirror blocks, in place; with --check,
+    vLLM's files as they are against the skiplists (check-vllm)."""
+    from . import vllmcheck, vllmexport
+
+    if not args.paths:
+        raise UsageError(
+            "export --format vllm needs vLLM's CI files: .buildkite/test_areas "
+            "(and .buildkite/test-amd.yaml, read to match steps)"
+        )
+    if args.check:
+        return _check_vllm(args)
+    workspace = load_workspace(args.root)
+    paths = [Path(p) for p in args.paths]
+    plan = vllmcheck.read_plan(
+        paths,
+        workspace,
+        checkout_root=args.checkout_root,
+        default_working_dir=args.default_working_dir,
+    )
+    result = vllmexport.export(workspace, plan, paths, args.style or "nox")
+    for note in result.notes:
+        print(f"note: {note}")
+    for path, text in result.files.items():
+        if path in result.changed:
+            _write(path, text, given=True)
+        else:
+            print(f"{path}: unchanged")
     return 0
 
 
@@ -293,6 +331,36 @@ def _import_vllm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_vllm(args: argparse.Namespace) -> int:
+    """vLLM's CI files as they are against the skiplists: exit 1 on any finding."""
+    from . import vllmcheck
+
+    workspace = load_workspace(args.root)
+    plan = vllmcheck.read_plan(
+        [Path(p) for p in args.paths],
+        workspace,
+        checkout_root=args.checkout_root,
+        default_working_dir=args.default_working_dir,
+    )
+    result = vllmcheck.check(workspace, plan)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "checkout_root": plan.checkout_root,
+                    "findings": [f.as_dict() for f in result.findings],
+                    "unchecked": result.unchecked,
+                    "totals": result.totals(),
+                },
+                indent=2,
+            )
+        )
+    else:
+        for line in vllmcheck.lines(result):
+            print(line)
+    return 1 if result.findings else 0
+
+
 def _explain(args: argparse.Namespace) -> int:
     from . import explain as ex
     from .collect import collect
@@ -470,6 +538,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="export skiplists without the test tree beside them (paths are not "
         "checked; lint them in the checkout)",
     )
+    p.add_argument(
+        "--format",
+        choices=("buildkite", "vllm"),
+        default="buildkite",
+        help="vllm: update the mirror: amd: blocks of vLLM's test_areas files in "
+        "place (PATHS); with --check, check vLLM's files as check-vllm does",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="with --format vllm: vLLM's test_areas directory (and test-amd.yaml)",
+    )
+    p.add_argument("--checkout-root", help="with --format vllm: as check-vllm's")
+    p.add_argument("--default-working-dir", help="with --format vllm: as check-vllm's")
+    p.add_argument("--json", action="store_true", help="with --format vllm --check")
     p.set_defaults(func=_export)
 
     p = sub.add_parser(
@@ -595,6 +679,33 @@ def build_parser() -> argparse.ArgumentParser:
         "sessions, status (exact/different/not-mapped) and detail",
     )
     p.set_defaults(func=_import)
+
+    p = sub.add_parser(
+        "check-vllm",
+        help="check vLLM's CI files as they are (test_areas mirrors, test-amd.yaml) "
+        "against the skiplists: AMD jobs that select otherwise, NVIDIA jobs without "
+        "their AMD twin; exit 1 on any",
+    )
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="vLLM's test_areas directory and/or test-amd.yaml",
+    )
+    p.add_argument(
+        "--checkout-root",
+        help="absolute path of the checkout on the agents (default: as the import "
+        "finds it; vLLM: /vllm-workspace)",
+    )
+    p.add_argument(
+        "--default-working-dir",
+        help="working directory of steps without working_dir (default: vLLM's "
+        "/vllm-workspace/tests, or what the pipeline header says)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="findings, unchecked commands and totals"
+    )
+    p.set_defaults(func=_check_vllm)
     return parser
 
 

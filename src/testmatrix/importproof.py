@@ -18,7 +18,7 @@ from typing import Any
 from . import options as opt
 from .importplan import ImportPlan, Instance
 from .model import Workspace
-from .plan import session_command, session_name
+from .plan import SessionCommand, session_command, session_name
 from .shellcmd import read_pytest
 from .vllmci import Command, Job
 
@@ -68,7 +68,7 @@ class Selection:
     deselects: frozenset[str]
 
 
-class _Files:
+class Files:
     """The checkout's files under a path, each directory walked once."""
 
     def __init__(self, root: Path):
@@ -106,7 +106,7 @@ class _Files:
 def prove(plan: ImportPlan, workspace: Workspace | None, root: Path) -> list[Result]:
     """A result for every command of every job, in the pipelines' order (without a
     workspace: a plan that maps no command)."""
-    files = _Files(root)
+    files = Files(root)
     by_command = {id(i.command): i for i in plan.instances}
     results: list[Result] = []
     for job in plan.jobs:
@@ -130,34 +130,15 @@ def _other(command: Command) -> str:
     return "not a pytest command: a session runs pytest only"
 
 
-def _prove(instance: Instance, workspace: Workspace | None, files: _Files) -> Result:
+def _prove(instance: Instance, workspace: Workspace | None, files: Files) -> Result:
     job, command = instance.job, instance.command
     if instance.unmapped is not None or instance.suite is None:
         return Result(job, command, "not-mapped", instance.unmapped or "no suite")
     assert workspace is not None, "a mapped command needs the written workspace"
-    made = session_command(
-        workspace, instance.platform, instance.suite, variant=instance.variant
-    )
     name = session_name(instance.platform, instance.suite, instance.variant)
-    ignores = tuple(d.target for d in instance.decisions)
-    original = Selection(
-        files.selected(instance.paths, ignores),
-        instance.markexpr,
-        instance.keyword,
-        tuple(sorted(instance.env.items())),
-        instance.args,
-        frozenset(instance.deselects),
-    )
-    root = files.root
-    argv = read_pytest(made.argv, lambda w: (root / w.split("::")[0]).exists())
-    own = tuple(a for a in argv.kept if a.split("=", 1)[0] not in SESSION_FLAGS)
-    session = Selection(
-        files.selected(argv.paths, argv.ignores),
-        argv.markexpr,
-        argv.keyword,
-        tuple(sorted(made.env.items())),
-        own,
-        frozenset(argv.deselects),
+    original = command_selection(instance, files)
+    _, session = session_selection(
+        workspace, files, instance.platform, instance.suite, instance.variant
     )
     differs = _differences(original, session)
     notes = [f"{flag} not carried: {why}" for flag, why in instance.not_carried]
@@ -167,6 +148,48 @@ def _prove(instance: Instance, workspace: Workspace | None, files: _Files) -> Re
     if notes:
         detail += "; " + "; ".join(notes)
     return Result(job, command, "exact", detail, name)
+
+
+def command_selection(instance: Instance, files: Files) -> Selection:
+    """What a CI command selects: the files under its paths minus its --ignore paths,
+    with its -m, -k, environment, arguments and --deselect ids."""
+    ignores = tuple(d.target for d in instance.decisions)
+    return Selection(
+        files.selected(instance.paths, ignores),
+        instance.markexpr,
+        instance.keyword,
+        tuple(sorted(instance.env.items())),
+        instance.args,
+        frozenset(instance.deselects),
+    )
+
+
+def session_selection(
+    workspace: Workspace,
+    files: Files,
+    platform: str,
+    suite: str,
+    variant: str | None,
+) -> tuple[SessionCommand, Selection]:
+    """The command `plan.session_command` builds for a session, and what it selects
+    in the same terms as a CI command (the session's own flags left aside)."""
+    made = session_command(workspace, platform, suite, variant=variant)
+    root = files.root
+    argv = read_pytest(made.argv, lambda w: (root / w.split("::")[0]).exists())
+    own = tuple(a for a in argv.kept if a.split("=", 1)[0] not in SESSION_FLAGS)
+    return made, Selection(
+        files.selected(argv.paths, argv.ignores),
+        argv.markexpr,
+        argv.keyword,
+        tuple(sorted(made.env.items())),
+        own,
+        frozenset(argv.deselects),
+    )
+
+
+def differences(original: Selection, session: Selection) -> list[str]:
+    """What a session selects unlike a CI command, in words (empty: alike)."""
+    return _differences(original, session)
 
 
 def _differences(original: Selection, session: Selection) -> list[str]:

@@ -1,0 +1,208 @@
+"""vLLM's own CI files: check-vllm against the skiplists, and export --format vllm
+updating test_areas mirror blocks in place. Fast: in this process, no subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from selftest.helpers import REPO, Result
+from testmatrix.cli import main
+
+REFERENCE = REPO.parent / "shared" / "reference" / "vllm"
+AREAS = REFERENCE / "test_areas.7075df79b"
+AMD = REFERENCE / "test-amd.7075df79b.yaml"
+LM_EVAL = ".buildkite/lm-eval-harness/test_lm_eval_correctness.py"
+
+AREA = textwrap.dedent(
+    """\
+    group: Misc
+    depends_on:
+      - image-build
+    # a comment that must survive
+    steps:
+    - label: Alpha
+      key: alpha
+      device: h100
+      commands: &alpha_cmds
+        - pytest -v -s alpha --ignore=alpha/test_b.py  # b runs on its own
+
+    - label: Beta
+      key: beta
+      commands:
+        - pytest -v -s beta
+      mirror:
+        amd:
+          device: mi300_1
+          depends_on:
+            - image-build-amd   # kept
+    - label: Gamma
+      key: gamma
+      commands:
+        - pytest gamma
+    """
+)
+PIPELINE_AMD = textwrap.dedent(
+    """\
+    steps:
+    - label: Alpha
+      agent_pool: mi300_1
+      commands:
+        - pytest -v -s alpha --ignore=alpha/test_b.py
+    - label: Gamma
+      agent_pool: mi300_1
+      commands:
+        - pytest gamma --ignore=gamma/test_x.py
+    """
+)
+
+
+def cli(cwd: Path, *args: str) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([*(str(a) for a in args)])
+    finally:
+        os.chdir(here)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    """A checkout with three test folders, a test_areas file and test-amd.yaml,
+    imported into skiplists."""
+    for name in (
+        "tests/alpha/test_a.py",
+        "tests/alpha/test_b.py",
+        "tests/beta/test_c.py",
+        "tests/gamma/test_x.py",
+        "tests/gamma/test_y.py",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).touch()
+    ci = tmp_path / ".buildkite"
+    (ci / "test_areas").mkdir(parents=True)
+    (ci / "test_areas" / "misc.yaml").write_text(AREA)
+    (ci / "test-amd.yaml").write_text(PIPELINE_AMD)
+    result = cli(tmp_path, "import", ci / "test_areas", ci / "test-amd.yaml")
+    assert result.returncode == 0, result.output
+    return tmp_path
+
+
+def test_the_files_imported_agree_with_their_skiplists(small):
+    ci = small / ".buildkite"
+    result = cli(small, "check-vllm", ci / "test_areas", ci / "test-amd.yaml")
+    assert result.returncode == 0, result.output
+    assert "0 findings" in result.stdout
+
+
+def test_a_drifted_amd_job_and_a_missing_twin_are_reported_with_file_and_line(small):
+    ci = small / ".buildkite"
+    drifted = PIPELINE_AMD.replace(
+        "pytest gamma --ignore=gamma/test_x.py", "pytest gamma"
+    )
+    (ci / "test-amd.yaml").write_text(drifted)
+    result = cli(small, "check-vllm", ci / "test_areas", ci / "test-amd.yaml", "--json")
+    assert result.returncode == 1
+    found = json.loads(result.stdout)["findings"]
+    # an independent reading of the same file: the step of the drifted command
+    steps = yaml.safe_load(drifted)["steps"]
+    gamma = next(i for i, s in enumerate(steps) if s["label"] == "Gamma")
+    line = drifted.splitlines().index("- label: Gamma") + 1
+    assert steps[gamma]["commands"] == ["pytest gamma"]
+    assert [(f["file"], f["line"], f["kind"]) for f in found] == [
+        ("test-amd.yaml", line, "differs")
+    ]
+    assert "the session misses 1 files (tests/gamma/test_x.py)" in found[0]["message"]
+    # the mirror of Beta removed: the skiplists still run beta on rocm
+    (ci / "test-amd.yaml").write_text(PIPELINE_AMD)
+    area = (
+        AREA.split("  mirror:")[0] + "- label: Gamma" + AREA.split("- label: Gamma")[1]
+    )
+    (ci / "test_areas" / "misc.yaml").write_text(area)
+    result = cli(small, "check-vllm", ci / "test_areas", ci / "test-amd.yaml")
+    assert result.returncode == 1
+    beta = area.splitlines().index("- label: Beta") + 1
+    assert result.stdout.startswith(f"test_areas/misc.yaml:{beta}: job 'Beta' (cuda):")
+    assert "no AMD twin" in result.stdout
+
+
+def test_bad_input_is_one_line_with_file_and_line(small):
+    bad = small / "bad.yaml"
+    bad.write_text("steps:\n- label: x\n  commands: [unclosed\n")
+    result = cli(small, "check-vllm", bad)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "bad.yaml:" in result.stderr
+
+
+def test_export_writes_mirror_blocks_and_keeps_every_other_line(small):
+    ci = small / ".buildkite"
+    path = ci / "test_areas" / "misc.yaml"
+    result = cli(
+        small, "export", "--format", "vllm", ci / "test_areas", ci / "test-amd.yaml"
+    )
+    assert result.returncode == 0, result.output
+    new = path.read_text()
+    data = yaml.safe_load(new)
+    beta = next(s for s in data["steps"] if s["label"] == "Beta")
+    assert beta["mirror"]["amd"]["commands"] == ["nox --no-venv -s rocm-mi300-beta"]
+    assert beta["mirror"]["amd"]["depends_on"] == ["image-build-amd"]
+    assert "image-build-amd   # kept" in new
+    # every original line is still there, in order
+    old_lines = AREA.splitlines()
+    it = iter(new.splitlines())
+    assert all(any(line == n for n in it) for line in old_lines if "mirror" not in line)
+    # and what it wrote checks clean, in both styles
+    assert (
+        cli(small, "check-vllm", ci / "test_areas", ci / "test-amd.yaml").returncode
+        == 0
+    )
+    cli(small, "export", "--format", "vllm", "--style", "pytest", ci / "test_areas")
+    assert (
+        cli(small, "check-vllm", ci / "test_areas", ci / "test-amd.yaml").returncode
+        == 0
+    )
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"no vLLM snapshot at {REFERENCE}")
+def test_the_snapshot_checks_clean_and_exports_only_mirror_blocks(tmp_path):
+    for line in [
+        *(REFERENCE / "test-files.7075df79b.txt").read_text().split(),
+        LM_EVAL,
+    ]:
+        (tmp_path / line).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / line).touch()
+    assert cli(tmp_path, "import", AREAS, AMD).returncode == 0
+    result = cli(tmp_path, "check-vllm", AREAS, AMD)
+    assert result.returncode == 0, result.output
+    areas = tmp_path / "areas"
+    shutil.copytree(AREAS, areas)
+    assert cli(tmp_path, "export", "--format", "vllm", areas, AMD).returncode == 0
+    for path in sorted(AREAS.glob("*.yaml")):
+        old, new = path.read_text().splitlines(), (areas / path.name).read_text()
+        it = iter(new.splitlines())
+        kept = [line for line in old if not _in_mirror(old, line)]
+        assert all(any(line == n for n in it) for line in kept), path.name
+    assert cli(tmp_path, "check-vllm", areas, AMD).returncode == 0
+
+
+def _in_mirror(lines: list[str], line: str) -> bool:
+    start = [i for i, text in enumerate(lines) if text.strip() == "mirror:"]
+    index = lines.index(line)
+    for s in start:
+        end = s + 1
+        while end < len(lines) and lines[end].startswith("    "):
+            end += 1
+        if s <= index < end:
+            return True
+    return False
