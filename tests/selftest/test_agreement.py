@@ -126,9 +126,11 @@ def test_plugin_selects_what_the_session_command_selects(name):
 
 
 @pytest.mark.slow
-def test_real_nox_runs_the_command_argv_prints(tmp_path):
+def test_real_nox_runs_the_command_argv_prints(workspace):
     """`nox -s S` logs and runs what `testmatrix argv S` prints, for every session."""
-    result = run_nox(REPO, "--no-venv", "-s", *SESSIONS, "--", "--collect-only", "-q")
+    # in a copy: the sessions write reports/, which is the user's in this checkout
+    command = ("--no-venv", "-s", *SESSIONS, "--", "--collect-only", "-q")
+    result = run_nox(workspace, *command)
     assert result.returncode == 0, result.output[-3000:]
     logged = {}
     current = None

@@ -74,10 +74,10 @@ def test_new_platform_file_and_suite_add_sessions_without_code_change(workspace)
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
-def test_session_counts_match_the_skiplists(name):
+def test_session_counts_match_the_skiplists(workspace, name):
     passed, skipped, ignored_files, _, deselected, xfailed = EXPECTED[name]
     key = SESSIONS[name]
-    result = run_nox(REPO, "--no-venv", "-s", name)
+    result = run_nox(workspace, "--no-venv", "-s", name)
     assert result.returncode == 0, result.output[-3000:]
     assert result.counts().get("passed") == passed
     assert result.counts().get("skipped", 0) == skipped
@@ -93,9 +93,9 @@ def test_session_counts_match_the_skiplists(name):
     assert sum(f"--ignore={e.target}" in command for e in entries) == ignored_files
 
 
-def test_arguments_after_double_dash_reach_pytest():
+def test_arguments_after_double_dash_reach_pytest(workspace):
     result = run_nox(
-        REPO, "--no-venv", "-s", "rocm-pooling", "--", "-k", "classif", "-x"
+        workspace, "--no-venv", "-s", "rocm-pooling", "--", "-k", "classif", "-x"
     )
     assert result.returncode == 0
     assert result.counts() == {"passed": 3, "deselected": 39}
@@ -119,18 +119,18 @@ def test_arguments_after_double_dash_reach_pytest():
     ],
 )
 def test_arguments_after_double_dash_cannot_change_the_sessions_platform_or_suite(
-    posargs, message
+    workspace, posargs, message
 ):
-    result = run_nox(REPO, "--no-venv", "-s", "rocm-pooling", "--", *posargs)
+    result = run_nox(workspace, "--no-venv", "-s", "rocm-pooling", "--", *posargs)
     assert result.returncode == 1
     assert f"Session rocm-pooling aborted: {message}." in result.stderr
     assert "pytest command:" not in result.stderr  # refused before anything ran
 
 
-def test_session_without_skiplist_reproduces_the_failure(tmp_path):
+def test_session_without_skiplist_reproduces_the_failure(workspace, tmp_path):
     junit = tmp_path / "junit.xml"
     result = run_nox(
-        REPO,
+        workspace,
         "--no-venv",
         "-s",
         "rocm-pooling",
@@ -207,14 +207,14 @@ def test_two_sessions_at_once_in_one_checkout_each_build_their_own_venv(workspac
     assert not list((workspace / ".nox").glob("concurrent-*"))  # removed at exit
 
 
-def test_expected_failures_turn_red_when_rocm_gains_encoder_support():
+def test_expected_failures_turn_red_when_rocm_gains_encoder_support(workspace):
     """The encoder entries record their error: without support the session passes
     (expected failures); with it, the same session fails naming each stale entry."""
-    result = run_nox(REPO, "--no-venv", "-s", "rocm-api-server")
+    result = run_nox(workspace, "--no-venv", "-s", "rocm-api-server")
     assert result.returncode == 0, result.output[-3000:]
     assert result.counts() == {"passed": 18, "xfailed": 16}
     fixed = run_nox(
-        REPO,
+        workspace,
         "--no-venv",
         "-s",
         "rocm-api-server",
