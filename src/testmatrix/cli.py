@@ -119,7 +119,7 @@ def _export_vllm(args: argparse.Namespace) -> int:
     if not args.paths:
         raise UsageError(
             "export --format vllm needs vLLM's CI files: .buildkite/test_areas "
-            "(and .buildkite/test-amd.yaml, read to match steps)"
+            "and/or .buildkite/test-amd.yaml"
         )
     if args.check:
         return _check_vllm(args)
@@ -134,6 +134,15 @@ def _export_vllm(args: argparse.Namespace) -> int:
     result = vllmexport.export(workspace, plan, paths, args.style or "nox")
     for note in result.notes:
         print(f"note: {note}")
+    for line in result.rewritten:
+        print(f"rewritten: {line}")
+    for line in result.left:
+        print(f"note: {line}")
+    if result.rewritten or result.left:
+        print(
+            f"test-amd steps: {len(result.rewritten)} rewritten, "
+            f"{len(result.left)} left as they are"
+        )
     for path, text in result.files.items():
         if path in result.changed:
             _write(path, text, given=True)
@@ -542,8 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("buildkite", "vllm"),
         default="buildkite",
-        help="vllm: update the mirror: amd: blocks of vLLM's test_areas files in "
-        "place (PATHS); with --check, check vLLM's files as check-vllm does",
+        help="vllm: update the mirror: amd: blocks of vLLM's test_areas files and "
+        "the steps of test-amd.yaml in place (PATHS); with --check, check vLLM's "
+        "files as check-vllm does",
     )
     p.add_argument(
         "paths",

@@ -1,5 +1,6 @@
-"""Write the skiplists into vLLM's own CI files: the `mirror: amd:` blocks of
-`test_areas/*.yaml`, updated in place (`testmatrix export --format vllm`).
+"""Write the skiplists into vLLM's own CI files, updated in place (`testmatrix export
+--format vllm`): the `mirror: amd:` blocks of `test_areas/*.yaml`, and the commands of
+`test-amd.yaml`'s steps.
 
 A step's AMD twin is the rocm session (on a declared variant where possible) of the
 suites its NVIDIA commands belong to (matched as `check-vllm` matches them): the
@@ -11,6 +12,15 @@ on no rocm target loses its block. Only those lines change: every other key, com
 and blank line of the file stays byte for byte. An editor on lines (PyYAML's marks)
 instead of a round-trip YAML library: no new dependency, and nothing else is
 re-rendered.
+
+In test-amd.yaml each pytest command that check-vllm maps to a suite (on the step's
+variant) is replaced by that suite's session, in place: only the command's own text
+changes, so the step's other commands (setup, scripts, node ids) keep their place and
+order, and a trailing comment its line. A session runs from the checkout root: a
+command that ran elsewhere becomes `cd ROOT && SESSION && cd BACK`, so the commands
+after it still run where they did. A step no command of which maps is left as it is,
+with a note; so is a command written in a block scalar or reached through an anchor
+(an edit there would change other steps too).
 """
 
 from __future__ import annotations
@@ -40,15 +50,23 @@ class Export:
     files: dict[Path, str] = field(default_factory=dict)  # path: new text
     changed: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rewritten: list[str] = field(default_factory=list)  # test-amd steps: what changed
+    left: list[str] = field(default_factory=list)  # test-amd steps left as they are
 
 
 def export(
     workspace: Workspace, plan: ImportPlan, paths: list[Path], style: str = "nox"
 ) -> Export:
-    """The new text of every test_areas file among `paths` (directories or files)."""
+    """The new text of every test_areas and test-amd file among `paths` (directories
+    or files)."""
     matcher = Matcher(workspace, plan)
     jobs = {
         str(j.location): j for j in plan.jobs if j.platform != "rocm" or j.mirror_of
+    }
+    amd_jobs = {
+        str(j.location): j
+        for j in plan.jobs
+        if j.platform == "rocm" and j.mirror_of is None
     }
     by_job: dict[int, list[Instance]] = {}
     for instance in plan.instances:
@@ -59,9 +77,14 @@ def export(
         for path in files:
             name = _shown(path, given.parent)
             text, root = compose(path, name)
-            if mapping_value(root, "group") is None if root else True:
-                continue  # not a test_areas file (test-amd.yaml is read, not written)
-            new = _edit(text, root, name, path, jobs, by_job, matcher, style, out)
+            if root is None:
+                continue
+            if mapping_value(root, "group") is not None:
+                new = _edit(text, root, name, path, jobs, by_job, matcher, style, out)
+            elif any(k.startswith(f"{name}:") for k in amd_jobs):
+                new = _edit_amd(text, root, name, amd_jobs, by_job, matcher, style, out)
+            else:
+                continue  # no step of it is a vLLM job (read for nothing else)
             out.files[path] = new
             if new != text:
                 out.changed.append(path)
@@ -122,6 +145,11 @@ def _edit(
         edit = _placement(lines, node, block, out, where)
         if edit is not None:
             edits.append(edit)
+    return _apply(lines, edits)
+
+
+def _apply(lines: list[str], edits: list[tuple[int, int, list[str]]]) -> str:
+    """The text with each [start, end) range of lines replaced; ranges apart."""
     for start, end, new in sorted(edits, reverse=True):
         if new and start > 0 and not lines[start - 1].endswith("\n"):
             lines[start - 1] += "\n"  # the file's last line, without a newline
@@ -192,20 +220,22 @@ def _block(
     elif twin is not None and twin.device:
         keys["device"] = twin.device
     keys["working_dir"] = matcher.plan.checkout_root
-    commands = []
-    for suite in running:
-        variant = best.variant_name
-        if style == "pytest":
-            made = session_command(
-                matcher.workspace, rocm.name, suite.name, variant=variant
-            )
-            env = [f"{k}={v}" for k, v in made.env.items()]
-            commands.append(shlex.join([*env, "pytest", *made.argv]))
-        else:
-            name = session_name(rocm.name, suite.name, variant)
-            commands.append(f"nox --no-venv -s {name}")
-    keys["commands"] = commands
+    keys["commands"] = [
+        _runs(matcher.workspace, Target(rocm, best.variant), suite, style)
+        for suite in running
+    ]
     return _Block(keys)
+
+
+def _runs(workspace: Workspace, target: Target, suite: Suite, style: str) -> str:
+    """The command that runs a suite's session on a target, from the checkout root:
+    `nox --no-venv -s NAME`, or (style pytest) the session's pytest command."""
+    platform, variant = target.platform.name, target.variant_name
+    if style == "pytest":
+        made = session_command(workspace, platform, suite.name, variant=variant)
+        env = [f"{k}={v}" for k, v in made.env.items()]
+        return shlex.join([*env, "pytest", *made.argv])
+    return f"nox --no-venv -s {session_name(platform, suite.name, variant)}"
 
 
 def _placement(
@@ -304,3 +334,122 @@ def _render(
         else:
             out.append(f"{inner}{key}: {_scalar(str(value))}\n")
     return out + kept
+
+
+def _edit_amd(
+    text: str,
+    root: yaml.Node,
+    name: str,
+    jobs: dict[str, vllmci.Job],
+    by_job: dict[int, list[Instance]],
+    matcher: Matcher,
+    style: str,
+    out: Export,
+) -> str:
+    """test-amd.yaml with each mapped pytest command replaced by its session."""
+    import yaml
+
+    lines = text.splitlines(keepends=True)
+    steps = mapping_value(root, "steps")
+    nodes = list(walk_steps(steps, Path(name))) if steps is not None else []
+    owners: dict[int, int] = {}  # id(command scalar): how many steps reach it
+    for node in nodes:
+        for scalar in _command_scalars(node):
+            owners[id(scalar)] = owners.get(id(scalar), 0) + 1
+    edits: list[tuple[int, int, list[str]]] = []
+    for node in nodes:
+        where = f"{name}:{line_of(node)}"
+        job = jobs.get(where)
+        if job is None:
+            continue
+        first, last = int(node.start_mark.line), _last_line(lines, node)
+        new: dict[int, str] = {}  # id(Command): what runs instead
+        why: list[str] = []
+        target, _ = matcher.target(job)
+        for instance in by_job.get(id(job), []):
+            command = instance.command
+            found = matcher.match(instance, target) if target else None
+            if (
+                found is None
+                or found.suite is None
+                or found.status
+                not in (
+                    "exact",
+                    "differs",
+                )
+            ):
+                detail = (found.detail or found.status) if found else "no rocm"
+                why.append(f"line {command.line} kept: {detail}")
+                continue
+            if command.cwd is None:
+                why.append(f"line {command.line} kept: its directory is unknown")
+                continue
+            assert target is not None
+            runs = _runs(matcher.workspace, target, found.suite, style)
+            home = "/" + matcher.plan.checkout_root.strip("/")
+            if command.cwd.rstrip("/") != home.rstrip("/"):
+                runs = f"cd {home} && {runs} && cd {command.cwd}"
+            new[id(command)] = runs
+        changed = 0
+        scalars = _command_scalars(node)
+        shared = _shared_lines(scalars)
+        for scalar in scalars:
+            mine = [
+                c for c in job.commands if id(c) in new and c.line == line_of(scalar)
+            ]
+            if not mine:
+                continue
+            lines_of = f"line {line_of(scalar)}"
+            if owners[id(scalar)] > 1 or not first <= scalar.start_mark.line <= last:
+                why.append(f"{lines_of} kept: it comes from an anchor other steps use")
+                continue
+            if shared & set(range(scalar.start_mark.line, scalar.end_mark.line + 1)):
+                why.append(f"{lines_of} kept: it shares its line with another command")
+                continue
+            if not isinstance(scalar, yaml.ScalarNode) or scalar.style in ("|", ">"):
+                why.append(f"{lines_of} kept: a block scalar (written by hand)")
+                continue
+            value = re.sub(r"\\[ \t]*\n|\\[ \t]+", " ", str(scalar.value))
+            if any(value.count(c.text) != 1 for c in mine):
+                why.append(f"{lines_of} kept: its pytest command is not found in it")
+                continue
+            for command in mine:
+                value = value.replace(command.text, new[id(command)], 1)
+            edits.append(_span(lines, scalar, _scalar(value)))
+            changed += len(mine)
+        label = f"{where}: step '{job.label}' ({job.target})"
+        if changed:
+            kept = f"; {'; '.join(why)}" if why else ""
+            out.rewritten.append(f"{label}: {changed} commands run sessions{kept}")
+        elif why:
+            out.left.append(f"{label} left as it is: {'; '.join(why)}")
+        else:
+            out.left.append(f"{label} left as it is: no pytest command (scripts only)")
+    return _apply(lines, edits)
+
+
+def _shared_lines(scalars: list[yaml.ScalarNode]) -> set[int]:
+    """Lines on which more than one command scalar stands (a flow list)."""
+    seen: dict[int, int] = {}
+    for scalar in scalars:
+        for line in range(int(scalar.start_mark.line), int(scalar.end_mark.line) + 1):
+            seen[line] = seen.get(line, 0) + 1
+    return {line for line, n in seen.items() if n > 1}
+
+
+def _command_scalars(node: yaml.Node) -> list[yaml.ScalarNode]:
+    from .yamlsrc import command_nodes
+
+    return command_nodes(mapping_value(node, "commands")) or command_nodes(
+        mapping_value(node, "command")
+    )
+
+
+def _span(lines: list[str], node: yaml.Node, text: str) -> tuple[int, int, list[str]]:
+    """The edit that writes `text` in place of a flow scalar's own characters: what
+    stands before it and after it on its lines (a `- `, a comment) stays."""
+    start, end = node.start_mark, node.end_mark
+    first, last = int(start.line), int(end.line)
+    head = lines[first][: int(start.column)]
+    tail = lines[last][int(end.column) :] if last < len(lines) else ""
+    return first, last + 1, [head + text + tail]

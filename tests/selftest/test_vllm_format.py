@@ -1,9 +1,11 @@
 """vLLM's own CI files: check-vllm against the skiplists, and export --format vllm
-updating test_areas mirror blocks in place. Fast: in this process, no subprocess."""
+updating test_areas mirror blocks and test-amd.yaml steps in place. Fast: in this
+process, no subprocess."""
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import json
 import os
@@ -61,6 +63,38 @@ PIPELINE_AMD = textwrap.dedent(
       agent_pool: mi300_1
       commands:
         - pytest gamma --ignore=gamma/test_x.py
+    """
+)
+
+# comments, an anchor shared by two steps, setup lines, a node id, a script, a `cd`
+PIPELINE_AMD_RICH = textwrap.dedent(
+    """\
+    # the AMD pipeline: every comment here must survive
+    steps:
+
+    #---- mi300 ----#
+    - label: Alpha
+      agent_pool: mi300_1
+      commands:
+        - pip install something   # setup stays
+        # the main run
+        - pytest -v -s alpha --ignore=alpha/test_b.py  # b runs on its own
+        - pytest -v alpha/test_b.py::test_one
+    - label: Gamma
+      agent_pool: mi300_1
+      working_dir: "/vllm-workspace/tests"
+      commands: &gamma_cmds
+        - cd .. && pytest tests/gamma --ignore=tests/gamma/test_x.py
+    - label: Gamma again
+      agent_pool: mi300_1
+      commands: *gamma_cmds
+    - label: Beta
+      agent_pool: mi300_1
+      command: "cd .. && pytest -v tests/beta"
+    - label: Script
+      agent_pool: mi300_1
+      commands:
+        - bash run-me.sh
     """
 )
 
@@ -174,6 +208,51 @@ def test_export_writes_mirror_blocks_and_keeps_every_other_line(small):
     )
 
 
+def test_export_rewrites_test_amd_commands_in_place_and_keeps_every_other_line(small):
+    ci = small / ".buildkite"
+    amd = ci / "test-amd.yaml"
+    amd.write_text(PIPELINE_AMD_RICH)
+    areas = ci / "test_areas"
+    assert cli(small, "import", "--force", areas, amd).returncode == 0
+    result = cli(small, "export", "--format", "vllm", areas, amd)
+    assert result.returncode == 0, result.output
+    new = amd.read_text()
+    steps = {s["label"]: s for s in yaml.safe_load(new)["steps"]}
+    # Alpha's pytest command runs its session from the checkout root, and goes back
+    # for the commands after it; setup and the node id stay as they are, in order
+    setup, run, node_id = steps["Alpha"]["commands"]
+    assert (setup, node_id) == (
+        "pip install something",
+        "pytest -v alpha/test_b.py::test_one",
+    )
+    assert run.startswith("cd /vllm-workspace && nox --no-venv -s rocm-mi300-")
+    assert run.endswith(" && cd /vllm-workspace/tests")
+    # Beta ran from the root already (`cd ..`): the cd stays, the session follows
+    assert steps["Beta"]["command"].startswith("cd .. && nox --no-venv -s rocm-mi300-")
+    # only those two lines changed; the anchor's steps and the script are as written
+    old_lines, new_lines = PIPELINE_AMD_RICH.splitlines(), new.splitlines()
+    changed = [line for line in difflib.ndiff(old_lines, new_lines) if line[:1] in "-+"]
+    assert [c for c in changed if c.startswith("-")] == [
+        "-     - pytest -v -s alpha --ignore=alpha/test_b.py  # b runs on its own",
+        '-   command: "cd .. && pytest -v tests/beta"',
+    ]
+    assert len(changed) == 4 and "  # b runs on its own" in changed[1]
+    assert "anchor other steps use" in result.stdout
+    assert "'Script' (rocm:mi300) left as it is" in result.stdout
+    assert "2 rewritten, 3 left" in result.stdout
+    assert cli(small, "check-vllm", areas, amd).returncode == 0
+    # the pytest style: the session's own pytest command, which checks clean too
+    amd.write_text(PIPELINE_AMD_RICH)
+    assert (
+        cli(small, "export", "--format", "vllm", "--style", "pytest", amd).returncode
+        == 0
+    )
+    run = yaml.safe_load(amd.read_text())["steps"][0]["commands"][1]
+    assert run.startswith("cd /vllm-workspace && pytest tests/alpha ")
+    check = cli(small, "check-vllm", areas, amd)
+    assert check.returncode == 0, check.output
+
+
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"no vLLM snapshot at {REFERENCE}")
 def test_the_snapshot_checks_clean_and_exports_only_mirror_blocks(tmp_path):
     for line in [
@@ -185,15 +264,36 @@ def test_the_snapshot_checks_clean_and_exports_only_mirror_blocks(tmp_path):
     assert cli(tmp_path, "import", AREAS, AMD).returncode == 0
     result = cli(tmp_path, "check-vllm", AREAS, AMD)
     assert result.returncode == 0, result.output
-    areas = tmp_path / "areas"
+    areas, amd = tmp_path / "areas", tmp_path / AMD.name
     shutil.copytree(AREAS, areas)
-    assert cli(tmp_path, "export", "--format", "vllm", areas, AMD).returncode == 0
+    shutil.copy(AMD, amd)
+    result = cli(tmp_path, "export", "--format", "vllm", areas, amd)
+    assert result.returncode == 0, result.output
+    assert "test-amd steps: 150 rewritten, 32 left as they are" in result.stdout
+    _only_pytest_lines_changed(AMD.read_text(), amd.read_text(), 289)
     for path in sorted(AREAS.glob("*.yaml")):
         old, new = path.read_text().splitlines(), (areas / path.name).read_text()
         it = iter(new.splitlines())
         kept = [line for line in old if not _in_mirror(old, line)]
         assert all(any(line == n for n in it) for line in kept), path.name
-    assert cli(tmp_path, "check-vllm", areas, AMD).returncode == 0
+    assert cli(tmp_path, "check-vllm", areas, amd).returncode == 0
+    # the pytest style, test-amd.yaml alone
+    shutil.copy(AMD, amd)
+    style = ("--style", "pytest")
+    assert cli(tmp_path, "export", "--format", "vllm", *style, amd).returncode == 0
+    _only_pytest_lines_changed(AMD.read_text(), amd.read_text(), 289)
+    result = cli(tmp_path, "check-vllm", AREAS, amd)
+    assert result.returncode == 0, result.output
+
+
+def _only_pytest_lines_changed(old: str, new: str, count: int) -> None:
+    """Line for line: the changed lines are pytest commands, each one line."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    assert len(old_lines) == len(new_lines)
+    changed = [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
+    assert len(changed) == count
+    runs = ("nox --no-venv -s rocm-", "--testmatrix-platform=rocm")
+    assert all("pytest" in a and any(r in b for r in runs) for a, b in changed)
 
 
 def _in_mirror(lines: list[str], line: str) -> bool:
