@@ -266,8 +266,13 @@ def _session_overhead(py: str, runs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="testmatrix-envs-") as envs:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         session = "rocm-pooling"
+        # reports go to the temporary folder: reports/ in the checkout is the user's
+        reports = [
+            f"--junitxml={envs}/junit.xml",
+            f"--testmatrix-summary-json={envs}/summary.json",
+        ]
         subprocess.run(
-            [py, "-m", "nox", "-s", session, "--envdir", envs],
+            [py, "-m", "nox", "-s", session, "--envdir", envs, "--", *reports],
             cwd=REPO,
             env=env,
             check=True,
@@ -281,14 +286,13 @@ def _session_overhead(py: str, runs: int) -> dict:
         direct = [
             str(Path(envs) / session / "bin" / "pytest"),
             *argv,
-            f"--junitxml=reports/{session}/junit.xml",
-            f"--summary-json=reports/{session}/summary.json",
+            *reports,
         ]
         return compare(
             "4 session: nox -R (reused env)",
             "the same pytest command run directly",
             direct,
-            [py, "-m", "nox", "-R", "-s", session, "--envdir", envs],
+            [py, "-m", "nox", "-R", "-s", session, "--envdir", envs, "--", *reports],
             REPO,
             runs,
             "added 0.5",
