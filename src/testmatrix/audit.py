@@ -207,5 +207,7 @@ def render(audits: list[EntryAudit]) -> str:
             " (SIMULATED: run on hardware that is not the target's; a stale verdict "
             "here is no proof)"
         )
+    audited = len(audits)
+    total += f"; {audited} entries audited (flaky entries are not)"
     lines.append(total)
     return "\n".join(lines)

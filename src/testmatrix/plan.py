@@ -466,6 +466,25 @@ class Rules:
         return self.runs
 
 
+def entries_holding(platform: Platform, variant: str | None) -> tuple[Entry, ...]:
+    """The entries that apply on a target: the one count of 'entries' every report
+    gives (a platform file's declarations, each path or test id its own entry)."""
+    return tuple(e for e in platform.entries if e.holds_on(variant))
+
+
+def describe_entries(entries: Sequence[Entry]) -> str:
+    """'16 entries: 12 ignores, 1 skip, 2 deselects, 0 flaky (3 expect an error)'."""
+    kinds = {"ignore": "ignores", "skip": "skips", "deselect": "deselects"}
+    kinds["flaky"] = "flaky"
+    parts = []
+    for kind, plural in kinds.items():
+        n = sum(e.kind == kind for e in entries)
+        parts.append(f"{n} {kind if n == 1 else plural}")
+    expecting = sum(e.fails is not None for e in entries)
+    text = f"{len(entries)} entries: {', '.join(parts)}"
+    return text + (f" ({expecting} expect an error)" if expecting else "")
+
+
 # -- names on the command line -------------------------------------------------------
 
 

@@ -35,6 +35,8 @@ from .plan import (
     Fate,
     FateKind,
     Rules,
+    describe_entries,
+    entries_holding,
     entry_record,
     hardware_mismatch,
     suite_named,
@@ -404,7 +406,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _TARGET_ENV = (ENV_PLATFORM, ENV_VARIANT)
-_KINDS = ("ignore", "skip", "deselect")
 _LEFT_OUT = (FateKind.DESELECTED, FateKind.IGNORED, FateKind.NOT_IN_SUITE)
 _PREVIOUS_ENV = pytest.StashKey[dict[str, "str | None"]]()
 
@@ -444,13 +445,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             )
         else:
             where = os.path.relpath(state.workspace.skiplist_dir)
-            entries = [e for e in plat.entries if e.holds_on(rules.variant)]
-            count = {kind: sum(e.kind == kind for e in entries) for kind in _KINDS}
+            entries = entries_holding(plat, rules.variant)
             lines.append(
                 f"testmatrix: skiplist {where}/platforms/{plat.name}.toml: "
-                f"{count['ignore']} ignores, {count['skip']} model skips, "
-                f"{count['deselect']} deselects"
-                + (f" (with {rules.variant}'s own)" if rules.variant else "")
+                f"{describe_entries(entries)} on {rules.name}"
             )
     if state.short_names_taken:
         taken = ", ".join(state.short_names_taken)
@@ -819,7 +817,9 @@ def pytest_terminal_summary(
         f"{skipped} tests skipped by model entries, "
         f"{counts['deselected']} deselected, "
         f"{counts['errors']} marked tests with no model; "
-        f"{len(tallied['entries'])} skiplist entries used"
+        f"{len(tallied['entries'])} of the "
+        f"{len(entries_holding(state.rules.platform, state.rules.variant))} "
+        "entries used"
     )
     expected = counts["expected_fail"] + counts["unexpected_pass"]
     expected += counts["fails_differently"]
@@ -831,10 +831,19 @@ def pytest_terminal_summary(
             "differently",
             red=bool(stale or other),
         )
+    # one line per reason, not one per file: eleven files of one entry share it
+    by_reason: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for rel, entry in sorted(state.ignored.items()):
+        cause = (entry["reason"], entry["issue"])
+        by_reason.setdefault(cause, []).append((rel, entry["entry"]))
+    for (reason, issue), paths in by_reason.items():
+        where = ", ".join(sorted({loc.rsplit(":", 1)[0] for _, loc in paths}))
+        lines = ", ".join(sorted({loc.rsplit(":", 1)[1] for _, loc in paths}))
         write(
-            f"  ignored {rel}: {cite(entry['reason'], entry['issue'], entry['entry'])}"
+            f"  ignored {len(paths)} paths: {cite(reason, issue, f'{where}:{lines}')}"
         )
+        for rel, _ in paths:
+            write(f"    {rel}")
     for nodeid in sorted(state.reran):
         if state.outcomes.get(nodeid) == "passed":
             rerun = state.tests.get(nodeid, {}).get("rerun")

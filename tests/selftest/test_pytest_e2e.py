@@ -388,3 +388,26 @@ def test_inprocess_runs_see_their_own_workspace_not_this_runs_modules(inprocess,
     environ, ours = dict(os.environ), sys.modules["tests.conftest"]
     assert inprocess(root, "tests/unit", "--platform=cuda").counts() == {"passed": 1}
     assert dict(os.environ) == environ and sys.modules["tests.conftest"] is ours
+
+
+def test_the_summary_cites_an_entry_once_for_all_its_ignored_files(inprocess, tiny):
+    files = {f"tests/unit/test_{n}.py": f"def test_{n}(): pass\n" for n in "abcd"}
+    root = tiny(
+        {
+            **files,
+            "skiplists/platforms/sim.toml": """
+                [platform]
+                hardware = "none"
+
+                [[ignore]]
+                suite = "unit"
+                paths = ["test_a.py", "test_b.py", "test_c.py"]
+                reason = "a long reason that used to be repeated once per ignored file"
+            """,
+        }
+    )
+    result = inprocess(root, "tests/unit", "--platform=sim")
+    out = result.stdout
+    assert out.count("a long reason that used to be repeated") == 1
+    assert "  ignored 3 paths: a long reason that used to be repeated" in out
+    assert all(f"    tests/unit/test_{n}.py" in out for n in "abc")
