@@ -144,6 +144,9 @@ def merge(summaries: list[Summary]) -> Summary:
         "exitstatus": max(s["exitstatus"] for s in summaries),
         "simulated": any(s.get("simulated") for s in summaries),
         "shards": (len(shards), expected),
+        "failed_shards": sorted(
+            (s.get("shard") or {}).get("id", 0) for s in summaries if s["exitstatus"]
+        ),
     }
 
 
@@ -165,9 +168,14 @@ def _cell(summary: Summary) -> str:
         if c.get(key):
             parts.append(f"{c[key]} {label}")
     came, expected = summary.get("shards", (1, 1))
-    if came < expected:
-        icon = ":warning:"
-        parts.append(f"{came} of {expected} shards reported")
+    if expected > 1:  # a parallel step: say which shards came and which failed
+        failed = summary.get("failed_shards") or []
+        shards = f"{came} of {expected} shards reported"
+        if failed:
+            shards += f", shard {', '.join(map(str, failed))} failed"
+        parts.append(shards)
+    if came < expected and summary["exitstatus"] == 0:
+        icon = ":warning:"  # a missing shard: never green; a failed one stays red
     sim = " (simulated)" if summary.get("simulated") else ""
     return f"{icon} " + ", ".join(parts) + sim
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import TestmatrixError
+from .jsonio import decode
 
 if TYPE_CHECKING:
     import yaml  # optional dependency: imported where it is used
@@ -28,10 +29,9 @@ def compose(path: Path, name: str | None = None) -> tuple[str, yaml.Node | None]
     shown = name or str(path)
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = getattr(exc, "strerror", None) or str(exc)
-        raise TestmatrixError(f"{shown}: cannot read: {why}") from None
+        text = decode(path.read_bytes(), shown, "pipeline")
+    except OSError as exc:
+        raise TestmatrixError(f"{shown}: cannot read: {exc.strerror}") from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster
     try:
         return text, yaml.compose(text, Loader=loader)

@@ -92,6 +92,12 @@ CASES = {
         "leads out of the workspace through a symbolic link (to {root.parent}"
         "/elsewhere)",
     ),
+    "pipeline not UTF-8": Case(
+        _write("p.yml", b'steps:\n- label: "caf\xe9"\n  command: pytest tests\n'),
+        ("import", "p.yml", "--platform", "cuda"),
+        "testmatrix: error: p.yml:2: pipeline is not UTF-8 text (byte 0xe9 at offset "
+        "20); save it as UTF-8",
+    ),
     "an unknown session": Case(
         lambda root: None,
         ("argv", "cuda-unti"),
@@ -246,3 +252,18 @@ def test_a_selection_the_skiplist_empties_passes_and_says_why(inprocess, tiny):
     # an empty selection of the user's own making stays pytest's exit 5
     mine = inprocess(root, "tests/unit", "--platform=none", "-k", "nothing")
     assert mine.returncode == 5
+
+
+def test_a_failed_shard_keeps_its_session_red_and_is_named(tiny):
+    shard = {**SUMMARY, "target": "rocm", "suite": "unit"}
+    summaries = {
+        "s0.json": {**shard, "exitstatus": 0, "shard": {"id": 0, "count": 3}},
+        "s2.json": {**shard, "exitstatus": 1, "shard": {"id": 2, "count": 3}},
+    }
+    root = tiny({name: json.dumps(data) for name, data in summaries.items()})
+    code, out, _ = _run(root, ("report", "s0.json", "s2.json"))
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("| unit "))
+    assert row.startswith(
+        "| unit | :x: 2 passed, 2 of 3 shards reported, shard 2 failed"
+    )
