@@ -254,7 +254,7 @@ def test_a_parallel_steps_shards_merge_into_one_cell():
     # run counts add up; what collection left out is counted once
     assert row == (
         "| unit | :warning: no summary | :x: 5 passed, 1 failed, 1 skipped, "
-        "3 deselected, 1 files ignored |"
+        "3 deselected, 1 files ignored, 2 of 2 shards reported, shard 1 failed |"
     )
     assert "| `org/a` | :white_check_mark: 5 passed |" in text
     half = reports.matrix(shards[:1])
