@@ -114,3 +114,32 @@ MINIMAL_INI = """
     markers =
         encoder_decoder: uses encoder models
 """
+
+
+def variant_repeats_platform(workspace, name: str) -> bool:
+    """Whether a variant's session selects what its platform-wide session selects
+    (no entry of the variant's own touches the suite): the fast tier checks one of
+    the two, the full tier both."""
+    from testmatrix.options import VARIANT
+    from testmatrix.plan import session_argv, sessions
+
+    key = sessions(workspace)[name]
+    wide = f"{key.platform}-{key.suite}"
+    if key.variant is None or wide not in sessions(workspace):
+        return False
+    own = session_argv(workspace, key.platform, key.suite, variant=key.variant)
+    own = [a for a in own if not a.startswith(VARIANT.names())]
+    return own == session_argv(workspace, key.platform, key.suite)
+
+
+def repeats_or_trivial(workspace, name: str) -> bool:
+    """A session the fast tier may leave to the full one: a variant repeating its
+    platform-wide session, or one with nothing to decide (no entry on its platform,
+    no selection of its suite's own)."""
+    from testmatrix.plan import sessions
+
+    key = sessions(workspace)[name]
+    suite = workspace.suites[key.suite]
+    plain = not (suite.excludes or suite.markexpr or suite.keyword)
+    nothing = not workspace.platforms[key.platform].entries and plain
+    return nothing or variant_repeats_platform(workspace, name)

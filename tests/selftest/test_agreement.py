@@ -13,7 +13,7 @@ import shlex
 import pytest
 from nox.virtualenv import PassthroughEnv
 
-from selftest.helpers import REPO, run_nox
+from selftest.helpers import REPO, repeats_or_trivial, run_nox
 from testmatrix import buildkite, cli, noxsessions
 from testmatrix.config import load_workspace
 from testmatrix.plan import session_command, sessions
@@ -108,7 +108,19 @@ def _select(args: tuple[str, ...]) -> list[str]:
     return sorted(recorder.ids)
 
 
-@pytest.mark.parametrize("name", SESSIONS)
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            # the full tier's: a variant session repeating its platform-wide one,
+            # and cuda's sessions of suites without a selection of their own (no
+            # entry and no selection: nothing the plugin could decide otherwise)
+            marks=pytest.mark.slow if repeats_or_trivial(WS, name) else (),
+        )
+        for name in SESSIONS
+    ],
+)
 def test_plugin_selects_what_the_session_command_selects(name):
     """The session's flags with no skiplist applied select exactly what the plugin
     selects from the platform and suite alone: a changed argv builder fails here."""

@@ -217,6 +217,7 @@ def test_the_amd_pipelines_notes_block_explains_its_commands(jobs):
 
 
 @needs_reference
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_every_mapped_command_of_the_snapshot_runs_exactly_its_selection(snapshot):
     _, result, seconds = snapshot
     totals = result["totals"]
@@ -237,6 +238,7 @@ def test_every_mapped_command_of_the_snapshot_runs_exactly_its_selection(snapsho
 
 
 @needs_reference
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_the_snapshots_flags_split_directories_between_steps(snapshot):
     _, result, _ = snapshot
     totals = result["totals"]
@@ -263,6 +265,7 @@ def test_the_snapshots_flags_split_directories_between_steps(snapshot):
 
 
 @needs_reference
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_an_mi300_mi355_pair_of_one_label_shares_the_suite_nvidia_runs(snapshot):
     _, result, _ = snapshot
     mi300 = command(result, AMD.name, 1345, "rocm", "mi300")
@@ -290,6 +293,7 @@ def test_an_mi300_mi355_pair_of_one_label_shares_the_suite_nvidia_runs(snapshot)
 
 
 @needs_reference
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_inherited_and_replaced_mirror_commands_map_to_sessions(snapshot):
     _, result, _ = snapshot
     inherited = command(result, "engine.yaml", 58, "rocm", "mi325")  # V1 e2e (2 GPUs)
@@ -303,6 +307,7 @@ def test_inherited_and_replaced_mirror_commands_map_to_sessions(snapshot):
 
 
 @needs_reference
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_the_written_suites_carry_env_shards_and_excludes(snapshot):
     root, _, _ = snapshot
     ws = load_workspace(root)
@@ -344,6 +349,7 @@ def test_the_written_suites_carry_env_shards_and_excludes(snapshot):
 
 
 @needs_reference
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_rocm_variants_come_from_the_agent_pools(snapshot):
     root, _, _ = snapshot
     rocm = load_workspace(root).platforms["rocm"]
@@ -358,6 +364,7 @@ def test_rocm_variants_come_from_the_agent_pools(snapshot):
 
 
 @needs_reference
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_a_step_that_runs_from_slash_leaves_the_checkout_root_alone(jobs, snapshot):
     ray = job(jobs, AMD.name, 2049, "rocm:mi300")
     assert (ray.working_dir, ray.pytest) == ("/", ())
@@ -379,6 +386,7 @@ def test_a_step_that_runs_from_slash_leaves_the_checkout_root_alone(jobs, snapsh
 
 
 @needs_reference
+@pytest.mark.slow  # a whole import of a real pipeline: the full tier's
 def test_the_checkout_misses_a_test_path_every_one_is_an_error(tmp_path):
     root = checkout(tmp_path, "test-files.7075df79b.txt")  # no lm-eval-harness file
     result = run_import(root, AREAS, AMD)
@@ -405,6 +413,7 @@ def test_the_checkout_misses_a_test_path_every_one_is_an_error(tmp_path):
 
 
 @needs_reference
+@pytest.mark.slow  # a whole import of a real pipeline: the full tier's
 def test_pr_era_encoder_ignores_become_rocm_ignores_with_their_issue(tmp_path):
     root = checkout(tmp_path, "test-files.802748bdd.txt", LM_EVAL)
     result = run_import(root, OLD_MAIN, OLD_AMD, "--json")
@@ -722,6 +731,7 @@ def test_a_pytest_run_outside_the_given_checkout_root_is_not_mapped(tmp_path):
     assert statuses[1][:2] == ("Here", "exact")
 
 
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_the_json_report_names_every_command(snapshot):
     _, result, _ = snapshot
     keys = {"file", "line", "label", "platform", "variant", "kind", "command"}
@@ -745,6 +755,7 @@ def test_the_json_report_names_every_command(snapshot):
 
 
 @needs_reference
+@pytest.mark.slow  # a whole import of a real pipeline: the full tier's
 def test_the_amd_pipeline_alone_and_test_areas_alone(tmp_path):
     root = checkout(tmp_path, "test-files.7075df79b.txt", LM_EVAL)
     alone = run_import(root, AMD, "--json")

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import pytest
 
-from selftest.helpers import REPO, collected_ids, run_pytest
+from selftest.helpers import REPO, collected_ids, repeats_or_trivial, run_pytest
 from testmatrix.config import load_workspace
 from testmatrix.plan import session_argv, sessions
 
@@ -67,7 +67,15 @@ def target_args(name: str) -> list[str]:
     return [f"--platform={key.platform}", *variant, f"--suite={key.suite}"]
 
 
-@pytest.mark.parametrize("name", PLATFORM_WIDE)
+@pytest.mark.parametrize(
+    "name",
+    [
+        # cuda has no entries: its flags and its plugin run agree trivially, so
+        # checking them is the full tier's
+        pytest.param(name, marks=pytest.mark.slow if name.startswith("cuda") else ())
+        for name in PLATFORM_WIDE
+    ],
+)
 def test_plugin_selects_exactly_what_the_nox_argv_selects(inprocess, name):
     """Without --suite, the plugin applies every suite's ignores of the platform."""
     key = SESSIONS[name]
@@ -89,13 +97,24 @@ def test_plugin_selects_exactly_what_the_nox_argv_selects(inprocess, name):
 
 
 @pytest.mark.parametrize(
-    "runner",
+    "runner, name",
     [
-        pytest.param("inprocess", id="in-process"),
-        pytest.param("subprocess", id="subprocess", marks=pytest.mark.slow),
+        pytest.param(
+            runner,
+            name,
+            id=f"{name}-{label}",
+            # one real process per session, and in-process runs of variant sessions
+            # that repeat their platform-wide one, are the full tier's
+            marks=(
+                pytest.mark.slow
+                if runner == "subprocess" or repeats_or_trivial(WS, name)
+                else ()
+            ),
+        )
+        for name in SESSIONS
+        for runner, label in (("inprocess", "in-process"), ("subprocess", "subprocess"))
     ],
 )
-@pytest.mark.parametrize("name", list(SESSIONS))
 def test_bare_pytest_counts(request, runner, name):
     passed, skipped, ignored_files, _, deselected, xfailed = expected(name)
     run = request.getfixturevalue("inprocess") if runner == "inprocess" else run_pytest
@@ -143,6 +162,7 @@ def test_strict_platform_refuses_to_run_on_other_hardware(inprocess):
     assert "passed" not in result.stdout and "collected" not in result.stdout
 
 
+@pytest.mark.slow  # every encoder test of the suite runs and fails: a second
 def test_without_skiplist_rocm_reproduces_issue_27442(inprocess, tmp_path):
     junit = tmp_path / "junit.xml"
     result = inprocess(

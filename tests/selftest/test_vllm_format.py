@@ -254,6 +254,7 @@ def test_export_rewrites_test_amd_commands_in_place_and_keeps_every_other_line(s
 
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"no vLLM snapshot at {REFERENCE}")
+@pytest.mark.slow  # the whole real snapshot, exported and checked: full tier
 def test_the_snapshot_checks_clean_and_exports_only_mirror_blocks(tmp_path):
     for line in [
         *(REFERENCE / "test-files.7075df79b.txt").read_text().split(),
