@@ -64,7 +64,12 @@ def test_each_outcome_is_judged_by_its_error(inprocess, root):
     assert result.counts() == {"xfailed": 2, "failed": 2, "passed": 1}
     out = result.stdout
     assert "XFAIL tests/unit/test_enc.py::test_still_broken" in out
-    assert "XFAIL at setup of tests/unit/test_enc.py::test_broken_in_setup" in out
+    # (pytest 9 says "XFAIL at setup of ...", earlier pytest "XFAIL ...")
+    assert any(
+        line.startswith("XFAIL ")
+        and "tests/unit/test_enc.py::test_broken_in_setup - expected on rocm" in line
+        for line in out.splitlines()
+    )
     lines = (root / "skiplists/platforms/rocm.toml").read_text().splitlines()
     line = next(i for i, t in enumerate(lines, 1) if "::test_fixed_now" in t)
     assert (
