@@ -16,14 +16,17 @@ from __future__ import annotations
 import difflib
 import os
 import posixpath
+import types
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import schema, tomlpos
+from . import tomlpos
 from .errors import ConfigError, Problem, unknown
 from .jsonio import NotText, decode
 from .model import (
+    HARDWARE,
+    NAME_PATTERN,
     BuildkiteSettings,
     DeselectEntry,
     Exclude,
@@ -40,7 +43,6 @@ from .model import (
     base_of,
     frozen_map,
 )
-from .schema import HARDWARE, NAME_PATTERN
 
 SKIPLIST_DIR = "skiplists"
 VISIBLE_DEVICES = {
@@ -61,7 +63,18 @@ __all__ = [
     "load_workspace",
 ]
 
+if TYPE_CHECKING:
+    from . import schema
+
 Values = dict[str, Any]  # one table's values, as schema.check returns them
+
+
+def _schema() -> types.ModuleType:
+    """The key declarations and their checker, imported where TOML is read: a
+    cached workspace (nox -l, pytest start-up) needs neither."""
+    from . import schema
+
+    return schema
 
 
 def buildkite_settings(values: Values) -> BuildkiteSettings:
@@ -205,6 +218,8 @@ class _Loader:
         return _Doc(path, rel, data, tomlpos.locate(text))
 
     def check(self, document: schema.Document, doc: _Doc) -> Values:
+        from . import schema  # the validator: loaded only where TOML is read
+
         """The file's values as its declaration reads them; their problems noted."""
         values, problems = schema.check(document, doc.data, doc.rel, doc.positions)
         self.problems += problems
@@ -284,7 +299,7 @@ class _Loader:
 
     # -- suites.toml -------------------------------------------------------------
     def load_suites(self, doc: _Doc) -> tuple[Values, dict[str, Suite]]:
-        values = self.check(schema.SUITES_FILE, doc)
+        values = self.check(_schema().SUITES_FILE, doc)
         workspace = values["workspace"]
         reports_dir = self.normalise(
             doc, ("workspace", "reports_dir"), workspace["reports_dir"]
@@ -519,7 +534,7 @@ class _Loader:
 
     # -- models.toml -------------------------------------------------------------
     def load_models(self, doc: _Doc) -> dict[str, ModelList]:
-        values = self.check(schema.MODELS_FILE, doc)
+        values = self.check(_schema().MODELS_FILE, doc)
         lists: dict[str, ModelList] = {}
         for name, table in values["model_lists"].items():
             key = ("model_lists", name)
@@ -558,7 +573,7 @@ class _Loader:
                 )
             )
             return None
-        values = self.check(schema.PLATFORM_FILE, doc)
+        values = self.check(_schema().PLATFORM_FILE, doc)
         head = values["platform"]
         hardware = head["hardware"] or (name if name in HARDWARE else "none")
         variants = self.variants(doc, name, values["variants"])

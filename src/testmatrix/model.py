@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 Scalar = str | int | float | bool
+# names of suites, platforms and variants; the hardware a platform can need
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+HARDWARE = ("rocm", "cuda", "none")
 
 
 class FrozenMap(Mapping):

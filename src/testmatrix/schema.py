@@ -27,10 +27,8 @@ from typing import Any
 
 from . import expression, tomlpos
 from .errors import Problem, did_you_mean, unknown
-from .model import FrozenMap, Suite, Workspace
+from .model import HARDWARE, NAME_PATTERN, FrozenMap, Suite, Workspace
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-HARDWARE = ("rocm", "cuda", "none")
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
 Fail = Callable[[tuple, str], None]  # (key path below the value, message)
