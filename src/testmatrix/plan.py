@@ -35,7 +35,6 @@ from .model import (
 )
 
 ENV_PLATFORM = "TESTMATRIX_PLATFORM"
-REPORTS_DIR = "reports"
 
 
 class FateKind(str, enum.Enum):
