@@ -76,6 +76,135 @@ def named_strings(name: str, value: object) -> list[tuple[str, str]]:
     return [(name, v) for v in strings(value)]
 
 
+_Shared = tuple[str, tuple[MarkerUse, ...], frozenset[str]]
+_Strings = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+class CaseReader:
+    """Reads collected items as `TestCase`s. What an item shares with its siblings
+    (its file's path, its class's and module's markers) is read once per parent
+    node; per item only its own markers are read, and its parameters only where a
+    marker that can decide its fate asks for its model.
+
+    `relevant`: the markers some entry uses (None: every marker, for explain and
+    lint); `selection`: the marker names -m reads; `keywords`: the names -k reads
+    (costly: only where a suite uses -k)."""
+
+    def __init__(
+        self,
+        root: Path,
+        relevant: frozenset[str] | None = None,
+        *,
+        selection: bool = True,
+        keywords: bool = True,
+    ):
+        self.root = root
+        self.relevant = relevant
+        self.selection = selection
+        self.keywords = keywords
+        # by id of the parent node: (the node, what its items share)
+        self._parents: dict[int, tuple[object, _Shared]] = {}
+        self._uses: dict[int, tuple[object, MarkerUse]] = {}  # by id of the Mark
+        self._strings: dict[tuple[str, int], tuple[object, _Strings]] = {}
+
+    def _wanted(self, name: str) -> bool:
+        if self.relevant is None:
+            return name not in _PYTEST_MARKS
+        return name in self.relevant
+
+    def _use(self, mark: pytest.Mark) -> MarkerUse:
+        """The marker and the models named on it (a mark object is shared by every
+        item its decorator or parameter marks: read once)."""
+        cached = self._uses.get(id(mark))
+        if cached is not None and cached[0] is mark:
+            return cached[1]
+        named = [m for arg in mark.args for m in strings(arg)]
+        for key in ("model", "models"):
+            named += strings(mark.kwargs.get(key))
+        use = MarkerUse(mark.name, tuple(named))
+        self._uses[id(mark)] = (mark, use)  # the mark is kept: its id stays its own
+        return use
+
+    def _named_strings(
+        self, name: str, value: object
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """named_strings as (values, where each came from), once per parameter
+        value (values are shared by every test their parametrization makes)."""
+        key = (name, id(value))
+        cached = self._strings.get(key)
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        pairs = named_strings(name, value)
+        split = (tuple(v for _, v in pairs), tuple(n for n, _ in pairs))
+        self._strings[key] = (value, split)  # the value is kept: its id stays its own
+        return split
+
+    def shared(self, item: pytest.Item) -> _Shared:
+        """The item's file path, the uses of the wanted markers its class, module
+        and folders carry, and every marker name up its chain (read once per
+        parent node)."""
+        parent = item.parent
+        cached = self._parents.get(id(parent))
+        if cached is not None and cached[0] is parent:
+            return cached[1]
+        path = relpath(item.path, self.root) or item.nodeid.split("::", 1)[0]
+        uses: list[MarkerUse] = []
+        names: set[str] = set()
+        node = parent
+        while node is not None:  # closest first, as pytest's iter_markers
+            for mark in node.own_markers:
+                names.add(mark.name)
+                if self._wanted(mark.name):
+                    uses.append(self._use(mark))
+            node = node.parent
+        shared = (path, tuple(uses), frozenset(names))
+        self._parents[id(parent)] = (parent, shared)  # kept: its id stays its own
+        return shared
+
+    def read(self, item: pytest.Item) -> TestCase:
+        # one call per collected test: lookups are inlined, the caches' keys are ids
+        cached = self._parents.get(id(item.parent))
+        if cached is not None and cached[0] is item.parent:
+            path, parent_uses, parent_names = cached[1]
+        else:
+            path, parent_uses, parent_names = self.shared(item)
+        own = item.own_markers
+        relevant = self.relevant
+        uses = []
+        known = self._uses
+        for mark in own:
+            if (
+                mark.name in relevant
+                if relevant is not None
+                else (mark.name not in _PYTEST_MARKS)
+            ):
+                hit = known.get(id(mark))
+                uses.append(hit[1] if hit is not None else self._use(mark))
+        if parent_uses:
+            uses += parent_uses
+        marks = None
+        if self.selection:
+            marks = parent_names.union(m.name for m in own) if own else parent_names
+        names = keywords_of(item) if self.keywords else None
+        if not uses and relevant is not None:
+            return TestCase(item.nodeid, path, (), (), (), marks, names)
+        values: tuple[str, ...] = ()
+        where: tuple[str, ...] = ()
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            strings = self._strings
+            for name, value in callspec.params.items():
+                found = strings.get((name, id(value)))
+                if found is None or found[0] is not value:
+                    more, source = self._named_strings(name, value)
+                else:
+                    more, source = found[1]
+                if more:
+                    values += more
+                    where += source
+        return TestCase(item.nodeid, path, tuple(uses), values, where, marks, names)
+
+
 def case_of(
     item: pytest.Item,
     root: Path,
@@ -84,35 +213,7 @@ def case_of(
     selection: bool = True,
     keywords: bool = True,
 ) -> TestCase:
-    """The facts planning needs from a collected item. With `relevant` markers (those
-    some entry uses) only what they need; `selection`: the marker names -m reads;
-    `keywords`: the names -k reads (costly: only where a suite uses -k)."""
-    path = relpath(item.path, root) or item.nodeid.split("::", 1)[0]
-    marks = frozenset(m.name for m in item.iter_markers()) if selection else None
-    names = keywords_of(item) if keywords else None
-    if relevant is not None and not relevant:
-        return TestCase(item.nodeid, path, marks=marks, keywords=names)
-    markers = []
-    for mark in item.iter_markers():
-        if mark.name in _PYTEST_MARKS or (
-            relevant is not None and mark.name not in relevant
-        ):
-            continue
-        named = [m for arg in mark.args for m in strings(arg)]
-        for key in ("model", "models"):
-            named += strings(mark.kwargs.get(key))
-        markers.append(MarkerUse(mark.name, tuple(named)))
-    pairs: list[tuple[str, str]] = []
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None and (relevant is None or markers):
-        for name, value in callspec.params.items():
-            pairs += named_strings(name, value)
-    return TestCase(
-        item.nodeid,
-        path,
-        tuple(markers),
-        tuple(v for _, v in pairs),
-        tuple(n for n, _ in pairs),
-        marks=marks,
-        keywords=names,
-    )
+    """One item's `TestCase` (a reader that caches nothing across items: prefer a
+    CaseReader for many)."""
+    reader = CaseReader(root, relevant, selection=selection, keywords=keywords)
+    return reader.read(item)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from . import options as opt
 from .detect import Detection
@@ -59,9 +59,10 @@ class MarkerUse:
     models: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class TestCase:
-    """What planning needs to know of one collected test."""
+class TestCase(NamedTuple):
+    """What planning needs to know of one collected test (a named tuple, not a
+    dataclass: one is built per collected test, and a tuple is three times cheaper
+    to build than a frozen dataclass)."""
 
     nodeid: str
     path: str  # workspace-relative posix path of its file
@@ -129,7 +130,7 @@ def entry_record(entry: Entry) -> dict[str, str]:
     }
 
 
-def models_of(test: TestCase, marker: str, rules: Rules) -> list[tuple[str, str]]:
+def models_of(test: TestCase, marker: str, rules: Rules) -> Sequence[tuple[str, str]]:
     """The models a marked test uses, each with why it counts: named on the marker,
     else the values of its parameters that the model rule takes."""
     named = [m for use in test.markers if use.name == marker for m in use.models]
@@ -161,19 +162,30 @@ class Selection:
                 f"not an expression pytest {pytest.__version__} understands: {exc}"
             ) from None
 
-    def leaves_out(self, test: TestCase, target: str) -> Fate | None:
-        """NOT_IN_SUITE with why, or None when the suite selects the test."""
+    @property
+    def by_expression(self) -> bool:
+        """Whether -m or -k narrows the suite: a choice per test, not per file."""
+        return self._markexpr is not None or self._keyword is not None
+
+    def leaves_out_path(self, path: str, target: str) -> Fate | None:
+        """NOT_IN_SUITE with why, where the suite's paths and excludes leave out
+        every test of this file; None otherwise."""
         suite = self.suite
-        if not suite.holds(test.path):
-            why = f"{test.path} is under none of suite {suite.name}'s paths"
+        if not suite.holds(path):
+            why = f"{path} is under none of suite {suite.name}'s paths"
             return Fate(FateKind.NOT_IN_SUITE, target, message=why)
-        exclude = suite.exclude_for(test.path)
+        exclude = suite.exclude_for(path)
         if exclude is not None:
             why = (
                 f"not in suite {suite.name}: {exclude.target} is excluded "
                 f"({exclude.reason}) [{exclude.location}]"
             )
             return Fate(FateKind.NOT_IN_SUITE, target, message=why)
+        return None
+
+    def expressions_leave_out(self, test: TestCase, target: str) -> Fate | None:
+        """NOT_IN_SUITE with why, where the suite's -m or -k deselects the test."""
+        suite = self.suite
         if self._markexpr is not None:
             marks = test.marks or frozenset()
             if not self._markexpr.evaluate(lambda name, **kw: name in marks):
@@ -188,6 +200,12 @@ class Selection:
                 return Fate(FateKind.NOT_IN_SUITE, target, message=why)
         return None
 
+    def leaves_out(self, test: TestCase, target: str) -> Fate | None:
+        """NOT_IN_SUITE with why, or None when the suite selects the test."""
+        return self.leaves_out_path(test.path, target) or self.expressions_leave_out(
+            test, target
+        )
+
 
 def compile_expression(text: str):  # type: ignore[no-untyped-def]
     """A -m or -k expression, parsed by the pytest that will run it: a suite selects
@@ -195,6 +213,33 @@ def compile_expression(text: str):  # type: ignore[no-untyped-def]
     from _pytest.mark.expression import Expression
 
     return Expression.compile(text)
+
+
+class _File(NamedTuple):
+    """What one target decides once per test file (its tests share it): the cost
+    per test does not grow with the entries that name other files."""
+
+    left_out: Fate | None  # the suite's paths or excludes leave the file out
+    decided: Fate | None  # every test here, once -m/-k select it: ignored, or no
+    # skiplist applies
+    deselects: tuple[DeselectEntry, ...]  # those whose id may prefix a test here
+    flaky: tuple[tuple[FlakyEntry, Rerun], ...]  # those that may match a test here
+    rerun: Rerun | None  # the suite's own reruns
+    runs: Fate  # a test here that no entry decides (with the suite's reruns)
+
+
+def _folders(path: str) -> list[str]:
+    """The folders holding a relative posix path, innermost first, then "." (as
+    PurePosixPath.parents, without building paths)."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)] + ["."]
+
+
+def _literal_prefix(pattern: str) -> str:
+    """What every node id a flaky pattern matches starts with: the pattern up to
+    its first wildcard (it matches as a prefix or as a glob)."""
+    cut = [i for i in (pattern.find(c) for c in "*?[") if i >= 0]
+    return pattern[: min(cut)] if cut else pattern
 
 
 class Rules:
@@ -235,8 +280,13 @@ class Rules:
         self.params_re = re.compile(workspace.model_params)
         self._model_like: dict[tuple[str, str], str | None] = {}
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
-        self._deselect_candidates: dict[str, tuple[DeselectEntry, ...]] = {}
+        self._files: dict[str, _File] = {}
+        self._models_in: dict[object, tuple[tuple[str, str], ...]] = {}
+        self._fates: dict[tuple[object, ...], Fate] = {}  # shared by many tests
         self._selection = Selection(self.suite) if self.suite is not None else None
+        self._by_expression = (
+            self._selection is not None and self._selection.by_expression
+        )
         if platform is not None and self.apply:
 
             def here(entry: Entry) -> bool:
@@ -299,15 +349,21 @@ class Rules:
             self._model_like[key] = why
         return why
 
-    def models_in(self, test: TestCase) -> list[tuple[str, str]]:
-        """The values of a test's parameters that are its models, with why."""
-        names = test.param_names or ("",) * len(test.params)
-        out = []
-        for name, value in zip(names, test.params, strict=True):
-            why = self.model_rule(name, value)
-            if why is not None:
-                out.append((value, why))
-        return out
+    def models_in(self, test: TestCase) -> tuple[tuple[str, str], ...]:
+        """The values of a test's parameters that are its models, with why (once
+        per combination of values: a parametrization repeats them)."""
+        key = (test.params, test.param_names)
+        found = self._models_in.get(key)
+        if found is None:
+            names = test.param_names or ("",) * len(test.params)
+            pairs = zip(names, test.params, strict=True)
+            found = tuple(
+                (value, why)
+                for name, value in pairs
+                if (why := self.model_rule(name, value)) is not None
+            )
+            self._models_in[key] = found
+        return found
 
     def listed(self, models: Iterable[str]) -> list[tuple[SkipEntry, str]]:
         """(entry, model) for each model that one of the platform's skips lists."""
@@ -333,17 +389,67 @@ class Rules:
     def deselect_order(self) -> dict[DeselectEntry, int]:
         return {entry: i for i, entry in enumerate(self.deselects)}
 
+    def _file(self, test: TestCase) -> _File:
+        """The decisions shared by every test of the test's file, made once."""
+        path = test.path
+        left_out = None
+        if self._selection is not None:
+            left_out = self._selection.leaves_out_path(path, self.name)
+        decided: Fate | None = None if self.apply else self.runs
+        ignore = self.ignore_for(path) if self.apply else None
+        if ignore is not None:
+            if ignore.fails is not None:
+                decided = self._expected(test, ignore)
+            else:
+                message = f"{ignore.target} is ignored on {self.name}: {ignore.cite()}"
+                decided = Fate(FateKind.IGNORED, self.name, ignore, message=message)
+        index = self.deselect_index
+        near = [e for where in (path, *_folders(path)) for e in index.get(where, ())]
+        order = self.deselect_order
+        deselects = tuple(sorted(near, key=order.__getitem__))  # as declared
+        # node ids of one file share their file part: the prefix a flaky pattern
+        # must agree with to match any test here
+        head = test.nodeid.split("::", 1)[0] + "::"
+        flaky = tuple(
+            (e, Rerun(e.reruns, e.delay, entry=e))
+            for e in (self.flaky if self.apply else ())
+            if (lit := _literal_prefix(e.pattern))[: len(head)] == head[: len(lit)]
+        )
+        rerun = None
+        if self.apply:
+            for suite in self.rerun_suites:
+                if suite.reruns and suite.holds(path):
+                    rerun = Rerun(suite.reruns, suite.reruns_delay, suite=suite.name)
+                    break
+        runs = (
+            self.runs if rerun is None else Fate(FateKind.RUN, self.name, rerun=rerun)
+        )
+        file = _File(left_out, decided, deselects, flaky, rerun, runs)
+        self._files[path] = file
+        return file
+
+    def unmarked(self, test: TestCase) -> Fate | None:
+        """The fate of every test of this test's file that carries no marker a skip
+        names, where the file alone decides it: the same as `fate` gives each of
+        them. None where tests of the file need decisions of their own (deselects
+        or flaky patterns name tests here, or the suite's -m/-k chooses)."""
+        file = self._files.get(test.path) or self._file(test)
+        if file.left_out is not None:
+            return file.left_out
+        if self._by_expression:
+            return None
+        if file.decided is not None:
+            return file.decided
+        if file.deselects or file.flaky:
+            return None
+        return file.runs
+
     def deselect_for(self, test: TestCase) -> DeselectEntry | None:
         """The first deselect (in declaration order) whose id prefixes the test's."""
-        candidates = self._deselect_candidates.get(test.path)
-        if candidates is None:  # once per file: its tests share them
-            index = self.deselect_index
-            folders = (str(p) for p in PurePosixPath(test.path).parents)
-            near = [e for path in (test.path, *folders) for e in index.get(path, ())]
-            order = self.deselect_order
-            candidates = tuple(sorted(near, key=order.__getitem__))  # as declared
-            self._deselect_candidates[test.path] = candidates
-        return next((e for e in candidates if test.nodeid.startswith(e.nodeid)), None)
+        file = self._files.get(test.path) or self._file(test)
+        return next(
+            (e for e in file.deselects if test.nodeid.startswith(e.nodeid)), None
+        )
 
     def ignored_path(self, relpath: str) -> IgnoreEntry | None:
         """The entry ignoring exactly this path (pytest asks for each directory); an
@@ -359,8 +465,8 @@ class Rules:
             return self._ignore_cache[relpath]
         entry = self.ignores.get(relpath)
         if entry is None:
-            for parent in PurePosixPath(relpath).parents:
-                entry = self.ignores.get(str(parent))
+            for parent in _folders(relpath):
+                entry = self.ignores.get(parent)
                 if entry is not None:
                     break
         self._ignore_cache[relpath] = entry
@@ -370,15 +476,14 @@ class Rules:
         """How often a failure of this test is rerun: a flaky entry, else its suite."""
         if not self.apply:
             return None
-        for flaky in self.flaky:
-            if test.nodeid.startswith(flaky.pattern) or fnmatch.fnmatchcase(
-                test.nodeid, flaky.pattern
+        file = self._files.get(test.path) or self._file(test)
+        nodeid = test.nodeid
+        for flaky, rerun in file.flaky:
+            if nodeid.startswith(flaky.pattern) or fnmatch.fnmatchcase(
+                nodeid, flaky.pattern
             ):
-                return Rerun(flaky.reruns, flaky.delay, entry=flaky)
-        for suite in self.rerun_suites:
-            if suite.reruns and suite.holds(test.path):
-                return Rerun(suite.reruns, suite.reruns_delay, suite=suite.name)
-        return None
+                return rerun
+        return file.rerun
 
     def _expected(
         self,
@@ -400,25 +505,27 @@ class Rules:
     def fate(self, test: TestCase) -> Fate:
         """Decide one test's fate; the first kind that matches wins: ignore, deselect,
         skip; a test that runs (or errors) carries its rerun policy. With a suite, its
-        selection comes first: partitioning is not a platform decision."""
-        if self._selection is not None:
-            left_out = self._selection.leaves_out(test, self.name)
+        selection comes first: partitioning is not a platform decision. What a test
+        shares with its file is decided once per file."""
+        file = self._files.get(test.path) or self._file(test)
+        if file.left_out is not None:
+            return file.left_out
+        if self._by_expression:
+            assert self._selection is not None
+            left_out = self._selection.expressions_leave_out(test, self.name)
             if left_out is not None:
                 return left_out
-        if not self.apply:
-            return self.runs
-        ignore = self.ignore_for(test.path)
-        if ignore is not None:
-            if ignore.fails is not None:
-                return self._expected(test, ignore)
-            message = f"{ignore.target} is ignored on {self.name}: {ignore.cite()}"
-            return Fate(FateKind.IGNORED, self.name, ignore, message=message)
-        entry = self.deselect_for(test) if self.deselects else None
-        if entry is not None:
-            if entry.fails is not None:
-                return self._expected(test, entry)
-            message = f"deselected on {self.name}: {entry.cite()}"
-            return Fate(FateKind.DESELECTED, self.name, entry, message=message)
+        if file.decided is not None:
+            return file.decided
+        if file.deselects:
+            entry = self.deselect_for(test)
+            if entry is not None:
+                if entry.fails is not None:
+                    return self._expected(test, entry)
+                message = f"deselected on {self.name}: {entry.cite()}"
+                return Fate(FateKind.DESELECTED, self.name, entry, message=message)
+        if not test.markers and not file.flaky:
+            return file.runs  # most tests: nothing of their own to decide
         missing: SkipEntry | None = None
         decided: tuple[str, str] | None = None  # the model a marked test runs with
         for use in test.markers:
@@ -432,22 +539,9 @@ class Rules:
             for model, why in models:
                 skip = index.get(model)
                 if skip is not None:
-                    if skip.fails is not None:
-                        return self._expected(test, skip, model, why)
-                    message = (
-                        f"{model} ({why}) is skipped on {self.name} ({skip.marker}): "
-                        f"{skip.cite()}"
-                    )
-                    return Fate(
-                        FateKind.SKIPPED,
-                        self.name,
-                        skip,
-                        model,
-                        message,
-                        model_from=why,
-                    )
+                    return self._skipped(test, skip, model, why)
             decided = decided or models[0]
-        rerun = self.rerun_for(test) if self.flaky or self.rerun_suites else None
+        rerun = self.rerun_for(test) if file.flaky else file.rerun
         if missing is not None:
             message = (
                 f"{test.nodeid} is marked '{missing.marker}' but its model cannot be "
@@ -457,12 +551,46 @@ class Rules:
             )
             return Fate(FateKind.ERROR, self.name, missing, None, message, rerun)
         if decided is not None:  # say which model the marked test runs with, and why
-            model, why = decided
-            message = f"{model} ({why}) is not on {self.name}'s skiplist"
-            return Fate(FateKind.RUN, self.name, None, model, message, rerun, why)
+            return self._runs_with(decided[0], decided[1], rerun)
         if rerun is not None:
-            return Fate(FateKind.RUN, self.name, rerun=rerun)
+            return file.runs if rerun is file.rerun else self._rerun_fate(rerun)
         return self.runs
+
+    def _skipped(self, test: TestCase, skip: SkipEntry, model: str, why: str) -> Fate:
+        """A skip's fate for a model: the same for every test it decides, so made
+        once per skip, model and reason."""
+        key = ("skip", id(skip), model, why)  # entries live as long as these rules
+        fate = self._fates.get(key)
+        if fate is None:
+            if skip.fails is not None:
+                fate = self._expected(test, skip, model, why)
+            else:
+                message = (
+                    f"{model} ({why}) is skipped on {self.name} ({skip.marker}): "
+                    f"{skip.cite()}"
+                )
+                kind = FateKind.SKIPPED
+                fate = Fate(kind, self.name, skip, model, message, model_from=why)
+            self._fates[key] = fate
+        return fate
+
+    def _runs_with(self, model: str, why: str, rerun: Rerun | None) -> Fate:
+        """A marked test that runs: which model, and why it counts (made once per
+        model, reason and rerun policy)."""
+        key = ("runs", model, why, id(rerun))
+        fate = self._fates.get(key)
+        if fate is None:
+            message = f"{model} ({why}) is not on {self.name}'s skiplist"
+            fate = Fate(FateKind.RUN, self.name, None, model, message, rerun, why)
+            self._fates[key] = fate
+        return fate
+
+    def _rerun_fate(self, rerun: Rerun) -> Fate:
+        key = ("rerun", id(rerun))
+        fate = self._fates.get(key)
+        if fate is None:
+            fate = self._fates[key] = Fate(FateKind.RUN, self.name, rerun=rerun)
+        return fate
 
 
 def entries_holding(platform: Platform, variant: str | None) -> tuple[Entry, ...]:

@@ -28,13 +28,14 @@ from . import expect, shard
 from . import options as opt
 from .detect import Detection, detect
 from .errors import TestmatrixError
-from .items import case_of, named_strings, relpath
+from .items import CaseReader, named_strings, relpath
 from .model import Workspace, cite
 from .plan import (
     ENV_PLATFORM,
     Fate,
     FateKind,
     Rules,
+    TestCase,
     describe_entries,
     entries_holding,
     entry_record,
@@ -498,32 +499,73 @@ def pytest_collection_modifyitems(
             item.user_properties.extend(target)
         return
     keep, deselected = [], []
-    relevant = frozenset(rules.skips)  # only these markers can change a fate here
     suite = rules.suite
-    marks = bool(suite and suite.markexpr)
-    keywords = bool(suite and suite.keyword)
-    root = state.workspace.root
+    reader = CaseReader(
+        state.workspace.root,
+        frozenset(rules.skips),  # only these markers can change a fate here
+        selection=bool(suite and suite.markexpr),
+        keywords=bool(suite and suite.keyword),
+    )
+    # what a fate does to its tests, worked out once per fate: many tests share one
+    acts: dict[int, _Act] = {}
+    left_out = state.left_out
+    relevant = reader.relevant or frozenset()
+    # by parent node: the fate its items get when they carry no deciding marker of
+    # their own (None: each needs its own), as Rules.unmarked decides it
+    shared: dict[int, Fate | None] = {}
     for item in items:
-        case = case_of(item, root, relevant, selection=marks, keywords=keywords)
-        fate = rules.fate(case)
-        if fate.rerun is not None:
-            rerun = fate.rerun
-            item.add_marker(
-                pytest.mark.flaky(reruns=rerun.reruns, reruns_delay=rerun.delay)
-            )
-        if fate.kind in _LEFT_OUT:
-            state.left_out[item.nodeid] = fate.record()
+        fate = None
+        for mark in item.own_markers:
+            if mark.name in relevant:
+                break
+        else:
+            parent = id(item.parent)  # items hold their parent: the id is its own
+            if parent in shared:
+                fate = shared[parent]
+            else:
+                path, uses, _ = reader.shared(item)
+                case = TestCase(item.nodeid, path)
+                fate = shared[parent] = None if uses else rules.unmarked(case)
+        if fate is None:
+            fate = rules.fate(reader.read(item))
+        act = acts.get(id(fate))
+        if act is None:  # the act holds the fate: its id is not reused meanwhile
+            act = acts[id(fate)] = _Act(fate)
+        if act.left_out:
+            left_out[item.nodeid] = act.record
             deselected.append(item)
             continue
-        item.user_properties.extend(_properties(fate.record()))
-        if fate.kind is not FateKind.RUN:
+        item.user_properties.extend(act.properties)
+        for mark in act.marks:
+            item.add_marker(mark)
+        if act.stash:
             item.stash[FATE] = fate
-        if fate.kind is FateKind.SKIPPED:
-            item.add_marker(pytest.mark.skip(reason=fate.message))
         keep.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+
+
+class _Act:
+    """What a fate does to a test: leaves it out, or keeps it with its report's
+    properties and the marks that carry the fate out (pytest-rerunfailures' flaky,
+    pytest's skip)."""
+
+    __slots__ = ("fate", "left_out", "marks", "properties", "record", "stash")
+
+    def __init__(self, fate: Fate):
+        self.fate = fate
+        self.left_out = fate.kind in _LEFT_OUT
+        self.record = fate.record()
+        self.properties = _properties(self.record)
+        self.stash = fate.kind is not FateKind.RUN  # setup and reports read it
+        self.marks: list[pytest.MarkDecorator] = []
+        if fate.rerun is not None:
+            rerun = fate.rerun
+            flaky = pytest.mark.flaky(reruns=rerun.reruns, reruns_delay=rerun.delay)
+            self.marks.append(flaky)
+        if fate.kind is FateKind.SKIPPED:
+            self.marks.append(pytest.mark.skip(reason=fate.message))
 
 
 def _models(item: pytest.Item, rules: Rules) -> list[str]:
