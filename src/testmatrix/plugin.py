@@ -536,8 +536,8 @@ def pytest_collection_modifyitems(
             deselected.append(item)
             continue
         item.user_properties.extend(act.properties)
-        for mark in act.marks:
-            item.add_marker(mark)
+        for decorator in act.marks:
+            item.add_marker(decorator)
         if act.stash:
             item.stash[FATE] = fate
         keep.append(item)
