@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from .errors import UsageError
 from .model import Target, Workspace
@@ -29,8 +30,10 @@ KINDS = (
 )
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One test's fate on one target in one suite (a named tuple: explain makes
+    one per test, target and suite)."""
+
     target: str  # "rocm" or "rocm:mi300"
     suite: str
     test: TestCase
@@ -86,9 +89,13 @@ def explain(
             for s in workspace.suites.values()
             if runs_on(s, target)
         }
+        holding: dict[str, tuple[str, ...]] = {}  # by file: its tests share it
         for case in cases:
             fates = {}
-            for name in workspace.suites_holding(case.path):
+            suites = holding.get(case.path)
+            if suites is None:
+                suites = holding[case.path] = workspace.suites_holding(case.path)
+            for name in suites:
                 suite = workspace.suites[name]
                 if name in rules:
                     fates[name] = rules[name].fate(case)
@@ -112,11 +119,16 @@ def _where_else(fate: Fate, suite: str, fates: dict[str, Fate]) -> Fate:
 
 
 def summary(rows: list[Row]) -> dict[tuple[str, str], dict[str, int]]:
-    table: dict[tuple[str, str], dict[str, int]] = {}
+    counts: dict[tuple[str, str], dict[FateKind, int]] = {}
     for row in rows:
-        counts = table.setdefault((row.target, row.suite), {k.value: 0 for k in KINDS})
-        counts[row.fate.kind.value] += 1
-    return table
+        by_kind = counts.get((row.target, row.suite))
+        if by_kind is None:
+            by_kind = counts[(row.target, row.suite)] = dict.fromkeys(KINDS, 0)
+        by_kind[row.fate.kind] += 1
+    return {
+        key: {kind.value: n for kind, n in by_kind.items()}
+        for key, by_kind in counts.items()
+    }
 
 
 def render(rows: list[Row], verbose: bool = True) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import os
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def named_strings(name: str, value: object) -> list[tuple[str, str]]:
     return [(name, v) for v in strings(value)]
 
 
+_NAME = operator.attrgetter("name")
 _Shared = tuple[str, tuple[MarkerUse, ...], frozenset[str]]
 _Strings = tuple[tuple[str, ...], tuple[str, ...]]
 
@@ -184,7 +186,7 @@ class CaseReader:
             uses += parent_uses
         marks = None
         if self.selection:
-            marks = parent_names.union(m.name for m in own) if own else parent_names
+            marks = parent_names.union(map(_NAME, own)) if own else parent_names
         names = keywords_of(item) if self.keywords else None
         if not uses and relevant is not None:
             return TestCase(item.nodeid, path, (), (), (), marks, names)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
-from .model import Entry, IgnoreEntry, SkipEntry, Suite, Target, Workspace
+from .model import IgnoreEntry, SkipEntry, Suite, Target, Workspace
 from .plan import Fate, FateKind, Rules, TestCase, runs_on
 
 TEST_FILES = ("test_*.py", "*_test.py")
@@ -108,44 +108,30 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
     def add(finding: Finding) -> None:
         out.setdefault(str(finding), finding)
 
-    used: set[Entry] = set()
+    used: set[int] = set()  # ids of the entries some fate names (entries live on)
+    by_path: dict[str, list[TestCase]] = {}  # the tests of each file, in order
+    for case in cases:
+        by_path.setdefault(case.path, []).append(case)
     for target in workspace.targets():
         rules = _suite_rules(workspace, target)
         by_file: dict[str, list[Fate]] = {}
         lost: dict[str, list[TestCase]] = {}
         twice: dict[tuple[str, tuple[str, ...]], int] = {}
-        for case in cases:
-            held = [s for s in workspace.suites_holding(case.path) if s in rules]
+        for path, tests in by_path.items():
+            held = [s for s in workspace.suites_holding(path) if s in rules]
             if not held:
                 continue  # no suite of this target reaches the file
-            selected = []
-            for suite in held:
-                fate = rules[suite].fate(case)
-                used.update(
-                    e for e in (fate.entry, fate.rerun and fate.rerun.entry) if e
-                )
-                if fate.kind is FateKind.NOT_IN_SUITE:
-                    continue
-                selected.append(suite)
-                by_file.setdefault(case.path, []).append(fate)
-                if fate.kind is FateKind.ERROR and isinstance(fate.entry, SkipEntry):
-                    marker = fate.entry.marker
-                    add(
-                        Finding(
-                            "error",
-                            str(fate.entry.location),
-                            f"{case.nodeid} is marked '{marker}' but names no model; "
-                            f'name it: @pytest.mark.{marker}(model="...")',
-                        )
-                    )
-                elif fate.kind is FateKind.RUN:
-                    for finding in _unmarked(rules[suite], case):
-                        add(finding)
-            if not selected and not _elsewhere(workspace, case.path, rules):
-                lost.setdefault(case.path, []).append(case)
-            elif len(selected) > 1:
-                key = (case.path, tuple(selected))
-                twice[key] = twice.get(key, 0) + 1
+            elsewhere = None  # whether a suite of another target takes the file
+            for case in tests:
+                selected = _decide(case, held, rules, used, by_file, add)
+                if not selected:
+                    if elsewhere is None:
+                        elsewhere = _elsewhere(workspace, path, rules)
+                    if not elsewhere:
+                        lost.setdefault(path, []).append(case)
+                elif len(selected) > 1:
+                    key = (path, tuple(selected))
+                    twice[key] = twice.get(key, 0) + 1
         for finding in _coverage(workspace, target, lost, twice):
             add(finding)
         for path, fates in sorted(by_file.items()):
@@ -161,7 +147,7 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                 )
     for platform in workspace.platforms.values():
         for entry in platform.entries:
-            if entry not in used:
+            if id(entry) not in used:
                 on = platform.name
                 if entry.variants:
                     on += f" ({', '.join(entry.variants)})"
@@ -175,9 +161,46 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                     )
                 )
         for ignore in platform.ignores:
-            for finding in _wasteful(workspace, ignore, cases):
+            for finding in _wasteful(workspace, ignore, by_path):
                 add(finding)
     return list(out.values())
+
+
+def _decide(
+    case: TestCase,
+    held: list[str],
+    rules: dict[str, Rules],
+    used: set[int],
+    by_file: dict[str, list[Fate]],
+    add: Callable[[Finding], None],
+) -> list[str]:
+    """One test's fate in each suite holding it on a target: notes the entries
+    used and what is wrong with the test; returns the suites that select it."""
+    selected = []
+    for suite in held:
+        fate = rules[suite].fate(case)
+        if fate.entry is not None:
+            used.add(id(fate.entry))
+        if fate.rerun is not None and fate.rerun.entry is not None:
+            used.add(id(fate.rerun.entry))
+        if fate.kind is FateKind.NOT_IN_SUITE:
+            continue
+        selected.append(suite)
+        by_file.setdefault(case.path, []).append(fate)
+        if fate.kind is FateKind.ERROR and isinstance(fate.entry, SkipEntry):
+            marker = fate.entry.marker
+            add(
+                Finding(
+                    "error",
+                    str(fate.entry.location),
+                    f"{case.nodeid} is marked '{marker}' but names no model; "
+                    f'name it: @pytest.mark.{marker}(model="...")',
+                )
+            )
+        elif fate.kind is FateKind.RUN and case.params:
+            for finding in _unmarked(rules[suite], case):
+                add(finding)
+    return selected
 
 
 def _coverage(
@@ -232,19 +255,23 @@ def _unmarked(rules: Rules, case: TestCase) -> list[Finding]:
 
 
 def _wasteful(
-    workspace: Workspace, ignore: IgnoreEntry, cases: list[TestCase]
+    workspace: Workspace, ignore: IgnoreEntry, by_path: dict[str, list[TestCase]]
 ) -> list[Finding]:
     """An ignore that throws away tests whose models are all known and none listed."""
     platform = workspace.platforms[ignore.platform]
     variant = ignore.variants[0] if ignore.variants else None
     rules = Rules(workspace, platform, variant=variant, suite=ignore.suite)
     thrown = []
-    for case in cases:
-        if rules.ignore_for(case.path) is not ignore:
+    under = ignore.target + "/"
+    for path, tests in by_path.items():
+        if path != ignore.target and not path.startswith(under):
+            continue  # not under the ignored path: the only ones it can throw away
+        if rules.ignore_for(path) is not ignore:
             continue
-        models = tuple(model for model, _ in rules.models_in(case))
-        if models and not rules.listed(models):
-            thrown.append(models)
+        for case in tests:
+            models = tuple(model for model, _ in rules.models_in(case))
+            if models and not rules.listed(models):
+                thrown.append(models)
     if not thrown:
         return []
     names = sorted({m for ms in thrown for m in ms})

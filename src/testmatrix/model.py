@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -379,8 +378,22 @@ class Workspace:
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
 
     def suites_holding(self, path: str) -> tuple[str, ...]:
-        """The names of the suites whose paths hold a workspace-relative path."""
-        return _holding(tuple(self.suites.values()), path)
+        """The names of the suites whose paths hold a workspace-relative path
+        (cached per path on the instance: a file holds many tests, and hashing a
+        whole workspace per call cost more than the answer)."""
+        cache = self.__dict__.get("_holding")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_holding", cache)  # frozen: no field changes
+        found = cache.get(path)
+        if found is None:
+            suites = self.suites.values()
+            found = cache[path] = tuple(s.name for s in suites if s.holds(path))
+        return found
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (the workspace cache) without the per-path answers."""
+        return {k: v for k, v in self.__dict__.items() if k != "_holding"}
 
     def targets(self) -> tuple[Target, ...]:
         """Every platform, and each of its variants, in declaration order."""
@@ -400,9 +413,3 @@ class Workspace:
             for skip in platform.skips:
                 models.update(skip.models)
         return frozenset(models)
-
-
-@functools.lru_cache(maxsize=65536)
-def _holding(suites: tuple[Suite, ...], path: str) -> tuple[str, ...]:
-    # cached per file: a file holds many tests
-    return tuple(suite.name for suite in suites if suite.holds(path))

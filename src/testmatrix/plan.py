@@ -283,6 +283,7 @@ class Rules:
         self._model_like: dict[tuple[str, str], str | None] = {}
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         self._files: dict[str, _File] = {}
+        self._listing: dict[str, list[tuple[int, SkipEntry]]] | None = None
         self._models_in: dict[object, tuple[tuple[str, str], ...]] = {}
         self._fates: dict[tuple[object, ...], Fate] = {}  # shared by many tests
         self._selection = Selection(self.suite) if self.suite is not None else None
@@ -369,13 +370,22 @@ class Rules:
 
     def listed(self, models: Iterable[str]) -> list[tuple[SkipEntry, str]]:
         """(entry, model) for each model that one of the platform's skips lists."""
-        return [
-            (entry, model)
-            for entries in self.skips.values()
-            for entry in entries
-            for model in models
-            if model in entry.models
+        index = self._listing
+        if index is None:  # model: (declaration rank, skip) of each skip listing it
+            index = {}
+            every = (e for entries in self.skips.values() for e in entries)
+            for rank, entry in enumerate(every):
+                for model in entry.models:
+                    index.setdefault(model, []).append((rank, entry))
+            self._listing = index
+        found = [
+            (rank, pos, entry, model)
+            for pos, model in enumerate(models)
+            for rank, entry in index.get(model, ())
         ]
+        if len(found) > 1:  # entries as declared, then models as given
+            found.sort(key=lambda hit: hit[:2])
+        return [(entry, model) for _, _, entry, model in found]
 
     @cached_property
     def deselect_index(self) -> dict[str, tuple[DeselectEntry, ...]]:
