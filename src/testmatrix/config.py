@@ -13,7 +13,6 @@ between files, duplicates, colliding session names) and builds the model.
 
 from __future__ import annotations
 
-import difflib
 import os
 import posixpath
 import types
@@ -142,6 +141,8 @@ def did_you_mean_path(root: Path, missing: str, base: str) -> str:
             for p in (root / parent).iterdir()
             if p.name != "__pycache__"
         }
+        import difflib  # only for a suggestion in an error: not at every start
+
         close = difflib.get_close_matches(stem(name), list(names), n=1, cutoff=0.75)
         found = posixpath.join(parent, names[close[0]]) if close else None
     if found is None and (root / base).is_dir():
