@@ -240,6 +240,9 @@ class Row:
             out["floor_name"] = self.floor_name
             out["candidate_above_floor"] = round(self.candidate_value - self.floor, 4)
             out["baseline_above_floor"] = round(self.baseline_value - self.floor, 4)
+        out["range"] = {
+            k: [round(min(vs), 4), round(max(vs), 4)] for k, vs in self.samples.items()
+        }
         out["detail"] = self.detail
         out["samples"] = {
             k: [round(v, 6) for v in vs] for k, vs in self.samples.items()
@@ -249,6 +252,14 @@ class Row:
 
 def say(row: Row) -> Row:
     d = row.as_dict()
+    for side in ("testmatrix", "many"):
+        hooks = row.detail.get(side, {}).get("testmatrix_collection_hooks_elsewhere")
+        if hooks:
+            print(
+                f"  note: testmatrix also implements {', '.join(hooks)}: per-item "
+                "work there is outside figure 1/2's timing (figure 3 counts it)",
+                flush=True,
+            )
     met = {True: "met", False: "NOT MET", None: "-"}[d["met"]]
     floor = ""
     if row.floor is not None:
@@ -256,7 +267,8 @@ def say(row: Row) -> Row:
     print(
         f"  {row.figure} {row.name}: {row.candidate_value:.4g} vs "
         f"{row.baseline_value:.4g} {row.unit} -> {d['ratio']}x "
-        f"(target {d['target']}: {met}){floor}",
+        f"(target {d['target']}: {met}){floor}; runs "
+        + ", ".join(f"{k} {lo:.4g}..{hi:.4g}" for k, (lo, hi) in d["range"].items()),
         flush=True,
     )
     return row
@@ -394,19 +406,38 @@ def per_item(samples: list[Sample], impl: str | None = None) -> list[float]:
     out = []
     for s in samples:
         assert s.probe is not None
-        ns = s.probe["ns"] if impl is None else s.probe["impls_ns"].get(impl, 0)
+        if impl is not None and impl not in s.probe["impls_ns"]:
+            raise BenchError(
+                f"no {impl} among the implementations of pytest_collection_"
+                f"modifyitems: {s.probe['impls']} (was the plugin renamed?)"
+            )
+        ns = s.probe["ns"] if impl is None else s.probe["impls_ns"][impl]
         out.append(ns / 1000 / max(1, s.probe["items_seen"]))
+    return out
+
+
+def cpu_per_item(samples: list[Sample]) -> list[float]:
+    """µs of this process's CPU time per item, the whole hook: unlike the wall
+    clock, not lengthened by other processes' load on the machine."""
+    out = []
+    for s in samples:
+        assert s.probe is not None
+        out.append(s.probe["cpu_ns"] / 1000 / max(1, s.probe["items_seen"]))
     return out
 
 
 def probe_detail(samples: list[Sample]) -> dict[str, Any]:
     last = samples[-1].probe or {}
     return {
+        "cpu_us_per_item": round(median(cpu_per_item(samples)), 4),
         "items_seen": last.get("items_seen"),
         "items_kept": last.get("items_kept"),
         "modifyitems_impls": last.get("impls"),
         "fates": last.get("fates"),
         "skip_marked": last.get("skip_marked"),
+        "testmatrix_collection_hooks_elsewhere": last.get(
+            "testmatrix_collection_hooks_elsewhere"
+        ),
         "impl_us_per_item": {
             name: round(median(per_item(samples, name)), 4)
             for name in last.get("impls", [])
@@ -530,6 +561,10 @@ def figure2(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[R
             Target("ratio", 1.1),
             runs,
             size=ws.built[many.name]["items"],
+            samples={
+                "candidate": per_item(c, "testmatrix.plugin"),
+                "baseline": per_item(b, "testmatrix.plugin"),
+            },
         ),
     ]
     return [say(r) for r in rows]
