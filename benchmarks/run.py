@@ -107,6 +107,8 @@ class Command:
 class Sample:
     wall: float  # seconds, the whole process
     probe: dict[str, Any] | None = None
+    returncode: int = 0
+    last_line: str = ""  # of its output: what it said it did
 
 
 LOG_DIR = Path(tempfile.gettempdir())
@@ -141,7 +143,8 @@ def run_once(cmd: Command) -> Sample:
                 f"{cmd.label}: the timing plugin wrote nothing: {cmd.describe()}"
             )
         probe = json.loads(cmd.probe.read_text())
-    return Sample(wall, probe)
+    lines = log.read_text(errors="replace")[-2000:].strip().splitlines()
+    return Sample(wall, probe, proc.returncode, lines[-1] if lines else "")
 
 
 def measure(commands: list[Command], runs: int) -> dict[str, list[Sample]]:
@@ -785,6 +788,10 @@ def figure5(py: str, ws: Workspaces, size: int, runs: int) -> list[Row]:
                     Target("ratio", target),
                     runs,
                     size=ws.built[root.name]["items"],
+                    detail={
+                        "exit": sorted({s.returncode for s in got[label]}),
+                        "said": got[label][-1].last_line,
+                    },
                     samples={"candidate": cand, "baseline": base},
                 )
             )
@@ -835,7 +842,10 @@ def figure6(py: str, runs: int, work: Path, reference: Path) -> list[Row]:
         floor=median(f),
         floor_name="python -m testmatrix --version",
         met_seconds=median(c),
-        detail={"files": len(listing.read_text().split()) + 1},
+        detail={
+            "files": len(listing.read_text().split()) + 1,
+            "said": got["import"][-1].last_line,
+        },
         samples={"candidate": c, "baseline": f},
     )
     return [say(row)]
