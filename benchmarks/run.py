@@ -1,270 +1,863 @@
-"""What testmatrix costs and saves, each figure a median over runs and a ratio against a
-baseline measured in the same run, interleaved with it.
-Usage: python benchmarks/run.py [--runs 5] [--json PATH]
+"""What testmatrix costs, each figure a ratio against a baseline measured in the same
+run: every command is run once unmeasured (a warm-up that writes the bytecode caches
+and warms the OS cache), then the candidate and its baseline take turns, and each
+figure is the median of at least 5 measured runs. Child processes run with bytecode
+caching on (no PYTHONDONTWRITEBYTECODE, no PYTHONPYCACHEPREFIX) and the worktree's
+src/ first on PYTHONPATH.
+
+Figures (--only takes their keys):
+  f1       per-item decision cost: testmatrix's hook vs vLLM PR 28156's naive
+           substring hook, timed in the collecting process (<= 1.0x)
+  f2       flat in entries: per-item cost with 3,000 entries vs 30 (<= 1.1x)
+  f3       whole collection: plugin vs plain pytest with the same --ignore and
+           --deselect flags, at every size (<= 1.02x); cuda (nothing applies) too
+  f4       nox -l: generated sessions vs a hand-written noxfile, cold and warm
+           (<= 1.1x); floor: python -c 'import nox'
+  f5       explain --summary (<= 1.2x) and lint (<= 1.3x) vs one plain collection
+  f6       importing vLLM's CI files of the snapshot (< 1 s)
+  session  nox -R session vs the same pytest command run directly (< +0.5 s)
+  saving   what CI-level ignores save when ignored modules are costly to import
+
+Usage: python benchmarks/run.py [--runs 5] [--sizes 10k,30k,120k,300k]
+       [--only f1,f3] [--json PATH] [--workdir DIR] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import re
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+SRC = REPO / "src"
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(SRC))
 
+from hooktiming import PROBE_ENV  # noqa: E402
+from naivehook import NAIVE_ENV  # noqa: E402
 from synth import Scale, build, build_import_heavy  # noqa: E402
 
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()}"
-    )
+FIGURES = ("f1", "f2", "f3", "f4", "f5", "f6", "session", "saving")
+SIZES = {"10k": 10_000, "30k": 30_000, "120k": 120_000, "300k": 300_000}
+REFERENCE_SIZE = 120_000  # figures 1, 2, 4 and 5 use this size where it is asked for
+ENTRIES = 300
+FEW, MANY = 30, 3000  # figure 2
+REFERENCE = REPO.parent / "shared" / "reference" / "vllm"
+SNAPSHOT = "7075df79b"
+LM_EVAL = ".buildkite/lm-eval-harness/test_lm_eval_correctness.py"
+BYTECODE = "on"  # what every figure is measured with; the output says so
+DROPPED_ENV = ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "PYTEST_ADDOPTS")
 
 
-def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(
-        cmd,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    elapsed = time.perf_counter() - start
-    if proc.returncode not in (0, 5):
-        raise SystemExit(
-            f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n"
-            f"{proc.stderr[-2000:]}"
-        )
-    return elapsed
+class BenchError(Exception):
+    """A command of the benchmark failed: the figure cannot be measured."""
 
 
-def compare(
-    name: str,
-    baseline_name: str,
-    baseline: list[str],
-    candidate: list[str],
-    cwd: Path,
-    runs: int,
-    target: str,
-    env: dict | None = None,
-    kind: str = "ratio",
-) -> dict:
-    """Interleave baseline and candidate runs (alternating which goes first); medians
-    and their ratio."""
-    base, cand = [], []
-    for i in range(runs):
-        order = [(base, baseline), (cand, candidate)]
-        for bucket, cmd in order if i % 2 == 0 else reversed(order):
-            bucket.append(timed(cmd, cwd, env))
-    b, c = statistics.median(base), statistics.median(cand)
-    row = {
-        "figure": name,
-        "baseline": baseline_name,
-        "candidate_s": round(c, 3),
-        "baseline_s": round(b, 3),
-        "ratio": round(c / b, 3),
-        "added_s": round(c - b, 3),
-        "target": target,
-        "runs": runs,
+# -- running and timing ----------------------------------------------------------
+
+
+def child_env(*, bench_plugins: bool = False, **extra: str) -> dict[str, str]:
+    """The environment of every measured process: bytecode caching on (whatever
+    this shell says), no testmatrix or pytest settings of the caller's, the
+    worktree's src/ first (and benchmarks/, for -p hooktiming, where asked)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in DROPPED_ENV and not k.startswith("TESTMATRIX_")
     }
-    if kind == "added":
-        row["met"] = (c - b) < float(target.split()[1])
-    elif target.startswith("<="):
-        row["met"] = c / b <= float(target[2:])
-    else:
-        row["met"] = None
+    paths = [str(SRC)] + ([str(HERE)] if bench_plugins else [])
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Command:
+    label: str
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    before: Callable[[], None] | None = None  # unmeasured, before every run
+    probe: Path | None = None  # in-process timing: the hook writes it
+    ok: tuple[int, ...] = (0, 5)
+
+    def describe(self) -> str:
+        return f"(cd {self.cwd} && {shlex.join(self.argv)})"
+
+
+@dataclass
+class Sample:
+    wall: float  # seconds, the whole process
+    probe: dict[str, Any] | None = None
+    returncode: int = 0
+    last_line: str = ""  # of its output: what it said it did
+
+
+LOG_DIR = Path(tempfile.gettempdir())
+
+
+def run_once(cmd: Command) -> Sample:
+    if cmd.before is not None:
+        cmd.before()
+    if cmd.probe is not None:
+        cmd.probe.unlink(missing_ok=True)
+    log = LOG_DIR / "last-command.log"
+    with open(log, "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            cmd.argv,
+            cwd=cmd.cwd,
+            env=cmd.env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        wall = time.perf_counter() - start
+    if proc.returncode not in cmd.ok:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise BenchError(
+            f"{cmd.label}: exit {proc.returncode} from\n  {cmd.describe()}\n{tail}"
+        )
+    probe = None
+    if cmd.probe is not None:
+        if not cmd.probe.is_file():
+            raise BenchError(
+                f"{cmd.label}: the timing plugin wrote nothing: {cmd.describe()}"
+            )
+        probe = json.loads(cmd.probe.read_text())
+    lines = log.read_text(errors="replace")[-2000:].strip().splitlines()
+    return Sample(wall, probe, proc.returncode, lines[-1] if lines else "")
+
+
+def measure(commands: list[Command], runs: int) -> dict[str, list[Sample]]:
+    """Each command once, unmeasured (the warm-up), then `runs` rounds in which each
+    runs once, the order rotating from round to round (two commands alternate)."""
+    for cmd in commands:
+        run_once(cmd)
+    samples: dict[str, list[Sample]] = {c.label: [] for c in commands}
+    for i in range(runs):
+        k = i % len(commands)
+        for cmd in commands[k:] + commands[:k]:
+            samples[cmd.label].append(run_once(cmd))
+    return samples
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def walls(samples: list[Sample]) -> list[float]:
+    return [s.wall for s in samples]
+
+
+# -- rows --------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    kind: str  # "ratio" (<= value), "below" (candidate < value), "added", "saving"
+    value: float = 0.0
+
+    def text(self) -> str:
+        if self.kind == "ratio":
+            return f"<= {self.value:g}x"
+        if self.kind == "below":
+            return f"< {self.value:g} s"
+        if self.kind == "added":
+            return f"< +{self.value:g} s"
+        return "a saving"
+
+    def met(self, cand: float, base: float, seconds: float) -> bool | None:
+        if self.kind == "ratio":
+            return cand / base <= self.value
+        if self.kind == "below":
+            return seconds < self.value
+        if self.kind == "added":
+            return seconds < self.value
+        return None
+
+
+@dataclass
+class Row:
+    figure: str
+    name: str
+    candidate: str
+    baseline: str
+    unit: str  # "s", "ms", "us/item"
+    candidate_value: float
+    baseline_value: float
+    target: Target
+    runs: int
+    floor: float | None = None  # same unit
+    floor_name: str | None = None
+    size: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    met_seconds: float | None = None  # what an absolute target is checked on
+
+    @property
+    def ratio(self) -> float:
+        return self.candidate_value / self.baseline_value
+
+    def as_dict(self) -> dict[str, Any]:
+        seconds = (
+            self.met_seconds
+            if self.met_seconds is not None
+            else self.candidate_value - self.baseline_value
+        )
+        out = {
+            "figure": self.figure,
+            "name": self.name,
+            "candidate": self.candidate,
+            "baseline": self.baseline,
+            "unit": self.unit,
+            "candidate_value": round(self.candidate_value, 4),
+            "baseline_value": round(self.baseline_value, 4),
+            "ratio": round(self.ratio, 3),
+            "target": self.target.text(),
+            "met": self.target.met(self.candidate_value, self.baseline_value, seconds),
+            "runs": self.runs,
+        }
+        if self.size is not None:
+            out["items"] = self.size
+        if self.floor is not None:
+            out["floor"] = round(self.floor, 4)
+            out["floor_name"] = self.floor_name
+            out["candidate_above_floor"] = round(self.candidate_value - self.floor, 4)
+            out["baseline_above_floor"] = round(self.baseline_value - self.floor, 4)
+        out["range"] = {
+            k: [round(min(vs), 4), round(max(vs), 4)] for k, vs in self.samples.items()
+        }
+        out["detail"] = self.detail
+        out["samples"] = {
+            k: [round(v, 6) for v in vs] for k, vs in self.samples.items()
+        }
+        return out
+
+
+def say(row: Row) -> Row:
+    d = row.as_dict()
+    for side in ("testmatrix", "many"):
+        hooks = row.detail.get(side, {}).get("testmatrix_collection_hooks_elsewhere")
+        if hooks:
+            print(
+                f"  note: testmatrix also implements {', '.join(hooks)}: per-item "
+                "work there is outside figure 1/2's timing (figure 3 counts it)",
+                flush=True,
+            )
+    met = {True: "met", False: "NOT MET", None: "-"}[d["met"]]
+    floor = ""
+    if row.floor is not None:
+        floor = f"; floor {row.floor:.4g} {row.unit}"
     print(
-        f"  {name}: {c:.2f}s vs {b:.2f}s -> ratio {c / b:.3f} (added {c - b:+.2f}s)",
+        f"  {row.figure} {row.name}: {row.candidate_value:.4g} vs "
+        f"{row.baseline_value:.4g} {row.unit} -> {d['ratio']}x "
+        f"(target {d['target']}: {met}){floor}; runs "
+        + ", ".join(f"{k} {lo:.4g}..{hi:.4g}" for k, (lo, hi) in d["range"].items()),
         flush=True,
     )
     return row
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--json", default=str(HERE / "results.json"))
-    parser.add_argument(
-        "--workdir",
-        default=None,
-        help="where to build the synthetic suites (default: a temp dir)",
-    )
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help="a tiny suite and one run: checks the benchmark works, measures nothing",
-    )
-    args = parser.parse_args()
-    if args.smoke:
-        args.runs = 1
-    elif args.runs < 5:
-        print(
-            "note: fewer than 5 runs per figure; the targets are stated for medians "
-            "over at least 5",
-            file=sys.stderr,
-        )
-    py = sys.executable
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="testmatrix-bench-"))
-    big = work / "vllm-scale"
-    built = build(
-        big,
-        Scale(files=40, items=800, models=20, entries=30, suites=4)
-        if args.smoke
-        else Scale(),
-    )
-    print(f"synthetic suite: {built}", flush=True)
+# -- workspaces --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def no_cache() -> Iterator[None]:
+    """Load workspaces here without writing testmatrix's cache for this process's
+    working directory (the measured processes write their own)."""
+    old = os.environ.get("TESTMATRIX_NO_CACHE")
+    os.environ["TESTMATRIX_NO_CACHE"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TESTMATRIX_NO_CACHE", None)
+        else:
+            os.environ["TESTMATRIX_NO_CACHE"] = old
+
+
+def load(root: Path):  # type: ignore[no-untyped-def]
     from testmatrix.config import load_workspace
+
+    with no_cache():
+        return load_workspace(root)
+
+
+def plain_flags(root: Path, platform_name: str = "rocm") -> list[str]:
+    """The --ignore and --deselect flags of every suite's session on a platform (its
+    platform-wide entries): what plain pytest needs to leave out what the plugin
+    does."""
     from testmatrix.plan import session_argv
 
-    ws = load_workspace(big)
-    flags = [
-        a
-        for s in ws.suites
-        for a in session_argv(ws, "rocm", s)
-        if a.startswith(("--ignore=", "--deselect="))
-    ]
-    plain = [py, "-m", "pytest", "--collect-only", "-qq", "-p", "no:testmatrix.plugin"]
-    plugin = [py, "-m", "pytest", "--collect-only", "-qq"]
-    rows = []
-    print("figures:", flush=True)
-    rows.append(
-        compare(
-            "1a collect: plugin, no entries apply (cuda)",
-            "plain pytest --collect-only",
-            plain,
-            plugin + ["--platform=cuda"],
-            big,
-            args.runs,
-            "<=1.05",
-        )
-    )
-    rows.append(
-        compare(
-            "1b collect: plugin + rocm skiplists",
-            "plain pytest --collect-only",
-            plain,
-            plugin + ["--platform=rocm"],
-            big,
-            args.runs,
-            "<=1.05",
-        )
-    )
-    argsfile = big / "rocm-flags.txt"
-    argsfile.write_text("\n".join(flags) + "\n")
-    rows.append(
-        compare(
-            "1c collect: plugin + rocm skiplists",
-            "plain pytest with the same --ignore/--deselect flags",
-            plain + [f"@{argsfile}"],
-            plugin + ["--platform=rocm"],
-            big,
-            args.runs,
-            "<=1.05",
-        )
-    )
-    handwritten = big / "noxfile_handwritten.py"
-    handwritten.write_text(_handwritten_noxfile(ws))
-    rows.append(
-        compare(
-            "2 nox -l: generated sessions",
-            "hand-written noxfile, same sessions",
-            [py, "-m", "nox", "-l", "-f", str(handwritten)],
-            [py, "-m", "nox", "-l"],
-            big,
-            args.runs,
-            "<=1.2",
-        )
-    )
-    rows.append(
-        compare(
-            "3 explain: every platform x suite",
-            "one plain collection",
-            plain,
-            [py, "-m", "testmatrix", "explain", "--summary"],
-            big,
-            args.runs,
-            "<=1.5",
-        )
-    )
-    rows.append(_session_overhead(py, args.runs))
-    heavy = work / "import-heavy"
-    build_import_heavy(heavy)
-    rows.append(
-        compare(
-            "5 collect: with CI-level ignores "
-            "(50 of 60 modules ignored, 40 ms import each)",
-            "same suite without the ignores",
-            plugin + ["--platform=rocm", "--no-skiplist"],
-            plugin + ["--platform=rocm"],
-            heavy,
-            args.runs,
-            "saving",
-        )
-    )
-    result = {
-        "machine": machine(),
-        "suite": built,
-        "runs": args.runs,
-        "figures": rows,
-        "date": time.strftime("%Y-%m-%d"),
+    ws = load(root)
+    flags: dict[str, None] = {}
+    for suite in ws.suites:
+        for arg in session_argv(ws, platform_name, suite):
+            if arg.startswith(("--ignore=", "--deselect=")):
+                flags[arg] = None
+    return list(flags)
+
+
+def naive_models(root: Path) -> dict[str, list[str]]:
+    """Every model the rocm skip entries name (model lists expanded), by marker."""
+    ws = load(root)
+    out: dict[str, set[str]] = {}
+    for skip in ws.platforms["rocm"].skips:
+        out.setdefault(skip.marker, set()).update(skip.models)
+    return {marker: sorted(models) for marker, models in out.items()}
+
+
+def our_caches(root: Path) -> list[Path]:
+    """Every cache file testmatrix writes in a workspace: `__pycache__/testmatrix-*`
+    beside the skiplists (and at the root); Python's own .pyc files are not ours."""
+    found: list[Path] = []
+    for base in (root, root / "skiplists"):
+        found += base.glob("__pycache__/testmatrix-*")
+    found += (root / "skiplists").glob("*/**/__pycache__/testmatrix-*")
+    return found
+
+
+def drop_caches(root: Path) -> Callable[[], None]:
+    def drop() -> None:
+        for path in our_caches(root):
+            path.unlink(missing_ok=True)
+
+    return drop
+
+
+class Workspaces:
+    """Builds each synthetic workspace once, on first use."""
+
+    def __init__(self, work: Path, smoke: bool):
+        self.work = work
+        self.smoke = smoke
+        self.built: dict[str, dict[str, Any]] = {}
+        self.entries = FEW if smoke else ENTRIES
+
+    def scale(self, items: int, entries: int, tree_entries: int = 0) -> Scale:
+        if self.smoke:
+            return Scale(
+                items=items,
+                entries=entries,
+                files=40,
+                models=20,
+                suites=4,
+                tree_entries=tree_entries,
+            )
+        return Scale(items=items, entries=entries, tree_entries=tree_entries)
+
+    def get(self, items: int, entries: int = 0, tree_entries: int = 0) -> Path:
+        entries = entries or self.entries
+        name = f"ws-{items}-{entries}" + (f"-of-{tree_entries}" if tree_entries else "")
+        root = self.work / name
+        if name not in self.built:
+            start = time.perf_counter()
+            info = build(root, self.scale(items, entries, tree_entries))
+            info["build_s"] = round(time.perf_counter() - start, 2)
+            self.built[name] = info
+            print(
+                f"  built {name}: {info['items']} tests in {info['files']} files, "
+                f"{info['entries']} entries {info['entry_kinds']}, "
+                f"{info['build_s']} s",
+                flush=True,
+            )
+        return root
+
+
+# -- figures -----------------------------------------------------------------------
+
+
+def label(size: int) -> str:
+    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
+
+
+def pytest_cmd(py: str) -> list[str]:
+    return [py, "-m", "pytest", "--collect-only", "-qq"]
+
+
+PLAIN = ["-p", "no:testmatrix.plugin"]
+ROCM = "--testmatrix-platform=rocm"
+
+
+def argsfile(root: Path, name: str, flags: list[str]) -> str:
+    path = root / name
+    path.write_text("\n".join(flags) + "\n")
+    return f"@{path}"
+
+
+def per_item(samples: list[Sample], impl: str | None = None) -> list[float]:
+    """µs per item the hook saw: the whole hook, or one plugin's implementation."""
+    out = []
+    for s in samples:
+        assert s.probe is not None
+        if impl is not None and impl not in s.probe["impls_ns"]:
+            raise BenchError(
+                f"no {impl} among the implementations of pytest_collection_"
+                f"modifyitems: {s.probe['impls']} (was the plugin renamed?)"
+            )
+        ns = s.probe["ns"] if impl is None else s.probe["impls_ns"][impl]
+        out.append(ns / 1000 / max(1, s.probe["items_seen"]))
+    return out
+
+
+def cpu_per_item(samples: list[Sample]) -> list[float]:
+    """µs of this process's CPU time per item, the whole hook: unlike the wall
+    clock, not lengthened by other processes' load on the machine."""
+    out = []
+    for s in samples:
+        assert s.probe is not None
+        out.append(s.probe["cpu_ns"] / 1000 / max(1, s.probe["items_seen"]))
+    return out
+
+
+def probe_detail(samples: list[Sample]) -> dict[str, Any]:
+    last = samples[-1].probe or {}
+    return {
+        "cpu_us_per_item": round(median(cpu_per_item(samples)), 4),
+        "items_seen": last.get("items_seen"),
+        "items_kept": last.get("items_kept"),
+        "modifyitems_impls": last.get("impls"),
+        "fates": last.get("fates"),
+        "skip_marked": last.get("skip_marked"),
+        "testmatrix_collection_hooks_elsewhere": last.get(
+            "testmatrix_collection_hooks_elsewhere"
+        ),
+        "impl_us_per_item": {
+            name: round(median(per_item(samples, name)), 4)
+            for name in last.get("impls", [])
+        },
     }
-    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    print(table(result))
-    if not args.workdir:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
 
 
-def _handwritten_noxfile(ws) -> str:
-    lines = ["import nox", ""]
-    for p in ws.platforms:
-        for s in ws.suites:
-            name = f"{p}-{s}"
-            lines += [
-                f'@nox.session(name="{name}", tags=["{p}", "{s}"])',
-                f"def {name.replace('-', '_')}(session):",
-                f'    """Run suite {s} as {p} CI does."""',
-                f'    session.run("pytest", "{ws.suites[s].path}")',
+def figure1(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[Row]:
+    root = ws.get(size)
+    naive = work / "naive-models.json"
+    models = naive_models(root)
+    naive.write_text(json.dumps(models))
+    ignores = [f for f in plain_flags(root) if f.startswith("--ignore=")]
+    collect = pytest_cmd(py) + ["-p", "hooktiming"]
+    cand = Command(
+        "testmatrix",
+        collect + [ROCM],
+        root,
+        child_env(bench_plugins=True, **{PROBE_ENV: str(work / "probe-c.json")}),
+        probe=work / "probe-c.json",
+    )
+    base = Command(
+        "naive hook",
+        collect + PLAIN + ["-p", "naivehook", argsfile(root, "ignores.txt", ignores)],
+        root,
+        child_env(
+            bench_plugins=True,
+            **{PROBE_ENV: str(work / "probe-b.json"), NAIVE_ENV: str(naive)},
+        ),
+        probe=work / "probe-b.json",
+    )
+    got = measure([cand, base], runs)
+    c, b = got[cand.label], got[base.label]
+    detail = {
+        "testmatrix": probe_detail(c),
+        "naive hook": probe_detail(b),
+        "naive_models": sum(len(v) for v in models.values()),
+        "flags": "no -k, -m or --deselect in either run; the naive run gets the "
+        "same --ignore flags, so both hooks see the same items",
+        "commands": [cand.describe(), base.describe()],
+    }
+    rows = [
+        Row(
+            "F1",
+            "per-item decision cost (whole modifyitems hook, in-process)",
+            "testmatrix --testmatrix-platform=rocm",
+            "naive substring hook (vLLM PR 28156)",
+            "us/item",
+            median(per_item(c)),
+            median(per_item(b)),
+            Target("ratio", 1.0),
+            runs,
+            size=ws.built[root.name]["items"],
+            detail=detail,
+            samples={"candidate": per_item(c), "baseline": per_item(b)},
+        )
+    ]
+    ci, bi = per_item(c, "testmatrix.plugin"), per_item(b, "naivehook")
+    rows.append(
+        Row(
+            "F1",
+            "per-item decision cost (the decision implementation alone)",
+            "testmatrix.plugin's modifyitems",
+            "naivehook's modifyitems",
+            "us/item",
+            median(ci),
+            median(bi),
+            Target("ratio", 1.0),
+            runs,
+            size=ws.built[root.name]["items"],
+            samples={"candidate": ci, "baseline": bi},
+        )
+    )
+    return [say(r) for r in rows]
+
+
+def figure2(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[Row]:
+    n_many = 300 if ws.smoke else MANY  # the smoke run's tree stays tiny
+    many = ws.get(size, n_many, tree_entries=n_many)
+    few = ws.get(size, FEW, tree_entries=n_many)
+    collect = pytest_cmd(py) + ["-p", "hooktiming", ROCM]
+    cmds = [
+        Command(
+            f"{n} entries",
+            collect,
+            root,
+            child_env(bench_plugins=True, **{PROBE_ENV: str(work / f"probe-{n}.json")}),
+            probe=work / f"probe-{n}.json",
+        )
+        for n, root in ((n_many, many), (FEW, few))
+    ]
+    got = measure(cmds, runs)
+    c, b = got[cmds[0].label], got[cmds[1].label]
+    rows = [
+        Row(
+            "F2",
+            "flat in entries: per-item cost, whole hook",
+            f"{ws.built[many.name]['entries']} entries",
+            f"{ws.built[few.name]['entries']} entries",
+            "us/item",
+            median(per_item(c)),
+            median(per_item(b)),
+            Target("ratio", 1.1),
+            runs,
+            size=ws.built[many.name]["items"],
+            detail={
+                "many": {**probe_detail(c), "workspace": ws.built[many.name]},
+                "few": {**probe_detail(b), "workspace": ws.built[few.name]},
+                "note": "the same tests in both workspaces; only the skiplists differ",
+            },
+            samples={"candidate": per_item(c), "baseline": per_item(b)},
+        ),
+        Row(
+            "F2",
+            "flat in entries: testmatrix.plugin's implementation alone",
+            f"{ws.built[many.name]['entries']} entries",
+            f"{ws.built[few.name]['entries']} entries",
+            "us/item",
+            median(per_item(c, "testmatrix.plugin")),
+            median(per_item(b, "testmatrix.plugin")),
+            Target("ratio", 1.1),
+            runs,
+            size=ws.built[many.name]["items"],
+            samples={
+                "candidate": per_item(c, "testmatrix.plugin"),
+                "baseline": per_item(b, "testmatrix.plugin"),
+            },
+        ),
+    ]
+    return [say(r) for r in rows]
+
+
+def figure3(
+    py: str, ws: Workspaces, sizes: list[int], ref: int, runs: int
+) -> list[Row]:
+    rows = []
+    for size in sizes:
+        root = ws.get(size)
+        flags = argsfile(root, "rocm-flags.txt", plain_flags(root))
+        cand = Command("plugin", pytest_cmd(py) + [ROCM], root, child_env())
+        base = Command("plain", pytest_cmd(py) + PLAIN + [flags], root, child_env())
+        got = measure([cand, base], runs)
+        c, b = walls(got["plugin"]), walls(got["plain"])
+        rows.append(
+            say(
+                Row(
+                    "F3",
+                    f"whole collection, rocm skiplists, {label(size)} tests",
+                    "pytest --collect-only with the plugin (rocm)",
+                    "plain pytest --collect-only, same --ignore/--deselect flags",
+                    "s",
+                    median(c),
+                    median(b),
+                    Target("ratio", 1.02),
+                    runs,
+                    size=ws.built[root.name]["items"],
+                    detail={"commands": [cand.describe(), base.describe()]},
+                    samples={"candidate": c, "baseline": b},
+                )
+            )
+        )
+    root = ws.get(ref)
+    cand = Command(
+        "plugin", pytest_cmd(py) + ["--testmatrix-platform=cuda"], root, child_env()
+    )
+    base = Command("plain", pytest_cmd(py) + PLAIN, root, child_env())
+    got = measure([cand, base], runs)
+    c, b = walls(got["plugin"]), walls(got["plain"])
+    rows.append(
+        say(
+            Row(
+                "F3",
+                f"whole collection, nothing applies (cuda), {label(ref)} tests",
+                "pytest --collect-only with the plugin (cuda)",
+                "plain pytest --collect-only",
+                "s",
+                median(c),
+                median(b),
+                Target("ratio", 1.02),
+                runs,
+                size=ws.built[root.name]["items"],
+                detail={"case": "1a"},
+                samples={"candidate": c, "baseline": b},
+            )
+        )
+    )
+    return rows
+
+
+def handwritten_noxfile(root: Path) -> str:
+    """A noxfile declaring the generated sessions by hand: the same names, tags and
+    docstrings, each body the session's full pytest command written out."""
+    import inspect
+
+    import nox
+
+    from testmatrix import noxsessions
+    from testmatrix.plan import session_command, sessions
+
+    ws = load(root)
+    parallel = "allow_parallel" in inspect.signature(nox.session).parameters
+    lines = ["import nox", "", ""]
+    used: set[str] = set()
+
+    def define(name: str, args: str, doc: str | None, body: list[str]) -> None:
+        func = re.sub(r"\W", "_", name)
+        while func in used:
+            func += "_"
+        used.add(func)
+        lines.extend(
+            [
+                f"@nox.session({args})",
+                f"def {func}(session):",
+                f"    {json.dumps(doc or '')}",
+                *(f"    {line}" for line in body),
+                "",
                 "",
             ]
-    for extra in ("pipeline", "lint"):
-        lines += [
-            f'@nox.session(name="{extra}", default=False)',
-            f"def {extra}(session):",
-            '    """Tooling."""',
-            "",
-            "",
-        ]
+        )
+
+    define(
+        "pipeline",
+        'name="pipeline", default=False, tags=["buildkite"]',
+        noxsessions.export_session(ws).__doc__,
+        [
+            'session.install(".[buildkite]")',
+            'session.run("python", "-m", "testmatrix", "export", *session.posargs)',
+        ],
+    )
+    define(
+        "lint",
+        'name="lint", default=False, tags=["lint"]',
+        noxsessions.lint_session(ws).__doc__,
+        [
+            'session.install(".")',
+            'session.run("python", "-m", "testmatrix", "lint", *session.posargs)',
+        ],
+    )
+    for name, key in sessions(ws).items():
+        tags = [key.platform, key.suite]
+        if key.variant is not None:
+            tags.insert(1, f"{key.platform}-{key.variant}")
+        command = session_command(ws, key.platform, key.suite, variant=key.variant)
+        args = f"name={name!r}, tags={tags!r}" + (", allow_parallel=True" * parallel)
+        argv = ", ".join(repr(a) for a in ["pytest", *command.argv])
+        define(
+            name,
+            args,
+            noxsessions.pytest_session(ws, key).__doc__,
+            [
+                'session.install(".")',
+                f"session.run({argv}, env={dict(command.env)!r})",
+            ],
+        )
     return "\n".join(lines)
 
 
-def _session_overhead(py: str, runs: int) -> dict:
-    """nox with a reused virtualenv versus the same pytest command run directly, on the
-    bundled suite."""
+def figure4(py: str, ws: Workspaces, size: int, runs: int) -> list[Row]:
+    root = ws.get(size)
+    hand = root / "noxfile_handwritten.py"
+    hand.write_text(handwritten_noxfile(root))
+    rows = []
+    for state in ("cold", "warm"):
+        before = drop_caches(root) if state == "cold" else None
+        cmds = [
+            Command("generated", [py, "-m", "nox", "-l"], root, child_env(), before),
+            Command(
+                "hand-written",
+                [py, "-m", "nox", "-l", "-f", str(hand)],
+                root,
+                child_env(),
+                before,
+            ),
+            Command("floor", [py, "-c", "import nox"], root, child_env(), before),
+        ]
+        got = measure(cmds, runs)
+        c, b, f = (
+            [w * 1000 for w in walls(got[k])]
+            for k in ("generated", "hand-written", "floor")
+        )
+        rows.append(
+            say(
+                Row(
+                    "F4",
+                    f"nox -l, {state} ("
+                    + (
+                        "testmatrix's caches deleted before every run"
+                        if state == "cold"
+                        else "cache present"
+                    )
+                    + ")",
+                    "generated sessions (testmatrix.noxsessions.register)",
+                    "hand-written noxfile, same sessions, tags, docstrings, commands",
+                    "ms",
+                    median(c),
+                    median(b),
+                    Target("ratio", 1.1),
+                    runs,
+                    floor=median(f),
+                    floor_name="python -c 'import nox'",
+                    size=ws.built[root.name]["items"],
+                    detail={
+                        "sessions": len(load_sessions(root)),
+                        "caches": [str(p.relative_to(root)) for p in our_caches(root)],
+                    },
+                    samples={"candidate": c, "baseline": b, "floor": f},
+                )
+            )
+        )
+    return rows
+
+
+def load_sessions(root: Path) -> list[str]:
+    from testmatrix.plan import sessions
+
+    return list(sessions(load(root)))
+
+
+def figure5(py: str, ws: Workspaces, size: int, runs: int) -> list[Row]:
+    root = ws.get(size)
+    tm = [py, "-m", "testmatrix"]
+    cmds = [
+        Command("explain", [*tm, "explain", "--summary"], root, child_env()),
+        Command("lint", [*tm, "lint"], root, child_env(), ok=(0, 1)),
+        Command("plain", pytest_cmd(py) + PLAIN, root, child_env()),
+    ]
+    got = measure(cmds, runs)
+    base = walls(got["plain"])
+    rows = []
+    for label, target, what in (
+        ("explain", 1.2, "explain --summary: every platform, variant and suite"),
+        ("lint", 1.3, "lint: every entry and test, every target"),
+    ):
+        cand = walls(got[label])
+        rows.append(
+            say(
+                Row(
+                    "F5",
+                    what,
+                    f"python -m testmatrix {label}",
+                    "one plain pytest --collect-only",
+                    "s",
+                    median(cand),
+                    median(base),
+                    Target("ratio", target),
+                    runs,
+                    size=ws.built[root.name]["items"],
+                    detail={
+                        "exit": sorted({s.returncode for s in got[label]}),
+                        "said": got[label][-1].last_line,
+                    },
+                    samples={"candidate": cand, "baseline": base},
+                )
+            )
+        )
+    return rows
+
+
+def figure6(py: str, runs: int, work: Path, reference: Path) -> list[Row]:
+    areas = reference / f"test_areas.{SNAPSHOT}"
+    amd = reference / f"test-amd.{SNAPSHOT}.yaml"
+    listing = reference / f"test-files.{SNAPSHOT}.txt"
+    if not (areas.is_dir() and amd.is_file() and listing.is_file()):
+        print(f"  F6 skipped: no vLLM snapshot {SNAPSHOT} at {reference}", flush=True)
+        return []
+    checkout = work / "vllm-checkout"
+    shutil.rmtree(checkout, ignore_errors=True)
+    for line in [*listing.read_text().split(), LM_EVAL]:
+        path = checkout / line
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def fresh() -> None:
+        shutil.rmtree(checkout / "skiplists", ignore_errors=True)
+
+    tm = [py, "-m", "testmatrix"]
+    cmds = [
+        Command(
+            "import",
+            [*tm, "import", str(areas), str(amd)],
+            checkout,
+            child_env(),
+            fresh,
+        ),
+        Command("floor", [*tm, "--version"], checkout, child_env(), fresh),
+    ]
+    got = measure(cmds, runs)
+    c, f = walls(got["import"]), walls(got["floor"])
+    row = Row(
+        "F6",
+        f"import vLLM's CI ({SNAPSHOT}: test_areas/ and test-amd.yaml), whole process",
+        "python -m testmatrix import (fresh skiplists/ each run)",
+        "python -m testmatrix --version (the floor)",
+        "s",
+        median(c),
+        median(f),
+        Target("below", 1.0),
+        runs,
+        floor=median(f),
+        floor_name="python -m testmatrix --version",
+        met_seconds=median(c),
+        detail={
+            "files": len(listing.read_text().split()) + 1,
+            "said": got["import"][-1].last_line,
+        },
+        samples={"candidate": c, "baseline": f},
+    )
+    return [say(row)]
+
+
+def session_overhead(py: str, runs: int) -> list[Row]:
+    """nox with a reused virtualenv versus the same pytest command run directly, on
+    the bundled suite."""
+    from testmatrix.plan import session_argv
+
     with tempfile.TemporaryDirectory(prefix="testmatrix-envs-") as envs:
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        env = child_env()
         session = "rocm-pooling"
         # reports go to the temporary folder: reports/ in the checkout is the user's
         reports = [
@@ -279,48 +872,264 @@ def _session_overhead(py: str, runs: int) -> dict:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        from testmatrix.config import load_workspace
-        from testmatrix.plan import session_argv
-
-        argv = session_argv(load_workspace(REPO), "rocm", "pooling")
-        direct = [
-            str(Path(envs) / session / "bin" / "pytest"),
-            *argv,
-            *reports,
+        argv = session_argv(load(REPO), "rocm", "pooling")
+        direct = [str(Path(envs) / session / "bin" / "pytest"), *argv, *reports]
+        nox_r = [py, "-m", "nox", "-R", "-s", session, "--envdir", envs, "--", *reports]
+        cmds = [
+            Command("nox -R", nox_r, REPO, env),
+            Command("direct", direct, REPO, env),
         ]
-        return compare(
-            "4 session: nox -R (reused env)",
-            "the same pytest command run directly",
-            direct,
-            [py, "-m", "nox", "-R", "-s", session, "--envdir", envs, "--", *reports],
-            REPO,
-            runs,
-            "added 0.5",
-            env,
-            kind="added",
-        )
+        got = measure(cmds, runs)
+    c, b = walls(got["nox -R"]), walls(got["direct"])
+    row = Row(
+        "session",
+        "nox -R (reused env) on the bundled suite",
+        f"nox -R -s {session}",
+        "the same pytest command run directly",
+        "s",
+        median(c),
+        median(b),
+        Target("added", 0.5),
+        runs,
+        samples={"candidate": c, "baseline": b},
+    )
+    return [say(row)]
 
 
-def table(result: dict) -> str:
+def ignores_saving(py: str, runs: int, work: Path) -> list[Row]:
+    heavy = work / "import-heavy"
+    build_import_heavy(heavy)
+    plugin = [py, "-m", "pytest", "--collect-only", "-qq", ROCM]
+    cmds = [
+        Command("ignores", plugin, heavy, child_env()),
+        Command(
+            "no ignores", plugin + ["--testmatrix-no-skiplist"], heavy, child_env()
+        ),
+    ]
+    got = measure(cmds, runs)
+    c, b = walls(got["ignores"]), walls(got["no ignores"])
+    row = Row(
+        "saving",
+        "collect with CI-level ignores (50 of 60 modules, 40 ms import each)",
+        "plugin (rocm) with its ignores",
+        "the same suite with --testmatrix-no-skiplist",
+        "s",
+        median(c),
+        median(b),
+        Target("saving"),
+        runs,
+        samples={"candidate": c, "baseline": b},
+    )
+    return [say(row)]
+
+
+# -- output ------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "pytest": version("pytest"),
+        "nox": version("nox"),
+        "pluggy": version("pluggy"),
+        "os": platform.platform(),
+    }
+
+
+def describe_machine(m: dict[str, Any]) -> str:
+    return (
+        f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, pytest "
+        f"{m['pytest']}, nox {m['nox']}, {m['os']}"
+    )
+
+
+def _num(value: float, unit: str) -> str:
+    if unit == "us/item":
+        return f"{value:.3f} µs/item"
+    if unit == "ms":
+        return f"{value:.0f} ms"
+    return f"{value:.2f} s"
+
+
+def table(result: dict[str, Any]) -> str:
     lines = [
-        f"machine: {result['machine']}",
-        f"suite: {result['suite']}, median of {result['runs']} runs",
+        f"machine: {describe_machine(result['machine'])}",
+        f"bytecode caching: {result['bytecode_caching']}; warm-up run excluded; "
+        f"median of {result['runs']} runs per figure, each interleaved with its "
+        "baseline",
         "",
-        "| figure | baseline | candidate s | baseline s | ratio | target | met |",
-        "|---|---|---|---|---|---|---|",
+        "| figure | what | candidate | baseline | ratio | target | met "
+        "| floor (candidate, baseline above it) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["figures"]:
-        target = (
-            f"< +{r['target'].split()[1]} s (added {r['added_s']:+.2f} s)"
-            if r["target"].startswith("added")
-            else r["target"]
-        )
+        unit = r["unit"]
+        floor = "-"
+        if "floor" in r:
+            floor = (
+                f"{_num(r['floor'], unit)} ({r['floor_name']}; "
+                f"+{_num(r['candidate_above_floor'], unit)}, "
+                f"+{_num(r['baseline_above_floor'], unit)})"
+            )
         met = {True: "yes", False: "NO", None: "-"}[r["met"]]
         lines.append(
-            f"| {r['figure']} | {r['baseline']} | {r['candidate_s']} "
-            f"| {r['baseline_s']} | {r['ratio']} | {target} | {met} |"
+            f"| {r['figure']} | {r['name']} | {r['candidate']}: "
+            f"{_num(r['candidate_value'], unit)} | {r['baseline']}: "
+            f"{_num(r['baseline_value'], unit)} | {r['ratio']} | {r['target']} "
+            f"| {met} | {floor} |"
         )
+    by_size = [
+        r for r in result["figures"] if r["figure"] == "F3" and "rocm" in r["name"]
+    ]
+    if by_size:
+        lines += [
+            "",
+            "F3 by size (rocm skiplists; baseline: plain pytest with the same "
+            "--ignore/--deselect flags):",
+            "",
+            "| tests | plugin | plain + flags | ratio | target | met |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in by_size:
+            met = {True: "yes", False: "NO", None: "-"}[r["met"]]
+            lines.append(
+                f"| {r['items']:,} | {r['candidate_value']:.2f} s "
+                f"| {r['baseline_value']:.2f} s | {r['ratio']} | {r['target']} "
+                f"| {met} |"
+            )
     return "\n".join(lines)
+
+
+# -- main --------------------------------------------------------------------------
+
+
+def parse_sizes(text: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        out.append(int(float(part[:-1]) * 1000) if part.endswith("k") else int(part))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5, help="measured runs (>= 5)")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(SIZES),
+        help="test counts of figure 3 (10k,30k,120k,300k); figures 1, 2, 4 and 5 "
+        "use 120k if listed, else the largest",
+    )
+    parser.add_argument(
+        "--only", default=",".join(FIGURES), help=f"figures: {','.join(FIGURES)}"
+    )
+    parser.add_argument("--json", default=str(HERE / "results.json"))
+    parser.add_argument(
+        "--workdir", default=None, help="where to build (default: a temp dir, removed)"
+    )
+    parser.add_argument(
+        "--reference",
+        default=str(REFERENCE),
+        help="vLLM's CI snapshot (figure 6; default: ../shared/reference/vllm)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny suites and one run: checks that every figure works, measures "
+        "nothing",
+    )
+    args = parser.parse_args(argv)
+    only = [f.strip().lower() for f in args.only.split(",") if f.strip()]
+    unknown = [f for f in only if f not in FIGURES]
+    if unknown:
+        parser.error(f"unknown figures {unknown}; known: {', '.join(FIGURES)}")
+    if args.smoke:
+        args.runs = 1
+        sizes = [800, 1200]
+    else:
+        if args.runs < 5:
+            parser.error("--runs must be at least 5 (the targets are medians of 5)")
+        sizes = parse_sizes(args.sizes)
+        if not sizes:
+            parser.error("--sizes names no size")
+    ref = REFERENCE_SIZE if REFERENCE_SIZE in sizes else max(sizes)
+    py = sys.executable
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="testmatrix-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    global LOG_DIR
+    LOG_DIR = work
+    ws = Workspaces(work, args.smoke)
+    print(
+        f"testmatrix benchmark: {', '.join(only)}; sizes {sizes} (figures 1, 2, 4, 5 "
+        f"at {ref}); {args.runs} measured runs after a warm-up; bytecode caching "
+        f"{BYTECODE}; work in {work}",
+        flush=True,
+    )
+    rows: list[Row] = []
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    steps: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("f1", lambda: figure1(py, ws, ref, args.runs, work)),
+        ("f2", lambda: figure2(py, ws, ref, args.runs, work)),
+        ("f3", lambda: figure3(py, ws, sizes, ref, args.runs)),
+        ("f4", lambda: figure4(py, ws, ref, args.runs)),
+        ("f5", lambda: figure5(py, ws, ref, args.runs)),
+        ("f6", lambda: figure6(py, args.runs, work, Path(args.reference))),
+        ("session", lambda: session_overhead(py, args.runs)),
+        ("saving", lambda: ignores_saving(py, args.runs, work)),
+    ]
+    try:
+        for key, step in steps:
+            if key not in only:
+                continue
+            print(f"{key}:", flush=True)
+            t0 = time.perf_counter()
+            rows += step()
+            timings[key] = round(time.perf_counter() - t0, 1)
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    result = {
+        "machine": machine(),
+        "bytecode_caching": BYTECODE,
+        "warm_up": "every command once, unmeasured, before its measured runs",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "runs": args.runs,
+        "smoke": args.smoke,
+        "sizes": sizes,
+        "workspaces": ws.built,
+        "seconds_per_figure": timings,
+        "seconds": round(time.perf_counter() - started, 1),
+        "figures": [r.as_dict() for r in rows],
+    }
+    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(table(result))
+    print(f"\n{result['seconds']} s in all; results in {args.json}")
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -429,21 +429,45 @@ def test_benchmark_runs_end_to_end_on_a_tiny_suite(tmp_path):
             "--smoke",
             "--json",
             str(out),
+            "--workdir",
+            str(tmp_path / "work"),
         ],
         REPO,
     )
     assert result.returncode == 0, result.output[-3000:]
     data = json.loads(out.read_text())
-    assert [f["figure"].split()[0] for f in data["figures"]] == [
-        "1a",
-        "1b",
-        "1c",
-        "2",
-        "3",
-        "4",
-        "5",
+    figures = [f["figure"] for f in data["figures"]]
+    expected = ["F1", "F2", "F3", "F4", "F5", "session", "saving"]
+    if (REPO.parent / "shared/reference/vllm").is_dir():
+        expected.insert(5, "F6")
+    assert list(dict.fromkeys(figures)) == expected
+    assert all(
+        f["candidate_value"] > 0 and f["baseline_value"] > 0 for f in data["figures"]
+    )
+    # per-item timing came from the hook in the collecting process, both sides
+    f1 = data["figures"][0]["detail"]
+    assert f1["testmatrix"]["items_seen"] == f1["naive hook"]["items_seen"] > 0
+    assert "testmatrix.plugin" in f1["testmatrix"]["modifyitems_impls"]
+    assert "naivehook" in f1["naive hook"]["modifyitems_impls"]
+    assert "testmatrix.plugin" not in f1["naive hook"]["modifyitems_impls"]
+    # both sizes of the tiny run, nox -l cold and warm with its floor
+    assert len([f for f in data["figures"] if f["figure"] == "F3"]) == 3
+    assert [f.get("floor", 0) > 0 for f in data["figures"] if f["figure"] == "F4"] == [
+        True,
+        True,
     ]
-    assert all(f["candidate_s"] > 0 and f["baseline_s"] > 0 for f in data["figures"])
-    assert (
-        data["suite"]["files"] == 40 and 0 < data["suite"]["entries"] <= 30
-    )  # as many as the tiny tree allows
+    # bytecode caching on in the measured processes, whatever this one says
+    assert data["bytecode_caching"] == "on"
+    assert list((tmp_path / "work").rglob("test_*.cpython-*.pyc"))
+    # the vLLM shapes are all there
+    ws = data["workspaces"]["ws-800-30"]
+    assert set(ws["shapes"]) == {
+        "classes",
+        "encoder_only",
+        "generation",
+        "mixed",
+        "model_info",
+        "server",
+        "server_constant",
+    }
+    assert ws["files"] >= 40 and 0 < ws["entries"] <= 30
