@@ -14,8 +14,9 @@ import pytest
 
 from selftest.helpers import REPO, write
 from selftest.test_schema import BAD, BASE
-from testmatrix import schema, sessionlist
+from testmatrix import noxsessions, schema, sessionlist
 from testmatrix.config import load_workspace
+from testmatrix.errors import ConfigError
 from testmatrix.plan import sessions
 
 if sys.version_info >= (3, 11):
@@ -471,4 +472,91 @@ def test_a_full_load_caches_the_listing(generated, monkeypatch):
     monkeypatch.setattr(sessionlist, "read_listing", lambda *a: None)
     assert shown(sessionlist.listing(generated / "skiplists")) == plan_listing(
         generated
+    )
+
+
+# -- register: lazy sessions -----------------------------------------------------------
+
+
+class FakeSession:
+    """What a session function uses of nox.Session before pytest would run."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.posargs: list[str] = []
+        self.ran: list[tuple] = []
+
+    def error(self, message: str):
+        raise SystemExit(f"Session {self.name} aborted: {message}")
+
+    def log(self, message: str) -> None:
+        pass
+
+    def run(self, *args: object, **kwargs: object) -> None:
+        self.ran.append(args)
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """nox's registry for this test alone; no envdir lock taken."""
+    import nox.registry
+
+    monkeypatch.setattr(nox.registry, "_REGISTRY", {})
+    monkeypatch.setattr(noxsessions.envdir, "claim", lambda cwd: None)
+    return nox.registry._REGISTRY
+
+
+def test_a_broken_entry_is_listed_and_stops_the_session_before_pytest(
+    generated, monkeypatch, registry
+):
+    monkeypatch.chdir(generated)
+    (generated / "skiplists/models.toml").write_text("[model_lists.enc\n")
+    workspace = noxsessions.register(generated)  # lists: no exit
+    assert [n for n in registry if n.startswith("rocm-mi355")] == [
+        "rocm-mi355-unit",
+        "rocm-mi355-gpu-only",
+        "rocm-mi355-mi355-only",
+    ]
+    assert registry["rocm-mi355-mi355-only"].tags == [
+        "rocm",
+        "rocm-mi355",
+        "mi355-only",
+    ]
+    session = FakeSession("rocm-unit")
+    with pytest.raises(SystemExit) as info:
+        registry["rocm-unit"].func(session)
+    assert str(info.value) == (
+        "Session rocm-unit aborted: skiplists/models.toml:1: invalid TOML: "
+        "Expected ']' at the end of a table declaration"
+    )
+    assert session.ran == []
+    with pytest.raises(ConfigError):
+        workspace.suites  # noqa: B018 - the handle loads the workspace when used
+
+
+def test_broken_input_in_what_names_sessions_stops_nox_l(
+    generated, monkeypatch, registry
+):
+    monkeypatch.chdir(generated)
+    (generated / "skiplists/suites.toml").write_text(
+        '[suites.unit]\npath = "tests/unit"\ndescription = \n'
+    )
+    with pytest.raises(SystemExit) as info:
+        noxsessions.register(generated)
+    assert str(info.value).splitlines() == [
+        "nox: skiplists/suites.toml:3: invalid TOML: Invalid value",
+        "nox: skiplists/platforms/rocm.toml:11: unknown suite 'unit'; known: none",
+    ]
+    assert registry == {}
+
+
+def test_register_returns_the_workspace_loaded_when_used(
+    generated, monkeypatch, registry
+):
+    monkeypatch.chdir(generated)
+    workspace = noxsessions.register(generated)
+    assert set(workspace.platforms) == {"cpu", "cuda", "rocm"}
+    assert workspace.load() is workspace.load()
+    assert registry["rocm-mi300-unit"].__doc__ == (
+        "Run suite unit as rocm:mi300 CI does: MI300X."
     )
