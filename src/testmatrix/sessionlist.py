@@ -450,28 +450,31 @@ def _head_ok(table: dict, keys: frozenset[str]) -> bool:
 
 
 # The table-header scan. One regular expression walks the text: the part before the
-# named group skips plain text, strings (multi-line ones whole, escapes included),
-# comments and newlines that do not start a line opening with '['; each match then
-# ends in one event: such a line, an opening or closing bracket or brace (an array or
-# inline table, which may span lines), the end, or anything else (a quote that opens
-# no valid string: doubt).
-_PLAIN = r"[^\n\"'#\[\]{}]+"
+# named groups skips plain text, strings (multi-line ones whole, escapes included),
+# comments, arrays and inline tables holding none (whole, over lines too), and
+# newlines that do not start a line opening with '['. Each match then ends in one
+# event: such a line (a table header, its brackets and first key captured, or not
+# one), an opening or closing bracket or brace (of an array or inline table holding
+# others), the end, or anything else (a quote that opens no valid string: doubt).
 _BASIC = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
 _LITERAL = r"'[^'\n]*'"
 _ML_BASIC = r'"""[^"\\]*(?:(?:\\[\s\S]|""?(?!"))[^"\\]*)*"""(?:""?(?!"))?'
 _ML_LITERAL = r"'''[\s\S]*?'''(?:''?(?!'))?"
+_STRING = f"{_ML_BASIC}|{_ML_LITERAL}|{_BASIC}|{_LITERAL}"
+# each alternative of a loop starts where no other can, so a failed match backtracks
+# in linear time
+_FLAT_ARRAY = rf"\[[^\[\]{{}}\"'#]*(?:(?:{_STRING}|#[^\n]*)[^\[\]{{}}\"'#]*)*\]"
+_FLAT_TABLE = rf"\{{[^\[\]{{}}\"'#\n]*(?:(?:{_BASIC}|{_LITERAL})[^\[\]{{}}\"'#\n]*)*\}}"
 _SKIP = (
-    rf"(?:{_PLAIN}|\n(?![ \t]*\[)|{_ML_BASIC}|{_ML_LITERAL}|{_BASIC}|{_LITERAL}"
-    r"|#[^\n]*)*"
-)
-_EVENT = (
-    _SKIP + r"(?:(?P<line>\n[ \t]*\[[^\n]*)|(?P<open>[\[{])|(?P<close>[\]}])"
-    r"|(?P<end>\Z)|(?P<doubt>[\s\S]))"
+    rf"(?:[^\n\"'#\[\]{{}}]+|\n(?![ \t]*\[)|{_STRING}|#[^\n]*|{_FLAT_ARRAY}"
+    rf"|{_FLAT_TABLE})*"
 )
 _KEY = r"""(?:[A-Za-z0-9_-]+|"[^"\\\n]*"|'[^'\n]*')"""
-_HEADER = (
-    rf"\n[ \t]*(\[\[?)[ \t]*({_KEY}(?:[ \t]*\.[ \t]*{_KEY})*)[ \t]*(\]\]?)"
-    r"[ \t]*(?:#[^\n]*)?\Z"
+_EVENT = (
+    _SKIP + r"(?:(?P<line>\n[ \t]*(?:(?P<opens>\[\[?)[ \t]*"
+    rf"(?P<first>{_KEY})(?:[ \t]*\.[ \t]*{_KEY})*[ \t]*(?P<closes>\]\]?)"
+    r"[ \t]*(?:#[^\n]*)?(?=\n|\Z)|\[[^\n]*))"
+    r"|(?P<open>[\[{])|(?P<close>[\]}])|(?P<end>\Z)|(?P<doubt>[\s\S]))"
 )
 
 
@@ -480,23 +483,22 @@ class _Doubt(Exception):
 
 
 def headers(text: str) -> list[tuple[int, str]]:
-    """Where each table header's line starts in "\\n" + text, and the first key it
-    names; raises _Doubt where a line opening with '[' is not plainly a header.
-    Lines end in "\n" (head_text makes them so)."""
-    # compiled here, not at import: a cached listing needs no scan (re caches them)
-    header_line, key_part = re.compile(_HEADER), re.compile(_KEY)
+    """Where each table header's line starts in "\\n" + text (whose lines end in
+    "\\n"), and the first key it names; raises _Doubt where a line opening with '['
+    is not plainly a header."""
     found: list[tuple[int, str]] = []
     depth = 0
+    # compiled here, not at import: a cached listing needs no scan (re caches it)
     for match in re.finditer(_EVENT, "\n" + text):
-        event = match.lastgroup
+        event = match.lastgroup  # the outermost group: "line", not "first"
         if event == "line":
-            line = match.group("line")
-            header = header_line.match(line)
-            if depth or header is None or len(header[1]) != len(header[3]):
-                raise _Doubt(line)  # an array's item, or no header we can read
-            first = key_part.match(header[2])
-            assert first is not None  # the header's pattern starts with a key
-            found.append((match.start("line"), first[0].strip("\"'")))
+            opens, closes = match["opens"], match["closes"]
+            if depth or opens is None or len(opens) != len(closes):
+                raise _Doubt(match["line"])  # an array's item, or not a header
+            first = match["first"]
+            found.append(
+                (match.start("line"), first[1:-1] if first[0] in "\"'" else first)
+            )
         elif event == "open":
             depth += 1
         elif event == "close":
@@ -506,7 +508,7 @@ def headers(text: str) -> list[tuple[int, str]]:
         elif event == "end":
             break
         else:
-            raise _Doubt(f"unreadable: {match.group('doubt')!r}")
+            raise _Doubt(f"unreadable: {match['doubt']!r}")
     if depth:
         raise _Doubt("an unclosed bracket")
     return found
