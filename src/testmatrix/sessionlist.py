@@ -35,11 +35,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
 if TYPE_CHECKING:
     from .model import Workspace
 
@@ -349,11 +344,20 @@ def read_listing(skiplist_dir: Path, files: dict[str, bytes]) -> list[Listed] | 
     return _listing(targets, suites)
 
 
+def _loads(text: str) -> dict[str, Any]:
+    # imported here: a cached listing parses nothing
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+    return tomllib.loads(text)
+
+
 def _toml(data: bytes | None) -> Any:
     if data is None:
         return None
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        return _loads(data.decode("utf-8"))
     except Exception:  # not UTF-8, not TOML: the loader names the line
         return None
 
@@ -410,7 +414,7 @@ def _places_resolve(
 def _platform(name: str, data: bytes) -> list[tuple[str, str | None, str]] | None:
     """The platform's targets (platform, variant, description), or None."""
     try:
-        parsed = tomllib.loads(head_text(data.decode("utf-8")))
+        parsed = _loads(head_text(data.decode("utf-8")))
     except Exception:  # not UTF-8, not TOML, or the scan is unsure: the loader says
         return None
     if not set(parsed) <= PLATFORM_FILE_TABLES:
