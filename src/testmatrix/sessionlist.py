@@ -18,7 +18,8 @@ It validates nothing itself: it returns a listing only where the input is plainl
 well formed (known tables and keys, names the model accepts, values of the kinds
 it reads, references that resolve, no colliding names) and None on any doubt, and
 then the caller loads the workspace in full, which says what is wrong. What it does
-not read (paths, settings' values, entries) is checked when a session runs.
+not read (paths, settings' values, entries, even their TOML syntax) is checked when a
+session runs. Where the whole workspace loads, its listing is this one.
 
 The naming rules themselves live here, once: plan, config and the nox sessions use
 these functions, so the listing and the plan cannot disagree.
