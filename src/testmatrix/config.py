@@ -42,14 +42,21 @@ from .model import (
     base_of,
     frozen_map,
 )
+from .sessionlist import RESERVED_PLATFORMS as RESERVED_PLATFORMS
+from .sessionlist import SKIPLIST_DIR as SKIPLIST_DIR
+from .sessionlist import find_root as find_root
+from .sessionlist import (
+    platform_description,
+    session_name,
+    suite_runs_on,
+    variant_description,
+)
 
-SKIPLIST_DIR = "skiplists"
 VISIBLE_DEVICES = {
     "rocm": "HIP_VISIBLE_DEVICES",
     "cuda": "CUDA_VISIBLE_DEVICES",
     "none": "",
 }
-RESERVED_PLATFORMS = frozenset({"none", "all"})
 
 __all__ = [
     "HARDWARE",
@@ -90,15 +97,6 @@ def buildkite_settings(values: Values) -> BuildkiteSettings:
             or None
         )
     return BuildkiteSettings(**values)
-
-
-def find_root(start: Path) -> Path | None:
-    """The nearest directory at or above `start` with skiplists/suites.toml, if any."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        if (directory / SKIPLIST_DIR / "suites.toml").is_file():
-            return directory
-    return None
 
 
 def find_skiplists(start: Path) -> Path:
@@ -153,22 +151,6 @@ def did_you_mean_path(root: Path, missing: str, base: str) -> str:
     if found is None:
         return ""
     return f" (did you mean '{posixpath.relpath(found, base)}'?)"
-
-
-def _runs_on(suite: Suite, platform: str, variant: str | None) -> bool:
-    """Whether the suite has a session on the platform (variant None) or variant:
-    everywhere unless it names platforms (with all their variants) or variants."""
-    if suite.runs_on is None:
-        return True
-    return platform in suite.runs_on or (
-        variant is not None and f"{platform}:{variant}" in suite.runs_on
-    )
-
-
-def _session_name(platform: str, suite: str, variant: str | None) -> str:
-    if variant is None:
-        return f"{platform}-{suite}"
-    return f"{platform}-{variant}-{suite}"
 
 
 def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -511,9 +493,9 @@ class _Loader:
                 vname = variant.name if variant else None
                 declared = variant.location if variant else platform.location
                 for suite in suites.values():
-                    if not _runs_on(suite, platform.name, vname):
+                    if not suite_runs_on(suite.runs_on, platform.name, vname):
                         continue
-                    name = _session_name(platform.name, suite.name, vname)
+                    name = session_name(platform.name, suite.name, vname)
                     where = f"{platform.name}:{vname}" if vname else platform.name
                     this = (
                         f"suite '{suite.name}' ({suite.location}) on {where} "
@@ -581,7 +563,7 @@ class _Loader:
         entries = _Entries(self, doc, name, variants)
         return Platform(
             name=name,
-            description=head["description"] or f"{name} platform",
+            description=platform_description(name, head["description"]),
             hardware=hardware,
             visible_devices_env=head["visible_devices_env"]
             or VISIBLE_DEVICES[hardware],
@@ -620,7 +602,7 @@ class _Loader:
             variants[name] = Variant(
                 name=name,
                 platform=platform,
-                description=table["description"] or f"{platform} {name}",
+                description=variant_description(platform, name, table["description"]),
                 match=table["match"],
                 location=doc.loc(*key),
                 buildkite=buildkite_settings(table["buildkite"]),
@@ -883,12 +865,15 @@ def load_workspace(
     root, skiplist_dir = Path(root), Path(skiplist_dir)
     if not check_paths or os.environ.get("TESTMATRIX_NO_CACHE"):
         return _Loader(root, skiplist_dir, check_paths).load()
-    from . import wscache
+    from . import sessionlist, wscache
 
-    current = wscache.stamp(skiplist_dir)
+    files = sessionlist.read_files(skiplist_dir)
+    current = wscache.stamp(skiplist_dir, files)
     cached = wscache.get(skiplist_dir, current)
     if cached is not None and cached.root == root:
         return cached
     workspace = _Loader(root, skiplist_dir, check_paths).load()
-    wscache.put(skiplist_dir, workspace, current)
+    if current:  # every file was read: cache what they loaded into
+        wscache.put(skiplist_dir, workspace, current)
+        sessionlist.store_for(workspace, files)  # and their sessions, for nox -l
     return workspace

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# names of suites, platforms and variants; the hardware a platform can need: shared
+# with the session listing, which must accept no name the model refuses
+from .sessionlist import HARDWARE as HARDWARE
+from .sessionlist import NAME_PATTERN as NAME_PATTERN
+from .sessionlist import target_name
+
 Scalar = str | int | float | bool
-# names of suites, platforms and variants; the hardware a platform can need
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-HARDWARE = ("rocm", "cuda", "none")
 
 
 class FrozenMap(Mapping):
@@ -343,9 +345,7 @@ class Target:
     @property
     def name(self) -> str:
         """'rocm' or 'rocm:mi300': how suites' runs_on and messages name it."""
-        if self.variant is None:
-            return self.platform.name
-        return f"{self.platform.name}:{self.variant.name}"
+        return target_name(self.platform.name, self.variant_name)
 
     @property
     def variant_name(self) -> str | None:

@@ -6,6 +6,11 @@ Two ways to run a session:
                                  the testmatrix that nox runs (same version and source)
   nox --no-venv -s rocm-pooling  prebuilt CI image: no virtualenv, nothing installed, so
                                  the image's torch and vLLM stay as they are
+
+Declaring the sessions reads only what names and describes them (`sessionlist`), so
+`nox -l` costs about what a hand-written noxfile does; a session loads and validates
+the whole workspace when it runs, and bad input stops it, one line a problem, before
+pytest starts.
 """
 
 from __future__ import annotations
@@ -15,26 +20,57 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import nox
 from nox.virtualenv import PassthroughEnv
 
-from . import envdir
-from .config import load_workspace
-from .errors import TestmatrixError
-from .installed import origin
-from .model import Platform, Workspace
-from .plan import (
-    SessionKey,
-    gpus_to_lease,
-    install_args,
-    session_command,
-    sessions,
-)
+from . import envdir, sessionlist
+from .sessionlist import Listed
 
 if TYPE_CHECKING:
     from .lease import Lease
+    from .model import Platform, Workspace
+    from .plan import SessionKey
+
+
+class LazyWorkspace:
+    """The workspace of a noxfile, loaded (validated, from its cache) the first time
+    something needs more than the session names: `register` returns one. Its
+    attributes are the workspace's."""
+
+    def __init__(self, root: Path | str | None, workspace: Workspace | None = None):
+        self.root_given = root
+        self._workspace = workspace
+
+    def load(self) -> Workspace:
+        """The workspace; bad input raises its TestmatrixError."""
+        if self._workspace is None:
+            from .config import load_workspace
+
+            self._workspace = load_workspace(self.root_given)
+        return self._workspace
+
+    def for_session(self, session: nox.Session) -> Workspace:
+        """The workspace, or the session stopped with bad input's one-line errors."""
+        from .errors import TestmatrixError
+
+        try:
+            return self.load()
+        except TestmatrixError as exc:
+            session.error(str(exc))
+
+    def __getattr__(self, name: str) -> Any:
+        # what register() returned before it was lazy: the workspace itself
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.load(), name)
+
+
+def _lazy(workspace: Workspace | LazyWorkspace) -> LazyWorkspace:
+    if isinstance(workspace, LazyWorkspace):
+        return workspace
+    return LazyWorkspace(workspace.root, workspace)
 
 
 def _has_venv(session: nox.Session) -> bool:
@@ -46,6 +82,9 @@ def prepare(session: nox.Session, workspace: Workspace, extras: str = "") -> Non
     version, from the same place), into a fresh virtualenv; leave a prebuilt image
     alone."""
     if _has_venv(session):
+        from .installed import origin
+        from .plan import install_args
+
         with envdir.installing(Path.cwd()):  # another nox here may be building too
             session.install(*install_args(workspace, origin(), extras))
     else:
@@ -61,6 +100,8 @@ def _lease(
     """Lease `count` GPUs at once for a GPU platform's session (None where there is
     nothing to lease: no GPU detected and none configured)."""
     from .detect import detect
+    from .errors import TestmatrixError
+    from .plan import gpus_to_lease
 
     detected = gpus_to_lease(workspace, platform, detect)
     if detected is None:
@@ -77,62 +118,84 @@ def _lease(
         session.error(str(exc))
 
 
+def _run_suite(session: nox.Session, workspace: Workspace, key: SessionKey) -> None:
+    """Run one suite on one platform or variant, as its CI does."""
+    from .errors import TestmatrixError
+    from .plan import session_command
+
+    platform = workspace.platforms.get(key.platform)
+    suite = workspace.suites.get(key.suite)
+    if platform is None or suite is None:  # the skiplists changed since nox -l
+        session.error(f"session {key.name} is no longer declared by the skiplists")
+    try:
+        command = session_command(
+            workspace,
+            key.platform,
+            key.suite,
+            variant=key.variant,
+            posargs=session.posargs,
+        )
+    except TestmatrixError as exc:
+        session.error(str(exc))
+    prepare(session, workspace)
+    if command.applied:
+        session.log(
+            f"{key.target} skiplist: {command.ignores} ignored paths "
+            f"for suite {suite.name}"
+        )
+    else:
+        session.log("skiplist OFF")
+    session.log("pytest command: pytest " + shlex.join(command.argv))
+    env = dict(command.env)
+    lease = _lease(session, workspace, platform, command.gpus)
+    if lease is not None:
+        env[platform.visible_devices_env] = lease.gpu
+        session.log(
+            f"leased GPU{'s' if len(lease.gpus) > 1 else ''} {lease.gpu}: "
+            f"{platform.visible_devices_env}={lease.gpu}"
+        )
+    try:
+        if lease is None:
+            session.run("pytest", *command.argv, env=env)
+        else:  # under `hold`, pytest holds the lease too, so it outlives nox
+            held = lease.wrap(["pytest", *command.argv], env)
+            session.run(*held, env=env, external=True)
+    finally:
+        if lease is not None:
+            lease.release()
+
+
 def pytest_session(
-    workspace: Workspace, key: SessionKey
+    workspace: Workspace | LazyWorkspace, key: SessionKey | Listed
 ) -> Callable[[nox.Session], None]:
-    """The function nox runs for one suite on one platform or variant."""
-    platform = workspace.platforms[key.platform]
-    suite = workspace.suites[key.suite]
+    """The function nox runs for one suite on one platform or variant: a listed
+    session (`sessionlist.Listed`) of a lazy workspace loads it when it runs."""
+    lazy = _lazy(workspace)
+    if isinstance(key, Listed):
+        listed = key
+    else:
+        listed = next(
+            s for s in sessionlist.from_workspace(lazy.load()) if s.name == key.name
+        )
 
     def run(session: nox.Session) -> None:
-        try:
-            command = session_command(
-                workspace,
-                key.platform,
-                key.suite,
-                variant=key.variant,
-                posargs=session.posargs,
-            )
-        except TestmatrixError as exc:
-            session.error(str(exc))
-        prepare(session, workspace)
-        if command.applied:
-            session.log(
-                f"{key.target} skiplist: {command.ignores} ignored paths "
-                f"for suite {suite.name}"
-            )
-        else:
-            session.log("skiplist OFF")
-        session.log("pytest command: pytest " + shlex.join(command.argv))
-        env = dict(command.env)
-        lease = _lease(session, workspace, platform, command.gpus)
-        if lease is not None:
-            env[platform.visible_devices_env] = lease.gpu
-            session.log(
-                f"leased GPU{'s' if len(lease.gpus) > 1 else ''} {lease.gpu}: "
-                f"{platform.visible_devices_env}={lease.gpu}"
-            )
-        try:
-            if lease is None:
-                session.run("pytest", *command.argv, env=env)
-            else:  # under `hold`, pytest holds the lease too, so it outlives nox
-                held = lease.wrap(["pytest", *command.argv], env)
-                session.run(*held, env=env, external=True)
-        finally:
-            if lease is not None:
-                lease.release()
+        from .plan import SessionKey
 
-    on = platform.description
-    if key.variant is not None:
-        on = platform.variants[key.variant].description
-    run.__doc__ = f"Run suite {suite.name} as {key.target} CI does: {on}."
-    run.__name__ = key.name
+        loaded = lazy.for_session(session)
+        _run_suite(session, loaded, SessionKey(key.platform, key.variant, key.suite))
+
+    run.__doc__ = listed.doc
+    run.__name__ = listed.name
     return run
 
 
-def export_session(workspace: Workspace) -> Callable[[nox.Session], None]:
+def export_session(
+    workspace: Workspace | LazyWorkspace,
+) -> Callable[[nox.Session], None]:
+    lazy = _lazy(workspace)
+
     def pipeline(session: nox.Session) -> None:
-        prepare(session, workspace, extras="buildkite")
+        prepare(session, lazy.for_session(session), extras="buildkite")
         session.run("python", "-m", "testmatrix", "export", *session.posargs)
 
     pipeline.__doc__ = (
@@ -142,9 +205,11 @@ def export_session(workspace: Workspace) -> Callable[[nox.Session], None]:
     return pipeline
 
 
-def lint_session(workspace: Workspace) -> Callable[[nox.Session], None]:
+def lint_session(workspace: Workspace | LazyWorkspace) -> Callable[[nox.Session], None]:
+    lazy = _lazy(workspace)
+
     def lint(session: nox.Session) -> None:
-        prepare(session, workspace)
+        prepare(session, lazy.for_session(session))
         session.run("python", "-m", "testmatrix", "lint", *session.posargs)
 
     lint.__doc__ = (
@@ -160,13 +225,34 @@ class _Parallel(TypedDict, total=False):
     allow_parallel: bool
 
 
-def register(root: Path | str | None = None) -> Workspace:
-    """Declare every `<platform>-<suite>` session from the skiplists; bad input exits
-    with its one-line errors."""
+def _listing(root: Path | str | None) -> tuple[LazyWorkspace, list[Listed]]:
+    """The sessions from the tables that name them (cached, or read light); where
+    that is unsure, from the whole workspace, whose bad input exits with its
+    one-line errors."""
+    found = sessionlist.find_root(Path(root) if root is not None else Path.cwd())
+    if found is not None:
+        listed = sessionlist.listing(found / sessionlist.SKIPLIST_DIR)
+        if listed is not None:
+            return LazyWorkspace(found), listed
+    from .config import load_workspace
+    from .errors import TestmatrixError
+
+    skiplists = found / sessionlist.SKIPLIST_DIR if found else None
+    files = sessionlist.read_files(skiplists) if skiplists else None
     try:
         workspace = load_workspace(root)
     except TestmatrixError as exc:
         sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
+    sessionlist.store_for(workspace, files)  # the next nox -l lists from the cache
+    return LazyWorkspace(root, workspace), sessionlist.from_workspace(workspace)
+
+
+def register(root: Path | str | None = None) -> LazyWorkspace:
+    """Declare every `<platform>-<suite>` session from the skiplists, and the
+    pipeline and lint sessions; returns the workspace, loaded when first used.
+    Bad input in what names the sessions exits with its one-line errors; elsewhere
+    it stops a session when it runs."""
+    workspace, listed = _listing(root)
     # a nox started while another runs in this checkout gets virtualenvs of its own
     # (nox has made the noxfile's directory the working directory)
     own = envdir.claim(Path.cwd())
@@ -184,10 +270,9 @@ def register(root: Path | str | None = None) -> Workspace:
         if "allow_parallel" in inspect.signature(nox.session).parameters
         else {}
     )
-    for name, key in sessions(workspace).items():
+    for session in listed:
         # -t rocm: every rocm session, variants' too; -t rocm-mi300: that variant's
-        tags = [key.platform, key.suite]
-        if key.variant is not None:
-            tags.insert(1, f"{key.platform}-{key.variant}")
-        nox.session(name=name, tags=tags, **parallel)(pytest_session(workspace, key))
+        nox.session(name=session.name, tags=list(session.tags), **parallel)(
+            pytest_session(workspace, session)
+        )
     return workspace

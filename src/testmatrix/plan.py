@@ -33,6 +33,8 @@ from .model import (
     Variant,
     Workspace,
 )
+from .sessionlist import session_keys, suite_runs_on, target_name
+from .sessionlist import session_name as session_name  # named once, for nox -l too
 
 ENV_PLATFORM = "TESTMATRIX_PLATFORM"
 
@@ -775,25 +777,13 @@ class SessionKey:
 
     @property
     def target(self) -> str:
-        return f"{self.platform}:{self.variant}" if self.variant else self.platform
-
-
-def session_name(platform: str, suite: str, variant: str | None = None) -> str:
-    """`rocm-pooling` (platform-wide entries only) or `rocm-mi300-pooling`; the loader
-    refuses declarations whose names would collide."""
-    if variant is None:
-        return f"{platform}-{suite}"
-    return f"{platform}-{variant}-{suite}"
+        return target_name(self.platform, self.variant)
 
 
 def runs_on(suite: Suite, target: Target) -> bool:
     """Whether the suite has a session on this target: everywhere unless it names
     platforms (`rocm`: the platform and all its variants) or variants (`rocm:mi355`)."""
-    if suite.runs_on is None:
-        return True
-    return target.platform.name in suite.runs_on or (
-        target.variant is not None and target.name in suite.runs_on
-    )
+    return suite_runs_on(suite.runs_on, target.platform.name, target.variant_name)
 
 
 def no_session_fate(suite: Suite, target: Target) -> Fate:
@@ -808,14 +798,11 @@ def no_session_fate(suite: Suite, target: Target) -> Fate:
 
 def sessions(workspace: Workspace) -> dict[str, SessionKey]:
     """Every session by name, in declaration order: each suite on each target it
-    runs on."""
-    out = {}
-    for target in workspace.targets():
-        for suite in workspace.suites.values():
-            if runs_on(suite, target):
-                key = SessionKey(target.platform.name, target.variant_name, suite.name)
-                out[key.name] = key
-    return out
+    runs on (the order and names `nox -l` lists, from the same code)."""
+    targets = [(t.platform.name, t.variant_name) for t in workspace.targets()]
+    suites = [(s.name, s.runs_on) for s in workspace.suites.values()]
+    keys = (SessionKey(p, v, s) for p, v, s in session_keys(targets, suites))
+    return {key.name: key for key in keys}
 
 
 def session_named(workspace: Workspace, name: str) -> SessionKey:

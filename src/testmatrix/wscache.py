@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import __version__
 from .model import Workspace
+from .sessionlist import files_digest, read_files
 
 # the modules whose code decides what a skiplist loads into
 _LOADING_CODE = (
@@ -30,6 +31,7 @@ _LOADING_CODE = (
     "tomlpos.py",
     "errors.py",
     "expression.py",
+    "sessionlist.py",
 )
 
 
@@ -43,21 +45,17 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def stamp(skiplist_dir: Path) -> str:
+def stamp(skiplist_dir: Path, files: dict[str, bytes] | None = None) -> str:
     """What a cached workspace must have been loaded from: every skiplist file's
-    content, the loading code, Python's version, the directory and the cwd."""
-    digest = hashlib.sha256()
+    content (`files`, when the caller has read them), the loading code, Python's
+    version, the directory and the cwd; "" where a file cannot be read (no cache)."""
+    files = read_files(skiplist_dir) if files is None else files
+    if files is None:
+        return ""
+    digest = files_digest(files)
     for part in (code_digest(), str(sys.version_info[:2]), str(skiplist_dir)):
         digest.update(part.encode() + b"\0")
     digest.update(os.getcwd().encode() + b"\0")
-    for dirpath, dirs, names in os.walk(skiplist_dir):
-        dirs.sort()
-        for name in sorted(names):
-            if name.endswith(".toml"):
-                path = os.path.join(dirpath, name)
-                digest.update(path.encode() + b"\0")
-                with open(path, "rb") as handle:
-                    digest.update(handle.read() + b"\0")
     return digest.hexdigest()
 
 
@@ -84,7 +82,8 @@ def get(skiplist_dir: Path, current: str | None = None) -> Workspace | None:
             cached_stamp, workspace = pickle.load(handle)
     except Exception:  # absent, unreadable or from another version: load afresh
         return None
-    if cached_stamp != (current or stamp(skiplist_dir)):
+    current = stamp(skiplist_dir) if current is None else current
+    if not current or cached_stamp != current:
         return None
     if not isinstance(workspace, Workspace) or not _paths_exist(workspace):
         return None

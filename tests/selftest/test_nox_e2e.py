@@ -149,16 +149,59 @@ def test_session_without_skiplist_reproduces_the_failure(workspace, tmp_path):
     assert all(ENCODER_ERROR in m for m in messages)
 
 
-def test_bad_skiplist_stops_nox_with_one_line(workspace):
+@pytest.mark.parametrize(
+    "file, old, new",
+    [
+        ("suites.toml", "[suites.pooling]", "[suites.pooling"),
+        ("platforms/rocm.toml", "[variants.mi300]", "[variants.mi300"),
+        ("platforms/rocm.toml", 'description = "AMD', 'descripton = "AMD'),
+    ],
+    ids=["suites", "platform-header", "platform-key"],
+)
+def test_bad_input_in_what_names_sessions_stops_nox_l_with_one_line(
+    workspace, file, old, new
+):
+    path = workspace / "skiplists" / file
+    path.write_text(path.read_text().replace(old, new, 1))
+    result = run_nox(workspace, "-l")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()  # one a problem, the first the cause
+    assert lines[0].startswith(f"nox: skiplists/{file}:"), result.stderr
+    assert all(line.startswith("nox: skiplists/") for line in lines)
+    assert "rocm-pooling" not in result.stdout
+
+
+def _stopped_before_pytest(result, session: str) -> str:
+    """The one line a session stopped with; it ran no test and installed nothing."""
+    assert result.returncode != 0
+    [line] = [line for line in result.stderr.splitlines() if "aborted" in line]
+    assert line.startswith(f"nox > Session {session} aborted: skiplists/")
+    assert "Traceback" not in result.stderr and "pip install" not in result.stderr
+    assert "pytest command:" not in result.stderr
+    assert "test session starts" not in result.stdout
+    return line
+
+
+def test_bad_models_file_is_listed_then_stops_the_session_with_one_line(workspace):
     (workspace / "skiplists/models.toml").write_text(
         '[model_lists.encoder-attention]\nmodels = ["a/b",\n'
     )
-    result = run_nox(workspace, "-l")
-    assert result.returncode != 0
-    assert (
-        result.stderr.strip().splitlines()[-1].startswith("nox: skiplists/models.toml:")
+    listing = run_nox(workspace, "-l")  # what names sessions is fine: they list
+    assert listing.returncode == 0 and "* rocm-pooling " in listing.stdout
+    result = run_nox(workspace, "--no-venv", "-s", "rocm-pooling")
+    line = _stopped_before_pytest(result, "rocm-pooling")
+    assert "skiplists/models.toml:1: invalid TOML" in line
+
+
+def test_a_broken_entry_stops_the_session_with_one_line_and_runs_no_test(workspace):
+    rocm = workspace / "skiplists/platforms/rocm.toml"
+    rocm.write_text(
+        rocm.read_text() + '\n[[ignore]]\nsuite = "pooling"\npath = "llm/gone.py"\n'
+        'reason = "r"\n'
     )
-    assert "invalid TOML" in result.stderr and "Traceback" not in result.stderr
+    result = run_nox(workspace, "-s", "rocm-pooling")  # a fresh virtualenv: not filled
+    line = _stopped_before_pytest(result, "rocm-pooling")
+    assert "ignored path 'llm/gone.py' does not exist in suite 'pooling'" in line
 
 
 def test_unknown_session_is_an_error():
