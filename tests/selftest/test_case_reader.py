@@ -1,0 +1,199 @@
+"""The per-test fast paths decide exactly what the plain definitions decide, on a
+small vLLM-shaped suite (pytest.param marks, model-info records, module-scoped
+fixture params, pytestmark, class marks, variants):
+
+- CaseReader (parents' facts cached, per-item work inlined) reads each item as the
+  reference reading through pytest's iter_markers does;
+- Rules.unmarked, the file's shared fate, is the fate Rules.fate gives each test it
+  covers;
+- the plugin's collection hook, with its per-parent and per-fate shortcuts, gives
+  every test the fate Rules.fate gives its reference reading, on every target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from selftest.helpers import REPO
+from testmatrix import options as opt
+from testmatrix.config import load_workspace
+from testmatrix.items import (
+    _PYTEST_MARKS,
+    CaseReader,
+    keywords_of,
+    named_strings,
+    strings,
+)
+from testmatrix.items import relpath as item_relpath
+from testmatrix.model import Workspace
+from testmatrix.plan import MarkerUse, Rules, TestCase
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from synth import Scale, build
+
+PROPERTY = "testmatrix_"
+
+
+def reference_case(
+    item: pytest.Item, root: Path, relevant: frozenset[str] | None
+) -> TestCase:
+    """The reading by definition: pytest's iter_markers (closest first), every
+    parameter's strings, no caches."""
+    path = item_relpath(item.path, root) or item.nodeid.split("::", 1)[0]
+    marks = frozenset(m.name for m in item.iter_markers())
+    names = keywords_of(item)
+    uses = []
+    for mark in item.iter_markers():
+        wanted = (
+            mark.name not in _PYTEST_MARKS
+            if relevant is None
+            else mark.name in relevant
+        )
+        if not wanted:
+            continue
+        named = [m for arg in mark.args for m in strings(arg)]
+        for key in ("model", "models"):
+            named += strings(mark.kwargs.get(key))
+        uses.append(MarkerUse(mark.name, tuple(named)))
+    if not uses and relevant is not None:
+        return TestCase(item.nodeid, path, (), (), (), marks, names)
+    pairs = []
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        for name, value in callspec.params.items():
+            pairs += named_strings(name, value)
+    return TestCase(
+        item.nodeid,
+        path,
+        tuple(uses),
+        tuple(v for _, v in pairs),
+        tuple(n for n, _ in pairs),
+        marks,
+        names,
+    )
+
+
+class _Capture:
+    """Keeps the items pytest collected, and what the plugin left out of them."""
+
+    def __init__(self) -> None:
+        self.items: list[pytest.Item] = []
+        self.deselected: list[pytest.Item] = []
+        self.left_out: dict[str, dict[str, str]] = {}
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += items
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        from testmatrix.plugin import STATE
+
+        self.items = list(items)
+        state = config.stash.get(STATE, None)
+        if state is not None:
+            self.left_out = dict(state.left_out)
+
+
+def collect(root: Path, *flags: str) -> _Capture:
+    capture = _Capture()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = pytest.main(
+            [str(root / "tests"), "--collect-only", "-qq", "--rootdir", str(root)]
+            + ["-p", "no:cacheprovider", *flags],
+            plugins=[capture],
+        )
+    assert code == 0, out.getvalue()[-3000:]
+    return capture
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
+    root = tmp_path_factory.mktemp("synth")
+    build(root, Scale(items=700, entries=60, models=40, suites=4))
+    return root, load_workspace(root)
+
+
+@pytest.fixture(scope="module")
+def every_item(synth: tuple[Path, Workspace]) -> list[pytest.Item]:
+    root, _ = synth
+    return collect(root, opt.PLATFORM.flag("none")).items
+
+
+def test_the_suite_has_the_shapes_the_fast_paths_must_handle(every_item):
+    callspecs = [getattr(i, "callspec", None) for i in every_item]
+    values = [v for c in callspecs if c for v in c.params.values()]
+    assert len(every_item) > 400
+    assert any(hasattr(v, "__dataclass_fields__") for v in values)  # records
+    assert any(m.name == "encoder_decoder" for i in every_item for m in i.own_markers)
+    assert any(
+        m.name == "encoder_decoder" for i in every_item for m in i.parent.own_markers
+    )  # a module's pytestmark or a class's mark
+
+
+@pytest.mark.parametrize("relevant", [None, frozenset({"encoder_decoder"})])
+def test_case_reader_reads_what_iter_markers_reads(synth, every_item, relevant):
+    root, _ = synth
+    reader = CaseReader(root, relevant)
+    for item in every_item:
+        assert reader.read(item) == reference_case(item, root, relevant), item.nodeid
+
+
+def test_a_files_shared_fate_is_each_of_its_unmarked_tests_fate(synth, every_item):
+    root, workspace = synth
+    checked = 0
+    for target in workspace.targets():
+        for suite in (None, *workspace.suites):
+            rules = Rules(
+                workspace, target.platform, variant=target.variant_name, suite=suite
+            )
+            relevant = frozenset(rules.skips)
+            for item in every_item:
+                case = reference_case(item, root, relevant)
+                shared = rules.unmarked(case)
+                if case.markers or shared is None:
+                    continue
+                assert shared == rules.fate(case), (target.name, suite, item.nodeid)
+                checked += 1
+    assert checked > 1000
+
+
+@pytest.mark.parametrize("target", ["rocm", "rocm:mi300", "rocm:mi355", "cuda"])
+def test_the_plugin_decides_each_test_as_rules_fate_does(synth, target):
+    root, workspace = synth
+    platform, _, variant = target.partition(":")
+    flags = [opt.PLATFORM.flag(platform)]
+    if variant:
+        flags.append(opt.VARIANT.flag(variant))
+    ran = collect(root, *flags)
+    rules = Rules(workspace, workspace.platforms[platform], variant=variant or None)
+    relevant = frozenset(rules.skips)
+    decided = {}
+    for item in ran.items:
+        record = {
+            k[len(PROPERTY) :]: v
+            for k, v in item.user_properties
+            if k.startswith(PROPERTY)
+        }
+        decided[item.nodeid] = (item, record)
+    assert decided and len(decided) == len(ran.items)
+    kinds = set()
+    for item, record in decided.values():
+        expected = rules.fate(reference_case(item, root, relevant)).record()
+        assert record == {k: v for k, v in expected.items() if v}, item.nodeid
+        kinds.add(record["fate"])
+    if platform == "rocm":  # the suite exercises every kind a collection keeps
+        assert {"runs", "skipped", "expected-fail"} <= kinds
+        assert ran.deselected  # deselected tests, with their entries
+    assert len(ran.left_out) == len(ran.deselected)
+    for item in ran.deselected:
+        expected = rules.fate(reference_case(item, root, relevant)).record()
+        assert ran.left_out[item.nodeid] == expected, item.nodeid
+        assert expected["fate"] == "deselected" and expected["entry"]
