@@ -442,11 +442,11 @@ class Rules:
         self._files[path] = file
         return file
 
-    def unmarked(self, test: TestCase) -> Fate | None:
-        """The fate of every test of this test's file that carries no marker a skip
-        names, where the file alone decides it: the same as `fate` gives each of
-        them. None where tests of the file need decisions of their own (deselects
-        or flaky patterns name tests here, or the suite's -m/-k chooses)."""
+    def file_fate(self, test: TestCase) -> Fate | None:
+        """The fate every test of this test's file gets when it carries no marker a
+        skip names, whatever its node id: what `fate` gives each of them. None where
+        node ids decide too (deselects or flaky patterns name tests of the file), or
+        the suite's -m/-k chooses."""
         file = self._files.get(test.path) or self._file(test)
         if file.left_out is not None:
             return file.left_out
@@ -457,6 +457,17 @@ class Rules:
         if file.deselects or file.flaky:
             return None
         return file.runs
+
+    def unmarked(self, test: TestCase) -> Fate | None:
+        """The fate of a test that carries no marker a skip names, from its file and
+        node id alone: what `fate` gives it. None where the suite's -m/-k chooses
+        (that needs the test's marker names or keywords)."""
+        file = self._files.get(test.path) or self._file(test)
+        if file.left_out is not None:
+            return file.left_out
+        if self._by_expression:
+            return None
+        return self._decide(test, file)
 
     def deselect_for(self, test: TestCase) -> DeselectEntry | None:
         """The first deselect (in declaration order) whose id prefixes the test's."""
@@ -529,17 +540,23 @@ class Rules:
             left_out = self._selection.expressions_leave_out(test, self.name)
             if left_out is not None:
                 return left_out
+        return self._decide(test, file)
+
+    def _decide(self, test: TestCase, file: _File) -> Fate:
+        """The platform's part of `fate`, once the suite selects the test."""
         if file.decided is not None:
             return file.decided
         if file.deselects:
             entry = self.deselect_for(test)
             if entry is not None:
-                if entry.fails is not None:
-                    return self._expected(test, entry)
-                message = f"deselected on {self.name}: {entry.cite()}"
-                return Fate(FateKind.DESELECTED, self.name, entry, message=message)
-        if not test.markers and not file.flaky:
-            return file.runs  # most tests: nothing of their own to decide
+                return self._deselected(test, entry)
+        if not test.markers:
+            if not file.flaky:
+                return file.runs  # most tests: nothing of their own to decide
+            rerun = self.rerun_for(test)
+            if rerun is None or rerun is file.rerun:
+                return file.runs
+            return self._rerun_fate(rerun)
         missing: SkipEntry | None = None
         decided: tuple[str, str] | None = None  # the model a marked test runs with
         for use in test.markers:
@@ -569,6 +586,19 @@ class Rules:
         if rerun is not None:
             return file.runs if rerun is file.rerun else self._rerun_fate(rerun)
         return self.runs
+
+    def _deselected(self, test: TestCase, entry: DeselectEntry) -> Fate:
+        """A deselect's fate: the same for every test it names, so made once."""
+        key = ("deselect", id(entry))
+        fate = self._fates.get(key)
+        if fate is None:
+            if entry.fails is not None:
+                fate = self._expected(test, entry)
+            else:
+                message = f"deselected on {self.name}: {entry.cite()}"
+                fate = Fate(FateKind.DESELECTED, self.name, entry, message=message)
+            self._fates[key] = fate
+        return fate
 
     def _skipped(self, test: TestCase, skip: SkipEntry, model: str, why: str) -> Fate:
         """A skip's fate for a model: the same for every test it decides, so made

@@ -510,9 +510,10 @@ def pytest_collection_modifyitems(
     acts: dict[int, _Act] = {}
     left_out = state.left_out
     relevant = reader.relevant or frozenset()
-    # by parent node: the fate its items get when they carry no deciding marker of
-    # their own (None: each needs its own), as Rules.unmarked decides it
-    shared: dict[int, Fate | None] = {}
+    # by parent node, for its items that carry no deciding marker of their own: the
+    # fate they share (Rules.file_fate), or their file's path where each node id
+    # decides (Rules.unmarked), or None where each needs its whole reading
+    shared: dict[int, Fate | str | None] = {}
     for item in items:
         fate = None
         for mark in item.own_markers:
@@ -521,11 +522,20 @@ def pytest_collection_modifyitems(
         else:
             parent = id(item.parent)  # items hold their parent: the id is its own
             if parent in shared:
-                fate = shared[parent]
+                how = shared[parent]
             else:
                 path, uses, _ = reader.shared(item)
                 case = TestCase(item.nodeid, path)
-                fate = shared[parent] = None if uses else rules.unmarked(case)
+                how = None
+                if not uses:
+                    how = rules.file_fate(case)
+                    if how is None and rules.unmarked(case) is not None:
+                        how = path
+                shared[parent] = how
+            if isinstance(how, str):
+                fate = rules.unmarked(TestCase(item.nodeid, how))
+            else:
+                fate = how
         if fate is None:
             fate = rules.fate(reader.read(item))
         act = acts.get(id(fate))
