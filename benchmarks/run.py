@@ -448,6 +448,48 @@ def probe_detail(samples: list[Sample]) -> dict[str, Any]:
     }
 
 
+def hook_rows(
+    figure: str,
+    names: tuple[str, str],
+    sides: tuple[tuple[str, str], tuple[str, str]],
+    samples: tuple[list[Sample], list[Sample]],
+    target: Target,
+    runs: int,
+    size: int,
+    detail: dict[str, Any],
+) -> list[Row]:
+    """A per-item figure's two rows: the whole hook as the wrapper timed it, and each
+    side's decision implementation alone (`sides`: (label, plugin name) each)."""
+    (cand, cand_impl), (base, base_impl) = sides
+    c, b = samples
+    whole = {"candidate": per_item(c), "baseline": per_item(b)}
+    alone = {"candidate": per_item(c, cand_impl), "baseline": per_item(b, base_impl)}
+    impl_labels = (cand, base)
+    if cand_impl != base_impl:  # two plugins: name them
+        impl_labels = (f"{cand_impl}'s modifyitems", f"{base_impl}'s modifyitems")
+    rows = []
+    for name, labels, got in (
+        (names[0], (cand, base), whole),
+        (names[1], impl_labels, alone),
+    ):
+        rows.append(
+            Row(
+                figure,
+                name,
+                *labels,
+                "us/item",
+                median(got["candidate"]),
+                median(got["baseline"]),
+                target,
+                runs,
+                size=size,
+                detail=detail if got is whole else {},
+                samples=got,
+            )
+        )
+    return rows
+
+
 def figure1(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[Row]:
     root = ws.get(size)
     naive = work / "naive-models.json"
@@ -482,37 +524,21 @@ def figure1(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[R
         "same --ignore flags, so both hooks see the same items",
         "commands": [cand.describe(), base.describe()],
     }
-    rows = [
-        Row(
-            "F1",
+    rows = hook_rows(
+        "F1",
+        (
             "per-item decision cost (whole modifyitems hook, in-process)",
-            "testmatrix --testmatrix-platform=rocm",
-            "naive substring hook (vLLM PR 28156)",
-            "us/item",
-            median(per_item(c)),
-            median(per_item(b)),
-            Target("ratio", 1.0),
-            runs,
-            size=ws.built[root.name]["items"],
-            detail=detail,
-            samples={"candidate": per_item(c), "baseline": per_item(b)},
-        )
-    ]
-    ci, bi = per_item(c, "testmatrix.plugin"), per_item(b, "naivehook")
-    rows.append(
-        Row(
-            "F1",
             "per-item decision cost (the decision implementation alone)",
-            "testmatrix.plugin's modifyitems",
-            "naivehook's modifyitems",
-            "us/item",
-            median(ci),
-            median(bi),
-            Target("ratio", 1.0),
-            runs,
-            size=ws.built[root.name]["items"],
-            samples={"candidate": ci, "baseline": bi},
-        )
+        ),
+        (
+            ("testmatrix --testmatrix-platform=rocm", "testmatrix.plugin"),
+            ("naive substring hook (vLLM PR 28156)", "naivehook"),
+        ),
+        (c, b),
+        Target("ratio", 1.0),
+        runs,
+        ws.built[root.name]["items"],
+        detail,
     )
     return [say(r) for r in rows]
 
@@ -534,42 +560,26 @@ def figure2(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[R
     ]
     got = measure(cmds, runs)
     c, b = got[cmds[0].label], got[cmds[1].label]
-    rows = [
-        Row(
-            "F2",
+    rows = hook_rows(
+        "F2",
+        (
             "flat in entries: per-item cost, whole hook",
-            f"{ws.built[many.name]['entries']} entries",
-            f"{ws.built[few.name]['entries']} entries",
-            "us/item",
-            median(per_item(c)),
-            median(per_item(b)),
-            Target("ratio", 1.1),
-            runs,
-            size=ws.built[many.name]["items"],
-            detail={
-                "many": {**probe_detail(c), "workspace": ws.built[many.name]},
-                "few": {**probe_detail(b), "workspace": ws.built[few.name]},
-                "note": "the same tests in both workspaces; only the skiplists differ",
-            },
-            samples={"candidate": per_item(c), "baseline": per_item(b)},
-        ),
-        Row(
-            "F2",
             "flat in entries: testmatrix.plugin's implementation alone",
-            f"{ws.built[many.name]['entries']} entries",
-            f"{ws.built[few.name]['entries']} entries",
-            "us/item",
-            median(per_item(c, "testmatrix.plugin")),
-            median(per_item(b, "testmatrix.plugin")),
-            Target("ratio", 1.1),
-            runs,
-            size=ws.built[many.name]["items"],
-            samples={
-                "candidate": per_item(c, "testmatrix.plugin"),
-                "baseline": per_item(b, "testmatrix.plugin"),
-            },
         ),
-    ]
+        (
+            (f"{ws.built[many.name]['entries']} entries", "testmatrix.plugin"),
+            (f"{ws.built[few.name]['entries']} entries", "testmatrix.plugin"),
+        ),
+        (c, b),
+        Target("ratio", 1.1),
+        runs,
+        ws.built[many.name]["items"],
+        {
+            "many": {**probe_detail(c), "workspace": ws.built[many.name]},
+            "few": {**probe_detail(b), "workspace": ws.built[few.name]},
+            "note": "the same tests in both workspaces; only the skiplists differ",
+        },
+    )
     return [say(r) for r in rows]
 
 

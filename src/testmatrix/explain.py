@@ -90,6 +90,9 @@ def explain(
             if runs_on(s, target)
         }
         holding: dict[str, tuple[str, ...]] = {}  # by file: its tests share it
+        name_of = target.name
+        # a left-out fate with where else its test runs, made once per fate and place
+        elsewhere: dict[tuple[int, tuple[str, ...]], tuple[Fate, Fate]] = {}
         for case in cases:
             fates = {}
             suites = holding.get(case.path)
@@ -103,15 +106,24 @@ def explain(
                     fates[name] = no_session_fate(suite, target)
             for name, fate in fates.items():
                 if fate.kind is FateKind.NOT_IN_SUITE:
-                    fate = _where_else(fate, name, fates)
-                rows.append(Row(target.name, name, case, fate))
+                    others = _others(name, fates)
+                    key = (id(fate), others)
+                    told = elsewhere.get(key)
+                    if told is None or told[0] is not fate:  # held: ids stay its own
+                        told = elsewhere[key] = (fate, _where_else(fate, others))
+                    fate = told[1]
+                rows.append(Row(name_of, name, case, fate))
     return rows
 
 
-def _where_else(fate: Fate, suite: str, fates: dict[str, Fate]) -> Fate:
-    """A test a suite leaves out: say which suite on the same target runs it."""
+def _others(suite: str, fates: dict[str, Fate]) -> tuple[str, ...]:
+    """The suites on the same target that run a test this suite leaves out."""
     left_out = (FateKind.NOT_IN_SUITE, FateKind.NO_SESSION)
-    others = [n for n, f in fates.items() if n != suite and f.kind not in left_out]
+    return tuple(n for n, f in fates.items() if n != suite and f.kind not in left_out)
+
+
+def _where_else(fate: Fate, others: tuple[str, ...]) -> Fate:
+    """A test a suite leaves out: say which suite on the same target runs it."""
     where = (
         f"runs in suite {', '.join(others)}" if others else "no other suite selects it"
     )

@@ -151,6 +151,7 @@ class Selection:
         self.suite = suite
         self.narrows = bool(suite.excludes or suite.markexpr or suite.keyword)
         self._markexpr = self._compile("markexpr", suite.markexpr)
+        self._by_marks: dict[tuple[frozenset[str], str], Fate | None] = {}
         self._keyword = self._compile("keyword", suite.keyword)
 
     def _compile(self, key: str, text: str | None):  # type: ignore[no-untyped-def]
@@ -192,9 +193,19 @@ class Selection:
         suite = self.suite
         if self._markexpr is not None:
             marks = test.marks or frozenset()
-            if not self._markexpr.evaluate(lambda name, **kw: name in marks):
-                why = f"not in suite {suite.name}: -m '{suite.markexpr}' deselects it"
-                return Fate(FateKind.NOT_IN_SUITE, target, message=why)
+            key = (marks, target)  # -m reads the marker names alone: many tests share
+            if key in self._by_marks:
+                fate = self._by_marks[key]
+            else:
+                fate = None
+                if not self._markexpr.evaluate(lambda name, **kw: name in marks):
+                    why = (
+                        f"not in suite {suite.name}: -m '{suite.markexpr}' deselects it"
+                    )
+                    fate = Fate(FateKind.NOT_IN_SUITE, target, message=why)
+                self._by_marks[key] = fate
+            if fate is not None:
+                return fate
         if self._keyword is not None:
             names = [n.lower() for n in test.keywords or ()]
             if not self._keyword.evaluate(
