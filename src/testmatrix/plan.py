@@ -238,6 +238,7 @@ class _File(NamedTuple):
     decided: Fate | None  # every test here, once -m/-k select it: ignored, or no
     # skiplist applies
     deselects: tuple[DeselectEntry, ...]  # those whose id may prefix a test here
+    deselect_ids: tuple[str, ...]  # their ids: one startswith call rules most out
     flaky: tuple[tuple[FlakyEntry, Rerun], ...]  # those that may match a test here
     rerun: Rerun | None  # the suite's own reruns
     runs: Fate  # a test here that no entry decides (with the suite's reruns)
@@ -296,6 +297,7 @@ class Rules:
         self._model_like: dict[tuple[str, str], str | None] = {}
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         self._files: dict[str, _File] = {}
+        self._flaky_prefixes: tuple[tuple[FlakyEntry, str], ...] = ()
         self._listing: dict[str, list[tuple[int, SkipEntry]]] | None = None
         self._models_in: dict[object, tuple[tuple[str, str], ...]] = {}
         self._fates: dict[tuple[object, ...], Fate] = {}  # shared by many tests
@@ -316,6 +318,9 @@ class Rules:
             }
             self.deselects = tuple(e for e in platform.deselects if here(e))
             self.flaky = tuple(e for e in platform.flaky if here(e))
+            self._flaky_prefixes = tuple(
+                (e, _literal_prefix(e.pattern)) for e in self.flaky
+            )
             for entry in platform.skips:
                 if not here(entry):
                     continue
@@ -437,8 +442,8 @@ class Rules:
         head = test.nodeid.split("::", 1)[0] + "::"
         flaky = tuple(
             (e, Rerun(e.reruns, e.delay, entry=e))
-            for e in (self.flaky if self.apply else ())
-            if (lit := _literal_prefix(e.pattern))[: len(head)] == head[: len(lit)]
+            for e, lit in (self._flaky_prefixes if self.apply else ())
+            if lit[: len(head)] == head[: len(lit)]
         )
         rerun = None
         if self.apply:
@@ -449,7 +454,8 @@ class Rules:
         runs = (
             self.runs if rerun is None else Fate(FateKind.RUN, self.name, rerun=rerun)
         )
-        file = _File(left_out, decided, deselects, flaky, rerun, runs)
+        ids = tuple(e.nodeid for e in deselects)
+        file = _File(left_out, decided, deselects, ids, flaky, rerun, runs)
         self._files[path] = file
         return file
 
@@ -469,6 +475,32 @@ class Rules:
             return None
         return file.runs
 
+    def group_fate(self, test: TestCase) -> Fate | None:
+        """The fate every test with no marker a skip names gets whose node id starts
+        with `test.nodeid` (a prefix: one function's parametrizations), whatever
+        the rest of its id: what `fate` gives each of them. None where ids below
+        the prefix decide (a deselect or flaky pattern names some of them), or the
+        suite's -m/-k chooses."""
+        file = self._files.get(test.path) or self._file(test)
+        if file.left_out is not None:
+            return file.left_out
+        if self._by_expression:
+            return None
+        if file.decided is not None:
+            return file.decided
+        prefix = test.nodeid
+        for entry in file.deselects:  # the first that can match decides
+            if prefix.startswith(entry.nodeid):
+                return self._deselected(test, entry)  # it names every one of them
+            if entry.nodeid.startswith(prefix):
+                return None  # it names some of them
+        for _, rerun in file.flaky:
+            assert rerun.entry is not None
+            lit = _literal_prefix(rerun.entry.pattern)
+            if lit[: len(prefix)] == prefix[: len(lit)]:
+                return None  # a pattern that may match some of them
+        return file.runs
+
     def unmarked(self, test: TestCase) -> Fate | None:
         """The fate of a test that carries no marker a skip names, from its file and
         node id alone: what `fate` gives it. None where the suite's -m/-k chooses
@@ -483,9 +515,10 @@ class Rules:
     def deselect_for(self, test: TestCase) -> DeselectEntry | None:
         """The first deselect (in declaration order) whose id prefixes the test's."""
         file = self._files.get(test.path) or self._file(test)
-        return next(
-            (e for e in file.deselects if test.nodeid.startswith(e.nodeid)), None
-        )
+        nodeid = test.nodeid
+        if not nodeid.startswith(file.deselect_ids):
+            return None  # most tests: none of them, in one call
+        return next((e for e in file.deselects if nodeid.startswith(e.nodeid)), None)
 
     def ignored_path(self, relpath: str) -> IgnoreEntry | None:
         """The entry ignoring exactly this path (pytest asks for each directory); an

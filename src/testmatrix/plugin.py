@@ -514,8 +514,11 @@ def pytest_collection_modifyitems(
     # fate they share (Rules.file_fate), or their file's path where each node id
     # decides (Rules.unmarked), or None where each needs its whole reading
     shared: dict[int, Fate | str | None] = {}
+    # by parent and function, in files where node ids decide: the fate the
+    # function's tests share (Rules.group_fate), or None where each id decides
+    groups: dict[tuple[int, str | None], Fate | None] = {}
     for item in items:
-        fate = None
+        fate = nodeid = None  # the node id where it was read: pytest's is a property
         for mark in item.own_markers:
             if mark.name in relevant:
                 break
@@ -532,17 +535,30 @@ def pytest_collection_modifyitems(
                     if how is None and rules.unmarked(case) is not None:
                         how = path
                 shared[parent] = how
-            if isinstance(how, str):
-                fate = rules.unmarked(TestCase(item.nodeid, how))
+            if isinstance(how, str):  # by function, else by node id
+                name = getattr(item, "originalname", None)
+                group = (parent, name)
+                if group in groups:
+                    fate = groups[group]
+                else:
+                    up = item.parent
+                    if name is not None and up is not None:  # its id: up's::name[id]
+                        prefix = f"{up.nodeid}::{name}"
+                        fate = rules.group_fate(TestCase(prefix, how))
+                    groups[group] = fate
+                if fate is None:
+                    fate = rules.unmarked(TestCase(nodeid := item.nodeid, how))
             else:
                 fate = how
         if fate is None:
-            fate = rules.fate(reader.read(item))
+            case = reader.read(item)
+            nodeid = case.nodeid
+            fate = rules.fate(case)
         act = acts.get(id(fate))
         if act is None:  # the act holds the fate: its id is not reused meanwhile
             act = acts[id(fate)] = _Act(fate)
         if act.left_out:
-            left_out[item.nodeid] = act.record
+            left_out[nodeid or item.nodeid] = act.record
             deselected.append(item)
             continue
         item.user_properties.extend(act.properties)

@@ -4,8 +4,9 @@ fixture params, pytestmark, class marks, variants):
 
 - CaseReader (parents' facts cached, per-item work inlined) reads each item as the
   reference reading through pytest's iter_markers does;
-- Rules.file_fate (a file's shared fate) and Rules.unmarked (from the node id) are
-  the fate Rules.fate gives each test they cover;
+- Rules.file_fate (a file's shared fate), Rules.group_fate (a function's) and
+  Rules.unmarked (from the node id) are the fate Rules.fate gives each test they
+  cover;
 - the plugin's collection hook, with its per-parent and per-fate shortcuts, gives
   every test the fate Rules.fate gives its reference reading, on every target.
 """
@@ -167,6 +168,11 @@ def test_the_shortcuts_for_unmarked_tests_give_rules_fate(synth, every_item):
                 assert rules.unmarked(case) == (None if chooses else fate), where
                 shared = rules.file_fate(case)
                 assert shared in (fate, None), where
+                prefix = f"{item.parent.nodeid}::{item.originalname}"
+                grouped = rules.group_fate(TestCase(prefix, case.path))
+                assert grouped in (fate, None), where
+                if shared is not None:
+                    assert grouped == shared, where
                 checked += shared is not None
     assert checked > 1000
 
