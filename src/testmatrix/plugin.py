@@ -510,53 +510,64 @@ def pytest_collection_modifyitems(
     acts: dict[int, _Act] = {}
     left_out = state.left_out
     relevant = reader.relevant or frozenset()
-    # by parent node, for its items that carry no deciding marker of their own: the
-    # fate they share (Rules.file_fate), or their file's path where each node id
-    # decides (Rules.unmarked), or None where each needs its whole reading
-    shared: dict[int, Fate | str | None] = {}
-    # by parent and function, in files where node ids decide: the fate the
-    # function's tests share (Rules.group_fate), or None where each id decides
-    groups: dict[tuple[int, str | None], Fate | None] = {}
+    # by parent node, for its items that carry no deciding marker of their own: what
+    # the fate they share does (Rules.file_fate), or their file's path where the
+    # function or node id decides (Rules.group_fate, Rules.unmarked), or None where
+    # each needs its whole reading
+    shared: dict[int, _Act | str | None] = {}
+    # by parent and function, in files where node ids decide: what the function's
+    # tests share (Rules.group_fate), or None where each id decides
+    groups: dict[tuple[int, str | None], _Act | None] = {}
+
+    def act_of(fate: Fate) -> _Act:
+        act = acts.get(id(fate))
+        if act is None:  # the act holds the fate: its id is not reused meanwhile
+            act = acts[id(fate)] = _Act(fate)
+        return act
+
     for item in items:
-        fate = nodeid = None  # the node id where it was read: pytest's is a property
+        act = nodeid = None  # the node id where it was read: pytest's is a property
         for mark in item.own_markers:
             if mark.name in relevant:
                 break
         else:
             parent = id(item.parent)  # items hold their parent: the id is its own
-            if parent in shared:
+            try:
                 how = shared[parent]
-            else:
+            except KeyError:
                 path, uses, _ = reader.shared(item)
                 case = TestCase(item.nodeid, path)
                 how = None
                 if not uses:
-                    how = rules.file_fate(case)
-                    if how is None and rules.unmarked(case) is not None:
+                    fate = rules.file_fate(case)
+                    if fate is not None:
+                        how = act_of(fate)
+                    elif rules.unmarked(case) is not None:
                         how = path
                 shared[parent] = how
             if isinstance(how, str):  # by function, else by node id
                 name = getattr(item, "originalname", None)
                 group = (parent, name)
                 if group in groups:
-                    fate = groups[group]
+                    act = groups[group]
                 else:
                     up = item.parent
                     if name is not None and up is not None:  # its id: up's::name[id]
                         prefix = f"{up.nodeid}::{name}"
                         fate = rules.group_fate(TestCase(prefix, how))
-                    groups[group] = fate
-                if fate is None:
-                    fate = rules.unmarked(TestCase(nodeid := item.nodeid, how))
+                        act = act_of(fate) if fate is not None else None
+                    groups[group] = act
+                if act is None:
+                    nodeid = item.nodeid
+                    fate = rules.unmarked(TestCase(nodeid, how))
+                    assert fate is not None  # the file said its ids decide
+                    act = act_of(fate)
             else:
-                fate = how
-        if fate is None:
+                act = how
+        if act is None:
             case = reader.read(item)
             nodeid = case.nodeid
-            fate = rules.fate(case)
-        act = acts.get(id(fate))
-        if act is None:  # the act holds the fate: its id is not reused meanwhile
-            act = acts[id(fate)] = _Act(fate)
+            act = act_of(rules.fate(case))
         if act.left_out:
             left_out[nodeid or item.nodeid] = act.record
             deselected.append(item)
@@ -565,7 +576,7 @@ def pytest_collection_modifyitems(
         for decorator in act.marks:
             item.add_marker(decorator)
         if act.stash:
-            item.stash[FATE] = fate
+            item.stash[FATE] = act.fate
         keep.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
