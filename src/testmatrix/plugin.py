@@ -517,7 +517,7 @@ def pytest_collection_modifyitems(
     shared: dict[int, _Act | str | None] = {}
     # by parent and function, in files where node ids decide: what the function's
     # tests share (Rules.group_fate), or None where each id decides
-    groups: dict[tuple[int, str | None], _Act | None] = {}
+    groups: dict[int, dict[str | None, _Act | None]] = {}
 
     def act_of(fate: Fate) -> _Act:
         act = acts.get(id(fate))
@@ -547,16 +547,18 @@ def pytest_collection_modifyitems(
                 shared[parent] = how
             if isinstance(how, str):  # by function, else by node id
                 name = getattr(item, "originalname", None)
-                group = (parent, name)
-                if group in groups:
-                    act = groups[group]
+                functions = groups.get(parent)
+                if functions is None:
+                    functions = groups[parent] = {}
+                if name in functions:
+                    act = functions[name]
                 else:
                     up = item.parent
                     if name is not None and up is not None:  # its id: up's::name[id]
                         prefix = f"{up.nodeid}::{name}"
                         fate = rules.group_fate(TestCase(prefix, how))
                         act = act_of(fate) if fate is not None else None
-                    groups[group] = act
+                    functions[name] = act
                 if act is None:
                     nodeid = item.nodeid
                     fate = rules.unmarked(TestCase(nodeid, how))
