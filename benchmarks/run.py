@@ -590,54 +590,63 @@ def figure3(
     for size in sizes:
         root = ws.get(size)
         flags = argsfile(root, "rocm-flags.txt", plain_flags(root))
-        cand = Command("plugin", pytest_cmd(py) + [ROCM], root, child_env())
-        base = Command("plain", pytest_cmd(py) + PLAIN + [flags], root, child_env())
-        got = measure([cand, base], runs)
-        c, b = walls(got["plugin"]), walls(got["plain"])
         rows.append(
-            say(
-                Row(
-                    "F3",
-                    f"whole collection, rocm skiplists, {label(size)} tests",
-                    "pytest --collect-only with the plugin (rocm)",
-                    "plain pytest --collect-only, same --ignore/--deselect flags",
-                    "s",
-                    median(c),
-                    median(b),
-                    Target("ratio", 1.02),
-                    runs,
-                    size=ws.built[root.name]["items"],
-                    detail={"commands": [cand.describe(), base.describe()]},
-                    samples={"candidate": c, "baseline": b},
-                )
+            collection_row(
+                f"whole collection, rocm skiplists, {label(size)} tests",
+                Command("plugin", pytest_cmd(py) + [ROCM], root, child_env()),
+                "pytest --collect-only with the plugin (rocm)",
+                Command("plain", pytest_cmd(py) + PLAIN + [flags], root, child_env()),
+                "plain pytest --collect-only, same --ignore/--deselect flags",
+                runs,
+                ws.built[root.name]["items"],
             )
         )
     root = ws.get(ref)
-    cand = Command(
-        "plugin", pytest_cmd(py) + ["--testmatrix-platform=cuda"], root, child_env()
-    )
-    base = Command("plain", pytest_cmd(py) + PLAIN, root, child_env())
-    got = measure([cand, base], runs)
-    c, b = walls(got["plugin"]), walls(got["plain"])
+    cuda = pytest_cmd(py) + ["--testmatrix-platform=cuda"]
     rows.append(
-        say(
-            Row(
-                "F3",
-                f"whole collection, nothing applies (cuda), {label(ref)} tests",
-                "pytest --collect-only with the plugin (cuda)",
-                "plain pytest --collect-only",
-                "s",
-                median(c),
-                median(b),
-                Target("ratio", 1.02),
-                runs,
-                size=ws.built[root.name]["items"],
-                detail={"case": "1a"},
-                samples={"candidate": c, "baseline": b},
-            )
+        collection_row(
+            f"whole collection, nothing applies (cuda), {label(ref)} tests",
+            Command("plugin", cuda, root, child_env()),
+            "pytest --collect-only with the plugin (cuda)",
+            Command("plain", pytest_cmd(py) + PLAIN, root, child_env()),
+            "plain pytest --collect-only",
+            runs,
+            ws.built[root.name]["items"],
+            {"case": "1a"},
         )
     )
     return rows
+
+
+def collection_row(
+    name: str,
+    cand: Command,
+    cand_label: str,
+    base: Command,
+    base_label: str,
+    runs: int,
+    size: int,
+    detail: dict[str, Any] | None = None,
+) -> Row:
+    """One F3 row: a whole collection with the plugin against plain pytest."""
+    got = measure([cand, base], runs)
+    c, b = walls(got[cand.label]), walls(got[base.label])
+    return say(
+        Row(
+            "F3",
+            name,
+            cand_label,
+            base_label,
+            "s",
+            median(c),
+            median(b),
+            Target("ratio", 1.02),
+            runs,
+            size=size,
+            detail={"commands": [cand.describe(), base.describe()], **(detail or {})},
+            samples={"candidate": c, "baseline": b},
+        )
+    )
 
 
 def handwritten_noxfile(root: Path) -> str:

@@ -459,11 +459,10 @@ class Rules:
         self._files[path] = file
         return file
 
-    def file_fate(self, test: TestCase) -> Fate | None:
-        """The fate every test of this test's file gets when it carries no marker a
-        skip names, whatever its node id: what `fate` gives each of them. None where
-        node ids decide too (deselects or flaky patterns name tests of the file), or
-        the suite's -m/-k chooses."""
+    def _unmarked_file(self, test: TestCase) -> _File | Fate | None:
+        """What the file alone says of a test with no marker a skip names: its fate
+        (left out of the suite, ignored, no skiplist), None where the suite's -m/-k
+        chooses, else the file's record, for node ids to decide on."""
         file = self._files.get(test.path) or self._file(test)
         if file.left_out is not None:
             return file.left_out
@@ -471,9 +470,17 @@ class Rules:
             return None
         if file.decided is not None:
             return file.decided
-        if file.deselects or file.flaky:
-            return None
-        return file.runs
+        return file
+
+    def file_fate(self, test: TestCase) -> Fate | None:
+        """The fate every test of this test's file gets when it carries no marker a
+        skip names, whatever its node id: what `fate` gives each of them. None where
+        node ids decide too (deselects or flaky patterns name tests of the file), or
+        the suite's -m/-k chooses."""
+        file = self._unmarked_file(test)
+        if not isinstance(file, _File):
+            return file
+        return None if file.deselects or file.flaky else file.runs
 
     def group_fate(self, test: TestCase) -> Fate | None:
         """The fate every test with no marker a skip names gets whose node id starts
@@ -481,22 +488,17 @@ class Rules:
         the rest of its id: what `fate` gives each of them. None where ids below
         the prefix decide (a deselect or flaky pattern names some of them), or the
         suite's -m/-k chooses."""
-        file = self._files.get(test.path) or self._file(test)
-        if file.left_out is not None:
-            return file.left_out
-        if self._by_expression:
-            return None
-        if file.decided is not None:
-            return file.decided
+        file = self._unmarked_file(test)
+        if not isinstance(file, _File):
+            return file
         prefix = test.nodeid
         for entry in file.deselects:  # the first that can match decides
             if prefix.startswith(entry.nodeid):
                 return self._deselected(test, entry)  # it names every one of them
             if entry.nodeid.startswith(prefix):
                 return None  # it names some of them
-        for _, rerun in file.flaky:
-            assert rerun.entry is not None
-            lit = _literal_prefix(rerun.entry.pattern)
+        for flaky, _ in file.flaky:
+            lit = _literal_prefix(flaky.pattern)
             if lit[: len(prefix)] == prefix[: len(lit)]:
                 return None  # a pattern that may match some of them
         return file.runs
@@ -505,11 +507,9 @@ class Rules:
         """The fate of a test that carries no marker a skip names, from its file and
         node id alone: what `fate` gives it. None where the suite's -m/-k chooses
         (that needs the test's marker names or keywords)."""
-        file = self._files.get(test.path) or self._file(test)
-        if file.left_out is not None:
-            return file.left_out
-        if self._by_expression:
-            return None
+        file = self._unmarked_file(test)
+        if not isinstance(file, _File):
+            return file
         return self._decide(test, file)
 
     def deselect_for(self, test: TestCase) -> DeselectEntry | None:
