@@ -134,12 +134,19 @@ def variant_repeats_platform(workspace, name: str) -> bool:
 
 def repeats_or_trivial(workspace, name: str) -> bool:
     """A session the fast tier may leave to the full one: a variant repeating its
-    platform-wide session, or one with nothing to decide (no entry on its platform,
-    no selection of its suite's own)."""
+    platform-wide session, or one with nothing of its own to decide (no entry on its
+    platform, and its suite's selection, if any, decided by the same suite's session
+    on a platform that has entries)."""
     from testmatrix.plan import sessions
 
-    key = sessions(workspace)[name]
+    every = sessions(workspace)
+    key = every[name]
+    if workspace.platforms[key.platform].entries:
+        return variant_repeats_platform(workspace, name)
     suite = workspace.suites[key.suite]
-    plain = not (suite.excludes or suite.markexpr or suite.keyword)
-    nothing = not workspace.platforms[key.platform].entries and plain
-    return nothing or variant_repeats_platform(workspace, name)
+    if not (suite.excludes or suite.markexpr or suite.keyword):
+        return True  # nothing to decide at all
+    return any(
+        other.suite == key.suite and workspace.platforms[other.platform].entries
+        for other in every.values()
+    )

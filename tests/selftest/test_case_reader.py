@@ -118,7 +118,7 @@ def collect(root: Path, *flags: str) -> _Capture:
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
     root = tmp_path_factory.mktemp("synth")
-    build(root, Scale(items=700, entries=60, models=40, suites=4))
+    build(root, Scale(items=350, entries=40, models=30, suites=4))
     return root, load_workspace(root)
 
 
@@ -131,7 +131,7 @@ def every_item(synth: tuple[Path, Workspace]) -> list[pytest.Item]:
 def test_the_suite_has_the_shapes_the_fast_paths_must_handle(every_item):
     callspecs = [getattr(i, "callspec", None) for i in every_item]
     values = [v for c in callspecs if c for v in c.params.values()]
-    assert len(every_item) > 400
+    assert len(every_item) > 250
     assert any(hasattr(v, "__dataclass_fields__") for v in values)  # records
     assert any(m.name == "encoder_decoder" for i in every_item for m in i.own_markers)
     assert any(
@@ -174,10 +174,19 @@ def test_the_shortcuts_for_unmarked_tests_give_rules_fate(synth, every_item):
                 if shared is not None:
                     assert grouped == shared, where
                 checked += shared is not None
-    assert checked > 1000
+    assert checked > 500
 
 
-@pytest.mark.parametrize("target", ["rocm", "rocm:mi300", "rocm:mi355", "cuda"])
+# the fast tier keeps mi355 (its variant entries and the platform-wide ones); the
+# other targets repeat the same paths with fewer entries: full tier
+@pytest.mark.parametrize(
+    "target",
+    [
+        "rocm:mi355",
+        *(pytest.param(t, marks=pytest.mark.slow) for t in ("rocm", "rocm:mi300")),
+        pytest.param("cuda", marks=pytest.mark.slow),
+    ],
+)
 def test_the_plugin_decides_each_test_as_rules_fate_does(synth, target):
     root, workspace = synth
     platform, _, variant = target.partition(":")
