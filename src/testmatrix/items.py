@@ -205,17 +205,3 @@ class CaseReader:
                     values += more
                     where += source
         return TestCase(item.nodeid, path, tuple(uses), values, where, marks, names)
-
-
-def case_of(
-    item: pytest.Item,
-    root: Path,
-    relevant: frozenset[str] | None = None,
-    *,
-    selection: bool = True,
-    keywords: bool = True,
-) -> TestCase:
-    """One item's `TestCase` (a reader that caches nothing across items: prefer a
-    CaseReader for many)."""
-    reader = CaseReader(root, relevant, selection=selection, keywords=keywords)
-    return reader.read(item)

@@ -215,12 +215,6 @@ class Selection:
                 return Fate(FateKind.NOT_IN_SUITE, target, message=why)
         return None
 
-    def leaves_out(self, test: TestCase, target: str) -> Fate | None:
-        """NOT_IN_SUITE with why, or None when the suite selects the test."""
-        return self.leaves_out_path(test.path, target) or self.expressions_leave_out(
-            test, target
-        )
-
 
 def compile_expression(text: str):  # type: ignore[no-untyped-def]
     """A -m or -k expression, parsed by the pytest that will run it: a suite selects
@@ -239,7 +233,8 @@ class _File(NamedTuple):
     # skiplist applies
     deselects: tuple[DeselectEntry, ...]  # those whose id may prefix a test here
     deselect_ids: tuple[str, ...]  # their ids: one startswith call rules most out
-    flaky: tuple[tuple[FlakyEntry, Rerun], ...]  # those that may match a test here
+    # those that may match a test here, each with its rerun and its literal prefix
+    flaky: tuple[tuple[FlakyEntry, Rerun, str], ...]
     rerun: Rerun | None  # the suite's own reruns
     runs: Fate  # a test here that no entry decides (with the suite's reruns)
 
@@ -441,7 +436,7 @@ class Rules:
         # must agree with to match any test here
         head = test.nodeid.split("::", 1)[0] + "::"
         flaky = tuple(
-            (e, Rerun(e.reruns, e.delay, entry=e))
+            (e, Rerun(e.reruns, e.delay, entry=e), lit)
             for e, lit in (self._flaky_prefixes if self.apply else ())
             if lit[: len(head)] == head[: len(lit)]
         )
@@ -497,8 +492,7 @@ class Rules:
                 return self._deselected(test, entry)  # it names every one of them
             if entry.nodeid.startswith(prefix):
                 return None  # it names some of them
-        for flaky, _ in file.flaky:
-            lit = _literal_prefix(flaky.pattern)
+        for _, _, lit in file.flaky:
             if lit[: len(prefix)] == prefix[: len(lit)]:
                 return None  # a pattern that may match some of them
         return file.runs
@@ -547,7 +541,7 @@ class Rules:
             return None
         file = self._files.get(test.path) or self._file(test)
         nodeid = test.nodeid
-        for flaky, rerun in file.flaky:
+        for flaky, rerun, _ in file.flaky:
             if nodeid.startswith(flaky.pattern) or fnmatch.fnmatchcase(
                 nodeid, flaky.pattern
             ):
