@@ -239,6 +239,23 @@ class _File(NamedTuple):
     runs: Fate  # a test here that no entry decides (with the suite's reruns)
 
 
+class IdsBelow(NamedTuple):
+    """One function's tests with no marker a skip names, where deselects name some
+    of them: each one's fate from the rest of its node id past the function's
+    (`[params]`, or '' unparametrized), what `Rules.fate` gives it. Made by
+    `Rules.group_fate`."""
+
+    rests: tuple[str, ...]  # each deselect's id past the function's, as declared
+    fates: tuple[Fate, ...]  # the deselect's fate
+    otherwise: Fate  # a test none of them names
+
+    def fate(self, rest: str) -> Fate:
+        if not rest.startswith(self.rests):
+            return self.otherwise  # most tests: none of them, in one call
+        named = zip(self.rests, self.fates, strict=True)
+        return next(f for r, f in named if rest.startswith(r))
+
+
 def _folders(path: str) -> list[str]:
     """The folders holding a relative posix path, innermost first, then "." (as
     PurePosixPath.parents, without building paths)."""
@@ -477,25 +494,33 @@ class Rules:
             return file
         return None if file.deselects or file.flaky else file.runs
 
-    def group_fate(self, test: TestCase) -> Fate | None:
+    def group_fate(self, test: TestCase) -> Fate | IdsBelow | None:
         """The fate every test with no marker a skip names gets whose node id starts
         with `test.nodeid` (a prefix: one function's parametrizations), whatever
-        the rest of its id: what `fate` gives each of them. None where ids below
-        the prefix decide (a deselect or flaky pattern names some of them), or the
-        suite's -m/-k chooses."""
+        the rest of its id: what `fate` gives each of them; where deselects name
+        some of them, what decides each from the rest of its id (`IdsBelow`). None
+        where a flaky pattern may match some of them, or the suite's -m/-k chooses."""
         file = self._unmarked_file(test)
         if not isinstance(file, _File):
             return file
         prefix = test.nodeid
-        for entry in file.deselects:  # the first that can match decides
+        rests: list[str] = []
+        fates: list[Fate] = []
+        otherwise = file.runs
+        for entry in file.deselects:  # the first that matches decides
             if prefix.startswith(entry.nodeid):
-                return self._deselected(test, entry)  # it names every one of them
-            if entry.nodeid.startswith(prefix):
-                return None  # it names some of them
-        for _, _, lit in file.flaky:
-            if lit[: len(prefix)] == prefix[: len(lit)]:
-                return None  # a pattern that may match some of them
-        return file.runs
+                otherwise = self._deselected(test, entry)  # all the others
+                break
+            if entry.nodeid.startswith(prefix):  # it names some of them
+                rests.append(entry.nodeid[len(prefix) :])
+                fates.append(self._deselected(test, entry))
+        if otherwise is file.runs:  # a test no deselect names may be flaky
+            for _, _, lit in file.flaky:
+                if lit[: len(prefix)] == prefix[: len(lit)]:
+                    return None  # a pattern that may match some of them
+        if not rests:
+            return otherwise
+        return IdsBelow(tuple(rests), tuple(fates), otherwise)
 
     def unmarked(self, test: TestCase) -> Fate | None:
         """The fate of a test that carries no marker a skip names, from its file and

@@ -34,6 +34,7 @@ from .plan import (
     ENV_PLATFORM,
     Fate,
     FateKind,
+    IdsBelow,
     Rules,
     TestCase,
     describe_entries,
@@ -71,7 +72,10 @@ class State:
         # paths never collected, and tests left out of the run, as records
         self.ignored: dict[str, Record] = {}  # path: its ignore entry
         self.excluded: set[str] = set()  # paths the suite leaves to other suites
-        self.left_out: dict[str, Record] = {}  # nodeid: its fate
+        # the fate of each test left out, in the order pytest_deselected got them:
+        # only counted, so no node id is built for them (pytest builds it on demand)
+        self.left_out: list[Record] = []
+        self.worker_collected = False  # a worker's decisions were taken
         # seen in the reports, in whichever process writes the summary
         self.tests: dict[str, Record] = {}  # nodeid: its fate, and models
         self.outcomes: dict[str, str] = {}
@@ -95,10 +99,15 @@ class State:
         }
 
     def add_collected(self, data: dict[str, Any]) -> None:
-        """A worker's collection decisions: every worker collects the same tests."""
+        """A worker's collection decisions. xdist refuses to run unless every worker
+        collected the same tests, so the first worker's are the run's: the others'
+        are the same again."""
+        if self.worker_collected:
+            return
+        self.worker_collected = True
         self.ignored.update(data.get("ignored", {}))
         self.excluded.update(data.get("excluded", ()))
-        self.left_out.update(data.get("left_out", {}))
+        self.left_out.extend(data.get("left_out", ()))
 
 
 # Option specs: the prefixed long form is always registered; the short one only
@@ -511,13 +520,10 @@ def pytest_collection_modifyitems(
     left_out = state.left_out
     relevant = reader.relevant or frozenset()
     # by parent node, for its items that carry no deciding marker of their own: what
-    # the fate they share does (Rules.file_fate), or their file's path where the
-    # function or node id decides (Rules.group_fate, Rules.unmarked), or None where
-    # each needs its whole reading
-    shared: dict[int, _Act | str | None] = {}
-    # by parent and function, in files where node ids decide: what the function's
-    # tests share (Rules.group_fate), or None where each id decides
-    groups: dict[int, dict[str | None, _Act | None]] = {}
+    # the fate they share does (Rules.file_fate), or, where the function or the node
+    # id decides, the acts of its functions (Rules.group_fate, Rules.unmarked), or
+    # None where each needs its whole reading
+    shared: dict[int, _Act | _Functions | None] = {}
 
     def act_of(fate: Fate) -> _Act:
         act = acts.get(id(fate))
@@ -525,53 +531,62 @@ def pytest_collection_modifyitems(
             act = acts[id(fate)] = _Act(fate)
         return act
 
+    def by_parent(item: pytest.Item) -> _Act | _Functions | None:
+        path, uses, _ = reader.shared(item)
+        if uses:
+            return None
+        case = TestCase(item.nodeid, path)
+        fate = rules.file_fate(case)
+        if fate is not None:
+            return act_of(fate)
+        if rules.unmarked(case) is None:
+            return None
+        up = item.parent
+        return _Functions(path, up.nodeid if up is not None else None)
+
+    def by_function(functions: _Functions, name: str | None) -> _Act | IdsBelow | None:
+        act: _Act | IdsBelow | None = None
+        if name is not None and functions.parent is not None:
+            # the function's ids all start parent::name (then [params], if any)
+            prefix = f"{functions.parent}::{name}"
+            fate = rules.group_fate(TestCase(prefix, functions.path))
+            act = act_of(fate) if isinstance(fate, Fate) else fate
+        functions[name] = act
+        return act
+
     for item in items:
-        act = nodeid = None  # the node id where it was read: pytest's is a property
         for mark in item.own_markers:
             if mark.name in relevant:
+                act = None
                 break
         else:
             parent = id(item.parent)  # items hold their parent: the id is its own
             try:
                 how = shared[parent]
             except KeyError:
-                path, uses, _ = reader.shared(item)
-                case = TestCase(item.nodeid, path)
-                how = None
-                if not uses:
-                    fate = rules.file_fate(case)
-                    if fate is not None:
-                        how = act_of(fate)
-                    elif rules.unmarked(case) is not None:
-                        how = path
-                shared[parent] = how
-            if isinstance(how, str):  # by function, else by node id
+                how = shared[parent] = by_parent(item)
+            if isinstance(how, _Functions):  # by function, else by node id
                 name = getattr(item, "originalname", None)
-                functions = groups.get(parent)
-                if functions is None:
-                    functions = groups[parent] = {}
-                if name in functions:
-                    act = functions[name]
-                else:
-                    up = item.parent
-                    if name is not None and up is not None:  # its id: up's::name[id]
-                        prefix = f"{up.nodeid}::{name}"
-                        fate = rules.group_fate(TestCase(prefix, how))
-                        act = act_of(fate) if fate is not None else None
-                    functions[name] = act
-                if act is None:
-                    nodeid = item.nodeid
-                    fate = rules.unmarked(TestCase(nodeid, how))
-                    assert fate is not None  # the file said its ids decide
-                    act = act_of(fate)
+                act = how.get(name, _UNSEEN)
+                if act is _UNSEEN:
+                    act = by_function(how, name)
+                if act.__class__ is not _Act:  # each test's id decides
+                    if (
+                        isinstance(act, IdsBelow)
+                        and name is not None
+                        and item.name.startswith(name)  # pytest's name[params]
+                    ):
+                        act = act_of(act.fate(item.name[len(name) :]))
+                    else:
+                        fate = rules.unmarked(TestCase(item.nodeid, how.path))
+                        assert fate is not None  # the file said its ids decide
+                        act = act_of(fate)
             else:
                 act = how
         if act is None:
-            case = reader.read(item)
-            nodeid = case.nodeid
-            act = act_of(rules.fate(case))
+            act = act_of(rules.fate(reader.read(item)))
         if act.left_out:
-            left_out[nodeid or item.nodeid] = act.record
+            left_out.append(act.record)
             deselected.append(item)
             continue
         item.user_properties.extend(act.properties)
@@ -583,6 +598,22 @@ def pytest_collection_modifyitems(
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+
+
+_UNSEEN: Any = object()  # a key not looked at yet
+
+
+class _Functions(dict[str | None, "_Act | IdsBelow | None"]):
+    """A parent node whose tests' node ids decide: the act each function's tests
+    share, or what decides each from its [params] (`IdsBelow`), or None where each
+    whole id decides; with the file and the parent's node id."""
+
+    __slots__ = ("parent", "path")
+
+    def __init__(self, path: str, parent: str | None):
+        super().__init__()
+        self.path = path
+        self.parent = parent
 
 
 class _Act:
@@ -718,7 +749,7 @@ def _empty_because(state: State) -> str:
     parts = []
     if state.ignored:
         parts.append(f"{len(state.ignored)} paths ignored on {state.rules.name}")
-    entries = sum(1 for r in state.left_out.values() if r.get("entry"))
+    entries = sum(1 for r in state.left_out if r.get("entry"))
     if entries:
         parts.append(f"{entries} tests left out by {state.rules.name}'s entries")
     suite = len(state.left_out) - entries + len(state.excluded)
@@ -793,7 +824,7 @@ def tally(state: State) -> dict[str, Any]:
         for model in named.split(",") if named else ():
             row = models.setdefault(model, {})
             row[kind] = row.get(kind, 0) + 1
-    left = [r.get("fate") for r in state.left_out.values()]
+    left = [r.get("fate") for r in state.left_out]
     counts["deselected"] = sum(
         f in (FateKind.DESELECTED.value, FateKind.IGNORED.value) for f in left
     )
@@ -802,7 +833,7 @@ def tally(state: State) -> dict[str, Any]:
     counts["not_in_suite"] = len(state.excluded) + left.count(
         FateKind.NOT_IN_SUITE.value
     )
-    records = [*state.tests.values(), *state.left_out.values(), *state.ignored.values()]
+    records = [*state.tests.values(), *state.left_out, *state.ignored.values()]
     return {
         "counts": counts,
         "entries": _entries(records),

@@ -4,9 +4,9 @@ fixture params, pytestmark, class marks, variants):
 
 - CaseReader (parents' facts cached, per-item work inlined) reads each item as the
   reference reading through pytest's iter_markers does;
-- Rules.file_fate (a file's shared fate), Rules.group_fate (a function's) and
-  Rules.unmarked (from the node id) are the fate Rules.fate gives each test they
-  cover;
+- Rules.file_fate (a file's shared fate), Rules.group_fate (a function's, or
+  each of its tests' from its [params]) and Rules.unmarked (from the node id) are
+  the fate Rules.fate gives each test they cover;
 - the plugin's collection hook, with its per-parent and per-fate shortcuts, gives
   every test the fate Rules.fate gives its reference reading, on every target.
 """
@@ -32,7 +32,7 @@ from testmatrix.items import (
 )
 from testmatrix.items import relpath as item_relpath
 from testmatrix.model import Workspace
-from testmatrix.plan import MarkerUse, Rules, TestCase
+from testmatrix.plan import IdsBelow, MarkerUse, Rules, TestCase
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from synth import Scale, build
@@ -85,7 +85,7 @@ class _Capture:
     def __init__(self) -> None:
         self.items: list[pytest.Item] = []
         self.deselected: list[pytest.Item] = []
-        self.left_out: dict[str, dict[str, str]] = {}
+        self.left_out: list[dict[str, str]] = []
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += items
@@ -99,7 +99,7 @@ class _Capture:
         self.items = list(items)
         state = config.stash.get(STATE, None)
         if state is not None:
-            self.left_out = dict(state.left_out)
+            self.left_out = list(state.left_out)
 
 
 def collect(root: Path, *flags: str) -> _Capture:
@@ -149,7 +149,7 @@ def test_case_reader_reads_what_iter_markers_reads(synth, every_item, relevant):
 
 def test_the_shortcuts_for_unmarked_tests_give_rules_fate(synth, every_item):
     root, workspace = synth
-    checked = 0
+    checked = below = 0
     for target in workspace.targets():
         for suite in (None, *workspace.suites):
             rules = Rules(
@@ -170,11 +170,17 @@ def test_the_shortcuts_for_unmarked_tests_give_rules_fate(synth, every_item):
                 assert shared in (fate, None), where
                 prefix = f"{item.parent.nodeid}::{item.originalname}"
                 grouped = rules.group_fate(TestCase(prefix, case.path))
-                assert grouped in (fate, None), where
+                if isinstance(grouped, IdsBelow):  # from the id's [params]
+                    assert item.nodeid.startswith(prefix), where
+                    assert grouped.fate(item.nodeid[len(prefix) :]) == fate, where
+                    below += 1
+                else:
+                    assert grouped in (fate, None), where
                 if shared is not None:
                     assert grouped == shared, where
                 checked += shared is not None
     assert checked > 500
+    assert below > 50  # functions some of whose tests deselects name
 
 
 # the fast tier keeps mi355 (its variant entries and the platform-wide ones); the
@@ -214,7 +220,7 @@ def test_the_plugin_decides_each_test_as_rules_fate_does(synth, target):
         assert {"runs", "skipped", "expected-fail"} <= kinds
         assert ran.deselected  # deselected tests, with their entries
     assert len(ran.left_out) == len(ran.deselected)
-    for item in ran.deselected:
+    for item, record in zip(ran.deselected, ran.left_out):
         expected = rules.fate(reference_case(item, root, relevant)).record()
-        assert ran.left_out[item.nodeid] == expected, item.nodeid
+        assert record == expected, item.nodeid
         assert expected["fate"] == "deselected" and expected["entry"]
