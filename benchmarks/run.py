@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shlex
 import shutil
 import statistics
@@ -106,6 +107,7 @@ class Command:
 @dataclass
 class Sample:
     wall: float  # seconds, the whole process
+    cpu: float = 0.0  # its CPU seconds, user and system, with its children's
     probe: dict[str, Any] | None = None
     returncode: int = 0
     last_line: str = ""  # of its output: what it said it did
@@ -121,6 +123,7 @@ def run_once(cmd: Command) -> Sample:
         cmd.probe.unlink(missing_ok=True)
     log = LOG_DIR / "last-command.log"
     with open(log, "wb") as out:
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(
             cmd.argv,
@@ -131,6 +134,8 @@ def run_once(cmd: Command) -> Sample:
             stderr=subprocess.STDOUT,
         )
         wall = time.perf_counter() - start
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
     if proc.returncode not in cmd.ok:
         tail = log.read_text(errors="replace")[-3000:]
         raise BenchError(
@@ -144,7 +149,7 @@ def run_once(cmd: Command) -> Sample:
             )
         probe = json.loads(cmd.probe.read_text())
     lines = log.read_text(errors="replace")[-2000:].strip().splitlines()
-    return Sample(wall, probe, proc.returncode, lines[-1] if lines else "")
+    return Sample(wall, cpu, probe, proc.returncode, lines[-1] if lines else "")
 
 
 def measure(commands: list[Command], runs: int) -> dict[str, list[Sample]]:
@@ -631,6 +636,10 @@ def collection_row(
     """One F3 row: a whole collection with the plugin against plain pytest."""
     got = measure([cand, base], runs)
     c, b = walls(got[cand.label]), walls(got[base.label])
+    # CPU time beside the wall clock: it moves less with what else the machine runs
+    cpu = {k: [s.cpu for s in got[x.label]] for k, x in (("c", cand), ("b", base))}
+    cpu_ratio = round(median(cpu["c"]) / median(cpu["b"]), 3)
+    print(f"  cpu time: {cpu_ratio}x", flush=True)
     return say(
         Row(
             "F3",
@@ -643,7 +652,12 @@ def collection_row(
             Target("ratio", 1.02),
             runs,
             size=size,
-            detail={"commands": [cand.describe(), base.describe()], **(detail or {})},
+            detail={
+                "commands": [cand.describe(), base.describe()],
+                "cpu_ratio": cpu_ratio,
+                "cpu_samples": {"candidate": cpu["c"], "baseline": cpu["b"]},
+                **(detail or {}),
+            },
             samples={"candidate": c, "baseline": b},
         )
     )
