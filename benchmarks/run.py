@@ -639,8 +639,7 @@ def collection_row(
     # CPU time beside the wall clock: it moves less with what else the machine runs
     cpu = {k: [s.cpu for s in got[x.label]] for k, x in (("c", cand), ("b", base))}
     cpu_ratio = round(median(cpu["c"]) / median(cpu["b"]), 3)
-    print(f"  cpu time: {cpu_ratio}x", flush=True)
-    return say(
+    row = say(
         Row(
             "F3",
             name,
@@ -661,6 +660,8 @@ def collection_row(
             samples={"candidate": c, "baseline": b},
         )
     )
+    print(f"    cpu time: {cpu_ratio}x", flush=True)
+    return row
 
 
 def handwritten_noxfile(root: Path) -> str:
@@ -1001,6 +1002,11 @@ def _num(value: float, unit: str) -> str:
     return f"{value:.2f} s"
 
 
+def _above(value: float, unit: str) -> str:
+    """How far above its floor a side is: '+11 ms', or '-1 ms' (within the noise)."""
+    return ("-" if value < 0 else "+") + _num(abs(value), unit)
+
+
 def table(result: dict[str, Any]) -> str:
     lines = [
         f"machine: {describe_machine(result['machine'])}",
@@ -1018,8 +1024,8 @@ def table(result: dict[str, Any]) -> str:
         if "floor" in r:
             floor = (
                 f"{_num(r['floor'], unit)} ({r['floor_name']}; "
-                f"+{_num(r['candidate_above_floor'], unit)}, "
-                f"+{_num(r['baseline_above_floor'], unit)})"
+                f"{_above(r['candidate_above_floor'], unit)}, "
+                f"{_above(r['baseline_above_floor'], unit)})"
             )
         met = {True: "yes", False: "NO", None: "-"}[r["met"]]
         lines.append(
@@ -1037,15 +1043,16 @@ def table(result: dict[str, Any]) -> str:
             "F3 by size (rocm skiplists; baseline: plain pytest with the same "
             "--ignore/--deselect flags):",
             "",
-            "| tests | plugin | plain + flags | ratio | target | met |",
-            "|---|---|---|---|---|---|",
+            "| tests | plugin | plain + flags | ratio | target | met "
+            "| CPU time ratio |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in by_size:
             met = {True: "yes", False: "NO", None: "-"}[r["met"]]
             lines.append(
                 f"| {r['items']:,} | {r['candidate_value']:.2f} s "
                 f"| {r['baseline_value']:.2f} s | {r['ratio']} | {r['target']} "
-                f"| {met} |"
+                f"| {met} | {r.get('detail', {}).get('cpu_ratio', '-')} |"
             )
     return "\n".join(lines)
 
