@@ -220,7 +220,7 @@ def test_the_plugin_decides_each_test_as_rules_fate_does(synth, target):
         assert {"runs", "skipped", "expected-fail"} <= kinds
         assert ran.deselected  # deselected tests, with their entries
     assert len(ran.left_out) == len(ran.deselected)
-    for item, record in zip(ran.deselected, ran.left_out):
+    for item, record in zip(ran.deselected, ran.left_out, strict=True):
         expected = rules.fate(reference_case(item, root, relevant)).record()
         assert record == expected, item.nodeid
         assert expected["fate"] == "deselected" and expected["entry"]
