@@ -89,24 +89,29 @@ def explain(
             for s in workspace.suites.values()
             if runs_on(s, target)
         }
+        # a suite with no session here gives each of its tests the same fate
+        absent = {
+            s.name: no_session_fate(s, target)
+            for s in workspace.suites.values()
+            if s.name not in rules
+        }
         holding: dict[str, tuple[str, ...]] = {}  # by file: its tests share it
         name_of = target.name
         # a left-out fate with where else its test runs, made once per fate and place
         elsewhere: dict[tuple[int, tuple[str, ...]], tuple[Fate, Fate]] = {}
         for case in cases:
-            fates = {}
             suites = holding.get(case.path)
             if suites is None:
                 suites = holding[case.path] = workspace.suites_holding(case.path)
-            for name in suites:
-                suite = workspace.suites[name]
-                if name in rules:
-                    fates[name] = rules[name].fate(case)
-                else:
-                    fates[name] = no_session_fate(suite, target)
+            fates = {
+                name: rules[name].fate(case) if name in rules else absent[name]
+                for name in suites
+            }
+            others = None  # the suites that run it, where one leaves it out
             for name, fate in fates.items():
                 if fate.kind is FateKind.NOT_IN_SUITE:
-                    others = _others(name, fates)
+                    if others is None:
+                        others = _runs_in(fates)
                     key = (id(fate), others)
                     told = elsewhere.get(key)
                     if told is None or told[0] is not fate:  # held: ids stay its own
@@ -116,10 +121,12 @@ def explain(
     return rows
 
 
-def _others(suite: str, fates: dict[str, Fate]) -> tuple[str, ...]:
-    """The suites on the same target that run a test this suite leaves out."""
-    left_out = (FateKind.NOT_IN_SUITE, FateKind.NO_SESSION)
-    return tuple(n for n, f in fates.items() if n != suite and f.kind not in left_out)
+_LEFT_OUT = (FateKind.NOT_IN_SUITE, FateKind.NO_SESSION)
+
+
+def _runs_in(fates: dict[str, Fate]) -> tuple[str, ...]:
+    """The suites on a target that run a test (others leave it out)."""
+    return tuple(n for n, f in fates.items() if f.kind not in _LEFT_OUT)
 
 
 def _where_else(fate: Fate, others: tuple[str, ...]) -> Fate:
