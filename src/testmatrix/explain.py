@@ -114,7 +114,7 @@ def explain(
                         others = _runs_in(fates)
                     key = (id(fate), others)
                     told = elsewhere.get(key)
-                    if told is None or told[0] is not fate:  # held: ids stay its own
+                    if told is None:  # it holds the fate: the id stays the fate's
                         told = elsewhere[key] = (fate, _where_else(fate, others))
                     fate = told[1]
                 rows.append(Row(name_of, name, case, fate))

@@ -104,6 +104,9 @@ class CaseReader:
         self.relevant = relevant
         self.selection = selection
         self.keywords = keywords
+        # Caches keyed by the id of a node, a Mark or a parameter value. Each entry
+        # holds its object, so the object lives as long as the cache and no other
+        # object can take its id: a hit is always the object asked about.
         # by id of the parent node: (the node, what its items share)
         self._parents: dict[int, tuple[object, _Shared]] = {}
         self._uses: dict[int, tuple[object, MarkerUse]] = {}  # by id of the Mark
@@ -118,13 +121,13 @@ class CaseReader:
         """The marker and the models named on it (a mark object is shared by every
         item its decorator or parameter marks: read once)."""
         cached = self._uses.get(id(mark))
-        if cached is not None and cached[0] is mark:
+        if cached is not None:
             return cached[1]
         named = [m for arg in mark.args for m in strings(arg)]
         for key in ("model", "models"):
             named += strings(mark.kwargs.get(key))
         use = MarkerUse(mark.name, tuple(named))
-        self._uses[id(mark)] = (mark, use)  # the mark is kept: its id stays its own
+        self._uses[id(mark)] = (mark, use)
         return use
 
     def _named_strings(
@@ -134,11 +137,11 @@ class CaseReader:
         value (values are shared by every test their parametrization makes)."""
         key = (name, id(value))
         cached = self._strings.get(key)
-        if cached is not None and cached[0] is value:
+        if cached is not None:
             return cached[1]
         pairs = named_strings(name, value)
         split = (tuple(v for _, v in pairs), tuple(n for n, _ in pairs))
-        self._strings[key] = (value, split)  # the value is kept: its id stays its own
+        self._strings[key] = (value, split)
         return split
 
     def shared(self, item: pytest.Item) -> _Shared:
@@ -147,7 +150,7 @@ class CaseReader:
         parent node)."""
         parent = item.parent
         cached = self._parents.get(id(parent))
-        if cached is not None and cached[0] is parent:
+        if cached is not None:
             return cached[1]
         path = relpath(item.path, self.root) or item.nodeid.split("::", 1)[0]
         uses: list[MarkerUse] = []
@@ -160,13 +163,13 @@ class CaseReader:
                     uses.append(self._use(mark))
             node = node.parent
         shared = (path, tuple(uses), frozenset(names))
-        self._parents[id(parent)] = (parent, shared)  # kept: its id stays its own
+        self._parents[id(parent)] = (parent, shared)
         return shared
 
     def read(self, item: pytest.Item) -> TestCase:
         # one call per collected test: lookups are inlined, the caches' keys are ids
         cached = self._parents.get(id(item.parent))
-        if cached is not None and cached[0] is item.parent:
+        if cached is not None:
             path, parent_uses, parent_names = cached[1]
         else:
             path, parent_uses, parent_names = self.shared(item)
@@ -197,7 +200,7 @@ class CaseReader:
             strings = self._strings
             for name, value in callspec.params.items():
                 found = strings.get((name, id(value)))
-                if found is None or found[0] is not value:
+                if found is None:
                     more, source = self._named_strings(name, value)
                 else:
                     more, source = found[1]
