@@ -6,7 +6,7 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).parent / "src"))  # nox need not install us
-from testmatrix.noxsessions import register
+from testmatrix.nox.sessions import register
 
 WORKSPACE = register(Path(__file__).parent)  # lint, pipeline, <platform>-<suite>
 STYLED = ["src", "tests/selftest", "benchmarks", "noxfile.py", "conftest.py"]

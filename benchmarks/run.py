@@ -301,7 +301,7 @@ def no_cache() -> Iterator[None]:
 
 
 def load(root: Path):  # type: ignore[no-untyped-def]
-    from testmatrix.config import load_workspace
+    from testmatrix.config.loader import load_workspace
 
     with no_cache():
         return load_workspace(root)
@@ -311,7 +311,7 @@ def plain_flags(root: Path, platform_name: str = "rocm") -> list[str]:
     """The --ignore and --deselect flags of every suite's session on a platform (its
     platform-wide entries): what plain pytest needs to leave out what the plugin
     does."""
-    from testmatrix.plan import session_argv
+    from testmatrix.core.session import session_argv
 
     ws = load(root)
     flags: dict[str, None] = {}
@@ -671,8 +671,8 @@ def handwritten_noxfile(root: Path) -> str:
 
     import nox
 
-    from testmatrix import noxsessions
-    from testmatrix.plan import session_command, sessions
+    from testmatrix.core.session import session_command, sessions
+    from testmatrix.nox import sessions as noxsessions
 
     ws = load(root)
     parallel = "allow_parallel" in inspect.signature(nox.session).parameters
@@ -788,7 +788,7 @@ def figure4(py: str, ws: Workspaces, size: int, runs: int) -> list[Row]:
 
 
 def load_sessions(root: Path) -> list[str]:
-    from testmatrix.plan import sessions
+    from testmatrix.core.session import sessions
 
     return list(sessions(load(root)))
 
@@ -888,7 +888,7 @@ def figure6(py: str, runs: int, work: Path, reference: Path) -> list[Row]:
 def session_overhead(py: str, runs: int) -> list[Row]:
     """nox with a reused virtualenv versus the same pytest command run directly, on
     the bundled suite."""
-    from testmatrix.plan import session_argv
+    from testmatrix.core.session import session_argv
 
     with tempfile.TemporaryDirectory(prefix="testmatrix-envs-") as envs:
         env = child_env()

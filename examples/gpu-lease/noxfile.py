@@ -5,6 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from testmatrix.noxsessions import register  # noqa: E402
+from testmatrix.nox.sessions import register  # noqa: E402
 
 register(Path(__file__).parent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import TestmatrixError
+from testmatrix.errors import TestmatrixError
 
 
 class NotText(TestmatrixError):

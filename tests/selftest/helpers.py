@@ -120,8 +120,8 @@ def variant_repeats_platform(workspace, name: str) -> bool:
     """Whether a variant's session selects what its platform-wide session selects
     (no entry of the variant's own touches the suite): the fast tier checks one of
     the two, the full tier both."""
-    from testmatrix.options import VARIANT
-    from testmatrix.plan import session_argv, sessions
+    from testmatrix.core.options import VARIANT
+    from testmatrix.core.session import session_argv, sessions
 
     key = sessions(workspace)[name]
     wide = f"{key.platform}-{key.suite}"
@@ -137,7 +137,7 @@ def repeats_or_trivial(workspace, name: str) -> bool:
     platform-wide session, or one with nothing of its own to decide (no entry on its
     platform, and its suite's selection, if any, decided by the same suite's session
     on a platform that has entries)."""
-    from testmatrix.plan import sessions
+    from testmatrix.core.session import sessions
 
     every = sessions(workspace)
     key = every[name]

@@ -14,9 +14,11 @@ import pytest
 from nox.virtualenv import PassthroughEnv
 
 from selftest.helpers import REPO, repeats_or_trivial, run_nox
-from testmatrix import buildkite, cli, noxsessions
-from testmatrix.config import load_workspace
-from testmatrix.plan import session_command, sessions
+from testmatrix import cli
+from testmatrix.buildkite import export as buildkite
+from testmatrix.config.loader import load_workspace
+from testmatrix.core.session import session_command, sessions
+from testmatrix.nox import sessions as noxsessions
 
 WS = load_workspace(REPO)
 SESSIONS = sorted(sessions(WS))

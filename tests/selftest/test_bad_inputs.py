@@ -170,8 +170,8 @@ def test_a_dollar_in_a_path_reaches_pytest_as_written(tiny):
     '$' must survive both, or its --ignore silently matches nothing."""
     import shlex
 
-    from testmatrix.buildkite import build_pipeline
-    from testmatrix.config import load_workspace
+    from testmatrix.buildkite.export import build_pipeline
+    from testmatrix.config.loader import load_workspace
 
     root = tiny(
         {

@@ -14,9 +14,9 @@ import yaml
 
 from selftest.helpers import REPO, run
 from selftest.test_config import ROCM_IGNORES
-from testmatrix.bkimport import import_pipeline
-from testmatrix.config import load_workspace
-from testmatrix.plan import session_argv, sessions
+from testmatrix.buildkite.importer import import_pipeline
+from testmatrix.config.loader import load_workspace
+from testmatrix.core.session import session_argv, sessions
 
 DATA = Path(__file__).parent / "data" / "vllm"
 AMD_BASE, AMD_PR, MAIN = (

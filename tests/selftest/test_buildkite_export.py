@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from testmatrix import buildkite, reports
-from testmatrix.config import load_workspace
+from testmatrix.buildkite import export as buildkite
+from testmatrix.config.loader import load_workspace
 from testmatrix.errors import ConfigError
+from testmatrix.results import reports
 
 WRAPPER = 'bash .buildkite/scripts/hardware_ci/run-amd-test.sh "{command}"'
 VLLM_LIKE = {
@@ -330,7 +331,7 @@ def test_replayed_pipeline_annotates_what_the_jobs_reported(workspace, tmp_path)
     import yaml
 
     from selftest.helpers import clean_env
-    from testmatrix.plan import sessions
+    from testmatrix.core.session import sessions
 
     suites = workspace / "skiplists/suites.toml"
     suites.write_text(

@@ -21,18 +21,19 @@ from pathlib import Path
 import pytest
 
 from selftest.helpers import REPO
-from testmatrix import options as opt
-from testmatrix.config import load_workspace
-from testmatrix.items import (
+from testmatrix.config.loader import load_workspace
+from testmatrix.core import options as opt
+from testmatrix.core.fate import MarkerUse, TestCase
+from testmatrix.core.model import Workspace
+from testmatrix.core.rules import IdsBelow, Rules
+from testmatrix.plugin.items import (
     _PYTEST_MARKS,
     CaseReader,
     keywords_of,
     named_strings,
     strings,
 )
-from testmatrix.items import relpath as item_relpath
-from testmatrix.model import Workspace
-from testmatrix.plan import IdsBelow, MarkerUse, Rules, TestCase
+from testmatrix.plugin.items import relpath as item_relpath
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from synth import Scale, build

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from selftest.helpers import REPO, write
-from testmatrix.config import load_workspace
+from testmatrix.config.loader import load_workspace
 from testmatrix.errors import ConfigError
 
 ROCM_IGNORES = {

@@ -1,7 +1,7 @@
 """Hardware detection: the first probe that finds devices decides; a failing probe is
 noted."""
 
-from testmatrix.detect import detect
+from testmatrix.system.detect import detect
 
 
 def _raise(message):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from testmatrix.expect import matches
-from testmatrix.model import Signature
+from testmatrix.core.model import Signature
+from testmatrix.plugin.expect import matches
 
 ENCODER = (
     "Encoder self-attention and encoder/decoder cross-attention are not implemented"
@@ -123,7 +123,7 @@ def test_signature_matching(signature, error, expected):
     ],
 )
 def test_a_bad_signature_is_one_located_line(tiny, fails, message):
-    from testmatrix.config import load_workspace
+    from testmatrix.config.loader import load_workspace
     from testmatrix.errors import ConfigError
 
     rocm = ROCM.replace(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from _pytest.mark.expression import Expression
 
-from testmatrix.expression import ExpressionError, check
+from testmatrix.core.expression import ExpressionError, check
 
 EXPRESSIONS = [
     "",

@@ -14,8 +14,8 @@ import pytest
 
 from selftest.helpers import REPO, clean_env, run
 from testmatrix import errors
-from testmatrix.lease import lease_dir
-from testmatrix.shard import assign
+from testmatrix.nox.lease import lease_dir
+from testmatrix.plugin.shard import assign
 
 FLAKY = {
     "skiplists/platforms/sim.toml": """
@@ -121,7 +121,7 @@ def test_session_reports_merge_into_a_markdown_matrix(workspace):
 WRITER = """
 import sys, time
 from pathlib import Path
-from testmatrix.reports import write_summary
+from testmatrix.results.reports import write_summary
 start = float(sys.argv[3])
 while time.time() < start:
     pass
@@ -166,7 +166,7 @@ HOLDER = """
 import sys, time
 sys.path.insert(0, {src!r})
 from pathlib import Path
-from testmatrix.lease import acquire
+from testmatrix.nox.lease import acquire
 lease = acquire(
     ["0", "1"],
     Path({dir!r}),
@@ -221,7 +221,7 @@ def test_racing_sessions_never_share_a_gpu_and_a_killed_one_frees_its_lease(tmp_
 
 CHECK_LEASE_DIR = """
 import sys, time
-from testmatrix.lease import lease_dir
+from testmatrix.nox.lease import lease_dir
 start = float(sys.argv[2])
 while time.time() < start:
     pass

@@ -16,10 +16,11 @@ import pytest
 
 from selftest.helpers import REPO, Result, run
 from selftest.test_config import ROCM_IGNORES
-from testmatrix import importplan, vllmci
 from testmatrix.cli import main
-from testmatrix.config import load_workspace
-from testmatrix.plan import session_command
+from testmatrix.config.loader import load_workspace
+from testmatrix.core.session import session_command
+from testmatrix.vllm import ci as vllmci
+from testmatrix.vllm import plan as importplan
 
 REFERENCE = REPO.parent / "shared" / "reference" / "vllm"
 AREAS = REFERENCE / "test_areas.7075df79b"

@@ -21,7 +21,7 @@ import pytest
 
 from selftest.helpers import REPO, clean_env
 from testmatrix import errors
-from testmatrix.lease import (
+from testmatrix.nox.lease import (
     ENV_HOLD_FILES,
     ENV_HOLD_PARENT,
     acquire,
@@ -309,9 +309,9 @@ class FakeSession:
 def test_a_suite_that_needs_two_gpus_gets_both_in_its_variable(
     tiny, leases, monkeypatch
 ):
-    from testmatrix.config import load_workspace
-    from testmatrix.noxsessions import pytest_session
-    from testmatrix.plan import SessionKey
+    from testmatrix.config.loader import load_workspace
+    from testmatrix.core.session import SessionKey
+    from testmatrix.nox.sessions import pytest_session
 
     monkeypatch.setenv("TESTMATRIX_GPUS", "3")
     monkeypatch.setenv("TESTMATRIX_LEASE_DIR", str(leases))
@@ -378,7 +378,7 @@ SESSION = """
 import os, subprocess, sys
 sys.path.insert(0, {src!r})
 from pathlib import Path
-from testmatrix.lease import acquire, inventory
+from testmatrix.nox.lease import acquire, inventory
 name, count, hold, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 lease = acquire(inventory(), Path(folder, "leases"), count=count, poll=0.02,
                 say=lambda m: print(m, flush=True), holder=name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from testmatrix.lint import lint
+from testmatrix.tools.lint import lint
 
 TESTS = {
     "tests/unit/test_engine.py": """

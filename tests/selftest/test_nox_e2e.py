@@ -10,7 +10,7 @@ import pytest
 
 from selftest.helpers import REPO, clean_env, run_nox
 from selftest.test_pytest_e2e import ENCODER_ERROR, EXPECTED, SESSIONS
-from testmatrix.config import load_workspace
+from testmatrix.config.loader import load_workspace
 
 pytestmark = pytest.mark.slow  # every test starts nox
 

@@ -8,10 +8,12 @@ from dataclasses import replace
 import pytest
 
 from selftest.helpers import REPO
-from testmatrix.config import load_workspace
+from testmatrix.config.loader import load_workspace
+from testmatrix.core.fate import FateKind, MarkerUse, TestCase
+from testmatrix.core.model import frozen_map
+from testmatrix.core.rules import Rules
+from testmatrix.core.session import session_argv
 from testmatrix.errors import UsageError
-from testmatrix.model import frozen_map
-from testmatrix.plan import FateKind, MarkerUse, Rules, TestCase, session_argv
 
 
 def _as_plain_entries(workspace):
@@ -197,7 +199,7 @@ def test_an_unlisted_model_counts_under_a_model_parameter(param):
 
 
 def test_explain_says_which_value_was_taken_and_why():
-    from testmatrix.explain import Row, render
+    from testmatrix.tools.explain import Row, render
 
     params = (DATASET, "google/gemma-3n-E2B-it")
     test = TestCase(f"{EMB}::test_x", EMB, MARK, params, ("dataset", "model_name"))

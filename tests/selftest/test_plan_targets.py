@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from testmatrix.errors import UsageError
-from testmatrix.model import (
+from testmatrix.core.fate import FateKind, TestCase
+from testmatrix.core.model import (
     BuildkiteSettings,
     Exclude,
     IgnoreEntry,
@@ -21,19 +21,17 @@ from testmatrix.model import (
     base_of,
     frozen_map,
 )
-from testmatrix.plan import (
-    FateKind,
-    Rules,
+from testmatrix.core.rules import Rules
+from testmatrix.core.session import (
     SessionKey,
-    TestCase,
     conflicting_posarg,
-    hardware_mismatch,
     runs_on,
     session_argv,
     session_command,
     sessions,
-    target_variant,
 )
+from testmatrix.core.targets import hardware_mismatch, target_variant
+from testmatrix.errors import UsageError
 
 HERE = Location("skiplists/x.toml", 1)
 LLM = "tests/entrypoints/llm"
@@ -232,7 +230,7 @@ def test_base_directory_of_a_suites_paths(paths, base):
 def test_deselects_apply_by_prefix_in_declaration_order_wherever_they_stand():
     from dataclasses import replace
 
-    from testmatrix.model import DeselectEntry
+    from testmatrix.core.model import DeselectEntry
 
     def deselect(nodeid: str, line: int) -> DeselectEntry:
         where = Location("skiplists/platforms/rocm.toml", line)

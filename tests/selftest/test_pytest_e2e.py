@@ -12,8 +12,8 @@ from typing import NamedTuple
 import pytest
 
 from selftest.helpers import REPO, collected_ids, repeats_or_trivial, run_pytest
-from testmatrix.config import load_workspace
-from testmatrix.plan import session_argv, sessions
+from testmatrix.config.loader import load_workspace
+from testmatrix.core.session import session_argv, sessions
 
 WS = load_workspace(REPO)
 

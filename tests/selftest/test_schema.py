@@ -20,10 +20,10 @@ import pytest
 from jsonschema import Draft7Validator
 
 from selftest.helpers import REPO, write
-from testmatrix import schema, wscache
-from testmatrix.config import load_workspace
-from testmatrix.errors import ConfigError
-from testmatrix.model import (
+from testmatrix.config import cache as wscache
+from testmatrix.config import schema
+from testmatrix.config.loader import load_workspace
+from testmatrix.core.model import (
     BuildkiteSettings,
     DeselectEntry,
     Exclude,
@@ -37,6 +37,7 @@ from testmatrix.model import (
     Variant,
     Workspace,
 )
+from testmatrix.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -14,10 +14,11 @@ import pytest
 
 from selftest.helpers import REPO, write
 from selftest.test_schema import BAD, BASE
-from testmatrix import noxsessions, schema, sessionlist
-from testmatrix.config import load_workspace
+from testmatrix.config import listing, schema, tomlscan
+from testmatrix.config.loader import load_workspace
+from testmatrix.core.session import sessions
 from testmatrix.errors import ConfigError
-from testmatrix.plan import sessions
+from testmatrix.nox import sessions as noxsessions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,16 +97,16 @@ def plan_listing(root: Path) -> list[tuple[str, list[str], str]]:
     return out
 
 
-def shown(listing: list[sessionlist.Listed] | None) -> list[tuple]:
+def shown(listing: list[listing.Listed] | None) -> list[tuple]:
     assert listing is not None
     return [(s.name, s.tags, s.doc) for s in listing]
 
 
-def cold(root: Path) -> list[sessionlist.Listed] | None:
+def cold(root: Path) -> list[listing.Listed] | None:
     skiplists = root / "skiplists"
-    files = sessionlist.read_files(skiplists)
+    files = listing.read_files(skiplists)
     assert files is not None
-    return sessionlist.read_listing(skiplists, files)
+    return listing.read_listing(skiplists, files)
 
 
 @pytest.fixture
@@ -122,7 +123,7 @@ def no_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args: object) -> None:
         raise AssertionError("listed afresh, not from the cache")
 
-    monkeypatch.setattr(sessionlist, "read_listing", fail)
+    monkeypatch.setattr(listing, "read_listing", fail)
 
 
 @pytest.mark.parametrize("where", ["bundled", "gpu-lease", "generated"])
@@ -132,13 +133,13 @@ def test_the_listing_is_the_plans_cold_and_warm(where, generated, tmp_path, requ
     )
     expected = plan_listing(root)
     assert shown(cold(root)) == expected
-    assert shown(sessionlist.from_workspace(load_workspace(root))) == expected
+    assert shown(listing.from_workspace(load_workspace(root))) == expected
     # warm: from the cache the first listing wrote (in a copy: not this checkout's)
     copy = tmp_path / "copy" / "skiplists"
     shutil.copytree(root / "skiplists", copy, ignore=shutil.ignore_patterns("__py*"))
-    assert shown(sessionlist.listing(copy)) == expected
+    assert shown(listing.listing(copy)) == expected
     request.getfixturevalue("no_scan")
-    assert shown(sessionlist.listing(copy)) == expected
+    assert shown(listing.listing(copy)) == expected
 
 
 def test_generated_workspace_names_every_form(generated):
@@ -159,11 +160,11 @@ def test_generated_workspace_names_every_form(generated):
 
 
 def test_the_tables_it_knows_are_the_schemas():
-    assert set(schema.SUITES_FILE.root.keys) == sessionlist.SUITES_FILE_TABLES
-    assert set(schema.SUITE.keys) == sessionlist.SUITE_KEYS
-    assert set(schema.PLATFORM_FILE.root.keys) == sessionlist.PLATFORM_FILE_TABLES
-    assert set(schema.PLATFORM.keys) == sessionlist.PLATFORM_KEYS
-    assert set(schema.VARIANT.keys) == sessionlist.VARIANT_KEYS
+    assert set(schema.SUITES_FILE.root.keys) == listing.SUITES_FILE_TABLES
+    assert set(schema.SUITE.keys) == listing.SUITE_KEYS
+    assert set(schema.PLATFORM_FILE.root.keys) == listing.PLATFORM_FILE_TABLES
+    assert set(schema.PLATFORM.keys) == listing.PLATFORM_KEYS
+    assert set(schema.VARIANT.keys) == listing.VARIANT_KEYS
 
 
 # -- the header scan: tricky platform files --------------------------------------------
@@ -360,8 +361,8 @@ def test_random_platform_files_list_right_or_not_at_all():
         except tomllib.TOMLDecodeError:
             continue
         try:
-            head = tomllib.loads(sessionlist.head_text(text))
-        except (sessionlist._Doubt, tomllib.TOMLDecodeError):
+            head = tomllib.loads(tomlscan.head_text(text))
+        except (tomlscan._Doubt, tomllib.TOMLDecodeError):
             continue
         for table in ("platform", "variants"):
             assert head.get(table) == whole.get(table), text
@@ -424,9 +425,9 @@ def test_any_change_to_a_skiplist_or_the_listing_code_is_a_new_key(
     skiplists = generated / "skiplists"
 
     def key() -> str | None:
-        files = sessionlist.read_files(skiplists)
+        files = listing.read_files(skiplists)
         assert files is not None
-        return sessionlist.cache_key(files)
+        return listing.cache_key(files)
 
     keys = [key()]
     for rel in ("models.toml", "platforms/rocm.toml", "suites.toml"):
@@ -434,7 +435,7 @@ def test_any_change_to_a_skiplist_or_the_listing_code_is_a_new_key(
         path.write_text(path.read_text() + "\n# an edit\n")
         keys.append(key())
     with monkeypatch.context() as patched:
-        patched.setattr(sessionlist, "_own_source", lambda: b"other listing code")
+        patched.setattr(listing, "_own_source", lambda: b"other listing code")
         keys.append(key())
     with monkeypatch.context() as patched:
         patched.setattr(sys, "version_info", (3, 99, 0))
@@ -445,23 +446,23 @@ def test_any_change_to_a_skiplist_or_the_listing_code_is_a_new_key(
 def test_a_stale_or_broken_cache_is_never_served(generated):
     skiplists = generated / "skiplists"
     expected = plan_listing(generated)
-    assert shown(sessionlist.listing(skiplists)) == expected
+    assert shown(listing.listing(skiplists)) == expected
     cache = skiplists / "__pycache__/testmatrix-sessions.json"
     data = json.loads(cache.read_text())
     data["sessions"] = data["sessions"][:1]
     cache.write_text(json.dumps({**data, "key": "from other files"}))
-    assert shown(sessionlist.listing(skiplists)) == expected
+    assert shown(listing.listing(skiplists)) == expected
     cache.write_text("{not json")
-    assert shown(sessionlist.listing(skiplists)) == expected
+    assert shown(listing.listing(skiplists)) == expected
 
 
 def test_two_working_directories_share_one_cached_listing(generated, monkeypatch):
     skiplists = generated / "skiplists"
     monkeypatch.chdir(generated)
-    first = sessionlist.listing(skiplists)
+    first = listing.listing(skiplists)
     monkeypatch.chdir(generated / "tests")
-    monkeypatch.setattr(sessionlist, "read_listing", lambda *a: None)
-    assert sessionlist.listing(skiplists) == first
+    monkeypatch.setattr(listing, "read_listing", lambda *a: None)
+    assert listing.listing(skiplists) == first
     assert [p.name for p in (skiplists / "__pycache__").glob("*.json")] == [
         "testmatrix-sessions.json"
     ]
@@ -469,10 +470,8 @@ def test_two_working_directories_share_one_cached_listing(generated, monkeypatch
 
 def test_a_full_load_caches_the_listing(generated, monkeypatch):
     load_workspace(generated)
-    monkeypatch.setattr(sessionlist, "read_listing", lambda *a: None)
-    assert shown(sessionlist.listing(generated / "skiplists")) == plan_listing(
-        generated
-    )
+    monkeypatch.setattr(listing, "read_listing", lambda *a: None)
+    assert shown(listing.listing(generated / "skiplists")) == plan_listing(generated)
 
 
 # -- register: lazy sessions -----------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from testmatrix.shellcmd import (
+from testmatrix.ci.shell import (
     SELECTION_UNMAPPED,
     PytestCall,
     Shell,

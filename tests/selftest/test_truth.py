@@ -9,8 +9,8 @@ import pytest
 
 from selftest.helpers import REPO, clean_env, run, run_pytest
 from selftest.test_pytest_e2e import EXPECTED, SESSIONS
-from testmatrix.collect import collect
-from testmatrix.config import load_workspace
+from testmatrix.config.loader import load_workspace
+from testmatrix.tools.collect import collect
 
 pytestmark = pytest.mark.slow  # every test starts the testmatrix command (or nox)
 

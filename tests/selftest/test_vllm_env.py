@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from selftest.helpers import REPO, Result, clean_env, collected_ids, run, write
-from testmatrix.config import load_workspace
-from testmatrix.plan import session_command, sessions
+from testmatrix.config.loader import load_workspace
+from testmatrix.core.session import session_command, sessions
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,392 @@
+"""What names and describes the nox sessions, read without loading the workspace.
+
+`nox -l` shows session names, tags and docstrings. They come from the platform file
+names, each platform's [platform] and [variants.NAME] tables, and the suite names and
+`platforms` of suites.toml, never from the entries ([[ignore]], [[skip]], ...) that
+make up nearly all of a skiplist. This module reads just those, with the standard
+library only, so `nox -l` costs about what a hand-written noxfile does:
+
+  warm  a listing cached (JSON, skiplists/__pycache__) under a hash of every skiplist
+        file, this module's source and Python's version; written whenever a listing
+        or a full load succeeded
+  cold  suites.toml, and from each platform file only its [platform] and [variants]
+        tables: a scan finds the table headers (skipping strings, comments and arrays,
+        so a header-like line inside a value is never taken for one) and tomllib
+        parses just those tables
+
+It validates nothing itself: it returns a listing only where the input is plainly
+well formed (known tables and keys, names the model accepts, values of the kinds
+it reads, references that resolve, no colliding names) and None on any doubt, and
+then the caller loads the workspace in full, which says what is wrong. What it does
+not read (paths, settings' values, entries, even their TOML syntax) is checked when a
+session runs. Where the whole workspace loads, its listing is this one.
+
+The naming rules themselves live here, once: plan, config and the nox sessions use
+these functions, so the listing and the plan cannot disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from testmatrix.core.model import Workspace
+from testmatrix.config.tomlscan import PLATFORM_FILE_TABLES, head_text
+from testmatrix.core.names import (
+    HARDWARE,
+    NAME_PATTERN,
+    RESERVED_PLATFORMS,
+    SKIPLIST_DIR,
+    platform_description,
+    session_doc,
+    session_keys,
+    session_name,
+    session_tags,
+    variant_description,
+)
+
+# The tables and keys schema declares for what a listing reads (a test holds them
+# equal): anything else makes the listing unsure, and the full loader reports it.
+SUITES_FILE_TABLES = frozenset({"workspace", "suites"})
+
+
+SUITE_KEYS = frozenset(
+    {
+        "path",
+        "paths",
+        "description",
+        "exclude",
+        "exclude_reason",
+        "markexpr",
+        "keyword",
+        "env",
+        "args",
+        "gpus",
+        "platforms",
+        "platforms_reason",
+        "reruns",
+        "reruns_delay",
+        "durations",
+        "buildkite",
+    }
+)
+
+
+PLATFORM_KEYS = frozenset(
+    {"description", "hardware", "visible_devices_env", "buildkite"}
+)
+
+
+VARIANT_KEYS = frozenset({"description", "match", "buildkite"})
+
+
+class Listed:
+    """One session as `nox -l` shows it, and what it runs: a suite on a target."""
+
+    __slots__ = ("doc", "name", "on", "platform", "suite", "tags", "variant")
+
+    def __init__(self, platform: str, variant: str | None, suite: str, on: str):
+        self.platform, self.variant, self.suite, self.on = platform, variant, suite, on
+        self.name = session_name(platform, suite, variant)
+        self.tags = session_tags(platform, suite, variant)
+        self.doc = session_doc(platform, suite, variant, on)
+
+    def row(self) -> list[str | None]:
+        return [self.platform, self.variant, self.suite, self.on]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Listed) and self.row() == other.row()
+
+    def __repr__(self) -> str:
+        return f"Listed({self.name!r}, tags={self.tags!r}, doc={self.doc!r})"
+
+
+def _listing(
+    targets: Sequence[tuple[str, str | None, str]],
+    suites: Sequence[tuple[str, Sequence[str] | None]],
+) -> list[Listed] | None:
+    """The sessions of targets (platform, variant, description) and suites; None
+    where two would share a name (the loader says which)."""
+    on = {(p, v): d for p, v, d in targets}
+    out = [
+        Listed(p, v, s, on[p, v])
+        for p, v, s in session_keys([(p, v) for p, v, _ in targets], suites)
+    ]
+    if len({listed.name for listed in out}) != len(out):
+        return None
+    return out
+
+
+def from_workspace(workspace: Workspace) -> list[Listed]:
+    """The sessions of a loaded (validated) workspace."""
+    targets = [
+        (t.platform.name, t.variant_name, (t.variant or t.platform).description)
+        for t in workspace.targets()
+    ]
+    suites = [(s.name, s.runs_on) for s in workspace.suites.values()]
+    return _listing(targets, suites) or []  # the loader refused collisions
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest directory at or above `start` with skiplists/suites.toml, if any."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / SKIPLIST_DIR / "suites.toml").is_file():
+            return directory
+    return None
+
+
+def read_files(skiplist_dir: Path) -> dict[str, bytes] | None:
+    """Every skiplist file (*.toml under the directory) by path, in a fixed order;
+    None where one cannot be read."""
+    files: dict[str, bytes] = {}
+    try:
+        for dirpath, dirs, names in os.walk(skiplist_dir):
+            dirs.sort()
+            for name in sorted(names):
+                if name.endswith(".toml"):
+                    path = os.path.join(dirpath, name)
+                    with open(path, "rb") as handle:
+                        files[path] = handle.read()
+    except OSError:
+        return None
+    return files
+
+
+def files_digest(files: dict[str, bytes]) -> hashlib._Hash:
+    """A hash of every skiplist file's path and content (a copy: update it)."""
+    digest = hashlib.sha256()
+    for path, data in files.items():
+        digest.update(path.encode() + b"\0" + data + b"\0")
+    return digest
+
+
+def _own_source() -> bytes:
+    with open(__file__, "rb") as handle:
+        return handle.read()
+
+
+def cache_key(files: dict[str, bytes]) -> str | None:
+    """What a cached listing must have been made from: the skiplist files, this
+    module's source and Python's version (None: no source to hash, no cache)."""
+    try:
+        own = _own_source()
+    except OSError:
+        return None
+    digest = files_digest(files)
+    digest.update(own + b"\0" + str(sys.version_info[:2]).encode())
+    return digest.hexdigest()
+
+
+def _cache_file(skiplist_dir: Path) -> Path:
+    # one file for every working directory: a listing names nothing relative to it,
+    # so nox runs from two directories share the file instead of evicting each other
+    return skiplist_dir / "__pycache__" / "testmatrix-sessions.json"
+
+
+def _use_cache() -> bool:
+    return not os.environ.get("TESTMATRIX_NO_CACHE")
+
+
+def cached(skiplist_dir: Path, key: str) -> list[Listed] | None:
+    """The listing cached under `key`, if that is the one there."""
+    try:
+        with open(_cache_file(skiplist_dir), encoding="utf-8") as handle:
+            data = json.load(handle)
+        if data["key"] != key:
+            return None
+        out = []
+        for platform, variant, suite, on in data["sessions"]:
+            if not all(isinstance(v, str) for v in (platform, suite, on)):
+                return None
+            if variant is not None and not isinstance(variant, str):
+                return None
+            out.append(Listed(platform, variant, suite, on))
+        return out
+    except Exception:  # absent, unreadable or not ours: list afresh
+        return None
+
+
+def store(skiplist_dir: Path, key: str | None, listing: list[Listed]) -> None:
+    """Cache a listing under the key of the files it was made from."""
+    if key is None or not _use_cache():
+        return
+    target = _cache_file(skiplist_dir)
+    data = {"key": key, "sessions": [listed.row() for listed in listing]}
+    try:
+        target.parent.mkdir(exist_ok=True)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, target)
+    except OSError:  # a read-only checkout goes without the cache
+        pass
+
+
+def store_for(workspace: Workspace, files: dict[str, bytes] | None) -> None:
+    """Cache the listing of a workspace just loaded from `files`."""
+    if files is not None:
+        store(workspace.skiplist_dir, cache_key(files), from_workspace(workspace))
+
+
+def listing(skiplist_dir: Path) -> list[Listed] | None:
+    """The sessions of the skiplists in `skiplist_dir` (cached, else read from the
+    tables that name them), or None where a full load must decide."""
+    files = read_files(skiplist_dir)
+    if files is None:
+        return None
+    key = cache_key(files) if _use_cache() else None
+    if key is not None:
+        found = cached(skiplist_dir, key)
+        if found is not None:
+            return found
+    listed = read_listing(skiplist_dir, files)
+    if listed is not None:
+        store(skiplist_dir, key, listed)
+    return listed
+
+
+def read_listing(skiplist_dir: Path, files: dict[str, bytes]) -> list[Listed] | None:
+    """The listing from the files' text, or None where anything is in doubt."""
+    platform_dir = os.path.join(skiplist_dir, "platforms")
+    suites = _suites(_toml(files.get(os.path.join(skiplist_dir, "suites.toml"))))
+    if suites is None:
+        return None
+    try:
+        names = sorted(os.listdir(platform_dir))
+    except OSError:
+        return None
+    targets: list[tuple[str, str | None, str]] = []
+    variants: dict[str, set[str]] = {}
+    for file in names:
+        if not file.endswith(".toml"):
+            continue
+        name = file[: -len(".toml")]
+        data = files.get(os.path.join(platform_dir, file))
+        if data is None or not NAME_PATTERN.fullmatch(name):
+            return None  # a directory, or a name the loader refuses
+        if name in RESERVED_PLATFORMS:
+            return None
+        head = _platform(name, data)
+        if head is None:
+            return None
+        targets += head
+        variants[name] = {v for _, v, _ in head if v is not None}
+    if not targets or not _places_resolve(suites, variants):
+        return None
+    return _listing(targets, suites)
+
+
+def _loads(text: str) -> dict[str, Any]:
+    # imported here: a cached listing parses nothing
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+    return tomllib.loads(text)
+
+
+def _toml(data: bytes | None) -> Any:
+    if data is None:
+        return None
+    try:
+        return _loads(data.decode("utf-8"))
+    except Exception:  # not UTF-8, not TOML: the loader names the line
+        return None
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _suites(data: Any) -> list[tuple[str, Sequence[str] | None]] | None:
+    """suites.toml's (suite, places) in order, or None."""
+    if not isinstance(data, dict) or not set(data) <= SUITES_FILE_TABLES:
+        return None
+    suites = data.get("suites")
+    if not isinstance(data.get("workspace", {}), dict) or not isinstance(suites, dict):
+        return None
+    out: list[tuple[str, Sequence[str] | None]] = []
+    for name, table in suites.items():
+        if not NAME_PATTERN.fullmatch(name) or not isinstance(table, dict):
+            return None
+        if not set(table) <= SUITE_KEYS or ("path" in table) == ("paths" in table):
+            return None
+        if "description" in table and not _text(table["description"]):
+            return None
+        places = table.get("platforms")
+        if ("platforms_reason" in table) != (places is not None):
+            return None
+        if places is not None:
+            if not isinstance(places, list) or not places:
+                return None
+            if not all(isinstance(p, str) for p in places):
+                return None
+            if not _text(table["platforms_reason"]):
+                return None
+            places = tuple(places)
+        out.append((name, places))
+    return out or None
+
+
+def _places_resolve(
+    suites: list[tuple[str, Sequence[str] | None]], variants: dict[str, set[str]]
+) -> bool:
+    """Every place a suite names is a declared platform or variant, once."""
+    for _, places in suites:
+        places = places or ()
+        for index, place in enumerate(places):
+            platform, colon, variant = place.partition(":")
+            if platform not in variants or place in places[:index]:
+                return False
+            if colon and (variant not in variants[platform] or platform in places):
+                return False
+    return True
+
+
+def _platform(name: str, data: bytes) -> list[tuple[str, str | None, str]] | None:
+    """The platform's targets (platform, variant, description), or None."""
+    try:
+        parsed = _loads(head_text(data.decode("utf-8")))
+    except Exception:  # not UTF-8, not TOML, or the scan is unsure: the loader says
+        return None
+    if not set(parsed) <= PLATFORM_FILE_TABLES:
+        return None
+    head = parsed.get("platform", {})
+    variants = parsed.get("variants", {})
+    if not isinstance(head, dict) or not isinstance(variants, dict):
+        return None
+    if not _head_ok(head, PLATFORM_KEYS):
+        return None
+    if "hardware" in head and head["hardware"] not in HARDWARE:
+        return None
+    if not isinstance(head.get("visible_devices_env", ""), str):
+        return None
+    out: list[tuple[str, str | None, str]] = [
+        (name, None, platform_description(name, head.get("description")))
+    ]
+    for vname, table in variants.items():
+        if not NAME_PATTERN.fullmatch(vname) or not isinstance(table, dict):
+            return None
+        if not _head_ok(table, VARIANT_KEYS):
+            return None
+        match = table.get("match", [])
+        if not isinstance(match, list) or not all(isinstance(m, str) for m in match):
+            return None
+        description = variant_description(name, vname, table.get("description"))
+        out.append((name, vname, description))
+    return out
+
+
+def _head_ok(table: dict, keys: frozenset[str]) -> bool:
+    if not set(table) <= keys:
+        return False
+    if "description" in table and not _text(table["description"]):
+        return False
+    return isinstance(table.get("buildkite", {}), dict)

@@ -1,0 +1,111 @@
+"""Pure planning: the complete command of a session, and the fate of one test.
+
+Everything that must agree (nox sessions, Buildkite steps, the pytest plugin, explain,
+lint, audit, `testmatrix argv`) calls these functions; none of them reads TOML or
+touches pytest, and no adapter decides anything these functions decide.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from testmatrix.core.model import (
+    Entry,
+    FlakyEntry,
+)
+from testmatrix.core.names import (
+    session_name as session_name,  # named once, for nox -l too
+)
+
+
+class FateKind(str, enum.Enum):
+    RUN = "runs"
+    IGNORED = "ignored"
+    DESELECTED = "deselected"
+    SKIPPED = "skipped"
+    ERROR = "error"
+    # runs, and must fail with the entry's error: a pass means the entry is stale
+    EXPECTED_FAIL = "expected-fail"
+    # not platform decisions: the suite's own selection leaves the test out (its
+    # paths, excludes, -m, -k), or the suite has no session on this target
+    NOT_IN_SUITE = "not-in-suite"
+    NO_SESSION = "no-session"
+
+
+@dataclass(frozen=True)
+class MarkerUse:
+    """A marker on a test and the models its author named on it, if any."""
+
+    name: str
+    models: tuple[str, ...] = ()
+
+
+class TestCase(NamedTuple):
+    """What planning needs to know of one collected test (a named tuple, not a
+    dataclass: one is built per collected test, and a tuple is three times cheaper
+    to build than a frozen dataclass)."""
+
+    nodeid: str
+    path: str  # workspace-relative posix path of its file
+    markers: tuple[MarkerUse, ...] = ()
+    params: tuple[str, ...] = ()  # string values of its parameters, fixtures' too
+    # the parameter each value came from ("model_name", a record's "model_info.name")
+    param_names: tuple[str, ...] = ()
+    marks: frozenset[str] | None = None  # every marker name (what -m reads)
+    keywords: frozenset[str] | None = None  # what -k reads (pytest's own names)
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """A known flake (or a suite that asks for reruns): rerun a failure this often."""
+
+    reruns: int
+    delay: float
+    entry: FlakyEntry | None = None  # None: the suite's own `reruns` setting
+    suite: str | None = None
+
+    def cite(self) -> str:
+        if self.entry is not None:
+            return self.entry.cite()
+        return f"suite {self.suite} reruns failures"
+
+
+@dataclass(frozen=True)
+class Fate:
+    """What happens to a test on a platform, and the entry that decided it."""
+
+    kind: FateKind
+    platform: str
+    entry: Entry | None = None
+    model: str | None = None
+    message: str = ""
+    rerun: Rerun | None = None
+    model_from: str | None = None  # why `model` is the test's model
+
+    @property
+    def runs(self) -> bool:
+        return self.kind is FateKind.RUN
+
+    def record(self) -> dict[str, str]:
+        """The fate as plain strings: what a test's report carries (its JUnit
+        properties) and what a summary counts, in this process or another."""
+        out = {"fate": self.kind.value, "target": self.platform}
+        if self.entry is not None:
+            out.update(entry_record(self.entry))
+        if self.model is not None:
+            out["model"] = self.model
+        if self.rerun is not None:
+            out["rerun"] = self.rerun.cite()
+        return out
+
+
+def entry_record(entry: Entry) -> dict[str, str]:
+    """An entry as plain strings: where it is declared, its kind, reason and issue."""
+    return {
+        "entry": str(entry.location),
+        "entry_kind": entry.kind,
+        "reason": entry.reason,
+        "issue": entry.issue or "",
+    }

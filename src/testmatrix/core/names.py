@@ -1,0 +1,106 @@
+"""What names and describes the nox sessions, read without loading the workspace.
+
+`nox -l` shows session names, tags and docstrings. They come from the platform file
+names, each platform's [platform] and [variants.NAME] tables, and the suite names and
+`platforms` of suites.toml, never from the entries ([[ignore]], [[skip]], ...) that
+make up nearly all of a skiplist. This module reads just those, with the standard
+library only, so `nox -l` costs about what a hand-written noxfile does:
+
+  warm  a listing cached (JSON, skiplists/__pycache__) under a hash of every skiplist
+        file, this module's source and Python's version; written whenever a listing
+        or a full load succeeded
+  cold  suites.toml, and from each platform file only its [platform] and [variants]
+        tables: a scan finds the table headers (skipping strings, comments and arrays,
+        so a header-like line inside a value is never taken for one) and tomllib
+        parses just those tables
+
+It validates nothing itself: it returns a listing only where the input is plainly
+well formed (known tables and keys, names the model accepts, values of the kinds
+it reads, references that resolve, no colliding names) and None on any doubt, and
+then the caller loads the workspace in full, which says what is wrong. What it does
+not read (paths, settings' values, entries, even their TOML syntax) is checked when a
+session runs. Where the whole workspace loads, its listing is this one.
+
+The naming rules themselves live here, once: plan, config and the nox sessions use
+these functions, so the listing and the plan cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+
+
+SKIPLIST_DIR = "skiplists"
+
+
+# names of suites, platforms and variants; the hardware a platform can need
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+HARDWARE = ("rocm", "cuda", "none")
+
+
+RESERVED_PLATFORMS = frozenset({"none", "all"})
+
+
+def session_name(platform: str, suite: str, variant: str | None = None) -> str:
+    """`rocm-pooling` (platform-wide entries only) or `rocm-mi300-pooling`; the loader
+    refuses declarations whose names would collide."""
+    if variant is None:
+        return f"{platform}-{suite}"
+    return f"{platform}-{variant}-{suite}"
+
+
+def target_name(platform: str, variant: str | None) -> str:
+    """'rocm' or 'rocm:mi300': how suites' `platforms` and messages name a target."""
+    return platform if variant is None else f"{platform}:{variant}"
+
+
+def suite_runs_on(
+    places: Sequence[str] | None, platform: str, variant: str | None
+) -> bool:
+    """Whether a suite whose `platforms` are `places` has a session on the platform
+    (variant None) or variant: everywhere unless it names platforms (with all their
+    variants) or variants."""
+    if places is None:
+        return True
+    return platform in places or (
+        variant is not None and target_name(platform, variant) in places
+    )
+
+
+def session_keys(
+    targets: Iterable[tuple[str, str | None]],
+    suites: Sequence[tuple[str, Sequence[str] | None]],
+) -> Iterator[tuple[str, str | None, str]]:
+    """(platform, variant, suite) of every session in declaration order: each suite
+    (name, places) on each target (platform, variant) it runs on."""
+    for platform, variant in targets:
+        for suite, places in suites:
+            if suite_runs_on(places, platform, variant):
+                yield platform, variant, suite
+
+
+def session_tags(platform: str, suite: str, variant: str | None) -> list[str]:
+    """-t rocm: every rocm session, variants' too; -t rocm-mi300: that variant's."""
+    if variant is None:
+        return [platform, suite]
+    return [platform, f"{platform}-{variant}", suite]
+
+
+def session_doc(platform: str, suite: str, variant: str | None, on: str) -> str:
+    """The session's docstring (`nox -l` shows it); `on`: the target's description."""
+    return f"Run suite {suite} as {target_name(platform, variant)} CI does: {on}."
+
+
+def platform_description(name: str, given: str | None) -> str:
+    return given or f"{name} platform"
+
+
+def variant_description(platform: str, name: str, given: str | None) -> str:
+    return given or f"{platform} {name}"

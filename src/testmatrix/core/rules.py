@@ -1,0 +1,534 @@
+"""Pure planning: the complete command of a session, and the fate of one test.
+
+Everything that must agree (nox sessions, Buildkite steps, the pytest plugin, explain,
+lint, audit, `testmatrix argv`) calls these functions; none of them reads TOML or
+touches pytest, and no adapter decides anything these functions decide.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from typing import NamedTuple
+
+from testmatrix.core.fate import Fate, FateKind, Rerun, TestCase
+from testmatrix.core.model import (
+    DeselectEntry,
+    Entry,
+    Exclude,
+    FlakyEntry,
+    IgnoreEntry,
+    Platform,
+    SkipEntry,
+    Workspace,
+)
+from testmatrix.core.names import (
+    session_name as session_name,  # named once, for nox -l too
+)
+from testmatrix.core.selection import Selection
+
+
+def models_of(test: TestCase, marker: str, rules: Rules) -> Sequence[tuple[str, str]]:
+    """The models a marked test uses, each with why it counts: named on the marker,
+    else the values of its parameters that the model rule takes."""
+    named = [m for use in test.markers if use.name == marker for m in use.models]
+    if named:
+        return [(m, "named on the marker") for m in named]
+    return rules.models_in(test)
+
+
+class _File(NamedTuple):
+    """What one target decides once per test file (its tests share it): the cost
+    per test does not grow with the entries that name other files."""
+
+    left_out: Fate | None  # the suite's paths or excludes leave the file out
+    decided: Fate | None  # every test here, once -m/-k select it: ignored, or no
+    # skiplist applies
+    deselects: tuple[DeselectEntry, ...]  # those whose id may prefix a test here
+    deselect_ids: tuple[str, ...]  # their ids: one startswith call rules most out
+    # those that may match a test here, each with its rerun and its literal prefix
+    flaky: tuple[tuple[FlakyEntry, Rerun, str], ...]
+    rerun: Rerun | None  # the suite's own reruns
+    runs: Fate  # a test here that no entry decides (with the suite's reruns)
+
+
+class IdsBelow(NamedTuple):
+    """One function's tests with no marker a skip names, where deselects name some
+    of them: each one's fate from the rest of its node id past the function's
+    (`[params]`, or '' unparametrized), what `Rules.fate` gives it. Made by
+    `Rules.group_fate`."""
+
+    rests: tuple[str, ...]  # each deselect's id past the function's, as declared
+    fates: tuple[Fate, ...]  # the deselect's fate
+    otherwise: Fate  # a test none of them names
+
+    def fate(self, rest: str) -> Fate:
+        if not rest.startswith(self.rests):
+            return self.otherwise  # most tests: none of them, in one call
+        named = zip(self.rests, self.fates, strict=True)
+        return next(f for r, f in named if rest.startswith(r))
+
+
+def _folders(path: str) -> list[str]:
+    """The folders holding a relative posix path, innermost first, then "." (as
+    PurePosixPath.parents, without building paths)."""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)] + ["."]
+
+
+def _literal_prefix(pattern: str) -> str:
+    """What every node id a flaky pattern matches starts with: the pattern up to
+    its first wildcard (it matches as a prefix or as a glob)."""
+    cut = [i for i in (pattern.find(c) for c in "*?[") if i >= 0]
+    return pattern[: min(cut)] if cut else pattern
+
+
+class Rules:
+    """One target's entries (a platform, or one of its variants), and with a suite its
+    selection and its ignores only, indexed for per-test decisions."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        platform: Platform | None,
+        *,
+        variant: str | None = None,
+        apply: bool = True,
+        suite: str | None = None,
+    ):
+        self.workspace = workspace
+        self.platform = platform
+        self.variant = variant
+        self.name = platform.name if platform else "none"
+        if variant is not None:
+            self.name += f":{variant}"
+        self.apply = apply and platform is not None
+        self.suite = workspace.suites[suite] if suite is not None else None
+        self.known_models = workspace.known_models
+        self.model_re = re.compile(workspace.model_pattern)
+        self.ignores: dict[str, IgnoreEntry] = {}
+        self.deselects: tuple[DeselectEntry, ...] = ()
+        self.skips: dict[str, list[SkipEntry]] = {}
+        self.flaky: tuple[FlakyEntry, ...] = ()
+        self.runs = Fate(FateKind.RUN, self.name)  # shared: most tests simply run
+        self.skip_index: dict[str, dict[str, SkipEntry]] = {}  # marker: model: entry
+        # suites whose `reruns` setting applies to every failure in them
+        self.rerun_suites = tuple(
+            s
+            for s in workspace.suites.values()
+            if s.reruns and (suite is None or s.name == suite)
+        )
+        self.params_re = re.compile(workspace.model_params)
+        self._model_like: dict[tuple[str, str], str | None] = {}
+        self._ignore_cache: dict[str, IgnoreEntry | None] = {}
+        self._files: dict[str, _File] = {}
+        self._flaky_prefixes: tuple[tuple[FlakyEntry, str], ...] = ()
+        self._listing: dict[str, list[tuple[int, SkipEntry]]] | None = None
+        self._models_in: dict[object, tuple[tuple[str, str], ...]] = {}
+        self._fates: dict[tuple[object, ...], Fate] = {}  # shared by many tests
+        self._selection = Selection(self.suite) if self.suite is not None else None
+        self._by_expression = (
+            self._selection is not None and self._selection.by_expression
+        )
+        if platform is not None and self.apply:
+
+            def here(entry: Entry) -> bool:
+                return entry.holds_on(variant)
+
+            # suites may share a directory: a named suite applies only its own ignores
+            self.ignores = {
+                e.target: e
+                for e in platform.ignores
+                if here(e) and (suite is None or e.suite == suite)
+            }
+            self.deselects = tuple(e for e in platform.deselects if here(e))
+            self.flaky = tuple(e for e in platform.flaky if here(e))
+            self._flaky_prefixes = tuple(
+                (e, _literal_prefix(e.pattern)) for e in self.flaky
+            )
+            for entry in platform.skips:
+                if not here(entry):
+                    continue
+                self.skips.setdefault(entry.marker, []).append(entry)
+                index = self.skip_index.setdefault(entry.marker, {})
+                for model in entry.models:
+                    index.setdefault(model, entry)
+
+    @property
+    def selects(self) -> bool:
+        """Whether the suite's own selection can leave a test out (beyond its paths,
+        which pytest is given): excludes, -m or -k."""
+        return self._selection is not None and self._selection.narrows
+
+    def excluded_path(self, relpath: str) -> Exclude | None:
+        """The suite exclude leaving out exactly this path (pytest asks per path)."""
+        if self.suite is None or not self.suite.excludes:
+            return None
+        exclude = self.suite.exclude_for(relpath)
+        return exclude if exclude is not None and exclude.target == relpath else None
+
+    @property
+    def decides_nothing(self) -> bool:
+        """No entry can change any test's fate and nothing is rerun: every test runs."""
+        return not (
+            self.ignores
+            or self.deselects
+            or self.skips
+            or self.selects
+            or (self.apply and (self.flaky or self.rerun_suites))
+        )
+
+    def model_rule(self, name: str, value: str) -> str | None:
+        """Why a parameter value counts as the test's model, or None: the skiplists
+        list it (wherever it is), or its parameter's name says it carries a model
+        (model_params) and it looks like a model id (model_pattern). A value shaped
+        like org/name under any other name (a dataset id) is never taken."""
+        key = (name, value)
+        why = self._model_like.get(key, "")
+        if why == "":  # not decided yet (cached: parameters repeat)
+            if value in self.known_models:
+                why = "listed in the skiplists"
+            elif self.params_re.search(name) and self.model_re.match(value):
+                why = f"parameter '{name}'"
+            else:
+                why = None
+            self._model_like[key] = why
+        return why
+
+    def models_in(self, test: TestCase) -> tuple[tuple[str, str], ...]:
+        """The values of a test's parameters that are its models, with why (once
+        per combination of values: a parametrization repeats them)."""
+        key = (test.params, test.param_names)
+        found = self._models_in.get(key)
+        if found is None:
+            names = test.param_names or ("",) * len(test.params)
+            pairs = zip(names, test.params, strict=True)
+            found = tuple(
+                (value, why)
+                for name, value in pairs
+                if (why := self.model_rule(name, value)) is not None
+            )
+            self._models_in[key] = found
+        return found
+
+    def listed(self, models: Iterable[str]) -> list[tuple[SkipEntry, str]]:
+        """(entry, model) for each model that one of the platform's skips lists."""
+        index = self._listing
+        if index is None:  # model: (declaration rank, skip) of each skip listing it
+            index = {}
+            every = (e for entries in self.skips.values() for e in entries)
+            for rank, entry in enumerate(every):
+                for model in entry.models:
+                    index.setdefault(model, []).append((rank, entry))
+            self._listing = index
+        found = [
+            (rank, pos, entry, model)
+            for pos, model in enumerate(models)
+            for rank, entry in index.get(model, ())
+        ]
+        if len(found) > 1:  # entries as declared, then models as given
+            found.sort(key=lambda hit: hit[:2])
+        return [(entry, model) for _, _, entry, model in found]
+
+    @cached_property
+    def deselect_index(self) -> dict[str, tuple[DeselectEntry, ...]]:
+        """Deselects by the file or directory their id names: a test looks at those
+        of its own file and folders only, so the cost per test does not grow with
+        the number of deselects elsewhere."""
+        index: dict[str, list[DeselectEntry]] = {}
+        for entry in self.deselects:
+            index.setdefault(entry.nodeid.split("::", 1)[0], []).append(entry)
+        return {path: tuple(entries) for path, entries in index.items()}
+
+    @cached_property
+    def deselect_order(self) -> dict[DeselectEntry, int]:
+        return {entry: i for i, entry in enumerate(self.deselects)}
+
+    def _file(self, test: TestCase) -> _File:
+        """The decisions shared by every test of the test's file, made once."""
+        path = test.path
+        left_out = None
+        if self._selection is not None:
+            left_out = self._selection.leaves_out_path(path, self.name)
+        decided: Fate | None = None if self.apply else self.runs
+        ignore = self.ignore_for(path) if self.apply else None
+        if ignore is not None:
+            if ignore.fails is not None:
+                decided = self._expected(test, ignore)
+            else:
+                message = f"{ignore.target} is ignored on {self.name}: {ignore.cite()}"
+                decided = Fate(FateKind.IGNORED, self.name, ignore, message=message)
+        index = self.deselect_index
+        near = [e for where in (path, *_folders(path)) for e in index.get(where, ())]
+        order = self.deselect_order
+        deselects = tuple(sorted(near, key=order.__getitem__))  # as declared
+        # node ids of one file share their file part: the prefix a flaky pattern
+        # must agree with to match any test here
+        head = test.nodeid.split("::", 1)[0] + "::"
+        flaky = tuple(
+            (e, Rerun(e.reruns, e.delay, entry=e), lit)
+            for e, lit in (self._flaky_prefixes if self.apply else ())
+            if lit[: len(head)] == head[: len(lit)]
+        )
+        rerun = None
+        if self.apply:
+            for suite in self.rerun_suites:
+                if suite.reruns and suite.holds(path):
+                    rerun = Rerun(suite.reruns, suite.reruns_delay, suite=suite.name)
+                    break
+        runs = (
+            self.runs if rerun is None else Fate(FateKind.RUN, self.name, rerun=rerun)
+        )
+        ids = tuple(e.nodeid for e in deselects)
+        file = _File(left_out, decided, deselects, ids, flaky, rerun, runs)
+        self._files[path] = file
+        return file
+
+    def _unmarked_file(self, test: TestCase) -> _File | Fate | None:
+        """What the file alone says of a test with no marker a skip names: its fate
+        (left out of the suite, ignored, no skiplist), None where the suite's -m/-k
+        chooses, else the file's record, for node ids to decide on."""
+        file = self._files.get(test.path) or self._file(test)
+        if file.left_out is not None:
+            return file.left_out
+        if self._by_expression:
+            return None
+        if file.decided is not None:
+            return file.decided
+        return file
+
+    def file_fate(self, test: TestCase) -> Fate | None:
+        """The fate every test of this test's file gets when it carries no marker a
+        skip names, whatever its node id: what `fate` gives each of them. None where
+        node ids decide too (deselects or flaky patterns name tests of the file), or
+        the suite's -m/-k chooses."""
+        file = self._unmarked_file(test)
+        if not isinstance(file, _File):
+            return file
+        return None if file.deselects or file.flaky else file.runs
+
+    def group_fate(self, test: TestCase) -> Fate | IdsBelow | None:
+        """The fate every test with no marker a skip names gets whose node id starts
+        with `test.nodeid` (a prefix: one function's parametrizations), whatever
+        the rest of its id: what `fate` gives each of them; where deselects name
+        some of them, what decides each from the rest of its id (`IdsBelow`). None
+        where a flaky pattern may match some of them, or the suite's -m/-k chooses."""
+        file = self._unmarked_file(test)
+        if not isinstance(file, _File):
+            return file
+        prefix = test.nodeid
+        rests: list[str] = []
+        fates: list[Fate] = []
+        otherwise = file.runs
+        for entry in file.deselects:  # the first that matches decides
+            if prefix.startswith(entry.nodeid):
+                otherwise = self._deselected(test, entry)  # all the others
+                break
+            if entry.nodeid.startswith(prefix):  # it names some of them
+                rests.append(entry.nodeid[len(prefix) :])
+                fates.append(self._deselected(test, entry))
+        if otherwise is file.runs:  # a test no deselect names may be flaky
+            for _, _, lit in file.flaky:
+                if lit[: len(prefix)] == prefix[: len(lit)]:
+                    return None  # a pattern that may match some of them
+        if not rests:
+            return otherwise
+        return IdsBelow(tuple(rests), tuple(fates), otherwise)
+
+    def unmarked(self, test: TestCase) -> Fate | None:
+        """The fate of a test that carries no marker a skip names, from its file and
+        node id alone: what `fate` gives it. None where the suite's -m/-k chooses
+        (that needs the test's marker names or keywords)."""
+        file = self._unmarked_file(test)
+        if not isinstance(file, _File):
+            return file
+        return self._decide(test, file)
+
+    def deselect_for(self, test: TestCase) -> DeselectEntry | None:
+        """The first deselect (in declaration order) whose id prefixes the test's."""
+        file = self._files.get(test.path) or self._file(test)
+        nodeid = test.nodeid
+        if not nodeid.startswith(file.deselect_ids):
+            return None  # most tests: none of them, in one call
+        return next((e for e in file.deselects if nodeid.startswith(e.nodeid)), None)
+
+    def ignored_path(self, relpath: str) -> IgnoreEntry | None:
+        """The entry ignoring exactly this path (pytest asks for each directory); an
+        entry whose tests are expected to fail has them collected and run."""
+        entry = self.ignores.get(relpath) if self.ignores else None
+        return entry if entry is not None and entry.fails is None else None
+
+    def ignore_for(self, relpath: str) -> IgnoreEntry | None:
+        """The ignore entry covering a workspace-relative path (itself or a parent)."""
+        if not self.ignores:
+            return None
+        if relpath in self._ignore_cache:
+            return self._ignore_cache[relpath]
+        entry = self.ignores.get(relpath)
+        if entry is None:
+            for parent in _folders(relpath):
+                entry = self.ignores.get(parent)
+                if entry is not None:
+                    break
+        self._ignore_cache[relpath] = entry
+        return entry
+
+    def rerun_for(self, test: TestCase) -> Rerun | None:
+        """How often a failure of this test is rerun: a flaky entry, else its suite."""
+        if not self.apply:
+            return None
+        file = self._files.get(test.path) or self._file(test)
+        nodeid = test.nodeid
+        for flaky, rerun, _ in file.flaky:
+            if nodeid.startswith(flaky.pattern) or fnmatch.fnmatchcase(
+                nodeid, flaky.pattern
+            ):
+                return rerun
+        return file.rerun
+
+    def _expected(
+        self,
+        test: TestCase,
+        entry: Entry,
+        model: str | None = None,
+        why: str | None = None,
+    ) -> Fate:
+        """The test runs and must fail with the entry's error (a known failure whose
+        cause is checked on every run: a pass says the entry is stale)."""
+        what = f"{model} ({why}) " if model else ""
+        message = (
+            f"{what}expected to fail on {self.name} with {entry.fails}: {entry.cite()}"
+        )
+        rerun = None  # an expected failure is never rerun
+        kind = FateKind.EXPECTED_FAIL
+        return Fate(kind, self.name, entry, model, message, rerun, why)
+
+    def fate(self, test: TestCase) -> Fate:
+        """Decide one test's fate; the first kind that matches wins: ignore, deselect,
+        skip; a test that runs (or errors) carries its rerun policy. With a suite, its
+        selection comes first: partitioning is not a platform decision. What a test
+        shares with its file is decided once per file."""
+        file = self._files.get(test.path) or self._file(test)
+        if file.left_out is not None:
+            return file.left_out
+        if self._by_expression:
+            assert self._selection is not None
+            left_out = self._selection.expressions_leave_out(test, self.name)
+            if left_out is not None:
+                return left_out
+        return self._decide(test, file)
+
+    def _decide(self, test: TestCase, file: _File) -> Fate:
+        """The platform's part of `fate`, once the suite selects the test."""
+        if file.decided is not None:
+            return file.decided
+        if file.deselects:
+            entry = self.deselect_for(test)
+            if entry is not None:
+                return self._deselected(test, entry)
+        if not test.markers:
+            if not file.flaky:
+                return file.runs  # most tests: nothing of their own to decide
+            rerun = self.rerun_for(test)
+            if rerun is None or rerun is file.rerun:
+                return file.runs
+            return self._rerun_fate(rerun)
+        missing: SkipEntry | None = None
+        decided: tuple[str, str] | None = None  # the model a marked test runs with
+        for use in test.markers:
+            index = self.skip_index.get(use.name)
+            if index is None:
+                continue
+            models = models_of(test, use.name, self)
+            if not models:
+                missing = missing or self.skips[use.name][0]
+                continue
+            for model, why in models:
+                skip = index.get(model)
+                if skip is not None:
+                    return self._skipped(test, skip, model, why)
+            decided = decided or models[0]
+        rerun = self.rerun_for(test) if file.flaky else file.rerun
+        if missing is not None:
+            message = (
+                f"{test.nodeid} is marked '{missing.marker}' but its model cannot be "
+                f"determined from its parameters, so {self.name}'s skiplist cannot "
+                f"decide it; name it on the marker: "
+                f'@pytest.mark.{missing.marker}(model="org/name") [{missing.location}]'
+            )
+            return Fate(FateKind.ERROR, self.name, missing, None, message, rerun)
+        if decided is not None:  # say which model the marked test runs with, and why
+            return self._runs_with(decided[0], decided[1], rerun)
+        if rerun is not None:
+            return file.runs if rerun is file.rerun else self._rerun_fate(rerun)
+        return self.runs
+
+    def _deselected(self, test: TestCase, entry: DeselectEntry) -> Fate:
+        """A deselect's fate: the same for every test it names, so made once."""
+        key = ("deselect", id(entry))
+        fate = self._fates.get(key)
+        if fate is None:
+            if entry.fails is not None:
+                fate = self._expected(test, entry)
+            else:
+                message = f"deselected on {self.name}: {entry.cite()}"
+                fate = Fate(FateKind.DESELECTED, self.name, entry, message=message)
+            self._fates[key] = fate
+        return fate
+
+    def _skipped(self, test: TestCase, skip: SkipEntry, model: str, why: str) -> Fate:
+        """A skip's fate for a model: the same for every test it decides, so made
+        once per skip, model and reason."""
+        key = ("skip", id(skip), model, why)  # entries live as long as these rules
+        fate = self._fates.get(key)
+        if fate is None:
+            if skip.fails is not None:
+                fate = self._expected(test, skip, model, why)
+            else:
+                message = (
+                    f"{model} ({why}) is skipped on {self.name} ({skip.marker}): "
+                    f"{skip.cite()}"
+                )
+                kind = FateKind.SKIPPED
+                fate = Fate(kind, self.name, skip, model, message, model_from=why)
+            self._fates[key] = fate
+        return fate
+
+    def _runs_with(self, model: str, why: str, rerun: Rerun | None) -> Fate:
+        """A marked test that runs: which model, and why it counts (made once per
+        model, reason and rerun policy)."""
+        key = ("runs", model, why, id(rerun))
+        fate = self._fates.get(key)
+        if fate is None:
+            message = f"{model} ({why}) is not on {self.name}'s skiplist"
+            fate = Fate(FateKind.RUN, self.name, None, model, message, rerun, why)
+            self._fates[key] = fate
+        return fate
+
+    def _rerun_fate(self, rerun: Rerun) -> Fate:
+        key = ("rerun", id(rerun))
+        fate = self._fates.get(key)
+        if fate is None:
+            fate = self._fates[key] = Fate(FateKind.RUN, self.name, rerun=rerun)
+        return fate
+
+
+def entries_holding(platform: Platform, variant: str | None) -> tuple[Entry, ...]:
+    """The entries that apply on a target: the one count of 'entries' every report
+    gives (a platform file's declarations, each path or test id its own entry)."""
+    return tuple(e for e in platform.entries if e.holds_on(variant))
+
+
+def describe_entries(entries: Sequence[Entry]) -> str:
+    """'16 entries: 12 ignores, 1 skip, 2 deselects, 0 flaky (3 expect an error)'."""
+    kinds = {"ignore": "ignores", "skip": "skips", "deselect": "deselects"}
+    kinds["flaky"] = "flaky"
+    parts = []
+    for kind, plural in kinds.items():
+        n = sum(e.kind == kind for e in entries)
+        parts.append(f"{n} {kind if n == 1 else plural}")
+    expecting = sum(e.fails is not None for e in entries)
+    text = f"{len(entries)} entries: {', '.join(parts)}"
+    return text + (f" ({expecting} expect an error)" if expecting else "")

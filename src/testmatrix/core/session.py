@@ -1,0 +1,369 @@
+"""Pure planning: the complete command of a session, and the fate of one test.
+
+Everything that must agree (nox sessions, Buildkite steps, the pytest plugin, explain,
+lint, audit, `testmatrix argv`) calls these functions; none of them reads TOML or
+touches pytest, and no adapter decides anything these functions decide.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from testmatrix.core import options as opt
+from testmatrix.core.fate import Fate, FateKind, TestCase
+from testmatrix.core.model import (
+    Platform,
+    Suite,
+    Target,
+    Workspace,
+)
+from testmatrix.core.names import session_keys, suite_runs_on, target_name
+from testmatrix.core.names import (
+    session_name as session_name,  # named once, for nox -l too
+)
+from testmatrix.core.targets import platform_named, variant_named
+from testmatrix.errors import UsageError, unknown
+from testmatrix.system.detect import Detection
+from testmatrix.system.installed import DISTRIBUTION, Origin
+
+# not a pytest test class (test modules import it); a NamedTuple body holds fields only
+setattr(TestCase, "__test__", False)  # noqa: B010
+
+
+def suite_named(workspace: Workspace, name: str) -> Suite:
+    if name not in workspace.suites:
+        raise UsageError(unknown("suite", name, workspace.suites))
+    return workspace.suites[name]
+
+
+def gpus_to_lease(
+    workspace: Workspace, platform: Platform, detect: Callable[[], Detection]
+) -> int | None:
+    """How many GPUs a session of `platform` may lease from, before TESTMATRIX_GPUS
+    (which the lease inventory reads) overrides it: `[workspace] gpus`, else the
+    detected devices when they are the platform's own. None: it leases no GPU."""
+    if not platform.visible_devices_env:
+        return None
+    if workspace.gpus is not None:
+        return workspace.gpus
+    if os.environ.get("TESTMATRIX_GPUS"):
+        return 0  # the inventory is the environment's; no need to probe
+    detected = detect()
+    return detected.devices if detected.hardware == platform.hardware else 0
+
+
+def testmatrix_requirement(
+    workspace: Workspace, origin: Origin, extras: str = ""
+) -> str | None:
+    """The pip requirement that installs the running testmatrix into a session's
+    fresh virtualenv, beside the workspace's own `install`: the checkout it runs
+    from, else the local file or directory it was installed from, else its version
+    from the package index. None in testmatrix's own checkout, which `install`
+    installs."""
+    name = DISTRIBUTION + (f"[{extras}]" if extras else "")
+    if origin.source is not None:
+        if origin.source.resolve() == workspace.root.resolve():
+            return None
+        return f"{name} @ {origin.source.resolve().as_uri()}"
+    if origin.url is not None:
+        return f"{name} @ {origin.url}"
+    return f"{name}=={origin.version}"
+
+
+def install_args(workspace: Workspace, origin: Origin, extras: str = "") -> list[str]:
+    """What `nox -s SESSION` installs into a fresh virtualenv: the workspace's
+    `install` arguments and the testmatrix that runs the session."""
+    own = testmatrix_requirement(workspace, origin, extras)
+    return [*workspace.install, *([own] if own else [])]
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    """What one session runs: a suite on a platform, or on one of its variants."""
+
+    platform: str
+    variant: str | None
+    suite: str
+
+    @property
+    def name(self) -> str:
+        return session_name(self.platform, self.suite, self.variant)
+
+    @property
+    def target(self) -> str:
+        return target_name(self.platform, self.variant)
+
+
+def runs_on(suite: Suite, target: Target) -> bool:
+    """Whether the suite has a session on this target: everywhere unless it names
+    platforms (`rocm`: the platform and all its variants) or variants (`rocm:mi355`)."""
+    return suite_runs_on(suite.runs_on, target.platform.name, target.variant_name)
+
+
+def no_session_fate(suite: Suite, target: Target) -> Fate:
+    """What explain says of a suite's tests on a target it does not run on."""
+    where = ", ".join(suite.runs_on or ())
+    message = (
+        f"suite {suite.name} has no session on {target.name}: it runs on {where} only "
+        f"({suite.runs_on_reason}) [{suite.location}]"
+    )
+    return Fate(FateKind.NO_SESSION, target.name, message=message)
+
+
+def sessions(workspace: Workspace) -> dict[str, SessionKey]:
+    """Every session by name, in declaration order: each suite on each target it
+    runs on (the order and names `nox -l` lists, from the same code)."""
+    targets = [(t.platform.name, t.variant_name) for t in workspace.targets()]
+    suites = [(s.name, s.runs_on) for s in workspace.suites.values()]
+    keys = (SessionKey(p, v, s) for p, v, s in session_keys(targets, suites))
+    return {key.name: key for key in keys}
+
+
+def session_named(workspace: Workspace, name: str) -> SessionKey:
+    """The session of a name as `nox -l` lists it."""
+    known = sessions(workspace)
+    if name not in known:
+        raise UsageError(unknown("session", name, known))
+    return known[name]
+
+
+def session_argv(
+    workspace: Workspace,
+    platform: str,
+    suite: str,
+    *,
+    variant: str | None = None,
+    apply: bool = True,
+) -> list[str]:
+    """The pytest arguments that select a session's tests: the suite's paths and
+    selection, the target, and the target's ignore and deselect flags for the suite
+    (what a bare `pytest --platform P --suite S` run reproduces). testmatrix's own
+    options are in their prefixed form, which exists whatever else is installed."""
+    plat = platform_named(workspace, platform)
+    var = variant_named(plat, variant)
+    target = suite_named(workspace, suite)
+    if plat is not None and not runs_on(target, Target(plat, var)):
+        raise UsageError(no_session_fate(target, Target(plat, var)).message)
+    argv = [*target.paths, opt.PLATFORM.flag(platform)]
+    if variant is not None:
+        argv.append(opt.VARIANT.flag(variant))
+    argv.append(opt.SUITE.flag(suite))
+    if target.markexpr:
+        argv += ["-m", target.markexpr]
+    if target.keyword:
+        argv += ["-k", target.keyword]
+    argv += target.args
+    argv += [f"--ignore={e.target}" for e in target.excludes]
+    if not apply:
+        return argv + [opt.NO_SKIPLIST.long]
+    if plat is None:
+        return argv
+    argv += [
+        f"--ignore={e.target}{'/' if e.path.endswith('/') else ''}"
+        for e in plat.ignores
+        if e.suite == target.name and e.holds_on(variant) and e.fails is None
+    ]
+    argv += [
+        f"--deselect={e.nodeid}"
+        for e in plat.deselects
+        if target.holds(e.nodeid.split("::", 1)[0])
+        and e.holds_on(variant)
+        and e.fails is None
+    ]
+    return argv
+
+
+@dataclass(frozen=True)
+class SessionCommand:
+    """The complete command of one session: pytest's arguments and its environment."""
+
+    key: SessionKey
+    argv: tuple[str, ...]  # after `pytest`
+    env: Mapping[str, str] = field(default_factory=dict)
+    gpus: int = 1  # leased at once on a GPU platform
+    applied: bool = True  # the skiplist applies (no --no-skiplist)
+
+    @property
+    def name(self) -> str:
+        return self.key.name
+
+    @property
+    def ignores(self) -> int:
+        return sum(1 for a in self.argv if a.startswith("--ignore="))
+
+    def as_dict(self) -> dict:
+        return {"argv": list(self.argv), "env": dict(self.env)}
+
+
+@dataclass(frozen=True)
+class Sharding:
+    """Parallel jobs: shard `shard_id` of `num_shards` (strings: may be $$VARs).
+
+    Sessions always shard with testmatrix's own, prefixed options: exact (every test
+    in one shard) and balanced by recorded durations, whether or not pytest-shard,
+    which owns the short `--shard-id`, is installed."""
+
+    shard_id: str
+    num_shards: str
+
+    def flags(self) -> list[str]:
+        return [opt.SHARD_ID.flag(self.shard_id), opt.NUM_SHARDS.flag(self.num_shards)]
+
+
+def conflicting_posarg(key: SessionKey, posargs: Sequence[str]) -> str | None:
+    """Why an argument given after `--` would contradict the session, or None: the
+    session fixes the platform, variant and suite, and its --ignore flags come from
+    them."""
+    fixed = {
+        opt.PLATFORM.long: key.platform,
+        opt.VARIANT.long: key.variant,
+        opt.SUITE.long: key.suite,
+    }
+    for i, arg in enumerate(posargs):
+        given, _, value = arg.partition("=")
+        name = opt.canonical(given)
+        if name == opt.SKIPLISTS.long:
+            return (
+                f"'{given}' after -- is not for sessions: their --ignore flags come "
+                "from the workspace's own skiplists"
+            )
+        if name not in fixed:
+            continue
+        value = value or (posargs[i + 1] if i + 1 < len(posargs) else "")
+        if value == fixed[name]:
+            continue
+        platform, variant, suite = key.platform, key.variant, key.suite
+        if name == opt.PLATFORM.long:
+            platform, variant = value, None  # variants belong to their platform
+        elif name == opt.VARIANT.long:
+            variant = value
+        else:
+            suite = value
+        instead = session_name(platform, suite, variant)
+        what = opt.BY_NAME[name].name
+        mine = fixed[name] or "none (platform-wide)"
+        return (
+            f"'{given} {value}' after -- contradicts this session's {what} ({mine}), "
+            f"whose --ignore flags it runs with; run nox -s {instead} instead"
+        )
+    return None
+
+
+def _merge_expressions(argv: list[str], posargs: Sequence[str]) -> list[str]:
+    """The user's -m/-k after `--` narrow the suite's own: pytest keeps only the last
+    -m and -k it is given, so the two become one `(suite) and (user)` expression."""
+    rest: list[str] = []
+    given: dict[str, str] = {}
+    i = 0
+    while i < len(posargs):
+        arg = posargs[i]
+        if arg in ("-m", "-k") and i + 1 < len(posargs):
+            given[arg] = posargs[i + 1]
+            i += 2
+            continue
+        if arg[:2] in ("-m", "-k") and len(arg) > 2 and not arg.startswith("--"):
+            given[arg[:2]] = arg[2:]
+        else:
+            rest.append(arg)
+        i += 1
+    out = list(argv)
+    for flag, expression in given.items():
+        if flag in out:
+            index = out.index(flag) + 1
+            out[index] = f"({out[index]}) and ({expression})"
+        else:
+            out += [flag, expression]
+    return out + rest
+
+
+def _canonical_args(posargs: Sequence[str]) -> list[str]:
+    """The user's arguments with testmatrix's options in their prefixed form (given in
+    either form), so the session means testmatrix's even where another plugin owns the
+    short name (pytest-shard's --shard-id)."""
+    out = []
+    for arg in posargs:
+        name, value = opt.split(arg)
+        out.append(name if value is None else f"{name}={value}")
+    return out
+
+
+def _value_of(argv: Sequence[str], name: str) -> str | None:
+    """The value an option (prefixed form) is given in argv, either as `--x=v` or
+    `--x v`; the last one wins, as in pytest."""
+    found = None
+    for i, arg in enumerate(argv):
+        given, value = opt.split(arg)
+        if given == name:
+            found = value if value is not None else (argv[i + 1 : i + 2] or [""])[0]
+    return found
+
+
+def report_paths(
+    workspace: Workspace, key: SessionKey, shard: str | None
+) -> ReportPaths:
+    """Where a session writes its JUnit XML and summary: <reports_dir>/<session>/, and
+    in a parallel job one file per shard (junit-K.xml, summary-K.json), since every
+    job of a Buildkite step uploads into the same artifact paths."""
+    directory = f"{workspace.reports_dir}/{key.name}"
+    suffix = "" if shard is None else f"-{shard}"
+    return ReportPaths(
+        directory, f"{directory}/junit{suffix}.xml", f"{directory}/summary{suffix}.json"
+    )
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    directory: str
+    junit: str
+    summary: str
+
+
+def session_command(
+    workspace: Workspace,
+    platform: str,
+    suite: str,
+    *,
+    variant: str | None = None,
+    posargs: Sequence[str] = (),
+    sharding: Sharding | None = None,
+    exists: Callable[[str], bool] | None = None,
+) -> SessionCommand:
+    """The one builder of a session's command: nox, Buildkite (either style),
+    `testmatrix argv` and `sessions` all run exactly this.
+
+    `posargs` are the user's extra pytest arguments (`nox -s S -- ...`); testmatrix's
+    options among them may be in either form and are passed in the prefixed one;
+    `--no-skiplist` turns the skiplist off. Reports go to <reports_dir>/<session>/
+    (one file per shard when sharded) unless the user names their own. `exists`
+    tells whether a workspace-relative file exists (default: look in the workspace);
+    it decides whether recorded durations balance the shards.
+    """
+    key = SessionKey(platform, variant, suite)
+    conflict = conflicting_posarg(key, posargs)
+    if conflict:
+        raise UsageError(conflict)
+    the_suite = suite_named(workspace, suite)
+    posargs = _canonical_args(posargs)
+    off = opt.NO_SKIPLIST.long
+    apply = off not in posargs
+    argv = session_argv(workspace, platform, suite, variant=variant, apply=apply)
+    argv = _merge_expressions(argv, [a for a in posargs if a != off])
+    if sharding is not None:
+        argv += sharding.flags()
+    given = {opt.split(a)[0] for a in argv}
+    reports = report_paths(workspace, key, _value_of(argv, opt.SHARD_ID.long))
+    if "--junitxml" not in given and "--junit-xml" not in given:
+        argv.append(f"--junitxml={reports.junit}")
+    durations = the_suite.durations
+    if exists is None:
+        root = workspace.root
+        exists = lambda rel: os.path.isfile(os.path.join(root, rel))  # noqa: E731
+    balance = opt.NUM_SHARDS.long in given and opt.DURATIONS.long not in given
+    if balance and durations and exists(durations):
+        argv.append(opt.DURATIONS.flag(durations))  # balance shards by time
+    if opt.SUMMARY.long not in given:
+        argv.append(opt.SUMMARY.flag(reports.summary))
+    env = {k: str(v) for k, v in the_suite.env.items()}
+    return SessionCommand(key, tuple(argv), env, the_suite.gpus, apply)

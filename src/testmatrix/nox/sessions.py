@@ -1,0 +1,280 @@
+"""nox adapter: one `<platform>-<suite>` session per platform file and suite.
+
+Two ways to run a session:
+  nox -s rocm-pooling            fresh machine: nox builds a virtualenv and installs the
+                                 workspace's [workspace] install arguments into it, and
+                                 the testmatrix that nox runs (same version and source)
+  nox --no-venv -s rocm-pooling  prebuilt CI image: no virtualenv, nothing installed, so
+                                 the image's torch and vLLM stay as they are
+
+Declaring the sessions reads only what names and describes them (`sessionlist`), so
+`nox -l` costs about what a hand-written noxfile does; a session loads and validates
+the whole workspace when it runs, and bad input stops it, one line a problem, before
+pytest starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+import nox
+from nox.virtualenv import PassthroughEnv
+
+from testmatrix.config import listing
+from testmatrix.config.listing import Listed
+from testmatrix.core import names
+from testmatrix.nox import envdir
+
+if TYPE_CHECKING:
+    from testmatrix.core.model import Platform, Workspace
+    from testmatrix.core.session import SessionKey
+    from testmatrix.nox.lease import Lease
+
+
+class LazyWorkspace:
+    """The workspace of a noxfile, loaded (validated, from its cache) the first time
+    something needs more than the session names: `register` returns one. Its
+    attributes are the workspace's."""
+
+    def __init__(self, root: Path | str | None, workspace: Workspace | None = None):
+        self.root_given = root
+        self._workspace = workspace
+
+    def load(self) -> Workspace:
+        """The workspace; bad input raises its TestmatrixError."""
+        if self._workspace is None:
+            from testmatrix.config.loader import load_workspace
+
+            self._workspace = load_workspace(self.root_given)
+        return self._workspace
+
+    def for_session(self, session: nox.Session) -> Workspace:
+        """The workspace, or the session stopped with bad input's one-line errors."""
+        from testmatrix.errors import TestmatrixError
+
+        try:
+            return self.load()
+        except TestmatrixError as exc:
+            session.error(str(exc))
+
+    def __getattr__(self, name: str) -> Any:
+        # what register() returned before it was lazy: the workspace itself
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.load(), name)
+
+
+def _lazy(workspace: Workspace | LazyWorkspace) -> LazyWorkspace:
+    if isinstance(workspace, LazyWorkspace):
+        return workspace
+    return LazyWorkspace(workspace.root, workspace)
+
+
+def _has_venv(session: nox.Session) -> bool:
+    return not isinstance(session.virtualenv, PassthroughEnv)
+
+
+def prepare(session: nox.Session, workspace: Workspace, extras: str = "") -> None:
+    """Install the workspace, and the testmatrix that runs this session (the same
+    version, from the same place), into a fresh virtualenv; leave a prebuilt image
+    alone."""
+    if _has_venv(session):
+        from testmatrix.core.session import install_args
+        from testmatrix.system.installed import origin
+
+        with envdir.installing(Path.cwd()):  # another nox here may be building too
+            session.install(*install_args(workspace, origin(), extras))
+    else:
+        session.log(
+            "no virtualenv (--no-venv): using this interpreter's packages as they are; "
+            "nothing installed"
+        )
+
+
+def _lease(
+    session: nox.Session, workspace: Workspace, platform: Platform, count: int
+) -> Lease | None:
+    """Lease `count` GPUs at once for a GPU platform's session (None where there is
+    nothing to lease: no GPU detected and none configured)."""
+    from testmatrix.core.session import gpus_to_lease
+    from testmatrix.errors import TestmatrixError
+    from testmatrix.system.detect import detect
+
+    detected = gpus_to_lease(workspace, platform, detect)
+    if detected is None:
+        return None
+    from testmatrix.nox.lease import acquire, configured_gpus, inventory, lease_dir
+
+    try:
+        gpus = inventory(detected)
+        if not gpus and configured_gpus() is None:
+            return None  # no GPU detected: nothing to lease
+        where = lease_dir(workspace.lease_dir)
+        return acquire(gpus, where, count=count, say=session.log, holder=session.name)
+    except TestmatrixError as exc:
+        session.error(str(exc))
+
+
+def _run_suite(session: nox.Session, workspace: Workspace, key: SessionKey) -> None:
+    """Run one suite on one platform or variant, as its CI does."""
+    from testmatrix.core.session import session_command
+    from testmatrix.errors import TestmatrixError
+
+    platform = workspace.platforms.get(key.platform)
+    suite = workspace.suites.get(key.suite)
+    if platform is None or suite is None:  # the skiplists changed since nox -l
+        session.error(f"session {key.name} is no longer declared by the skiplists")
+    try:
+        command = session_command(
+            workspace,
+            key.platform,
+            key.suite,
+            variant=key.variant,
+            posargs=session.posargs,
+        )
+    except TestmatrixError as exc:
+        session.error(str(exc))
+    prepare(session, workspace)
+    if command.applied:
+        session.log(
+            f"{key.target} skiplist: {command.ignores} ignored paths "
+            f"for suite {suite.name}"
+        )
+    else:
+        session.log("skiplist OFF")
+    session.log("pytest command: pytest " + shlex.join(command.argv))
+    env = dict(command.env)
+    lease = _lease(session, workspace, platform, command.gpus)
+    if lease is not None:
+        env[platform.visible_devices_env] = lease.gpu
+        session.log(
+            f"leased GPU{'s' if len(lease.gpus) > 1 else ''} {lease.gpu}: "
+            f"{platform.visible_devices_env}={lease.gpu}"
+        )
+    try:
+        if lease is None:
+            session.run("pytest", *command.argv, env=env)
+        else:  # under `hold`, pytest holds the lease too, so it outlives nox
+            held = lease.wrap(["pytest", *command.argv], env)
+            session.run(*held, env=env, external=True)
+    finally:
+        if lease is not None:
+            lease.release()
+
+
+def pytest_session(
+    workspace: Workspace | LazyWorkspace, key: SessionKey | Listed
+) -> Callable[[nox.Session], None]:
+    """The function nox runs for one suite on one platform or variant: a listed
+    session (`listing.Listed`) of a lazy workspace loads it when it runs."""
+    lazy = _lazy(workspace)
+    if isinstance(key, Listed):
+        listed = key
+    else:
+        listed = next(
+            s for s in listing.from_workspace(lazy.load()) if s.name == key.name
+        )
+
+    def run(session: nox.Session) -> None:
+        from testmatrix.core.session import SessionKey
+
+        loaded = lazy.for_session(session)
+        _run_suite(session, loaded, SessionKey(key.platform, key.variant, key.suite))
+
+    run.__doc__ = listed.doc
+    run.__name__ = listed.name
+    return run
+
+
+def export_session(
+    workspace: Workspace | LazyWorkspace,
+) -> Callable[[nox.Session], None]:
+    lazy = _lazy(workspace)
+
+    def pipeline(session: nox.Session) -> None:
+        prepare(session, lazy.for_session(session), extras="buildkite")
+        session.run("python", "-m", "testmatrix", "export", *session.posargs)
+
+    pipeline.__doc__ = (
+        "Regenerate the Buildkite pipeline from the skiplists (-- --check: fail on "
+        "drift)."
+    )
+    return pipeline
+
+
+def lint_session(workspace: Workspace | LazyWorkspace) -> Callable[[nox.Session], None]:
+    lazy = _lazy(workspace)
+
+    def lint(session: nox.Session) -> None:
+        prepare(session, lazy.for_session(session))
+        session.run("python", "-m", "testmatrix", "lint", *session.posargs)
+
+    lint.__doc__ = (
+        "Lint the skiplists against the collected tests (-- --paths-only: without "
+        "importing tests)."
+    )
+    return lint
+
+
+class _Parallel(TypedDict, total=False):
+    """nox.session's allow_parallel, passed only where this nox has it."""
+
+    allow_parallel: bool
+
+
+def _listing(root: Path | str | None) -> tuple[LazyWorkspace, list[Listed]]:
+    """The sessions from the tables that name them (cached, or read light); where
+    that is unsure, from the whole workspace, whose bad input exits with its
+    one-line errors."""
+    found = listing.find_root(Path(root) if root is not None else Path.cwd())
+    if found is not None:
+        listed = listing.listing(found / names.SKIPLIST_DIR)
+        if listed is not None:
+            return LazyWorkspace(found), listed
+    from testmatrix.config.loader import load_workspace
+    from testmatrix.errors import TestmatrixError
+
+    skiplists = found / names.SKIPLIST_DIR if found else None
+    files = listing.read_files(skiplists) if skiplists else None
+    try:
+        workspace = load_workspace(root)
+    except TestmatrixError as exc:
+        sys.exit(f"nox: {exc}".replace("\n", "\nnox: "))
+    listing.store_for(workspace, files)  # the next nox -l lists from the cache
+    return LazyWorkspace(root, workspace), listing.from_workspace(workspace)
+
+
+def register(root: Path | str | None = None) -> LazyWorkspace:
+    """Declare every `<platform>-<suite>` session from the skiplists, and the
+    pipeline and lint sessions; returns the workspace, loaded when first used.
+    Bad input in what names the sessions exits with its one-line errors; elsewhere
+    it stops a session when it runs."""
+    workspace, listed = _listing(root)
+    # a nox started while another runs in this checkout gets virtualenvs of its own
+    # (nox has made the noxfile's directory the working directory)
+    own = envdir.claim(Path.cwd())
+    if own is not None:
+        nox.options.envdir = str(own)
+    # nox.session(name=...)(func): the call its overloads type (func with keywords
+    # is accepted at run time but matches neither overload)
+    nox.session(name="pipeline", default=False, tags=["buildkite"])(
+        export_session(workspace)
+    )
+    nox.session(name="lint", default=False, tags=["lint"])(lint_session(workspace))
+    # GPU sessions lease their GPU, so they may run together: `nox -j N` (nox 2026.10+)
+    parallel: _Parallel = (
+        {"allow_parallel": True}
+        if "allow_parallel" in inspect.signature(nox.session).parameters
+        else {}
+    )
+    for session in listed:
+        # -t rocm: every rocm session, variants' too; -t rocm-mi300: that variant's
+        nox.session(name=session.name, tags=list(session.tags), **parallel)(
+            pytest_session(workspace, session)
+        )
+    return workspace

@@ -1,0 +1,61 @@
+"""Where the running testmatrix came from: what a fresh virtualenv must install to
+run the same one (plan.testmatrix_requirement decides from these facts)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from testmatrix import __version__
+
+DISTRIBUTION = "pytest-testmatrix"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The running testmatrix: its version, the source tree it is imported from (a
+    checkout, installed editable or put on sys.path), or the local file or directory
+    pip installed it from (PEP 610's direct_url.json), where each still exists."""
+
+    version: str
+    source: Path | None = None
+    url: str | None = None
+
+
+def origin() -> Origin:
+    package = Path(__file__).resolve().parents[1]  # testmatrix/
+    tree = package.parents[1]  # src/testmatrix -> the checkout
+    pyproject = tree / "pyproject.toml"
+    ours = f'name = "{DISTRIBUTION}"'
+    if (
+        package.parent.name == "src"
+        and pyproject.is_file()
+        and ours in pyproject.read_text(encoding="utf-8")
+    ):
+        return Origin(__version__, source=tree)
+    return Origin(__version__, url=_installed_from(package))
+
+
+def _installed_from(package: Path) -> str | None:
+    """The file:// URL the running package was installed from, if it still exists."""
+    try:
+        dist = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+    located = Path(str(dist.locate_file("testmatrix"))).resolve()
+    if located != package:
+        return None  # another copy is installed; this one runs from elsewhere
+    text = dist.read_text("direct_url.json")
+    if not text:
+        return None  # from the package index: its version says it
+    try:
+        url = json.loads(text).get("url", "")
+    except ValueError:
+        return None
+    parsed = urlparse(url)
+    if parsed.scheme != "file" or not Path(unquote(parsed.path)).exists():
+        return None
+    return url

@@ -1,0 +1,948 @@
+"""CI jobs into suites and platform entries: every decision of the vLLM import.
+
+Each pytest command of a job is an *instance*: on one target (platform, variant) it
+selects the files under its paths minus its --ignore paths, narrowed by -m and -k, run
+with its environment and arguments. Instances that select alike share a suite.
+
+Each --ignore of an instance is decided by the first rule that holds:
+1. another command on the same target runs the path: partitioning, a suite exclude;
+2. a twin (a command with the same paths on another target) leaves it out too: the
+   split is shared, a suite exclude;
+3. a command of another selection on the platform's other variants runs it: the
+   platform splits the directory between its agents, a suite exclude;
+4. other targets run it (twins included): this platform, or this variant, does not:
+   an [[ignore]] entry, on the variants that leave it out;
+5. nothing imported runs it: a suite exclude that says so.
+Ignores that match nothing (outside the command's paths, missing in the checkout) are
+reported and not written: they change no selection.
+
+Pure: jobs and the checkout's file names in, a plan out.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from testmatrix.ci.shell import VALUE_OPTIONS, PytestArgs, read_pytest
+from testmatrix.ci.yamlsrc import URL
+from testmatrix.config import schema
+from testmatrix.core import expression
+from testmatrix.core.model import Location, base_of
+from testmatrix.errors import TestmatrixError
+from testmatrix.vllm.ci import Command, FlagSite, Job
+
+PLATFORMS = {
+    "cuda": ("NVIDIA GPUs: vLLM's main pipeline (test_areas)", "cuda"),
+    "rocm": ("AMD GPUs: vLLM's AMD pipeline and the test_areas mirrors", "rocm"),
+    "cpu": ("CPU-only agents (test_areas device cpu-*)", "none"),
+}
+HARDWARE_WORD = r"(?:\d+\s*x?\s*)?(?:MI\d{3}X?|[A-Z]{1,2}\d{2,3}|L4)s?"
+
+
+@dataclass
+class Decision:
+    """What became of one --ignore flag of one command."""
+
+    site: FlagSite
+    target: str  # checkout-relative
+    kind: str  # "exclude", "ignore" (a platform or variant entry) or "dropped"
+    rule: str  # which rule decided it, in words
+    runner: Instance | None = None  # a command that runs the path
+    twin: Instance | None = None  # a twin that ignores it too
+    comment: str | None = None
+    issue: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"--ignore={self.site.value}"
+
+
+@dataclass
+class Instance:
+    """One pytest command of one job."""
+
+    job: Job
+    command: Command
+    call: PytestArgs = field(default_factory=PytestArgs)  # its argv, sorted
+    paths: tuple[str, ...] = ()  # checkout-relative (node ids: their file)
+    ignores: tuple[str, ...] = ()  # live ignore targets, checkout-relative
+    deselects: tuple[str, ...] = ()  # checkout-relative node ids
+    args: tuple[str, ...] = ()
+    sites: dict[str, FlagSite] = field(default_factory=dict)  # ignore target: flag
+    not_carried: list[tuple[str, str]] = field(default_factory=list)
+    unmapped: str | None = None  # why no session can run it
+    decisions: list[Decision] = field(default_factory=list)
+    suite: str | None = None
+
+    @property
+    def platform(self) -> str:
+        return self.job.platform
+
+    @property
+    def variant(self) -> str | None:
+        return self.job.variant
+
+    @property
+    def target(self) -> str:
+        return self.job.target
+
+    @property
+    def location(self) -> Location:
+        return Location(self.job.location.file, self.command.line)
+
+    @property
+    def markexpr(self) -> str | None:
+        return self.call.markexpr
+
+    @property
+    def keyword(self) -> str | None:
+        return self.call.keyword
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self.command.env)
+
+    @property
+    def excludes(self) -> frozenset[str]:
+        return frozenset(d.target for d in self.decisions if d.kind == "exclude")
+
+    @property
+    def entries(self) -> frozenset[tuple[str, str]]:
+        """What the platform's entries must give this command's session."""
+        found = {("ignore", d.target) for d in self.decisions if d.kind == "ignore"}
+        return frozenset(found | {("deselect", n) for n in self.deselects})
+
+    def runs(self, path: str) -> bool:
+        """Whether the command selects any file at or under `path`."""
+        for p in self.paths:
+            if _under(path, p):
+                return not any(_under(path, i) for i in self.ignores)
+            if _under(p, path) and not any(_under(p, i) for i in self.ignores):
+                return True
+        return False
+
+    def ignores_path(self, path: str) -> bool:
+        return any(_under(path, i) for i in self.ignores)
+
+
+@dataclass
+class SuitePlan:
+    name: str
+    instances: list[Instance]
+    group: str
+    description: str = ""
+    places: list[str] = field(default_factory=list)
+    exclude_reasons: dict[str, str] = field(default_factory=dict)  # target: reason
+
+    @property
+    def first(self) -> Instance:
+        return self.instances[0]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return self.first.paths
+
+    @property
+    def base(self) -> str:
+        return base_of(self.paths)
+
+    @property
+    def gpus(self) -> int:
+        return self.first.job.gpus
+
+    @property
+    def parallelism(self) -> int | None:
+        """The jobs' parallelism, where a command of the suite runs one shard."""
+        found = [i.job.parallelism for i in self.instances if i.call.shard]
+        return max((p for p in found if p), default=None)
+
+    @property
+    def timeout_in_minutes(self) -> int | None:
+        found = [i.job.timeout_in_minutes for i in self.instances]
+        return max((t for t in found if t), default=None)
+
+    @property
+    def soft_fail(self) -> bool:
+        return all(i.job.soft_fail for i in self.instances)
+
+
+@dataclass
+class EntryPlan:
+    """An [[ignore]] or [[deselect]] entry of a platform."""
+
+    kind: str  # "ignore" or "deselect"
+    suite: str
+    paths: list[str]  # ignore: relative to the suite's base; deselect: node ids
+    variants: tuple[str, ...]
+    reason: str
+    issue: str | None
+    sources: list[Location]
+
+
+@dataclass
+class VariantPlan:
+    name: str
+    description: str
+    match: list[str]
+    agent_pool: str | None
+    shares: str | None = None  # the variant that already claims this hardware's match
+
+
+@dataclass
+class PlatformPlan:
+    name: str
+    description: str
+    hardware: str
+    variants: dict[str, VariantPlan] = field(default_factory=dict)
+    entries: list[EntryPlan] = field(default_factory=list)
+
+
+@dataclass
+class ImportPlan:
+    checkout_root: str
+    instances: list[Instance]
+    suites: dict[str, SuitePlan]
+    platforms: dict[str, PlatformPlan]
+    notes: list[str]
+    jobs: list[Job]
+
+
+def _under(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def plan(
+    jobs: list[Job],
+    *,
+    exists: Callable[[str], bool],
+    checkout_root: str | None = None,
+    allow_partial: bool = False,
+) -> ImportPlan:
+    """Decide the suites, entries and variants that reproduce every job's pytest
+    commands. `exists` tells whether a checkout-relative path exists in the checkout
+    being imported into. A test path missing from it is an error (every one is listed),
+    or with `allow_partial` a command left unmapped."""
+    notes: list[str] = []
+    root = _checkout_root(jobs, checkout_root, exists, notes)
+    instances: list[Instance] = []
+    errors: list[str] = []
+    for job in jobs:
+        for command in job.pytest:
+            instance = Instance(job, command)
+            _resolve(instance, root, exists, errors, allow_partial)
+            instances.append(instance)
+    if errors:
+        raise TestmatrixError("\n".join(errors))
+    mapped = [i for i in instances if i.unmapped is None]
+    for instance in mapped:
+        _decide(instance, instances)
+    suites = _group(mapped)
+    _name(suites)
+    for suite in suites:
+        _describe(suite)
+        shards = {i.target: i.job.parallelism for i in suite.instances if i.call.shard}
+        if len(set(shards.values())) > 1:
+            each = ", ".join(f"{t} {n}" for t, n in shards.items())
+            notes.append(
+                f"suite {suite.name}: the jobs shard it differently ({each}); its "
+                f"Buildkite steps use parallelism {suite.parallelism}"
+            )
+    platforms = _platforms(jobs, suites)
+    return ImportPlan(
+        root, instances, {s.name: s for s in suites}, platforms, notes, jobs
+    )
+
+
+# -- the checkout root ---------------------------------------------------------
+
+
+def _checkout_root(
+    jobs: list[Job],
+    given: str | None,
+    exists: Callable[[str], bool],
+    notes: list[str],
+) -> str:
+    if given is not None:
+        return posixpath.normpath(given)
+    # only the directories pytest runs in say where the checkout is: a step that runs a
+    # script from "/" must not move the root
+    dirs = [c.cwd for j in jobs for c in j.pytest if c.cwd]
+    if not dirs:
+        dirs = [j.working_dir for j in jobs if posixpath.isabs(j.working_dir)]
+    if not dirs:
+        return "/"
+    root = posixpath.commonpath(dirs)
+    note = (
+        f"taking {root} as the checkout root, the deepest directory holding every "
+        "directory pytest runs in; pass --checkout-root to change it"
+    )
+
+    def fits(candidate: str) -> bool:
+        found = [
+            _relative(posixpath.join(c.cwd, p.split("::")[0]), candidate)
+            for j in jobs
+            for c in j.pytest
+            if c.cwd and c.call
+            for p in c.call.paths
+            if "$" not in p
+        ]
+        return all(f is not None and exists(f) for f in found)
+
+    candidate = root
+    while not fits(candidate) and candidate != "/":
+        candidate = posixpath.dirname(candidate)
+        if fits(candidate):
+            note = (
+                f"taking {candidate} as the checkout root: every test path then exists "
+                "in the checkout; pass --checkout-root to change it"
+            )
+            root = candidate
+            break
+    notes.append(note)
+    return root
+
+
+def _relative(path: str, root: str) -> str | None:
+    """An absolute agent path relative to the checkout root; None outside it."""
+    path = posixpath.normpath(path)
+    if not _under(path, root) and root != "/":
+        return None
+    rel = posixpath.relpath(path, root)
+    return None if rel == ".." or rel.startswith("../") else rel
+
+
+# -- one command ---------------------------------------------------------------
+
+
+def _resolve(
+    instance: Instance,
+    root: str,
+    exists: Callable[[str], bool],
+    errors: list[str],
+    allow_partial: bool,
+) -> None:
+    """The command's paths relative to the checkout root, or why it cannot map."""
+    command = instance.command
+    assert command.call is not None
+    instance.call = command.call
+    if command.cwd is None:
+        instance.unmapped = f"working directory unknown after '{command.lost}'"
+        return
+    cwd = _relative(command.cwd, root)
+    if cwd is None:
+        instance.unmapped = f"runs in {command.cwd}, outside the checkout root {root}"
+        return
+    here = command.cwd
+
+    def is_path(word: str) -> bool:
+        rel = _relative(posixpath.join(here, word.split("::")[0]), root)
+        return rel is not None and exists(rel)
+
+    call = instance.call = read_pytest(command.argv, is_path)
+    paths: list[str] = []
+    why: list[str] = [f"{flag}: {reason}" for flag, reason in call.unmapped]
+    if instance.job.nodes > 1:
+        why.append(
+            f"the step runs on {instance.job.nodes} nodes (num_nodes), one command "
+            "on each"
+        )
+    if not call.paths:
+        why.append(
+            "no test path: pytest collects its configured testpaths or the "
+            "working directory"
+        )
+    for written in call.paths:
+        file_part, sep, _ = written.partition("::")
+        if "$" in written:
+            why.append(f"'{written}' names a shell variable, known only when it runs")
+            continue
+        if re.search(r"[*?]", file_part):
+            why.append(f"'{written}' is a shell glob")
+            continue
+        rel = _relative(posixpath.join(command.cwd, file_part), root)
+        if rel is None or rel == ".":
+            why.append(f"'{written}' is outside the checkout or all of it")
+            continue
+        if not exists(rel):
+            message = (
+                f"{instance.location}: step '{instance.job.label}': pytest path "
+                f"'{written}' ({rel}) is not in the checkout"
+            )
+            if not allow_partial:
+                errors.append(message)
+            why.append(f"'{written}' ({rel}) is not in the checkout")
+            continue
+        if sep:
+            why.append(
+                f"'{written}' selects tests by node id; a suite selects files and "
+                "directories (narrowed by -m and -k)"
+            )
+        paths.append(rel)
+    for i, a in enumerate(paths):
+        for b in paths[i + 1 :]:
+            if _under(a, b) or _under(b, a):
+                why.append(f"paths '{a}' and '{b}' overlap")
+    for flag, text in (("-m", call.markexpr), ("-k", call.keyword)):
+        if text is not None:
+            try:
+                expression.check(text)
+            except expression.ExpressionError as exc:
+                why.append(f"{flag} '{text}' is not a valid expression: {exc.message}")
+    instance.paths = tuple(dict.fromkeys(paths))
+    instance.args = _carried(call.kept, instance.not_carried)
+    live: list[str] = []
+    for site in command.flags:
+        if site.value not in call.ignores:
+            continue  # a --deselect
+        target = _relative(posixpath.join(command.cwd, site.value), root)
+        dropped = _dropped(target, instance.paths, exists)
+        if target is None or dropped:
+            why_not = dropped or "outside the checkout: it ignores nothing"
+            instance.decisions.append(
+                Decision(site, target or site.value, "dropped", why_not)
+            )
+        elif any(_under(p, target) for p in instance.paths):
+            why.append(f"--ignore={site.value} ignores all of a test path")
+        elif target not in live:
+            live.append(target)
+            instance.sites[target] = site
+    instance.ignores = tuple(live)
+    instance.deselects = tuple(
+        d
+        for written in call.deselects
+        if (d := _nodeid(written, command.cwd, root)) is not None
+    )
+    if len(instance.deselects) != len(call.deselects):
+        why.append("a --deselect names a test outside the checkout")
+    if why:
+        instance.unmapped = "; ".join(why)
+
+
+def _dropped(
+    target: str | None, paths: tuple[str, ...], exists: Callable[[str], bool]
+) -> str | None:
+    """Why an --ignore changes no selection, or None when it does."""
+    if target is None:
+        return "outside the checkout: it ignores nothing"
+    if not any(_under(target, p) or _under(p, target) for p in paths):
+        return "outside the command's test paths: it ignores nothing"
+    if not exists(target):
+        return "matches nothing in the checkout (no such file or directory)"
+    return None
+
+
+def _nodeid(written: str, cwd: str, root: str) -> str | None:
+    file_part, sep, rest = written.partition("::")
+    rel = _relative(posixpath.join(cwd, file_part), root)
+    return None if rel is None else f"{rel}{sep}{rest}"
+
+
+def _carried(
+    kept: tuple[str, ...], not_carried: list[tuple[str, str]]
+) -> tuple[str, ...]:
+    """The pytest arguments a suite can carry; the others noted with the schema's
+    reason (none of them changes which tests are selected)."""
+    out: list[str] = []
+    i = 0
+    while i < len(kept):
+        arg = kept[i]
+        takes = "=" not in arg and arg in VALUE_OPTIONS and i + 1 < len(kept)
+        group = list(kept[i : i + (2 if takes else 1)])
+        i += len(group)
+        refused = schema.REFUSED_ARG.match(arg)
+        if refused:
+            not_carried.append((" ".join(group), schema.REFUSED_ARGS[refused.group(1)]))
+        else:
+            out += group
+    return tuple(out)
+
+
+# -- each flag -----------------------------------------------------------------
+
+
+def _decide(instance: Instance, everyone: list[Instance]) -> None:
+    """Classify each live --ignore of a mapped command (the module's rules)."""
+    if not instance.ignores:
+        return
+    others = [d for d in everyone if d is not instance and d.paths]
+    mine = set(instance.paths)
+    same = [d for d in others if d.target == instance.target]
+    twins = [d for d in others if d.target != instance.target and set(d.paths) == mine]
+    # on the platform's other variants, commands of other selections: a split
+    split = [
+        d
+        for d in others
+        if d.platform == instance.platform
+        and d.target != instance.target
+        and set(d.paths) != mine
+    ]
+    elsewhere = [d for d in others if d.target != instance.target]
+    for target in instance.ignores:
+        site = instance.sites[target]
+        here = _prefer([d for d in same if d.runs(target)], instance, target)
+        twin = next((t for t in twins if t.ignores_path(target)), None)
+        there = _prefer([d for d in split if d.runs(target)], instance, target)
+        anywhere = _prefer([d for d in elsewhere if d.runs(target)], instance, target)
+        if here is not None:
+            decision = Decision(site, target, "exclude", "another command here runs it")
+            decision.runner = here
+        elif twin is not None:
+            decision = Decision(site, target, "exclude", "its twin leaves it out too")
+            decision.twin, decision.runner = twin, there or anywhere
+        elif there is not None:
+            decision = Decision(
+                site, target, "exclude", "another command of the platform runs it"
+            )
+            decision.runner = there
+        elif anywhere is not None:
+            decision = Decision(site, target, "ignore", "only other targets run it")
+            decision.runner = anywhere
+        else:
+            decision = Decision(site, target, "exclude", "no imported step runs it")
+        decision.comment, decision.issue = _comment_for(decision, instance)
+        instance.decisions.append(decision)
+
+
+def _prefer(found: list[Instance], instance: Instance, target: str) -> Instance | None:
+    """The runner a reason names: one of the same step, one that runs exactly the
+    path, one with the same -m, one on another platform, else the first."""
+    if not found:
+        return None
+
+    def rank(d: Instance) -> tuple[bool, bool, bool, bool]:
+        return (
+            d.job is not instance.job,
+            target not in d.paths,
+            d.markexpr != instance.markexpr,
+            d.platform == instance.platform,
+        )
+
+    return min(found, key=rank)
+
+
+def _mentions(text: str, target: str) -> bool:
+    """Whether a note is about this path: it names the file, or names no file."""
+    files = re.findall(r"[\w.-]+\.py\b", text)
+    return not files or posixpath.basename(target.rstrip("/")) in files
+
+
+def _comment_for(
+    decision: Decision, instance: Instance
+) -> tuple[str | None, str | None]:
+    """The reason a comment gives (next to the flag, above its command, beside the
+    command that runs the path, or the NOTES on either step) and its first link."""
+    candidates: list[str] = []
+    if decision.site.comment:
+        candidates.append(decision.site.comment)
+    for block in (instance.command.above, instance.command.below):
+        text = " ".join(block)
+        if text and _mentions(text, decision.target):
+            candidates.append(text)
+    runner = decision.runner
+    if decision.kind == "exclude" and runner is not None and runner.command.comment:
+        candidates.append(runner.command.comment)  # beside the command that runs it
+    name = re.escape(posixpath.basename(decision.target.rstrip("/")))
+    if re.search(rf"(?<![\w./-]){name}(?![\w-])", instance.job.note):
+        candidates.append(instance.job.note)  # NOTES on the step name the file
+    for text in candidates:
+        reason = re.sub(r"\s+", " ", text).strip(" :;,-^")
+        links = URL.findall(reason)
+        if reason:
+            return reason, links[0].rstrip(".,;)") if links else None
+    return None, None
+
+
+# -- suites --------------------------------------------------------------------
+
+
+def _signature(instance: Instance) -> tuple:
+    return (
+        tuple(sorted(instance.paths)),
+        instance.markexpr,
+        instance.keyword,
+        tuple(sorted(instance.env.items())),
+        instance.args,
+        instance.job.gpus,
+        instance.excludes,
+    )
+
+
+def _fits(group: list[Instance], instance: Instance) -> bool:
+    """Whether the instance can share the group's sessions: on one target the entries
+    must be the same; the platform-wide ones hold on every variant."""
+    mine = instance.entries
+    for other in group:
+        if other.platform != instance.platform:
+            continue
+        theirs = other.entries
+        if other.variant == instance.variant:
+            agree = theirs == mine
+        elif other.variant is None:
+            agree = theirs <= mine  # its entries are platform-wide: mine include them
+        elif instance.variant is None:
+            agree = mine <= theirs
+        else:
+            agree = True
+        if not agree:
+            return False
+    return True
+
+
+def _group(mapped: list[Instance]) -> list[SuitePlan]:
+    by_signature: dict[tuple, list[list[Instance]]] = {}
+    order: list[list[Instance]] = []
+    for instance in mapped:
+        groups = by_signature.setdefault(_signature(instance), [])
+        home = next((g for g in groups if _fits(g, instance)), None)
+        if home is None:
+            home = []
+            groups.append(home)
+            order.append(home)
+        home.append(instance)
+    return [SuitePlan("", group, group[0].job.group) for group in order]
+
+
+def label_name(label: str) -> str:
+    """A suite name from a step label: no emoji, hardware names, %N or 'Test(s)'."""
+    text = re.sub(r":[a-z0-9_+-]+:", " ", label).replace("%N", " ")
+    text = re.sub(r"[^\x00-\x7f]", " ", text)  # emoji and other symbols
+    text = re.sub(r"^\s*(?:ROCm|AMD|NVIDIA|CUDA)\b[\s:·-]*", "", text)
+    text = re.sub(rf"\b{HARDWARE_WORD}\b", " ", text)
+    text = re.sub(r"\b[Tt]ests?\b", " ", text)
+    return _slug(text) or _slug(label) or "suite"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _stem(path: str) -> str:
+    """A path's last name, without test_ and .py: 'tests/lora/test_llama_tp.py' gives
+    'llama-tp'."""
+    name = posixpath.basename(path.rstrip("/"))
+    return _slug(name.removeprefix("test_").removesuffix(".py"))
+
+
+def _name(suites: list[SuitePlan]) -> None:
+    """Names from the first step's label; a step with several pytest commands adds
+    the last name of each command's path; a name already taken gets the platform
+    where that tells the suites apart, else a number."""
+    taken: set[str] = set()
+    platforms_of: dict[str, set[str]] = {}  # base name: platforms of its suites
+    for suite in suites:
+        first, job = suite.first, suite.first.job
+        label = label_name(job.label)
+        tail = _stem(first.paths[0]) if len(job.pytest) > 1 else ""
+        if tail and (tail == label or label.endswith("-" + tail)):
+            tail = ""
+        base = f"{label}-{tail}" if tail else label
+        mine = {i.platform for i in suite.instances}
+        seen = platforms_of.setdefault(base, set())
+        candidates = [base]
+        if len(mine) == 1 and not mine & seen:
+            candidates.append(f"{base}-{next(iter(mine))}")
+        seen |= mine
+        name = next((c for c in candidates if c not in taken), None)
+        number = 2
+        while name is None:
+            if f"{base}-{number}" not in taken:
+                name = f"{base}-{number}"
+            number += 1
+        taken.add(name)
+        suite.name = name
+        for instance in suite.instances:
+            instance.suite = name
+
+
+def _describe(suite: SuitePlan) -> None:
+    """The suite's description, the places it runs and its excludes' reasons."""
+    first = suite.first
+    suite.description = f"{first.job.label} ({first.location})"
+    places: list[str] = []
+    platforms = list(dict.fromkeys(i.platform for i in suite.instances))
+    for platform in platforms:
+        variants = {i.variant for i in suite.instances if i.platform == platform}
+        if None in variants:
+            places.append(platform)
+        else:
+            places += [f"{platform}:{v}" for v in sorted(v for v in variants if v)]
+    suite.places = places
+    for decision in first.decisions:
+        if decision.kind == "exclude":
+            suite.exclude_reasons[decision.target] = _exclude_reason(decision)
+
+
+def _where(instance: Instance) -> str:
+    if instance.suite:
+        return f"suite {instance.suite}"
+    return f"step '{instance.job.label}' ({instance.location})"
+
+
+def _exclude_reason(decision: Decision) -> str:
+    runner, twin = decision.runner, decision.twin
+    if decision.rule == "another command here runs it" and runner is not None:
+        fact = f"runs in {_where(runner)}"
+    elif twin is not None or runner is not None:
+        fact = f"{twin.target} leaves it out too" if twin is not None else ""
+        where = "no imported step runs it"
+        if runner is not None:
+            where = f"runs in {_where(runner)} on {runner.target}"
+        fact = f"{fact}; {where}" if fact else where
+    else:
+        fact = "no imported step runs it"
+    return f"{decision.comment} ({fact})" if decision.comment else fact
+
+
+def ignore_reason(decision: Decision, instance: Instance) -> str:
+    """The reason of an [[ignore]] entry: the comment, else what the pipelines show."""
+    if decision.comment:
+        return decision.comment
+    runner = decision.runner
+    where = f"; {runner.target} runs it in {_where(runner)}" if runner else ""
+    return f"the imported CI does not run it on {instance.platform}{where}"
+
+
+# -- platforms, variants and entries -------------------------------------------
+
+
+def _platforms(jobs: list[Job], suites: list[SuitePlan]) -> dict[str, PlatformPlan]:
+    used = {(i.platform, i.variant) for s in suites for i in s.instances}
+    order = list(
+        dict.fromkeys(j.platform for j in jobs if (j.platform, j.variant) in used)
+    )
+    order += [p for p in dict.fromkeys(i[0] for i in used) if p not in order]
+    platforms: dict[str, PlatformPlan] = {}
+    for name in order:
+        description, hardware = PLATFORMS.get(name, (f"{name} agents", "none"))
+        platform = PlatformPlan(name, description, hardware)
+        platform.variants = _variants(name, jobs, {v for p, v in used if p == name})
+        platforms[name] = platform
+    for suite in suites:
+        for name in dict.fromkeys(i.platform for i in suite.instances):
+            platforms[name].entries += _entries(suite, name)
+    for platform in platforms.values():
+        _deselect_once(platform)
+    return platforms
+
+
+def _deselect_once(platform: PlatformPlan) -> None:
+    """A deselect is the platform's, whatever suite it came from: each test id once
+    per set of variants (the proof shows a suite it should not reach)."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    kept: list[EntryPlan] = []
+    for entry in platform.entries:
+        if entry.kind == "deselect":
+            entry.paths = [p for p in entry.paths if (p, entry.variants) not in seen]
+            seen.update((p, entry.variants) for p in entry.paths)
+            if not entry.paths:
+                continue
+        kept.append(entry)
+    platform.entries = kept
+
+
+def _variants(
+    platform: str, jobs: list[Job], used: set[str | None]
+) -> dict[str, VariantPlan]:
+    found: dict[str, VariantPlan] = {}
+    claimed: dict[str, str] = {}  # match (lower-case): variant
+    for name in sorted(v for v in used if v):
+        mine = [j for j in jobs if j.platform == platform and j.variant == name]
+        templates = list(
+            dict.fromkeys(j.pool_template for j in mine if j.pool_template)
+        )
+        devices = list(dict.fromkeys(j.device for j in mine if j.device))
+        if platform == "rocm":
+            wanted = list(dict.fromkeys(g for j in mine for g in j.gfx))
+            pool = templates[0] if templates else None
+            what = f"agent pool {pool}" if pool else f"device {', '.join(devices)}"
+            gfx = ", ".join(wanted) or "gfx target unknown"
+            description = f"AMD {name.upper()} agents ({what}, {gfx})"
+        else:
+            found_name = re.match(r"[a-z]+\d+", name)
+            wanted = [found_name.group().upper()] if found_name else []
+            pool = None
+            description = (
+                f"NVIDIA agents of vLLM's device '{', '.join(devices) or name}'"
+            )
+        match = [m for m in wanted if m.lower() not in claimed]
+        shares = next(
+            (claimed[m.lower()] for m in wanted if m.lower() in claimed), None
+        )
+        for m in match:
+            claimed[m.lower()] = name
+        found[name] = VariantPlan(name, description, match, pool, shares)
+    return found
+
+
+def _entries(suite: SuitePlan, platform: str) -> list[EntryPlan]:
+    here = [i for i in suite.instances if i.platform == platform]
+    by_variant: dict[str | None, Instance] = {}
+    for instance in here:
+        by_variant.setdefault(instance.variant, instance)
+    if None in by_variant:
+        common = set(by_variant[None].entries)
+    else:
+        # the suite runs on these variants only, so its ignores may as well hold on
+        # the whole platform; a deselect reaches every suite holding its file
+        common = set.intersection(*(set(i.entries) for i in by_variant.values()))
+        common = {item for item in common if item[0] == "ignore"}
+    holds: dict[tuple[str, str], list[str | None]] = {}
+    for variant, instance in by_variant.items():
+        for item in sorted(instance.entries):
+            if item in common:
+                holds.setdefault(item, [None])
+            else:
+                holds.setdefault(item, []).append(variant)
+    grouped: dict[tuple, EntryPlan] = {}
+    base = suite.base
+    for (kind, value), variants in holds.items():
+        names = tuple(sorted(v for v in variants if v))
+        if None in variants:
+            names = ()
+        sources = [
+            i
+            for i in here
+            if (kind, value) in i.entries and (not names or i.variant in names)
+        ]
+        instance = sources[0]
+        if kind == "ignore":
+            decision = next(d for d in instance.decisions if d.target == value)
+            reason, issue = ignore_reason(decision, instance), decision.issue
+            shown = posixpath.relpath(value, base) if base else value
+        else:
+            reason = "imported: the command deselects it"
+            issue = None
+            shown = value
+        key = (kind, names, reason, issue)
+        entry = grouped.get(key)
+        if entry is None:
+            entry = grouped[key] = EntryPlan(
+                kind, suite.name, [], names, reason, issue, []
+            )
+        entry.paths.append(shown)
+        for source in sources:
+            if source.location not in entry.sources:
+                entry.sources.append(source.location)
+    return list(grouped.values())
+
+
+def counts(instances: list[Instance]) -> Counter:
+    """How many flags each decision kind took."""
+    return Counter(d.kind for i in instances for d in i.decisions)
+
+
+# -- the report ----------------------------------------------------------------
+
+
+def _entry_variants(plan: ImportPlan, instance: Instance, target: str) -> tuple | None:
+    """The variants of the [[ignore]] entry that holds a path for a command's suite
+    (() for the whole platform); None when no entry does."""
+    platform = plan.platforms.get(instance.platform)
+    suite = plan.suites.get(instance.suite or "")
+    if platform is None or suite is None:
+        return None
+    shown = posixpath.relpath(target, suite.base) if suite.base else target
+    for entry in platform.entries:
+        here = not entry.variants or instance.variant in entry.variants
+        mine = entry.kind == "ignore" and entry.suite == suite.name
+        if mine and here and shown in entry.paths:
+            return entry.variants
+    return None
+
+
+def flag_records(plan: ImportPlan) -> list[dict]:
+    """Every --ignore flag: where, which command, and what became of it, and why."""
+    out: list[dict] = []
+    for instance in plan.instances:
+        base = {
+            "label": instance.job.label,
+            "platform": instance.platform,
+            "variant": instance.variant,
+            "suite": instance.suite,
+        }
+        if instance.unmapped is not None:
+            call = instance.call
+            for value in call.ignores if call else ():
+                out.append(
+                    {
+                        "file": instance.job.location.file,
+                        "line": instance.command.line,
+                        "flag": f"--ignore={value}",
+                        **base,
+                        "decision": "not-mapped",
+                        "rule": "its command is not mapped",
+                        "reason": instance.unmapped,
+                        "issue": None,
+                        "variants": None,
+                    }
+                )
+            continue
+        for decision in instance.decisions:
+            if decision.kind == "exclude":
+                reason = _exclude_reason(decision)
+            elif decision.kind == "ignore":
+                reason = ignore_reason(decision, instance)
+            else:
+                reason = decision.rule
+            variants = (
+                _entry_variants(plan, instance, decision.target)
+                if decision.kind == "ignore"
+                else None
+            )
+            out.append(
+                {
+                    "file": instance.job.location.file,
+                    "line": decision.site.line,
+                    "flag": decision.text,
+                    **base,
+                    "decision": decision.kind,
+                    "rule": decision.rule,
+                    "reason": reason,
+                    "issue": decision.issue,
+                    "variants": list(variants) if variants is not None else None,
+                }
+            )
+    return out
+
+
+def flag_lines(plan: ImportPlan) -> list[str]:
+    lines = []
+    for record in flag_records(plan):
+        where = record["platform"] + (
+            f":{record['variant']}" if record["variant"] else ""
+        )
+        head = f"{record['file']}:{record['line']}: {record['flag']} ({where})"
+        kind = record["decision"]
+        if kind == "exclude":
+            what = f"exclude in suite {record['suite']} ({record['rule']})"
+        elif kind == "ignore":
+            variants = record["variants"]
+            scope = (
+                f"{record['platform']} ignore on {', '.join(variants)}"
+                if variants
+                else f"{record['platform']} ignore"
+            )
+            what = f"{scope} for suite {record['suite']} ({record['rule']})"
+        elif kind == "dropped":
+            what = "not written"
+        else:
+            what = "not mapped"
+        lines.append(f"{head}: {what}: {record['reason']}")
+    return lines
+
+
+def job_notes(plan: ImportPlan) -> list[str]:
+    return [
+        f"{job.location}: step '{job.label}' ({job.target}): {note}"
+        for job in plan.jobs
+        for note in job.notes
+    ]
+
+
+def dropped_flags(plan: ImportPlan) -> Counter:
+    """How often each output-only flag was dropped (shellcmd.OUTPUT_ONLY's rule)."""
+    return Counter(flag for i in plan.instances for flag in i.call.dropped)
