@@ -159,7 +159,7 @@ def test_a_closed_pipe_ends_quietly(tiny):
         stdout=write,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])},
+        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[2])},
     )
     os.close(write)
     assert proc.returncode == 141 and proc.stderr == ""

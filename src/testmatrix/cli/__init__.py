@@ -171,7 +171,7 @@ def _import(args: argparse.Namespace) -> int:
 def _import_pipeline(args: argparse.Namespace) -> int:
     """--platform: one Buildkite pipeline's --ignore flags onto one platform."""
     from testmatrix.buildkite import importer as bkimport
-    from testmatrix.config import writer as skiplist_writer
+    from testmatrix.buildkite import skiplists as bk_skiplists
 
     if len(args.paths) != 1:
         raise UsageError(
@@ -193,7 +193,7 @@ def _import_pipeline(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    for path in skiplist_writer.write_skiplists(
+    for path in bk_skiplists.write_skiplists(
         imported, Path(args.skiplists), args.platform, force=args.force
     ):
         print(f"wrote {path}")
@@ -211,6 +211,7 @@ def _import_vllm(args: argparse.Namespace) -> int:
     from testmatrix.vllm import ci as vllmci
     from testmatrix.vllm import plan as importplan
     from testmatrix.vllm import proof as importproof
+    from testmatrix.vllm import skiplists as vllm_skiplists
 
     started = time.perf_counter()
     skiplist_dir = Path(args.skiplists)
@@ -238,7 +239,7 @@ def _import_vllm(args: argparse.Namespace) -> int:
             "nothing written"
         )
     sources = " and ".join(str(p) for p in paths)
-    files = skiplist_writer.render_plan(plan, sources)
+    files = vllm_skiplists.render_plan(plan, sources)
     clash = skiplist_writer.existing(skiplist_dir, files)
     if clash and not args.force:
         raise TestmatrixError(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from testmatrix.core import options as opt
+from testmatrix.core.facts import DISTRIBUTION, Detection, Origin
 from testmatrix.core.fate import Fate, FateKind, TestCase
 from testmatrix.core.model import (
     Platform,
@@ -25,8 +26,6 @@ from testmatrix.core.names import (
 )
 from testmatrix.core.targets import platform_named, variant_named
 from testmatrix.errors import UsageError, unknown
-from testmatrix.system.detect import Detection
-from testmatrix.system.installed import DISTRIBUTION, Origin
 
 # not a pytest test class (test modules import it); a NamedTuple body holds fields only
 setattr(TestCase, "__test__", False)  # noqa: B010

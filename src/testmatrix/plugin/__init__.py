@@ -25,6 +25,7 @@ import pytest
 
 from testmatrix.config import loader as _config
 from testmatrix.core import options as opt
+from testmatrix.core.facts import Detection
 from testmatrix.core.fate import Fate, FateKind, TestCase, entry_record
 from testmatrix.core.model import Workspace, cite
 from testmatrix.core.rules import IdsBelow, Rules, describe_entries, entries_holding
@@ -38,7 +39,7 @@ from testmatrix.core.targets import (
 from testmatrix.errors import TestmatrixError
 from testmatrix.plugin import expect, shard
 from testmatrix.plugin.items import CaseReader, named_strings, relpath
-from testmatrix.system.detect import Detection, detect
+from testmatrix.system.detect import detect
 
 FATE = pytest.StashKey[Fate]()
 STATE = pytest.StashKey["State"]()

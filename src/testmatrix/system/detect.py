@@ -11,31 +11,9 @@ import importlib
 import importlib.util
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import ModuleType
 
-
-@dataclass(frozen=True)
-class Detection:
-    """The hardware found ('rocm', 'cuda' or 'none'), how many devices, how we know."""
-
-    hardware: str
-    devices: int
-    method: str
-    notes: tuple[str, ...] = field(default=())
-    # what the devices are, where the probe can tell: AMD gfx targets (gfx942) or
-    # NVIDIA device names; variants are matched against these
-    models: tuple[str, ...] = field(default=())
-
-    def describe(self) -> str:
-        if self.hardware == "none":
-            return f"none ({'; '.join(self.notes) or 'no probe found a GPU'})"
-        plural = "s" if self.devices != 1 else ""
-        what = f", {', '.join(self.models)}" if self.models else ""
-        return (
-            f"{self.hardware} ({self.devices} device{plural}{what}, via {self.method})"
-        )
-
+from testmatrix.core.facts import Detection
 
 # (hardware, device count) or (hardware, device count, device models)
 Found = tuple[str, int] | tuple[str, int, tuple[str, ...]]

@@ -4,25 +4,12 @@ run the same one (plan.testmatrix_requirement decides from these facts)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from testmatrix import __version__
-
-DISTRIBUTION = "pytest-testmatrix"
-
-
-@dataclass(frozen=True)
-class Origin:
-    """The running testmatrix: its version, the source tree it is imported from (a
-    checkout, installed editable or put on sys.path), or the local file or directory
-    pip installed it from (PEP 610's direct_url.json), where each still exists."""
-
-    version: str
-    source: Path | None = None
-    url: str | None = None
+from testmatrix.core.facts import DISTRIBUTION, Origin
 
 
 def origin() -> Origin:
