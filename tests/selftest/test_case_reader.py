@@ -95,7 +95,7 @@ class _Capture:
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        from testmatrix.plugin import STATE
+        from testmatrix.plugin.state import STATE
 
         self.items = list(items)
         state = config.stash.get(STATE, None)

@@ -56,7 +56,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    from testmatrix.plugin import FATE
+    from testmatrix.plugin.state import FATE
 
     fate: Fate | None = item.stash.get(FATE, None)
     if fate is None or fate.kind is not FateKind.EXPECTED_FAIL or fate.entry is None:

@@ -1,0 +1,204 @@
+"""The pytest plugin: applies a platform's skiplist to a plain pytest run.
+
+Installed, it loads wherever pytest runs (the `pytest11` entry point
+`testmatrix.plugin`); without an installed package, load it from the root conftest.py
+with `pytest_plugins = ["testmatrix.plugin"]`. In a project without skiplists/ it
+does nothing and says nothing. Hooks only gather facts and act on `Rules.fate`, so a
+bare pytest run, a nox session and `testmatrix explain` decide every test the same
+way.
+
+Each test's fate travels in its report (`user_properties`, which JUnit writes as
+`<properties>`), and what the plugin left out of the run travels in xdist's worker
+output, so the process that writes the summary counts the same with or without
+pytest-xdist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from testmatrix.core.fate import Fate, FateKind, TestCase
+from testmatrix.core.rules import IdsBelow, Rules
+from testmatrix.plugin.items import CaseReader, named_strings
+from testmatrix.plugin.state import FATE, LEFT_OUT, MODELS_SET, PROPERTY, Record, State
+
+
+def properties(record: Record) -> list[tuple[str, str]]:
+    return [(PROPERTY + name, value) for name, value in record.items() if value]
+
+
+UNSEEN: Any = object()  # a key not looked at yet
+
+
+class Functions(dict[str | None, "Act | IdsBelow | None"]):
+    """A parent node whose tests' node ids decide: the act each function's tests
+    share, or what decides each from its [params] (`IdsBelow`), or None where each
+    whole id decides; with the file and the parent's node id."""
+
+    __slots__ = ("parent", "path")
+
+    def __init__(self, path: str, parent: str | None):
+        super().__init__()
+        self.path = path
+        self.parent = parent
+
+
+class Act:
+    """What a fate does to a test: leaves it out, or keeps it with its report's
+    properties and the marks that carry the fate out (pytest-rerunfailures' flaky,
+    pytest's skip)."""
+
+    __slots__ = ("fate", "left_out", "marks", "properties", "record", "stash")
+
+    def __init__(self, fate: Fate):
+        self.fate = fate
+        self.left_out = fate.kind in LEFT_OUT
+        self.record = fate.record()
+        self.properties = properties(self.record)
+        self.stash = fate.kind is not FateKind.RUN  # setup and reports read it
+        self.marks: list[pytest.MarkDecorator] = []
+        if fate.rerun is not None:
+            rerun = fate.rerun
+            flaky = pytest.mark.flaky(reruns=rerun.reruns, reruns_delay=rerun.delay)
+            self.marks.append(flaky)
+        if fate.kind is FateKind.SKIPPED:
+            self.marks.append(pytest.mark.skip(reason=fate.message))
+
+
+def _models(item: pytest.Item, rules: Rules) -> list[str]:
+    """The models a test's parameters name (its fixtures' too)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return []
+    found: dict[str, None] = {}
+    for name, value in callspec.params.items():
+        for field, text in named_strings(name, value):
+            if rules.model_rule(field, text) is not None:
+                found[text] = None
+    return list(found)
+
+
+def note_models(item: pytest.Item, rules: Rules) -> None:
+    """The test's models in its report, once (reruns set up the item again), for
+    the per-model coverage of the matrix."""
+    if item.stash.get(MODELS_SET, False):
+        return
+    item.stash[MODELS_SET] = True
+    models = _models(item, rules)
+    if models:
+        item.user_properties.append((PROPERTY + "models", ",".join(models)))
+
+
+class Decider:
+    """Decides one run's collected tests, sharing what tests share: a fate's act
+    once per fate, a parent's or a function's once per node."""
+
+    def __init__(self, state: State):
+        rules = self.rules = state.rules
+        suite = rules.suite
+        self.state = state
+        self.reader = CaseReader(
+            state.workspace.root,
+            frozenset(rules.skips),  # only these markers can change a fate here
+            selection=bool(suite and suite.markexpr),
+            keywords=bool(suite and suite.keyword),
+        )
+        # what a fate does to its tests, worked out once per fate: many share one
+        self.acts: dict[int, Act] = {}
+        # by parent node, for its items that carry no deciding marker of their own:
+        # what the fate they share does (Rules.file_fate), or, where the function or
+        # the node id decides, the acts of its functions (Rules.group_fate,
+        # Rules.unmarked), or None where each needs its whole reading
+        self.shared: dict[int, Act | Functions | None] = {}
+
+    def act_of(self, fate: Fate) -> Act:
+        act = self.acts.get(id(fate))
+        if act is None:  # the act holds the fate: its id is not reused meanwhile
+            act = self.acts[id(fate)] = Act(fate)
+        return act
+
+    def by_parent(self, item: pytest.Item) -> Act | Functions | None:
+        path, uses, _ = self.reader.shared(item)
+        if uses:
+            return None
+        case = TestCase(item.nodeid, path)
+        fate = self.rules.file_fate(case)
+        if fate is not None:
+            return self.act_of(fate)
+        if self.rules.unmarked(case) is None:
+            return None
+        up = item.parent
+        return Functions(path, up.nodeid if up is not None else None)
+
+    def by_function(
+        self, functions: Functions, name: str | None
+    ) -> Act | IdsBelow | None:
+        act: Act | IdsBelow | None = None
+        if name is not None and functions.parent is not None:
+            # the function's ids all start parent::name (then [params], if any)
+            prefix = f"{functions.parent}::{name}"
+            fate = self.rules.group_fate(TestCase(prefix, functions.path))
+            act = self.act_of(fate) if isinstance(fate, Fate) else fate
+        functions[name] = act
+        return act
+
+    def split(
+        self, items: list[pytest.Item]
+    ) -> tuple[list[pytest.Item], list[pytest.Item]]:
+        """(kept, deselected): kept tests carry their marks and properties, and
+        each deselected one's record joins the run's left-out records."""
+        keep: list[pytest.Item] = []
+        deselected: list[pytest.Item] = []
+        # locals: this loop runs once per collected test
+        rules, reader, shared, act_of = (
+            self.rules,
+            self.reader,
+            self.shared,
+            self.act_of,
+        )
+        relevant = reader.relevant or frozenset()
+        left_out = self.state.left_out
+        for item in items:
+            for mark in item.own_markers:
+                if mark.name in relevant:
+                    act = None
+                    break
+            else:
+                parent = id(item.parent)  # items hold their parent: the id is its own
+                try:
+                    how = shared[parent]
+                except KeyError:
+                    how = shared[parent] = self.by_parent(item)
+                if isinstance(how, Functions):  # by function, else by node id
+                    name = getattr(item, "originalname", None)
+                    act = how.get(name, UNSEEN)
+                    if act is UNSEEN:
+                        act = self.by_function(how, name)
+                    if act.__class__ is not Act:  # each test's id decides
+                        if (
+                            isinstance(act, IdsBelow)
+                            and name is not None
+                            and item.name.startswith(name)  # pytest's name[params]
+                        ):
+                            act = act_of(act.fate(item.name[len(name) :]))
+                        else:
+                            fate = rules.unmarked(TestCase(item.nodeid, how.path))
+                            assert fate is not None  # the file said its ids decide
+                            act = act_of(fate)
+                else:
+                    act = how
+            if act is None:
+                act = act_of(rules.fate(reader.read(item)))
+            if act.left_out:
+                left_out.append(act.record)
+                deselected.append(item)
+                continue
+            item.user_properties.extend(act.properties)
+            for decorator in act.marks:
+                item.add_marker(decorator)
+            if act.stash:
+                item.stash[FATE] = act.fate
+            keep.append(item)
+        return keep, deselected

@@ -1,0 +1,146 @@
+"""The pytest plugin: applies a platform's skiplist to a plain pytest run.
+
+Installed, it loads wherever pytest runs (the `pytest11` entry point
+`testmatrix.plugin`); without an installed package, load it from the root conftest.py
+with `pytest_plugins = ["testmatrix.plugin"]`. In a project without skiplists/ it
+does nothing and says nothing. Hooks only gather facts and act on `Rules.fate`, so a
+bare pytest run, a nox session and `testmatrix explain` decide every test the same
+way.
+
+Each test's fate travels in its report (`user_properties`, which JUnit writes as
+`<properties>`), and what the plugin left out of the run travels in xdist's worker
+output, so the process that writes the summary counts the same with or without
+pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from testmatrix.config import loader as _config
+from testmatrix.core import options as opt
+from testmatrix.core.model import Workspace
+from testmatrix.core.rules import Rules
+from testmatrix.core.session import suite_named
+from testmatrix.core.targets import (
+    ENV_PLATFORM,
+    hardware_mismatch,
+    target_platform,
+    target_variant,
+)
+from testmatrix.errors import TestmatrixError
+from testmatrix.plugin import shard
+from testmatrix.plugin.options import (
+    OPTIONS,
+    SHORT_NAMES,
+    ShortNames,
+    registered_markers,
+)
+from testmatrix.plugin.state import ENV_STRICT, ENV_VARIANT, State
+from testmatrix.system.detect import detect
+
+
+def _explicit(config: pytest.Config) -> str | None:
+    """The first testmatrix option given on this command line, if any."""
+    for option, spec in OPTIONS:
+        if config.getoption(option.dest) not in (None, spec.get("default")):
+            return option.long
+    return None
+
+
+def _workspace(config: pytest.Config) -> Workspace | None:
+    """The workspace whose skiplists apply; None in a project without skiplists/,
+    where the plugin does nothing (unless a testmatrix option asks for them)."""
+    handed = config.hook.pytest_testmatrix_workspace(config=config)
+    if handed is not None:
+        return handed
+    option = config.getoption(opt.SKIPLISTS.dest) or config.getini("skiplists")
+    if not option:
+        root = _config.find_root(config.rootpath)
+        if root is None:
+            asked = _explicit(config)
+            if asked is None:
+                return None
+            raise TestmatrixError(
+                f"{asked} needs skiplists, but there is no "
+                f"{_config.SKIPLIST_DIR}/suites.toml in {config.rootpath} or above "
+                f"it; pass {opt.SKIPLISTS.long}=DIR"
+            )
+        return _config.load_workspace(root)
+    directory = Path(option)
+    if not directory.is_absolute():
+        given = config.getoption(opt.SKIPLISTS.dest)
+        directory = (Path.cwd() if given else config.rootpath) / directory
+    return _config.load_workspace(skiplist_dir=directory)
+
+
+def load_state(config: pytest.Config) -> State | None:
+    workspace = _workspace(config)
+    if workspace is None:
+        return None
+    registered = registered_markers(config)
+    for plat in workspace.platforms.values():
+        for entry in plat.skips:
+            if entry.marker not in registered:
+                ini = config.inipath.name if config.inipath else "pytest.ini"
+                raise TestmatrixError(
+                    f"{entry.location}: marker '{entry.marker}' is not registered; "
+                    f"add it to 'markers' in {ini}"
+                )
+    detection = detect()
+    requested = config.getoption(opt.PLATFORM.dest) or os.environ.get(ENV_PLATFORM)
+    platform = target_platform(workspace, requested, detection.hardware)
+    variant = target_variant(
+        platform,
+        config.getoption(opt.VARIANT.dest) or os.environ.get(ENV_VARIANT),
+        detection.hardware,
+        detection.models,
+    )
+    strict = bool(
+        config.getoption(opt.STRICT.dest)
+        or config.getini("strict_platform")
+        or os.environ.get(ENV_STRICT) == "1"
+    )
+    refusal = hardware_mismatch(
+        platform, variant, detection.hardware, detection.models, detection.describe()
+    )
+    if strict and refusal:
+        raise TestmatrixError(refusal)
+    suite = config.getoption(opt.SUITE.dest)
+    if suite is not None:
+        suite_named(workspace, suite)
+    apply = not config.getoption(opt.NO_SKIPLIST.dest)
+    rules = Rules(
+        workspace,
+        platform,
+        variant=variant.name if variant else None,
+        apply=apply,
+        suite=suite,
+    )
+    state = State(workspace, rules, detection, strict)
+    num = config.getoption(opt.NUM_SHARDS.dest)
+    shard_id = config.getoption(opt.SHARD_ID.dest)
+    if num is not None or shard_id is not None:
+        if num is None or shard_id is None:
+            raise TestmatrixError(
+                f"{opt.NUM_SHARDS.long} and {opt.SHARD_ID.long} go together: give "
+                "both (shard K of N, 0-based)"
+            )
+        shard.check(shard_id, num)
+        state.shard = (shard_id, num)
+    for option, what in ((opt.SUMMARY.dest, "summary"), ("xmlpath", "JUnit report")):
+        written = config.getoption(option, None)
+        if written:  # found now, not after the tests ran
+            from testmatrix.results.reports import check_writable
+
+            check_writable(Path(written), what)
+    durations = config.getoption(opt.DURATIONS.dest)
+    if durations:
+        state.durations = shard.load_durations(Path(durations))
+    names = config.pluginmanager.get_plugin(SHORT_NAMES)
+    if isinstance(names, ShortNames):
+        state.short_names_taken = tuple(names.taken)
+    return state

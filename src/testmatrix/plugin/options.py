@@ -1,0 +1,160 @@
+"""The pytest plugin: applies a platform's skiplist to a plain pytest run.
+
+Installed, it loads wherever pytest runs (the `pytest11` entry point
+`testmatrix.plugin`); without an installed package, load it from the root conftest.py
+with `pytest_plugins = ["testmatrix.plugin"]`. In a project without skiplists/ it
+does nothing and says nothing. Hooks only gather facts and act on `Rules.fate`, so a
+bare pytest run, a nox session and `testmatrix explain` decide every test the same
+way.
+
+Each test's fate travels in its report (`user_properties`, which JUnit writes as
+`<properties>`), and what the plugin left out of the run travels in xdist's worker
+output, so the process that writes the summary counts the same with or without
+pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from testmatrix.core import options as opt
+from testmatrix.core.targets import (
+    ENV_PLATFORM,
+)
+from testmatrix.plugin.state import ENV_VARIANT
+
+# Option specs: the prefixed long form is always registered; the short one only
+# where no other plugin owns it (see options.py).
+OPTIONS: tuple[tuple[opt.Option, dict[str, Any]], ...] = (
+    (
+        opt.PLATFORM,
+        {
+            "metavar": "NAME",
+            "help": "target platform whose skiplist applies (skiplists/platforms/"
+            f"NAME.toml, or 'none'); default: ${ENV_PLATFORM}, else the detected "
+            "hardware's",
+        },
+    ),
+    (
+        opt.VARIANT,
+        {
+            "metavar": "NAME",
+            "help": "hardware variant of the platform whose entries apply too "
+            f"(rocm: mi300); default: ${ENV_VARIANT}, else the detected one, else "
+            "platform-wide only",
+        },
+    ),
+    (
+        opt.STRICT,
+        {
+            "action": "store_true",
+            "default": None,
+            "help": "refuse to run unless the detected hardware is the target's "
+            "(CI steps)",
+        },
+    ),
+    (
+        opt.SUITE,
+        {
+            "metavar": "NAME",
+            "help": "apply this suite's selection and only its file-level ignores "
+            "(nox sessions pass it; default: every suite's ignores)",
+        },
+    ),
+    (
+        opt.NO_SKIPLIST,
+        {
+            "action": "store_true",
+            "default": False,
+            "help": "apply no skiplist entry: ignore, skip and deselect nothing "
+            "(reproduces the failures)",
+        },
+    ),
+    (
+        opt.SKIPLISTS,
+        {
+            "metavar": "DIR",
+            "help": "directory holding suites.toml and platforms/ (default: ini "
+            "'skiplists', else <rootdir>/skiplists)",
+        },
+    ),
+    (
+        opt.SHARD_ID,
+        {
+            "type": int,
+            "default": None,
+            "metavar": "K",
+            "help": "run only shard K (0-based)",
+        },
+    ),
+    (
+        opt.NUM_SHARDS,
+        {
+            "type": int,
+            "default": None,
+            "metavar": "N",
+            "help": "split the tests "
+            "into N shards (every selected test in exactly one)",
+        },
+    ),
+    (
+        opt.DURATIONS,
+        {
+            "metavar": "FILE",
+            "help": "JSON {test id: seconds} to balance shards by time (default: by "
+            "count)",
+        },
+    ),
+    (
+        opt.SUMMARY,
+        {
+            "metavar": "PATH",
+            "help": "write a JSON summary: counts by fate, entries used, flaky "
+            "tests, models, durations",
+        },
+    ),
+)
+
+
+class ShortNames:
+    """Registers the short aliases (--platform) of the prefixed options once every
+    other plugin has registered its own options, each only where it is free: a
+    name another plugin owns (pytest-shard's --shard-id) stays that plugin's."""
+
+    def __init__(self, group: pytest.OptionGroup):
+        self.group = group
+        self.taken: list[str] = []
+        self.added = False
+
+    def add(self) -> None:
+        if self.added:
+            return
+        self.added = True
+        for option, spec in OPTIONS:
+            attrs = {**spec, "help": argparse.SUPPRESS}
+            try:
+                self.group.addoption(option.short, dest=option.dest, **attrs)
+            except (argparse.ArgumentError, ValueError):
+                self.taken.append(option.short)  # another plugin's: keep theirs
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_load_initial_conftests(self) -> Generator[None, object, object]:
+        # installed plugins and the initial conftests have registered their options
+        # by now, and the command line is parsed in full right after
+        result = yield
+        self.add()
+        return result
+
+
+SHORT_NAMES = "testmatrix-short-names"
+
+
+def registered_markers(config: pytest.Config) -> set[str]:
+    return {
+        line.split(":", 1)[0].split("(", 1)[0].strip()
+        for line in config.getini("markers")
+    }

@@ -1,0 +1,48 @@
+"""The pytest plugin: applies a platform's skiplist to a plain pytest run.
+
+Installed, it loads wherever pytest runs (the `pytest11` entry point
+`testmatrix.plugin`); without an installed package, load it from the root conftest.py
+with `pytest_plugins = ["testmatrix.plugin"]`. In a project without skiplists/ it
+does nothing and says nothing. Hooks only gather facts and act on `Rules.fate`, so a
+bare pytest run, a nox session and `testmatrix explain` decide every test the same
+way.
+
+Each test's fate travels in its report (`user_properties`, which JUnit writes as
+`<properties>`), and what the plugin left out of the run travels in xdist's worker
+output, so the process that writes the summary counts the same with or without
+pytest-xdist.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from testmatrix.plugin import shard
+from testmatrix.plugin.state import State
+
+
+class Sharder:
+    """Keeps one shard of what every other plugin selected (so it runs last)."""
+
+    def __init__(self, state: State):
+        self.state = state
+        assert state.shard is not None  # registered only for a sharded run
+        self.shard: tuple[int, int] = state.shard
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        shard_id, num = self.shard
+        owner = shard.assign([i.nodeid for i in items], num, self.state.durations)
+        keep = [item for item, s in zip(items, owner, strict=True) if s == shard_id]
+        other = [item for item, s in zip(items, owner, strict=True) if s != shard_id]
+        self.state.other_shards = len(other)
+        if other:
+            config.hook.pytest_deselected(items=other)
+            items[:] = keep
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        shard_id, num = self.shard
+        how = "recorded durations" if self.state.durations else "test count"
+        return f"testmatrix: shard {shard_id} of {num} (0-based), balanced by {how}"

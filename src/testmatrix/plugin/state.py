@@ -1,0 +1,119 @@
+"""The pytest plugin: applies a platform's skiplist to a plain pytest run.
+
+Installed, it loads wherever pytest runs (the `pytest11` entry point
+`testmatrix.plugin`); without an installed package, load it from the root conftest.py
+with `pytest_plugins = ["testmatrix.plugin"]`. In a project without skiplists/ it
+does nothing and says nothing. Hooks only gather facts and act on `Rules.fate`, so a
+bare pytest run, a nox session and `testmatrix explain` decide every test the same
+way.
+
+Each test's fate travels in its report (`user_properties`, which JUnit writes as
+`<properties>`), and what the plugin left out of the run travels in xdist's worker
+output, so the process that writes the summary counts the same with or without
+pytest-xdist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from testmatrix.core.facts import Detection
+from testmatrix.core.fate import Fate, FateKind
+from testmatrix.core.model import Workspace
+from testmatrix.core.rules import Rules
+from testmatrix.core.targets import (
+    ENV_PLATFORM,
+)
+
+FATE = pytest.StashKey[Fate]()
+
+
+STATE = pytest.StashKey["State"]()
+
+
+MODELS_SET = pytest.StashKey[bool]()
+
+
+ENV_STRICT = "TESTMATRIX_STRICT_PLATFORM"
+
+
+ENV_VARIANT = "TESTMATRIX_VARIANT"
+
+
+PROPERTY = "testmatrix_"  # the prefix of the properties a test's report carries
+
+
+WORKER_OUTPUT = "testmatrix"  # xdist: what a worker hands the controller
+
+
+Record = dict[str, str]  # a fate or an entry as plain strings (plan's records)
+
+
+class State:
+    """What the plugin decided for this run, and what it saw happen."""
+
+    def __init__(
+        self, workspace: Workspace, rules: Rules, detection: Detection, strict: bool
+    ):
+        self.workspace = workspace
+        self.rules = rules
+        self.detection = detection
+        self.strict = strict
+        self.shard: tuple[int, int] | None = None
+        self.durations: dict[str, float] | None = None
+        # decided where tests are collected (this process, or each xdist worker):
+        # paths never collected, and tests left out of the run, as records
+        self.ignored: dict[str, Record] = {}  # path: its ignore entry
+        self.excluded: set[str] = set()  # paths the suite leaves to other suites
+        # the fate of each test left out, in the order pytest_deselected got them:
+        # only counted, so no node id is built for them (pytest builds it on demand)
+        self.left_out: list[Record] = []
+        self.worker_collected = False  # a worker's decisions were taken
+        # seen in the reports, in whichever process writes the summary
+        self.tests: dict[str, Record] = {}  # nodeid: its fate, and models
+        self.outcomes: dict[str, str] = {}
+        self.durations_seen: dict[str, float] = {}
+        self.reran: set[str] = set()
+        self.short_names_taken: tuple[str, ...] = ()  # our aliases other plugins own
+        self.other_shards = 0  # tests this shard leaves to the other shards
+        self.empty_because = ""  # set when the skiplist left nothing to run
+
+    @property
+    def simulated(self) -> bool:
+        plat = self.rules.platform
+        return plat is not None and plat.hardware != self.detection.hardware
+
+    def collected(self) -> dict[str, Any]:
+        """What collection decided beyond the run's reports (xdist worker output)."""
+        return {
+            "ignored": self.ignored,
+            "excluded": sorted(self.excluded),
+            "left_out": self.left_out,
+        }
+
+    def add_collected(self, data: dict[str, Any]) -> None:
+        """A worker's collection decisions. xdist refuses to run unless every worker
+        collected the same tests, so the first worker's are the run's: the others'
+        are the same again."""
+        if self.worker_collected:
+            return
+        self.worker_collected = True
+        self.ignored.update(data.get("ignored", {}))
+        self.excluded.update(data.get("excluded", ()))
+        self.left_out.extend(data.get("left_out", ()))
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """An xdist worker: it collects and runs; its controller writes the summary."""
+    return hasattr(config, "workerinput")
+
+
+TARGET_ENV = (ENV_PLATFORM, ENV_VARIANT)
+
+
+LEFT_OUT = (FateKind.DESELECTED, FateKind.IGNORED, FateKind.NOT_IN_SUITE)
+
+
+PREVIOUS_ENV = pytest.StashKey[dict[str, "str | None"]]()

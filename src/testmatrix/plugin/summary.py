@@ -1,0 +1,191 @@
+"""The pytest plugin: applies a platform's skiplist to a plain pytest run.
+
+Installed, it loads wherever pytest runs (the `pytest11` entry point
+`testmatrix.plugin`); without an installed package, load it from the root conftest.py
+with `pytest_plugins = ["testmatrix.plugin"]`. In a project without skiplists/ it
+does nothing and says nothing. Hooks only gather facts and act on `Rules.fate`, so a
+bare pytest run, a nox session and `testmatrix explain` decide every test the same
+way.
+
+Each test's fate travels in its report (`user_properties`, which JUnit writes as
+`<properties>`), and what the plugin left out of the run travels in xdist's worker
+output, so the process that writes the summary counts the same with or without
+pytest-xdist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from testmatrix.core import options as opt
+from testmatrix.core.fate import FateKind
+from testmatrix.plugin import expect
+from testmatrix.plugin.state import PROPERTY, WORKER_OUTPUT, Record, State
+
+
+def _record_of(report: pytest.TestReport) -> Record:
+    """The fate a test's report carries (set where it was collected)."""
+    return {
+        str(name)[len(PROPERTY) :]: str(value)
+        for name, value in report.user_properties
+        if str(name).startswith(PROPERTY)
+    }
+
+
+class Outcomes:
+    """Records each test's final outcome, fate, reruns and duration for the summary,
+    from its reports: the same in a plain run and in xdist's controller."""
+
+    def __init__(self, state: State):
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        state = self.state
+        # pytest-rerunfailures sets outcome "rerun" at run time, outside pytest's
+        # Literal["passed", "failed", "skipped"]: compare a plain str view of it
+        if str(report.outcome) == "rerun":
+            state.reran.add(report.nodeid)
+            return
+        if report.when == "call" or (
+            report.when == "setup" and report.outcome != "passed"
+        ):
+            state.outcomes[report.nodeid] = report.outcome
+            state.durations_seen[report.nodeid] = round(report.duration, 6)
+            state.tests[report.nodeid] = _record_of(report)
+
+
+class Controller:
+    """xdist's controller: collection happens in the workers, which hand over what
+    they left out when they finish."""
+
+    def __init__(self, state: State):
+        self.state = state
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        data = output.get(WORKER_OUTPUT)
+        if isinstance(data, dict):
+            self.state.add_collected(data)
+
+
+def empty_because(state: State) -> str:
+    """Why no test is left to run, where testmatrix left them out ('' if it did
+    not: an empty selection of the user's own making stays pytest's exit 5)."""
+    parts = []
+    if state.ignored:
+        parts.append(f"{len(state.ignored)} paths ignored on {state.rules.name}")
+    entries = sum(1 for r in state.left_out if r.get("entry"))
+    if entries:
+        parts.append(f"{entries} tests left out by {state.rules.name}'s entries")
+    suite = len(state.left_out) - entries + len(state.excluded)
+    if suite:
+        parts.append(f"{suite} tests or paths in other suites")
+    if state.other_shards:
+        parts.append(f"{state.other_shards} tests in other shards")
+    return ", ".join(parts)
+
+
+def _entries(records: Iterable[Record]) -> dict[str, dict[str, Any]]:
+    """Each entry used, by location: kind, reason, issue and how many tests."""
+    used: dict[str, dict[str, Any]] = {}
+    for record in records:
+        where = record.get("entry")
+        if not where:
+            continue
+        row = used.setdefault(
+            where,
+            {
+                "kind": record.get("entry_kind"),
+                "reason": record.get("reason"),
+                "issue": record.get("issue") or None,
+                "tests": 0,
+            },
+        )
+        row["tests"] += "fate" in record  # an ignored path is no test
+    return used
+
+
+_EXPECTATIONS = {
+    expect.AS_EXPECTED: "expected_fail",
+    expect.STALE: "unexpected_pass",
+    expect.DIFFERENT: "fails_differently",
+}
+
+
+def tally(state: State) -> dict[str, Any]:
+    """The run's counts, entries used and per-model outcomes."""
+    counts = {
+        "passed": 0,
+        "failed": 0,
+        "skipped_by_entry": 0,
+        "skipped_other": 0,
+        "flaky": 0,
+        "errors": 0,
+        # an entry's expected failures, apart: as recorded, passing now (the entry
+        # is stale), or failing with another error
+        "expected_fail": 0,
+        "unexpected_pass": 0,
+        "fails_differently": 0,
+    }
+    models: dict[str, dict[str, int]] = {}
+    for nodeid, outcome in state.outcomes.items():
+        record = state.tests.get(nodeid, {})
+        fate = record.get("fate")
+        expectation = record.get("expectation")
+        if expectation in _EXPECTATIONS:
+            kind = _EXPECTATIONS[expectation]
+        elif outcome == "passed":
+            kind = "passed"
+            counts["flaky"] += nodeid in state.reran
+        elif outcome == "failed":
+            kind = "failed"
+        elif fate == FateKind.SKIPPED.value:
+            kind = "skipped_by_entry"
+        else:
+            kind = "skipped_other"
+        counts[kind] += 1
+        counts["errors"] += fate == FateKind.ERROR.value
+        named = record.get("models") or record.get("model")
+        for model in named.split(",") if named else ():
+            row = models.setdefault(model, {})
+            row[kind] = row.get(kind, 0) + 1
+    left = [r.get("fate") for r in state.left_out]
+    counts["deselected"] = sum(
+        f in (FateKind.DESELECTED.value, FateKind.IGNORED.value) for f in left
+    )
+    counts["ignored_paths"] = len(state.ignored)
+    # the suite's partitioning, apart from what the platform's entries keep out
+    counts["not_in_suite"] = len(state.excluded) + left.count(
+        FateKind.NOT_IN_SUITE.value
+    )
+    records = [*state.tests.values(), *state.left_out, *state.ignored.values()]
+    return {
+        "counts": counts,
+        "entries": _entries(records),
+        "models": dict(sorted(models.items())),
+    }
+
+
+def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
+    tallied = tally(state)
+    shard_of = None
+    if state.shard is not None:
+        shard_of = {"id": state.shard[0], "count": state.shard[1]}
+    return {
+        "platform": state.rules.platform.name if state.rules.platform else "none",
+        "variant": state.rules.variant,
+        "target": state.rules.name,
+        "suite": config.getoption(opt.SUITE.dest),
+        "simulated": state.simulated,
+        "hardware": state.detection.hardware,
+        "exitstatus": exitstatus,
+        "shard": shard_of,
+        **tallied,
+        "flaky": sorted(n for n in state.reran if state.outcomes.get(n) == "passed"),
+        "durations": state.durations_seen,
+        "total_seconds": round(sum(state.durations_seen.values()), 6),
+    }
