@@ -8,6 +8,7 @@ touches pytest, and no adapter decides anything these functions decide.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -55,6 +56,9 @@ class TestCase(NamedTuple):
     param_names: tuple[str, ...] = ()
     marks: frozenset[str] | None = None  # every marker name (what -m reads)
     keywords: frozenset[str] | None = None  # what -k reads (pytest's own names)
+    # each marker's keyword arguments, per mark (what -m's name(k=v) reads): read
+    # only where a suite's -m has arguments
+    mark_args: Mapping[str, tuple[Mapping[str, object], ...]] | None = None
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,11 @@ class Rules:
         which pytest is given): excludes, -m or -k."""
         return self._selection is not None and self._selection.narrows
 
+    @property
+    def reads_mark_arguments(self) -> bool:
+        """Whether the suite's -m reads the marks' keyword arguments (name(k=v))."""
+        return self._selection is not None and self._selection.reads_arguments
+
     def excluded_path(self, relpath: str) -> Exclude | None:
         """The suite exclude leaving out exactly this path (pytest asks per path)."""
         if self.suite is None or not self.suite.excludes:

@@ -63,6 +63,15 @@ def keywords_of(item: pytest.Item) -> frozenset[str]:
     return frozenset(KeywordMatcher.from_item(item)._names)
 
 
+def mark_arguments(item: pytest.Item) -> dict[str, tuple[dict[str, object], ...]]:
+    """Each marker name on the item (its own and its parents'), with the keyword
+    arguments of each of its marks: what pytest's -m matches `name(k=v)` against."""
+    found: dict[str, list[dict[str, object]]] = {}
+    for mark in item.iter_markers():
+        found.setdefault(mark.name, []).append(dict(mark.kwargs))
+    return {name: tuple(kwargs) for name, kwargs in found.items()}
+
+
 def named_strings(name: str, value: object) -> list[tuple[str, str]]:
     """The strings a parameter carries, each with where it came from: the parameter
     itself, or a record's field ('model_info.name')."""
@@ -90,7 +99,8 @@ class CaseReader:
 
     `relevant`: the markers some entry uses (None: every marker, for explain and
     lint); `selection`: the marker names -m reads; `keywords`: the names -k reads
-    (costly: only where a suite uses -k)."""
+    (costly: only where a suite uses -k); `arguments`: the marks' keyword
+    arguments, which -m's `name(k=v)` reads."""
 
     def __init__(
         self,
@@ -99,11 +109,13 @@ class CaseReader:
         *,
         selection: bool = True,
         keywords: bool = True,
+        arguments: bool = False,
     ):
         self.root = root
         self.relevant = relevant
         self.selection = selection
         self.keywords = keywords
+        self.arguments = arguments
         # Caches keyed by the id of a node, a Mark or a parameter value. Each entry
         # holds its object, so the object lives as long as the cache and no other
         # object can take its id: a hit is always the object asked about.
@@ -191,8 +203,9 @@ class CaseReader:
         if self.selection:
             marks = parent_names.union(map(_NAME, own)) if own else parent_names
         names = keywords_of(item) if self.keywords else None
+        args = mark_arguments(item) if self.arguments else None
         if not uses and relevant is not None:
-            return TestCase(item.nodeid, path, (), (), (), marks, names)
+            return TestCase(item.nodeid, path, (), (), (), marks, names, args)
         values: tuple[str, ...] = ()
         where: tuple[str, ...] = ()
         callspec = getattr(item, "callspec", None)
@@ -207,4 +220,6 @@ class CaseReader:
                 if more:
                     values += more
                     where += source
-        return TestCase(item.nodeid, path, tuple(uses), values, where, marks, names)
+        return TestCase(
+            item.nodeid, path, tuple(uses), values, where, marks, names, args
+        )
