@@ -59,6 +59,9 @@ class TestCase(NamedTuple):
     # each marker's keyword arguments, per mark (what -m's name(k=v) reads): read
     # only where a suite's -m has arguments
     mark_args: Mapping[str, tuple[Mapping[str, object], ...]] | None = None
+    # module-level string constants the test or its fixtures name, read from the
+    # source: (value, constant's name, "file:line"); read for marked tests only
+    constants: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class Fate:
     message: str = ""
     rerun: Rerun | None = None
     model_from: str | None = None  # why `model` is the test's model
+    # a marked test whose model was not found (it runs): the skip of its marker
+    no_model: Entry | None = None
 
     @property
     def runs(self) -> bool:
@@ -102,6 +107,8 @@ class Fate:
             out["model"] = self.model
         if self.rerun is not None:
             out["rerun"] = self.rerun.cite()
+        if self.no_model is not None:
+            out["no_model"] = str(self.no_model.location)
         return out
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from testmatrix.core.fate import MarkerUse, TestCase
+from testmatrix.plugin.constants import ConstantReader
 
 # pytest's own marks never name models; reading their long argument lists is waste
 _PYTEST_MARKS = frozenset(
@@ -74,7 +75,15 @@ def mark_arguments(item: pytest.Item) -> dict[str, tuple[dict[str, object], ...]
 
 def named_strings(name: str, value: object) -> list[tuple[str, str]]:
     """The strings a parameter carries, each with where it came from: the parameter
-    itself, or a record's field ('model_info.name')."""
+    itself, or a record's field ('model_info.name': a dataclass, a NamedTuple, a
+    dict)."""
+    fields = getattr(type(value), "_fields", None)
+    if isinstance(value, tuple) and isinstance(fields, tuple):  # a NamedTuple
+        return [
+            (f"{name}.{f}", v)
+            for f, v in zip(fields, value, strict=False)
+            if isinstance(v, str)
+        ]
     if isinstance(value, dict):
         return [(f"{name}.{k}", v) for k, v in value.items() if isinstance(v, str)]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -116,6 +125,7 @@ class CaseReader:
         self.selection = selection
         self.keywords = keywords
         self.arguments = arguments
+        self.constants = ConstantReader(self._shown)
         # Caches keyed by the id of a node, a Mark or a parameter value. Each entry
         # holds its object, so the object lives as long as the cache and no other
         # object can take its id: a hit is always the object asked about.
@@ -123,6 +133,9 @@ class CaseReader:
         self._parents: dict[int, tuple[object, _Shared]] = {}
         self._uses: dict[int, tuple[object, MarkerUse]] = {}  # by id of the Mark
         self._strings: dict[tuple[str, int], tuple[object, _Strings]] = {}
+
+    def _shown(self, filename: str) -> str | None:
+        return relpath(Path(filename), self.root)
 
     def _wanted(self, name: str) -> bool:
         if self.relevant is None:
@@ -220,6 +233,8 @@ class CaseReader:
                 if more:
                     values += more
                     where += source
+        # module constants the test names: only a marked test's model is sought
+        constants = self.constants.read(item)
         return TestCase(
-            item.nodeid, path, tuple(uses), values, where, marks, names, args
+            item.nodeid, path, tuple(uses), values, where, marks, names, args, constants
         )
