@@ -189,6 +189,19 @@ def _decide(
             continue
         selected.append(suite)
         by_file.setdefault(case.path, []).append(fate)
+        overlap = rules[suite].overlap(case)
+        if overlap is not None:
+            keeps, expects = overlap
+            used.add(id(expects))  # matched, and overridden: not a dead entry
+            add(
+                Finding(
+                    "warning",
+                    str(expects.location),
+                    f"{case.nodeid}: this {expects.kind} expects it to fail, but the "
+                    f"{keeps.kind} at {keeps.location} keeps it from running, which "
+                    "wins: the expectation is never checked; remove one of them",
+                )
+            )
         if isinstance(fate.no_model, SkipEntry):
             used.add(id(fate.no_model))
             marker = fate.no_model.marker
