@@ -147,8 +147,22 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                         "would skip collecting it",
                     )
                 )
+    carried = {use.name for case in cases for use in case.markers}
     for platform in workspace.platforms.values():
         for entry in platform.entries:
+            if isinstance(entry, SkipEntry) and entry.marker not in carried:
+                # the plugin registers the marker, so runs go on; the entry is
+                # still dead (a typo, or a marker the project dropped)
+                add(
+                    Finding(
+                        "error",
+                        str(entry.location),
+                        f"skip entry names marker '{entry.marker}', which no "
+                        "collected test carries (misspelt, or no longer used?)",
+                        dead=True,
+                    )
+                )
+                continue
             if id(entry) not in used:
                 on = platform.name
                 if entry.variants:

@@ -242,6 +242,26 @@ def test_a_marker_only_skip_entries_name_is_registered(inprocess, tiny):
     )
 
 
+def test_lint_reports_a_marker_no_test_carries(tiny, capsys, monkeypatch):
+    from testmatrix.cli import main
+
+    root = tiny(
+        {
+            "skiplists/platforms/sim.toml": (
+                '[[skip]]\nmarker = "encodr_only"\nmodels = ["a/b"]\nreason = "r"\n'
+            ),
+            "tests/unit/test_x.py": "def test_x():\n    pass\n",
+        }
+    )
+    monkeypatch.chdir(root)
+    assert main(["lint"]) == 1
+    assert (
+        "skiplists/platforms/sim.toml:1: error: skip entry names marker "
+        "'encodr_only', which no collected test carries (misspelt, or no longer "
+        "used?)"
+    ) in capsys.readouterr().out
+
+
 CONFTEST_MARKS = """
     import pytest
 
