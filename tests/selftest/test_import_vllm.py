@@ -20,6 +20,7 @@ from testmatrix.cli import main
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import session_command
 from testmatrix.vllm import ci as vllmci
+from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm import plan as importplan
 
 REFERENCE = REPO.parent / "shared" / "reference" / "vllm"
@@ -74,13 +75,13 @@ def snapshot(tmp_path_factory) -> tuple[Path, dict, float]:
 
 
 @pytest.fixture(scope="module")
-def jobs() -> list[vllmci.Job]:
+def jobs() -> list[vllmjobs.Job]:
     if not REFERENCE.is_dir():
         pytest.skip(f"vLLM's CI files are not at {REFERENCE}")
     return vllmci.read([AREAS, AMD]).jobs
 
 
-def job(jobs: list[vllmci.Job], file: str, line: int, target: str) -> vllmci.Job:
+def job(jobs: list[vllmjobs.Job], file: str, line: int, target: str) -> vllmjobs.Job:
     found = [
         j
         for j in jobs

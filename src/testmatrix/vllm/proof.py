@@ -20,8 +20,8 @@ from testmatrix.core import options as opt
 from testmatrix.core.model import Workspace
 from testmatrix.core.names import session_name
 from testmatrix.core.session import SessionCommand, session_command
-from testmatrix.vllm.ci import Command, Job
-from testmatrix.vllm.plan import ImportPlan, Instance
+from testmatrix.vllm.jobs import Command, Job
+from testmatrix.vllm.planmodel import ImportPlan, Instance
 
 # what a session adds that is its own, not the suite's selection
 SESSION_FLAGS = (

@@ -18,7 +18,9 @@ from testmatrix.config import writer as skiplist_writer
 from testmatrix.config.loader import load_workspace
 from testmatrix.errors import ConfigError, TestmatrixError
 from testmatrix.vllm import ci as vllmci
+from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm import plan as importplan
+from testmatrix.vllm import planmodel, planreport
 from testmatrix.vllm import proof as importproof
 from testmatrix.vllm import skiplists as vllm_skiplists
 
@@ -27,8 +29,8 @@ from testmatrix.vllm import skiplists as vllm_skiplists
 class Imported:
     """What an import read, planned, proved and wrote."""
 
-    reading: vllmci.Reading
-    plan: importplan.ImportPlan
+    reading: vllmjobs.Reading
+    plan: planmodel.ImportPlan
     results: list[importproof.Result]
     totals: dict[str, int]
     refused: bool
@@ -37,16 +39,16 @@ class Imported:
 
     @property
     def counts(self) -> Counter:
-        return importplan.counts(self.plan.instances)
+        return planreport.counts(self.plan.instances)
 
     def as_json(self) -> dict[str, Any]:
-        counts, dropped = self.counts, importplan.dropped_flags(self.plan)
+        counts, dropped = self.counts, planreport.dropped_flags(self.plan)
         return {
             "checkout_root": self.plan.checkout_root,
             "files": [vars(f) for f in self.reading.files],
             "notes": self.plan.notes,
             "commands": [r.as_dict() for r in self.results],
-            "flags": importplan.flag_records(self.plan),
+            "flags": planreport.flag_records(self.plan),
             "totals": {
                 **self.totals,
                 "suites": len(self.plan.suites),
@@ -63,9 +65,9 @@ class Imported:
     def lines(self) -> list[str]:
         plan, totals, counts = self.plan, self.totals, self.counts
         out = [f"note: {n}" for n in plan.notes]
-        out += importplan.job_notes(plan) + importplan.flag_lines(plan)
+        out += planreport.job_notes(plan) + planreport.flag_lines(plan)
         out += importproof.step_lines(self.results)
-        dropped = importplan.dropped_flags(plan)
+        dropped = planreport.dropped_flags(plan)
         if dropped:
             each = ", ".join(f"{flag} x{n}" for flag, n in dropped.most_common())
             out.append(
@@ -103,7 +105,7 @@ def _cannot_write(exc: OSError, skiplist_dir: Path) -> TestmatrixError:
 
 
 def _prove_staged(
-    plan: importplan.ImportPlan, staged: Path, skiplist_dir: Path, checkout: Path
+    plan: planmodel.ImportPlan, staged: Path, skiplist_dir: Path, checkout: Path
 ) -> list[importproof.Result]:
     """Load the staged files as a workspace and prove every command against it; the
     staging goes if anything fails."""
