@@ -46,7 +46,8 @@ def hostile_workspace(tiny, template: str | None) -> Path:
         files[f"tests/unit/odd/test_{i}{text}.py"] = "def test_y():\n    pass\n"
     ignores = ", ".join(_toml(f"odd/test_{i}{t}.py") for i, t in enumerate(odd))
     deselects = ", ".join(
-        _toml(f"tests/unit/x{n}/test_x.py::test_x[{h}]") for n, h in zip(NAMES, HOSTILE)
+        _toml(f"tests/unit/x{n}/test_x.py::test_x[{h}]")
+        for n, h in zip(NAMES, HOSTILE, strict=True)
     )
     env = ", ".join(f"V{i} = {_toml(h)}" for i, h in enumerate(HOSTILE))
     args = ", ".join(_toml(f"--junit-prefix={h}") for h in HOSTILE[:1])
@@ -142,7 +143,7 @@ def test_every_step_replays_through_the_agents_shell_without_injection(
             text=True,
         )
         assert done.returncode == 0, done.stderr
-        assert not [p for p in root.rglob("PWNED*")], step["command"]
+        assert not list(root.rglob("PWNED*")), step["command"]
         [(tool, argv)] = [json.loads(line) for line in record.read_text().splitlines()]
         key = names[step["key"]]
         built = session_command(workspace, key.platform, key.suite, variant=key.variant)
@@ -152,4 +153,4 @@ def test_every_step_replays_through_the_agents_shell_without_injection(
             assert tool == "nox" and argv == ["--no-venv", "-s", step["key"]]
         for name, value in built.env.items():
             assert env[name] == value  # the session's environment, to the byte
-    assert not [p for p in Path(os.getcwd()).glob("PWNED*")]
+    assert not list(Path(os.getcwd()).glob("PWNED*"))
