@@ -56,6 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkout-root", help="with --format vllm: as check-vllm's")
     p.add_argument("--default-working-dir", help="with --format vllm: as check-vllm's")
     p.add_argument("--json", action="store_true", help="with --format vllm --check")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite a file testmatrix did not write (one without its header), "
+        "and with --format vllm, remove AMD jobs that run tests",
+    )
     p.set_defaults(func=run)
 
 
@@ -87,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(text)
         return 0
-    write_output(path, text, given=bool(args.output))
+    write_output(
+        path, text, given=bool(args.output), ours=buildkite.HEADER, force=args.force
+    )
     return 0
 
 
