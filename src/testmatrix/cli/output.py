@@ -34,7 +34,8 @@ def check_target(path: Path, *, ours: str | None = None, force: bool = False) ->
         raise TestmatrixError(f"{path}: cannot read: {exc.strerror}") from None
     if head != ours.encode():
         raise TestmatrixError(
-            f"{path}: exists and testmatrix did not write it (no '{ours}' header); pass --force to overwrite it"
+            f"{path}: exists and testmatrix did not write it (no '{ours}' "
+            "header); pass --force to overwrite it"
         )
 
 
