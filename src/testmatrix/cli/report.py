@@ -54,9 +54,20 @@ def run(args: argparse.Namespace) -> int:
     if args.expected:
         workspace = load_workspace(args.root, check_paths=False)
         expected = [(k.target, k.suite) for k in sessions(workspace).values()]
-    text = reports.matrix(reports.read_summaries(paths), expected)
+    from testmatrix.results.checks import read_checked
+
+    summaries, bad = read_checked(paths)
+    text = reports.matrix(summaries, expected)
+    if bad:  # reported, not fatal: the annotation still shows every good summary
+        text += (
+            "\n"
+            + "\n".join(f":warning: not counted: {reports.md(line)}" for line in bad)
+            + "\n"
+        )
     if args.output:
         write_output(Path(args.output), text, given=True)
     else:
         sys.stdout.write(text)
-    return 0
+    for line in bad:
+        print(f"testmatrix: error: {line}", file=sys.stderr)
+    return 1 if bad else 0
