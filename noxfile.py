@@ -10,7 +10,7 @@ from testmatrix.nox.sessions import register
 
 WORKSPACE = register(Path(__file__).parent)  # lint, pipeline, <platform>-<suite>
 STYLED = ["src", "tests/selftest", "benchmarks", "noxfile.py", "conftest.py"]
-TOOLS = ["ruff==0.17.6", "mypy==2.4.1"]  # pinned: formatter and checker output vary
+TOOLS = ["ruff==0.17.6", "mypy==2.4.1", "import-linter==2.17"]  # pinned: output varies
 
 
 @nox.session(default=False, tags=["dev"])
@@ -29,10 +29,17 @@ def tests_fast(session: nox.Session) -> None:
 
 @nox.session(default=False, tags=["dev"])
 def check(session: nox.Session) -> None:
-    """Style and types: ruff format --check, ruff check and mypy (pyproject.toml)."""
+    """Style, types and layers: ruff format --check, ruff check, mypy and lint-imports
+    (the import contract in pyproject.toml)."""
     session.install("-e", ".[test]", *TOOLS)  # mypy reads the dependencies' types
     failed = []
-    for command in (["ruff", "format", "--check"], ["ruff", "check"], ["mypy"]):
+    checks = (
+        ["ruff", "format", "--check"],
+        ["ruff", "check"],
+        ["mypy"],
+        ["lint-imports", "--no-cache"],
+    )
+    for command in checks:
         try:  # all three run, so one CI run reports every kind of problem
             session.run(*command, *(STYLED if command[0] == "ruff" else []))
         except nox.command.CommandFailed:
