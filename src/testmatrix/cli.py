@@ -211,12 +211,17 @@ def _import_vllm(args: argparse.Namespace) -> int:
 
     from . import importplan, importproof, skiplist_writer, vllmci
     from .errors import ConfigError
+    from .pipelines import command as pipelines
 
     started = time.perf_counter()
     skiplist_dir = Path(args.skiplists)
     checkout = skiplist_dir.resolve().parent
     paths = [Path(p) for p in args.paths]
-    reading = vllmci.read(paths, default_working_dir=args.default_working_dir)
+    reading: vllmci.Reading
+    if "vllm" not in pipelines.kinds(args):
+        reading = pipelines.read(args, checkout, skiplist_dir)
+    else:
+        reading = vllmci.read(paths, default_working_dir=args.default_working_dir)
     known: dict[str, bool] = {}
 
     def exists(rel: str) -> bool:
@@ -227,11 +232,14 @@ def _import_vllm(args: argparse.Namespace) -> int:
     plan = importplan.plan(
         reading.jobs,
         exists=exists,
-        checkout_root=args.checkout_root,
+        checkout_root=pipelines.checkout_root(reading, args.checkout_root),
         allow_partial=args.allow_partial,
     )
+    pipelines.describe(plan, reading)
     if not plan.suites:
-        for line in importproof.step_lines(importproof.prove(plan, None, checkout)):
+        for line in pipelines.report_lines(reading) + importproof.step_lines(
+            importproof.prove(plan, None, checkout)
+        ):
             print(line)
         raise TestmatrixError(
             f"{' and '.join(map(str, paths))}: no pytest command maps to a suite; "
@@ -297,6 +305,7 @@ def _import_vllm(args: argparse.Namespace) -> int:
                         "seconds": round(seconds, 3),
                     },
                     "written": [str(p) for p in written],
+                    **pipelines.json_fields(reading),
                 },
                 indent=2,
             )
@@ -305,6 +314,7 @@ def _import_vllm(args: argparse.Namespace) -> int:
         for line in (
             [f"note: {n}" for n in plan.notes]
             + importplan.job_notes(plan)
+            + pipelines.report_lines(reading)
             + importplan.flag_lines(plan)
             + importproof.step_lines(results)
         ):
@@ -487,6 +497,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .pipelines import options as pipelines_options
+
     parser = argparse.ArgumentParser(prog="testmatrix", description=__doc__)
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
@@ -688,6 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the report as JSON: per command file, line, label, platform, variant, "
         "sessions, status (exact/different/not-mapped) and detail",
     )
+    pipelines_options.add_arguments(p)
     p.set_defaults(func=_import)
 
     p = sub.add_parser(

@@ -1,0 +1,119 @@
+"""What both readers share: the reading with its unread steps, and matrix values.
+
+A plain pipeline or a workflow becomes the same `vllmci.Job` records vLLM's files do,
+so `importplan` and `importproof` decide and prove them unchanged. What a reader
+cannot turn into a job is an `Unread` step with the reason, never dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import vllmci
+from ..errors import TestmatrixError
+from ..model import Location
+
+MAX_BYTES = 4 * 1024 * 1024  # a CI file larger than this is not one a person wrote
+MAX_COMBINATIONS = 256  # per matrix: GitHub's own limit
+BUILDKITE_MATRIX = re.compile(r"\{\{\s*matrix(?:\.([\w-]+))?\s*\}\}")
+GITHUB_MATRIX = re.compile(r"\$\{\{\s*matrix\.([\w.-]+)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A step the import cannot read, and why."""
+
+    location: Location
+    label: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.location.file,
+            "line": self.location.line,
+            "label": self.label,
+            "reason": self.reason,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.location}: step '{self.label}' not read: {self.reason}"
+
+
+@dataclass
+class Reading(vllmci.Reading):
+    """The jobs of plain pipelines and workflows, and the steps not read."""
+
+    unread: list[Unread] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # "buildkite" or "github"
+    notes: list[str] = field(default_factory=list)
+
+
+def check_size(path: Path, shown: str) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise TestmatrixError(f"{shown}: cannot read: {exc.strerror}") from None
+    if size > MAX_BYTES:
+        raise TestmatrixError(
+            f"{shown}: {size} bytes; a CI file over {MAX_BYTES} bytes is not read"
+        )
+
+
+def product(dimensions: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the dimensions' values, in order (at most
+    MAX_COMBINATIONS: raises ValueError beyond)."""
+    count = 1
+    for values in dimensions.values():
+        count *= len(values)
+    if count > MAX_COMBINATIONS:
+        raise ValueError(f"{count} combinations, over {MAX_COMBINATIONS}")
+    names = list(dimensions)
+    return [
+        dict(zip(names, combo, strict=True))
+        for combo in itertools.product(*(dimensions[n] for n in names))
+    ]
+
+
+def scalar_text(value: Any) -> str:
+    """A matrix or env value as the CI writes it into text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def substitute(value: Any, replace_text: Any) -> Any:
+    """A YAML value with `replace_text` applied to every string in it."""
+    if isinstance(value, str):
+        return replace_text(value)
+    if isinstance(value, list):
+        return [substitute(v, replace_text) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, replace_text) for k, v in value.items()}
+    return value
+
+
+def values_label(values: dict[str, Any], runners: Sequence[str] = ()) -> str:
+    """'3.11, fp8': a combination's values, for labels; not the runner labels (the
+    target names them) nor pytest flags (the suite says them)."""
+    shown = [
+        scalar_text(v)
+        for v in values.values()
+        if not isinstance(v, (dict, list))
+        and scalar_text(v) not in runners
+        and not scalar_text(v).startswith("-")
+        and scalar_text(v).strip()
+    ]
+    return ", ".join(shown)
+
+
+def with_values(label: str, values: dict[str, Any], runners: Sequence[str]) -> str:
+    """A job's label with the combination's values that tell it apart."""
+    extra = values_label(values, runners)
+    return f"{label} ({extra})" if extra else label

@@ -1,0 +1,295 @@
+"""A step's shell script into the commands the vLLM import reads (`vllmci.Command`).
+
+A script is a list of *items*: Buildkite's `commands` entries, or one GitHub `run:`
+block. Within an item, shell comment lines are the note above the command after them,
+a trailing `# ...` is the note beside it, and `cd`/`export` hold for the commands
+after them. Commands wrapped to run elsewhere are unwrapped: `docker exec -w DIR
+-e K=V NAME cmd`, `bash -c '...'`, and the scripts named with --wrapper. A command
+inside an `if`/`for`/`while` block runs only sometimes: it is kept, not mapped, with
+that reason.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from ..model import FrozenMap
+from ..shellcmd import (
+    Shell,
+    exports,
+    parses,
+    pytest_call,
+    pytest_runner,
+    read_pytest,
+    split_commands,
+)
+from ..vllmci import Command, FlagSite
+from ..yamlsrc import Source, comment
+
+OPENERS = {"if", "for", "while", "until", "case", "select"}
+CLOSERS = {"fi", "done", "esac"}
+KEYWORDS = {"then", "do", "else", "elif", "{", "}", "!"}
+# docker exec/run options that take a value (the ones that change nothing here too)
+DOCKER_VALUE = {
+    "-w", "--workdir", "-e", "--env", "-u", "--user", "--env-file", "-v", "--volume",
+    "--name", "--network", "--ipc", "--shm-size", "--group-add", "--cap-add",
+    "--security-opt", "--device", "--gpus", "--entrypoint", "--mount", "-p",
+    "--publish", "--runtime", "--ulimit", "--platform", "--pull", "-h", "--hostname",
+    "--add-host", "--label", "-l", "--memory", "-m", "--cpus", "--detach-keys",
+}  # fmt: skip
+GITHUB_ENV = re.compile(
+    r"""^echo\s+["']?([A-Za-z_][A-Za-z0-9_]*)=([^"'>]*)["']?\s*>>\s*"?\$\{?GITHUB_ENV\}?"?$"""
+)
+MAX_DEPTH = 4  # bash -c inside bash -c ...
+
+
+@dataclass(frozen=True)
+class Item:
+    """One piece of script text and where it is written."""
+
+    text: str
+    start: int  # 0-based line of its first text
+    end: int  # 0-based last line
+    above: tuple[str, ...] = ()  # YAML comments above it
+
+
+@dataclass
+class Builder:
+    """Commands of one job, in order; cd and export followed within a script."""
+
+    source: Source
+    wrappers: Sequence[str] = ()
+    out: list[Command] = field(default_factory=list)
+    exported: dict[str, str] = field(default_factory=dict)  # $GITHUB_ENV lines
+
+    def script(
+        self, items: Sequence[Item], cwd: str, env: dict[str, str]
+    ) -> list[Command]:
+        """Commands of one shell (a Buildkite step, a GitHub `run:` step)."""
+        shell = Shell(cwd.lstrip("/") or ".", None)
+        running = {**env}
+        first = len(self.out)
+        for item in items:
+            self._item(item, shell, running)
+        return self.out[first:]
+
+    def _item(self, item: Item, shell: Shell, running: dict[str, str]) -> None:
+        pending: list[str] = []
+        depth = 0
+        for index, line, text in _logical_lines(item, self.source):
+            if text.lstrip().startswith("#"):
+                pending.append(text.strip().lstrip("#").strip())
+                continue
+            # the source line holds the YAML comment beside a plain scalar too
+            note = comment(self.source.lines[line]) if line >= 0 else comment(text)
+            line = item.start if line < 0 else line
+            body = _strip_comment(text)
+            above = tuple(pending) or (item.above if index == 0 else ())
+            pending = []
+            for part in split_commands(body):
+                words = part.split()
+                head = words[0] if words else ""
+                if head in OPENERS:
+                    depth += 1
+                rest = part
+                while rest.split(" ", 1)[0] in KEYWORDS | OPENERS:
+                    rest = rest.split(" ", 1)[1] if " " in rest else ""
+                if head in CLOSERS or rest.split(" ", 1)[0] in CLOSERS:
+                    depth = max(0, depth - 1)
+                    continue
+                if not rest.strip() or head in OPENERS:
+                    continue
+                self._command(
+                    rest.strip(), line, item, shell, running, note, above, depth
+                )
+
+    def _command(
+        self,
+        text: str,
+        line: int,
+        item: Item,
+        shell: Shell,
+        running: dict[str, str],
+        note: str | None,
+        above: tuple[str, ...],
+        depth: int,
+        level: int = 0,
+    ) -> None:
+        cwd = None if shell.cwd is None else "/" + shell.cwd.removeprefix(".")
+        command = Command(
+            text=text,
+            line=line + 1,
+            kind="other",
+            cwd=posixpath.normpath(cwd) if cwd else None,
+            lost=shell.lost,
+            env=FrozenMap(running),
+            comment=note,
+            above=above,
+        )
+        if shell.run(text):
+            self.out.append(replace(command, kind="cd"))
+            return
+        exported = exports(text)
+        if exported is not None:
+            running.update(exported)
+            self.out.append(replace(command, kind="export", env=FrozenMap(running)))
+            return
+        found = GITHUB_ENV.match(text)
+        if found:
+            self.exported[found.group(1)] = found.group(2).strip()
+            self.out.append(command)
+            return
+        unwrapped = self._unwrap(text)
+        if unwrapped is not None and level < MAX_DEPTH:
+            argv, inner_cwd, inner_env = unwrapped
+            inner = Shell(".", None)  # a subshell: its cd stays inside
+            inner.cwd, inner.lost = shell.cwd, shell.lost
+            if inner_cwd is not None:
+                inner.run(shlex.join(["cd", inner_cwd]))
+            env = {**running, **inner_env}
+            if argv[:1] in (["bash"], ["sh"]) and len(argv) >= 3 and argv[1] in (
+                "-c", "-lc", "-ec", "-xc", "-exc", "-ex",
+            ):  # fmt: skip
+                for part in split_commands(argv[2]):
+                    self._command(
+                        part, line, item, inner, env, note, above, depth, level + 1
+                    )
+                return
+            self._command(
+                shlex.join(argv), line, item, inner, env, note, above, depth, level + 1
+            )
+            return
+        call = pytest_call(text)
+        if call is None:
+            runner = pytest_runner(text)
+            self.out.append(replace(command, runner=runner, parsed=parses(text)))
+            return
+        if depth:
+            why = (
+                "runs inside a shell if/for/while block: only when its condition "
+                "holds, or once per loop value"
+            )
+            self.out.append(replace(command, why=why))
+            return
+        args = read_pytest(call.argv)
+        sites = tuple(
+            self._site(value, line, item) for value in (*args.ignores, *args.deselects)
+        )
+        self.out.append(
+            replace(
+                command,
+                kind="pytest",
+                env=FrozenMap({**running, **dict(call.env)}),
+                call=args,
+                argv=call.argv,
+                flags=sites,
+            )
+        )
+
+    def _unwrap(self, text: str) -> tuple[list[str], str | None, dict[str, str]] | None:
+        """(argv, directory, environment) of a wrapped command, else None."""
+        try:
+            words = shlex.split(text, comments=True)
+        except ValueError:
+            return None
+        while words and words[0] in ("sudo", "exec"):
+            words = words[1:]
+        if words[:2] in (["docker", "exec"], ["docker", "run"]):
+            return _docker(words[2:], words[1])
+        if words[:1] in (["bash"], ["sh"]) and len(words) >= 2:
+            if words[1] in self.wrappers:
+                words = words[1:]
+            elif len(words) == 3 and words[1] in ("-c", "-lc", "-ec", "-xc"):
+                return words, None, {}
+        if words and words[0] in self.wrappers:
+            return _options(words[1:], takes=("-e", "--env", "-w", "--workdir"))
+        return None
+
+    def _site(self, value: str, line: int, item: Item) -> FlagSite:
+        found = self.source.find(value, line, item.end) if value else None
+        index = line if found is None else found
+        text = self.source.lines[index] if index < len(self.source.lines) else ""
+        return FlagSite(value, index + 1, comment(text))
+
+
+def _docker(
+    words: list[str], verb: str
+) -> tuple[list[str], str | None, dict[str, str]] | None:
+    """`docker exec [options] CONTAINER cmd...` (run: IMAGE) as the inner command."""
+    found = _options(words, takes=tuple(DOCKER_VALUE))
+    if found is None:
+        return None
+    argv, cwd, env = found
+    if len(argv) < 2:
+        return None  # the container or image alone: its own entrypoint runs
+    return argv[1:], cwd, env
+
+
+def _options(
+    words: list[str], takes: tuple[str, ...]
+) -> tuple[list[str], str | None, dict[str, str]] | None:
+    """Leading options of a wrapper: -w DIR, -e K=V (others skipped); the rest."""
+    cwd: str | None = None
+    env: dict[str, str] = {}
+    i = 0
+    while i < len(words) and words[i].startswith("-"):
+        word = words[i]
+        name, eq, value = word.partition("=")
+        if not eq and name in takes:
+            if i + 1 >= len(words):
+                return None
+            value = words[i + 1]
+            i += 2
+        else:
+            i += 1
+            if not eq and name.startswith("--") and name not in takes:
+                continue  # a flag: --rm, --privileged
+        if name in ("-w", "--workdir"):
+            cwd = value
+        elif name in ("-e", "--env"):
+            key, has, val = value.partition("=")
+            if has:
+                env[key] = val
+    return words[i:], cwd, env
+
+
+def _strip_comment(text: str) -> str:
+    """The line without its trailing `# comment` (outside quotes)."""
+    quote = None
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
+            return text[:i].rstrip()
+    return text
+
+
+def _logical_lines(item: Item, source: Source) -> list[tuple[int, int, str]]:
+    """(index, 0-based source line, text) of each logical line of an item: backslash
+    continuations joined, the line found in the source where it can be (-1: not
+    found, a folded or escaped scalar)."""
+    out: list[tuple[int, int, str]] = []
+    buf: list[str] = []
+    cursor = item.start
+    for piece in [*item.text.split("\n"), ""]:
+        if piece.rstrip().endswith("\\") and not piece.lstrip().startswith("#"):
+            buf.append(piece.rstrip()[:-1])
+            continue
+        buf.append(piece)
+        text = " ".join(b.strip() for b in buf).strip()
+        first = next((b.strip() for b in buf if b.strip()), "")
+        buf = []
+        if not text:
+            continue
+        found = source.find(first[:60], cursor, item.end)
+        if found is not None:
+            cursor = found + 1
+        out.append((len(out), -1 if found is None else found, text))
+    return out
