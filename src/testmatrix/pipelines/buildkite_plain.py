@@ -54,9 +54,15 @@ KNOWN = {
 
 
 def read(
-    path: Path, shown: str, reading: Reading, runners: Runners, wrappers: Sequence[str]
+    path: Path,
+    shown: str,
+    reading: Reading,
+    runners: Runners,
+    wrappers: Sequence[str],
+    checkout_root: str | None = None,
 ) -> None:
-    """Every command step of one pipeline file into `reading`."""
+    """Every command step of one pipeline file into `reading`; `checkout_root`:
+    where the checkout is on the agents (default /workdir)."""
     import yaml
 
     check_size(path, shown)
@@ -68,6 +74,7 @@ def read(
     reader = _Reader(shown, Source(text), runners, wrappers, reading)
     reader.env = _env(top.get("env"), shown, line_of(root))
     reader.agents = _agents(top.get("agents"))
+    reader.checkout = checkout_root or CHECKOUT
     before = len(reading.jobs)
     count = reader.walk(steps, Path(shown).stem)
     jobs = reading.jobs[before:]
@@ -121,6 +128,7 @@ class _Reader:
         self.reading = reading
         self.env: dict[str, str] = {}
         self.agents: dict[str, str] = {}
+        self.checkout = CHECKOUT
 
     def walk(self, steps: yaml.Node, group: str) -> int:
         """Read every step of a list; the number of steps that run something."""
@@ -204,7 +212,7 @@ class _Reader:
         if isinstance(place, str):
             return self.unread(node, shown_label, place)
         env = {**self.env, **_env(data.get("env"), self.shown, line_of(node))}
-        plugin = _plugins(data.get("plugins"), notes)
+        plugin = _plugins(data.get("plugins"), notes, self.checkout)
         env.update(plugin.env)
         items = self.items(node, fill)
         if not items and plugin.argv:
@@ -319,15 +327,16 @@ def _matrix(spec: Any) -> list[tuple[dict[str, Any], dict]]:
 
 
 class _Plugin:
-    def __init__(self) -> None:
-        self.workdir = CHECKOUT
+    def __init__(self, checkout: str) -> None:
+        self.checkout = checkout
+        self.workdir = checkout
         self.env: dict[str, str] = {}
         self.argv: list[str] = []
 
 
-def _plugins(value: Any, notes: list[str]) -> _Plugin:
+def _plugins(value: Any, notes: list[str], checkout: str) -> _Plugin:
     """What the docker and kubernetes plugins change: where and how commands run."""
-    out = _Plugin()
+    out = _Plugin(checkout)
     entries = value if isinstance(value, list) else [value] if value else []
     for entry in entries:
         name, config = (
@@ -348,7 +357,7 @@ def _plugins(value: Any, notes: list[str]) -> _Plugin:
 
 
 def _docker(config: dict, out: _Plugin, notes: list[str]) -> None:
-    out.workdir = str(config.get("workdir") or CHECKOUT)
+    out.workdir = str(config.get("workdir") or out.checkout)
     for item in config.get("environment") or []:
         key, has, val = str(item).partition("=")
         if has:

@@ -82,7 +82,7 @@ def read(args: argparse.Namespace, checkout: Path, skiplists: Path) -> Reading:
         path = Path(raw)
         kind = args.source if args.source != "auto" else kind_of(path)
         reader = github.read if kind == "github" else buildkite_plain.read
-        reader(path, str(raw), reading, runners, wrappers)
+        reader(path, str(raw), reading, runners, wrappers, args.checkout_root)
         reading.sources.append(kind)
     return reading
 

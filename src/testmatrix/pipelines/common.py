@@ -108,12 +108,17 @@ def values_label(values: dict[str, Any], runners: Sequence[str] = ()) -> str:
         if not isinstance(v, (dict, list))
         and scalar_text(v) not in runners
         and not scalar_text(v).startswith("-")
+        and " -" not in scalar_text(v)  # a command line's flags: the suite says them
+        and "://" not in scalar_text(v)
+        and "/" not in scalar_text(v)  # an image or a path: long, and told by others
         and scalar_text(v).strip()
     ]
     return ", ".join(shown)
 
 
 def with_values(label: str, values: dict[str, Any], runners: Sequence[str]) -> str:
-    """A job's label with the combination's values that tell it apart."""
-    extra = values_label(values, runners)
+    """A job's label with the combination's values that tell it apart (its `name`
+    where it has one, as pytorch's matrices do)."""
+    name = values.get("name")
+    extra = name if isinstance(name, str) and name else values_label(values, runners)
     return f"{label} ({extra})" if extra else label

@@ -45,13 +45,20 @@ WORKSPACE_REFS = re.compile(
     r"\$\{\{\s*github\.workspace\s*\}\}|\$\{GITHUB_WORKSPACE\}|\$GITHUB_WORKSPACE\b"
 )
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+LINUX_JOB = re.compile(r"/\.github/workflows/linux_job[\w.-]*\.ya?ml@")
 BASH = {None, "bash", "sh", "bash {0}", "sh {0}", "bash -e {0}", "bash -el {0}"}
 
 
 def read(
-    path: Path, shown: str, reading: Reading, runners: Runners, wrappers: Sequence[str]
+    path: Path,
+    shown: str,
+    reading: Reading,
+    runners: Runners,
+    wrappers: Sequence[str],
+    checkout_root: str | None = None,
 ) -> None:
-    """Every job of one workflow file into `reading`."""
+    """Every job of one workflow file into `reading`; `checkout_root`: where the
+    checkout is on the runners (default /github/workspace)."""
     import yaml
 
     check_size(path, shown)
@@ -64,6 +71,7 @@ def read(
     reader.env = _env(top.get("env"))
     reader.workdir = _defaults(top)
     reader.shell = _default_shell(top)
+    reader.workspace = checkout_root or WORKSPACE
     name = str(top.get("name") or Path(shown).stem)
     before = len(reading.jobs)
     for key, node in jobs.value:
@@ -178,6 +186,7 @@ class _Reader:
         self.env: dict[str, str] = {}
         self.workdir: str | None = None
         self.shell: str | None = None
+        self.workspace = WORKSPACE
 
     def unread(self, line: int, label: str, reason: str) -> None:
         self.reading.unread.append(Unread(Location(self.shown, line), label, reason))
@@ -188,7 +197,7 @@ class _Reader:
         if not isinstance(raw, dict):
             return self.unread(line, job_id, "a job must be a mapping")
         label = str(raw.get("name") or job_id)
-        if raw.get("uses"):
+        if raw.get("uses") and not _linux_job(raw):
             return self.unread(
                 line,
                 label,
@@ -206,12 +215,13 @@ class _Reader:
                     # a value the combination lacks is null: empty in text
                     return _lookup(values, match.group(1)) or ""
 
-                return WORKSPACE_REFS.sub(WORKSPACE, GITHUB_MATRIX.sub(one, text))
+                text = GITHUB_MATRIX.sub(one, text)
+                return WORKSPACE_REFS.sub(self.workspace, text)
 
             data = substitute(raw, fill)
             shown = str(data.get("name") or job_id)
             if values and shown == label:
-                shown = with_values(label, values, _labels(data.get("runs-on")))
+                shown = with_values(label, values, _runs_on(data))
             self.combination(job_id, node, line, data, shown, group, fill)
         return None
 
@@ -225,7 +235,7 @@ class _Reader:
         group: str,
         fill: Any,
     ) -> None:
-        labels = _labels(data.get("runs-on"))
+        labels = _runs_on(data)
         if any("${{" in label_ for label_ in labels):
             return self.unread(
                 line,
@@ -241,17 +251,18 @@ class _Reader:
             notes.append(f"runs only if: {data['if']}")
         base = _defaults(data) or self.workdir
         shell = _default_shell(data) or self.shell
-        start = posixpath.normpath(posixpath.join(WORKSPACE, fill(base or ".")))
+        start = posixpath.normpath(posixpath.join(self.workspace, fill(base or ".")))
         builder = Builder(self.source, self.wrappers)
         commands: list[Command] = []
         actions: list[str] = []
-        steps = value_of(node, "steps")
-        for step_node in getattr(steps, "value", []) or []:
+        for step_node, run_node in _steps(node, data):
             step = substitute(construct(step_node, self.path), fill)
             if not isinstance(step, dict):
                 continue
+            if run_node is not None:  # pytorch's linux_job: `with: script:`
+                step = {"name": "script", "run": step.get("script")}
             commands += self.step(
-                step_node, step, label, start, shell, env, builder, notes
+                step_node, step, label, start, shell, env, builder, notes, run_node
             )
             if "run" not in step and step.get("uses"):
                 actions.append(str(step["uses"]))
@@ -290,9 +301,10 @@ class _Reader:
         env: dict[str, str],
         builder: Builder,
         job_notes: list[str],
+        script: yaml.Node | None = None,
     ) -> list[Command]:
-        run = value_of(node, "run")
-        if run is None or "run" not in step:
+        run = script or value_of(node, "run")
+        if run is None or not step.get("run"):
             return []
         name = f"{job_label} / {step.get('name') or 'run'}"
         used = step.get("shell") or shell
@@ -330,6 +342,39 @@ class _Reader:
                 f"env {', '.join(gone)} not carried: known only when the workflow runs"
             )
         return kept
+
+
+def _linux_job(data: dict) -> bool:
+    """Whether a job calls pytorch/test-infra's linux_job workflow with a script: a
+    shell script run at the checkout's root on `with.runner`."""
+    given = data.get("with")
+    return (
+        bool(LINUX_JOB.search(str(data.get("uses"))))
+        and isinstance(given, dict)
+        and isinstance(given.get("script"), str)
+    )
+
+
+def _runs_on(data: dict) -> list[str]:
+    """The runner labels: `runs-on`, or linux_job's runner and GPU arch type."""
+    if _linux_job(data):
+        given = data["with"]
+        return [
+            scalar_text(given.get(k))
+            for k in ("runner", "gpu-arch-type")
+            if given.get(k)
+        ]
+    return _labels(data.get("runs-on"))
+
+
+def _steps(node: yaml.Node, data: dict) -> list[tuple[yaml.Node, yaml.Node | None]]:
+    """(step node, script node) of each step; linux_job's `with` holds its script."""
+    if _linux_job(data):
+        given = value_of(node, "with")
+        script = value_of(given, "script") if given is not None else None
+        return [(given, script)] if given is not None and script is not None else []
+    steps = value_of(node, "steps")
+    return [(step, None) for step in getattr(steps, "value", []) or []]
 
 
 def _whole(value: Any) -> int | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import UsageError
 from ..model import Workspace
@@ -35,7 +35,10 @@ DEFAULTS: tuple[tuple[str, str], ...] = (
 )
 # GitHub's own runners have no GPU
 HOSTED = ("ubuntu-*", "windows-*", "macos-*")
-AMD_GFX = {"mi250": "gfx90a", "mi300": "gfx942", "mi325": "gfx942", "mi355": "gfx950"}
+AMD_GFX = {
+    "mi250": "gfx90a", "mi300": "gfx942", "mi325": "gfx942", "mi350": "gfx950",
+    "mi355": "gfx950",
+}  # fmt: skip
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _WORDS = re.compile(r"[-_.:/= ]+")
 
@@ -110,12 +113,32 @@ class Runners:
 
 
 def _default(labels: list[str]) -> Place | None:
+    every = [w for label in labels for w in _WORDS.split(label)]
     for pattern, platform in DEFAULTS:
         for label in labels:
             words = [label, *_WORDS.split(label)]
             if any(fnmatch.fnmatchcase(w, pattern) for w in words):
-                return _place(label, platform, _variant(platform, words), "default")
+                # the first label naming this platform says it ([l4-runner, cuda])
+                label = next(x for x in labels if _names(x, platform))
+                words = [label, *_WORDS.split(label)]
+                # the hardware may be named by another label ([l4-runner, cuda])
+                variant = _variant(platform, ["", *words]) or _variant(
+                    platform, ["", *every]
+                )
+                place = _place(label, platform, variant, "default")
+                if place.gpus is None:
+                    gpus = next((g for x in labels if (g := _gpus(x))), None)
+                    place = replace(place, gpus=gpus)
+                return place
     return None
+
+
+def _names(label: str, platform: str) -> bool:
+    words = [label, *_WORDS.split(label)]
+    return any(
+        fnmatch.fnmatchcase(w, p) for p, where in DEFAULTS if where == platform
+        for w in words
+    )  # fmt: skip
 
 
 def _variant(platform: str, words: list[str]) -> str | None:
