@@ -29,10 +29,10 @@ from .common import (
     Reading,
     Unread,
     check_size,
+    picks_runner,
     product,
     scalar_text,
     substitute,
-    values_label,
     with_values,
 )
 from .runners import Place, Runners
@@ -156,10 +156,9 @@ class _Reader:
         self.reading.unread.append(Unread(where, label, reason))
 
     def step(self, node: yaml.MappingNode, data: dict, group: str) -> None:
-        label = (
-            str(data.get("label") or data.get("name") or data.get("key") or "").strip()
-            or f"step at line {line_of(node)}"
-        )
+        named = ("label", "name", "key", "trigger")
+        label = next((str(data[k]).strip() for k in named if data.get(k)), "")
+        label = label or f"step at line {line_of(node)}"
         if "trigger" in data:
             return self.unread(
                 node,
@@ -178,7 +177,7 @@ class _Reader:
                 reason = adjust["skip"] if isinstance(adjust["skip"], str) else "skip"
                 self.unread(
                     node,
-                    f"{label} ({values_label(values)})",
+                    with_values(" ".join(_fill(label, {}).split()), values, ()),
                     f"a matrix adjustment skips this combination: {reason}",
                 )
                 continue
@@ -204,7 +203,9 @@ class _Reader:
         agents = {**self.agents, **_agents(data.get("agents"))}
         labels = [*agents.values(), *(f"{k}={v}" for k, v in agents.items())]
         # the runner a value picks is the job's target: the label names the rest
-        kept = {k: v for k, v in values.items() if scalar_text(v) not in labels}
+        kept = {
+            k: v for k, v in values.items() if not picks_runner(scalar_text(v), labels)
+        }
         shown_label = " ".join(_fill(label, kept).split()) or label
         if values and fill(label) == label:
             shown_label = with_values(label, values, labels)

@@ -106,7 +106,7 @@ def values_label(values: dict[str, Any], runners: Sequence[str] = ()) -> str:
         scalar_text(v)
         for v in values.values()
         if not isinstance(v, (dict, list))
-        and scalar_text(v) not in runners
+        and not picks_runner(scalar_text(v), runners)
         and not scalar_text(v).startswith("-")
         and " -" not in scalar_text(v)  # a command line's flags: the suite says them
         and "://" not in scalar_text(v)
@@ -114,6 +114,14 @@ def values_label(values: dict[str, Any], runners: Sequence[str] = ()) -> str:
         and scalar_text(v).strip()
     ]
     return ", ".join(shown)
+
+
+def picks_runner(value: str, runners: Sequence[str]) -> bool:
+    """Whether a matrix value is (a word of) a runner label: the target says it."""
+    if not value:
+        return False
+    word = re.compile(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])")
+    return any(word.search(label) for label in runners)
 
 
 def with_values(label: str, values: dict[str, Any], runners: Sequence[str]) -> str:
