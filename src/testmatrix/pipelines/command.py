@@ -140,4 +140,16 @@ def json_fields(reading: vllmci.Reading) -> dict[str, Any]:
     return {
         "unread": [u.as_dict() for u in reading.unread],
         "reader_notes": list(reading.notes),
+        "job_notes": [
+            {
+                "file": job.location.file,
+                "line": job.location.line,
+                "label": job.label,
+                "platform": job.platform,
+                "variant": job.variant,
+                "note": note,
+            }
+            for job in reading.jobs
+            for note in job.notes
+        ],
     }

@@ -320,7 +320,8 @@ class _Reader:
             {**env, **builder.exported, **_env(step.get("env"))}, notes
         )
         where = step.get("working-directory")
-        cwd = posixpath.normpath(posixpath.join(start, str(where))) if where else start
+        # relative to the workspace, as the defaults are: it replaces them
+        cwd = posixpath.normpath(posixpath.join(self.workspace, str(where or start)))
         first = int(run.start_mark.line)
         item = Item(
             str(step["run"]),

@@ -15,6 +15,7 @@ from typing import Any
 from selftest.helpers import Result
 from testmatrix.cli import main
 from testmatrix.pipelines import buildkite_plain, github
+from testmatrix.pipelines.command import kind_of
 from testmatrix.pipelines.common import Reading
 from testmatrix.pipelines.runners import Runners
 
@@ -50,11 +51,11 @@ def read(
     wrapper: tuple[str, ...] = (),
     root: str | None = None,
 ) -> Reading:
-    """The jobs of CI files, each read by the reader its name says (.github: GitHub)."""
+    """The jobs of CI files, each read by the reader its keys call for."""
     reading = Reading()
     runners = Runners(runner)
     for file in files:
-        is_github = "github" in file.parts or file.name.startswith(("ao.", "sglang."))
+        is_github = kind_of(file) == "github"
         reader = github.read if is_github else buildkite_plain.read
         reader(file, str(file), reading, runners, wrapper, root)
     return reading

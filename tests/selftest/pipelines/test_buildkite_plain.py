@@ -47,7 +47,8 @@ steps:
     timeout_in_minutes: 90
     command: |
       cd tests
-      pytest models -m "not slow" --shard-id=$$BUILDKITE_PARALLEL_JOB --num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT
+      pytest models -m "not slow" \\
+        --shard-id=$$BUILDKITE_PARALLEL_JOB --num-shards=$$BUILDKITE_PARALLEL_JOB_COUNT
   - label: "LoRA {{matrix.hw}}"
     matrix:
       setup:
@@ -183,7 +184,7 @@ def test_a_missing_test_path_is_an_error_naming_the_line_and_nothing_is_written(
     (project / "tests" / "lora").rmdir()
     result = run_import(project, ".buildkite/pipeline.yml")
     assert result.returncode == 2
-    where = ".buildkite/pipeline.yml:42: step 'LoRA': pytest path 'tests/lora'"
+    where = ".buildkite/pipeline.yml:43: step 'LoRA': pytest path 'tests/lora'"
     assert result.stderr.count(where) == 2  # on each platform's job
     assert not (project / "skiplists").exists()
 
@@ -216,7 +217,7 @@ def test_vllm_files_and_plain_pipelines_are_not_imported_together(
 
 
 def test_hostile_labels_and_comments_are_written_as_data(tmp_path: Path) -> None:
-    comment = "\"\"\" ''' \\n\" ]] \\u0007 {x}"  # quotes and escapes, as text
+    comment = '""" \'\'\' \\n" ]] \\u0007 {x}'  # quotes and escapes, as text
     lines = [
         "steps:",
         '  - label: "NV \\"quoted\\" $(rm -rf /) ]]\\n[suites.evil] \\a"',
