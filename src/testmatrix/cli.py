@@ -237,14 +237,19 @@ def _import_vllm(args: argparse.Namespace) -> int:
     )
     pipelines.describe(plan, reading)
     if not plan.suites:
-        for line in pipelines.report_lines(reading) + importproof.step_lines(
-            importproof.prove(plan, None, checkout)
-        ):
-            print(line)
-        raise TestmatrixError(
+        results = importproof.prove(plan, None, checkout)
+        message = (
             f"{' and '.join(map(str, paths))}: no pytest command maps to a suite; "
             "nothing written"
         )
+        if args.json:  # the report and the error, as JSON
+            commands = [r.as_dict() for r in results]
+            report = {"error": message, "commands": commands}
+            print(json.dumps({**report, **pipelines.json_fields(reading)}, indent=2))
+            return 2
+        for line in pipelines.report_lines(reading) + importproof.step_lines(results):
+            print(line)
+        raise TestmatrixError(message)
     sources = " and ".join(str(p) for p in paths)
     files = skiplist_writer.render_plan(plan, sources)
     clash = skiplist_writer.existing(skiplist_dir, files)
