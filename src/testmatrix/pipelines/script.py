@@ -44,6 +44,7 @@ DOCKER_VALUE = {
 GITHUB_ENV = re.compile(
     r"""^echo\s+["']?([A-Za-z_][A-Za-z0-9_]*)=([^"'>]*)["']?\s*>>\s*"?\$\{?GITHUB_ENV\}?"?$"""
 )
+SCRIPT_FLAGS = ("-c", "-lc", "-ec", "-xc", "-exc", "-ex")
 MAX_DEPTH = 4  # bash -c inside bash -c ...
 
 
@@ -55,6 +56,17 @@ class Item:
     start: int  # 0-based line of its first text
     end: int  # 0-based last line
     above: tuple[str, ...] = ()  # YAML comments above it
+
+
+@dataclass(frozen=True)
+class _At:
+    """Where a command is written, and what is around it."""
+
+    line: int  # 0-based
+    item: Item
+    note: str | None  # the comment beside it
+    above: tuple[str, ...]  # the comments above it
+    depth: int  # inside this many if/for/while blocks
 
 
 @dataclass
@@ -103,32 +115,27 @@ class Builder:
                     continue
                 if not rest.strip() or head in OPENERS:
                     continue
-                self._command(
-                    rest.strip(), line, item, shell, running, note, above, depth
-                )
+                at = _At(line, item, note, above, depth)
+                self._command(rest.strip(), at, shell, running)
 
     def _command(
         self,
         text: str,
-        line: int,
-        item: Item,
+        at: _At,
         shell: Shell,
         running: dict[str, str],
-        note: str | None,
-        above: tuple[str, ...],
-        depth: int,
         level: int = 0,
     ) -> None:
         cwd = None if shell.cwd is None else "/" + shell.cwd.removeprefix(".")
         command = Command(
             text=text,
-            line=line + 1,
+            line=at.line + 1,
             kind="other",
             cwd=posixpath.normpath(cwd) if cwd else None,
             lost=shell.lost,
             env=FrozenMap(running),
-            comment=note,
-            above=above,
+            comment=at.note,
+            above=at.above,
         )
         if shell.run(text):
             self.out.append(replace(command, kind="cd"))
@@ -151,24 +158,27 @@ class Builder:
             if inner_cwd is not None:
                 inner.run(shlex.join(["cd", inner_cwd]))
             env = {**running, **inner_env}
-            if argv[:1] in (["bash"], ["sh"]) and len(argv) >= 3 and argv[1] in (
-                "-c", "-lc", "-ec", "-xc", "-exc", "-ex",
-            ):  # fmt: skip
-                for part in split_commands(argv[2]):
-                    self._command(
-                        part, line, item, inner, env, note, above, depth, level + 1
-                    )
-                return
-            self._command(
-                shlex.join(argv), line, item, inner, env, note, above, depth, level + 1
+            is_script = len(argv) >= 3 and argv[0] in ("bash", "sh")
+            parts = (
+                split_commands(argv[2])
+                if is_script and argv[1] in SCRIPT_FLAGS
+                else [shlex.join(argv)]
             )
+            for part in parts:
+                self._command(part, at, inner, env, level + 1)
             return
+        self._run(command, text, at, running)
+
+    def _run(
+        self, command: Command, text: str, at: _At, running: dict[str, str]
+    ) -> None:
+        """A command that may run pytest: a pytest run, or kept with why not."""
         call = pytest_call(text)
         if call is None:
             runner = pytest_runner(text)
             self.out.append(replace(command, runner=runner, parsed=parses(text)))
             return
-        if depth:
+        if at.depth:
             why = (
                 "runs inside a shell if/for/while block: only when its condition "
                 "holds, or once per loop value"
@@ -177,7 +187,8 @@ class Builder:
             return
         args = read_pytest(call.argv)
         sites = tuple(
-            self._site(value, line, item) for value in (*args.ignores, *args.deselects)
+            self._site(value, at.line, at.item)
+            for value in (*args.ignores, *args.deselects)
         )
         self.out.append(
             replace(
@@ -203,7 +214,7 @@ class Builder:
         if words[:1] in (["bash"], ["sh"]) and len(words) >= 2:
             if words[1] in self.wrappers:
                 words = words[1:]
-            elif len(words) == 3 and words[1] in ("-c", "-lc", "-ec", "-xc"):
+            elif len(words) == 3 and words[1] in SCRIPT_FLAGS:
                 return words, None, {}
         if words and words[0] in self.wrappers:
             return _options(words[1:], takes=("-e", "--env", "-w", "--workdir"))
