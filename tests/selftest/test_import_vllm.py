@@ -633,14 +633,16 @@ def test_anchors_folded_scalars_chains_cd_and_new_pools(tmp_path):
             "pipeline.yml:2: not a vLLM CI file: no 'group' (test_areas), no step with "
             "an agent_pool (test-amd.yaml) or vLLM's step keys "
             "(source_file_dependencies, mirror_hardwares); to import another "
-            "Buildkite pipeline's --ignore flags, pass --platform",
+            "Buildkite pipeline, pass --from buildkite (its pytest commands as "
+            "suites) or --platform (its --ignore flags alone)",
         ),
     ],
 )
 def test_bad_input_is_one_line_naming_file_and_line(tmp_path, name, text, message):
     path = write(tmp_path, name, text)
     given = path.parent if name.startswith("test_areas/") else path
-    result = run_import(tmp_path, given)
+    # without --from, a plain pipeline is imported as one (tests/selftest/pipelines)
+    result = run_import(tmp_path, given, "--from", "vllm")
     assert result.returncode == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("testmatrix: error: ") and message in line

@@ -38,6 +38,8 @@ def kind_of(path: Path) -> str:
     keys (read from the text: detection must not cost a second YAML parse)."""
     if path.is_dir():
         return "vllm"
+    if not path.exists():
+        raise TestmatrixError(f"{path}: no such file or directory")
     check_size(path, str(path))
     try:
         text = path.read_bytes().decode("utf-8", "replace")
