@@ -267,8 +267,10 @@ class _Reader:
             if "run" not in step and step.get("uses"):
                 actions.append(str(step["uses"]))
         if actions:
+            many = len(actions) > 1
             notes.append(
-                f"{len(actions)} action steps (uses:) run no shell command here: "
+                f"{len(actions)} action step{'s' if many else ''} (uses:) "
+                f"run{'' if many else 's'} no shell command here: "
                 + ", ".join(dict.fromkeys(actions))
             )
         self.reading.jobs.append(
