@@ -17,7 +17,7 @@ from .. import vllmci
 from ..config import load_workspace
 from ..errors import TestmatrixError, UsageError
 from ..importplan import ImportPlan
-from . import buildkite_plain, github
+from . import buildkite_plain, github, keywords, reasons
 from .common import Reading, check_size
 from .runners import Runners
 
@@ -86,6 +86,9 @@ def read(args: argparse.Namespace, checkout: Path, skiplists: Path) -> Reading:
         reader = github.read if kind == "github" else buildkite_plain.read
         reader(path, str(raw), reading, runners, wrappers, args.checkout_root)
         reading.sources.append(kind)
+    root = checkout_root(reading, args.checkout_root)
+    if root is not None:
+        keywords.convert(reading, checkout, root)
     return reading
 
 
@@ -114,6 +117,7 @@ def describe(plan: ImportPlan, reading: vllmci.Reading) -> None:
     """Platform and variant descriptions that name the runners, not vLLM's CI."""
     if not isinstance(reading, Reading):
         return
+    reasons.deselect_reasons(plan)
     for platform in plan.platforms.values():
         mine = [j for j in plan.jobs if j.platform == platform.name]
         told = ", ".join(dict.fromkeys(j.device or "" for j in mine if j.device))
