@@ -30,6 +30,7 @@ from .common import (
     Unread,
     check_size,
     picks_runner,
+    printable,
     product,
     scalar_text,
     substitute,
@@ -72,8 +73,11 @@ def read(
         raise TestmatrixError(f"{shown}:1: not a Buildkite pipeline: no 'steps' list")
     top = construct(root, Path(shown)) if isinstance(root, yaml.MappingNode) else {}
     reader = _Reader(shown, Source(text), runners, wrappers, reading)
-    reader.env = _env(top.get("env"), shown, line_of(root))
-    reader.agents = _agents(top.get("agents"))
+    try:
+        reader.env = _env(top.get("env"), shown, line_of(root))
+        reader.agents = _agents(top.get("agents"))
+    except ValueError as exc:
+        raise TestmatrixError(f"{shown}:1: pipeline 'env' or 'agents': {exc}") from None
     reader.checkout = checkout_root or CHECKOUT
     before = len(reading.jobs)
     count = reader.walk(steps, Path(shown).stem)
@@ -158,7 +162,7 @@ class _Reader:
     def step(self, node: yaml.MappingNode, data: dict, group: str) -> None:
         named = ("label", "name", "key", "trigger")
         label = next((str(data[k]).strip() for k in named if data.get(k)), "")
-        label = label or f"step at line {line_of(node)}"
+        label = printable(label) or f"step at line {line_of(node)}"
         if "trigger" in data:
             return self.unread(
                 node,
@@ -181,7 +185,10 @@ class _Reader:
                     f"a matrix adjustment skips this combination: {reason}",
                 )
                 continue
-            self.job(node, data, label, group, values, adjust)
+            try:
+                self.job(node, data, label, group, values, adjust)
+            except ValueError as exc:
+                self.unread(node, label, str(exc))
         return None
 
     def job(
@@ -196,7 +203,10 @@ class _Reader:
         def fill(text: str) -> str:
             return _fill(text, values)
 
-        data = substitute(raw, fill)
+        try:
+            data = substitute(raw, lambda text: printable(fill(text)))
+        except ValueError as exc:
+            return self.unread(node, label, str(exc))
         notes = _unknown_keys(data)
         if data.get("if"):
             notes.append(f"runs only if: {data['if']}")
@@ -242,7 +252,8 @@ class _Reader:
             start = int(scalar.start_mark.line)
             end = self.source.end_of(scalar)
             above = tuple(self.source.block_above(start))
-            out.append(Item(fill(str(scalar.value)), start, end, above))
+            text = printable(fill(str(scalar.value)))
+            out.append(Item(text, start, end, above))
         return out
 
 

@@ -20,6 +20,8 @@ from ..model import Location
 
 MAX_BYTES = 4 * 1024 * 1024  # a CI file larger than this is not one a person wrote
 MAX_COMBINATIONS = 256  # per matrix: GitHub's own limit
+MAX_DEPTH = 32  # nesting of one step's values
+MAX_VALUES = 100_000  # values in one step, aliases followed
 BUILDKITE_MATRIX = re.compile(r"\{\{\s*matrix(?:\.([\w-]+))?\s*\}\}")
 GITHUB_MATRIX = re.compile(r"\$\{\{\s*matrix\.([\w.-]+)\s*\}\}")
 
@@ -80,7 +82,11 @@ def product(dimensions: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def scalar_text(value: Any) -> str:
-    """A matrix or env value as the CI writes it into text."""
+    """A matrix or env value as the CI writes it into text; ValueError for a list or
+    a mapping where text belongs."""
+    if isinstance(value, (list, dict)):
+        kind = "a list" if isinstance(value, list) else "a mapping"
+        raise ValueError(f"a value where text belongs is {kind}")
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -89,14 +95,30 @@ def scalar_text(value: Any) -> str:
 
 
 def substitute(value: Any, replace_text: Any) -> Any:
-    """A YAML value with `replace_text` applied to every string in it."""
-    if isinstance(value, str):
-        return replace_text(value)
-    if isinstance(value, list):
-        return [substitute(v, replace_text) for v in value]
-    if isinstance(value, dict):
-        return {k: substitute(v, replace_text) for k, v in value.items()}
-    return value
+    """A YAML value with `replace_text` applied to every string in it; ValueError when
+    it nests deeper than MAX_DEPTH or holds more than MAX_VALUES values (YAML aliases
+    can make a small file a huge, or a recursive, value)."""
+    budget = [MAX_VALUES]
+
+    def walk(item: Any, depth: int) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > MAX_DEPTH:
+            raise ValueError("its values nest too deep or are too many (YAML aliases)")
+        if isinstance(item, str):
+            return replace_text(item)
+        if isinstance(item, list):
+            return [walk(v, depth + 1) for v in item]
+        if isinstance(item, dict):
+            return {k: walk(v, depth + 1) for k, v in item.items()}
+        return item
+
+    return walk(value, 0)
+
+
+def printable(text: str) -> str:
+    """Text with control characters (terminal escapes) written as escapes; newlines
+    and tabs kept."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
 
 
 def values_label(values: dict[str, Any], runners: Sequence[str] = ()) -> str:

@@ -29,6 +29,7 @@ from .common import (
     Reading,
     Unread,
     check_size,
+    printable,
     product,
     scalar_text,
     substitute,
@@ -68,7 +69,10 @@ def read(
         raise TestmatrixError(f"{shown}:1: not a GitHub workflow: no 'jobs' mapping")
     top = construct(root, Path(shown))
     reader = _Reader(shown, Source(text), runners, wrappers, reading)
-    reader.env = _env(top.get("env"))
+    try:
+        reader.env = _env(top.get("env"))
+    except ValueError as exc:
+        raise TestmatrixError(f"{shown}:1: workflow 'env': {exc}") from None
     reader.workdir = _defaults(top)
     reader.shell = _default_shell(top)
     reader.workspace = checkout_root or WORKSPACE
@@ -165,7 +169,7 @@ def _lookup(values: dict[str, Any], name: str) -> str | None:
         if not isinstance(found, dict) or part not in found:
             return None
         found = found[part]
-    return scalar_text(found)
+    return None if isinstance(found, (dict, list)) else scalar_text(found)
 
 
 class _Reader:
@@ -196,7 +200,7 @@ class _Reader:
         line = line_of(key)
         if not isinstance(raw, dict):
             return self.unread(line, job_id, "a job must be a mapping")
-        label = str(raw.get("name") or job_id)
+        label = printable(str(raw.get("name") or job_id))
         if raw.get("uses") and not _linux_job(raw):
             return self.unread(
                 line,
@@ -218,11 +222,17 @@ class _Reader:
                 text = GITHUB_MATRIX.sub(one, text)
                 return WORKSPACE_REFS.sub(self.workspace, text)
 
-            data = substitute(raw, fill)
+            try:
+                data = substitute(raw, lambda text: printable(fill(text)))
+            except ValueError as exc:
+                return self.unread(line, label, str(exc))
             shown = str(data.get("name") or job_id)
             if values and shown == label:
                 shown = with_values(label, values, _runs_on(data))
-            self.combination(job_id, node, line, data, shown, group, fill)
+            try:
+                self.combination(job_id, node, line, data, shown, group, fill)
+            except ValueError as exc:
+                self.unread(line, shown, str(exc))
         return None
 
     def combination(
@@ -256,7 +266,10 @@ class _Reader:
         commands: list[Command] = []
         actions: list[str] = []
         for step_node, run_node in _steps(node, data):
-            step = substitute(construct(step_node, self.path), fill)
+            # bounded: the job's values, these among them, were substituted above
+            step = substitute(
+                construct(step_node, self.path), lambda text: printable(fill(text))
+            )
             if not isinstance(step, dict):
                 continue
             if run_node is not None:  # pytorch's linux_job: `with: script:`

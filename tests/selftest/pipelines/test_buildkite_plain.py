@@ -234,9 +234,33 @@ def test_hostile_labels_and_comments_are_written_as_data(tmp_path: Path) -> None
     assert result.returncode == 0, result.output
     workspace = load_workspace(tmp_path, tmp_path / "skiplists")
     (name,) = workspace.suites
-    assert name == "nv-quoted-rm-rf-suites-evil"
+    assert name == "nv-quoted-rm-rf-suites-evil-x07"
     assert "$(rm -rf /)" in workspace.suites[name].description
-    # YAML's escapes are the label's: a newline folds to a space, a bell stays
-    assert "]] [suites.evil] \a (pipeline.yml:4)" in workspace.suites[name].description
+    # YAML's escapes are the label's: a newline folds to a space, a control
+    # character (a terminal escape) is written as its escape, never sent raw
+    described = workspace.suites[name].description
+    assert "]] [suites.evil] \\x07 (pipeline.yml:4)" in described
+    assert "\a" not in result.output
     (ignore,) = workspace.platforms["rocm"].ignores
     assert ignore.reason == comment
+
+
+def test_an_alias_bomb_is_a_step_not_read(tmp_path: Path) -> None:
+    bomb = ["x0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, 9):
+        bomb.append(f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}"] * 9) + "]")
+    text = "\n".join(bomb) + "\nsteps:\n"
+    text += "  - label: bomb\n    agents: {queue: gpu-h100}\n"
+    text += "    env: {BIG: *x8}\n    command: pytest tests\n"
+    (tmp_path / "pipeline.yml").write_text(text)
+    write(tmp_path / "tests" / "test_a.py", "")
+    code, report = run_json(tmp_path, "pipeline.yml")
+    assert code == 2
+    assert report["unread"] == [
+        {
+            "file": "pipeline.yml",
+            "line": 11,
+            "label": "bomb",
+            "reason": "its values nest too deep or are too many (YAML aliases)",
+        }
+    ]
