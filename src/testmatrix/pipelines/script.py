@@ -46,6 +46,11 @@ GITHUB_ENV = re.compile(
 )
 SCRIPT_FLAGS = ("-c", "-lc", "-ec", "-xc", "-exc", "-ex")
 MAX_DEPTH = 4  # bash -c inside bash -c ...
+# $NAME or ${NAME}, not $$NAME (Buildkite's escape, the shell's PID) nor $1, $@
+VARIABLE = re.compile(
+    r"(?<!\$)\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
+ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class Builder:
     wrappers: Sequence[str] = ()
     out: list[Command] = field(default_factory=list)
     exported: dict[str, str] = field(default_factory=dict)  # $GITHUB_ENV lines
+    variables: dict[str, str] = field(default_factory=dict)
 
     def script(
         self, items: Sequence[Item], cwd: str, env: dict[str, str]
@@ -84,6 +90,7 @@ class Builder:
         """Commands of one shell (a Buildkite step, a GitHub `run:` step)."""
         shell = Shell(cwd.lstrip("/") or ".", None)
         running = {**env}
+        self.variables = {}  # a shell's own: `NAME=value` alone on a line
         first = len(self.out)
         for item in items:
             self._item(item, shell, running)
@@ -137,6 +144,12 @@ class Builder:
             comment=at.note,
             above=at.above,
         )
+        text = expand(text, {**running, **self.variables})
+        assigned = _assignments(text)
+        if assigned:
+            self.variables.update(assigned)
+            self.out.append(command)
+            return
         if shell.run(text):
             self.out.append(replace(command, kind="cd"))
             return
@@ -225,6 +238,42 @@ class Builder:
         index = line if found is None else found
         text = self.source.lines[index] if index < len(self.source.lines) else ""
         return FlagSite(value, index + 1, comment(text))
+
+
+def expand(text: str, known: dict[str, str]) -> str:
+    """`$NAME` and `${NAME}` filled in, as the shell would, where every variable the
+    text names (outside single quotes) is known; else the text as it is."""
+    if "$" not in text:
+        return text
+    parts = re.split(r"('[^']*')", text)  # single quotes: the shell expands nothing
+    names = [
+        a or b
+        for i, part in enumerate(parts)
+        if i % 2 == 0
+        for a, b in VARIABLE.findall(part)
+    ]
+    if not names or any(n not in known for n in names):
+        return text
+    if any(shlex.quote(known[n]) != known[n] for n in names):
+        return text  # a value with spaces or quotes: the shell splits it its own way
+
+    def one(match: re.Match[str]) -> str:
+        return known[match.group(1) or match.group(2)]
+
+    return "".join(
+        VARIABLE.sub(one, part) if i % 2 == 0 else part for i, part in enumerate(parts)
+    )
+
+
+def _assignments(text: str) -> dict[str, str] | None:
+    """`A=1 B=2` alone: the shell's own variables, else None."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return None
+    if not words or not all(ASSIGNMENT.match(w) for w in words):
+        return None
+    return dict(w.split("=", 1) for w in words)
 
 
 def _docker(

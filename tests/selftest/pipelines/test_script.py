@@ -124,3 +124,23 @@ def test_hostile_text_stays_text() -> None:
     assert run.call is not None and run.call.paths == ("tests/$(rm -rf /)",)
     broken = [c for c in found if c.text.startswith("echo")]
     assert broken and broken[0].parsed is False
+
+
+def test_known_variables_are_filled_in_as_the_shell_would() -> None:
+    found = commands(
+        """
+        TESTS=tests/unit
+        export MARK=gpu
+        pytest ${TESTS} -m $MARK --shard-id=$$BUILDKITE_PARALLEL_JOB
+        pytest $UNKNOWN/x
+        pytest '$TESTS'
+        """
+    )
+    first, unknown, quoted = pytest_of(found)
+    assert first.call is not None
+    assert first.call.paths == ("tests/unit",) and first.call.markexpr == "gpu"
+    assert first.call.shard == ("--shard-id=$$BUILDKITE_PARALLEL_JOB",)
+    assert first.text == "pytest ${TESTS} -m $MARK --shard-id=$$BUILDKITE_PARALLEL_JOB"
+    assert unknown.call is not None and unknown.call.paths == ("$UNKNOWN/x",)
+    assert quoted.call is not None and quoted.call.paths == ("$TESTS",)
+    assert "TESTS" not in first.env  # a shell variable, not exported
