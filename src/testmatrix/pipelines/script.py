@@ -41,6 +41,10 @@ DOCKER_VALUE = {
     "--publish", "--runtime", "--ulimit", "--platform", "--pull", "-h", "--hostname",
     "--add-host", "--label", "-l", "--memory", "-m", "--cpus", "--detach-keys",
 }  # fmt: skip
+# conda/mamba/micromamba run options that take a value
+ENV_RUN_VALUE = ("-n", "--name", "-p", "--prefix", "--cwd", "-e", "--env")
+# a -v source that is the directory the command is started in
+CURRENT = {"$(pwd)", "$PWD", "${PWD}", ".", "./", "`pwd`"}
 GITHUB_ENV = re.compile(
     r"""^echo\s+["']?([A-Za-z_][A-Za-z0-9_]*)=([^"'>]*)["']?\s*>>\s*"?\$\{?GITHUB_ENV\}?"?$"""
 )
@@ -123,7 +127,7 @@ class Builder:
                 if not rest.strip() or head in OPENERS:
                     continue
                 at = _At(line, item, note, above, depth)
-                self._command(rest.strip(), at, shell, running)
+                self._command(_unparen(rest.strip()), at, shell, running)
 
     def _command(
         self,
@@ -165,12 +169,16 @@ class Builder:
             return
         unwrapped = self._unwrap(text)
         if unwrapped is not None and level < MAX_DEPTH:
-            argv, inner_cwd, inner_env = unwrapped
+            argv = unwrapped.argv
             inner = Shell(".", None)  # a subshell: its cd stays inside
             inner.cwd, inner.lost = shell.cwd, shell.lost
-            if inner_cwd is not None:
-                inner.run(shlex.join(["cd", inner_cwd]))
-            env = {**running, **inner_env}
+            here = None if shell.cwd is None else "/" + shell.cwd.removeprefix(".")
+            if unwrapped.unknown:
+                inner.cwd, inner.lost = None, f"{text} ({unwrapped.unknown})"
+            elif unwrapped.cwd is not None:
+                where = _inside(unwrapped, here and posixpath.normpath(here))
+                inner.run(shlex.join(["cd", where or unwrapped.cwd]))
+            env = {**running, **unwrapped.env}
             is_script = len(argv) >= 3 and argv[0] in ("bash", "sh")
             parts = (
                 split_commands(argv[2])
@@ -214,8 +222,8 @@ class Builder:
             )
         )
 
-    def _unwrap(self, text: str) -> tuple[list[str], str | None, dict[str, str]] | None:
-        """(argv, directory, environment) of a wrapped command, else None."""
+    def _unwrap(self, text: str) -> _Inner | None:
+        """The command a wrapper runs, where and with what environment, else None."""
         try:
             words = shlex.split(text, comments=True)
         except ValueError:
@@ -223,12 +231,15 @@ class Builder:
         while words and words[0] in ("sudo", "exec"):
             words = words[1:]
         if words[:2] in (["docker", "exec"], ["docker", "run"]):
-            return _docker(words[2:], words[1])
+            return _docker(words[2:])
         if words[:1] in (["bash"], ["sh"]) and len(words) >= 2:
             if words[1] in self.wrappers:
                 words = words[1:]
             elif len(words) == 3 and words[1] in SCRIPT_FLAGS:
-                return words, None, {}
+                return _Inner(words)
+        if words[1:2] == ["run"] and words[0] in ("conda", "mamba", "micromamba"):
+            found = _options(words[2:], takes=ENV_RUN_VALUE)
+            return found if found is None or found.argv else None
         if words and words[0] in self.wrappers:
             return _options(words[1:], takes=("-e", "--env", "-w", "--workdir"))
         return None
@@ -276,25 +287,33 @@ def _assignments(text: str) -> dict[str, str] | None:
     return dict(w.split("=", 1) for w in words)
 
 
-def _docker(
-    words: list[str], verb: str
-) -> tuple[list[str], str | None, dict[str, str]] | None:
-    """`docker exec [options] CONTAINER cmd...` (run: IMAGE) as the inner command."""
+@dataclass
+class _Inner:
+    """The command a wrapper runs: its argv, directory and environment."""
+
+    argv: list[str]
+    cwd: str | None = None  # as the wrapper says it (-w DIR)
+    env: dict[str, str] = field(default_factory=dict)
+    mounts: list[tuple[str, str]] = field(default_factory=list)  # -v SRC:DST
+    unknown: str = ""  # why its directory is not known: the image decides it
+
+
+def _docker(words: list[str]) -> _Inner | None:
+    """`docker exec [options] CONTAINER cmd...` (run: IMAGE) as the inner command;
+    without -w it runs where the image says: unknown here."""
     found = _options(words, takes=tuple(DOCKER_VALUE))
-    if found is None:
-        return None
-    argv, cwd, env = found
-    if len(argv) < 2:
+    if found is None or len(found.argv) < 2:
         return None  # the container or image alone: its own entrypoint runs
-    return argv[1:], cwd, env
+    found.argv = found.argv[1:]
+    if found.cwd is None:
+        found.unknown = "the container's own working directory (no -w)"
+    return found
 
 
-def _options(
-    words: list[str], takes: tuple[str, ...]
-) -> tuple[list[str], str | None, dict[str, str]] | None:
-    """Leading options of a wrapper: -w DIR, -e K=V (others skipped); the rest."""
-    cwd: str | None = None
-    env: dict[str, str] = {}
+def _options(words: list[str], takes: tuple[str, ...]) -> _Inner | None:
+    """Leading options of a wrapper: -w/--workdir/--cwd DIR, -e K=V, -v SRC:DST
+    (others skipped); the rest is the command."""
+    inner = _Inner([])
     i = 0
     while i < len(words) and words[i].startswith("-"):
         word = words[i]
@@ -308,13 +327,42 @@ def _options(
             i += 1
             if not eq and name.startswith("--") and name not in takes:
                 continue  # a flag: --rm, --privileged
-        if name in ("-w", "--workdir"):
-            cwd = value
+        if name in ("-w", "--workdir", "--cwd"):
+            inner.cwd = value
         elif name in ("-e", "--env"):
             key, has, val = value.partition("=")
             if has:
-                env[key] = val
-    return words[i:], cwd, env
+                inner.env[key] = val
+        elif name in ("-v", "--volume") and ":" in value:
+            source, _, target = value.partition(":")
+            inner.mounts.append((source, target.split(":")[0]))
+    inner.argv = words[i:]
+    return inner
+
+
+def _inside(inner: _Inner, here: str | None) -> str | None:
+    """The directory a wrapped command runs in, on the agent: its -w, moved back
+    out of the container where a -v mounts the current directory there."""
+    if inner.cwd is None:
+        return here
+    for source, target in inner.mounts:
+        mounted = here if source in CURRENT else source
+        if here is not None and not posixpath.isabs(mounted or ""):
+            mounted = posixpath.join(here, mounted or "")
+        under = inner.cwd == target or inner.cwd.startswith(target.rstrip("/") + "/")
+        if mounted and under:
+            return posixpath.normpath(mounted + inner.cwd[len(target) :])
+    return inner.cwd
+
+
+def _unparen(text: str) -> str:
+    """A command without the parentheses of a subshell around it: `(pytest a`,
+    `tee log)`."""
+    if text.startswith("(") and not text.startswith("(("):
+        text = text[1:].lstrip()
+    if text.endswith(")") and text.count(")") > text.count("("):
+        text = text[:-1].rstrip()
+    return text
 
 
 def _strip_comment(text: str) -> str:

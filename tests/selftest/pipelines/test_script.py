@@ -144,3 +144,27 @@ def test_known_variables_are_filled_in_as_the_shell_would() -> None:
     assert unknown.call is not None and unknown.call.paths == ("$UNKNOWN/x",)
     assert quoted.call is not None and quoted.call.paths == ("$TESTS",)
     assert "TESTS" not in first.env  # a shell variable, not exported
+
+
+def test_docker_run_maps_its_mounted_workdir_back_to_the_checkout() -> None:
+    found = commands(
+        """
+        docker run --rm -v $(pwd):/ws -w /ws/tests --device=/dev/kfd img pytest unit
+        docker run --rm img pytest /abs/tests
+        """
+    )
+    mounted, unknown = pytest_of(found)
+    assert mounted.cwd == "/w/tests"
+    assert unknown.cwd is None and "no -w" in unknown.lost
+
+
+def test_a_subshell_and_conda_run_are_read_through() -> None:
+    found = commands(
+        """
+        (set -o pipefail && pytest -n 4 -m "cuda" tests | tee log.txt)
+        micromamba run -p ./.venv pytest tests/other
+        """
+    )
+    first, second = pytest_of(found)
+    assert first.call is not None and first.call.markexpr == "cuda"
+    assert second.call is not None and second.call.paths == ("tests/other",)
