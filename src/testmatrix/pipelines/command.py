@@ -21,10 +21,11 @@ from . import buildkite_plain, github, keywords, reasons
 from .common import Reading, check_size
 from .runners import Runners
 
-# step keys only vLLM's CI files have (its generator's input, not Buildkite's)
+# step keys only vLLM's CI files have (its generator's input, not Buildkite's); not
+# `gpu` or `device`, which a plain pipeline's agent tags may use
 VLLM_KEYS = {
-    "agent_pool", "source_file_dependencies", "mirror_hardwares", "num_gpus", "gpu",
-    "mirror", "num_devices", "device", "working_dir",
+    "agent_pool", "source_file_dependencies", "mirror_hardwares", "mirror",
+    "working_dir",
 }  # fmt: skip
 DESCRIPTIONS = {
     "cuda": "NVIDIA GPUs",

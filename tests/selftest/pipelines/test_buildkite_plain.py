@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from testmatrix.config import load_workspace
+from testmatrix.pipelines.command import kind_of
 from testmatrix.plan import session_command
 
 from .support import checkout_from, read, run_import, run_json, write
@@ -264,3 +265,22 @@ def test_an_alias_bomb_is_a_step_not_read(tmp_path: Path) -> None:
             "reason": "its values nest too deep or are too many (YAML aliases)",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("group: Kernels\nsteps: []\n", "vllm"),
+        ("steps:\n- label: a\n  agent_pool: mi300_1\n  command: x\n", "vllm"),
+        ("steps:\n- label: a\n  source_file_dependencies: [a]\n", "vllm"),
+        (
+            "steps:\n- label: a\n  agents: {queue: q, gpu: h100}\n  command: x\n",
+            "buildkite",
+        ),
+        ("on: push\njobs:\n  a:\n    runs-on: x\n", "github"),
+    ],
+)
+def test_the_kind_of_a_file_is_told_by_its_keys(
+    tmp_path: Path, text: str, kind: str
+) -> None:
+    assert kind_of(write(tmp_path / "ci.yml", text)) == kind
