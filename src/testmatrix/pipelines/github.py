@@ -93,8 +93,16 @@ def read(
 
 
 def _env(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
+    """An `env` mapping; ValueError for anything else (an expression: known only
+    when the workflow runs)."""
+    if value is None:
         return {}
+    if isinstance(value, str) and "${{" in value:
+        raise ValueError(
+            "its 'env' is an expression, known only when the workflow runs"
+        )
+    if not isinstance(value, dict):
+        raise ValueError(f"its 'env' must be a mapping, not {value!r}")
     return {str(k): scalar_text(v) for k, v in value.items()}
 
 

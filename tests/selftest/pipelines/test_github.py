@@ -188,3 +188,28 @@ def test_matrix_include_extends_and_adds_and_exclude_removes() -> None:
 def test_a_matrix_over_the_limit_is_refused() -> None:
     with pytest.raises(ValueError, match="over 256"):
         matrix({"a": list(range(20)), "b": list(range(20))})
+
+
+def test_an_env_given_by_an_expression_is_a_job_not_read(tmp_path: Path) -> None:
+    write(
+        tmp_path / "wf.yml",
+        """
+        jobs:
+          gpu:
+            runs-on: linux-h100-gpu-1
+            env: ${{ fromJSON(needs.setup.outputs.env) }}
+            steps:
+              - run: pytest tests
+        """,
+    )
+    write(tmp_path / "tests" / "test_a.py", "")
+    code, report = run_json(tmp_path, "wf.yml")
+    assert code == 2
+    assert report["unread"] == [
+        {
+            "file": "wf.yml",
+            "line": 2,
+            "label": "gpu",
+            "reason": "its 'env' is an expression, known only when the workflow runs",
+        }
+    ]
