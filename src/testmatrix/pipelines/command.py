@@ -64,6 +64,11 @@ def kinds(args: argparse.Namespace) -> list[str]:
             f"import takes vLLM's CI files or plain pipelines and workflows, not "
             f"both: {mixed}"
         )
+    if "vllm" not in found and getattr(args, "default_working_dir", None):
+        raise UsageError(
+            "--default-working-dir is for vLLM's CI files; a plain pipeline's steps "
+            "start at the checkout (--checkout-root) or their plugin's workdir"
+        )
     return found
 
 
