@@ -657,16 +657,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "import",
-        help="turn vLLM's CI (test_areas/, test-amd.yaml) into suites and entries, "
-        "proven command by command; or, with --platform, one Buildkite pipeline's "
-        "--ignore flags",
+        help="turn CI into suites and entries, proven command by command: vLLM's "
+        "(test_areas/, test-amd.yaml), a plain Buildkite pipeline or a GitHub "
+        "workflow; or, with --platform, one Buildkite pipeline's --ignore flags",
     )
     p.add_argument(
         "paths",
         nargs="+",
         metavar="PATH",
         help="vLLM's test_areas directory and/or test-amd.yaml (or an older "
-        "test-pipeline.yaml); with --platform: one Buildkite pipeline file",
+        "test-pipeline.yaml), or plain Buildkite pipelines and GitHub workflows; "
+        "with --platform: one Buildkite pipeline file",
     )
     p.add_argument(
         "--platform",
