@@ -683,7 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkout-root",
         help="absolute path of the checkout on the agents (default: the deepest "
-        "directory holding every directory pytest runs in; vLLM: /vllm-workspace)",
+        "directory holding every directory pytest runs in; vLLM: /vllm-workspace; "
+        "plain pipelines: /workdir, where bare agents and the docker plugin start; "
+        "workflows: /github/workspace)",
     )
     p.add_argument(
         "--default-working-dir",
