@@ -50,8 +50,7 @@ def convert(reading: Reading, checkout: Path, root: str) -> None:
                     and c.call
                     and c.call.keyword is None
                     and _paths(c, root) == _paths(command, root)
-                    and c.call.ignores == command.call.ignores
-                ]
+                ]  # its --ignore flags may differ: the planner decides those
                 if twins:
                     try:
                         new, note = _deselects(command, checkout, root, files)

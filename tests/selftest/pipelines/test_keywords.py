@@ -118,3 +118,18 @@ def test_an_or_keeps_its_own_suite(project: Path) -> None:
     assert code == 0
     (note,) = [n["note"] for n in report["job_notes"] if n["label"] == "AMD models"]
     assert note.endswith("only 'not NAME' terms joined by 'and' are read")
+
+
+def test_an_extra_ignore_beside_the_k_is_an_entry_too(project: Path) -> None:
+    text = PIPELINE.replace(
+        '-k "not test_llama_fp8 and not test_awq"',
+        '-k "not test_llama_fp8 and not test_awq" --ignore=tests/models/test_other.py',
+    )
+    write(project / "pipeline.yml", text)
+    code, report = run_json(project, "pipeline.yml")
+    assert code == 0, report
+    workspace = load_workspace(project, project / "skiplists")
+    rocm = workspace.platforms["rocm"]
+    assert [i.target for i in rocm.ignores] == ["tests/models/test_other.py"]
+    assert sorted(d.nodeid for d in rocm.deselects) == DESELECTED
+    assert list(workspace.suites) == ["nv-models"]
