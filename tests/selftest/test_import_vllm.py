@@ -221,7 +221,7 @@ def test_the_amd_pipelines_notes_block_explains_its_commands(jobs):
 @needs_reference
 @pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_every_mapped_command_of_the_snapshot_runs_exactly_its_selection(snapshot):
-    _, result, seconds = snapshot
+    _, result, _seconds = snapshot
     totals = result["totals"]
     assert {k: totals[k] for k in ("pytest_commands", "exact", "different")} == {
         "pytest_commands": 633,
@@ -236,7 +236,7 @@ def test_every_mapped_command_of_the_snapshot_runs_exactly_its_selection(snapsho
     assert len(unmapped) == totals["not_mapped"] == 16
     assert all("selects tests by node id" in c["detail"] for c in unmapped)
     assert totals["other_commands"] == 332
-    assert seconds < 2.0, f"the import took {seconds:.2f} s"
+    # its speed is benchmark F6's to measure (benchmarks/run.py), not a test's
 
 
 @needs_reference
@@ -635,14 +635,16 @@ def test_anchors_folded_scalars_chains_cd_and_new_pools(tmp_path):
             "pipeline.yml:2: not a vLLM CI file: no 'group' (test_areas), no step with "
             "an agent_pool (test-amd.yaml) or vLLM's step keys "
             "(source_file_dependencies, mirror_hardwares); to import another "
-            "Buildkite pipeline's --ignore flags, pass --platform",
+            "Buildkite pipeline, pass --from buildkite (its pytest commands as "
+            "suites) or --platform (its --ignore flags alone)",
         ),
     ],
 )
 def test_bad_input_is_one_line_naming_file_and_line(tmp_path, name, text, message):
     path = write(tmp_path, name, text)
     given = path.parent if name.startswith("test_areas/") else path
-    result = run_import(tmp_path, given)
+    # without --from, a plain pipeline is imported as one (tests/selftest/pipelines)
+    result = run_import(tmp_path, given, "--from", "vllm")
     assert result.returncode == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("testmatrix: error: ") and message in line

@@ -11,18 +11,21 @@ from testmatrix.errors import UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from testmatrix.pipelines import options as pipelines_options
+
     p = sub.add_parser(
         "import",
-        help="turn vLLM's CI (test_areas/, test-amd.yaml) into suites and entries, "
-        "proven command by command; or, with --platform, one Buildkite pipeline's "
-        "--ignore flags",
+        help="turn CI into suites and entries, proven command by command: vLLM's "
+        "(test_areas/, test-amd.yaml), a plain Buildkite pipeline or a GitHub "
+        "workflow; or, with --platform, one Buildkite pipeline's --ignore flags",
     )
     p.add_argument(
         "paths",
         nargs="+",
         metavar="PATH",
         help="vLLM's test_areas directory and/or test-amd.yaml (or an older "
-        "test-pipeline.yaml); with --platform: one Buildkite pipeline file",
+        "test-pipeline.yaml), or plain Buildkite pipelines and GitHub workflows; "
+        "with --platform: one Buildkite pipeline file",
     )
     p.add_argument(
         "--platform",
@@ -38,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--checkout-root",
         help="absolute path of the checkout on the agents (default: the deepest "
-        "directory holding every directory pytest runs in; vLLM: /vllm-workspace)",
+        "directory holding every directory pytest runs in; vLLM: /vllm-workspace; "
+        "plain pipelines: /workdir, where bare agents and the docker plugin start; "
+        "workflows: /github/workspace)",
     )
     p.add_argument(
         "--default-working-dir",
@@ -61,6 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the report as JSON: per command file, line, label, platform, variant, "
         "sessions, status (exact/different/not-mapped) and detail",
     )
+    pipelines_options.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -103,26 +109,43 @@ def _import_pipeline(args: argparse.Namespace) -> int:
 
 
 def _import_vllm(args: argparse.Namespace) -> int:
-    """vLLM's CI: suites, variants and entries, written only once proven."""
+    """CI files (vLLM's, a plain pipeline's, a workflow's): suites, variants and
+    entries, written only once proven."""
+    from testmatrix.pipelines import command as pipelines
+    from testmatrix.vllm import ci as vllmci
     from testmatrix.vllm.workflow import NothingMapped, import_ci
 
+    paths = [Path(p) for p in args.paths]
+    skiplist_dir = Path(args.skiplists)
+    if "vllm" in pipelines.kinds(args):
+        reading = vllmci.read(paths, default_working_dir=args.default_working_dir)
+    else:
+        reading = pipelines.read(args, skiplist_dir.resolve().parent, skiplist_dir)
     try:
         done = import_ci(
-            [Path(p) for p in args.paths],
-            Path(args.skiplists),
-            default_working_dir=args.default_working_dir,
-            checkout_root=args.checkout_root,
+            reading,
+            paths,
+            skiplist_dir,
+            checkout_root=pipelines.checkout_root(reading, args.checkout_root),
             allow_partial=args.allow_partial,
             force=args.force,
+            after_plan=lambda plan: pipelines.describe(plan, reading),
         )
     except NothingMapped as exc:
-        for line in exc.lines:
+        if args.json:  # the report and the error, as JSON
+            commands = [r.as_dict() for r in exc.results]
+            report = {"error": str(exc), "commands": commands}
+            print(json.dumps({**report, **pipelines.json_fields(reading)}, indent=2))
+            return 2
+        for line in pipelines.report_lines(reading) + exc.lines:
             print(line)
         raise
     if args.json:
-        print(json.dumps(done.as_json(), indent=2))
+        print(
+            json.dumps({**done.as_json(), **pipelines.json_fields(reading)}, indent=2)
+        )
     else:
-        for line in done.lines():
+        for line in done.lines(pipelines.report_lines(reading)):
             print(line)
     if done.refused:
         print(

@@ -133,7 +133,8 @@ def _read_file(
             f"{name}:{line_of(steps)}: not a vLLM CI file: no 'group' (test_areas), "
             "no step with an agent_pool (test-amd.yaml) or vLLM's step keys "
             "(source_file_dependencies, mirror_hardwares); to import another "
-            "Buildkite pipeline's --ignore flags, pass --platform"
+            "Buildkite pipeline, pass --from buildkite (its pytest commands as "
+            "suites) or --platform (its --ignore flags alone)"
         )
     reader = _Reader(shown, name, text, kind, default_working_dir)
     before = len(reading.jobs)

@@ -59,6 +59,7 @@ class Command:
     above: tuple[str, ...] = ()  # the comment lines right above its YAML item
     below: tuple[str, ...] = ()  # a '# ^' note right below it, pointing up at it
     flags: tuple[FlagSite, ...] = ()
+    why: str = ""  # why a command that names pytest is not read as a pytest run
 
 
 @dataclass(frozen=True)

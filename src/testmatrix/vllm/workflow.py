@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,6 @@ from typing import Any
 from testmatrix.config import writer as skiplist_writer
 from testmatrix.config.loader import load_workspace
 from testmatrix.errors import ConfigError, TestmatrixError
-from testmatrix.vllm import ci as vllmci
 from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm import plan as importplan
 from testmatrix.vllm import planmodel, planreport
@@ -62,10 +62,13 @@ class Imported:
             "written": [str(p) for p in self.written],
         }
 
-    def lines(self) -> list[str]:
+    def lines(self, reader_lines: Sequence[str] = ()) -> list[str]:
+        """The report; `reader_lines` (what a reader could not read) after the
+        job notes."""
         plan, totals, counts = self.plan, self.totals, self.counts
         out = [f"note: {n}" for n in plan.notes]
-        out += planreport.job_notes(plan) + planreport.flag_lines(plan)
+        out += [*planreport.job_notes(plan), *reader_lines]
+        out += planreport.flag_lines(plan)
         out += importproof.step_lines(self.results)
         dropped = planreport.dropped_flags(plan)
         if dropped:
@@ -92,11 +95,12 @@ class Imported:
 
 
 class NothingMapped(TestmatrixError):
-    """No command became a suite: the error, with each command's proof line."""
+    """No command became a suite: the error, with each command's proof."""
 
-    def __init__(self, message: str, lines: list[str]):
+    def __init__(self, message: str, results: list[importproof.Result]):
         super().__init__(message)
-        self.lines = lines
+        self.results = results
+        self.lines = importproof.step_lines(results)
 
 
 def _cannot_write(exc: OSError, skiplist_dir: Path) -> TestmatrixError:
@@ -123,18 +127,20 @@ def _prove_staged(
 
 
 def import_ci(
+    reading: vllmjobs.Reading,
     paths: list[Path],
     skiplist_dir: Path,
     *,
-    default_working_dir: str | None,
     checkout_root: str | None,
     allow_partial: bool,
     force: bool,
+    after_plan: Callable[[planmodel.ImportPlan], None] | None = None,
 ) -> Imported:
-    """Import vLLM's CI files into `skiplist_dir`, written only once proven."""
+    """Import CI jobs a reader read from `paths` (vLLM's files, a plain pipeline, a
+    workflow) into `skiplist_dir`, written only once proven. `after_plan` may add
+    the reader's notes to the plan."""
     started = time.perf_counter()
     checkout = skiplist_dir.resolve().parent
-    reading = vllmci.read(paths, default_working_dir=default_working_dir)
     known: dict[str, bool] = {}
 
     def exists(rel: str) -> bool:
@@ -148,11 +154,13 @@ def import_ci(
         checkout_root=checkout_root,
         allow_partial=allow_partial,
     )
+    if after_plan is not None:
+        after_plan(plan)
     if not plan.suites:
         raise NothingMapped(
             f"{' and '.join(map(str, paths))}: no pytest command maps to a suite; "
             "nothing written",
-            importproof.step_lines(importproof.prove(plan, None, checkout)),
+            importproof.prove(plan, None, checkout),
         )
     files = vllm_skiplists.render_plan(plan, " and ".join(str(p) for p in paths))
     clash = skiplist_writer.existing(skiplist_dir, files)
