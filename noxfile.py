@@ -27,6 +27,66 @@ def tests_fast(session: nox.Session) -> None:
     session.run("pytest", "tests/selftest", "-m", "not slow", *session.posargs)
 
 
+# vLLM's pinned test stacks, at both ends of the pytest range pyproject allows: its
+# PR-era requirements (the oldest pytest the package declares, with the plugins vLLM
+# installs beside it: pytest-shard owns --shard-id and --num-shards) and today's pins.
+PINNED_STACKS = {
+    "oldest": (
+        "3.10",
+        (
+            "pytest==8.3.5",
+            "pytest-asyncio==0.24.0",
+            "pytest-shard==0.1.2",
+            "pytest-forked==1.6.0",
+            "pytest-rerunfailures==14.0",
+            "pytest-timeout==2.3.1",
+        ),
+    ),
+    "latest": (
+        "3.13",
+        (
+            "pytest==9.1.0",
+            "pytest-asyncio==1.5.0",
+            "pytest-shard==0.1.2",
+            "pytest-forked==1.7.5",
+            "pytest-rerunfailures==16.7",
+            "pytest-timeout==2.4.0",
+        ),
+    ),
+}
+PINNED_TEST = "tests/selftest/plugin/test_pinned_stack.py"
+
+
+def _pinned(session: nox.Session, stack: str) -> None:
+    _, pins = PINNED_STACKS[stack]
+    session.install("-e", ".[test]", *pins)  # one resolve: the pins hold
+    # the fast tier with vLLM's plugins loaded, then the real startup and collection
+    session.run("pytest", "tests/selftest", "-m", "not slow", *session.posargs)
+    session.run("pytest", PINNED_TEST, *session.posargs)
+
+
+@nox.session(
+    name="tests-pinned-oldest",
+    python=PINNED_STACKS["oldest"][0],
+    default=False,
+    tags=["dev", "pinned"],
+)
+def tests_pinned_oldest(session: nox.Session) -> None:
+    """The fast tier on the oldest supported pytest with vLLM's PR-era plugins."""
+    _pinned(session, "oldest")
+
+
+@nox.session(
+    name="tests-pinned-latest",
+    python=PINNED_STACKS["latest"][0],
+    default=False,
+    tags=["dev", "pinned"],
+)
+def tests_pinned_latest(session: nox.Session) -> None:
+    """The fast tier on today's pins: pytest 9.1 and current versions of the plugins."""
+    _pinned(session, "latest")
+
+
 @nox.session(default=False, tags=["dev"])
 def check(session: nox.Session) -> None:
     """Style, types and layers: ruff format --check, ruff check, mypy and lint-imports

@@ -198,7 +198,7 @@ def test_a_dollar_in_a_path_reaches_pytest_as_written(tiny):
 PYTEST_CASES = {
     "no shards": (
         ("--testmatrix-num-shards=0", "--testmatrix-shard-id=0"),
-        "ERROR: --num-shards=0 must be at least 1",
+        "ERROR: --testmatrix-num-shards=0 must be at least 1",
     ),
     "a shard count without a shard": (
         ("--testmatrix-num-shards=3",),

@@ -26,6 +26,7 @@ from testmatrix.core import options as opt
 from testmatrix.core.fate import MarkerUse, TestCase
 from testmatrix.core.model import Workspace
 from testmatrix.core.rules import IdsBelow, Rules
+from testmatrix.plugin.constants import ConstantReader
 from testmatrix.plugin.items import (
     _PYTEST_MARKS,
     CaseReader,
@@ -69,6 +70,8 @@ def reference_case(
     if callspec is not None:
         for name, value in callspec.params.items():
             pairs += named_strings(name, value)
+    # the module constants it names, read afresh (no reader's per-function cache)
+    shown = ConstantReader(lambda f: item_relpath(Path(f), root)).read(item)
     return TestCase(
         item.nodeid,
         path,
@@ -77,6 +80,8 @@ def reference_case(
         tuple(n for n, _ in pairs),
         marks,
         names,
+        None,
+        shown,
     )
 
 

@@ -301,13 +301,18 @@ def test_every_selected_test_runs_in_exactly_one_shard(inprocess):
 
 
 def test_shard_index_out_of_range(inprocess):
+    # the prefixed names: pytest-shard, where installed, owns the short ones
     result = inprocess(
-        REPO, "tests/models", "--platform=rocm", "--num-shards=2", "--shard-id=2"
+        REPO,
+        "tests/models",
+        "--platform=rocm",
+        "--testmatrix-num-shards=2",
+        "--testmatrix-shard-id=2",
     )
     assert result.returncode == 4
-    assert (
-        result.stderr.strip()
-        == "ERROR: --shard-id=2 is out of range for --num-shards=2 (0..1)"
+    assert result.stderr.strip() == (
+        "ERROR: --testmatrix-shard-id=2 is out of range for "
+        "--testmatrix-num-shards=2 (0..1)"
     )
 
 

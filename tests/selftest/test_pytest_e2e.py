@@ -338,7 +338,9 @@ NO_MODEL = """
 """
 
 
-def test_marked_test_without_a_model_never_runs_silently(inprocess, tiny):
+def test_marked_test_without_a_model_runs_and_says_so(inprocess, tiny):
+    # as a test whose model is on no list: it runs, and the run says why it could
+    # not be decided (lint reports it too)
     root = tiny(
         {
             **UNSEEN_PLATFORM,
@@ -346,13 +348,12 @@ def test_marked_test_without_a_model_never_runs_silently(inprocess, tiny):
         }
     )
     result = inprocess(root, "tests/unit", "--platform=sim")
-    assert result.returncode == 1
-    assert result.counts() == {"errors": 2}
+    assert result.returncode == 0, result.output
+    assert result.counts() == {"passed": 2}
     assert (
-        "test_backend[default] is marked 'encoder_decoder' but its model cannot be "
-        "determined" in result.stdout
+        "2 tests are marked but their model was not found: they ran; name it on the "
+        "marker" in result.stdout
     )
-    assert '@pytest.mark.encoder_decoder(model="org/name")' in result.stdout
 
 
 def test_model_named_on_the_marker_settles_it(inprocess, tiny):

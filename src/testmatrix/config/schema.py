@@ -249,7 +249,7 @@ class Expression(Text):
         if text is None:
             return None
         try:
-            expression.check(text)
+            expression.check(text, arguments=self.option != "-k")
         except expression.ExpressionError as exc:
             why = f"is not a valid pytest {self.option} expression: {exc.message}"
             fail((), f"{subject} {why} (column {exc.column})")

@@ -8,6 +8,7 @@ touches pytest, and no adapter decides anything these functions decide.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -55,6 +56,12 @@ class TestCase(NamedTuple):
     param_names: tuple[str, ...] = ()
     marks: frozenset[str] | None = None  # every marker name (what -m reads)
     keywords: frozenset[str] | None = None  # what -k reads (pytest's own names)
+    # each marker's keyword arguments, per mark (what -m's name(k=v) reads): read
+    # only where a suite's -m has arguments
+    mark_args: Mapping[str, tuple[Mapping[str, object], ...]] | None = None
+    # module-level string constants the test or its fixtures name, read from the
+    # source: (value, constant's name, "file:line"); read for marked tests only
+    constants: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,8 @@ class Fate:
     message: str = ""
     rerun: Rerun | None = None
     model_from: str | None = None  # why `model` is the test's model
+    # a marked test whose model was not found (it runs): the skip of its marker
+    no_model: Entry | None = None
 
     @property
     def runs(self) -> bool:
@@ -98,6 +107,8 @@ class Fate:
             out["model"] = self.model
         if self.rerun is not None:
             out["rerun"] = self.rerun.cite()
+        if self.no_model is not None:
+            out["no_model"] = str(self.no_model.location)
         return out
 
 

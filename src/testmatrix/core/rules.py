@@ -36,7 +36,7 @@ def models_of(test: TestCase, marker: str, rules: Rules) -> Sequence[tuple[str, 
     named = [m for use in test.markers if use.name == marker for m in use.models]
     if named:
         return [(m, "named on the marker") for m in named]
-    return rules.models_in(test)
+    return rules.models_in(test) or rules.models_in_constants(test)
 
 
 class _File(NamedTuple):
@@ -162,6 +162,11 @@ class Rules:
         which pytest is given): excludes, -m or -k."""
         return self._selection is not None and self._selection.narrows
 
+    @property
+    def reads_mark_arguments(self) -> bool:
+        """Whether the suite's -m reads the marks' keyword arguments (name(k=v))."""
+        return self._selection is not None and self._selection.reads_arguments
+
     def excluded_path(self, relpath: str) -> Exclude | None:
         """The suite exclude leaving out exactly this path (pytest asks per path)."""
         if self.suite is None or not self.suite.excludes:
@@ -191,7 +196,9 @@ class Rules:
             if value in self.known_models:
                 why = "listed in the skiplists"
             elif self.params_re.search(name) and self.model_re.match(value):
-                why = f"parameter '{name}'"
+                # a record's field ('model_info.name') or the parameter itself
+                what = "record field" if "." in name else "parameter"
+                why = f"{what} '{name}'"
             else:
                 why = None
             self._model_like[key] = why
@@ -212,6 +219,16 @@ class Rules:
             )
             self._models_in[key] = found
         return found
+
+    def models_in_constants(self, test: TestCase) -> tuple[tuple[str, str], ...]:
+        """The module constants the test or its fixtures name that hold models:
+        listed, or a model-shaped value under a model-like name (MODEL_NAME)."""
+        return tuple(
+            (value, f"module constant {name} at {where}")
+            for value, name, where in test.constants
+            if value in self.known_models
+            or (self.params_re.search(name.lower()) and self.model_re.match(value))
+        )
 
     def listed(self, models: Iterable[str]) -> list[tuple[SkipEntry, str]]:
         """(entry, model) for each model that one of the platform's skips lists."""
@@ -452,13 +469,19 @@ class Rules:
             decided = decided or models[0]
         rerun = self.rerun_for(test) if file.flaky else file.rerun
         if missing is not None:
+            # no model found: the test runs, as one whose model is on no list runs
+            # (lint reports it: the skiplist cannot decide it)
             message = (
                 f"{test.nodeid} is marked '{missing.marker}' but its model cannot be "
-                f"determined from its parameters, so {self.name}'s skiplist cannot "
-                f"decide it; name it on the marker: "
+                f"determined from its parameters or the module constants it uses, so "
+                f"it runs on {self.name}; name it on the marker: "
                 f'@pytest.mark.{missing.marker}(model="org/name") [{missing.location}]'
             )
-            return Fate(FateKind.ERROR, self.name, missing, None, message, rerun)
+            named, why_named = decided if decided is not None else (None, None)
+            kind = FateKind.RUN
+            return Fate(
+                kind, self.name, None, named, message, rerun, why_named, missing
+            )
         if decided is not None:  # say which model the marked test runs with, and why
             return self._runs_with(decided[0], decided[1], rerun)
         if rerun is not None:

@@ -7,6 +7,13 @@ touches pytest, and no adapter decides anything these functions decide.
 
 from __future__ import annotations
 
+from testmatrix.core.expression import (
+    Expression,
+    ExpressionError,
+    keywords_matcher,
+    marks_matcher,
+    names_matcher,
+)
 from testmatrix.core.fate import Fate, FateKind, TestCase
 from testmatrix.core.model import (
     Suite,
@@ -19,7 +26,7 @@ from testmatrix.errors import UsageError
 
 class Selection:
     """A suite's own choice of tests, on every platform: its paths minus its excludes,
-    narrowed by its -m and -k expressions (evaluated by pytest's own parser)."""
+    narrowed by its -m and -k expressions (evaluated as pytest evaluates them)."""
 
     def __init__(self, suite: Suite):
         self.suite = suite
@@ -28,18 +35,25 @@ class Selection:
         self._by_marks: dict[tuple[frozenset[str], str], Fate | None] = {}
         self._keyword = self._compile("keyword", suite.keyword)
 
-    def _compile(self, key: str, text: str | None):  # type: ignore[no-untyped-def]
+    def _compile(self, key: str, text: str | None) -> Expression | None:
         if not text:
             return None
         try:
-            return compile_expression(text)
-        except Exception as exc:  # pytest's ParseError (older: SyntaxError)
-            import pytest
-
+            parsed = Expression.compile(text)
+            if key == "keyword" and parsed.calls:
+                raise ExpressionError(1, "-k takes no arguments: name(...)")
+        except ExpressionError as exc:
             raise UsageError(
                 f"{self.suite.location}: suite {self.suite.name}'s {key} '{text}' is "
-                f"not an expression pytest {pytest.__version__} understands: {exc}"
+                f"not a pytest expression: {exc.message} (column {exc.column})"
             ) from None
+        return parsed
+
+    @property
+    def reads_arguments(self) -> bool:
+        """Whether -m names markers with keyword arguments (`name(k=v)`): the
+        tests' marks' arguments are then read too."""
+        return self._markexpr is not None and self._markexpr.calls
 
     @property
     def by_expression(self) -> bool:
@@ -66,33 +80,32 @@ class Selection:
         """NOT_IN_SUITE with why, where the suite's -m or -k deselects the test."""
         suite = self.suite
         if self._markexpr is not None:
-            marks = test.marks or frozenset()
-            key = (marks, target)  # -m reads the marker names alone: many tests share
-            if key in self._by_marks:
-                fate = self._by_marks[key]
-            else:
-                fate = None
-                if not self._markexpr.evaluate(lambda name, **kw: name in marks):
-                    why = (
-                        f"not in suite {suite.name}: -m '{suite.markexpr}' deselects it"
-                    )
-                    fate = Fate(FateKind.NOT_IN_SUITE, target, message=why)
-                self._by_marks[key] = fate
+            fate = self._by_markexpr(test, target)
             if fate is not None:
                 return fate
-        if self._keyword is not None:
-            names = [n.lower() for n in test.keywords or ()]
-            if not self._keyword.evaluate(
-                lambda sub, **kw: any(sub.lower() in n for n in names)
-            ):
-                why = f"not in suite {suite.name}: -k '{suite.keyword}' deselects it"
-                return Fate(FateKind.NOT_IN_SUITE, target, message=why)
+        keyword = self._keyword
+        if keyword is not None and not keyword.evaluate(
+            keywords_matcher(test.keywords or ())
+        ):
+            why = f"not in suite {suite.name}: -k '{suite.keyword}' deselects it"
+            return Fate(FateKind.NOT_IN_SUITE, target, message=why)
         return None
 
-
-def compile_expression(text: str):  # type: ignore[no-untyped-def]
-    """A -m or -k expression, parsed by the pytest that will run it: a suite selects
-    here exactly what it selects there (the module is private, hence imported here)."""
-    from _pytest.mark.expression import Expression
-
-    return Expression.compile(text)
+    def _by_markexpr(self, test: TestCase, target: str) -> Fate | None:
+        """NOT_IN_SUITE where the suite's -m deselects the test (decided once per
+        set of marker names where the expression has no arguments)."""
+        assert self._markexpr is not None
+        why = f"not in suite {self.suite.name}: -m '{self.suite.markexpr}' deselects it"
+        if self._markexpr.calls:
+            if self._markexpr.evaluate(marks_matcher(test.mark_args or {})):
+                return None
+            return Fate(FateKind.NOT_IN_SUITE, target, message=why)
+        marks = test.marks or frozenset()
+        key = (marks, target)  # -m reads the marker names alone: many tests share
+        if key in self._by_marks:
+            return self._by_marks[key]
+        fate = None
+        if not self._markexpr.evaluate(names_matcher(marks)):
+            fate = Fate(FateKind.NOT_IN_SUITE, target, message=why)
+        self._by_marks[key] = fate
+        return fate

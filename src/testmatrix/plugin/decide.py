@@ -104,6 +104,7 @@ class Decider:
             frozenset(rules.skips),  # only these markers can change a fate here
             selection=bool(suite and suite.markexpr),
             keywords=bool(suite and suite.keyword),
+            arguments=rules.reads_mark_arguments,
         )
         # what a fate does to its tests, worked out once per fate: many share one
         self.acts: dict[int, Act] = {}

@@ -51,21 +51,106 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
+# set while this module runs an expected failure's protocol: a passing call is
+# judged after its teardown, which may still raise the recorded error
+_PROTOCOL = pytest.StashKey[bool]()
+# the teardown's error, as (matches the signature, its description)
+_TEARDOWN = pytest.StashKey[tuple[bool, str]]()
+
+
+def _expected(item: pytest.Item) -> Fate | None:
+    from testmatrix.plugin.state import FATE
+
+    fate: Fate | None = item.stash.get(FATE, None)
+    if fate is None or fate.kind is not FateKind.EXPECTED_FAIL or fate.entry is None:
+        return None
+    return fate
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> bool | None:
+    """Runs an expected failure's phases, then logs their reports: a call that
+    passes is judged once the teardown has run (a fixture's teardown may raise the
+    recorded error). pytest-forked's tests keep its protocol, judged per phase."""
+    if _expected(item) is None or _forked(item):
+        return None
+    from _pytest.runner import runtestprotocol  # the runner's phases, unlogged
+
+    hook = item.ihook
+    hook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    item.stash[_PROTOCOL] = True
+    reports = runtestprotocol(item, nextitem=nextitem, log=False)
+    _judge_passed_call(item, reports)
+    for report in reports:
+        hook.pytest_runtest_logreport(report=report)
+    hook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+def _forked(item: pytest.Item) -> bool:
+    forked = item.config.getoption("forked", False)
+    return bool(forked or item.get_closest_marker("forked"))
+
+
+def _judge_passed_call(item: pytest.Item, reports: list[pytest.TestReport]) -> None:
+    """A passing call's verdict, from its teardown: failed as recorded there, failed
+    differently, or passed (the entry is stale)."""
+    fate = _expected(item)
+    call = next((r for r in reports if r.when == "call"), None)
+    if fate is None or call is None or not call.passed:
+        return
+    teardown = next((r for r in reports if r.when == "teardown"), None)
+    seen = item.stash.get(_TEARDOWN, None)
+    where = f"[{fate.entry.location if fate.entry else ''}]"
+    if teardown is None or not teardown.failed or seen is None:
+        _stale(item, fate, call)
+        return
+    matched, error = seen
+    if matched:  # the recorded error, raised by a fixture's teardown
+        call.outcome = "skipped"
+        call.wasxfail = f"expected on {fate.platform}: {error} at teardown {where}"
+        call.user_properties.append((PROPERTY, AS_EXPECTED))
+        teardown.outcome = "passed"
+        teardown.longrepr = None
+    else:
+        call.user_properties.append((PROPERTY, DIFFERENT))
+        teardown.longrepr = (
+            f"{item.nodeid} fails differently on {fate.platform} at teardown: "
+            f"expected {fate.entry.fails if fate.entry else ''} {where}, got "
+            f"{error}\n\n{teardown.longrepr}"
+        )
+
+
+def _stale(item: pytest.Item, fate: Fate, report: pytest.TestReport) -> None:
+    assert fate.entry is not None
+    report.outcome = "failed"
+    report.user_properties.append((PROPERTY, STALE))
+    report.longrepr = (
+        f"{item.nodeid} passes on {fate.platform}, but [{fate.entry.location}] "
+        f"expects it to fail with {fate.entry.fails}: the entry is stale, remove it "
+        f"({fate.entry.reason})"
+    )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    from testmatrix.plugin.state import FATE
-
-    fate: Fate | None = item.stash.get(FATE, None)
-    if fate is None or fate.kind is not FateKind.EXPECTED_FAIL or fate.entry is None:
+    fate = _expected(item)
+    if fate is None:
         return report
-    signature = fate.entry.fails
-    assert signature is not None  # an EXPECTED_FAIL fate comes from such an entry
+    entry = fate.entry
+    assert entry is not None and entry.fails is not None  # what _expected returns
+    signature = entry.fails
     if report.when == "teardown":
+        if call.excinfo is not None and report.failed:
+            error = call.excinfo.value
+            item.stash[_TEARDOWN] = (matches(signature, error), describe(error))
         return report
-    where = f"[{fate.entry.location}]"
+    where = f"[{entry.location}]"
     if call.excinfo is not None and report.failed:
         error = call.excinfo.value
         if matches(signature, error):
@@ -83,14 +168,9 @@ def pytest_runtest_makereport(
             )
             report.longrepr = (
                 f"{item.nodeid} fails differently on {fate.platform}: expected "
-                f"{signature} ({fate.entry.reason}) {where}, got {describe(error)}\n\n"
+                f"{signature} ({entry.reason}) {where}, got {describe(error)}\n\n"
                 f"{report.longrepr}"
             )
-    elif report.when == "call" and report.passed:
-        report.outcome = "failed"
-        report.user_properties.append((PROPERTY, STALE))
-        report.longrepr = (
-            f"{item.nodeid} passes on {fate.platform}, but {where} expects it to fail "
-            f"with {signature}: the entry is stale, remove it ({fate.entry.reason})"
-        )
+    elif report.when == "call" and report.passed and _PROTOCOL not in item.stash:
+        _stale(item, fate, report)  # judged now: another plugin runs the phases
     return report

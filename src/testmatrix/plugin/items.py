@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from testmatrix.core.fate import MarkerUse, TestCase
+from testmatrix.plugin.constants import ConstantReader
 
 # pytest's own marks never name models; reading their long argument lists is waste
 _PYTEST_MARKS = frozenset(
@@ -63,9 +64,26 @@ def keywords_of(item: pytest.Item) -> frozenset[str]:
     return frozenset(KeywordMatcher.from_item(item)._names)
 
 
+def mark_arguments(item: pytest.Item) -> dict[str, tuple[dict[str, object], ...]]:
+    """Each marker name on the item (its own and its parents'), with the keyword
+    arguments of each of its marks: what pytest's -m matches `name(k=v)` against."""
+    found: dict[str, list[dict[str, object]]] = {}
+    for mark in item.iter_markers():
+        found.setdefault(mark.name, []).append(dict(mark.kwargs))
+    return {name: tuple(kwargs) for name, kwargs in found.items()}
+
+
 def named_strings(name: str, value: object) -> list[tuple[str, str]]:
     """The strings a parameter carries, each with where it came from: the parameter
-    itself, or a record's field ('model_info.name')."""
+    itself, or a record's field ('model_info.name': a dataclass, a NamedTuple, a
+    dict)."""
+    fields = getattr(type(value), "_fields", None)
+    if isinstance(value, tuple) and isinstance(fields, tuple):  # a NamedTuple
+        return [
+            (f"{name}.{f}", v)
+            for f, v in zip(fields, value, strict=False)
+            if isinstance(v, str)
+        ]
     if isinstance(value, dict):
         return [(f"{name}.{k}", v) for k, v in value.items() if isinstance(v, str)]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -90,7 +108,8 @@ class CaseReader:
 
     `relevant`: the markers some entry uses (None: every marker, for explain and
     lint); `selection`: the marker names -m reads; `keywords`: the names -k reads
-    (costly: only where a suite uses -k)."""
+    (costly: only where a suite uses -k); `arguments`: the marks' keyword
+    arguments, which -m's `name(k=v)` reads."""
 
     def __init__(
         self,
@@ -99,11 +118,14 @@ class CaseReader:
         *,
         selection: bool = True,
         keywords: bool = True,
+        arguments: bool = False,
     ):
         self.root = root
         self.relevant = relevant
         self.selection = selection
         self.keywords = keywords
+        self.arguments = arguments
+        self.constants = ConstantReader(self._shown)
         # Caches keyed by the id of a node, a Mark or a parameter value. Each entry
         # holds its object, so the object lives as long as the cache and no other
         # object can take its id: a hit is always the object asked about.
@@ -111,6 +133,9 @@ class CaseReader:
         self._parents: dict[int, tuple[object, _Shared]] = {}
         self._uses: dict[int, tuple[object, MarkerUse]] = {}  # by id of the Mark
         self._strings: dict[tuple[str, int], tuple[object, _Strings]] = {}
+
+    def _shown(self, filename: str) -> str | None:
+        return relpath(Path(filename), self.root)
 
     def _wanted(self, name: str) -> bool:
         if self.relevant is None:
@@ -191,8 +216,9 @@ class CaseReader:
         if self.selection:
             marks = parent_names.union(map(_NAME, own)) if own else parent_names
         names = keywords_of(item) if self.keywords else None
+        args = mark_arguments(item) if self.arguments else None
         if not uses and relevant is not None:
-            return TestCase(item.nodeid, path, (), (), (), marks, names)
+            return TestCase(item.nodeid, path, (), (), (), marks, names, args)
         values: tuple[str, ...] = ()
         where: tuple[str, ...] = ()
         callspec = getattr(item, "callspec", None)
@@ -207,4 +233,8 @@ class CaseReader:
                 if more:
                     values += more
                     where += source
-        return TestCase(item.nodeid, path, tuple(uses), values, where, marks, names)
+        # module constants the test names: only a marked test's model is sought
+        constants = self.constants.read(item)
+        return TestCase(
+            item.nodeid, path, tuple(uses), values, where, marks, names, args, constants
+        )

@@ -120,10 +120,32 @@ OPTIONS: tuple[tuple[opt.Option, dict[str, Any]], ...] = (
 )
 
 
+def option_names(parser: object) -> set[str] | None:
+    """Every option string registered with pytest's parser so far, in any group;
+    None where this pytest's parser cannot be read (then no alias is safe)."""
+    groups = getattr(parser, "_groups", None)
+    anonymous = getattr(parser, "_anonymous", None)
+    if not isinstance(groups, list) or anonymous is None:
+        return None
+    try:
+        return {
+            name
+            for group in [*groups, anonymous]
+            for argument in group.options
+            for name in argument.names()
+        }
+    except (AttributeError, TypeError):
+        return None
+
+
 class ShortNames:
     """Registers the short aliases (--platform) of the prefixed options once every
     other plugin has registered its own options, each only where it is free: a
-    name another plugin owns (pytest-shard's --shard-id) stays that plugin's."""
+    name another plugin owns (pytest-shard's --shard-id) stays that plugin's.
+
+    pytest before 9 checks clashes only within one option group, and argparse
+    then fails at startup on a clash across groups; so every group's names are
+    read here, whatever pytest's version."""
 
     def __init__(self, group: pytest.OptionGroup):
         self.group = group
@@ -134,12 +156,16 @@ class ShortNames:
         if self.added:
             return
         self.added = True
+        registered = option_names(getattr(self.group, "parser", None))
         for option, spec in OPTIONS:
+            if registered is None or option.short in registered:
+                self.taken.append(option.short)  # another plugin's: keep theirs
+                continue
             attrs = {**spec, "help": argparse.SUPPRESS}
             try:
                 self.group.addoption(option.short, dest=option.dest, **attrs)
             except (argparse.ArgumentError, ValueError):
-                self.taken.append(option.short)  # another plugin's: keep theirs
+                self.taken.append(option.short)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_load_initial_conftests(self) -> Generator[None, object, object]:

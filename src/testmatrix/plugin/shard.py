@@ -5,16 +5,18 @@ from __future__ import annotations
 import heapq
 from pathlib import Path
 
+from testmatrix.core import options as opt
 from testmatrix.errors import TestmatrixError
 from testmatrix.jsonio import read_json
 
 
 def check(shard_id: int, num_shards: int) -> None:
     if num_shards < 1:
-        raise TestmatrixError(f"--num-shards={num_shards} must be at least 1")
+        raise TestmatrixError(f"{opt.NUM_SHARDS.flag(num_shards)} must be at least 1")
     if not 0 <= shard_id < num_shards:
         raise TestmatrixError(
-            f"--shard-id={shard_id} is out of range for --num-shards={num_shards} "
+            f"{opt.SHARD_ID.flag(shard_id)} is out of range for "
+            f"{opt.NUM_SHARDS.flag(num_shards)} "
             f"(0..{num_shards - 1})"
         )
 

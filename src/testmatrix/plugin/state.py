@@ -73,7 +73,8 @@ class State:
         self.worker_collected = False  # a worker's decisions were taken
         # seen in the reports, in whichever process writes the summary
         self.tests: dict[str, Record] = {}  # nodeid: its fate, and models
-        self.outcomes: dict[str, str] = {}
+        self.outcomes: dict[str, str] = {}  # passed, failed, skipped, error (setup)
+        self.teardown_errors: set[str] = set()  # tests whose teardown failed
         self.durations_seen: dict[str, float] = {}
         self.reran: set[str] = set()
         self.short_names_taken: tuple[str, ...] = ()  # our aliases other plugins own

@@ -52,9 +52,13 @@ class Outcomes:
         if report.when == "call" or (
             report.when == "setup" and report.outcome != "passed"
         ):
-            state.outcomes[report.nodeid] = report.outcome
+            # a failed setup is an error, as pytest counts it
+            error = report.when == "setup" and report.failed
+            state.outcomes[report.nodeid] = "error" if error else report.outcome
             state.durations_seen[report.nodeid] = round(report.duration, 6)
             state.tests[report.nodeid] = _record_of(report)
+        elif report.when == "teardown" and report.failed:
+            state.teardown_errors.add(report.nodeid)  # beside its call's outcome
 
 
 class Controller:
@@ -124,7 +128,10 @@ def tally(state: State) -> dict[str, Any]:
         "skipped_by_entry": 0,
         "skipped_other": 0,
         "flaky": 0,
+        # pytest's errors: a failed setup, and a failed teardown besides the test's
+        # own outcome (pytest's "1 passed, 1 error")
         "errors": 0,
+        "no_model": 0,  # marked tests whose model was not found: they ran
         # an entry's expected failures, apart: as recorded, passing now (the entry
         # is stale), or failing with another error
         "expected_fail": 0,
@@ -143,16 +150,19 @@ def tally(state: State) -> dict[str, Any]:
             counts["flaky"] += nodeid in state.reran
         elif outcome == "failed":
             kind = "failed"
+        elif outcome == "error":
+            kind = "errors"
         elif fate == FateKind.SKIPPED.value:
             kind = "skipped_by_entry"
         else:
             kind = "skipped_other"
         counts[kind] += 1
-        counts["errors"] += fate == FateKind.ERROR.value
+        counts["no_model"] += bool(record.get("no_model"))
         named = record.get("models") or record.get("model")
         for model in named.split(",") if named else ():
             row = models.setdefault(model, {})
             row[kind] = row.get(kind, 0) + 1
+    counts["errors"] += len(state.teardown_errors)
     left = [r.get("fate") for r in state.left_out]
     counts["deselected"] = sum(
         f in (FateKind.DESELECTED.value, FateKind.IGNORED.value) for f in left

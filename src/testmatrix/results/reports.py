@@ -87,12 +87,14 @@ SHARDED_COUNTS = (
     "skipped_other",
     "flaky",
     "errors",
+    "no_model",
     "expected_fail",
     "unexpected_pass",
     "fails_differently",
 )
 COUNT_LABELS = (
     ("failed", "failed"),
+    ("errors", "errors"),
     ("unexpected_pass", "passed against a stale entry"),
     ("fails_differently", "failed differently"),
     ("expected_fail", "expected failures"),
@@ -101,7 +103,7 @@ COUNT_LABELS = (
     ("deselected", "deselected"),
     ("ignored_paths", "files ignored"),
     ("not_in_suite", "in other suites"),
-    ("errors", "no model"),
+    ("no_model", "no model found"),
 )
 
 
@@ -236,6 +238,7 @@ def _model_cell(outcomes: dict[str, int] | None) -> str:
     for kind, label in (
         ("passed", "passed"),
         ("failed", "failed"),
+        ("errors", "errors"),
         ("skipped_by_entry", "skipped by entry"),
         ("expected_fail", "expected to fail"),
         ("unexpected_pass", "passed, entry stale"),
@@ -244,7 +247,7 @@ def _model_cell(outcomes: dict[str, int] | None) -> str:
     ):
         if outcomes.get(kind):
             parts.append(f"{outcomes[kind]} {label}")
-    if outcomes.get("failed") or outcomes.get("unexpected_pass"):
+    if any(outcomes.get(k) for k in ("failed", "errors", "unexpected_pass")):
         icon = ":x:"
     elif outcomes.get("passed"):
         icon = ":white_check_mark:"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from testmatrix.core import options as opt
+from testmatrix.core.expression import Expression
 from testmatrix.core.fate import TestCase
 from testmatrix.core.model import Workspace
 from testmatrix.errors import TestmatrixError
@@ -41,7 +42,12 @@ class _Recorder:
         suites = self.workspace.suites.values()
         selection = any(s.markexpr for s in suites)  # only -m reads every name
         keywords = any(s.keyword for s in suites)
-        read = CaseReader(root, selection=selection, keywords=keywords).read
+        arguments = any(
+            Expression.compile(s.markexpr).calls for s in suites if s.markexpr
+        )
+        read = CaseReader(
+            root, selection=selection, keywords=keywords, arguments=arguments
+        ).read
         self.cases = [read(item) for item in items]
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

@@ -189,12 +189,13 @@ def _decide(
             continue
         selected.append(suite)
         by_file.setdefault(case.path, []).append(fate)
-        if fate.kind is FateKind.ERROR and isinstance(fate.entry, SkipEntry):
-            marker = fate.entry.marker
+        if isinstance(fate.no_model, SkipEntry):
+            used.add(id(fate.no_model))
+            marker = fate.no_model.marker
             add(
                 Finding(
                     "error",
-                    str(fate.entry.location),
+                    str(fate.no_model.location),
                     f"{case.nodeid} is marked '{marker}' but names no model; "
                     f'name it: @pytest.mark.{marker}(model="...")',
                 )
