@@ -71,7 +71,7 @@ def test_one_bad_summary_is_one_located_line_not_the_end(
 ):
     good = write(tmp_path, "good.json", summary(suite="kernels"))
     broken = write(tmp_path, "bad.json", bad)
-    assert main(["report", good, broken]) == 1
+    assert main(["report", good, broken]) == 2
     captured = capsys.readouterr()
     errors = captured.err.splitlines()
     assert len(errors) == 1 and errors[0].startswith(f"testmatrix: error: {broken}")

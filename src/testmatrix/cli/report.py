@@ -70,4 +70,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     for line in bad:
         print(f"testmatrix: error: {line}", file=sys.stderr)
-    return 1 if bad else 0
+    return 2 if bad else 0  # bad input, as every other; the matrix is written
