@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from selftest.helpers import Result, run
+from selftest.helpers import REPO, Result, run
 from selftest.test_config import ROCM_IGNORES
 from testmatrix.cli import main
 from testmatrix.config.loader import load_workspace
@@ -24,7 +24,7 @@ from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm import plan as importplan
 
 # vLLM's CI files, vendored with their notice (data/vllm/NOTICE)
-REFERENCE = Path(__file__).parent / "data" / "vllm"
+REFERENCE = REPO / "tests" / "selftest" / "data" / "vllm"
 AREAS = REFERENCE / "test_areas.7075df79b"
 AMD = REFERENCE / "test-amd.7075df79b.yaml"
 OLD_AMD = REFERENCE / "test-amd.ffc3b430a.yaml"

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from selftest.helpers import Result
+from selftest.helpers import REPO, Result
 from testmatrix.cli import main
 
 # vLLM's CI files, vendored with their notice (data/vllm/NOTICE)
-REFERENCE = Path(__file__).parent / "data" / "vllm"
+REFERENCE = REPO / "tests" / "selftest" / "data" / "vllm"
 AREAS = REFERENCE / "test_areas.7075df79b"
 AMD = REFERENCE / "test-amd.7075df79b.yaml"
 LM_EVAL = ".buildkite/lm-eval-harness/test_lm_eval_correctness.py"
