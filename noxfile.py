@@ -9,7 +9,14 @@ sys.path.insert(0, str(Path(__file__).parent / "src"))  # nox need not install u
 from testmatrix.nox.sessions import register
 
 WORKSPACE = register(Path(__file__).parent)  # lint, pipeline, <platform>-<suite>
-STYLED = ["src", "tests/selftest", "benchmarks", "noxfile.py", "conftest.py"]
+STYLED = [
+    "src",
+    "tests/selftest",
+    "benchmarks",
+    "docs/hooks",
+    "noxfile.py",
+    "conftest.py",
+]
 TOOLS = ["ruff==0.17.6", "mypy==2.4.1", "import-linter==2.17"]  # pinned: output varies
 
 
@@ -106,6 +113,13 @@ def check(session: nox.Session) -> None:
             failed.append(" ".join(command))
     if failed:
         session.error(f"failed: {', '.join(failed)}")
+
+
+@nox.session(default=False, tags=["dev"])
+def docs(session: nox.Session) -> None:
+    """The documentation site: mkdocs build --strict into site/ (-- for mkdocs)."""
+    session.install("-e", ".[docs]")  # the reference pages import the package
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)
 
 
 @nox.session(default=False, tags=["dev"])
