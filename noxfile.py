@@ -9,8 +9,15 @@ sys.path.insert(0, str(Path(__file__).parent / "src"))  # nox need not install u
 from testmatrix.nox.sessions import register
 
 WORKSPACE = register(Path(__file__).parent)  # lint, pipeline, <platform>-<suite>
-STYLED = ["src", "tests/selftest", "benchmarks", "noxfile.py", "conftest.py"]
-TOOLS = ["ruff==0.17.6", "mypy==2.4.1"]  # pinned: formatter and checker output vary
+STYLED = [
+    "src",
+    "tests/selftest",
+    "benchmarks",
+    "docs/hooks",
+    "noxfile.py",
+    "conftest.py",
+]
+TOOLS = ["ruff==0.17.6", "mypy==2.4.1", "import-linter==2.17"]  # pinned: output varies
 
 
 @nox.session(default=False, tags=["dev"])
@@ -89,16 +96,30 @@ def tests_pinned_latest(session: nox.Session) -> None:
 
 @nox.session(default=False, tags=["dev"])
 def check(session: nox.Session) -> None:
-    """Style and types: ruff format --check, ruff check and mypy (pyproject.toml)."""
+    """Style, types and layers: ruff format --check, ruff check, mypy and lint-imports
+    (the import contract in pyproject.toml)."""
     session.install("-e", ".[test]", *TOOLS)  # mypy reads the dependencies' types
     failed = []
-    for command in (["ruff", "format", "--check"], ["ruff", "check"], ["mypy"]):
+    checks = (
+        ["ruff", "format", "--check"],
+        ["ruff", "check"],
+        ["mypy"],
+        ["lint-imports", "--no-cache"],
+    )
+    for command in checks:
         try:  # all three run, so one CI run reports every kind of problem
             session.run(*command, *(STYLED if command[0] == "ruff" else []))
         except nox.command.CommandFailed:
             failed.append(" ".join(command))
     if failed:
         session.error(f"failed: {', '.join(failed)}")
+
+
+@nox.session(default=False, tags=["dev"])
+def docs(session: nox.Session) -> None:
+    """The documentation site: mkdocs build --strict into site/ (-- for mkdocs)."""
+    session.install("-e", ".[docs]")  # the reference pages import the package
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)
 
 
 @nox.session(default=False, tags=["dev"])

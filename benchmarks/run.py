@@ -59,7 +59,7 @@ SIZES = {"10k": 10_000, "30k": 30_000, "120k": 120_000, "300k": 300_000}
 REFERENCE_SIZE = 120_000  # figures 1, 2, 4 and 5 use this size where it is asked for
 ENTRIES = 300
 FEW, MANY = 30, 3000  # figure 2
-REFERENCE = REPO.parent / "shared" / "reference" / "vllm"
+REFERENCE = REPO / "tests" / "selftest" / "data" / "vllm"  # vendored, with its NOTICE
 SNAPSHOT = "7075df79b"
 LM_EVAL = ".buildkite/lm-eval-harness/test_lm_eval_correctness.py"
 BYTECODE = "on"  # what every figure is measured with; the output says so
@@ -1091,7 +1091,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reference",
         default=str(REFERENCE),
-        help="vLLM's CI snapshot (figure 6; default: ../shared/reference/vllm)",
+        help="vLLM's CI snapshot (figure 6; default: tests/selftest/data/vllm)",
     )
     parser.add_argument(
         "--smoke",

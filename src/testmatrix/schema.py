@@ -2,7 +2,7 @@
 
 import sys
 
-from testmatrix.config.schema import main
+from testmatrix.config.schemafiles import main
 
 if __name__ == "__main__":
     sys.exit(main())

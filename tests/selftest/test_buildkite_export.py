@@ -257,7 +257,7 @@ def test_a_parallel_steps_shards_merge_into_one_cell():
         "| unit | :warning: no summary | :x: 5 passed, 1 failed, 1 skipped, "
         "3 deselected, 1 files ignored, 2 of 2 shards reported, shard 1 failed |"
     )
-    assert "| `org/a` | :white_check_mark: 5 passed |" in text
+    assert "| org/a | :white_check_mark: 5 passed |" in text
     half = reports.matrix(shards[:1])
     assert "1 of 2 shards reported" in half and ":warning:" in half
 
@@ -275,7 +275,7 @@ def test_model_coverage_shows_where_each_model_ran():
     }
     lines = reports.model_coverage(sessions)
     assert lines[-1] == (
-        "| `org/a` | :white_check_mark: 2 passed | :no_entry_sign: 2 skipped by entry |"
+        "| org/a | :white_check_mark: 2 passed | :no_entry_sign: 2 skipped by entry |"
     )
 
 

@@ -20,20 +20,17 @@ from testmatrix.cli import main
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import session_command
 from testmatrix.vllm import ci as vllmci
+from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm import plan as importplan
 
-REFERENCE = REPO.parent / "shared" / "reference" / "vllm"
+# vLLM's CI files, vendored with their notice (data/vllm/NOTICE)
+REFERENCE = REPO / "tests" / "selftest" / "data" / "vllm"
 AREAS = REFERENCE / "test_areas.7075df79b"
 AMD = REFERENCE / "test-amd.7075df79b.yaml"
 OLD_AMD = REFERENCE / "test-amd.ffc3b430a.yaml"
 OLD_MAIN = REFERENCE / "test-pipeline.802748bdd.yaml"
 # vLLM has it; the listings hold tests/**/test_*.py only
 LM_EVAL = ".buildkite/lm-eval-harness/test_lm_eval_correctness.py"
-
-needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_dir(),
-    reason=f"vLLM's CI files are not at {REFERENCE} (shared/ beside the checkout)",
-)
 
 
 def checkout(root: Path, listing: str, *extra: str) -> Path:
@@ -61,8 +58,6 @@ def run_import(cwd: Path, *args: str) -> Result:
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory) -> tuple[Path, dict, float]:
     """The 2026-05 snapshot imported into an empty checkout: (root, --json, seconds)."""
-    if not REFERENCE.is_dir():
-        pytest.skip(f"vLLM's CI files are not at {REFERENCE}")
     root = checkout(
         tmp_path_factory.mktemp("vllm"), "test-files.7075df79b.txt", LM_EVAL
     )
@@ -74,13 +69,11 @@ def snapshot(tmp_path_factory) -> tuple[Path, dict, float]:
 
 
 @pytest.fixture(scope="module")
-def jobs() -> list[vllmci.Job]:
-    if not REFERENCE.is_dir():
-        pytest.skip(f"vLLM's CI files are not at {REFERENCE}")
+def jobs() -> list[vllmjobs.Job]:
     return vllmci.read([AREAS, AMD]).jobs
 
 
-def job(jobs: list[vllmci.Job], file: str, line: int, target: str) -> vllmci.Job:
+def job(jobs: list[vllmjobs.Job], file: str, line: int, target: str) -> vllmjobs.Job:
     found = [
         j
         for j in jobs
@@ -109,7 +102,6 @@ def command(result: dict, file: str, line: int, platform: str, variant=None) -> 
 # -- reading -------------------------------------------------------------------
 
 
-@needs_reference
 def test_reads_every_step_job_command_and_flag_of_the_snapshot():
     reading = vllmci.read([AREAS, AMD])
     areas = [f for f in reading.files if f.kind == "test_areas"]
@@ -125,7 +117,6 @@ def test_reads_every_step_job_command_and_flag_of_the_snapshot():
     assert sum(1 for j in with_ignores if any(c.flags for c in j.commands)) == 28
 
 
-@needs_reference
 def test_an_agent_pool_is_a_variant_and_its_gpu_count(jobs):
     model = job(jobs, AMD.name, 117, "rocm:mi250")  # Distributed Model Tests (2 GPUs)
     assert (model.device, model.gpus, model.pool_template) == (
@@ -137,7 +128,6 @@ def test_an_agent_pool_is_a_variant_and_its_gpu_count(jobs):
     assert job(jobs, AMD.name, 2777, "rocm:mi355").gfx == ("gfx950",)
 
 
-@needs_reference
 def test_a_mirror_without_commands_inherits_the_steps_ignores_included(jobs):
     nvidia = job(jobs, "entrypoints.yaml", 30, "cuda")
     amd = job(jobs, "entrypoints.yaml", 40, "rocm:mi325")
@@ -152,7 +142,6 @@ def test_a_mirror_without_commands_inherits_the_steps_ignores_included(jobs):
     assert dict(pytest_run.env) == {"VLLM_WORKER_MULTIPROC_METHOD": "spawn"}
 
 
-@needs_reference
 def test_a_mirror_with_commands_replaces_the_steps(jobs):
     nvidia = job(jobs, "samplers.yaml", 5, "cuda")
     amd = job(jobs, "samplers.yaml", 24, "rocm:mi325")
@@ -165,7 +154,6 @@ def test_a_mirror_with_commands_replaces_the_steps(jobs):
     ]
 
 
-@needs_reference
 def test_exports_and_assignments_make_each_commands_environment(jobs):
     dp = job(jobs, "distributed.yaml", 36, "cuda")  # Distributed DP Tests (2 GPUs)
     first = dp.pytest[0]
@@ -181,7 +169,6 @@ def test_exports_and_assignments_make_each_commands_environment(jobs):
     assert dict(dp.pytest[3].env) == {"NCCL_CUMEM_HOST_ENABLE": "0", "DP_SIZE": "2"}
 
 
-@needs_reference
 def test_a_cd_moves_the_commands_after_it(jobs):
     standard4 = job(jobs, "models_multimodal.yaml", 66, "cuda")
     whisper = standard4.pytest[-1]
@@ -192,7 +179,6 @@ def test_a_cd_moves_the_commands_after_it(jobs):
     assert whisper.comment == 'Otherwise, mp_method="spawn" doesn\'t work'
 
 
-@needs_reference
 def test_keys_the_import_does_not_read_are_noted_not_refused(jobs):
     acceptance = job(jobs, "misc.yaml", 241, "cuda")
     assert acceptance.notes == (
@@ -203,7 +189,6 @@ def test_keys_the_import_does_not_read_are_noted_not_refused(jobs):
     assert language.notes == ("mirror 'torch_nightly' is not imported",)
 
 
-@needs_reference
 def test_the_amd_pipelines_notes_block_explains_its_commands(jobs):
     llm = job(jobs, AMD.name, 1362, "rocm:mi300")  # Entrypoints Integration (LLM)
     generate = next(c for c in llm.pytest if c.line == 1362)
@@ -217,10 +202,9 @@ def test_the_amd_pipelines_notes_block_explains_its_commands(jobs):
 # -- deciding and proving: the 2026-05 snapshot --------------------------------
 
 
-@needs_reference
 @pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_every_mapped_command_of_the_snapshot_runs_exactly_its_selection(snapshot):
-    _, result, seconds = snapshot
+    _, result, _seconds = snapshot
     totals = result["totals"]
     assert {k: totals[k] for k in ("pytest_commands", "exact", "different")} == {
         "pytest_commands": 633,
@@ -235,10 +219,9 @@ def test_every_mapped_command_of_the_snapshot_runs_exactly_its_selection(snapsho
     assert len(unmapped) == totals["not_mapped"] == 16
     assert all("selects tests by node id" in c["detail"] for c in unmapped)
     assert totals["other_commands"] == 332
-    assert seconds < 2.0, f"the import took {seconds:.2f} s"
+    # its speed is benchmark F6's to measure (benchmarks/run.py), not a test's
 
 
-@needs_reference
 @pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_the_snapshots_flags_split_directories_between_steps(snapshot):
     _, result, _ = snapshot
@@ -265,7 +248,6 @@ def test_the_snapshots_flags_split_directories_between_steps(snapshot):
     }
 
 
-@needs_reference
 @pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_an_mi300_mi355_pair_of_one_label_shares_the_suite_nvidia_runs(snapshot):
     _, result, _ = snapshot
@@ -293,7 +275,6 @@ def test_an_mi300_mi355_pair_of_one_label_shares_the_suite_nvidia_runs(snapshot)
     }
 
 
-@needs_reference
 @pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_inherited_and_replaced_mirror_commands_map_to_sessions(snapshot):
     _, result, _ = snapshot
@@ -307,7 +288,6 @@ def test_inherited_and_replaced_mirror_commands_map_to_sessions(snapshot):
     assert inherited["status"] == replaced["status"] == "exact"
 
 
-@needs_reference
 @pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_the_written_suites_carry_env_shards_and_excludes(snapshot):
     root, _, _ = snapshot
@@ -349,7 +329,6 @@ def test_the_written_suites_carry_env_shards_and_excludes(snapshot):
     )
 
 
-@needs_reference
 @pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_rocm_variants_come_from_the_agent_pools(snapshot):
     root, _, _ = snapshot
@@ -364,7 +343,6 @@ def test_rocm_variants_come_from_the_agent_pools(snapshot):
     assert "detection cannot tell it from mi300" in text
 
 
-@needs_reference
 @pytest.mark.slow  # the whole real snapshot imported and proven: full tier
 def test_a_step_that_runs_from_slash_leaves_the_checkout_root_alone(jobs, snapshot):
     ray = job(jobs, AMD.name, 2049, "rocm:mi300")
@@ -386,7 +364,6 @@ def test_a_step_that_runs_from_slash_leaves_the_checkout_root_alone(jobs, snapsh
     assert plan.checkout_root == "/vllm-workspace"
 
 
-@needs_reference
 @pytest.mark.slow  # a whole import of a real pipeline: the full tier's
 def test_the_checkout_misses_a_test_path_every_one_is_an_error(tmp_path):
     root = checkout(tmp_path, "test-files.7075df79b.txt")  # no lm-eval-harness file
@@ -413,7 +390,6 @@ def test_the_checkout_misses_a_test_path_every_one_is_an_error(tmp_path):
 # -- the PR-era pair: encoder models the ROCm pipeline leaves out --------------
 
 
-@needs_reference
 @pytest.mark.slow  # a whole import of a real pipeline: the full tier's
 def test_pr_era_encoder_ignores_become_rocm_ignores_with_their_issue(tmp_path):
     root = checkout(tmp_path, "test-files.802748bdd.txt", LM_EVAL)
@@ -634,14 +610,16 @@ def test_anchors_folded_scalars_chains_cd_and_new_pools(tmp_path):
             "pipeline.yml:2: not a vLLM CI file: no 'group' (test_areas), no step with "
             "an agent_pool (test-amd.yaml) or vLLM's step keys "
             "(source_file_dependencies, mirror_hardwares); to import another "
-            "Buildkite pipeline's --ignore flags, pass --platform",
+            "Buildkite pipeline, pass --from buildkite (its pytest commands as "
+            "suites) or --platform (its --ignore flags alone)",
         ),
     ],
 )
 def test_bad_input_is_one_line_naming_file_and_line(tmp_path, name, text, message):
     path = write(tmp_path, name, text)
     given = path.parent if name.startswith("test_areas/") else path
-    result = run_import(tmp_path, given)
+    # without --from, a plain pipeline is imported as one (tests/selftest/pipelines)
+    result = run_import(tmp_path, given, "--from", "vllm")
     assert result.returncode == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("testmatrix: error: ") and message in line
@@ -755,7 +733,6 @@ def test_the_json_report_names_every_command(snapshot):
     )
 
 
-@needs_reference
 @pytest.mark.slow  # a whole import of a real pipeline: the full tier's
 def test_the_amd_pipeline_alone_and_test_areas_alone(tmp_path):
     root = checkout(tmp_path, "test-files.7075df79b.txt", LM_EVAL)
@@ -781,7 +758,6 @@ def test_import_with_platform_takes_one_pipeline(tmp_path):
 
 
 @pytest.mark.slow
-@needs_reference
 def test_import_then_argv_from_elsewhere_gives_checkout_relative_paths(tmp_path):
     root = checkout(tmp_path / "vllm", "test-files.7075df79b.txt", LM_EVAL)
     cli = [sys.executable, "-m", "testmatrix"]

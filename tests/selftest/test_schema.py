@@ -21,8 +21,9 @@ from jsonschema import Draft7Validator
 
 from selftest.helpers import REPO, write
 from testmatrix.config import cache as wscache
-from testmatrix.config import schema
+from testmatrix.config import codec, schema, schemafiles
 from testmatrix.config.loader import load_workspace
+from testmatrix.config.tables import Document
 from testmatrix.core.model import (
     BuildkiteSettings,
     DeselectEntry,
@@ -1031,10 +1032,12 @@ def test_cache_serves_only_a_workspace_loaded_by_this_code(root, monkeypatch):
     # a cache written by other loading code (an older model) is never served
     stale = dataclasses.replace(first, reports_dir="from-older-code")
     skiplists = root / "skiplists"
+    files = wscache.read_files(skiplists)
     with monkeypatch.context() as patched:
         patched.setattr(wscache, "code_digest", lambda: "older code")
-        wscache.put(skiplists, stale, wscache.stamp(skiplists))
-    assert wscache.get(skiplists) is None
+        older = wscache.stamp(skiplists, files)
+        wscache.put(skiplists, "workspace", older, codec.encode(stale), root=str(root))
+    assert wscache.get(skiplists, "workspace", wscache.stamp(skiplists, files)) is None
     assert load_workspace(root).reports_dir == "reports"
 
 
@@ -1049,12 +1052,18 @@ def test_cache_sees_a_file_replaced_by_one_of_the_same_size_and_mtime(root):
     assert load_workspace(root).suites["unit"].description == "bbbb"
 
 
-def test_each_working_directory_has_its_own_cache(root, monkeypatch):
-    load_workspace(root)
+def test_one_cache_serves_every_working_directory(root, monkeypatch):
+    monkeypatch.chdir(root)
+    assert load_workspace(root).suites["unit"].location.file == "skiplists/suites.toml"
     monkeypatch.chdir(root / "tests")
-    load_workspace(root)
-    cached = sorted((root / "skiplists/__pycache__").glob("testmatrix-workspace-*"))
-    assert len(cached) == 2
+    monkeypatch.setattr("testmatrix.config.reader.Reader.load", None)  # cached only
+    unit = load_workspace(root).suites["unit"]
+    assert unit.location.file == "../skiplists/suites.toml"
+    cached = sorted((root / "skiplists/__pycache__").glob("testmatrix-*"))
+    assert [p.name for p in cached] == [
+        "testmatrix-sessions.json",
+        "testmatrix-workspace.json",
+    ]
 
 
 def test_cache_is_dropped_when_an_excluded_path_disappears(root: Path) -> None:
@@ -1072,10 +1081,10 @@ REGENERATE = "stale; regenerate with: python -m testmatrix.schema --write"
 
 
 @pytest.mark.parametrize("document", schema.DOCUMENTS, ids=lambda d: d.name)
-def test_shipped_schemas_are_the_declarations(document: schema.Document) -> None:
-    shipped = schema.schema_path(document)
+def test_shipped_schemas_are_the_declarations(document: Document) -> None:
+    shipped = schemafiles.schema_path(document)
     assert shipped.is_file(), f"{shipped} is missing; {REGENERATE}"
-    assert shipped.read_text(encoding="utf-8") == schema.schema_text(document), (
+    assert shipped.read_text(encoding="utf-8") == schemafiles.schema_text(document), (
         f"{shipped.name} is {REGENERATE}"
     )
     Draft7Validator.check_schema(json.loads(shipped.read_text()))
@@ -1083,7 +1092,7 @@ def test_shipped_schemas_are_the_declarations(document: schema.Document) -> None
 
 def _validator(file: str) -> Draft7Validator:
     name = {"suites.toml": "suites", "models.toml": "models"}.get(file, "platform")
-    shipped = schema.SCHEMA_DIR / f"{name}.schema.json"
+    shipped = schemafiles.SCHEMA_DIR / f"{name}.schema.json"
     return Draft7Validator(
         json.loads(shipped.read_text()), format_checker=Draft7Validator.FORMAT_CHECKER
     )
@@ -1145,7 +1154,7 @@ def test_taplo_associates_each_schema_with_its_files() -> None:
         "platform": "skiplists/platforms/rocm.toml",
     }
     for document in schema.DOCUMENTS:
-        globs = where[schema.schema_path(document).resolve()]
+        globs = where[schemafiles.schema_path(document).resolve()]
         assert any(g.fullmatch(files[document.name]) for g in globs), document.name
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     package_data = pyproject["tool"]["setuptools"]["package-data"]["testmatrix"]
@@ -1153,6 +1162,6 @@ def test_taplo_associates_each_schema_with_its_files() -> None:
 
 
 def test_schema_check_command(capsys: pytest.CaptureFixture[str]) -> None:
-    assert schema.main(["--check"]) == 0
-    assert schema.main(["--bogus"]) == 2
+    assert schemafiles.main(["--check"]) == 0
+    assert schemafiles.main(["--bogus"]) == 2
     assert "usage" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import pytest
 
 from selftest.helpers import REPO, write
 from selftest.test_schema import BAD, BASE
-from testmatrix.config import listing, schema, tomlscan
+from testmatrix.config import cache, listing, schema, tomlpos
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import sessions
 from testmatrix.errors import ConfigError
@@ -159,20 +159,13 @@ def test_generated_workspace_names_every_form(generated):
     ]
 
 
-def test_the_tables_it_knows_are_the_schemas():
-    assert set(schema.SUITES_FILE.root.keys) == listing.SUITES_FILE_TABLES
-    assert set(schema.SUITE.keys) == listing.SUITE_KEYS
-    assert set(schema.PLATFORM_FILE.root.keys) == listing.PLATFORM_FILE_TABLES
-    assert set(schema.PLATFORM.keys) == listing.PLATFORM_KEYS
-    assert set(schema.VARIANT.keys) == listing.VARIANT_KEYS
-
-
 # -- the header scan: tricky platform files --------------------------------------------
 
 HEAD = '[platform]\ndescription = "AMD GPUs"\n'
 ENTRY = '[[ignore]]\nsuite = "unit"\npath = "test_a.py"\nreason = {}\n'
 MI300 = '[variants.mi300]\ndescription = "MI300X"\n'
 LISTED, UNSURE = "listed", "unsure"
+HEAD_TABLES = ("platform", "variants")
 
 TRICKY = {
     # (rocm.toml, what the listing must give: LISTED, the whole file's own listing,
@@ -228,7 +221,7 @@ TRICKY = {
     "the platform declared twice": (HEAD + ENTRY.format('"r"') + HEAD, UNSURE),
     "a header-like item of an array of arrays": (
         HEAD + ENTRY.format('"r"\nmatrix = [\n  ["variants"],\n  [ "platform" ]\n]'),
-        UNSURE,
+        LISTED,  # the scan tokenizes arrays: an item is never a header
     ),
     "header-like comments and comments after headers": (
         "# [variants.fake]\n[platform] # the platform\n"
@@ -361,8 +354,9 @@ def test_random_platform_files_list_right_or_not_at_all():
         except tomllib.TOMLDecodeError:
             continue
         try:
-            head = tomllib.loads(tomlscan.head_text(text))
-        except (tomlscan._Doubt, tomllib.TOMLDecodeError):
+            tables = schema.PLATFORM_FILE.root.keys
+            head = tomllib.loads(tomlpos.head_text(text, HEAD_TABLES, tables))
+        except (tomlpos.Doubt, tomllib.TOMLDecodeError):
             continue
         for table in ("platform", "variants"):
             assert head.get(table) == whole.get(table), text
@@ -427,7 +421,7 @@ def test_any_change_to_a_skiplist_or_the_listing_code_is_a_new_key(
     def key() -> str | None:
         files = listing.read_files(skiplists)
         assert files is not None
-        return listing.cache_key(files)
+        return cache.stamp(skiplists, files)
 
     keys = [key()]
     for rel in ("models.toml", "platforms/rocm.toml", "suites.toml"):
@@ -435,7 +429,7 @@ def test_any_change_to_a_skiplist_or_the_listing_code_is_a_new_key(
         path.write_text(path.read_text() + "\n# an edit\n")
         keys.append(key())
     with monkeypatch.context() as patched:
-        patched.setattr(listing, "_own_source", lambda: b"other listing code")
+        patched.setattr(cache, "code_digest", lambda: "other loading code")
         keys.append(key())
     with monkeypatch.context() as patched:
         patched.setattr(sys, "version_info", (3, 99, 0))
@@ -447,12 +441,13 @@ def test_a_stale_or_broken_cache_is_never_served(generated):
     skiplists = generated / "skiplists"
     expected = plan_listing(generated)
     assert shown(listing.listing(skiplists)) == expected
-    cache = skiplists / "__pycache__/testmatrix-sessions.json"
-    data = json.loads(cache.read_text())
-    data["sessions"] = data["sessions"][:1]
-    cache.write_text(json.dumps({**data, "key": "from other files"}))
+    cached = skiplists / "__pycache__/testmatrix-sessions.json"
+    header, body = cached.read_text().split("\n", 1)
+    rows = json.dumps(json.loads(body)[:1])
+    stale = json.dumps({**json.loads(header), "stamp": "from other files"})
+    cached.write_text(stale + "\n" + rows)
     assert shown(listing.listing(skiplists)) == expected
-    cache.write_text("{not json")
+    cached.write_text(header + "\n{not json")
     assert shown(listing.listing(skiplists)) == expected
 
 

@@ -19,7 +19,8 @@ import yaml
 from selftest.helpers import REPO, Result
 from testmatrix.cli import main
 
-REFERENCE = REPO.parent / "shared" / "reference" / "vllm"
+# vLLM's CI files, vendored with their notice (data/vllm/NOTICE)
+REFERENCE = REPO / "tests" / "selftest" / "data" / "vllm"
 AREAS = REFERENCE / "test_areas.7075df79b"
 AMD = REFERENCE / "test-amd.7075df79b.yaml"
 LM_EVAL = ".buildkite/lm-eval-harness/test_lm_eval_correctness.py"
@@ -253,7 +254,6 @@ def test_export_rewrites_test_amd_commands_in_place_and_keeps_every_other_line(s
     assert check.returncode == 0, check.output
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"no vLLM snapshot at {REFERENCE}")
 @pytest.mark.slow  # the whole real snapshot, exported and checked: full tier
 def test_the_snapshot_checks_clean_and_exports_only_mirror_blocks(tmp_path):
     for line in [

@@ -122,16 +122,45 @@ def step_command(
 
 
 def fill_template(template: str, command: str) -> str:
-    """The template with the command for {command}; inside "..." the characters
-    special there are escaped, so the wrapper receives the command as one word
-    (`$$VAR` stays for the agent's shell to expand)."""
-    quoted = _DOUBLE_QUOTED.sub(r"\\\1", command)
-    return template.replace('"{command}"', f'"{quoted}"').replace("{command}", command)
+    """The template with the command for {command}. Inside "..." the characters
+    special there are escaped, so the wrapper receives the command as one word: `"`,
+    `\\` and backquotes with a backslash, and each literal `$` (written `$$` for the
+    upload) as `${TESTMATRIX_DOLLAR}`, which the agent's shell expands to a `$`
+    without evaluating what follows (the step's env defines it; see `DOLLAR_ENV`).
+    Run-time variables ($$BUILDKITE_PARALLEL_JOB) stay, for the agent's shell. Inside
+    '...' a quote is written '\\'' and nothing else is special."""
+    if '"{command}"' in template:
+        quoted = _DOUBLE_QUOTED.sub(r"\\\1", command)
+        parts = _RUNTIME_VAR.split(quoted)
+        runtime = _RUNTIME_VAR.findall(quoted)
+        literal = [part.replace("$$", DOLLAR_REF) for part in parts]
+        inner = "".join(
+            piece
+            for pair in zip(literal, [*runtime, ""], strict=True)
+            for piece in pair
+        )
+        return template.replace('"{command}"', f'"{inner}"')
+    if "'{command}'" in template:
+        return template.replace(
+            "'{command}'", "'" + command.replace("'", "'\\''") + "'"
+        )
+    return template.replace("{command}", command)
 
+
+# what a literal `$` becomes inside a double-quoted template: a variable the step
+# defines as "$", expanded once by the agent's shell (its value is not re-read)
+DOLLAR_ENV = "TESTMATRIX_DOLLAR"
+DOLLAR_REF = "$${" + DOLLAR_ENV + "}"
 
 # run-time variables the plan writes into commands ($$BUILDKITE_PARALLEL_JOB): the
-# upload makes them $VAR, and the agent's shell expands them when the job runs
-_RUNTIME_VAR = re.compile(r"\$\$[A-Za-z_][A-Za-z0-9_]*")
+# upload makes them $VAR, and the agent's shell expands them when the job runs. Only
+# these names: a `$$NAME` in a skiplist's own strings is a literal like any other.
+_RUNTIME_VAR = re.compile(r"\$\$BUILDKITE_PARALLEL_JOB(?:_COUNT)?\b")
+
+
+def upload_literal(text: str) -> str:
+    """A string the pipeline upload must leave as it is: `$` doubled."""
+    return text.replace("$", "$$")
 
 
 def _quote(arg: str) -> str:
@@ -151,7 +180,7 @@ def _literal(text: str) -> str:
     if not text:
         return ""
     if "$" in text:
-        return shlex.quote(text.replace("$", "$$"))
+        return upload_literal(shlex.quote(text))
     return text if re.fullmatch(r"[\w@%+=:,./-]+", text) else shlex.quote(text)
 
 
@@ -269,6 +298,10 @@ def build_pipeline(workspace: Workspace, style: str | None = None) -> dict:
             workspace, key.platform, key.suite, variant=key.variant
         ).env
         env = {"TESTMATRIX_STRICT_PLATFORM": "1", **(settings.env or {}), **session_env}
+        env = {k: upload_literal(str(v)) for k, v in env.items()}
+        command = step_command(workspace, key, settings)
+        if DOLLAR_REF in command:
+            env[DOLLAR_ENV] = upload_literal("$")
         agents = dict(settings.agents or {})
         if settings.queue:
             agents["queue"] = settings.queue
@@ -281,7 +314,7 @@ def build_pipeline(workspace: Workspace, style: str | None = None) -> dict:
         step = CommandStep(
             label=f"{key.platform} {suite_label}" + (" %N" if parallelism else ""),
             key=name,
-            command=step_command(workspace, key, settings),
+            command=command,
             depends_on=list(settings.depends_on) if settings.depends_on else None,
             agents=agents or None,
             env=env,
@@ -334,7 +367,8 @@ def annotate_step(workspace: Workspace) -> Any:
             {"step": name, "allow_failure": True} for name in sessions(workspace)
         ],
         agents=agents or None,
-        env=dict(settings.env or {}) or None,
+        env={k: upload_literal(str(v)) for k, v in (settings.env or {}).items()}
+        or None,
         plugins=thaw(settings.plugins) if settings.plugins else None,
         timeout_in_minutes=10,
     )

@@ -1,106 +1,165 @@
-"""A cache of the validated workspace: `nox -l` and pytest start-up skip parsing and
-validating TOML.
+"""One cache of what the skiplists load into, as plain JSON: the session listing
+(`nox -l`) and the validated workspace (pytest start-up, every command).
 
-A cached workspace is used only if the content of every skiplist file and of the
-package's own loading code is what it was loaded from (a hash, not size and mtime: a
-file replaced by one of the same size and mtime is a change), and every path the
-skiplists name still exists (renaming a test file is a change the TOML cannot show).
-Locations in messages are relative to the working directory, so each working
-directory has a cache file of its own: pytest run from tests/ and nox run from the
-root no longer evict each other.
+Each entry is a file under `skiplists/__pycache__/`: a first line naming the format
+and the stamp it was made under, then its body. The stamp is a hash of every skiplist
+file (path and content), the package's loading code and Python's version; a body is
+decoded only after its stamp is found current, and only from a regular file that the
+current user owns and no one else may write (anything else is treated as absent,
+never trusted). Files are written whole (a temporary file renamed over), 0644, and
+never over a file this user did not create.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
-import pickle
+import stat
 import sys
 from pathlib import Path
+from typing import IO
 
 from testmatrix import __version__
-from testmatrix.config.listing import files_digest, read_files
-from testmatrix.core.model import Workspace
 
-# the modules whose code decides what a skiplist loads into
-_LOADING_CODE = (
-    "config/loader.py",
-    "config/schema.py",
-    "config/tomlpos.py",
-    "config/tomlscan.py",
-    "config/listing.py",
-    "core/model.py",
-    "core/names.py",
-    "core/expression.py",
-    "errors.py",
-)
+FORMAT = "testmatrix-cache/1"
+KINDS = ("sessions", "workspace")  # one file each
+_HEADER_LIMIT = 4096  # the first line: format, stamp, and where the workspace lies
+
+
+def enabled() -> bool:
+    """TESTMATRIX_NO_CACHE (any value) turns the cache off, reading and writing."""
+    return not os.environ.get("TESTMATRIX_NO_CACHE")
+
+
+def read_files(skiplist_dir: Path) -> dict[str, bytes] | None:
+    """Every skiplist file (*.toml under the directory) by path, in a fixed order;
+    None where one cannot be read."""
+    files: dict[str, bytes] = {}
+    try:
+        for dirpath, dirs, names in os.walk(skiplist_dir):
+            dirs.sort()
+            for name in sorted(names):
+                if name.endswith(".toml"):
+                    path = os.path.join(dirpath, name)
+                    with open(path, "rb") as handle:
+                        files[path] = handle.read()
+    except OSError:
+        return None
+    return files
 
 
 @functools.cache
 def code_digest() -> str:
-    """A hash of the package's loading code: a change to it is a new cache."""
+    """A hash of the code that decides what skiplists load into (every module of
+    `config`, the model, the names, the expression grammar, the errors)."""
     digest = hashlib.sha256(__version__.encode())
-    here = Path(__file__).parents[1]  # testmatrix/
-    for name in _LOADING_CODE:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    package = Path(__file__).parents[1]  # testmatrix/
+    modules = sorted((package / "config").glob("*.py"))
+    modules += [package / "core" / f"{name}.py" for name in _CORE_MODULES]
+    modules += [package / "errors.py", package / "jsonio.py"]
+    for path in modules:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def stamp(skiplist_dir: Path, files: dict[str, bytes] | None = None) -> str:
-    """What a cached workspace must have been loaded from: every skiplist file's
-    content (`files`, when the caller has read them), the loading code, Python's
-    version, the directory and the cwd; "" where a file cannot be read (no cache)."""
-    files = read_files(skiplist_dir) if files is None else files
+_CORE_MODULES = ("model", "names", "expression", "errorpattern")
+
+
+def stamp(skiplist_dir: Path, files: dict[str, bytes] | None) -> str:
+    """What a cache entry must have been made from: the files (paths relative to the
+    skiplist directory), the loading code and Python's version; "" where the files
+    could not all be read or the code cannot be hashed (no cache)."""
     if files is None:
         return ""
-    digest = files_digest(files)
-    for part in (code_digest(), str(sys.version_info[:2]), str(skiplist_dir)):
-        digest.update(part.encode() + b"\0")
-    digest.update(os.getcwd().encode() + b"\0")
+    digest = hashlib.sha256()
+    for path, data in files.items():
+        rel = os.path.relpath(path, skiplist_dir)
+        digest.update(rel.encode() + b"\0" + data + b"\0")
+    try:
+        code = code_digest()
+    except OSError:
+        return ""
+    digest.update(f"{code}\0{sys.version_info[:2]}".encode())
     return digest.hexdigest()
 
 
-def _file(skiplist_dir: Path) -> Path:
-    where = hashlib.sha256(os.getcwd().encode()).hexdigest()[:12]
-    return skiplist_dir / "__pycache__" / f"testmatrix-workspace-{where}.pickle"
+def _path(skiplist_dir: Path, kind: str) -> Path:
+    return skiplist_dir / "__pycache__" / f"testmatrix-{kind}.json"
 
 
-def _paths_exist(workspace: Workspace) -> bool:
-    root = workspace.root
-    paths = [p for s in workspace.suites.values() for p in s.paths]
-    paths += [e.target for s in workspace.suites.values() for e in s.excludes]
-    for platform in workspace.platforms.values():
-        paths += [e.target for e in platform.ignores]
-        paths += [e.nodeid.split("::", 1)[0] for e in platform.deselects]
-    return all(os.path.exists(os.path.join(root, p)) for p in paths)
+def _ours(info: os.stat_result) -> bool:
+    """A regular file of this user that no one else may write."""
+    if not stat.S_ISREG(info.st_mode) or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return False
+    return not hasattr(os, "getuid") or info.st_uid == os.getuid()
 
 
-def get(skiplist_dir: Path, current: str | None = None) -> Workspace | None:
-    """The cached workspace, if it was loaded from what is there now (`current`:
-    the stamp, when the caller has it already)."""
+def _open(path: Path) -> IO[bytes] | None:
+    """The file opened for reading if it is ours (checked on the open file, so it
+    cannot be swapped between check and read); None otherwise."""
+    # no symbolic link followed; O_NONBLOCK: a FIFO planted there cannot block us
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with open(_file(skiplist_dir), "rb") as handle:
-            cached_stamp, workspace = pickle.load(handle)
-    except Exception:  # absent, unreadable or from another version: load afresh
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
         return None
-    current = stamp(skiplist_dir) if current is None else current
-    if not current or cached_stamp != current:
-        return None
-    if not isinstance(workspace, Workspace) or not _paths_exist(workspace):
-        return None
-    return workspace
-
-
-def put(skiplist_dir: Path, workspace: Workspace, loaded_from: str) -> None:
-    """Cache a workspace under the stamp taken before it was loaded: if the files
-    changed meanwhile, the stamp no longer matches and the next load starts afresh."""
-    target = _file(skiplist_dir)
     try:
+        if not _ours(os.fstat(fd)):
+            os.close(fd)
+            return None
+        return os.fdopen(fd, "rb")
+    except OSError:
+        os.close(fd)
+        return None
+
+
+def get(skiplist_dir: Path, kind: str, current: str, **header: str) -> str | None:
+    """The body (JSON text) cached as `kind` under the stamp `current` and the
+    header's other values; None where absent, stale, untrusted or unreadable."""
+    if not current or not enabled():
+        return None
+    handle = _open(_path(skiplist_dir, kind))
+    if handle is None:
+        return None
+    with handle:
+        try:
+            first = json.loads(handle.readline(_HEADER_LIMIT))
+            wanted = {"format": FORMAT, "stamp": current, **header}
+            if first != wanted:
+                return None
+            return handle.read().decode("utf-8")
+        except (OSError, ValueError):  # cut short, or not JSON: not served
+            return None
+
+
+def put(skiplist_dir: Path, kind: str, current: str, body: str, **header: str) -> None:
+    """Cache `body` (JSON text) as `kind` under the stamp taken before it was made:
+    if the files changed meanwhile, the stamp no longer matches and the next load
+    starts afresh. A read-only checkout simply goes without the cache."""
+    if not current or not enabled():
+        return
+    target = _path(skiplist_dir, kind)
+    first = json.dumps({"format": FORMAT, "stamp": current, **header})
+    data = (first + "\n" + body).encode()
+    try:
+        if target.parent.is_symlink():
+            return
         target.parent.mkdir(exist_ok=True)
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
-            pickle.dump((loaded_from, workspace), handle, pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, target)
-    except OSError:  # a read-only checkout simply goes without the cache
+        try:
+            if not _ours(os.lstat(target)):
+                return  # never over a file this user did not create
+        except FileNotFoundError:
+            pass
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(tmp, flags, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    except OSError:
         pass

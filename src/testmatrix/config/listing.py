@@ -6,20 +6,20 @@ names, each platform's [platform] and [variants.NAME] tables, and the suite name
 make up nearly all of a skiplist. This module reads just those, with the standard
 library only, so `nox -l` costs about what a hand-written noxfile does:
 
-  warm  a listing cached (JSON, skiplists/__pycache__) under a hash of every skiplist
-        file, this module's source and Python's version; written whenever a listing
-        or a full load succeeded
+  warm  a listing from the cache (`cache`: plain JSON under a hash of every skiplist
+        file, the loading code and Python's version); written whenever a listing or
+        a full load succeeded
   cold  suites.toml, and from each platform file only its [platform] and [variants]
         tables: a scan finds the table headers (skipping strings, comments and arrays,
         so a header-like line inside a value is never taken for one) and tomllib
         parses just those tables
 
 It validates nothing itself: it returns a listing only where the input is plainly
-well formed (known tables and keys, names the model accepts, values of the kinds
-it reads, references that resolve, no colliding names) and None on any doubt, and
-then the caller loads the workspace in full, which says what is wrong. What it does
-not read (paths, settings' values, entries, even their TOML syntax) is checked when a
-session runs. Where the whole workspace loads, its listing is this one.
+well formed (the tables and keys `schema` declares, names the model accepts, values
+of the kinds it reads, references that resolve, no colliding names) and None on any
+doubt, and then the caller loads the workspace in full, which says what is wrong.
+What it does not read (paths, settings' values, entries, even their TOML syntax) is
+checked when a session runs. Where the whole workspace loads, its listing is this one.
 
 The naming rules themselves live here, once: plan, config and the nox sessions use
 these functions, so the listing and the plan cannot disagree.
@@ -27,17 +27,14 @@ these functions, so the listing and the plan cannot disagree.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from testmatrix.core.model import Workspace
-from testmatrix.config.tomlscan import PLATFORM_FILE_TABLES, head_text
+from testmatrix.config import cache
+from testmatrix.config.cache import read_files as read_files
 from testmatrix.core.names import (
     HARDWARE,
     NAME_PATTERN,
@@ -51,39 +48,9 @@ from testmatrix.core.names import (
     variant_description,
 )
 
-# The tables and keys schema declares for what a listing reads (a test holds them
-# equal): anything else makes the listing unsure, and the full loader reports it.
-SUITES_FILE_TABLES = frozenset({"workspace", "suites"})
-
-
-SUITE_KEYS = frozenset(
-    {
-        "path",
-        "paths",
-        "description",
-        "exclude",
-        "exclude_reason",
-        "markexpr",
-        "keyword",
-        "env",
-        "args",
-        "gpus",
-        "platforms",
-        "platforms_reason",
-        "reruns",
-        "reruns_delay",
-        "durations",
-        "buildkite",
-    }
-)
-
-
-PLATFORM_KEYS = frozenset(
-    {"description", "hardware", "visible_devices_env", "buildkite"}
-)
-
-
-VARIANT_KEYS = frozenset({"description", "match", "buildkite"})
+if TYPE_CHECKING:
+    from testmatrix.config.tables import Table
+    from testmatrix.core.model import Workspace
 
 
 class Listed:
@@ -142,97 +109,31 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def read_files(skiplist_dir: Path) -> dict[str, bytes] | None:
-    """Every skiplist file (*.toml under the directory) by path, in a fixed order;
-    None where one cannot be read."""
-    files: dict[str, bytes] = {}
+def _decoded(body: str) -> list[Listed] | None:
     try:
-        for dirpath, dirs, names in os.walk(skiplist_dir):
-            dirs.sort()
-            for name in sorted(names):
-                if name.endswith(".toml"):
-                    path = os.path.join(dirpath, name)
-                    with open(path, "rb") as handle:
-                        files[path] = handle.read()
-    except OSError:
-        return None
-    return files
-
-
-def files_digest(files: dict[str, bytes]) -> hashlib._Hash:
-    """A hash of every skiplist file's path and content (a copy: update it)."""
-    digest = hashlib.sha256()
-    for path, data in files.items():
-        digest.update(path.encode() + b"\0" + data + b"\0")
-    return digest
-
-
-def _own_source() -> bytes:
-    with open(__file__, "rb") as handle:
-        return handle.read()
-
-
-def cache_key(files: dict[str, bytes]) -> str | None:
-    """What a cached listing must have been made from: the skiplist files, this
-    module's source and Python's version (None: no source to hash, no cache)."""
-    try:
-        own = _own_source()
-    except OSError:
-        return None
-    digest = files_digest(files)
-    digest.update(own + b"\0" + str(sys.version_info[:2]).encode())
-    return digest.hexdigest()
-
-
-def _cache_file(skiplist_dir: Path) -> Path:
-    # one file for every working directory: a listing names nothing relative to it,
-    # so nox runs from two directories share the file instead of evicting each other
-    return skiplist_dir / "__pycache__" / "testmatrix-sessions.json"
-
-
-def _use_cache() -> bool:
-    return not os.environ.get("TESTMATRIX_NO_CACHE")
-
-
-def cached(skiplist_dir: Path, key: str) -> list[Listed] | None:
-    """The listing cached under `key`, if that is the one there."""
-    try:
-        with open(_cache_file(skiplist_dir), encoding="utf-8") as handle:
-            data = json.load(handle)
-        if data["key"] != key:
-            return None
+        rows = json.loads(body)
         out = []
-        for platform, variant, suite, on in data["sessions"]:
+        for platform, variant, suite, on in rows:
             if not all(isinstance(v, str) for v in (platform, suite, on)):
                 return None
             if variant is not None and not isinstance(variant, str):
                 return None
             out.append(Listed(platform, variant, suite, on))
         return out
-    except Exception:  # absent, unreadable or not ours: list afresh
+    except (ValueError, TypeError):  # not the rows this module writes
         return None
 
 
-def store(skiplist_dir: Path, key: str | None, listing: list[Listed]) -> None:
-    """Cache a listing under the key of the files it was made from."""
-    if key is None or not _use_cache():
-        return
-    target = _cache_file(skiplist_dir)
-    data = {"key": key, "sessions": [listed.row() for listed in listing]}
-    try:
-        target.parent.mkdir(exist_ok=True)
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(tmp, target)
-    except OSError:  # a read-only checkout goes without the cache
-        pass
+def store(skiplist_dir: Path, stamp: str, listing: list[Listed]) -> None:
+    """Cache a listing under the stamp of the files it was made from."""
+    rows = json.dumps([listed.row() for listed in listing])
+    cache.put(skiplist_dir, "sessions", stamp, rows)
 
 
 def store_for(workspace: Workspace, files: dict[str, bytes] | None) -> None:
     """Cache the listing of a workspace just loaded from `files`."""
-    if files is not None:
-        store(workspace.skiplist_dir, cache_key(files), from_workspace(workspace))
+    stamp = cache.stamp(workspace.skiplist_dir, files)
+    store(workspace.skiplist_dir, stamp, from_workspace(workspace))
 
 
 def listing(skiplist_dir: Path) -> list[Listed] | None:
@@ -241,21 +142,25 @@ def listing(skiplist_dir: Path) -> list[Listed] | None:
     files = read_files(skiplist_dir)
     if files is None:
         return None
-    key = cache_key(files) if _use_cache() else None
-    if key is not None:
-        found = cached(skiplist_dir, key)
-        if found is not None:
-            return found
+    stamp = cache.stamp(skiplist_dir, files)
+    body = cache.get(skiplist_dir, "sessions", stamp)
+    found = _decoded(body) if body is not None else None
+    if found is not None:
+        return found
     listed = read_listing(skiplist_dir, files)
     if listed is not None:
-        store(skiplist_dir, key, listed)
+        store(skiplist_dir, stamp, listed)
     return listed
 
 
 def read_listing(skiplist_dir: Path, files: dict[str, bytes]) -> list[Listed] | None:
     """The listing from the files' text, or None where anything is in doubt."""
+    # the declarations and the scan: imported only when the listing is not cached
+    from testmatrix.config import schema
+
     platform_dir = os.path.join(skiplist_dir, "platforms")
-    suites = _suites(_toml(files.get(os.path.join(skiplist_dir, "suites.toml"))))
+    suites_file = _toml(files.get(os.path.join(skiplist_dir, "suites.toml")))
+    suites = _suites(suites_file, schema.SUITES_FILE.root, schema.SUITE)
     if suites is None:
         return None
     try:
@@ -273,7 +178,7 @@ def read_listing(skiplist_dir: Path, files: dict[str, bytes]) -> list[Listed] | 
             return None  # a directory, or a name the loader refuses
         if name in RESERVED_PLATFORMS:
             return None
-        head = _platform(name, data)
+        head = _platform(name, data, schema)
         if head is None:
             return None
         targets += head
@@ -283,20 +188,13 @@ def read_listing(skiplist_dir: Path, files: dict[str, bytes]) -> list[Listed] | 
     return _listing(targets, suites)
 
 
-def _loads(text: str) -> dict[str, Any]:
-    # imported here: a cached listing parses nothing
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-    return tomllib.loads(text)
-
-
 def _toml(data: bytes | None) -> Any:
+    from testmatrix.config import tomlpos
+
     if data is None:
         return None
     try:
-        return _loads(data.decode("utf-8"))
+        return tomlpos.parse(data.decode("utf-8"))
     except Exception:  # not UTF-8, not TOML: the loader names the line
         return None
 
@@ -305,9 +203,11 @@ def _text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _suites(data: Any) -> list[tuple[str, Sequence[str] | None]] | None:
+def _suites(
+    data: Any, file: Table, suite: Table
+) -> list[tuple[str, Sequence[str] | None]] | None:
     """suites.toml's (suite, places) in order, or None."""
-    if not isinstance(data, dict) or not set(data) <= SUITES_FILE_TABLES:
+    if not isinstance(data, dict) or not set(data) <= set(file.keys):
         return None
     suites = data.get("suites")
     if not isinstance(data.get("workspace", {}), dict) or not isinstance(suites, dict):
@@ -316,7 +216,7 @@ def _suites(data: Any) -> list[tuple[str, Sequence[str] | None]] | None:
     for name, table in suites.items():
         if not NAME_PATTERN.fullmatch(name) or not isinstance(table, dict):
             return None
-        if not set(table) <= SUITE_KEYS or ("path" in table) == ("paths" in table):
+        if not set(table) <= set(suite.keys) or ("path" in table) == ("paths" in table):
             return None
         if "description" in table and not _text(table["description"]):
             return None
@@ -350,19 +250,25 @@ def _places_resolve(
     return True
 
 
-def _platform(name: str, data: bytes) -> list[tuple[str, str | None, str]] | None:
+def _platform(
+    name: str, data: bytes, schema: Any
+) -> list[tuple[str, str | None, str]] | None:
     """The platform's targets (platform, variant, description), or None."""
+    from testmatrix.config import tomlpos
+
+    tables = schema.PLATFORM_FILE.root.keys
     try:
-        parsed = _loads(head_text(data.decode("utf-8")))
+        text = tomlpos.head_text(data.decode("utf-8"), ("platform", "variants"), tables)
+        parsed = tomlpos.parse(text)
     except Exception:  # not UTF-8, not TOML, or the scan is unsure: the loader says
         return None
-    if not set(parsed) <= PLATFORM_FILE_TABLES:
+    if not set(parsed) <= set(tables):
         return None
     head = parsed.get("platform", {})
     variants = parsed.get("variants", {})
     if not isinstance(head, dict) or not isinstance(variants, dict):
         return None
-    if not _head_ok(head, PLATFORM_KEYS):
+    if not _head_ok(head, schema.PLATFORM):
         return None
     if "hardware" in head and head["hardware"] not in HARDWARE:
         return None
@@ -374,7 +280,7 @@ def _platform(name: str, data: bytes) -> list[tuple[str, str | None, str]] | Non
     for vname, table in variants.items():
         if not NAME_PATTERN.fullmatch(vname) or not isinstance(table, dict):
             return None
-        if not _head_ok(table, VARIANT_KEYS):
+        if not _head_ok(table, schema.VARIANT):
             return None
         match = table.get("match", [])
         if not isinstance(match, list) or not all(isinstance(m, str) for m in match):
@@ -384,8 +290,8 @@ def _platform(name: str, data: bytes) -> list[tuple[str, str | None, str]] | Non
     return out
 
 
-def _head_ok(table: dict, keys: frozenset[str]) -> bool:
-    if not set(table) <= keys:
+def _head_ok(table: dict, decl: Table) -> bool:
+    if not set(table) <= set(decl.keys):
         return False
     if "description" in table and not _text(table["description"]):
         return False

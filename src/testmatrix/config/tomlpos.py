@@ -1,25 +1,27 @@
-"""Line numbers for keys of a TOML document, so config errors can name file:line.
+"""Where things stand in a TOML document: one scan that finds table headers, keys and
+the string items of arrays, with their lines.
 
-tomllib gives values but no positions. Once a file has parsed, a line scan is
-enough to place table headers, keys and the string items of arrays.
+tomllib gives values but no positions. The scan serves two readers: config errors
+name file:line (`locate`), and the session listing keeps just the tables that name
+sessions (`head_text`) so that tomllib parses a few lines instead of every entry.
+It tokenizes strings whole (multi-line ones and escapes included) and comments, so a
+header-like line inside a value is never taken for a header; where the text is not
+plainly TOML it raises `Doubt` (the listing then leaves the file to the loader, which
+parses it and says what is wrong).
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import Any
+
+from testmatrix.core.model import Location
 
 # ("ignore", 2, "path") or ("suites", "pooling", "path", 0)
 Key = tuple[str | int, ...]
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
-_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""  # bare, "basic" or 'literal'
-_KEYVAL = re.compile(rf"^\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=\s*(.*)$")
-# what an array's lines hold that matters for item positions: strings, brackets and
-# a comment (to the end of the line)
-_ARRAY_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'|#.*|[\[\]]""")
-_ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -34,6 +36,9 @@ def parse(text: str) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+_ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
 def decode_error_line(error: Exception) -> tuple[int, str]:
     """Split a tomllib error into (line, message without the position suffix)."""
     message = str(error)
@@ -42,78 +47,191 @@ def decode_error_line(error: Exception) -> tuple[int, str]:
     return line, _ERROR_AT.sub("", message).strip()
 
 
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+class Doubt(Exception):
+    """The scan cannot be sure of the document's structure."""
 
 
-def _split_dotted(key: str) -> list[str]:
-    if _BARE.match(key):  # the common case: one bare key
-        return [key]
-    parts: list[str] = []
-    for m in re.finditer(r"""\s*("([^"]*)"|'([^']*)'|[A-Za-z0-9_-]+)\s*(\.|$)""", key):
-        parts.append(
-            m.group(2)
-            if m.group(2) is not None
-            else m.group(3)
-            if m.group(3) is not None
-            else m.group(1)
-        )
-    return parts
+# The tokens. Hand-written, not a TOML library's: tomllib keeps no positions, and
+# a scan must also be sure where tomllib would refuse the file (the listing reads
+# only part of it). Strings first: a quote inside one is no token of its own.
+_BASIC = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+_LITERAL = r"'[^'\n]*'"
+_ML_BASIC = r'"""[^"\\]*(?:(?:\\[\s\S]|""?(?!"))[^"\\]*)*"""(?:""?(?!"))?'
+_ML_LITERAL = r"'''[\s\S]*?'''(?:''?(?!'))?"
+_TOKEN = re.compile(
+    rf"(?P<nl>\r?\n)|(?P<ws>[ \t]+)|(?P<comment>#[^\n]*)"
+    rf"|(?P<string>{_ML_BASIC}|{_ML_LITERAL}|{_BASIC}|{_LITERAL})"
+    r"|(?P<bare>[A-Za-z0-9_-]+)|(?P<punct>[\[\]{}=.,])"
+    r"|(?P<value>[^\s\[\]{}=,#\"']+)|(?P<bad>[\s\S])"
+)
+_MULTILINE = ('"""', "'''")
+
+
+def _key_text(kind: str, text: str) -> str:
+    """A bare or quoted key's name (an escape in a quoted key is beyond the scan)."""
+    if kind == "bare":
+        return text
+    if text.startswith(_MULTILINE) or (text[0] == '"' and "\\" in text):
+        raise Doubt(f"key {text}")
+    return text[1:-1]
+
+
+class _Scan:
+    """The events of one document, in order: ("header", line, start, keys, array),
+    ("key", line, start, keys) and ("item", line) for a string in an array."""
+
+    def __init__(self, text: str):
+        self.tokens = [
+            (m.lastgroup or "", m.group(), m.start()) for m in _TOKEN.finditer(text)
+        ]
+        self.at = 0
+        self.line = 1
+
+    def next(self, skip_ws: bool = True) -> tuple[str, str, int]:
+        while self.at < len(self.tokens):
+            token = self.tokens[self.at]
+            self.at += 1
+            kind, text, _ = token
+            if kind == "string" or kind == "nl":
+                self.line += text.count("\n")
+            if kind == "ws" and skip_ws:
+                continue
+            return token
+        return ("end", "", -1)
+
+    def keys(self, first: tuple[str, str, int], until: str) -> tuple[str, ...]:
+        """A dotted key from its first token up to `until` ('=', ']')."""
+        keys = [_key_text(first[0], first[1])]
+        while True:
+            kind, text, _ = self.next()
+            if text == until and kind == "punct":
+                return tuple(keys)
+            if text != "." or kind != "punct":
+                raise Doubt(f"'{text}' in a key")
+            kind, text, _ = self.next()
+            if kind not in ("bare", "string"):
+                raise Doubt(f"'{text}' in a key")
+            keys.append(_key_text(kind, text))
+
+    def end_of_line(self) -> None:
+        kind, text, _ = self.next()
+        if kind == "comment":
+            kind, text, _ = self.next()
+        if kind not in ("nl", "end"):
+            raise Doubt(f"'{text}' after a header or value")
+
+    def value(self) -> Iterator[tuple]:
+        """The events of a value, through the end of its line."""
+        depth: list[str] = []  # the open brackets and braces
+        while True:
+            kind, text, _ = self.next()
+            if kind == "string" and depth and depth[-1] == "[":
+                yield ("item", self.line - text.count("\n"))
+            elif kind == "punct" and text in "[{":
+                depth.append(text)
+            elif kind == "punct" and text in "]}":
+                if not depth or depth.pop() != {"]": "[", "}": "{"}[text]:
+                    raise Doubt(f"an unmatched '{text}'")
+            elif kind == "bad" or (kind == "end" and depth):
+                raise Doubt("an unterminated string or bracket")
+            if not depth and kind in ("nl", "end", "comment"):
+                if kind == "comment":
+                    self.end_of_line()
+                return
+
+    def events(self) -> Iterator[tuple]:
+        while True:
+            kind, text, start = self.next()
+            line = self.line
+            if kind == "end":
+                return
+            if kind in ("nl", "comment"):
+                continue
+            if kind == "punct" and text == "[":
+                array = self.tokens[self.at : self.at + 1] == [
+                    ("punct", "[", start + 1)
+                ]
+                if array:
+                    self.next()
+                keys = self.keys(self.next(), "]")
+                if array:
+                    kind, text, _ = self.next(skip_ws=False)
+                    if text != "]":
+                        raise Doubt("a header [[...] not closed by ]]")
+                self.end_of_line()
+                yield ("header", line, start, keys, array)
+            elif kind in ("bare", "string"):
+                yield ("key", line, start, self.keys((kind, text, start), "="))
+                yield from self.value()
+            else:
+                raise Doubt(f"'{text}' where a key or header belongs")
+
+
+def _line_start(text: str, at: int) -> int:
+    return text.rfind("\n", 0, at) + 1
+
+
+def head_text(text: str, keep: Collection[str], known: Collection[str]) -> str:
+    """What precedes the first table header, and every table whose first key is in
+    `keep`; raises Doubt where the scan is unsure or a table is not `known`."""
+    if text.count("\r") != text.count("\r\n"):
+        raise Doubt("a carriage return that ends no line")
+    # TOML reads CRLF as LF, in multi-line strings too: a cut after "\r" is none
+    text = text.replace("\r\n", "\n")
+    found = [
+        (_line_start(text, event[2]), event[3][0])
+        for event in _Scan(text).events()
+        if event[0] == "header"
+    ]
+    starts = [start for start, _ in found] + [len(text)]
+    kept = [text[: starts[0]]]
+    for (start, first), end in zip(found, starts[1:], strict=True):
+        if first in keep:
+            kept.append(text[start:end])
+        elif first not in known:
+            raise Doubt(f"unknown table {first!r}")
+    return "".join(kept)
 
 
 def locate(text: str) -> dict[Key, int]:
-    """Map key paths to 1-based line numbers; array-of-tables get their index."""
+    """Map key paths to 1-based line numbers; array-of-tables get their index. Best
+    effort: where the scan is unsure, what it found up to there."""
     positions: dict[Key, int] = {}
-    counts: dict[tuple[str, ...], int] = {}
+    counts: dict[Key, int] = {}
     table: Key = ()
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        raw = lines[i]
-        lineno = i + 1
-        i += 1
-        header = _HEADER.match(raw)
-        if header and not _KEYVAL.match(raw):
-            names = tuple(_split_dotted(header.group(2)))
-            if header.group(1) == "[[":
-                index = counts.get(names, 0)
-                counts[names] = index + 1
-                table = names + (index,)
-            else:
+    path: Key = ()
+    item = 0
+    try:
+        for event in _Scan(text).events():
+            if event[0] == "header":
+                _, line, _, names, array = event
                 table = names
-            positions.setdefault(table, lineno)
-            continue
-        keyval = _KEYVAL.match(raw)
-        if not keyval:
-            continue
-        path = table + tuple(_split_dotted(keyval.group(1)))
-        positions.setdefault(path, lineno)
-        value = keyval.group(2)
-        if value.startswith('"""') or value.startswith("'''"):
-            quote = value[:3]
-            if value.count(quote) < 2:
-                while i < len(lines) and quote not in lines[i]:
-                    i += 1
-                i += 1
-            continue
-        if value.startswith("["):
-            depth = 0
-            item = 0
-            chunk, chunk_line = value, lineno
-            while True:
-                for token in _ARRAY_TOKEN.finditer(chunk):
-                    tok = token.group(0)
-                    if tok.startswith("#"):  # a comment: its quotes are no items
-                        break
-                    if tok in "[]":
-                        depth += 1 if tok == "[" else -1
-                    else:
-                        positions.setdefault(path + (item,), chunk_line)
-                        item += 1
-                if depth <= 0 or i >= len(lines):
-                    break
-                chunk, chunk_line = lines[i], i + 1
-                i += 1
+                if array:
+                    index = counts.get(names, 0)
+                    counts[names] = index + 1
+                    table = names + (index,)
+                positions.setdefault(table, line)
+            elif event[0] == "key":
+                path, item = table + event[3], 0
+                positions.setdefault(path, event[1])
+            else:
+                positions.setdefault(path + (item,), event[1])
+                item += 1
+    except Doubt:
+        pass
     return positions
+
+
+@dataclass
+class Located:
+    """One parsed file (named as messages name it) and the line of each key in it."""
+
+    rel: str
+    data: dict[str, Any]
+    positions: dict[Key, int]
+
+    def loc(self, *key: str | int) -> Location:
+        return Location(self.rel, line_of(self.positions, *key))
 
 
 def line_of(positions: dict[Key, int], *keys: str | int) -> int:

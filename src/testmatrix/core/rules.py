@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from testmatrix.core.fate import Fate, FateKind, Rerun, TestCase
+from testmatrix.core.holding import entries_holding as entries_holding
 from testmatrix.core.model import (
     DeselectEntry,
     Entry,
@@ -151,23 +152,16 @@ class Rules:
             self._selection is not None and self._selection.by_expression
         )
         if platform is not None and self.apply:
-
-            def here(entry: Entry) -> bool:
-                return entry.holds_on(variant)
-
             # suites may share a directory: a named suite applies only its own ignores
-            self.ignores = {
-                e.target: e
-                for e in platform.ignores
-                if here(e) and (suite is None or e.suite == suite)
-            }
-            self.deselects = tuple(e for e in platform.deselects if here(e))
-            self.flaky = tuple(e for e in platform.flaky if here(e))
+            held = entries_holding(platform, variant, self.suite)
+            self.ignores = {e.target: e for e in held if isinstance(e, IgnoreEntry)}
+            self.deselects = tuple(e for e in held if isinstance(e, DeselectEntry))
+            self.flaky = tuple(e for e in held if isinstance(e, FlakyEntry))
             self._flaky_prefixes = tuple(
                 (e, _literal_prefix(e.pattern)) for e in self.flaky
             )
-            for entry in platform.skips:
-                if not here(entry):
+            for entry in held:
+                if not isinstance(entry, SkipEntry):
                     continue
                 self.skips.setdefault(entry.marker, []).append(entry)
                 index = self.skip_index.setdefault(entry.marker, {})
@@ -619,12 +613,6 @@ class Rules:
         if fate is None:
             fate = self._fates[key] = Fate(FateKind.RUN, self.name, rerun=rerun)
         return fate
-
-
-def entries_holding(platform: Platform, variant: str | None) -> tuple[Entry, ...]:
-    """The entries that apply on a target: the one count of 'entries' every report
-    gives (a platform file's declarations, each path or test id its own entry)."""
-    return tuple(e for e in platform.entries if e.holds_on(variant))
 
 
 def describe_entries(entries: Sequence[Entry]) -> str:

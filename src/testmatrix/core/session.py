@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from testmatrix.core import options as opt
 from testmatrix.core.facts import DISTRIBUTION, Detection, Origin
 from testmatrix.core.fate import Fate, FateKind, TestCase
+from testmatrix.core.holding import entries_holding
 from testmatrix.core.model import (
+    DeselectEntry,
+    IgnoreEntry,
     Platform,
     Suite,
     Target,
@@ -159,18 +162,14 @@ def session_argv(
         return argv + [opt.NO_SKIPLIST.long]
     if plat is None:
         return argv
+    # expected failures run: their tests must fail as recorded
+    held = [e for e in entries_holding(plat, variant, target) if e.fails is None]
     argv += [
         f"--ignore={e.target}{'/' if e.path.endswith('/') else ''}"
-        for e in plat.ignores
-        if e.suite == target.name and e.holds_on(variant) and e.fails is None
+        for e in held
+        if isinstance(e, IgnoreEntry)
     ]
-    argv += [
-        f"--deselect={e.nodeid}"
-        for e in plat.deselects
-        if target.holds(e.nodeid.split("::", 1)[0])
-        and e.holds_on(variant)
-        and e.fails is None
-    ]
+    argv += [f"--deselect={e.nodeid}" for e in held if isinstance(e, DeselectEntry)]
     return argv
 
 

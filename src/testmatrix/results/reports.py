@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 from filelock import FileLock
 
 from testmatrix.errors import TestmatrixError
-from testmatrix.jsonio import read_json
+from testmatrix.results.checks import read_checked
 
 # A summary as JSON gives it back: its values are of many shapes.
 Summary = dict[str, Any]
@@ -62,20 +64,18 @@ def write_summary(path: Path, data: Mapping[str, object]) -> None:
 
 
 def read_summaries(paths: list[Path]) -> list[Summary]:
-    out: list[Summary] = []
-    for path in paths:
-        data = read_json(path, "testmatrix summary")
-        needed = ("platform", "counts", "exitstatus")
-        missing = [k for k in needed if not isinstance(data, dict) or k not in data]
-        if missing:
-            keys = "', '".join(missing)
-            raise TestmatrixError(
-                f"{path}:1: not a testmatrix summary (no '{keys}'); a session writes "
-                "one with --summary-json"
-            )
-        assert isinstance(data, dict)
-        out.append(data)
-    return out
+    """Every summary, or an error naming the first that does not hold."""
+    good, bad = read_checked(paths)
+    if bad:
+        raise TestmatrixError(bad[0])
+    return good
+
+
+def md(text: str) -> str:
+    """Text from a summary, safe in a Markdown table cell that Buildkite renders as
+    HTML: HTML escaped, no pipe or newline to add cells or rows, no emphasis."""
+    text = html.escape(" ".join(str(text).split()), quote=True)
+    return re.sub(r"([\\`*_{}\[\]|#~])", r"\\\1", text)
 
 
 # counts of tests that ran in a shard: the sum over a session's shards is the
@@ -199,11 +199,11 @@ def matrix(
             "writing one, or none was uploaded.\n"
         )
     lines = [
-        "| suite | " + " | ".join(targets) + " |",
+        "| suite | " + " | ".join(md(t) for t in targets) + " |",
         "|---|" + "---|" * len(targets),
     ]
     for suite in suites:
-        row = [suite]
+        row = [md(suite)]
         for target in targets:
             summary = sessions.get((target, suite))
             if summary is not None:
@@ -266,10 +266,10 @@ def model_coverage(sessions: dict[tuple[str, str], Summary]) -> list[str]:
         "",
         "Models: which ran on which target (its tests' outcomes, every suite).",
         "",
-        "| model | " + " | ".join(targets) + " |",
+        "| model | " + " | ".join(md(t) for t in targets) + " |",
         "|---|" + "---|" * len(targets),
     ]
     for model, cells in table.items():
-        row = [f"`{model}`", *(_model_cell(cells.get(t)) for t in targets)]
+        row = [md(model), *(_model_cell(cells.get(t)) for t in targets)]
         lines.append("| " + " | ".join(row) + " |")
     return lines

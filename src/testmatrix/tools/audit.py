@@ -14,6 +14,7 @@ from pathlib import Path
 
 from testmatrix.core import options as opt
 from testmatrix.core.fate import FateKind, TestCase
+from testmatrix.core.holding import entries_holding
 from testmatrix.core.model import Signature, Workspace
 from testmatrix.errors import TestmatrixError
 from testmatrix.plugin.expect import matches_names
@@ -116,8 +117,11 @@ def audit(
     platform = targets[0].platform.name
     audits: dict[str, EntryAudit] = {}
     runs_on: dict[str, str | None] = {}  # entry: the variant its tests run on
-    for entry in workspace.platforms[platform].entries:
-        if entry.kind != "flaky" and (asked is None or entry.holds_on(asked)):
+    entries = workspace.platforms[platform].entries  # asked none: every variant's
+    if asked is not None:
+        entries = entries_holding(workspace.platforms[platform], asked)
+    for entry in entries:
+        if entry.kind != "flaky":
             where = str(entry.location)
             # a variant's entry is only proven stale on that variant
             runs_on[where] = asked or next(iter(entry.variants), None)

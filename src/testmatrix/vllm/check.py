@@ -24,9 +24,10 @@ from testmatrix.core.model import Platform, Suite, Target, Variant, Workspace
 from testmatrix.core.names import session_name
 from testmatrix.core.session import runs_on, sessions
 from testmatrix.vllm import ci as vllmci
+from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm import plan as importplan
 from testmatrix.vllm import proof as importproof
-from testmatrix.vllm.plan import ImportPlan, Instance
+from testmatrix.vllm.planmodel import ImportPlan, Instance
 
 AMD, NVIDIA = "rocm", "cuda"
 
@@ -105,7 +106,7 @@ class Matcher:
         self.sessions = sessions(workspace)
         self._selections: dict[tuple[str, str | None, str], importproof.Selection] = {}
 
-    def target(self, job: vllmci.Job) -> tuple[Target | None, str]:
+    def target(self, job: vllmjobs.Job) -> tuple[Target | None, str]:
         """The skiplists' target of a job, and a note when its variant is not
         declared (the platform-wide session stands for it)."""
         platform: Platform | None = self.workspace.platforms.get(job.platform)
@@ -172,7 +173,7 @@ class Matcher:
         name = session_name(target.platform.name, suite.name, target.variant_name)
         return Match(suite, "differs", f"session {name}: " + "; ".join(differs))
 
-    def nox_session(self, command: vllmci.Command) -> str | None:
+    def nox_session(self, command: vllmjobs.Command) -> str | None:
         """The session a `nox ... -s NAME` command runs, or None: not nox."""
         try:
             words = shlex.split(command.text)
@@ -242,7 +243,7 @@ def check(workspace: Workspace, plan: ImportPlan) -> Check:
 
 
 def _check_amd(
-    job: vllmci.Job, instances: list[Instance], matcher: Matcher, result: Check
+    job: vllmjobs.Job, instances: list[Instance], matcher: Matcher, result: Check
 ) -> set[str]:
     """The suites the job runs; its disagreements added to the result."""
     target, note = matcher.target(job)
@@ -307,7 +308,7 @@ def _check_amd(
 
 
 def _check_twin(
-    job: vllmci.Job,
+    job: vllmjobs.Job,
     instances: list[Instance],
     matcher: Matcher,
     amd_suites: set[str],
@@ -335,7 +336,7 @@ def _check_twin(
         result.findings.append(_finding(job, "no-twin", message))
 
 
-def _finding(job: vllmci.Job, kind: str, message: str) -> Finding:
+def _finding(job: vllmjobs.Job, kind: str, message: str) -> Finding:
     return Finding(
         job.location.file, job.location.line, job.label, job.target, kind, message
     )

@@ -23,12 +23,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from testmatrix.ci.shell import (
-    PytestArgs,
     Shell,
     exports,
     parses,
@@ -53,17 +52,25 @@ from testmatrix.errors import TestmatrixError
 
 if TYPE_CHECKING:
     import yaml
+from testmatrix.vllm import citext
+from testmatrix.vllm.jobs import Command, FileSummary, FlagSite, Job, Reading
 
 # the working_dir of vLLM's step template when a step names none
 DEFAULT_WORKING_DIR = "/vllm-workspace/tests"
+
+
 # gfx targets of AMD Instinct generations, where the pipeline does not say them
 AMD_GFX = {"mi250": "gfx90a", "mi300": "gfx942", "mi325": "gfx942", "mi355": "gfx950"}
+
+
 # keys the import reads, and keys it knows leave the tests a job runs alone
 READ_KEYS = {
     "label", "key", "device", "num_devices", "agent_pool", "num_gpus", "working_dir",
     "command", "commands", "env", "parallelism", "soft_fail", "optional",
     "timeout_in_minutes", "mirror", "mirror_hardwares", "num_nodes", "gpu",
 }  # fmt: skip
+
+
 KNOWN_KEYS = {
     "source_file_dependencies", "depends_on", "no_plugin", "autorun_on_main",
     "torch_nightly", "fast_check", "fast_check_only", "no_gpu", "grade", "retry",
@@ -71,87 +78,6 @@ KNOWN_KEYS = {
     "artifact_paths", "if", "branches", "skip", "allow_dependency_failure", "name",
     "notify", "cancel_on_build_failing",
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class FlagSite:
-    """Where a path flag (--ignore, --deselect) of a command is written."""
-
-    value: str  # as written, relative to the command's directory
-    line: int
-    comment: str | None  # the comment at the end of its line
-
-
-@dataclass(frozen=True)
-class Command:
-    """One simple shell command of a job, in the order the job's script runs them."""
-
-    text: str
-    line: int  # where its YAML item starts
-    kind: str  # "pytest", "cd", "export" or "other"
-    cwd: str | None  # absolute directory on the agent; None: unknown (see lost)
-    lost: str  # the command after which the directory became unknown
-    env: FrozenMap  # the job's env, the exports before it, its own assignments
-    call: PytestArgs | None = None  # a pytest run's argv, sorted
-    argv: tuple[str, ...] = ()  # a pytest run's argv as written
-    runner: str | None = None  # what runs pytest in a command that is not pytest
-    parsed: bool = True  # False: the shell cannot split it (an unbalanced quote)
-    comment: str | None = None  # beside the command, or the NOTES note on it
-    above: tuple[str, ...] = ()  # the comment lines right above its YAML item
-    below: tuple[str, ...] = ()  # a '# ^' note right below it, pointing up at it
-    flags: tuple[FlagSite, ...] = ()
-
-
-@dataclass(frozen=True)
-class Job:
-    """One CI job: a step of a pipeline on one platform (and variant)."""
-
-    location: Location
-    label: str
-    key: str | None
-    group: str
-    platform: str  # "cuda" (NVIDIA), "rocm" (AMD) or "cpu"
-    variant: str | None  # mi300, h100; None: the platform's default agents
-    device: str | None  # as written: h100, cpu-small, mi300_2
-    gpus: int
-    working_dir: str
-    commands: tuple[Command, ...]
-    parallelism: int | None = None
-    nodes: int = 1  # num_nodes: each command runs on its own node
-    soft_fail: bool = False
-    optional: bool = False
-    timeout_in_minutes: int | None = None
-    pool_template: str | None = None  # agent pool with {gpus}: mi300_{gpus}
-    gfx: tuple[str, ...] = ()  # gfx targets the pipeline names for this hardware
-    mirror_of: Location | None = None  # the NVIDIA step an AMD job mirrors
-    note: str = ""  # the pipeline header's NOTES on this step
-    notes: tuple[str, ...] = ()  # what the reader noticed (keys not read, ...)
-
-    @property
-    def target(self) -> str:
-        return f"{self.platform}:{self.variant}" if self.variant else self.platform
-
-    @property
-    def pytest(self) -> tuple[Command, ...]:
-        return tuple(c for c in self.commands if c.kind == "pytest")
-
-
-@dataclass(frozen=True)
-class FileSummary:
-    """What one input file held."""
-
-    path: str
-    kind: str  # "test_areas", "amd" or "main"
-    steps: int
-    jobs: int
-    pytest: int
-    flags: int  # --ignore and --deselect flags of its jobs
-
-
-@dataclass
-class Reading:
-    jobs: list[Job] = field(default_factory=list)
-    files: list[FileSummary] = field(default_factory=list)
 
 
 def read(paths: list[Path], *, default_working_dir: str | None = None) -> Reading:
@@ -207,7 +133,8 @@ def _read_file(
             f"{name}:{line_of(steps)}: not a vLLM CI file: no 'group' (test_areas), "
             "no step with an agent_pool (test-amd.yaml) or vLLM's step keys "
             "(source_file_dependencies, mirror_hardwares); to import another "
-            "Buildkite pipeline's --ignore flags, pass --platform"
+            "Buildkite pipeline, pass --from buildkite (its pytest commands as "
+            "suites) or --platform (its --ignore flags alone)"
         )
     reader = _Reader(shown, name, text, kind, default_working_dir)
     before = len(reading.jobs)
@@ -260,10 +187,10 @@ class _Reader:
         self.source = Source(text)
         self.kind = kind
         self.area = kind == "test_areas"
-        header = _header_default(self.source) if not self.area else None
+        header = citext.header_default(self.source) if not self.area else None
         self.default_dir = working_dir or header or DEFAULT_WORKING_DIR
-        self.step_notes, self.command_notes = _notes(self.source)
-        self.banners = _banners(self.source)
+        self.step_notes, self.command_notes = citext.notes(self.source)
+        self.banners = citext.banners(self.source)
 
     def error(self, node: yaml.Node, message: str) -> TestmatrixError:
         return TestmatrixError(f"{self.name}:{line_of(node)}: {message}")
@@ -315,7 +242,7 @@ class _Reader:
                 raise self.error(
                     where, f"'env' value of {name} must be a string, got {item!r}"
                 )
-        return {str(k): _env_text(v) for k, v in value.items()}
+        return {str(k): citext.env_text(v) for k, v in value.items()}
 
     # -- steps -------------------------------------------------------------------
     def jobs(self, node: yaml.MappingNode, group: str) -> list[Job]:
@@ -354,7 +281,9 @@ class _Reader:
         device = self.text(node, data, "device")
         gpus = self.integer(node, data, "num_devices") or 1
         platform = "cpu" if device and device.lower().startswith("cpu") else "cuda"
-        variant = None if platform == "cpu" or device is None else _name(device)
+        variant = (
+            None if platform == "cpu" or device is None else citext.step_name(device)
+        )
         commands_node = mapping_value(node, "commands") or mapping_value(
             node, "command"
         )
@@ -385,7 +314,7 @@ class _Reader:
         others = sorted(str(k) for k in mirror if k != "amd")
         if others:
             names = ", ".join(f"'{k}'" for k in others)
-            jobs[0] = _with_note(jobs[0], f"mirror {names} is not imported")
+            jobs[0] = citext.with_note(jobs[0], f"mirror {names} is not imported")
         if "amd" not in mirror:
             return jobs
         amd = mirror["amd"] or {}
@@ -405,7 +334,7 @@ class _Reader:
                 "inherited commands in the step's working_dir"
             )
         pool = self.text(amd_node, amd, "device")
-        variant, pool_gpus, template = _pool(pool)
+        variant, pool_gpus, template = citext.pool(pool)
         gpus = pool_gpus or self.integer(amd_node, amd, "num_devices") or gpus
         jobs.append(
             self.job(
@@ -450,7 +379,9 @@ class _Reader:
             label=label,
             group=group,
             platform=platform,
-            variant=None if platform == "cpu" or device is None else _name(device),
+            variant=None
+            if platform == "cpu" or device is None
+            else citext.step_name(device),
             device=device,
             gpus=gpus or 1,
             working_dir=self.text(node, data, "working_dir") or self.default_dir,
@@ -470,7 +401,7 @@ class _Reader:
         pool = self.text(node, data, "agent_pool") or self.text(node, data, "device")
         if pool is None:
             notes = [*notes, "no agent_pool: imported as the platform's default agents"]
-        variant, pool_gpus, template = _pool(pool)
+        variant, pool_gpus, template = citext.pool(pool)
         gpus = self.integer(node, data, "num_gpus") or self.integer(
             node, data, "num_devices"
         )
@@ -552,7 +483,7 @@ class _Reader:
         )
 
     def note_for(self, label: str) -> tuple[str, dict[str, str]]:
-        key = _label_key(label)
+        key = citext.label_key(label)
         return self.step_notes.get(key, ""), self.command_notes.get(key, {})
 
     # -- commands ----------------------------------------------------------------
@@ -587,7 +518,7 @@ class _Reader:
                     env=FrozenMap(running),
                     above=above,
                     below=below,
-                    comment=beside or notes.get(_command_key(text)),
+                    comment=beside or notes.get(citext.command_key(text)),
                 )
                 if shell.run(text):
                     out.append(replace(command, kind="cd"))
@@ -623,111 +554,3 @@ class _Reader:
         index = start if found is None else found
         line = self.source.lines[index] if index < len(self.source.lines) else ""
         return FlagSite(value, index + 1, comment(line))
-
-
-def _with_note(job: Job, note: str) -> Job:
-    return replace(job, notes=(*job.notes, note))
-
-
-def _env_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
-
-
-def _name(text: str) -> str:
-    """A device or pool name as a variant name (lower-case letters, digits, - and _)."""
-    name = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
-    return name or "default"
-
-
-def _pool(pool: str | None) -> tuple[str | None, int | None, str | None]:
-    """(variant, GPUs, agent pool template) of an AMD pool: 'mi300_2' gives mi300, 2
-    and 'mi300_{gpus}'; a pool without a trailing count is a variant of its own."""
-    if pool is None:
-        return None, None, None
-    found = re.fullmatch(r"(.+?)([_-])(\d+)", pool)
-    if found is None:
-        return _name(pool), None, pool
-    name, sep, count = found.groups()
-    return _name(name), int(count), f"{name}{sep}{{gpus}}"
-
-
-def _label_key(label: str) -> str:
-    return re.sub(r"\s+", " ", label).strip().lower()
-
-
-def _command_key(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _header_default(source: Source) -> str | None:
-    """The default working_dir a pipeline's header documents, if any."""
-    for line in source.lines:
-        if not line.lstrip().startswith("#"):
-            if line.strip():
-                break
-            continue
-        found = re.search(r"working_dir\b.*default(?:s)?\s+to\s+(/\S+)", line)
-        if found:
-            return found.group(1).rstrip(".,")
-    return None
-
-
-def _banners(source: Source) -> dict[str, tuple[str, ...]]:
-    """'MI300 (gfx942) tests' banners: the gfx target of each hardware name."""
-    found: dict[str, tuple[str, ...]] = {}
-    for line in source.lines:
-        if line.lstrip().startswith("#"):
-            for name, gfx in re.findall(r"\b(MI\d+\w*)\s*\((gfx[0-9a-f]+)\)", line):
-                found.setdefault(_name(name), (gfx,))
-    return found
-
-
-def _notes(source: Source) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """The header's NOTES block: '* [Label]: text' per step (several labels joined by
-    ' / ') and '- {`command`}: text' per command of that step."""
-    step_notes: dict[str, str] = {}
-    command_notes: dict[str, dict[str, str]] = {}
-    labels: list[str] = []
-    command: str | None = None
-    inside = False
-    for raw in source.lines:
-        stripped = raw.strip()
-        if not stripped.startswith("#"):
-            if inside and stripped:
-                break
-            continue
-        text = stripped.strip("#").strip()
-        if not inside:
-            inside = text.startswith("NOTES:")
-            continue
-        if not text:
-            if re.fullmatch(r"#{5,}", stripped):  # the box's bottom border
-                break
-            continue
-        item = re.match(r"^\*\s*\[(.+?)\]\s*:\s*(.*)$", text)
-        sub = re.match(r"^-\s*\{`(.+?)`\}\s*:\s*(.*)$", text)
-        if item:
-            labels = [_label_key(n) for n in item.group(1).split(" / ")]
-            command = None
-            for label in labels:
-                step_notes[label] = _join(step_notes.get(label, ""), item.group(2))
-        elif sub and labels:
-            command = _command_key(sub.group(1))
-            for label in labels:
-                notes = command_notes.setdefault(label, {})
-                notes[command] = sub.group(2).strip()
-        elif labels:
-            body = text.removeprefix("- ").strip()
-            for label in labels:
-                if command is not None:
-                    notes = command_notes[label]
-                    notes[command] = _join(notes[command], body)
-                else:
-                    step_notes[label] = _join(step_notes.get(label, ""), body)
-    return step_notes, command_notes
-
-
-def _join(first: str, more: str) -> str:
-    return f"{first} {more}".strip() if first else more.strip()

@@ -36,9 +36,9 @@ from testmatrix.ci.yamlsrc import compose, line_of, mapping_value, walk_steps
 from testmatrix.core.model import Suite, Target, Workspace
 from testmatrix.core.names import session_name
 from testmatrix.core.session import runs_on, session_command
-from testmatrix.vllm import ci as vllmci
+from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm.check import Matcher
-from testmatrix.vllm.plan import ImportPlan, Instance
+from testmatrix.vllm.planmodel import ImportPlan, Instance
 
 if TYPE_CHECKING:
     import yaml
@@ -124,7 +124,7 @@ def _edit(
     root: yaml.Node,
     name: str,
     path: Path,
-    jobs: dict[str, vllmci.Job],
+    jobs: dict[str, vllmjobs.Job],
     by_job: dict[int, list[Instance]],
     matcher: Matcher,
     style: str,
@@ -173,8 +173,8 @@ class _Block:
 
 
 def _block(
-    job: vllmci.Job,
-    twin: vllmci.Job | None,
+    job: vllmjobs.Job,
+    twin: vllmjobs.Job | None,
     instances: list[Instance],
     matcher: Matcher,
     style: str,
@@ -341,7 +341,7 @@ def _edit_amd(
     text: str,
     root: yaml.Node,
     name: str,
-    jobs: dict[str, vllmci.Job],
+    jobs: dict[str, vllmjobs.Job],
     by_job: dict[int, list[Instance]],
     matcher: Matcher,
     style: str,

@@ -23,196 +23,26 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from testmatrix.ci.shell import VALUE_OPTIONS, PytestArgs, read_pytest
+from testmatrix.ci.shell import VALUE_OPTIONS, read_pytest
 from testmatrix.ci.yamlsrc import URL
 from testmatrix.config import schema
 from testmatrix.core import expression
-from testmatrix.core.model import Location, base_of
 from testmatrix.errors import TestmatrixError
-from testmatrix.vllm.ci import Command, FlagSite, Job
-
-PLATFORMS = {
-    "cuda": ("NVIDIA GPUs: vLLM's main pipeline (test_areas)", "cuda"),
-    "rocm": ("AMD GPUs: vLLM's AMD pipeline and the test_areas mirrors", "rocm"),
-    "cpu": ("CPU-only agents (test_areas device cpu-*)", "none"),
-}
-HARDWARE_WORD = r"(?:\d+\s*x?\s*)?(?:MI\d{3}X?|[A-Z]{1,2}\d{2,3}|L4)s?"
-
-
-@dataclass
-class Decision:
-    """What became of one --ignore flag of one command."""
-
-    site: FlagSite
-    target: str  # checkout-relative
-    kind: str  # "exclude", "ignore" (a platform or variant entry) or "dropped"
-    rule: str  # which rule decided it, in words
-    runner: Instance | None = None  # a command that runs the path
-    twin: Instance | None = None  # a twin that ignores it too
-    comment: str | None = None
-    issue: str | None = None
-
-    @property
-    def text(self) -> str:
-        return f"--ignore={self.site.value}"
-
-
-@dataclass
-class Instance:
-    """One pytest command of one job."""
-
-    job: Job
-    command: Command
-    call: PytestArgs = field(default_factory=PytestArgs)  # its argv, sorted
-    paths: tuple[str, ...] = ()  # checkout-relative (node ids: their file)
-    ignores: tuple[str, ...] = ()  # live ignore targets, checkout-relative
-    deselects: tuple[str, ...] = ()  # checkout-relative node ids
-    args: tuple[str, ...] = ()
-    sites: dict[str, FlagSite] = field(default_factory=dict)  # ignore target: flag
-    not_carried: list[tuple[str, str]] = field(default_factory=list)
-    unmapped: str | None = None  # why no session can run it
-    decisions: list[Decision] = field(default_factory=list)
-    suite: str | None = None
-
-    @property
-    def platform(self) -> str:
-        return self.job.platform
-
-    @property
-    def variant(self) -> str | None:
-        return self.job.variant
-
-    @property
-    def target(self) -> str:
-        return self.job.target
-
-    @property
-    def location(self) -> Location:
-        return Location(self.job.location.file, self.command.line)
-
-    @property
-    def markexpr(self) -> str | None:
-        return self.call.markexpr
-
-    @property
-    def keyword(self) -> str | None:
-        return self.call.keyword
-
-    @property
-    def env(self) -> dict[str, str]:
-        return dict(self.command.env)
-
-    @property
-    def excludes(self) -> frozenset[str]:
-        return frozenset(d.target for d in self.decisions if d.kind == "exclude")
-
-    @property
-    def entries(self) -> frozenset[tuple[str, str]]:
-        """What the platform's entries must give this command's session."""
-        found = {("ignore", d.target) for d in self.decisions if d.kind == "ignore"}
-        return frozenset(found | {("deselect", n) for n in self.deselects})
-
-    def runs(self, path: str) -> bool:
-        """Whether the command selects any file at or under `path`."""
-        for p in self.paths:
-            if _under(path, p):
-                return not any(_under(path, i) for i in self.ignores)
-            if _under(p, path) and not any(_under(p, i) for i in self.ignores):
-                return True
-        return False
-
-    def ignores_path(self, path: str) -> bool:
-        return any(_under(path, i) for i in self.ignores)
-
-
-@dataclass
-class SuitePlan:
-    name: str
-    instances: list[Instance]
-    group: str
-    description: str = ""
-    places: list[str] = field(default_factory=list)
-    exclude_reasons: dict[str, str] = field(default_factory=dict)  # target: reason
-
-    @property
-    def first(self) -> Instance:
-        return self.instances[0]
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return self.first.paths
-
-    @property
-    def base(self) -> str:
-        return base_of(self.paths)
-
-    @property
-    def gpus(self) -> int:
-        return self.first.job.gpus
-
-    @property
-    def parallelism(self) -> int | None:
-        """The jobs' parallelism, where a command of the suite runs one shard."""
-        found = [i.job.parallelism for i in self.instances if i.call.shard]
-        return max((p for p in found if p), default=None)
-
-    @property
-    def timeout_in_minutes(self) -> int | None:
-        found = [i.job.timeout_in_minutes for i in self.instances]
-        return max((t for t in found if t), default=None)
-
-    @property
-    def soft_fail(self) -> bool:
-        return all(i.job.soft_fail for i in self.instances)
-
-
-@dataclass
-class EntryPlan:
-    """An [[ignore]] or [[deselect]] entry of a platform."""
-
-    kind: str  # "ignore" or "deselect"
-    suite: str
-    paths: list[str]  # ignore: relative to the suite's base; deselect: node ids
-    variants: tuple[str, ...]
-    reason: str
-    issue: str | None
-    sources: list[Location]
-
-
-@dataclass
-class VariantPlan:
-    name: str
-    description: str
-    match: list[str]
-    agent_pool: str | None
-    shares: str | None = None  # the variant that already claims this hardware's match
-
-
-@dataclass
-class PlatformPlan:
-    name: str
-    description: str
-    hardware: str
-    variants: dict[str, VariantPlan] = field(default_factory=dict)
-    entries: list[EntryPlan] = field(default_factory=list)
-
-
-@dataclass
-class ImportPlan:
-    checkout_root: str
-    instances: list[Instance]
-    suites: dict[str, SuitePlan]
-    platforms: dict[str, PlatformPlan]
-    notes: list[str]
-    jobs: list[Job]
-
-
-def _under(path: str, parent: str) -> bool:
-    return path == parent or path.startswith(parent.rstrip("/") + "/")
+from testmatrix.vllm.jobs import Job
+from testmatrix.vllm.naming import describe_suite, ignore_reason, name_suites
+from testmatrix.vllm.planmodel import (
+    PLATFORMS,
+    Decision,
+    EntryPlan,
+    ImportPlan,
+    Instance,
+    PlatformPlan,
+    SuitePlan,
+    VariantPlan,
+    under,
+)
 
 
 def plan(
@@ -241,9 +71,9 @@ def plan(
     for instance in mapped:
         _decide(instance, instances)
     suites = _group(mapped)
-    _name(suites)
+    name_suites(suites)
     for suite in suites:
-        _describe(suite)
+        describe_suite(suite)
         shards = {i.target: i.job.parallelism for i in suite.instances if i.call.shard}
         if len(set(shards.values())) > 1:
             each = ", ".join(f"{t} {n}" for t, n in shards.items())
@@ -255,9 +85,6 @@ def plan(
     return ImportPlan(
         root, instances, {s.name: s for s in suites}, platforms, notes, jobs
     )
-
-
-# -- the checkout root ---------------------------------------------------------
 
 
 def _checkout_root(
@@ -309,13 +136,10 @@ def _checkout_root(
 def _relative(path: str, root: str) -> str | None:
     """An absolute agent path relative to the checkout root; None outside it."""
     path = posixpath.normpath(path)
-    if not _under(path, root) and root != "/":
+    if not under(path, root) and root != "/":
         return None
     rel = posixpath.relpath(path, root)
     return None if rel == ".." or rel.startswith("../") else rel
-
-
-# -- one command ---------------------------------------------------------------
 
 
 def _resolve(
@@ -384,7 +208,7 @@ def _resolve(
         paths.append(rel)
     for i, a in enumerate(paths):
         for b in paths[i + 1 :]:
-            if _under(a, b) or _under(b, a):
+            if under(a, b) or under(b, a):
                 why.append(f"paths '{a}' and '{b}' overlap")
     for flag, text in (("-m", call.markexpr), ("-k", call.keyword)):
         if text is not None:
@@ -405,7 +229,7 @@ def _resolve(
             instance.decisions.append(
                 Decision(site, target or site.value, "dropped", why_not)
             )
-        elif any(_under(p, target) for p in instance.paths):
+        elif any(under(p, target) for p in instance.paths):
             why.append(f"--ignore={site.value} ignores all of a test path")
         elif target not in live:
             live.append(target)
@@ -428,7 +252,7 @@ def _dropped(
     """Why an --ignore changes no selection, or None when it does."""
     if target is None:
         return "outside the checkout: it ignores nothing"
-    if not any(_under(target, p) or _under(p, target) for p in paths):
+    if not any(under(target, p) or under(p, target) for p in paths):
         return "outside the command's test paths: it ignores nothing"
     if not exists(target):
         return "matches nothing in the checkout (no such file or directory)"
@@ -459,9 +283,6 @@ def _carried(
         else:
             out += group
     return tuple(out)
-
-
-# -- each flag -----------------------------------------------------------------
 
 
 def _decide(instance: Instance, everyone: list[Instance]) -> None:
@@ -556,9 +377,6 @@ def _comment_for(
     return None, None
 
 
-# -- suites --------------------------------------------------------------------
-
-
 def _signature(instance: Instance) -> tuple:
     return (
         tuple(sorted(instance.paths)),
@@ -604,109 +422,6 @@ def _group(mapped: list[Instance]) -> list[SuitePlan]:
             order.append(home)
         home.append(instance)
     return [SuitePlan("", group, group[0].job.group) for group in order]
-
-
-def label_name(label: str) -> str:
-    """A suite name from a step label: no emoji, hardware names, %N or 'Test(s)'."""
-    text = re.sub(r":[a-z0-9_+-]+:", " ", label).replace("%N", " ")
-    text = re.sub(r"[^\x00-\x7f]", " ", text)  # emoji and other symbols
-    text = re.sub(r"^\s*(?:ROCm|AMD|NVIDIA|CUDA)\b[\s:·-]*", "", text)
-    text = re.sub(rf"\b{HARDWARE_WORD}\b", " ", text)
-    text = re.sub(r"\b[Tt]ests?\b", " ", text)
-    return _slug(text) or _slug(label) or "suite"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _stem(path: str) -> str:
-    """A path's last name, without test_ and .py: 'tests/lora/test_llama_tp.py' gives
-    'llama-tp'."""
-    name = posixpath.basename(path.rstrip("/"))
-    return _slug(name.removeprefix("test_").removesuffix(".py"))
-
-
-def _name(suites: list[SuitePlan]) -> None:
-    """Names from the first step's label; a step with several pytest commands adds
-    the last name of each command's path; a name already taken gets the platform
-    where that tells the suites apart, else a number."""
-    taken: set[str] = set()
-    platforms_of: dict[str, set[str]] = {}  # base name: platforms of its suites
-    for suite in suites:
-        first, job = suite.first, suite.first.job
-        label = label_name(job.label)
-        tail = _stem(first.paths[0]) if len(job.pytest) > 1 else ""
-        if tail and (tail == label or label.endswith("-" + tail)):
-            tail = ""
-        base = f"{label}-{tail}" if tail else label
-        mine = {i.platform for i in suite.instances}
-        seen = platforms_of.setdefault(base, set())
-        candidates = [base]
-        if len(mine) == 1 and not mine & seen:
-            candidates.append(f"{base}-{next(iter(mine))}")
-        seen |= mine
-        name = next((c for c in candidates if c not in taken), None)
-        number = 2
-        while name is None:
-            if f"{base}-{number}" not in taken:
-                name = f"{base}-{number}"
-            number += 1
-        taken.add(name)
-        suite.name = name
-        for instance in suite.instances:
-            instance.suite = name
-
-
-def _describe(suite: SuitePlan) -> None:
-    """The suite's description, the places it runs and its excludes' reasons."""
-    first = suite.first
-    suite.description = f"{first.job.label} ({first.location})"
-    places: list[str] = []
-    platforms = list(dict.fromkeys(i.platform for i in suite.instances))
-    for platform in platforms:
-        variants = {i.variant for i in suite.instances if i.platform == platform}
-        if None in variants:
-            places.append(platform)
-        else:
-            places += [f"{platform}:{v}" for v in sorted(v for v in variants if v)]
-    suite.places = places
-    for decision in first.decisions:
-        if decision.kind == "exclude":
-            suite.exclude_reasons[decision.target] = _exclude_reason(decision)
-
-
-def _where(instance: Instance) -> str:
-    if instance.suite:
-        return f"suite {instance.suite}"
-    return f"step '{instance.job.label}' ({instance.location})"
-
-
-def _exclude_reason(decision: Decision) -> str:
-    runner, twin = decision.runner, decision.twin
-    if decision.rule == "another command here runs it" and runner is not None:
-        fact = f"runs in {_where(runner)}"
-    elif twin is not None or runner is not None:
-        fact = f"{twin.target} leaves it out too" if twin is not None else ""
-        where = "no imported step runs it"
-        if runner is not None:
-            where = f"runs in {_where(runner)} on {runner.target}"
-        fact = f"{fact}; {where}" if fact else where
-    else:
-        fact = "no imported step runs it"
-    return f"{decision.comment} ({fact})" if decision.comment else fact
-
-
-def ignore_reason(decision: Decision, instance: Instance) -> str:
-    """The reason of an [[ignore]] entry: the comment, else what the pipelines show."""
-    if decision.comment:
-        return decision.comment
-    runner = decision.runner
-    where = f"; {runner.target} runs it in {_where(runner)}" if runner else ""
-    return f"the imported CI does not run it on {instance.platform}{where}"
-
-
-# -- platforms, variants and entries -------------------------------------------
 
 
 def _platforms(jobs: list[Job], suites: list[SuitePlan]) -> dict[str, PlatformPlan]:
@@ -828,121 +543,3 @@ def _entries(suite: SuitePlan, platform: str) -> list[EntryPlan]:
             if source.location not in entry.sources:
                 entry.sources.append(source.location)
     return list(grouped.values())
-
-
-def counts(instances: list[Instance]) -> Counter:
-    """How many flags each decision kind took."""
-    return Counter(d.kind for i in instances for d in i.decisions)
-
-
-# -- the report ----------------------------------------------------------------
-
-
-def _entry_variants(plan: ImportPlan, instance: Instance, target: str) -> tuple | None:
-    """The variants of the [[ignore]] entry that holds a path for a command's suite
-    (() for the whole platform); None when no entry does."""
-    platform = plan.platforms.get(instance.platform)
-    suite = plan.suites.get(instance.suite or "")
-    if platform is None or suite is None:
-        return None
-    shown = posixpath.relpath(target, suite.base) if suite.base else target
-    for entry in platform.entries:
-        here = not entry.variants or instance.variant in entry.variants
-        mine = entry.kind == "ignore" and entry.suite == suite.name
-        if mine and here and shown in entry.paths:
-            return entry.variants
-    return None
-
-
-def flag_records(plan: ImportPlan) -> list[dict]:
-    """Every --ignore flag: where, which command, and what became of it, and why."""
-    out: list[dict] = []
-    for instance in plan.instances:
-        base = {
-            "label": instance.job.label,
-            "platform": instance.platform,
-            "variant": instance.variant,
-            "suite": instance.suite,
-        }
-        if instance.unmapped is not None:
-            call = instance.call
-            for value in call.ignores if call else ():
-                out.append(
-                    {
-                        "file": instance.job.location.file,
-                        "line": instance.command.line,
-                        "flag": f"--ignore={value}",
-                        **base,
-                        "decision": "not-mapped",
-                        "rule": "its command is not mapped",
-                        "reason": instance.unmapped,
-                        "issue": None,
-                        "variants": None,
-                    }
-                )
-            continue
-        for decision in instance.decisions:
-            if decision.kind == "exclude":
-                reason = _exclude_reason(decision)
-            elif decision.kind == "ignore":
-                reason = ignore_reason(decision, instance)
-            else:
-                reason = decision.rule
-            variants = (
-                _entry_variants(plan, instance, decision.target)
-                if decision.kind == "ignore"
-                else None
-            )
-            out.append(
-                {
-                    "file": instance.job.location.file,
-                    "line": decision.site.line,
-                    "flag": decision.text,
-                    **base,
-                    "decision": decision.kind,
-                    "rule": decision.rule,
-                    "reason": reason,
-                    "issue": decision.issue,
-                    "variants": list(variants) if variants is not None else None,
-                }
-            )
-    return out
-
-
-def flag_lines(plan: ImportPlan) -> list[str]:
-    lines = []
-    for record in flag_records(plan):
-        where = record["platform"] + (
-            f":{record['variant']}" if record["variant"] else ""
-        )
-        head = f"{record['file']}:{record['line']}: {record['flag']} ({where})"
-        kind = record["decision"]
-        if kind == "exclude":
-            what = f"exclude in suite {record['suite']} ({record['rule']})"
-        elif kind == "ignore":
-            variants = record["variants"]
-            scope = (
-                f"{record['platform']} ignore on {', '.join(variants)}"
-                if variants
-                else f"{record['platform']} ignore"
-            )
-            what = f"{scope} for suite {record['suite']} ({record['rule']})"
-        elif kind == "dropped":
-            what = "not written"
-        else:
-            what = "not mapped"
-        lines.append(f"{head}: {what}: {record['reason']}")
-    return lines
-
-
-def job_notes(plan: ImportPlan) -> list[str]:
-    return [
-        f"{job.location}: step '{job.label}' ({job.target}): {note}"
-        for job in plan.jobs
-        for note in job.notes
-    ]
-
-
-def dropped_flags(plan: ImportPlan) -> Counter:
-    """How often each output-only flag was dropped (shellcmd.OUTPUT_ONLY's rule)."""
-    return Counter(flag for i in plan.instances for flag in i.call.dropped)

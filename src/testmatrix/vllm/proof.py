@@ -20,8 +20,8 @@ from testmatrix.core import options as opt
 from testmatrix.core.model import Workspace
 from testmatrix.core.names import session_name
 from testmatrix.core.session import SessionCommand, session_command
-from testmatrix.vllm.ci import Command, Job
-from testmatrix.vllm.plan import ImportPlan, Instance
+from testmatrix.vllm.jobs import Command, Job
+from testmatrix.vllm.planmodel import ImportPlan, Instance
 
 # what a session adds that is its own, not the suite's selection
 SESSION_FLAGS = (
@@ -121,6 +121,8 @@ def prove(plan: ImportPlan, workspace: Workspace | None, root: Path) -> list[Res
 
 
 def _other(command: Command) -> str:
+    if command.why:
+        return command.why
     if not command.parsed:
         return "the shell cannot split it into words (an unbalanced quote)"
     if command.runner:
@@ -268,7 +270,10 @@ def step_lines(results: list[Result]) -> list[str]:
         for result in group:
             command = result.command
             runs_tests = (
-                command.kind == "pytest" or bool(command.runner) or not command.parsed
+                command.kind == "pytest"
+                or bool(command.runner)
+                or not command.parsed
+                or bool(command.why)
             )
             if result.status == "exact" or not runs_tests:
                 continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 
 from testmatrix.config.writer import toml_array, toml_string, toml_table
-from testmatrix.vllm.plan import ImportPlan, PlatformPlan
+from testmatrix.vllm.planmodel import ImportPlan, PlatformPlan
 
 
 def _reasons(reasons: dict[str, str], base: str) -> str:

@@ -1,0 +1,73 @@
+"""`testmatrix report`: session summaries merged into the platform x suite matrix."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from testmatrix.cli.output import write_output
+from testmatrix.config.loader import load_workspace
+from testmatrix.core.session import sessions
+from testmatrix.errors import TestmatrixError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report", help="merge session summaries into a Markdown platform x suite matrix"
+    )
+    p.add_argument(
+        "summaries",
+        nargs="*",
+        help="summary files or glob patterns (default: reports/*/summary*.json; a "
+        "parallel step's shards merge into one cell)",
+    )
+    p.add_argument(
+        "--output", "-o", help="write the Markdown here (for buildkite-agent annotate)"
+    )
+    p.add_argument(
+        "--expected",
+        action="store_true",
+        help="mark the workspace's sessions that sent no summary",
+    )
+    p.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="with no summary at all, write a matrix that says so (exit 0)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import glob
+
+    from testmatrix.results import reports
+
+    patterns = args.summaries or ["reports/*/summary*.json"]
+    paths: list[Path] = []
+    for pattern in patterns:
+        found = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        paths += [Path(p) for p in found]
+    if not paths and not args.allow_empty:
+        raise TestmatrixError(f"no summaries found: {' '.join(patterns)}")
+    expected = None
+    if args.expected:
+        workspace = load_workspace(args.root, check_paths=False)
+        expected = [(k.target, k.suite) for k in sessions(workspace).values()]
+    from testmatrix.results.checks import read_checked
+
+    summaries, bad = read_checked(paths)
+    text = reports.matrix(summaries, expected)
+    if bad:  # reported, not fatal: the annotation still shows every good summary
+        text += (
+            "\n"
+            + "\n".join(f":warning: not counted: {reports.md(line)}" for line in bad)
+            + "\n"
+        )
+    if args.output:
+        write_output(Path(args.output), text, given=True)
+    else:
+        sys.stdout.write(text)
+    for line in bad:
+        print(f"testmatrix: error: {line}", file=sys.stderr)
+    return 2 if bad else 0  # bad input, as every other; the matrix is written

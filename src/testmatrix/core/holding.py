@@ -1,0 +1,31 @@
+"""The entries that hold on a target (a platform, or one of its variants) and, for a
+suite's session, on that suite: every reader of entries asks this one function."""
+
+from __future__ import annotations
+
+from testmatrix.core.model import DeselectEntry, Entry, IgnoreEntry, Platform, Suite
+
+
+def concerns(entry: Entry, suite: Suite) -> bool:
+    """Whether an entry can touch a suite's tests: an ignore names its suite, a
+    deselect a test id whose file or folder meets the suite's paths; skips and flaky
+    entries name tests by marker or id, in any suite."""
+    if isinstance(entry, IgnoreEntry):
+        return entry.suite == suite.name
+    if isinstance(entry, DeselectEntry):
+        file = entry.nodeid.split("::", 1)[0]
+        return suite.holds(file) or any(p.startswith(file + "/") for p in suite.paths)
+    return True
+
+
+def entries_holding(
+    platform: Platform, variant: str | None, suite: Suite | None = None
+) -> tuple[Entry, ...]:
+    """The platform's entries that apply to a session of the variant (None: the
+    platform-wide session, which applies platform-wide entries only) and, given a
+    suite, to that suite; in declaration order, kind by kind."""
+    return tuple(
+        entry
+        for entry in platform.entries
+        if entry.holds_on(variant) and (suite is None or concerns(entry, suite))
+    )

@@ -1,0 +1,209 @@
+"""CI jobs into suites and platform entries: every decision of the vLLM import.
+
+Each pytest command of a job is an *instance*: on one target (platform, variant) it
+selects the files under its paths minus its --ignore paths, narrowed by -m and -k, run
+with its environment and arguments. Instances that select alike share a suite.
+
+Each --ignore of an instance is decided by the first rule that holds:
+1. another command on the same target runs the path: partitioning, a suite exclude;
+2. a twin (a command with the same paths on another target) leaves it out too: the
+   split is shared, a suite exclude;
+3. a command of another selection on the platform's other variants runs it: the
+   platform splits the directory between its agents, a suite exclude;
+4. other targets run it (twins included): this platform, or this variant, does not:
+   an [[ignore]] entry, on the variants that leave it out;
+5. nothing imported runs it: a suite exclude that says so.
+Ignores that match nothing (outside the command's paths, missing in the checkout) are
+reported and not written: they change no selection.
+
+Pure: jobs and the checkout's file names in, a plan out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from testmatrix.ci.shell import PytestArgs
+from testmatrix.core.model import Location, base_of
+from testmatrix.vllm.jobs import Command, FlagSite, Job
+
+PLATFORMS = {
+    "cuda": ("NVIDIA GPUs: vLLM's main pipeline (test_areas)", "cuda"),
+    "rocm": ("AMD GPUs: vLLM's AMD pipeline and the test_areas mirrors", "rocm"),
+    "cpu": ("CPU-only agents (test_areas device cpu-*)", "none"),
+}
+
+
+HARDWARE_WORD = r"(?:\d+\s*x?\s*)?(?:MI\d{3}X?|[A-Z]{1,2}\d{2,3}|L4)s?"
+
+
+@dataclass
+class Decision:
+    """What became of one --ignore flag of one command."""
+
+    site: FlagSite
+    target: str  # checkout-relative
+    kind: str  # "exclude", "ignore" (a platform or variant entry) or "dropped"
+    rule: str  # which rule decided it, in words
+    runner: Instance | None = None  # a command that runs the path
+    twin: Instance | None = None  # a twin that ignores it too
+    comment: str | None = None
+    issue: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"--ignore={self.site.value}"
+
+
+@dataclass
+class Instance:
+    """One pytest command of one job."""
+
+    job: Job
+    command: Command
+    call: PytestArgs = field(default_factory=PytestArgs)  # its argv, sorted
+    paths: tuple[str, ...] = ()  # checkout-relative (node ids: their file)
+    ignores: tuple[str, ...] = ()  # live ignore targets, checkout-relative
+    deselects: tuple[str, ...] = ()  # checkout-relative node ids
+    args: tuple[str, ...] = ()
+    sites: dict[str, FlagSite] = field(default_factory=dict)  # ignore target: flag
+    not_carried: list[tuple[str, str]] = field(default_factory=list)
+    unmapped: str | None = None  # why no session can run it
+    decisions: list[Decision] = field(default_factory=list)
+    suite: str | None = None
+
+    @property
+    def platform(self) -> str:
+        return self.job.platform
+
+    @property
+    def variant(self) -> str | None:
+        return self.job.variant
+
+    @property
+    def target(self) -> str:
+        return self.job.target
+
+    @property
+    def location(self) -> Location:
+        return Location(self.job.location.file, self.command.line)
+
+    @property
+    def markexpr(self) -> str | None:
+        return self.call.markexpr
+
+    @property
+    def keyword(self) -> str | None:
+        return self.call.keyword
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self.command.env)
+
+    @property
+    def excludes(self) -> frozenset[str]:
+        return frozenset(d.target for d in self.decisions if d.kind == "exclude")
+
+    @property
+    def entries(self) -> frozenset[tuple[str, str]]:
+        """What the platform's entries must give this command's session."""
+        found = {("ignore", d.target) for d in self.decisions if d.kind == "ignore"}
+        return frozenset(found | {("deselect", n) for n in self.deselects})
+
+    def runs(self, path: str) -> bool:
+        """Whether the command selects any file at or under `path`."""
+        for p in self.paths:
+            if under(path, p):
+                return not any(under(path, i) for i in self.ignores)
+            if under(p, path) and not any(under(p, i) for i in self.ignores):
+                return True
+        return False
+
+    def ignores_path(self, path: str) -> bool:
+        return any(under(path, i) for i in self.ignores)
+
+
+@dataclass
+class SuitePlan:
+    name: str
+    instances: list[Instance]
+    group: str
+    description: str = ""
+    places: list[str] = field(default_factory=list)
+    exclude_reasons: dict[str, str] = field(default_factory=dict)  # target: reason
+
+    @property
+    def first(self) -> Instance:
+        return self.instances[0]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return self.first.paths
+
+    @property
+    def base(self) -> str:
+        return base_of(self.paths)
+
+    @property
+    def gpus(self) -> int:
+        return self.first.job.gpus
+
+    @property
+    def parallelism(self) -> int | None:
+        """The jobs' parallelism, where a command of the suite runs one shard."""
+        found = [i.job.parallelism for i in self.instances if i.call.shard]
+        return max((p for p in found if p), default=None)
+
+    @property
+    def timeout_in_minutes(self) -> int | None:
+        found = [i.job.timeout_in_minutes for i in self.instances]
+        return max((t for t in found if t), default=None)
+
+    @property
+    def soft_fail(self) -> bool:
+        return all(i.job.soft_fail for i in self.instances)
+
+
+@dataclass
+class EntryPlan:
+    """An [[ignore]] or [[deselect]] entry of a platform."""
+
+    kind: str  # "ignore" or "deselect"
+    suite: str
+    paths: list[str]  # ignore: relative to the suite's base; deselect: node ids
+    variants: tuple[str, ...]
+    reason: str
+    issue: str | None
+    sources: list[Location]
+
+
+@dataclass
+class VariantPlan:
+    name: str
+    description: str
+    match: list[str]
+    agent_pool: str | None
+    shares: str | None = None  # the variant that already claims this hardware's match
+
+
+@dataclass
+class PlatformPlan:
+    name: str
+    description: str
+    hardware: str
+    variants: dict[str, VariantPlan] = field(default_factory=dict)
+    entries: list[EntryPlan] = field(default_factory=list)
+
+
+@dataclass
+class ImportPlan:
+    checkout_root: str
+    instances: list[Instance]
+    suites: dict[str, SuitePlan]
+    platforms: dict[str, PlatformPlan]
+    notes: list[str]
+    jobs: list[Job]
+
+
+def under(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
