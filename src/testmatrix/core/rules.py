@@ -15,7 +15,6 @@ every such overlap.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import NamedTuple
@@ -33,20 +32,12 @@ from testmatrix.core.model import (
     Suite,
     Workspace,
 )
+from testmatrix.core.models import ModelFinder, models_of
 from testmatrix.core.names import (
     session_name as session_name,  # named once, for nox -l too
 )
 from testmatrix.core.names import suite_runs_on
 from testmatrix.core.selection import Selection
-
-
-def models_of(test: TestCase, marker: str, rules: Rules) -> Sequence[tuple[str, str]]:
-    """The models a marked test uses, each with why it counts: named on the marker,
-    else the values of its parameters that the model rule takes."""
-    named = [m for use in test.markers if use.name == marker for m in use.models]
-    if named:
-        return [(m, "named on the marker") for m in named]
-    return rules.models_in(test) or rules.models_in_constants(test)
 
 
 class _File(NamedTuple):
@@ -116,8 +107,10 @@ class Rules:
             self.name += f":{variant}"
         self.apply = apply and platform is not None
         self.suite = workspace.suites[suite] if suite is not None else None
-        self.known_models = workspace.known_models
-        self.model_re = re.compile(workspace.model_pattern)
+        # which parameter values and constants are a test's models (models.py)
+        self.models = ModelFinder(workspace)
+        self.model_rule = self.models.rule
+        self.models_in = self.models.in_params
         self.ignores: dict[str, IgnoreEntry] = {}
         self.deselects: tuple[DeselectEntry, ...] = ()
         self.skips: dict[str, list[SkipEntry]] = {}
@@ -130,13 +123,10 @@ class Rules:
             for s in workspace.suites.values()
             if s.reruns and (suite is None or s.name == suite)
         )
-        self.params_re = re.compile(workspace.model_params)
-        self._model_like: dict[tuple[str, str], str | None] = {}
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         self._files: dict[str, _File] = {}
         self._flaky_prefixes: tuple[tuple[FlakyEntry, str], ...] = ()
         self._listing: dict[str, list[tuple[int, SkipEntry]]] | None = None
-        self._models_in: dict[object, tuple[tuple[str, str], ...]] = {}
         self._fates: dict[tuple[object, ...], Fate] = {}  # shared by many tests
         self._selection = Selection(self.suite) if self.suite is not None else None
         # bare pytest (no suite) on a platform: what no session on this target runs
@@ -168,8 +158,8 @@ class Rules:
                 for model in entry.models:
                     # a skip that keeps the test out wins over one expecting it to
                     # fail (PRECEDENCE); else the first declared
-                    held = index.get(model)
-                    if held is None or (held.fails and entry.fails is None):
+                    first = index.get(model)
+                    if first is None or (first.fails and entry.fails is None):
                         index[model] = entry
 
     @property
@@ -202,54 +192,6 @@ class Rules:
             or (self.apply and (self.flaky or self.rerun_suites))
         )
 
-    def model_rule(self, name: str, value: str) -> str | None:
-        """Why a parameter value counts as the test's model, or None: the skiplists
-        list it (wherever it is), or its parameter's name says it carries a model
-        (model_params) and it looks like a model id (model_pattern). A value shaped
-        like org/name under any other name (a dataset id) is never taken."""
-        key = (name, value)
-        why = self._model_like.get(key, "")
-        if why == "":  # not decided yet (cached: parameters repeat)
-            # where it was found: a record's field ('model_info.name'), or the
-            # parameter itself (a value under no name: a marker's argument)
-            what = "record field" if "." in name else "parameter"
-            where = f"{what} '{name}'" if name else ""
-            if value in self.known_models:
-                listed = "listed in the skiplists"
-                why = f"{where}, {listed}" if where else listed
-            elif self.params_re.search(name) and self.model_re.match(value):
-                why = where
-            else:
-                why = None
-            self._model_like[key] = why
-        return why
-
-    def models_in(self, test: TestCase) -> tuple[tuple[str, str], ...]:
-        """The values of a test's parameters that are its models, with why (once
-        per combination of values: a parametrization repeats them)."""
-        key = (test.params, test.param_names)
-        found = self._models_in.get(key)
-        if found is None:
-            names = test.param_names or ("",) * len(test.params)
-            pairs = zip(names, test.params, strict=True)
-            found = tuple(
-                (value, why)
-                for name, value in pairs
-                if (why := self.model_rule(name, value)) is not None
-            )
-            self._models_in[key] = found
-        return found
-
-    def models_in_constants(self, test: TestCase) -> tuple[tuple[str, str], ...]:
-        """The module constants the test or its fixtures name that hold models:
-        listed, or a model-shaped value under a model-like name (MODEL_NAME)."""
-        return tuple(
-            (value, f"module constant {name} at {where}")
-            for value, name, where in test.constants
-            if value in self.known_models
-            or (self.params_re.search(name.lower()) and self.model_re.match(value))
-        )
-
     def overlap(self, test: TestCase) -> tuple[Entry, Entry] | None:
         """(the entry that keeps the test out, an entry expecting it to fail that
         it overrides), where both name the test (PRECEDENCE); for lint."""
@@ -262,7 +204,7 @@ class Rules:
         named += [e for e in self.deselects if test.nodeid.startswith(e.nodeid)]
         for use in test.markers:
             for skip in self.skips.get(use.name, ()):
-                models = models_of(test, use.name, self)
+                models = models_of(test, use.name, self.models)
                 if any(model in skip.models for model, _ in models):
                     named.append(skip)
         for entry in named:
@@ -528,7 +470,7 @@ class Rules:
             index = self.skip_index.get(use.name)
             if index is None:
                 continue
-            models = models_of(test, use.name, self)
+            models = models_of(test, use.name, self.models)
             if not models:
                 missing = missing or self.skips[use.name][0]
                 continue
