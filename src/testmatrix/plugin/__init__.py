@@ -278,6 +278,31 @@ def pytest_sessionfinish(
     write_summary(Path(path), summarise(state, config, int(exitstatus)))
 
 
+def _partitioning(state: State, counts: dict[str, int]) -> list[str]:
+    """What the suites' partitioning left out: outside the suite's selection, or
+    (bare pytest) where no session on this target runs it."""
+    lines = []
+    suite = state.rules.suite
+    if suite is not None and counts["not_in_suite"]:
+        outside = counts["not_in_suite"] - len(state.excluded)
+        lines.append(
+            f"suite {suite.name}: {len(state.excluded)} paths excluded, "
+            f"{outside} tests outside its selection "
+            "(partitioning: they run in other suites)"
+        )
+    if counts["no_session"]:
+        names = [s.name for s in state.rules.sessionless]
+        several = len(names) > 1
+        suites = f"suite{'s' if several else ''} {', '.join(names)} ha"
+        suites += "ve" if several else "s"
+        lines.append(
+            f"{counts['no_session']} tests left out: no session on {state.rules.name} "
+            f"runs them ({suites} none here); as the sessions do, --suite or "
+            "--no-skiplist runs them"
+        )
+    return lines
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter,
     exitstatus: pytest.ExitCode,
@@ -290,26 +315,8 @@ def pytest_terminal_summary(
     counts = tallied["counts"]
     write = terminalreporter.write_line
     terminalreporter.section(f"testmatrix: {state.rules.name}", sep="-")
-    suite = state.rules.suite
-    if suite is not None and counts["not_in_suite"]:
-        outside = counts["not_in_suite"] - len(state.excluded)
-        write(
-            f"suite {suite.name}: {len(state.excluded)} paths excluded, "
-            f"{outside} tests outside its selection "
-            "(partitioning: they run in other suites)"
-        )
-    if counts["no_session"]:
-        names = [s.name for s in state.rules.sessionless]
-        suites = (
-            f"suites {', '.join(names)} have"
-            if len(names) > 1
-            else (f"suite {names[0]} has")
-        )
-        write(
-            f"{counts['no_session']} tests left out: no session on {state.rules.name} "
-            f"runs them ({suites} none here); as the sessions do, --suite or "
-            "--no-skiplist runs them"
-        )
+    for line in _partitioning(state, counts):
+        write(line)
     if state.empty_because:
         write(
             f"nothing to run here, and that is the plan: {state.empty_because} "
