@@ -412,3 +412,33 @@ def test_explain_says_where_the_model_was_found(tiny, capsys, monkeypatch):
     main(["explain", "tests/unit/test_m.py::test_constant_in_fixture"])
     out = capsys.readouterr().out
     assert "(org/constant: module constant MODEL_NAME at tests/unit/test_m.py:5)" in out
+
+
+def test_a_constant_a_conftest_fixture_names_is_found(inprocess, tiny):
+    root = tiny(
+        {
+            "tests/unit/conftest.py": """
+                import pytest
+
+                SERVER_MODEL = "org/served"
+
+                @pytest.fixture(name="server")
+                def remote_server():
+                    return SERVER_MODEL
+            """,
+            "tests/unit/test_srv.py": """
+                import pytest
+
+                @pytest.mark.encoder_decoder
+                def test_served(server):
+                    assert server
+            """,
+            "skiplists/platforms/sim.toml": (
+                '[[skip]]\nmarker = "encoder_decoder"\nmodels = ["org/served"]\n'
+                'reason = "r"\n'
+            ),
+        }
+    )
+    result = inprocess(root, "tests/unit", "--platform=sim", "-rs")
+    assert result.counts() == {"skipped": 1}, result.output
+    assert "module constant SERVER_MODEL at tests/unit/conftest.py:3" in result.stdout
