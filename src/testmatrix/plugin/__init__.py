@@ -215,9 +215,15 @@ def decide_collected(
         for item in items:
             item.user_properties.extend(target)
     else:
+        same = len(items) == len(collected) and all(
+            a is b for a, b in zip(items, collected, strict=True)
+        )
+        if not same:  # a hook may add tests too: they are decided as well
+            known = {id(item) for item in collected}
+            collected += [item for item in items if id(item) not in known]
         keep, deselected = Decider(state).split(collected)
         if deselected:
-            _leave_out(config, items, collected, keep, deselected)
+            _leave_out(config, items, same, keep, deselected)
     sharder = config.pluginmanager.get_plugin(SHARDER)
     if isinstance(sharder, Sharder):
         sharder.split(config, items)
@@ -226,15 +232,14 @@ def decide_collected(
 def _leave_out(
     config: pytest.Config,
     items: list[pytest.Item],
-    collected: list[pytest.Item],
+    same: bool,
     keep: list[pytest.Item],
     deselected: list[pytest.Item],
 ) -> None:
-    """Takes what the skiplist left out from what the other hooks kept; only those
-    still there are reported deselected (-k's are pytest's own)."""
-    if len(items) == len(collected) and all(
-        a is b for a, b in zip(items, collected, strict=True)
-    ):
+    """Takes what the skiplist left out from what the other hooks kept (`same`:
+    they kept the collected list as it was); only those still there are reported
+    deselected (-k's are pytest's own), in the other hooks' order."""
+    if same:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
         return
