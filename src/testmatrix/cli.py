@@ -478,6 +478,12 @@ def _report(args: argparse.Namespace) -> int:
     if args.expected:
         workspace = load_workspace(args.root, check_paths=False)
         expected = [(k.target, k.suite) for k in sessions(workspace).values()]
+    if args.html is not None:
+        from .dashboard import command as dashboard
+
+        dashboard.run(args, paths, expected)
+        if not args.output:
+            return 0
     text = reports.matrix(reports.read_summaries(paths), expected)
     if args.output:
         _write(Path(args.output), text, given=True)
@@ -636,6 +642,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with no summary at all, write a matrix that says so (exit 0)",
     )
+    from .dashboard.command import add_arguments as add_dashboard_arguments
+
+    add_dashboard_arguments(p)
     p.set_defaults(func=_report)
 
     p = sub.add_parser(

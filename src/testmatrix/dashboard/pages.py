@@ -1,0 +1,253 @@
+"""The site's static pages: the index (matrix, changes, trend, models), one page
+per suite, the entries with their evidence, and every change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import reports
+from .chart import trend_svg
+from .data import CHANGE_KINDS, OUTCOMES, Change, DashboardData, verdict
+from .markup import esc, issue_link, link, page, table, td, td_markup, test_href
+
+SHOWN_CHANGES = 50  # per kind on the index; changes.html has up to CHANGES_PAGE
+CHANGES_PAGE = 5000
+SUITE_TESTS = 1000  # tests not passing listed on a suite's page
+ENTRY_TESTS = 100  # tests listed under an entry
+MODEL_STATUS = {":x:": "fail", ":white_check_mark:": "ok", ":no_entry_sign:": "skip"}
+
+
+def suite_pages(data: DashboardData) -> dict[str, str]:
+    """{suite: its page's file name}: by position, so no suite name (which may be
+    anything) becomes a path."""
+    return {suite: f"suite-{i}.html" for i, suite in enumerate(data.suites())}
+
+
+def _label(outcome: str | None) -> str:
+    return OUTCOMES[outcome][1] if outcome else "absent"
+
+
+def matrix(data: DashboardData, expected: Sequence[tuple[str, str]] = ()) -> str:
+    """The latest build's target x suite table, in `report`'s words and colours."""
+    cells = data.cells[data.latest]
+    wanted = set(expected)
+    targets = sorted({t for t, _ in cells} | {t for t, _ in wanted})
+    suites = sorted(set(data.suites()) | {s for _, s in wanted})
+    pages = suite_pages(data)
+    rows = []
+    for suite in suites:
+        name = link(pages[suite], suite) if suite in pages else esc(suite)
+        row = [f'<th scope="row">{name}</th>']
+        for target in targets:
+            cell = cells.get((target, suite))
+            if cell is not None:
+                markup = link(pages[suite], cell.text) if suite in pages else esc(cell.text)
+                row.append(
+                    td_markup(markup, f"cell {cell.status}", target=target, suite=suite)
+                )
+            elif (target, suite) in wanted:
+                row.append(td("no summary", "cell warn", target=target, suite=suite))
+            else:
+                row.append(td("not run", "cell none", target=target, suite=suite))
+        rows.append(row)
+    used = {e for c in cells.values() for e in c.entries}
+    note = f"<p>{len(cells)} sessions, {len(used)} skiplist entries used.</p>"
+    return table(["suite", *targets], rows, "matrix", "matrix") + note
+
+
+def models(data: DashboardData) -> str:
+    """Which models ran on which target in the latest build (every suite)."""
+    table_ = data.models[data.latest]
+    if not table_:
+        return "<p>No test named a model.</p>"
+    targets = sorted({t for by in table_.values() for t in by} | set(data.targets()))
+    rows = []
+    for model, by_target in table_.items():
+        row = [f"<th scope=row><code>{esc(model)}</code></th>"]
+        for target in targets:
+            words = reports._model_cell(by_target.get(target))  # report's own words
+            icon, _, text = words.partition(" ")
+            row.append(td(text or "-", f"cell {MODEL_STATUS.get(icon, 'none')}"))
+        rows.append(row)
+    return table(["model", *targets], rows, "matrix", "models-table")
+
+
+def changes_tables(changes: list[Change], limit: int) -> str:
+    """The changes grouped by kind, at most `limit` rows each (saying how many
+    more there are)."""
+    out = []
+    for kind, title in CHANGE_KINDS.items():
+        rows_of = [c for c in changes if c.kind == kind]
+        if not rows_of:
+            continue
+        out.append(f'<h3 id="change-{kind}">{esc(title)} ({len(rows_of)})</h3>')
+        rows = [
+            [
+                td_markup(link(test_href(c.test), c.test), "test"),
+                td(c.target),
+                td(_label(c.before), f"o-{c.before or 'absent'}"),
+                td(_label(c.after), f"o-{c.after or 'absent'}"),
+                td(c.message or ""),
+            ]
+            for c in rows_of[:limit]
+        ]
+        out.append(
+            table(["test", "target", "before", "now", "message"], rows, "changes")
+        )
+        if len(rows_of) > limit:
+            out.append(
+                f'<p class="more">and {len(rows_of) - limit} more: see '
+                f'{link("changes.html", "every change")}</p>'
+            )
+    return "\n".join(out) or "<p>Nothing changed.</p>"
+
+
+def index(data: DashboardData, expected: Sequence[tuple[str, str]] = ()) -> str:
+    latest = data.builds[data.latest]
+    parts = [
+        f"<p>{len(data.builds)} builds, {len(data.tests)} tests, "
+        f"{len(data.targets())} targets, {len(data.suites())} suites. "
+        f"{link('tests.html', 'Browse the tests')}.</p>",
+        f'<h2 id="matrix-title">Build {esc(latest.id)}: targets and suites</h2>',
+        matrix(data, expected),
+        '<h2 id="changes">Changes since the previous build</h2>',
+    ]
+    if len(data.builds) < 2:
+        parts.append("<p>Only one build: nothing to compare with.</p>")
+    else:
+        before = data.builds[data.latest - 1].id
+        parts.append(f"<p>From build {esc(before)} to build {esc(latest.id)}.</p>")
+        parts.append(changes_tables(data.changes(), SHOWN_CHANGES))
+    trend = data.trend()
+    parts += [
+        '<h2 id="trend">Failures and skips per target</h2>',
+        trend_svg(trend, "failures", "Failures per target over the builds", "trend-failures"),
+        trend_svg(trend, "skips", "Skips per target over the builds", "trend-skips"),
+        '<h2 id="models">Models: which ran on which target</h2>',
+        models(data),
+        '<h2 id="entries">Skiplist entries</h2>',
+        _entries_summary(data),
+    ]
+    if data.notes:
+        parts.append('<h2 id="notes">Not read</h2><ul class="notes">')
+        parts += [f"<li>{esc(n)}</li>" for n in data.notes]
+        parts.append("</ul>")
+    return page("testmatrix dashboard", "\n".join(parts))
+
+
+def _entries_summary(data: DashboardData) -> str:
+    evidence = data.evidence()
+    stale = [loc for loc in data.entries if verdict(evidence.get(loc, {})).startswith("stale")]
+    text = f"{len(data.entries)} entries cited"
+    if stale:
+        text += f", {len(stale)} stale by evidence (their tests passed)"
+    return f"<p>{esc(text)}: {link('entries.html', 'each entry with its evidence')}.</p>"
+
+
+def suite_page(data: DashboardData, suite: str) -> str:
+    """A suite's cells in every build and its tests that did not pass lately."""
+    targets = sorted({t for cells in data.cells for t, s in cells if s == suite})
+    rows = []
+    for i in range(data.latest, -1, -1):
+        row = [f'<th scope="row">{esc(data.builds[i].id)}</th>']
+        for target in targets:
+            cell = data.cells[i].get((target, suite))
+            if cell is None:
+                row.append(td("not run", "cell none", target=target))
+            else:
+                row.append(td(cell.text, f"cell {cell.status}", target=target))
+        rows.append(row)
+    latest = data.latest
+    listed = []
+    for test, by_target in data.tests.items():
+        outcomes = {
+            t: r.outcome
+            for t, results in by_target.items()
+            if (r := results[latest]) is not None and r.suite == suite
+        }
+        if outcomes and any(o != "passed" for o in outcomes.values()):
+            listed.append((test, outcomes))
+    listed.sort()
+    test_rows = [
+        [td_markup(link(test_href(test), test), "test")]
+        + [
+            td(_label(outcomes.get(t)) if t in outcomes else "-", f"o-{outcomes.get(t, 'absent')}")
+            for t in targets
+        ]
+        for test, outcomes in listed[:SUITE_TESTS]
+    ]
+    body = [
+        f'<h2>Suite <span id="suite-name">{esc(suite)}</span>: every build</h2>',
+        table(["build", *targets], rows, "matrix", "suite-builds"),
+        f"<h2>Tests not passing in build {esc(data.builds[latest].id)} ({len(listed)})</h2>",
+        table(["test", *targets], test_rows, "tests", "suite-tests")
+        if test_rows
+        else "<p>Every test of this suite passed.</p>",
+    ]
+    if len(listed) > SUITE_TESTS:
+        body.append(
+            f'<p class="more">and {len(listed) - SUITE_TESTS} more: '
+            f"{link('tests.html', 'browse the tests')}</p>"
+        )
+    return page(f"suite {suite}", "\n".join(body))
+
+
+def entries_page(data: DashboardData) -> str:
+    """Each entry cited, with the outcomes of its tests per target and build."""
+    evidence = data.evidence()
+    latest = data.latest
+    tests_of: dict[str, list[tuple[str, str, str]]] = {}
+    for test, by_target in sorted(data.tests.items()):
+        for target, results in by_target.items():
+            r = results[latest]
+            if r is not None and r.entry:
+                tests_of.setdefault(r.entry, []).append((test, target, r.outcome))
+    head = ["target", *(b.id for b in data.builds)]
+    out = []
+    for n, (loc, entry) in enumerate(sorted(data.entries.items())):
+        rows_of = evidence.get(loc, {})
+        out.append(
+            f'<section class="entry" id="entry-{n}"><h2><code>{esc(loc)}</code> '
+            f'<span class="kind">{esc(entry.kind)}</span></h2>'
+            f"<p>{esc(entry.reason)} {issue_link(entry.issue)}</p>"
+            f'<p class="verdict">{esc(verdict(rows_of))}</p>'
+        )
+        rows = [
+            [f'<th scope="row">{esc(target)}</th>']
+            + [td(_counts(c), _status(c)) for c in per_build]
+            for target, per_build in rows_of.items()
+        ]
+        if rows:
+            out.append(table(head, rows, "evidence"))
+        else:
+            out.append("<p>No test result cites it (an ignored path, or unused).</p>")
+        tests = tests_of.get(loc, [])
+        if tests:
+            out.append("<ul class=entry-tests>")
+            out += [
+                f"<li>{link(test_href(t), t)} on {esc(target)}: {esc(_label(o))}</li>"
+                for t, target, o in tests[:ENTRY_TESTS]
+            ]
+            if len(tests) > ENTRY_TESTS:
+                out.append(f"<li>and {len(tests) - ENTRY_TESTS} more</li>")
+            out.append("</ul>")
+        out.append("</section>")
+    return page("skiplist entries and their evidence", "\n".join(out) or "<p>No entry.</p>")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {OUTCOMES[k][1]}" for k, n in sorted(counts.items())) or "-"
+
+
+def _status(counts: dict[str, int]) -> str:
+    if counts.get("unexpected_pass") or counts.get("fails_differently"):
+        return "cell fail"
+    return "cell ok" if counts else "cell none"
+
+
+def changes_page(data: DashboardData) -> str:
+    if len(data.builds) < 2:
+        body = "<p>Only one build: nothing to compare with.</p>"
+    else:
+        body = changes_tables(data.changes(), CHANGES_PAGE)
+    return page("changes since the previous build", body)
