@@ -46,6 +46,13 @@ def matches_names(signature: Signature, names: set[str], message: str) -> bool:
     return signature.match is None or re.search(signature.match, message) is not None
 
 
+def _note(item: pytest.Item, report: pytest.TestReport, expectation: str) -> None:
+    """The expectation in the report, and on the item: JUnit writes the properties
+    of the teardown report, which copies the item's."""
+    report.user_properties.append((PROPERTY, expectation))
+    item.user_properties.append((PROPERTY, expectation))
+
+
 def describe(error: BaseException) -> str:
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
@@ -71,9 +78,9 @@ def pytest_runtest_makereport(
         if matches(signature, error):
             report.outcome = "skipped"
             report.wasxfail = f"expected on {fate.platform}: {describe(error)} {where}"
-            report.user_properties.append((PROPERTY, AS_EXPECTED))
+            _note(item, report, AS_EXPECTED)
         else:
-            report.user_properties.append((PROPERTY, DIFFERENT))
+            _note(item, report, DIFFERENT)
             report.sections.append(
                 (
                     "testmatrix: fails differently",
@@ -88,7 +95,7 @@ def pytest_runtest_makereport(
             )
     elif report.when == "call" and report.passed:
         report.outcome = "failed"
-        report.user_properties.append((PROPERTY, STALE))
+        _note(item, report, STALE)
         report.longrepr = (
             f"{item.nodeid} passes on {fate.platform}, but {where} expects it to fail "
             f"with {signature}: the entry is stale, remove it ({fate.entry.reason})"
