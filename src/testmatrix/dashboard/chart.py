@@ -48,7 +48,9 @@ def trend_svg(
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(i: int) -> float:
-        return LEFT + (plot_w * i / (len(builds) - 1) if len(builds) > 1 else plot_w / 2)
+        return LEFT + (
+            plot_w * i / (len(builds) - 1) if len(builds) > 1 else plot_w / 2
+        )
 
     def y(v: int) -> float:
         return TOP + plot_h - plot_h * v / top
@@ -77,10 +79,12 @@ def trend_svg(
         colour = PALETTE[n % len(PALETTE)]
         dash = DASHES[(n // len(PALETTE)) % len(DASHES)]
         dashed = f' stroke-dasharray="{dash}"' if dash else ""
-        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values[target]))
+        points = " ".join(
+            f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values[target])
+        )
         out.append(
-            f'<polyline class="series" data-target="{escape(target)}" points="{points}" '
-            f'fill="none" stroke="{colour}" stroke-width="2"{dashed}/>'
+            f'<polyline class="series" data-target="{escape(target)}" '
+            f'points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dashed}/>'
         )
         for i, v in enumerate(values[target]):
             label = f"{target}, build {builds[i]}: {v} {measure}"

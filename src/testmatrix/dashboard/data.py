@@ -142,7 +142,9 @@ class DashboardData:
             out[target] = points
         return out
 
-    def changes(self, before: int | None = None, after: int | None = None) -> list[Change]:
+    def changes(
+        self, before: int | None = None, after: int | None = None
+    ) -> list[Change]:
         """What changed per test and target between two builds (default: the last
         two), sorted by kind, target and test."""
         if after is None:

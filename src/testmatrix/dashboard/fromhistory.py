@@ -29,7 +29,9 @@ class HistorySource(Protocol):
         summaries.cell_of for the words `report` gives its counts."""
         ...
 
-    def results(self, builds: Sequence[Build]) -> Iterable[tuple[str, str, int, Result]]:
+    def results(
+        self, builds: Sequence[Build]
+    ) -> Iterable[tuple[str, str, int, Result]]:
         """(test id, target, index into `builds`, result) for every test that ran
         (or was skipped) on a target in one of these builds."""
         ...
@@ -52,7 +54,10 @@ def from_history(source: HistorySource, last: int = 30) -> DashboardData:
         tests={},
         entries={e.location: e for e in source.entries()},
         models=[
-            {m: {t: dict(c) for t, c in by.items()} for m, by in source.models(b).items()}
+            {
+                m: {t: dict(c) for t, c in by.items()}
+                for m, by in source.models(b).items()
+            }
             for b in builds
         ],
     )

@@ -49,7 +49,9 @@ def first_line(text: str | None) -> str | None:
     return None
 
 
-def classify(case: ET.Element, props: dict[str, str], flaky: bool) -> tuple[str, str | None]:
+def classify(
+    case: ET.Element, props: dict[str, str], flaky: bool
+) -> tuple[str, str | None]:
     """The outcome and message of a <testcase>, counted as the plugin's tally
     counts them (an entry's expected failures apart)."""
     expectation = props.get("expectation")
@@ -89,14 +91,18 @@ def _expectation_from_text(case: ET.Element) -> str:
     return "stale" if "the entry is stale" in text else "fails-differently"
 
 
-def read_cases(path: Path, ids: Collection[str], flaky: Collection[str]) -> Iterator[Case]:
+def read_cases(
+    path: Path, ids: Collection[str], flaky: Collection[str]
+) -> Iterator[Case]:
     """The test cases of a JUnit file. `ids` are the session's node ids (its
     summary's durations): a case takes the id whose JUnit address it has, else one
     rebuilt from its classname."""
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise TestmatrixError(f"{path}: cannot read the JUnit file: {exc.strerror}") from None
+        raise TestmatrixError(
+            f"{path}: cannot read the JUnit file: {exc.strerror}"
+        ) from None
     if size > MAX_BYTES:
         raise TestmatrixError(
             f"{path}: JUnit file of {size} bytes is over the {MAX_BYTES} byte limit"

@@ -44,9 +44,8 @@ def issue_link(issue: str | None) -> str:
     if not issue:
         return ""
     if issue.startswith(("https://", "http://")):
-        return (
-            f'<a href="{esc(issue)}" rel="noopener noreferrer nofollow">{esc(issue)}</a>'
-        )
+        rel = "noopener noreferrer nofollow"
+        return f'<a href="{esc(issue)}" rel="{rel}">{esc(issue)}</a>'
     return esc(issue)
 
 
@@ -62,14 +61,16 @@ def page(title: str, body: str, *, script: bool = False, root: str = "") -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n"
         f'<link rel="stylesheet" href="{root}assets/style.css">\n'
-        f'</head><body><header><nav>{nav}</nav><h1>{esc(title)}</h1></header>\n'
+        f"</head><body><header><nav>{nav}</nav><h1>{esc(title)}</h1></header>\n"
         f"<main>\n{body}\n</main>{js}</body></html>\n"
     )
 
 
 def table(head: list[str], rows: list[list[str]], cls: str = "", id_: str = "") -> str:
     """A table: `head` is plain text, each row's cells are markup (a <td> each)."""
-    attrs = (f' class="{esc(cls)}"' if cls else "") + (f' id="{esc(id_)}"' if id_ else "")
+    attrs = (f' class="{esc(cls)}"' if cls else "") + (
+        f' id="{esc(id_)}"' if id_ else ""
+    )
     out = [f"<table{attrs}><thead><tr>"]
     out += [f"<th>{esc(h)}</th>" for h in head]
     out.append("</tr></thead><tbody>")

@@ -41,7 +41,9 @@ def matrix(data: DashboardData, expected: Sequence[tuple[str, str]] = ()) -> str
         for target in targets:
             cell = cells.get((target, suite))
             if cell is not None:
-                markup = link(pages[suite], cell.text) if suite in pages else esc(cell.text)
+                markup = (
+                    link(pages[suite], cell.text) if suite in pages else esc(cell.text)
+                )
                 row.append(
                     td_markup(markup, f"cell {cell.status}", target=target, suite=suite)
                 )
@@ -97,7 +99,7 @@ def changes_tables(changes: list[Change], limit: int) -> str:
         if len(rows_of) > limit:
             out.append(
                 f'<p class="more">and {len(rows_of) - limit} more: see '
-                f'{link("changes.html", "every change")}</p>'
+                f"{link('changes.html', 'every change')}</p>"
             )
     return "\n".join(out) or "<p>Nothing changed.</p>"
 
@@ -121,7 +123,9 @@ def index(data: DashboardData, expected: Sequence[tuple[str, str]] = ()) -> str:
     trend = data.trend()
     parts += [
         '<h2 id="trend">Failures and skips per target</h2>',
-        trend_svg(trend, "failures", "Failures per target over the builds", "trend-failures"),
+        trend_svg(
+            trend, "failures", "Failures per target over the builds", "trend-failures"
+        ),
         trend_svg(trend, "skips", "Skips per target over the builds", "trend-skips"),
         '<h2 id="models">Models: which ran on which target</h2>',
         models(data),
@@ -137,11 +141,17 @@ def index(data: DashboardData, expected: Sequence[tuple[str, str]] = ()) -> str:
 
 def _entries_summary(data: DashboardData) -> str:
     evidence = data.evidence()
-    stale = [loc for loc in data.entries if verdict(evidence.get(loc, {})).startswith("stale")]
+    stale = [
+        loc
+        for loc in data.entries
+        if verdict(evidence.get(loc, {})).startswith("stale")
+    ]
     text = f"{len(data.entries)} entries cited"
     if stale:
         text += f", {len(stale)} stale by evidence (their tests passed)"
-    return f"<p>{esc(text)}: {link('entries.html', 'each entry with its evidence')}.</p>"
+    return (
+        f"<p>{esc(text)}: {link('entries.html', 'each entry with its evidence')}.</p>"
+    )
 
 
 def suite_page(data: DashboardData, suite: str) -> str:
@@ -171,7 +181,10 @@ def suite_page(data: DashboardData, suite: str) -> str:
     test_rows = [
         [td_markup(link(test_href(test), test), "test")]
         + [
-            td(_label(outcomes.get(t)) if t in outcomes else "-", f"o-{outcomes.get(t, 'absent')}")
+            td(
+                _label(outcomes.get(t)) if t in outcomes else "-",
+                f"o-{outcomes.get(t, 'absent')}",
+            )
             for t in targets
         ]
         for test, outcomes in listed[:SUITE_TESTS]
@@ -179,7 +192,8 @@ def suite_page(data: DashboardData, suite: str) -> str:
     body = [
         f'<h2>Suite <span id="suite-name">{esc(suite)}</span>: every build</h2>',
         table(["build", *targets], rows, "matrix", "suite-builds"),
-        f"<h2>Tests not passing in build {esc(data.builds[latest].id)} ({len(listed)})</h2>",
+        f"<h2>Tests not passing in build {esc(data.builds[latest].id)} "
+        f"({len(listed)})</h2>",
         table(["test", *targets], test_rows, "tests", "suite-tests")
         if test_rows
         else "<p>Every test of this suite passed.</p>",
@@ -232,7 +246,9 @@ def entries_page(data: DashboardData) -> str:
                 out.append(f"<li>and {len(tests) - ENTRY_TESTS} more</li>")
             out.append("</ul>")
         out.append("</section>")
-    return page("skiplist entries and their evidence", "\n".join(out) or "<p>No entry.</p>")
+    return page(
+        "skiplist entries and their evidence", "\n".join(out) or "<p>No entry.</p>"
+    )
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -73,7 +73,12 @@ def check_target(directory: Path, force: bool) -> list[str]:
     if directory.exists() and not directory.is_dir():
         raise TestmatrixError(f"{directory}: cannot write the dashboard: it is a file")
     previous = _previous(directory) if directory.is_dir() else None
-    if previous is None and directory.is_dir() and any(directory.iterdir()) and not force:
+    if (
+        previous is None
+        and directory.is_dir()
+        and any(directory.iterdir())
+        and not force
+    ):
         raise TestmatrixError(
             f"{directory}: not empty, and no dashboard testmatrix wrote (no {MARKER} "
             "file): choose an empty or new folder, or pass --force to write into it"

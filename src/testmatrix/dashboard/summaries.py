@@ -134,7 +134,9 @@ def _add_results(
     for case in read_cases(junit, ids, flaky):
         result = interned(
             pool,
-            Result(case.outcome, suite, case.properties.get("entry") or None, case.message),
+            Result(
+                case.outcome, suite, case.properties.get("entry") or None, case.message
+            ),
         )
         row = data.tests.setdefault(case.test, {}).setdefault(target, [])
         row.extend([None] * (width - len(row)))

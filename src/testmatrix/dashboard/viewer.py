@@ -39,7 +39,9 @@ def script(kind: str, key: object, payload: object) -> str:
 def manifest(data: DashboardData, shards: int) -> dict[str, Any]:
     entries = sorted(data.entries.values(), key=lambda e: e.location)
     return {
-        "builds": [{"id": b.id, "commit": b.commit, "date": b.date} for b in data.builds],
+        "builds": [
+            {"id": b.id, "commit": b.commit, "date": b.date} for b in data.builds
+        ],
         "targets": data.targets(),
         "shards": shards,
         "missing": MISSING,
