@@ -84,7 +84,8 @@ def trend_svg(
         )
         out.append(
             f'<polyline class="series" data-target="{escape(target)}" '
-            f'points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dashed}/>'
+            f'points="{points}" fill="none" stroke="{colour}" '
+            f'stroke-width="2"{dashed}/>'
         )
         for i, v in enumerate(values[target]):
             label = f"{target}, build {builds[i]}: {v} {measure}"
