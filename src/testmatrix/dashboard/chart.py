@@ -20,8 +20,8 @@ PALETTE = (
     "#f0e442",
 )
 DASHES = ("", "6 3", "2 3")  # more targets than colours: dashed lines after
-WIDTH, HEIGHT = 760, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 160, 16, 40
+WIDTH, HEIGHT = 640, 250
+LEFT, RIGHT, TOP, BOTTOM = 44, 130, 16, 40
 
 
 def _ticks(top: int) -> list[int]:

@@ -122,11 +122,10 @@ def index(data: DashboardData, expected: Sequence[tuple[str, str]] = ()) -> str:
         parts.append(changes_tables(data.changes(), SHOWN_CHANGES))
     trend = data.trend()
     parts += [
-        '<h2 id="trend">Failures and skips per target</h2>',
-        trend_svg(
-            trend, "failures", "Failures per target over the builds", "trend-failures"
-        ),
-        trend_svg(trend, "skips", "Skips per target over the builds", "trend-skips"),
+        '<h2 id="trend">Failures and skips per target</h2><div class="charts">',
+        _figure(trend_svg(trend, "failures", FAILURES, "trend-failures"), FAILURES),
+        _figure(trend_svg(trend, "skips", SKIPS, "trend-skips"), SKIPS),
+        "</div>",
         '<h2 id="models">Models: which ran on which target</h2>',
         models(data),
         '<h2 id="entries">Skiplist entries</h2>',
@@ -137,6 +136,14 @@ def index(data: DashboardData, expected: Sequence[tuple[str, str]] = ()) -> str:
         parts += [f"<li>{esc(n)}</li>" for n in data.notes]
         parts.append("</ul>")
     return page("testmatrix dashboard", "\n".join(parts))
+
+
+FAILURES = "Failures: failed, errors, passed against a stale entry, failed differently"
+SKIPS = "Skips: skipped by an entry or by the test itself"
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
 def _entries_summary(data: DashboardData) -> str:
