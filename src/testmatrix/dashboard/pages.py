@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from .. import reports
 from .chart import trend_svg
 from .data import CHANGE_KINDS, OUTCOMES, Change, DashboardData, verdict
-from .markup import esc, issue_link, link, page, table, td, td_markup, test_href
+from .markup import esc, link, page, table, td, td_markup, test_href
 
 SHOWN_CHANGES = 50  # per kind on the index; changes.html has up to CHANGES_PAGE
-CHANGES_PAGE = 5000
+CHANGES_PAGE = 300
 SUITE_TESTS = 1000  # tests not passing listed on a suite's page
-ENTRY_TESTS = 100  # tests listed under an entry
 MODEL_STATUS = {":x:": "fail", ":white_check_mark:": "ok", ":no_entry_sign:": "skip"}
 
 
@@ -74,9 +73,9 @@ def models(data: DashboardData) -> str:
     return table(["model", *targets], rows, "matrix", "models-table")
 
 
-def changes_tables(changes: list[Change], limit: int) -> str:
+def changes_tables(changes: list[Change], limit: int, more: str) -> str:
     """The changes grouped by kind, at most `limit` rows each (saying how many
-    more there are)."""
+    more there are and where `more` lists them all)."""
     out = []
     for kind, title in CHANGE_KINDS.items():
         rows_of = [c for c in changes if c.kind == kind]
@@ -99,7 +98,7 @@ def changes_tables(changes: list[Change], limit: int) -> str:
         if len(rows_of) > limit:
             out.append(
                 f'<p class="more">and {len(rows_of) - limit} more: see '
-                f"{link('changes.html', 'every change')}</p>"
+                f"{link(more, more)}</p>"
             )
     return "\n".join(out) or "<p>Nothing changed.</p>"
 
@@ -119,7 +118,7 @@ def index(data: DashboardData, expected: Sequence[tuple[str, str]] = ()) -> str:
     else:
         before = data.builds[data.latest - 1].id
         parts.append(f"<p>From build {esc(before)} to build {esc(latest.id)}.</p>")
-        parts.append(changes_tables(data.changes(), SHOWN_CHANGES))
+        parts.append(changes_tables(data.changes(), SHOWN_CHANGES, "changes.html"))
     trend = data.trend()
     parts += [
         '<h2 id="trend">Failures and skips per target</h2><div class="charts">',
@@ -213,64 +212,9 @@ def suite_page(data: DashboardData, suite: str) -> str:
     return page(f"suite {suite}", "\n".join(body))
 
 
-def entries_page(data: DashboardData) -> str:
-    """Each entry cited, with the outcomes of its tests per target and build."""
-    evidence = data.evidence()
-    latest = data.latest
-    tests_of: dict[str, list[tuple[str, str, str]]] = {}
-    for test, by_target in sorted(data.tests.items()):
-        for target, results in by_target.items():
-            r = results[latest]
-            if r is not None and r.entry:
-                tests_of.setdefault(r.entry, []).append((test, target, r.outcome))
-    head = ["target", *(b.id for b in data.builds)]
-    out = []
-    for n, (loc, entry) in enumerate(sorted(data.entries.items())):
-        rows_of = evidence.get(loc, {})
-        out.append(
-            f'<section class="entry" id="entry-{n}"><h2><code>{esc(loc)}</code> '
-            f'<span class="kind">{esc(entry.kind)}</span></h2>'
-            f"<p>{esc(entry.reason)} {issue_link(entry.issue)}</p>"
-            f'<p class="verdict">{esc(verdict(rows_of))}</p>'
-        )
-        rows = [
-            [f'<th scope="row">{esc(target)}</th>']
-            + [td(_counts(c), _status(c)) for c in per_build]
-            for target, per_build in rows_of.items()
-        ]
-        if rows:
-            out.append(table(head, rows, "evidence"))
-        else:
-            out.append("<p>No test result cites it (an ignored path, or unused).</p>")
-        tests = tests_of.get(loc, [])
-        if tests:
-            out.append("<ul class=entry-tests>")
-            out += [
-                f"<li>{link(test_href(t), t)} on {esc(target)}: {esc(_label(o))}</li>"
-                for t, target, o in tests[:ENTRY_TESTS]
-            ]
-            if len(tests) > ENTRY_TESTS:
-                out.append(f"<li>and {len(tests) - ENTRY_TESTS} more</li>")
-            out.append("</ul>")
-        out.append("</section>")
-    return page(
-        "skiplist entries and their evidence", "\n".join(out) or "<p>No entry.</p>"
-    )
-
-
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {OUTCOMES[k][1]}" for k, n in sorted(counts.items())) or "-"
-
-
-def _status(counts: dict[str, int]) -> str:
-    if counts.get("unexpected_pass") or counts.get("fails_differently"):
-        return "cell fail"
-    return "cell ok" if counts else "cell none"
-
-
 def changes_page(data: DashboardData) -> str:
     if len(data.builds) < 2:
         body = "<p>Only one build: nothing to compare with.</p>"
     else:
-        body = changes_tables(data.changes(), CHANGES_PAGE)
+        body = changes_tables(data.changes(), CHANGES_PAGE, "changes.json")
     return page("changes since the previous build", body)

@@ -3,6 +3,7 @@ that proves testmatrix wrote the folder (so it may write it again)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import TestmatrixError
 from . import pages, viewer
 from .data import DashboardData
+from .entrypages import entry_pages
 from .markup import page
 
 MARKER = ".testmatrix-dashboard"
@@ -25,7 +27,6 @@ def render(
     shards = viewer.shard_count(len(data.tests))
     site = {
         "index.html": pages.index(data, expected),
-        "entries.html": pages.entries_page(data),
         "changes.html": pages.changes_page(data),
         "tests.html": page(
             "tests",
@@ -34,9 +35,11 @@ def render(
             "without it.</noscript>",
             script=True,
         ),
+        "changes.json": changes_json(data),
         "data/manifest.js": viewer.script("manifest", 0, viewer.manifest(data, shards)),
         "data/files.js": viewer.script("files", 0, viewer.files_index(data, shards)),
     }
+    site.update(entry_pages(data))
     for suite, name in pages.suite_pages(data).items():
         site[name] = pages.suite_page(data, suite)
     for n, payload in viewer.shard_payloads(data, shards).items():
@@ -45,6 +48,17 @@ def render(
     for name in ASSETS:
         site[f"assets/{name}"] = (folder / name).read_text(encoding="utf-8")
     return site
+
+
+def changes_json(data: DashboardData) -> str:
+    """Every change since the previous build, for scripts (and past the page's
+    limit): {"before", "after", "changes": [{kind, test, target, before, after,
+    message}]}."""
+    if len(data.builds) < 2:
+        return json.dumps({"before": None, "after": data.builds[-1].id, "changes": []})
+    changes = [dataclasses.asdict(c) for c in data.changes()]
+    before, after = data.builds[-2].id, data.builds[-1].id
+    return json.dumps({"before": before, "after": after, "changes": changes}, indent=1)
 
 
 def _previous(directory: Path) -> list[str] | None:

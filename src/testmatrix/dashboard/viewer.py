@@ -46,7 +46,7 @@ def manifest(data: DashboardData, shards: int) -> dict[str, Any]:
         "shards": shards,
         "missing": MISSING,
         "outcomes": {code: [name, label] for name, (code, label) in OUTCOMES.items()},
-        # in the order of entries.html's sections (its anchors are entry-N)
+        # in the order of the entries' pages (entry-N.html)
         "entries": [[e.location, e.kind, e.reason, e.issue] for e in entries],
         "suites": suite_pages(data),
     }

@@ -93,7 +93,7 @@
   function entryLink(location) {
     var entries = state.manifest.entries;
     for (var i = 0; i < entries.length; i++) {
-      if (entries[i][0] === location) return a("entries.html#entry-" + i, location);
+      if (entries[i][0] === location) return a("entry-" + i + ".html", location);
     }
     return el("code", location);
   }
