@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # A test's outcome on one target in one build, as issue 21's history records it.
 # Each has a one-letter code for the compact strips of the site's data files.
@@ -116,6 +117,9 @@ class DashboardData:
     entries: dict[str, Entry]  # location: entry
     models: list[dict[str, dict[str, dict[str, int]]]]  # model: target: counts
     notes: list[str] = field(default_factory=list)  # inputs not read, and why
+    # changes() and evidence(), worked out once: the site asks several times, and
+    # the data is complete before anyone asks
+    _memo: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def latest(self) -> int:
@@ -153,6 +157,12 @@ class DashboardData:
             before = after - 1
         if before < 0:
             return []
+        key = ("changes", before, after)
+        if key not in self._memo:
+            self._memo[key] = self._changes(before, after)
+        return list(self._memo[key])
+
+    def _changes(self, before: int, after: int) -> list[Change]:
         out = []
         for test, by_target in self.tests.items():
             for target, results in by_target.items():
@@ -175,6 +185,11 @@ class DashboardData:
 
     def evidence(self) -> dict[str, dict[str, list[dict[str, int]]]]:
         """Per entry, per target, per build: the outcomes of the tests it decided."""
+        if "evidence" not in self._memo:
+            self._memo["evidence"] = self._evidence()
+        return self._memo["evidence"]
+
+    def _evidence(self) -> dict[str, dict[str, list[dict[str, int]]]]:
         out: dict[str, dict[str, list[dict[str, int]]]] = {}
         for by_target in self.tests.values():
             for target, results in by_target.items():

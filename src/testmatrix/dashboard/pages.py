@@ -160,7 +160,29 @@ def _entries_summary(data: DashboardData) -> str:
     )
 
 
-def suite_page(data: DashboardData, suite: str) -> str:
+Outcomes = dict[str, str]  # target: outcome name
+
+
+def not_passing(data: DashboardData) -> dict[str, list[tuple[str, Outcomes]]]:
+    """{suite: [(test, its outcomes per target)]}: the tests of each suite that did
+    not pass on some target in the latest build, sorted."""
+    out: dict[str, dict[str, Outcomes]] = {}
+    for test, by_target in data.tests.items():
+        for target, results in by_target.items():
+            r = results[data.latest]
+            if r is not None:
+                out.setdefault(r.suite, {}).setdefault(test, {})[target] = r.outcome
+    return {
+        suite: sorted(
+            (t, o) for t, o in tests.items() if any(v != "passed" for v in o.values())
+        )
+        for suite, tests in out.items()
+    }
+
+
+def suite_page(
+    data: DashboardData, suite: str, listed: list[tuple[str, Outcomes]]
+) -> str:
     """A suite's cells in every build and its tests that did not pass lately."""
     targets = sorted({t for cells in data.cells for t, s in cells if s == suite})
     rows = []
@@ -174,16 +196,6 @@ def suite_page(data: DashboardData, suite: str) -> str:
                 row.append(td(cell.text, f"cell {cell.status}", target=target))
         rows.append(row)
     latest = data.latest
-    listed = []
-    for test, by_target in data.tests.items():
-        outcomes = {
-            t: r.outcome
-            for t, results in by_target.items()
-            if (r := results[latest]) is not None and r.suite == suite
-        }
-        if outcomes and any(o != "passed" for o in outcomes.values()):
-            listed.append((test, outcomes))
-    listed.sort()
     test_rows = [
         [td_markup(link(test_href(test), test), "test")]
         + [

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import TestmatrixError
 from . import pages, viewer
-from .data import DashboardData
+from .data import Change, DashboardData
 from .entrypages import entry_pages
 from .markup import page
 
@@ -40,8 +40,9 @@ def render(
         "data/files.js": viewer.script("files", 0, viewer.files_index(data, shards)),
     }
     site.update(entry_pages(data))
+    listed = pages.not_passing(data)
     for suite, name in pages.suite_pages(data).items():
-        site[name] = pages.suite_page(data, suite)
+        site[name] = pages.suite_page(data, suite, listed.get(suite, []))
     for n, payload in viewer.shard_payloads(data, shards).items():
         site[f"data/shard-{n}.js"] = viewer.script("shard", n, payload)
     folder = resources.files(__package__) / "assets"
@@ -56,7 +57,8 @@ def changes_json(data: DashboardData) -> str:
     message}]}."""
     if len(data.builds) < 2:
         return json.dumps({"before": None, "after": data.builds[-1].id, "changes": []})
-    changes = [dataclasses.asdict(c) for c in data.changes()]
+    fields = [f.name for f in dataclasses.fields(Change)]
+    changes = [{f: getattr(c, f) for f in fields} for c in data.changes()]
     before, after = data.builds[-2].id, data.builds[-1].id
     return json.dumps({"before": before, "after": after, "changes": changes}, indent=1)
 

@@ -68,7 +68,7 @@ def files_index(data: DashboardData, shards: int) -> list[list[Any]]:
 
 def _target_row(results: list[Result | None]) -> list[Any]:
     """[strip codes, suite, [[build, entry, message], ...]] of one test on a target."""
-    codes = "".join(outcome_code(r) for r in results)
+    codes = "".join([outcome_code(r) for r in results])
     suite = next((r.suite for r in reversed(results) if r is not None), "")
     details = [
         [i, r.entry, r.message]
@@ -82,7 +82,11 @@ def shard_payloads(data: DashboardData, shards: int) -> dict[int, dict[str, Any]
     """{shard: {test id: {target: its row}}}, every shard present (empty ones too:
     the viewer then says the test is unknown rather than failing to load)."""
     out: dict[int, dict[str, Any]] = {i: {} for i in range(shards)}
+    shard_of: dict[str, int] = {}  # by file: hashing in Python is slow
     for test, by_target in sorted(data.tests.items()):
-        shard = fnv1a(file_of(test)) % shards
+        file = file_of(test)
+        shard = shard_of.get(file)
+        if shard is None:
+            shard = shard_of[file] = fnv1a(file) % shards
         out[shard][test] = {t: _target_row(r) for t, r in sorted(by_target.items())}
     return out
