@@ -22,14 +22,14 @@ def entry_pages(data: DashboardData) -> dict[str, str]:
                 tests_of.setdefault(r.entry, []).append((test, target, r.outcome))
     rows = []
     out = {}
-    for n, (loc, entry) in enumerate(sorted(data.entries.items())):
+    for n, (loc, entry) in enumerate(entries_in_order(data)):
         name = f"entry-{n}.html"
         rows_of = evidence.get(loc, {})
         said = verdict(rows_of)
         latest = {t: per_build[-1] for t, per_build in rows_of.items() if per_build[-1]}
         rows.append(
             [
-                td_markup(link(name, loc), "test"),
+                td_markup(link(name, loc), "loc"),
                 td(entry.kind),
                 td_markup(f"{esc(entry.reason)} {issue_link(entry.issue)}"),
                 td(said, "cell fail" if said.startswith(("stale", "fails")) else ""),
@@ -41,6 +41,17 @@ def entry_pages(data: DashboardData) -> dict[str, str]:
     body = table(head, rows, "entries", "entries") if rows else "<p>No entry.</p>"
     out["entries.html"] = page("skiplist entries and their evidence", body)
     return out
+
+
+def location_order(location: str) -> tuple[str, int, str]:
+    """rocm.toml:9 before rocm.toml:10: by file, then line number."""
+    file, _, line = location.rpartition(":")
+    return (file, int(line), "") if line.isdigit() else (location, 0, location)
+
+
+def entries_in_order(data: DashboardData) -> list[tuple[str, Entry]]:
+    """The entries in the order of their pages (entry-N.html)."""
+    return sorted(data.entries.items(), key=lambda item: location_order(item[0]))
 
 
 def _entry_page(

@@ -210,8 +210,8 @@ def suite_page(
     body = [
         f'<h2>Suite <span id="suite-name">{esc(suite)}</span>: every build</h2>',
         table(["build", *targets], rows, "matrix", "suite-builds"),
-        f"<h2>Tests not passing in build {esc(data.builds[latest].id)} "
-        f"({len(listed)})</h2>",
+        f"<h2>Tests that did not simply pass in build {esc(data.builds[latest].id)} "
+        f"({len(listed)}: failures, skips, expected failures)</h2>",
         table(["test", *targets], test_rows, "tests", "suite-tests")
         if test_rows
         else "<p>Every test of this suite passed.</p>",

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from .data import MISSING, OUTCOMES, DashboardData, Result, file_of, outcome_code
+from .entrypages import entries_in_order
 from .pages import suite_pages
 
 SHARD_TESTS = 200  # tests per shard, on average: a shard loads in milliseconds
@@ -37,7 +38,7 @@ def script(kind: str, key: object, payload: object) -> str:
 
 
 def manifest(data: DashboardData, shards: int) -> dict[str, Any]:
-    entries = sorted(data.entries.values(), key=lambda e: e.location)
+    entries = [e for _, e in entries_in_order(data)]
     return {
         "builds": [
             {"id": b.id, "commit": b.commit, "date": b.date} for b in data.builds

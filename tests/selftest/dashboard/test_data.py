@@ -4,12 +4,21 @@ pytest runs (in process): cells, per-test outcomes, changes, trend, evidence."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 
 import pytest
 
 from testmatrix import errors, reports
-from testmatrix.dashboard import from_summaries
-from testmatrix.dashboard.data import Result, change_kind, verdict
+from testmatrix.dashboard import from_history, from_summaries
+from testmatrix.dashboard.data import (
+    Build,
+    Cell,
+    DashboardData,
+    Entry,
+    Result,
+    change_kind,
+    verdict,
+)
 
 PROBE = "tests/unit/test_probe.py"
 KNOWN = f"{PROBE}::test_known_bug"
@@ -123,3 +132,45 @@ def test_a_build_folder_without_summaries_is_refused(tmp_path):
         errors.TestmatrixError, match=r"no summary\*\.json in this build"
     ):
         from_summaries([tmp_path])
+
+
+class StoreOf:
+    """A HistorySource answering from a DashboardData, as a store would from its
+    rows: what from_history rebuilds must be that data again."""
+
+    def __init__(self, data: DashboardData):
+        self.data = data
+
+    def builds(self, last: int) -> list[Build]:
+        return self.data.builds[-last:]
+
+    def cells(self, build: Build) -> list[Cell]:
+        return list(self.data.cells[self.data.builds.index(build)].values())
+
+    def results(
+        self, builds: Sequence[Build]
+    ) -> Iterator[tuple[str, str, int, Result]]:
+        first = self.data.builds.index(builds[0])
+        for test, by_target in self.data.tests.items():
+            for target, row in by_target.items():
+                for i, result in enumerate(row[first:]):
+                    if result is not None:
+                        yield test, target, i, result
+
+    def entries(self) -> list[Entry]:
+        return list(self.data.entries.values())
+
+    def models(self, build: Build) -> dict[str, dict[str, dict[str, int]]]:
+        return self.data.models[self.data.builds.index(build)]
+
+
+def test_a_history_source_gives_the_same_data_as_the_summaries(tiny_builds):
+    data = from_summaries(tiny_builds(3))
+    again = from_history(StoreOf(data), last=3)
+    assert again.builds == data.builds and again.cells == data.cells
+    assert again.tests == data.tests and again.entries == data.entries
+    assert again.models == data.models
+    assert again.changes() == data.changes() and again.evidence() == data.evidence()
+    last_two = from_history(StoreOf(data), last=2)
+    assert [b.id for b in last_two.builds] == ["102", "103"]
+    assert last_two.changes() == data.changes()
