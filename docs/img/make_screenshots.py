@@ -28,8 +28,9 @@ FLAGS = [
 ]
 SHOTS = {
     "dashboard-index.png": ("index.html", None, True),
-    "dashboard-suite.png": ("suite-1.html", None, True),
+    "dashboard-suite.png": ("suite-0.html", None, True),
     "dashboard-entries.png": ("entries.html", None, False),
+    "dashboard-entry.png": ("entry-12.html", None, False),  # the probe's stale one
     "dashboard-test.png": (
         "tests.html#test=" + quote(f"{PROBE}::test_known_bug", safe=""),
         "body[data-ready]",
