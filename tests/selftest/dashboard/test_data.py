@@ -174,3 +174,42 @@ def test_a_history_source_gives_the_same_data_as_the_summaries(tiny_builds):
     last_two = from_history(StoreOf(data), last=2)
     assert [b.id for b in last_two.builds] == ["102", "103"]
     assert last_two.changes() == data.changes()
+
+
+def test_shards_of_a_session_make_one_cell_and_all_their_tests(
+    tiny, inprocess, tmp_path
+):
+    root = tiny(
+        {
+            "tests/unit/test_many.py": """
+                import pytest
+
+                @pytest.mark.parametrize("n", range(6))
+                def test_n(n):
+                    assert n != 4, "four"
+            """
+        }
+    )
+    reports_dir = tmp_path / "build" / "cuda-unit"
+    for shard in ("0", "1"):
+        inprocess(
+            root,
+            "tests/unit",
+            "--platform=cuda",
+            "--suite=unit",
+            f"--testmatrix-shard-id={shard}",
+            "--testmatrix-num-shards=2",
+            f"--summary-json={reports_dir}/summary-{shard}.json",
+            f"--junitxml={reports_dir}/junit-{shard}.xml",
+        )
+    data = from_summaries([tmp_path / "build"])
+    cell = data.cells[0][("cuda", "unit")]
+    assert (cell.counts["passed"], cell.counts["failed"]) == (5, 1)
+    assert "2 of 2 shards reported" in cell.text and cell.status == "fail"
+    assert set(data.tests) == {
+        f"tests/unit/test_many.py::test_n[{n}]" for n in range(6)
+    }
+    assert (
+        data.tests["tests/unit/test_many.py::test_n[4]"]["cuda"][0].outcome == "failed"
+    )
+    assert data.notes == []

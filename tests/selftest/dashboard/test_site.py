@@ -177,3 +177,16 @@ def test_report_html_writes_the_site_and_refuses_a_foreign_folder(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--force" in err
     assert sorted(p.name for p in foreign.iterdir()) == ["x"]
+
+
+def test_a_missing_earlier_build_is_one_line_and_nothing_is_written(
+    tmp_path, tiny_builds, capsys
+):
+    (build,) = tiny_builds(1)
+    site = tmp_path / "site"
+    summaries = [str(p) for p in sorted(build.rglob("summary*.json"))]
+    argv = ["report", *summaries, "--html", str(site), "--build", str(tmp_path / "no")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "no") in err
+    assert not site.exists()
