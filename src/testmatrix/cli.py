@@ -478,9 +478,9 @@ def _report(args: argparse.Namespace) -> int:
     if args.expected:
         workspace = load_workspace(args.root, check_paths=False)
         expected = [(k.target, k.suite) for k in sessions(workspace).values()]
-    if args.html is not None:
-        from .dashboard import command as dashboard
+    from .dashboard import command as dashboard
 
+    if dashboard.requested(args):
         dashboard.run(args, paths, expected)
         if not args.output:
             return 0

@@ -7,6 +7,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..errors import TestmatrixError
+
 ENV_BUILD = "BUILDKITE_BUILD_NUMBER"
 
 
@@ -44,6 +46,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def requested(args: argparse.Namespace) -> bool:
+    """Whether to write the dashboard; its options without --html are an error,
+    not silently ignored."""
+    if args.html is not None:
+        return True
+    given = [
+        flag
+        for flag, value in (
+            ("--build", args.build),
+            ("--build-label", args.build_label),
+            ("--force", args.force),
+        )
+        if value
+    ]
+    if given:
+        raise TestmatrixError(
+            f"{', '.join(given)} without --html DIR: dashboard options"
+        )
+    return False
+
+
 def run(
     args: argparse.Namespace,
     summaries: list[Path],
@@ -53,6 +76,9 @@ def run(
     from .site import write_site
     from .summaries import from_summaries
 
+    for build in args.build:
+        if not build.exists():
+            raise TestmatrixError(f"{build}: no such build folder (--build)")
     label = args.build_label or os.environ.get(ENV_BUILD) or "latest"
     builds: list[Path | list[Path]] = [*args.build, summaries]
     labels = [b.resolve().name for b in args.build] + [label]

@@ -188,5 +188,9 @@ def test_a_missing_earlier_build_is_one_line_and_nothing_is_written(
     argv = ["report", *summaries, "--html", str(site), "--build", str(tmp_path / "no")]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and str(tmp_path / "no") in err
+    assert (
+        err == f"testmatrix: error: {tmp_path / 'no'}: no such build folder (--build)\n"
+    )
     assert not site.exists()
+    assert cli.main(["report", *summaries, "--build", str(build)]) == 2
+    assert "--build without --html DIR" in capsys.readouterr().err
