@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from .. import reports
 from .chart import trend_svg
 from .data import CHANGE_KINDS, OUTCOMES, Change, DashboardData, verdict
+from .entrypages import entries_in_order
 from .markup import esc, link, page, table, td, td_markup, test_href
 
 SHOWN_CHANGES = 50  # per kind on the index; changes.html has up to CHANGES_PAGE
@@ -145,19 +146,27 @@ def _figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
+SHOWN_ENTRIES = 20  # entries to look at, listed on the index
+
+
 def _entries_summary(data: DashboardData) -> str:
+    """How many entries the results cite, and those whose evidence says to act:
+    stale (their tests passed) or failing differently."""
     evidence = data.evidence()
-    stale = [
-        loc
-        for loc in data.entries
-        if verdict(evidence.get(loc, {})).startswith("stale")
+    act = []
+    for n, (loc, _) in enumerate(entries_in_order(data)):
+        said = verdict(evidence.get(loc, {}))
+        if said.startswith(("stale", "fails")):
+            act.append(f"<li>{link(f'entry-{n}.html', loc)}: {esc(said)}</li>")
+    text = f"{len(data.entries)} entries cited, {len(act)} to look at"
+    out = [
+        f"<p>{esc(text)}: {link('entries.html', 'every entry and its evidence')}.</p>"
     ]
-    text = f"{len(data.entries)} entries cited"
-    if stale:
-        text += f", {len(stale)} stale by evidence (their tests passed)"
-    return (
-        f"<p>{esc(text)}: {link('entries.html', 'each entry with its evidence')}.</p>"
-    )
+    if act:
+        out.append('<ul id="entries-to-act">' + "".join(act[:SHOWN_ENTRIES]) + "</ul>")
+        if len(act) > SHOWN_ENTRIES:
+            out.append(f'<p class="more">and {len(act) - SHOWN_ENTRIES} more</p>')
+    return "".join(out)
 
 
 Outcomes = dict[str, str]  # target: outcome name

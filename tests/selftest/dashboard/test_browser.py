@@ -178,3 +178,24 @@ def test_hostile_test_ids_open_as_text(built, page):
     page.wait_for_selector(f'body[data-ready="#file={quote(PROBE)}"]')
     # every test the builds ran, test_removed_in_build_3 included
     assert page.locator(".file-view tbody tr").count() == 6
+
+
+def test_the_index_names_the_stale_entry_and_opens_its_evidence(built, page):
+    page.goto((built["site"] / "index.html").as_uri())
+    listed = page.locator("#entries-to-act li")
+    assert listed.count() == 1  # the probe's entry; every bundled one holds
+    assert listed.inner_text().endswith(": stale: its tests passed")
+    listed.locator("a").click()
+    evidence = {
+        row.locator("th").inner_text(): [
+            c.inner_text() for c in row.locator("td").all()
+        ]
+        for row in page.locator("#evidence tbody tr").all()
+    }
+    assert evidence == {
+        "rocm": [
+            "1 expected failure",
+            "1 expected failure",
+            "1 passed against a stale entry",
+        ]
+    }
