@@ -20,7 +20,7 @@ PALETTE = (
     "#f0e442",
 )
 DASHES = ("", "6 3", "2 3")  # more targets than colours: dashed lines after
-WIDTH, HEIGHT = 640, 250
+WIDTH, HEIGHT = 560, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 130, 16, 40
 
 
