@@ -4,6 +4,7 @@ pytest runs (in process): cells, per-test outcomes, changes, trend, evidence."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -213,3 +214,17 @@ def test_shards_of_a_session_make_one_cell_and_all_their_tests(
         data.tests["tests/unit/test_many.py::test_n[4]"]["cuda"][0].outcome == "failed"
     )
     assert data.notes == []
+
+
+def test_junit_carries_each_expected_failures_expectation(tiny_builds):
+    """What the plugin's expect module decided reaches the JUnit file, so per-test
+    outcomes need not be guessed from messages."""
+    seen = []
+    for build in tiny_builds(3):
+        root = ET.parse(build / "sim-unit" / "junit.xml").getroot()
+        (case,) = [
+            c for c in root.iter("testcase") if c.get("name") == "test_known_bug"
+        ]
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        seen.append(props.get("testmatrix_expectation"))
+    assert seen == ["expected-fail", "expected-fail", "stale"]
