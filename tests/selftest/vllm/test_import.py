@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from selftest.config.test_loader import ROCM_IGNORES
 from selftest.helpers import REPO, Result, run
-from selftest.test_config import ROCM_IGNORES
 from testmatrix.cli import main
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import session_command

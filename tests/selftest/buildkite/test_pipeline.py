@@ -12,13 +12,13 @@ import jsonschema
 import pytest
 import yaml
 
+from selftest.config.test_loader import ROCM_IGNORES
 from selftest.helpers import REPO, run
-from selftest.test_config import ROCM_IGNORES
 from testmatrix.buildkite.importer import import_pipeline
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import session_argv, sessions
 
-DATA = Path(__file__).parent / "data" / "vllm"
+DATA = REPO / "tests/selftest/data/vllm"
 AMD_BASE, AMD_PR, MAIN = (
     DATA / "test-amd.802748bdd.yaml",
     DATA / "test-amd.ffc3b430a.yaml",

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from selftest.helpers import REPO, clean_env, run, run_pytest
-from selftest.test_pytest_e2e import EXPECTED, SESSIONS
+from selftest.plugin.test_pytest_e2e import EXPECTED, SESSIONS
 from testmatrix.config.loader import load_workspace
 from testmatrix.tools.collect import collect
 

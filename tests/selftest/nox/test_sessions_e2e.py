@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from selftest.helpers import REPO, clean_env, run_nox
-from selftest.test_pytest_e2e import ENCODER_ERROR, EXPECTED, SESSIONS
+from selftest.plugin.test_pytest_e2e import ENCODER_ERROR, EXPECTED, SESSIONS
 from testmatrix.config.loader import load_workspace
 
 pytestmark = pytest.mark.slow  # every test starts nox

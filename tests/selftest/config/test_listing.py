@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from selftest.config.test_schema import BAD, BASE
 from selftest.helpers import REPO, write
-from selftest.test_schema import BAD, BASE
 from testmatrix.config import cache, listing, schema, tomlpos
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import sessions
