@@ -26,7 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="TARGET",
         help="only this platform and its variants (rocm), or one variant (rocm:mi300)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="{tests: [one row per test and target: its fate and entry], summary}",
+    )
     p.add_argument(
         "--summary", action="store_true", help="only the platform x suite table"
     )
