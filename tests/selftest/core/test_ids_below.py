@@ -19,7 +19,7 @@ def naive(rests: list[str], fates: list[Fate], otherwise: Fate, rest: str) -> Fa
 
 def test_ids_below_agrees_with_a_scan_in_declared_order():
     rng = random.Random(20261207)
-    otherwise = Fate(FateKind.RUNS, "rocm")
+    otherwise = Fate(FateKind.RUN, "rocm")
     for _ in range(300):
         rests = []
         for _ in range(rng.randint(1, 12)):
@@ -29,7 +29,7 @@ def test_ids_below_agrees_with_a_scan_in_declared_order():
             Fate(FateKind.DESELECTED, "rocm", message=str(i)) for i in range(len(rests))
         ]
         below = IdsBelow.of(rests, fates, otherwise)
-        tests = [r for r in rests] + [
+        tests = list(rests) + [
             "[" + "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 5))) + "]"
             for _ in range(30)
         ]
@@ -43,7 +43,7 @@ def test_ids_below_agrees_with_a_scan_in_declared_order():
 def test_thousands_of_single_test_deselects_cost_a_lookup_each():
     rests = [f"[m{i}-fp16]" for i in range(4000)]
     fates = [Fate(FateKind.DESELECTED, "rocm", message=str(i)) for i in range(4000)]
-    below = IdsBelow.of(rests, fates, Fate(FateKind.RUNS, "rocm"))
+    below = IdsBelow.of(rests, fates, Fate(FateKind.RUN, "rocm"))
     assert below.open == () and len(below.closed) == 4000
     assert below.fate("[m3999-fp16]") is fates[3999]
     assert below.fate("[m4000-fp16]") is below.otherwise
