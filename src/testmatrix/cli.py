@@ -393,6 +393,9 @@ def _explain(args: argparse.Namespace) -> int:
     for error in collected.errors:
         print(f"testmatrix: error: {error}", file=sys.stderr)
     rows = ex.explain(workspace, cases, targets)
+    from .inventory.fates import in_code
+
+    rows = in_code(workspace, rows)  # tests that skip themselves in code
     if args.json:
         table = [
             {"target": t, "suite": s, **c} for (t, s), c in ex.summary(rows).items()
@@ -586,6 +589,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--summary", action="store_true", help="only the platform x suite table"
     )
     p.set_defaults(func=_explain)
+
+    from .inventory import command as inventory_command
+
+    inventory_command.add_parser(sub)  # inventory, migrate
 
     p = sub.add_parser(
         "lint", help="find dead, expired, wasteful or undecidable skiplist entries"

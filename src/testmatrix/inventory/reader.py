@@ -1,0 +1,455 @@
+"""Reads one test file with `ast` (nothing is imported) and finds its in-code
+platform skips: skipif/xfail marks (decorators, pytest.param marks, pytestmark),
+pytest.skip/xfail calls under platform conditions, and GPU-count requirements."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Iterator
+
+from . import evaluate as ev
+from .found import (
+    CLASS,
+    FIXTURE,
+    FUNCTION,
+    GPU_NEED,
+    MODULE,
+    PARAM,
+    PYTESTMARK,
+    SKIP_CALL,
+    SKIPIF,
+    UNKNOWN_ID,
+    XFAIL,
+    XFAIL_CALL,
+    FileInventory,
+    InCodeSkip,
+)
+from .predicates import Config
+
+Defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_SKIP_CALLS = {"pytest.skip": SKIP_CALL, "skip": SKIP_CALL}
+_SKIP_CALLS |= {"pytest.xfail": XFAIL_CALL, "xfail": XFAIL_CALL}
+_ALIAS_DEPTH = 4  # names bound to names bound to ...: enough for real code
+
+
+def read(path: str, source: str, cfg: Config) -> FileInventory:
+    """Every in-code skip of one file; a file that does not parse is one error."""
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        return FileInventory(path, error=f"line {exc.lineno}: {exc.msg}")
+    except ValueError as exc:  # null bytes
+        return FileInventory(path, error=str(exc))
+    reader = _Reader(path, tree, cfg, source.splitlines())
+    reader.module(tree.body)
+    return FileInventory(path, tuple(reader.found), tuple(reader.tests))
+
+
+def _text(node: ast.expr | None) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return ast.unparse(node)
+
+
+def _kw(call: ast.Call, *names: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg in names), None)
+
+
+def _name_of(node: ast.expr) -> str:
+    """'pytest.mark.skipif' for a call or a reference, its dotted source."""
+    return ast.unparse(node.func if isinstance(node, ast.Call) else node)
+
+
+def _bound_once(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """Names a block binds exactly once, by a plain assignment, at its own level
+    (a name bound twice, or in a branch, has no one value to read)."""
+    counts: dict[str, int] = {}
+    for stmt in body:
+        for node in _walk_level(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+            elif isinstance(node, Defs):
+                counts[node.name] = counts.get(node.name, 0) + 1
+    out = {}
+    for stmt in body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, ast.Name) and counts.get(target.id) == 1:
+                out[target.id] = stmt.value
+        elif (
+            isinstance(stmt, ast.AnnAssign)
+            and stmt.value is not None
+            and isinstance(stmt.target, ast.Name)
+            and counts.get(stmt.target.id) == 1
+        ):
+            out[stmt.target.id] = stmt.value
+    return out
+
+
+def _walk_level(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a statement, not entering function or class bodies."""
+    yield node
+    if isinstance(node, Defs):
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _walk_level(child)
+
+
+def _helper(fn: ast.FunctionDef) -> ast.expr | None:
+    """What a module's argument-less predicate helper returns, as one condition:
+    `if not A: return False` guards and a final `return B` read as `A and B`."""
+    if fn.args.args or fn.args.posonlyargs or fn.args.kwonlyargs or fn.args.vararg:
+        return None
+    parts: list[ast.expr] = []
+    for stmt in fn.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Pass)):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # the docstring
+        if isinstance(stmt, ast.If) and not stmt.orelse and len(stmt.body) == 1:
+            ret = stmt.body[0]
+            if (
+                isinstance(ret, ast.Return)
+                and isinstance(ret.value, ast.Constant)
+                and ret.value.value is False
+            ):
+                parts.append(ast.UnaryOp(ast.Not(), stmt.test))
+                continue
+            return None
+        if isinstance(stmt, ast.Return) and stmt.value is not None:
+            parts.append(stmt.value)
+            return parts[0] if len(parts) == 1 else ast.BoolOp(ast.And(), parts)
+        return None
+    return None
+
+
+class _Resolve(ast.NodeTransformer):
+    """Replaces names bound once (and calls of predicate helpers) by their values."""
+
+    def __init__(self, names: dict[str, ast.expr], helpers: dict[str, ast.expr]):
+        self.names, self.helpers, self.depth = names, helpers, 0
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        value = self.names.get(node.id)
+        if value is None or self.depth >= _ALIAS_DEPTH:
+            return node
+        self.depth += 1
+        try:
+            return self.visit(copy.deepcopy(value))
+        finally:
+            self.depth -= 1
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if isinstance(node.func, ast.Name) and not node.args and not node.keywords:
+            value = self.helpers.get(node.func.id)
+            if value is not None and self.depth < _ALIAS_DEPTH:
+                self.depth += 1
+                try:
+                    return self.visit(copy.deepcopy(value))
+                finally:
+                    self.depth -= 1
+        return self.generic_visit(node)
+
+
+class _Mark:
+    """A mark found in an expression: its kind, condition, reason and GPU need."""
+
+    __slots__ = ("condition", "gpus", "kind", "reason", "site", "xfail")
+
+    def __init__(self, kind: str, condition: str, reason: str, site: ast.AST):
+        self.kind, self.condition, self.reason, self.site = (
+            kind,
+            condition,
+            reason,
+            site,
+        )
+        self.gpus: int | None = None
+        self.xfail = kind in (XFAIL, XFAIL_CALL)
+
+
+class _Reader:
+    def __init__(self, path: str, tree: ast.Module, cfg: Config, lines: list[str]):
+        self.path, self.cfg, self.lines = path, cfg, lines
+        self.names = _bound_once(tree.body)
+        self.helpers = {
+            s.name: h
+            for s in tree.body
+            if isinstance(s, ast.FunctionDef) and (h := _helper(s)) is not None
+        }
+        self.found: list[InCodeSkip] = []
+        self.tests: list[tuple[str, tuple[str, ...]]] = []
+
+    # -- conditions --------------------------------------------------------------
+    def resolve(self, expr: ast.expr, local: dict[str, ast.expr] | None = None) -> str:
+        names = {**self.names, **(local or {})}
+        return ast.unparse(_Resolve(names, self.helpers).visit(copy.deepcopy(expr)))
+
+    def relevant(self, condition: str) -> bool:
+        return ev.mentions_platform(ev.parse(condition), self.cfg)
+
+    def add(self, mark: _Mark, scope: str, covers: str, **more: object) -> None:
+        site = mark.site
+        line = getattr(site, "lineno", 1)
+        written = self.lines[line - 1].strip() if line <= len(self.lines) else ""
+        self.found.append(
+            InCodeSkip(
+                path=self.path,
+                line=line,
+                end_line=getattr(site, "end_lineno", None) or line,
+                kind=mark.kind,
+                scope=scope,
+                covers=covers,
+                condition=mark.condition,
+                written=written,
+                reason=mark.reason,
+                gpus=mark.gpus,
+                xfail=mark.xfail,
+                **more,  # type: ignore[arg-type]
+            )
+        )
+
+    # -- marks -------------------------------------------------------------------
+    def marks(
+        self, expr: ast.expr, site: ast.AST | None = None, depth: int = 0
+    ) -> list:
+        """The platform marks an expression holds: a mark, a list of them, `+` of
+        lists, `*marks(...)`, or a module-level name bound to any of these."""
+        site = site or expr
+        if depth > _ALIAS_DEPTH:
+            return []
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            return [m for e in expr.elts for m in self.marks(e, None, depth)]
+        if isinstance(expr, ast.Starred):
+            return self.marks(expr.value, site, depth)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            return self.marks(expr.left, None, depth) + self.marks(
+                expr.right, None, depth
+            )
+        if not isinstance(expr, (ast.Call, ast.Name, ast.Attribute)):
+            return []
+        name = _name_of(expr)
+        last = name.rsplit(".", 1)[-1]
+        if (
+            isinstance(expr, ast.Call)
+            and last in ("skipif", "xfail")
+            and ("mark" in name or name == last)
+        ):
+            return self.condition_mark(
+                expr, SKIPIF if last == "skipif" else XFAIL, site
+            )
+        if last in self.cfg.gpu_marks and isinstance(expr, ast.Call):
+            return [self.gpu_mark(expr, self.cfg.gpu_marks[last], site)]
+        if last in self.cfg.skips:
+            call = expr if isinstance(expr, ast.Call) else None
+            reason = _text(_kw(call, "reason", "msg")) if call else ""
+            if call and not reason and call.args:
+                reason = _text(call.args[0])
+            return [_Mark(SKIPIF, self.cfg.skips[last], reason or name, site)]
+        if isinstance(expr, ast.Name) and expr.id in self.names:
+            return self.marks(self.names[expr.id], site, depth + 1)
+        return []
+
+    def condition_mark(self, call: ast.Call, kind: str, site: ast.AST) -> list:
+        cond = call.args[0] if call.args else _kw(call, "condition")
+        if cond is None or (
+            isinstance(cond, ast.Constant) and isinstance(cond.value, str)
+        ):
+            return []  # unconditional, or a string condition pytest evaluates
+        condition = self.resolve(cond)
+        if not self.relevant(condition):
+            return []
+        mark = _Mark(kind, condition, _text(_kw(call, "reason")), site)
+        mark.gpus = ev.gpus_needed(ev.parse(condition), self.cfg)
+        if mark.gpus is not None and not self.names_platform(condition):
+            mark.kind = GPU_NEED
+        return [mark]
+
+    def names_platform(self, condition: str) -> bool:
+        """Whether a condition names a predicate besides counting GPUs."""
+        expr = ev.parse(condition)
+        return any(
+            isinstance(n, (ast.Call, ast.Attribute, ast.Name))
+            and not self.cfg.is_device_count(ast.unparse(n))
+            and ev._lookup(n, self.cfg) is not None
+            for n in ast.walk(expr)
+        )
+
+    def gpu_mark(self, call: ast.Call, keyword: str, site: ast.AST) -> _Mark:
+        arg = None
+        if keyword.isdigit():
+            index = int(keyword)
+            arg = call.args[index] if len(call.args) > index else None
+        else:
+            arg = _kw(call, keyword) or (call.args[0] if call.args else None)
+        value = arg.value if isinstance(arg, ast.Constant) else None
+        need = value if type(value) is int else None
+        shown = str(need) if need is not None else _text(arg) or "?"
+        mark = _Mark(GPU_NEED, f"{ev.GPUS} < {shown}", f"needs {shown} GPUs", site)
+        if need is None:  # a computed count: whether it fires depends on it
+            mark.condition = f"{ev.GPUS} < __need__"
+        mark.gpus = need
+        return mark
+
+    # -- where marks and calls are ------------------------------------------------
+    def module(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.function(stmt, "")
+            elif isinstance(stmt, ast.ClassDef):
+                self.klass(stmt, "")
+            elif _is_pytestmark(stmt):
+                for mark in self.marks(stmt.value):  # type: ignore[attr-defined]
+                    mark.kind = GPU_NEED if mark.kind == GPU_NEED else PYTESTMARK
+                    self.add(mark, MODULE, "")
+            else:
+                self.calls([stmt], [], MODULE, "", {})
+
+    def klass(self, node: ast.ClassDef, prefix: str) -> None:
+        qual = f"{prefix}{node.name}"
+        for dec in node.decorator_list:
+            for mark in self.marks(dec):
+                self.add(mark, CLASS, qual)
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.function(stmt, qual + "::")
+            elif isinstance(stmt, ast.ClassDef):
+                self.klass(stmt, qual + "::")
+            elif _is_pytestmark(stmt):
+                for mark in self.marks(stmt.value):  # type: ignore[attr-defined]
+                    mark.kind = GPU_NEED if mark.kind == GPU_NEED else PYTESTMARK
+                    self.add(mark, CLASS, qual)
+
+    def function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, prefix: str
+    ) -> None:
+        qual = f"{prefix}{node.name}"
+        fixture = _fixture(node)
+        if node.name.startswith("test") and fixture is None:
+            args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+            self.tests.append((qual, tuple(a.arg for a in args)))
+        if fixture is None:  # marks on a fixture do nothing
+            for dec in node.decorator_list:
+                for mark in self.marks(dec):
+                    self.add(mark, FUNCTION, qual)
+                if isinstance(dec, ast.Call) and _name_of(dec).endswith("parametrize"):
+                    self.params(dec, qual)
+        scope, covers = (
+            (FIXTURE, node.name) if fixture is not None else (FUNCTION, qual)
+        )
+        local = _bound_once(node.body)
+        self.calls(node.body, [], scope, covers, local, autouse=bool(fixture))
+
+    def params(self, call: ast.Call, qual: str) -> None:
+        values = call.args[1] if len(call.args) > 1 else _kw(call, "argvalues")
+        if isinstance(values, (ast.ListComp, ast.GeneratorExp)):
+            elements, every = [values.elt], True  # each generated set has the marks
+        elif isinstance(values, (ast.List, ast.Tuple)):
+            elements, every = list(values.elts), False
+        else:
+            return
+        for element in elements:
+            if not (
+                isinstance(element, ast.Call) and _name_of(element).endswith("param")
+            ):
+                continue
+            marks = _kw(element, "marks")
+            if marks is None:
+                continue
+            param = None if every else _param_id(element)
+            for mark in self.marks(marks):
+                self.add(mark, PARAM, qual, param=param)
+
+    def calls(
+        self,
+        stmts: list[ast.stmt],
+        conds: list[ast.expr],
+        scope: str,
+        covers: str,
+        local: dict[str, ast.expr],
+        outer: ast.If | None = None,
+        autouse: bool = False,
+    ) -> None:
+        """pytest.skip/xfail calls under `if` conditions, at any depth of blocks."""
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                self.calls(
+                    stmt.body, [*conds, stmt.test], scope, covers, local, stmt, autouse
+                )
+                negated = ast.UnaryOp(ast.Not(), stmt.test)
+                self.calls(
+                    stmt.orelse, [*conds, negated], scope, covers, local, None, autouse
+                )
+            elif isinstance(
+                stmt, (ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)
+            ):
+                self.calls(stmt.body, conds, scope, covers, local, None, autouse)
+            elif isinstance(stmt, ast.Try):
+                for block in (stmt.body, stmt.orelse, stmt.finalbody):
+                    self.calls(block, conds, scope, covers, local, None, autouse)
+                for handler in stmt.handlers:
+                    self.calls(handler.body, conds, scope, covers, local, None, autouse)
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                kind = _SKIP_CALLS.get(_name_of(stmt.value))
+                if kind and conds:
+                    self.skip_call(
+                        stmt.value, kind, conds, scope, covers, local, outer, autouse
+                    )
+
+    def skip_call(
+        self,
+        call: ast.Call,
+        kind: str,
+        conds: list[ast.expr],
+        scope: str,
+        covers: str,
+        local: dict[str, ast.expr],
+        outer: ast.If | None,
+        autouse: bool,
+    ) -> None:
+        test = conds[0] if len(conds) == 1 else ast.BoolOp(ast.And(), conds)
+        condition = self.resolve(test, local)
+        if not self.relevant(condition):
+            return
+        reason = _text(call.args[0] if call.args else _kw(call, "reason", "msg"))
+        mark = _Mark(kind, condition, reason, call)
+        mark.gpus = ev.gpus_needed(ev.parse(condition), self.cfg)
+        if mark.gpus is not None and not self.names_platform(condition):
+            mark.kind = GPU_NEED
+        self.add(mark, scope, covers, autouse=autouse)
+        if outer is not None:  # the block starts at its `if`, which holds the condition
+            last = self.found[-1]
+            self.found[-1] = InCodeSkip(**{**last.as_dict(), "line": outer.lineno})
+
+
+def _is_pytestmark(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        return any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in targets)
+    return False
+
+
+def _fixture(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool | None:
+    """None for no fixture; else whether it is autouse."""
+    for dec in node.decorator_list:
+        name = _name_of(dec)
+        if name.rsplit(".", 1)[-1] == "fixture":
+            auto = _kw(dec, "autouse") if isinstance(dec, ast.Call) else None
+            return isinstance(auto, ast.Constant) and auto.value is True
+    return None
+
+
+def _param_id(param: ast.Call) -> str:
+    """A pytest.param's id: its `id=`, else pytest's own for plain values."""
+    given = _kw(param, "id")
+    if given is not None:
+        value = given.value if isinstance(given, ast.Constant) else None
+        return value if isinstance(value, str) else UNKNOWN_ID
+    parts = []
+    for arg in param.args:
+        if not isinstance(arg, ast.Constant) or isinstance(arg.value, bytes):
+            return UNKNOWN_ID
+        parts.append(str(arg.value))
+    return "-".join(parts) if parts else UNKNOWN_ID
