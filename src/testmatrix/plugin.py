@@ -81,6 +81,9 @@ class State:
         self.outcomes: dict[str, str] = {}
         self.durations_seen: dict[str, float] = {}
         self.reran: set[str] = set()
+        # skipped by a platform skip in the test code (testmatrix inventory)
+        self.in_code: set[str] = set()
+        self.sorter: Any = None  # inventory.fates.SkipSorter, made on first use
         self.short_names_taken: tuple[str, ...] = ()  # our aliases other plugins own
         self.other_shards = 0  # tests this shard leaves to the other shards
         self.empty_because = ""  # set when the skiplist left nothing to run
@@ -702,6 +705,17 @@ class Outcomes:
             state.outcomes[report.nodeid] = report.outcome
             state.durations_seen[report.nodeid] = round(report.duration, 6)
             state.tests[report.nodeid] = _record_of(report)
+            if report.skipped and _skipped_in_code(state, report):
+                state.in_code.add(report.nodeid)
+
+
+def _skipped_in_code(state: State, report: pytest.TestReport) -> bool:
+    """A skip not decided by an entry, that an inventoried in-code skip explains."""
+    if state.tests[report.nodeid].get("fate") == FateKind.SKIPPED.value:
+        return False
+    from .inventory.fates import skipped_in_code
+
+    return skipped_in_code(state, report.nodeid, report.longrepr)
 
 
 class Controller:
@@ -793,6 +807,7 @@ def tally(state: State) -> dict[str, Any]:
         "passed": 0,
         "failed": 0,
         "skipped_by_entry": 0,
+        "skipped_in_code": 0,
         "skipped_other": 0,
         "flaky": 0,
         "errors": 0,
@@ -816,6 +831,8 @@ def tally(state: State) -> dict[str, Any]:
             kind = "failed"
         elif fate == FateKind.SKIPPED.value:
             kind = "skipped_by_entry"
+        elif nodeid in state.in_code:
+            kind = "skipped_in_code"
         else:
             kind = "skipped_other"
         counts[kind] += 1
@@ -933,6 +950,12 @@ def pytest_terminal_summary(
         f"{len(entries_holding(state.rules.platform, state.rules.variant))} "
         "entries used"
     )
+    if counts["skipped_in_code"]:
+        write(
+            f"{counts['skipped_in_code']} tests skipped by platform skips in the test "
+            "code (testmatrix inventory lists them; testmatrix migrate moves one "
+            "into the skiplist)"
+        )
     expected = counts["expected_fail"] + counts["unexpected_pass"]
     expected += counts["fails_differently"]
     if expected:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import TestmatrixError
 from ..model import Target, Workspace
 from ..plan import Fate, FateKind
 from . import evaluate as ev
@@ -124,3 +125,20 @@ class SkipSorter:
             return True
         found = verdict(skip, self.cfg, self.target, [None])
         return found.value != ev.QUIET
+
+
+def skipped_in_code(state: Any, nodeid: str, longrepr: object) -> bool:
+    """The plugin's question, on its State: is this skip an in-code platform skip?"""
+    rules = state.rules
+    if rules.platform is None:
+        return False
+    if state.sorter is None:
+        variant = rules.platform.variants.get(rules.variant) if rules.variant else None
+        state.sorter = SkipSorter(state.workspace, Target(rules.platform, variant))
+    location = None
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        location = (str(longrepr[0]).replace("\\", "/"), int(longrepr[1]))
+    try:
+        return bool(state.sorter.in_code(nodeid, location))
+    except TestmatrixError:
+        return False  # a broken [workspace.inventory]: inventory and lint say so
