@@ -324,6 +324,17 @@ def path_findings(workspace: Workspace) -> list[Finding]:
     return list(out.values())
 
 
+def _self_skips(workspace: Workspace, cases: list[TestCase]) -> list[Finding]:
+    """GPU needs no suite meets, and tests a platform leaves out unexplained."""
+    from .inventory import selfskip
+
+    try:
+        found = selfskip.findings(workspace, cases)
+    except ConfigError as exc:
+        return config_findings(exc)
+    return [Finding(p.severity, p.where, p.message) for p in found]
+
+
 def lint(
     workspace_root: Path, *, paths_only: bool = False
 ) -> tuple[list[Finding], int]:
@@ -353,6 +364,7 @@ def lint(
             collected = collect(workspace, present)
             findings += [Finding("error", "collection", e) for e in collected.errors]
             findings += collected_findings(workspace, collected.cases)
+            findings += _self_skips(workspace, collected.cases)
             tests = len(collected.cases)
     # an entry whose path is missing matches nothing either: one finding is enough
     gone = {f.where for f in missing}
