@@ -172,10 +172,11 @@ def _unscheduled(
     selection = _selection(workspace, left_by.split(", "))
     one = len(tests) == 1
     them = "it" if one else "them"
+    leaves = "leaves" if "," not in left_by else "leave"
     message = (
         f"{who} run{'s' if one else ''} on {', '.join(runs[:3])}"
         f"{' ...' if len(runs) > 3 else ''} but no suite schedules {them} on "
-        f"{', '.join(group['targets'])}: {left_by} leave{'s' if ',' not in left_by else ''}"
+        f"{', '.join(group['targets'])}: {left_by} {leaves}"
         f" {them} out ({selection}) and no entry or platform setting says why; a "
         f"[[deselect]] or [[ignore]] entry in {platform}'s file would, with the reason"
     )
