@@ -29,6 +29,7 @@ class InCodeSkip:
 
     path: str  # workspace-relative, posix
     line: int
+    col: int  # where the removable node starts (migrate finds it there)
     end_line: int
     kind: str
     scope: str

@@ -198,6 +198,7 @@ class _Reader:
             InCodeSkip(
                 path=self.path,
                 line=line,
+                col=getattr(site, "col_offset", 0),
                 end_line=getattr(site, "end_lineno", None) or line,
                 kind=mark.kind,
                 scope=scope,
@@ -421,7 +422,8 @@ class _Reader:
         self.add(mark, scope, covers, autouse=autouse)
         if outer is not None:  # the block starts at its `if`, which holds the condition
             last = self.found[-1]
-            self.found[-1] = InCodeSkip(**{**last.as_dict(), "line": outer.lineno})
+            moved = {"line": outer.lineno, "col": outer.col_offset}
+            self.found[-1] = InCodeSkip(**{**last.as_dict(), **moved})
 
 
 def _is_pytestmark(stmt: ast.stmt) -> bool:
