@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -18,6 +19,8 @@ class _Remove(cst.CSTTransformer):
     """Removes the node that starts at (line, column) from its container, and a
     container the removal leaves empty (a marks= list, a pytestmark list, an if)."""
 
+    # The leave_ methods return Any: libcst's typed stubs do not let a starred list
+    # element be removed, which its runtime does.
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(self, line: int, column: int):
@@ -39,22 +42,20 @@ class _Remove(cst.CSTTransformer):
         return cst.RemoveFromParent()
 
     # -- the skip itself ---------------------------------------------------------
-    def leave_Decorator(
-        self, original: cst.Decorator, updated: cst.Decorator
-    ) -> object:
+    def leave_Decorator(self, original: cst.Decorator, updated: cst.Decorator) -> Any:
         return self._take(original) if self._here(original.decorator) else updated
 
-    def leave_Element(self, original: cst.Element, updated: cst.Element) -> object:
+    def leave_Element(self, original: cst.Element, updated: cst.Element) -> Any:
         return self._take(original) if self._here(original.value) else updated
 
     def leave_StarredElement(
         self, original: cst.StarredElement, updated: cst.StarredElement
-    ) -> object:
+    ) -> Any:
         if self._here(original) or self._here(original.value):
             return self._take(original)
         return updated
 
-    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> object:
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> Any:
         if original.keyword is None or original.keyword.value != "marks":
             return updated
         if self._here(original.value):
@@ -63,7 +64,7 @@ class _Remove(cst.CSTTransformer):
             return self._drop(original)
         return updated
 
-    def leave_If(self, original: cst.If, updated: cst.If) -> object:
+    def leave_If(self, original: cst.If, updated: cst.If) -> Any:
         if self._here(original):
             if original.orelse is not None:
                 raise TestmatrixError(
@@ -75,7 +76,7 @@ class _Remove(cst.CSTTransformer):
 
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
-    ) -> object:
+    ) -> Any:
         statement = original.body[0] if len(original.body) == 1 else None
         if isinstance(statement, cst.Expr) and self._here(statement.value):
             return self._take(original)  # a pytest.skip call in an else branch
@@ -89,17 +90,17 @@ class _Remove(cst.CSTTransformer):
         return updated
 
     # -- what a removal leaves ---------------------------------------------------
-    def leave_List(self, original: cst.List, updated: cst.List) -> object:
+    def leave_List(self, original: cst.List, updated: cst.List) -> Any:
         return updated.with_changes(
             elements=self._last_comma(original.elements, updated.elements)
         )
 
-    def leave_Tuple(self, original: cst.Tuple, updated: cst.Tuple) -> object:
+    def leave_Tuple(self, original: cst.Tuple, updated: cst.Tuple) -> Any:
         return updated.with_changes(
             elements=self._last_comma(original.elements, updated.elements)
         )
 
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> object:
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> Any:
         return updated.with_changes(args=self._last_comma(original.args, updated.args))
 
     def _last_comma(self, before: Sequence, after: Sequence) -> Sequence:
@@ -112,10 +113,10 @@ class _Remove(cst.CSTTransformer):
 
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef
-    ) -> object:
+    ) -> Any:
         return updated.with_changes(body=_not_empty(original.body, updated.body))
 
-    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> object:
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> Any:
         return updated.with_changes(body=_not_empty(original.body, updated.body))
 
 
@@ -144,7 +145,7 @@ def _pytestmark_value(
     return None
 
 
-def _if_without_empty(original: cst.If, updated: cst.If) -> object:
+def _if_without_empty(original: cst.If, updated: cst.If) -> Any:
     """An if whose branch the removal emptied: the if goes, or its else does."""
     orelse = updated.orelse
     if isinstance(orelse, cst.Else) and not orelse.body.body:
@@ -221,15 +222,15 @@ class _PruneImports(cst.CSTTransformer):
 
     def leave_ImportFrom(
         self, original: cst.ImportFrom, updated: cst.ImportFrom
-    ) -> object:
+    ) -> Any:
         if isinstance(updated.names, cst.ImportStar):
             return updated
         return self._prune(updated, list(updated.names))
 
-    def leave_Import(self, original: cst.Import, updated: cst.Import) -> object:
+    def leave_Import(self, original: cst.Import, updated: cst.Import) -> Any:
         return self._prune(updated, list(updated.names))
 
-    def _prune(self, node: cst.Import | cst.ImportFrom, names: list) -> object:
+    def _prune(self, node: cst.Import | cst.ImportFrom, names: list) -> Any:
         keep = []
         for alias in names:
             bound = alias.evaluated_alias or alias.evaluated_name.split(".")[0]

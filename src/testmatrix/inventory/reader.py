@@ -422,7 +422,8 @@ class _Reader:
         self.add(mark, scope, covers, autouse=autouse)
         if outer is not None:  # the block starts at its `if`, which holds the condition
             last = self.found[-1]
-            moved = {"line": outer.lineno, "col": outer.col_offset}
+            written = self.lines[outer.lineno - 1].strip()
+            moved = {"line": outer.lineno, "col": outer.col_offset, "written": written}
             self.found[-1] = InCodeSkip(**{**last.as_dict(), **moved})
 
 
