@@ -54,11 +54,14 @@ class Listed:
 
 
 def workspace_paths(workspace: Workspace, given: list[str]) -> list[str]:
-    """Command-line paths as workspace-relative ones; each must exist inside."""
+    """Command-line paths (from here, or from the workspace root) as
+    workspace-relative ones; each must exist inside the workspace."""
     root = workspace.root.resolve()
     out = []
     for text in given:
-        path = Path(text).resolve()
+        path = (root / text).resolve()  # as listings print them: from the root
+        if not path.exists():
+            path = Path(text).resolve()
         if not path.exists():
             raise UsageError(f"{text}: no such file or directory")
         try:

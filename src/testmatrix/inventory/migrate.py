@@ -61,7 +61,9 @@ def find(workspace: Workspace, where: str, cfg: Config) -> InCodeSkip:
     line = int(line_text)
     path = Path(file)
     root = workspace.root.resolve()
-    full = path.resolve() if path.exists() else (root / file).resolve()
+    full = (root / file).resolve()  # as inventory prints it: from the root
+    if not full.exists():
+        full = path.resolve()
     try:
         rel = full.relative_to(root).as_posix()
     except ValueError:

@@ -28,7 +28,7 @@ from .found import (
 from .predicates import Config
 
 Defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_SKIP_CALLS = {"pytest.skip": SKIP_CALL, "skip": SKIP_CALL}
+_SKIP_CALLS = {"pytest.skip": SKIP_CALL, "skip": SKIP_CALL, "self.skipTest": SKIP_CALL}
 _SKIP_CALLS |= {"pytest.xfail": XFAIL_CALL, "xfail": XFAIL_CALL}
 _ALIAS_DEPTH = 4  # names bound to names bound to ...: enough for real code
 
@@ -241,6 +241,12 @@ class _Reader:
             return self.condition_mark(
                 expr, SKIPIF if last == "skipif" else XFAIL, site
             )
+        if (
+            isinstance(expr, ast.Call)
+            and last in ("skipIf", "skipUnless")
+            and (name.startswith("unittest.") or name == last)
+        ):
+            return self.unittest_mark(expr, last == "skipUnless", site)
         if last in self.cfg.gpu_marks and isinstance(expr, ast.Call):
             return [self.gpu_mark(expr, self.cfg.gpu_marks[last], site)]
         if last in self.cfg.skips:
@@ -263,6 +269,23 @@ class _Reader:
         if not self.relevant(condition):
             return []
         mark = _Mark(kind, condition, _text(_kw(call, "reason")), site)
+        mark.gpus = ev.gpus_needed(ev.parse(condition), self.cfg)
+        if mark.gpus is not None and not self.names_platform(condition):
+            mark.kind = GPU_NEED
+        return [mark]
+
+    def unittest_mark(self, call: ast.Call, unless: bool, site: ast.AST) -> list:
+        """unittest.skipIf(condition, reason) and skipUnless (the negation)."""
+        if not call.args:
+            return []
+        cond = call.args[0]
+        if unless:
+            cond = ast.UnaryOp(ast.Not(), cond)
+        condition = self.resolve(cond)
+        if not self.relevant(condition):
+            return []
+        reason = _text(call.args[1] if len(call.args) > 1 else _kw(call, "reason"))
+        mark = _Mark(SKIPIF, condition, reason, site)
         mark.gpus = ev.gpus_needed(ev.parse(condition), self.cfg)
         if mark.gpus is not None and not self.names_platform(condition):
             mark.kind = GPU_NEED

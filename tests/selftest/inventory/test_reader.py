@@ -1,0 +1,157 @@
+"""The static reader: every form of in-code platform skip and GPU need, found
+without importing the file."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from selftest.inventory import forms
+from testmatrix.inventory import predicates, reader
+
+CFG = predicates.build()
+
+
+def read(source: str, cfg: predicates.Config = CFG):
+    return reader.read("tests/t.py", textwrap.dedent(source).lstrip("\n"), cfg)
+
+
+@pytest.mark.parametrize(
+    "name", ["VLLM_KERNEL", "VLLM_MODULE", "VLLM_PYTESTMARK", "PYTORCH"]
+)
+def test_every_form_is_found_at_its_line_and_nothing_else(name: str) -> None:
+    source = getattr(forms, name)
+    found = reader.read("t.py", source.lstrip("\n"), CFG)
+    assert found.error is None
+    assert [(s.line, s.kind) for s in found.skips] == forms.expected(source)
+
+
+def test_what_each_vllm_finding_covers_and_needs() -> None:
+    found = reader.read("k.py", forms.VLLM_KERNEL.lstrip("\n"), CFG).skips
+    table = {(s.line, s.covers, s.scope, s.param, s.gpus, s.xfail) for s in found}
+    assert (24, "test_fp8_quant", "function", None, None, False) in table
+    assert (49, "test_attention", "param", "aiter", None, False) in table
+    assert (56, "test_attention", "param", "flashinfer", None, False) in table
+    assert (72, "test_tp4", "function", None, 4, False) in table
+    assert (78, "test_tp", "param", "2", 2, False) in table  # pytest's own id
+    assert (84, "test_p2p", "function", None, 2, False) in table  # <= 1: needs 2
+    assert (96, "rocm_aiter", "fixture", None, None, False) in table
+    assert (106, "TestLora", "class", None, None, False) in table
+    assert (114, "TestLora::test_b", "function", None, None, True) in table
+
+
+def test_names_bound_once_and_helpers_are_read_through() -> None:
+    found = reader.read("k.py", forms.VLLM_KERNEL.lstrip("\n"), CFG).skips
+    conditions = {s.line: s.condition for s in found}
+    assert conditions[24] == "current_platform.is_rocm()"  # IS_ROCM
+    assert conditions[38] == "not current_platform.has_device_capability(90)"
+    assert "on_gfx950()" in conditions[67] and "is_rocm()" in conditions[67]
+
+
+def test_a_name_bound_twice_is_not_guessed() -> None:
+    found = read(
+        """
+        import pytest
+        from vllm.platforms import current_platform
+        FAST = False
+        if current_platform.is_cuda():
+            FAST = True
+
+        @pytest.mark.skipif(not FAST, reason="slow here")
+        def test_x():
+            pass
+        """
+    )
+    assert found.skips == ()  # FAST has no one value: not a platform predicate
+
+
+def test_conditions_under_nested_ifs_and_else_branches_combine() -> None:
+    found = read(
+        """
+        import pytest
+        from vllm.platforms import current_platform
+
+        def test_x(dtype):
+            if dtype == "fp8":
+                if current_platform.is_rocm():
+                    pytest.skip("fp8 on ROCm")
+            if current_platform.is_cuda():
+                pass
+            else:
+                pytest.skip("CUDA only")
+        """
+    )
+    (nested, other) = found.skips
+    assert nested.condition == "dtype == 'fp8' and current_platform.is_rocm()"
+    assert nested.line == 6 and nested.end_line == 7  # from the inner if
+    assert other.condition == "not current_platform.is_cuda()"
+    assert other.line == 11  # the call itself: its if has another branch
+
+
+def test_unconditional_and_non_platform_skips_are_not_inventoried() -> None:
+    found = read(
+        """
+        import pytest
+        pytestmark = pytest.mark.skipif("sys.platform == 'win32'", reason="str")
+
+        @pytest.mark.skip(reason="always")
+        def test_a():
+            pytest.skip("always")
+
+        @pytest.mark.xfail(reason="always")
+        def test_b():
+            if not HAS_DEPENDENCY:
+                pytest.skip("a dependency")
+        """
+    )
+    assert found.skips == ()
+
+
+def test_a_file_that_does_not_parse_is_one_error_not_a_crash() -> None:
+    found = read("def test_x(:\n    pass\n")
+    assert found.skips == ()
+    assert found.error == "line 1: invalid syntax"
+
+
+def test_configured_predicates_skips_and_gpu_marks_are_used() -> None:
+    cfg = predicates.build(
+        presets=(),
+        predicates={"IS_MI355": ("rocm:mi355",)},
+        skips={"needs_mi355": "not IS_MI355"},
+        gpu_marks={"need_gpus": "count"},
+    )
+    found = read(
+        """
+        @needs_mi355
+        @need_gpus(count=8)
+        def test_x():
+            pass
+
+        @skipIfRocm
+        def test_preset_off():
+            pass
+        """,
+        cfg,
+    )
+    assert [(s.kind, s.condition, s.gpus) for s in found.skips] == [
+        ("skipif", "not IS_MI355", None),
+        ("gpu-need", "__gpus__ < 8", 8),
+    ]
+
+
+def test_the_tests_of_a_file_and_their_fixtures_are_recorded() -> None:
+    found = read(
+        """
+        def test_a(tmp_path, rocm_only):
+            pass
+
+        class TestB:
+            def test_c(self):
+                pass
+        """
+    )
+    assert found.tests == (
+        ("test_a", ("tmp_path", "rocm_only")),
+        ("TestB::test_c", ("self",)),
+    )
