@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from selftest.inventory.forms import DISTRIBUTED, KERNELS as KERNELS_PY, line_of
+from selftest.inventory.forms import DISTRIBUTED, line_of
+from selftest.inventory.forms import KERNELS as KERNELS_PY
 from testmatrix import cli
 from testmatrix.config import load_workspace
 from testmatrix.explain import explain
