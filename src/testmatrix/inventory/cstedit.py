@@ -183,13 +183,25 @@ def remove(source: str, line: int, column: int) -> tuple[str, list[str]]:
     names = set()
     for node in remover.removed:
         names |= _names(module.code_for_node(node))
-    still = _names(changed.code)
-    unused = names - still
+    unused = names - _names(changed.code)
+    dropped: list[str] = []
     if unused:
         pruner = _PruneImports(unused)
         changed = changed.visit(pruner)
-        return changed.code, sorted(pruner.dropped)
-    return changed.code, []
+        dropped = sorted(pruner.dropped)
+    return _no_leading_blanks(module, changed).code, dropped
+
+
+def _no_leading_blanks(before: cst.Module, after: cst.Module) -> cst.Module:
+    """A file whose first statements went does not start with their blank lines."""
+    if not after.body or after.header or before.code.startswith("\n"):
+        return after
+    first = after.body[0]
+    lines = getattr(first, "leading_lines", ())
+    if lines and all(line.comment is None for line in lines):
+        first = first.with_changes(leading_lines=[])
+        return after.with_changes(body=[first, *after.body[1:]])
+    return after
 
 
 def _names(code: str) -> set[str]:

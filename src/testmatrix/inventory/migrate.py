@@ -62,14 +62,14 @@ def find(workspace: Workspace, where: str, cfg: Config) -> InCodeSkip:
     path = Path(file)
     root = workspace.root.resolve()
     full = (root / file).resolve()  # as inventory prints it: from the root
-    if not full.exists():
+    if not full.is_file():
         full = path.resolve()
+    if not full.is_file():
+        raise TestmatrixError(f"{file}: no such file")
     try:
         rel = full.relative_to(root).as_posix()
     except ValueError:
         raise TestmatrixError(f"{file}: outside the workspace {root}") from None
-    if not full.is_file():
-        raise TestmatrixError(f"{file}: no such file")
     inventory = read_file(workspace.root, rel, cfg)
     if inventory.error:
         raise TestmatrixError(f"{rel}: cannot read: {inventory.error}")
