@@ -6,7 +6,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .found import FIXTURE, MODULE, UNKNOWN_ID, FileInventory, InCodeSkip
+from .found import FIXTURE, HELPER, MODULE, UNKNOWN_ID, FileInventory, InCodeSkip
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,12 @@ class Cover:
 def covers(skip: InCodeSkip, files: dict[str, FileInventory]) -> list[Cover]:
     """The node id prefixes a finding applies to: its test, class or module; for a
     fixture, the tests of its file (or, in a conftest.py, of its directory) that
-    ask for it, or every one where it is autouse."""
+    ask for it, or every one where it is autouse; for a helper, those calling it."""
     if skip.scope == MODULE:
         return [Cover(skip, skip.path)]
-    if skip.scope != FIXTURE:
+    if skip.scope not in (FIXTURE, HELPER):
         return [Cover(skip, f"{skip.path}::{skip.covers}", skip.param)]
-    if posixpath.basename(skip.path) == "conftest.py":
+    if skip.scope == FIXTURE and posixpath.basename(skip.path) == "conftest.py":
         base = posixpath.dirname(skip.path)
         where = [p for p in files if base == "" or p.startswith(base + "/")]
     else:

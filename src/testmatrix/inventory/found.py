@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 SKIPIF, XFAIL, SKIP_CALL, XFAIL_CALL = "skipif", "xfail", "skip-call", "xfail-call"
 PYTESTMARK, GPU_NEED = "pytestmark", "gpu-need"
 # scopes: what the finding is attached to
+HELPER = "helper"  # a module function (not a test) whose callers it skips
 FUNCTION, CLASS, MODULE, PARAM, FIXTURE = (
     "function",
     "class",

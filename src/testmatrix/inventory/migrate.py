@@ -18,7 +18,7 @@ from ..plan import runs_on
 from . import evaluate as ev
 from .coverage import Index
 from .fates import with_conftests
-from .found import FIXTURE, GPU_NEED, MODULE, PARAM, UNKNOWN_ID, InCodeSkip
+from .found import FIXTURE, GPU_NEED, HELPER, MODULE, PARAM, UNKNOWN_ID, InCodeSkip
 from .predicates import Config, load
 from .scan import read_file, test_files, verdict
 
@@ -179,7 +179,7 @@ def covered_tests(workspace: Workspace, skip: InCodeSkip, cfg: Config) -> list[s
         raise TestmatrixError(
             f'{skip.where}: the pytest.param\'s id is computed: give it id="..." first'
         )
-    if skip.scope != FIXTURE:
+    if skip.scope not in (FIXTURE, HELPER):
         return Index([]).tests_of(skip)
     files = with_conftests(workspace.root, [skip.path])
     if posixpath.basename(skip.path) == "conftest.py":  # the tests below it
@@ -188,7 +188,7 @@ def covered_tests(workspace: Workspace, skip: InCodeSkip, cfg: Config) -> list[s
     tests = index.tests_of(skip)
     if not tests:
         raise TestmatrixError(
-            f"{skip.where}: no test of its file asks for fixture {skip.covers}"
+            f"{skip.where}: no test of its file uses {skip.scope} {skip.covers}"
         )
     return tests
 

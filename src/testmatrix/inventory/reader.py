@@ -14,6 +14,7 @@ from .found import (
     FIXTURE,
     FUNCTION,
     GPU_NEED,
+    HELPER,
     MODULE,
     PARAM,
     PYTESTMARK,
@@ -86,6 +87,42 @@ def _bound_once(body: list[ast.stmt]) -> dict[str, ast.expr]:
             and counts.get(stmt.target.id) == 1
         ):
             out[stmt.target.id] = stmt.value
+    return out
+
+
+def _bound_if(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """`X = False` then `if C: X = V` (no else, X bound nowhere else): X is `C and
+    V`, the way vLLM gates a variant (`if ROCM: GFX950 = on_gfx950()`)."""
+    first: dict[str, int] = {}
+    for index, stmt in enumerate(body):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Constant)
+            and stmt.value.value is False
+        ):
+            first.setdefault(stmt.targets[0].id, index)
+    out: dict[str, ast.expr] = {}
+    counts: dict[str, int] = {}
+    for stmt in body:
+        for node in _walk_level(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    for index, stmt in enumerate(body):
+        if not isinstance(stmt, ast.If) or stmt.orelse:
+            continue
+        for inner in stmt.body:
+            if (
+                isinstance(inner, ast.Assign)
+                and len(inner.targets) == 1
+                and isinstance(inner.targets[0], ast.Name)
+                and first.get(inner.targets[0].id, index) < index
+                and counts.get(inner.targets[0].id) == 2
+            ):
+                out[inner.targets[0].id] = ast.BoolOp(
+                    ast.And(), [stmt.test, inner.value]
+                )
     return out
 
 
@@ -173,7 +210,7 @@ class _Mark:
 class _Reader:
     def __init__(self, path: str, tree: ast.Module, cfg: Config, lines: list[str]):
         self.path, self.cfg, self.lines = path, cfg, lines
-        self.names = _bound_once(tree.body)
+        self.names = {**_bound_once(tree.body), **_bound_if(tree.body)}
         self.helpers = {
             s.name: h
             for s in tree.body
@@ -353,16 +390,24 @@ class _Reader:
         fixture = _fixture(node)
         if node.name.startswith("test") and fixture is None:
             args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
-            self.tests.append((qual, tuple(a.arg for a in args)))
+            called = [  # helpers it calls: a skip in one skips the test
+                n.func.id
+                for n in ast.walk(node)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+            ]
+            uses = dict.fromkeys([*(a.arg for a in args), *called])
+            self.tests.append((qual, tuple(uses)))
         if fixture is None:  # marks on a fixture do nothing
             for dec in node.decorator_list:
                 for mark in self.marks(dec):
                     self.add(mark, FUNCTION, qual)
                 if isinstance(dec, ast.Call) and _name_of(dec).endswith("parametrize"):
                     self.params(dec, qual)
-        scope, covers = (
-            (FIXTURE, node.name) if fixture is not None else (FUNCTION, qual)
-        )
+        scope, covers = FUNCTION, qual
+        if fixture is not None:
+            scope, covers = FIXTURE, node.name
+        elif not prefix and not node.name.startswith("test"):
+            scope, covers = HELPER, node.name  # covers the tests that call it
         local = _bound_once(node.body)
         self.calls(node.body, [], scope, covers, local, autouse=bool(fixture))
 

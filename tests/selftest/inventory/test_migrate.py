@@ -58,6 +58,7 @@ def test_a_decorator_becomes_a_deselect_entry_shown_as_diffs(vllm_ws) -> None:
     assert result.dropped_imports == []  # IS_ROCM still marks a parameter
 
 
+@pytest.mark.slow  # real pytest collections before and after (in process)
 def test_write_appends_the_entry_and_cuda_collects_the_same_tests(
     vllm_ws, inprocess
 ) -> None:
@@ -76,6 +77,7 @@ def test_write_appends_the_entry_and_cuda_collects_the_same_tests(
     assert after == [t for t in on_rocm if t != f"{KERNELS}::test_fp8"]
 
 
+@pytest.mark.slow  # real pytest collections before and after (in process)
 def test_a_param_mark_and_an_if_block_with_variants(vllm_ws, inprocess) -> None:
     workspace = load_workspace(vllm_ws)
     on_cuda = collect(inprocess, vllm_ws, "cuda")
@@ -108,6 +110,7 @@ def test_a_param_mark_and_an_if_block_with_variants(vllm_ws, inprocess) -> None:
     ]
 
 
+@pytest.mark.slow  # real pytest collections before and after (in process)
 def test_a_module_skip_becomes_an_ignore_of_each_suite(vllm_ws, inprocess) -> None:
     (vllm_ws / "tests/kernels/test_rocm_only.py").write_text(
         "import pytest\n"

@@ -57,6 +57,8 @@ def test_a_name_bound_twice_is_not_guessed() -> None:
         FAST = False
         if current_platform.is_cuda():
             FAST = True
+        else:
+            FAST = None
 
         @pytest.mark.skipif(not FAST, reason="slow here")
         def test_x():
@@ -64,6 +66,49 @@ def test_a_name_bound_twice_is_not_guessed() -> None:
         """
     )
     assert found.skips == ()  # FAST has no one value: not a platform predicate
+
+
+def test_a_name_gated_by_an_if_reads_as_the_gate_and_its_value() -> None:
+    found = read(
+        """
+        import pytest
+        from vllm.platforms import current_platform
+        ROCM_AVAILABLE = current_platform.is_rocm()
+        GFX950_AVAILABLE = False
+        if ROCM_AVAILABLE:
+            from vllm.platforms.rocm import on_gfx950
+
+            GFX950_AVAILABLE = on_gfx950()
+
+        @pytest.mark.skipif(not GFX950_AVAILABLE, reason="gfx950")
+        def test_x():
+            pass
+        """
+    )
+    (skip,) = found.skips
+    assert skip.condition == "not (current_platform.is_rocm() and on_gfx950())"
+
+
+def test_a_skip_in_a_helper_covers_the_tests_that_call_it() -> None:
+    found = read(
+        """
+        import pytest
+        from vllm.platforms import current_platform
+
+        def _skip_on_rocm():
+            if current_platform.is_rocm():
+                pytest.skip("not on ROCm")
+
+        def test_a():
+            _skip_on_rocm()
+
+        def test_b():
+            pass
+        """
+    )
+    (skip,) = found.skips
+    assert (skip.scope, skip.covers) == ("helper", "_skip_on_rocm")
+    assert dict(found.tests)["test_a"] == ("_skip_on_rocm",)
 
 
 def test_conditions_under_nested_ifs_and_else_branches_combine() -> None:
