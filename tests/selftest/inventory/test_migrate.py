@@ -11,9 +11,8 @@ import pytest
 from selftest.helpers import collected_ids
 from selftest.inventory.forms import KERNELS as KERNELS_PY
 from selftest.inventory.forms import line_of
-from testmatrix import cli
+from testmatrix import cli, errors
 from testmatrix.config import load_workspace
-from testmatrix import errors
 from testmatrix.inventory.migrate import migrate
 
 KERNELS = "tests/kernels/test_attn.py"
