@@ -3,7 +3,6 @@ the test code, which keeps running the same tests on the other platforms."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -43,15 +42,17 @@ def test_a_decorator_becomes_a_deselect_entry_shown_as_diffs(vllm_ws) -> None:
         '-@pytest.mark.skipif(IS_ROCM, reason="fp8 e4m3fn is not supported on ROCm")',
         "--- a/skiplists/platforms/rocm.toml",
     ]
+    decorator = (
+        '@pytest.mark.skipif(IS_ROCM, reason="fp8 e4m3fn is not supported on ROCm")'
+    )
     assert result.entries == {
-        "skiplists/platforms/rocm.toml": textwrap.dedent(
-            f"""
-            # moved from the test code by testmatrix migrate ({KERNELS}:{FP8}):
-            #   @pytest.mark.skipif(IS_ROCM, reason="fp8 e4m3fn is not supported on ROCm")
-            [[deselect]]
-            test = "{KERNELS}::test_fp8"
-            reason = "fp8 e4m3fn is not supported on ROCm"
-            """
+        "skiplists/platforms/rocm.toml": (
+            "\n"
+            f"# moved from the test code by testmatrix migrate ({KERNELS}:{FP8}):\n"
+            f"#   {decorator}\n"
+            "[[deselect]]\n"
+            f'test = "{KERNELS}::test_fp8"\n'
+            'reason = "fp8 e4m3fn is not supported on ROCm"\n'
         )
     }
     assert result.dropped_imports == []  # IS_ROCM still marks a parameter
