@@ -171,6 +171,35 @@ def _compare(expr: ast.Compare, cfg: Config, where: Where, unknown: list[str]) -
 
 def decide(text: str, cfg: Config, where: Where) -> tuple[Tri, tuple[str, ...]]:
     """A condition's source decided on a target, and what it depends on."""
-    unknown: list[str] = []
-    value = evaluate(parse(text), cfg, where, unknown)
-    return value, tuple(dict.fromkeys(unknown)) if value is None else ()
+    key = ("decide", text, where)
+    found = cfg.memo.get(key)
+    if found is None:
+        unknown: list[str] = []
+        value = evaluate(parse(text), cfg, where, unknown)
+        found = cfg.memo[key] = (
+            value,
+            tuple(dict.fromkeys(unknown)) if value is None else (),
+        )
+    return found
+
+
+def about(text: str, cfg: Config) -> tuple[bool, int | None, bool]:
+    """What the reader asks of a condition's source, once per text: whether it
+    names a predicate or counts GPUs, the GPUs it needs, and whether it names a
+    predicate besides counting GPUs."""
+    key = ("about", text)
+    found = cfg.memo.get(key)
+    if found is None:
+        expr = parse(text)
+        platform = any(
+            isinstance(n, (ast.Call, ast.Attribute, ast.Name))
+            and not cfg.is_device_count(ast.unparse(n))
+            and _lookup(n, cfg) is not None
+            for n in ast.walk(expr)
+        )
+        found = cfg.memo[key] = (
+            mentions_platform(expr, cfg),
+            gpus_needed(expr, cfg),
+            platform,
+        )
+    return found

@@ -87,6 +87,8 @@ class Config:
     device_counts: frozenset[str]
     paths: tuple[str, ...] | None = None
     globs: tuple[tuple[str, Places], ...] = field(default=(), compare=False)
+    # answers by condition text: a tree repeats its few conditions many times
+    memo: dict[tuple, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def lookup(self, text: str, func: str | None = None) -> Places | None:
         """Where an atom (its unparsed text; `func`: its callee's, for a call) holds,

@@ -44,6 +44,8 @@ def read(path: str, source: str, cfg: Config) -> FileInventory:
         return FileInventory(path, error=str(exc))
     reader = _Reader(path, tree, cfg, source.splitlines())
     reader.module(tree.body)
+    if any(s.scope == HELPER for s in reader.found):
+        reader.add_calls()  # only then: walking every test's body costs
     return FileInventory(path, tuple(reader.found), tuple(reader.tests))
 
 
@@ -60,8 +62,17 @@ def _kw(call: ast.Call, *names: str) -> ast.expr | None:
 
 
 def _name_of(node: ast.expr) -> str:
-    """'pytest.mark.skipif' for a call or a reference, its dotted source."""
-    return ast.unparse(node.func if isinstance(node, ast.Call) else node)
+    """'pytest.mark.skipif' for a call or a reference, its dotted source (built by
+    hand for names and attributes: ast.unparse costs ten times more)."""
+    node = node.func if isinstance(node, ast.Call) else node
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ast.unparse(node) + "".join(f".{p}" for p in reversed(parts))
 
 
 def _bound_once(body: list[ast.stmt]) -> dict[str, ast.expr]:
@@ -218,14 +229,51 @@ class _Reader:
         }
         self.found: list[InCodeSkip] = []
         self.tests: list[tuple[str, tuple[str, ...]]] = []
+        self.test_nodes: list[tuple[int, ast.AST]] = []
+        self.locals: dict[int, dict[str, ast.expr]] = {}  # by id of a function body
+
+    def add_calls(self) -> None:
+        """Each test's used names get the functions it calls (a skip in a helper
+        skips the tests that call it)."""
+        for index, node in self.test_nodes:
+            qual, args = self.tests[index]
+            called = [
+                n.func.id
+                for n in ast.walk(node)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+            ]
+            self.tests[index] = (qual, tuple(dict.fromkeys([*args, *called])))
 
     # -- conditions --------------------------------------------------------------
-    def resolve(self, expr: ast.expr, local: dict[str, ast.expr] | None = None) -> str:
-        names = {**self.names, **(local or {})}
+    def resolve(self, expr: ast.expr, body: list[ast.stmt] | None = None) -> str:
+        """A condition's source with names bound once (in the module, or in the
+        function `body`) and predicate helpers replaced by their values."""
+        names = self.names
+        if body:
+            local = self.locals.get(id(body))
+            if local is None:
+                local = self.locals[id(body)] = _bound_once(body)
+            names = {**names, **local}
+        if not any(
+            (isinstance(n, ast.Name) and n.id in names)
+            or (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Name)
+                and n.func.id in self.helpers
+            )
+            for n in ast.walk(expr)
+        ):
+            return ast.unparse(expr)  # nothing to replace: no copy
         return ast.unparse(_Resolve(names, self.helpers).visit(copy.deepcopy(expr)))
 
     def relevant(self, condition: str) -> bool:
-        return ev.mentions_platform(ev.parse(condition), self.cfg)
+        return ev.about(condition, self.cfg)[0]
+
+    def need(self, mark: _Mark) -> None:
+        """The GPUs a mark's condition needs; one that only counts GPUs is a need."""
+        _, mark.gpus, platform = ev.about(mark.condition, self.cfg)
+        if mark.gpus is not None and not platform:
+            mark.kind = GPU_NEED
 
     def add(self, mark: _Mark, scope: str, covers: str, **more: object) -> None:
         site = mark.site
@@ -306,9 +354,7 @@ class _Reader:
         if not self.relevant(condition):
             return []
         mark = _Mark(kind, condition, _text(_kw(call, "reason")), site)
-        mark.gpus = ev.gpus_needed(ev.parse(condition), self.cfg)
-        if mark.gpus is not None and not self.names_platform(condition):
-            mark.kind = GPU_NEED
+        self.need(mark)
         return [mark]
 
     def unittest_mark(self, call: ast.Call, unless: bool, site: ast.AST) -> list:
@@ -323,20 +369,8 @@ class _Reader:
             return []
         reason = _text(call.args[1] if len(call.args) > 1 else _kw(call, "reason"))
         mark = _Mark(SKIPIF, condition, reason, site)
-        mark.gpus = ev.gpus_needed(ev.parse(condition), self.cfg)
-        if mark.gpus is not None and not self.names_platform(condition):
-            mark.kind = GPU_NEED
+        self.need(mark)
         return [mark]
-
-    def names_platform(self, condition: str) -> bool:
-        """Whether a condition names a predicate besides counting GPUs."""
-        expr = ev.parse(condition)
-        return any(
-            isinstance(n, (ast.Call, ast.Attribute, ast.Name))
-            and not self.cfg.is_device_count(ast.unparse(n))
-            and ev._lookup(n, self.cfg) is not None
-            for n in ast.walk(expr)
-        )
 
     def gpu_mark(self, call: ast.Call, keyword: str, site: ast.AST) -> _Mark:
         arg = None
@@ -366,7 +400,7 @@ class _Reader:
                     mark.kind = GPU_NEED if mark.kind == GPU_NEED else PYTESTMARK
                     self.add(mark, MODULE, "")
             else:
-                self.calls([stmt], [], MODULE, "", {})
+                self.calls([stmt], [], MODULE, "", [])
 
     def klass(self, node: ast.ClassDef, prefix: str) -> None:
         qual = f"{prefix}{node.name}"
@@ -390,13 +424,8 @@ class _Reader:
         fixture = _fixture(node)
         if node.name.startswith("test") and fixture is None:
             args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
-            called = [  # helpers it calls: a skip in one skips the test
-                n.func.id
-                for n in ast.walk(node)
-                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-            ]
-            uses = dict.fromkeys([*(a.arg for a in args), *called])
-            self.tests.append((qual, tuple(uses)))
+            self.test_nodes.append((len(self.tests), node))
+            self.tests.append((qual, tuple(a.arg for a in args)))
         if fixture is None:  # marks on a fixture do nothing
             for dec in node.decorator_list:
                 for mark in self.marks(dec):
@@ -408,8 +437,7 @@ class _Reader:
             scope, covers = FIXTURE, node.name
         elif not prefix and not node.name.startswith("test"):
             scope, covers = HELPER, node.name  # covers the tests that call it
-        local = _bound_once(node.body)
-        self.calls(node.body, [], scope, covers, local, autouse=bool(fixture))
+        self.calls(node.body, [], scope, covers, node.body, autouse=bool(fixture))
 
     def params(self, call: ast.Call, qual: str) -> None:
         values = call.args[1] if len(call.args) > 1 else _kw(call, "argvalues")
@@ -437,7 +465,7 @@ class _Reader:
         conds: list[ast.expr],
         scope: str,
         covers: str,
-        local: dict[str, ast.expr],
+        local: list[ast.stmt],
         outer: ast.If | None = None,
         autouse: bool = False,
     ) -> None:
@@ -474,7 +502,7 @@ class _Reader:
         conds: list[ast.expr],
         scope: str,
         covers: str,
-        local: dict[str, ast.expr],
+        local: list[ast.stmt],
         outer: ast.If | None,
         autouse: bool,
     ) -> None:
@@ -484,9 +512,7 @@ class _Reader:
             return
         reason = _text(call.args[0] if call.args else _kw(call, "reason", "msg"))
         mark = _Mark(kind, condition, reason, call)
-        mark.gpus = ev.gpus_needed(ev.parse(condition), self.cfg)
-        if mark.gpus is not None and not self.names_platform(condition):
-            mark.kind = GPU_NEED
+        self.need(mark)
         self.add(mark, scope, covers, autouse=autouse)
         if outer is not None:  # the block starts at its `if`, which holds the condition
             last = self.found[-1]
