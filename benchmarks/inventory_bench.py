@@ -31,7 +31,6 @@ sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from selftest.inventory import forms  # noqa: E402
-
 from testmatrix.config import load_workspace  # noqa: E402
 from testmatrix.inventory import listing, predicates, scan  # noqa: E402
 
