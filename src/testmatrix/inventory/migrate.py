@@ -53,6 +53,13 @@ def toml_string(text: str) -> str:
     return f'"{out}"'
 
 
+def _comment(text: str) -> str:
+    """Text a TOML comment may hold: no control characters but tab."""
+    return "".join(
+        c if c == "\t" or (ord(c) >= 0x20 and c != "\x7f") else "?" for c in text
+    )
+
+
 def find(workspace: Workspace, where: str, cfg: Config) -> InCodeSkip:
     """The in-code skip at FILE:LINE (a line anywhere in it)."""
     file, sep, line_text = where.rpartition(":")
@@ -142,8 +149,8 @@ def entry_text(
         tail.append(f"issue = {toml_string(issue)}")
     head = [
         "",
-        f"# moved from the test code by testmatrix migrate ({skip.where}):",
-        f"#   {skip.written}",
+        f"# moved from the test code by testmatrix migrate ({_comment(skip.where)}):",
+        f"#   {_comment(skip.written)}",
     ]
     if skip.scope != MODULE:
         key = (

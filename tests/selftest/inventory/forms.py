@@ -156,6 +156,69 @@ def test_allreduce():
     pass
 """
 
+VLLM_MORE = """
+import pytest
+import torch
+
+from tests.utils import large_gpu_mark, multi_gpu_marks, multi_gpu_test
+from vllm.platforms import current_platform
+from vllm.platforms.rocm import on_gfx950, on_gfx1151
+
+if not (current_platform.is_rocm() and on_gfx950()):  # finds: skip-call
+    pytest.skip("gfx950 kernels only", allow_module_level=True)
+
+_needs_gfx1151 = pytest.mark.skipif(
+    not (current_platform.is_rocm() and on_gfx1151()), reason="RDNA 3.5"
+)
+CONFIGS = ["a", "b"]
+
+
+@_needs_gfx1151  # finds: skipif
+def test_topk():
+    pass
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        pytest.param("small", marks=[large_gpu_mark(min_gb=40)]),
+        pytest.param(
+            "big",
+            marks=[large_gpu_mark(min_gb=80)]
+            + multi_gpu_marks(num_gpus=4)  # finds: gpu-need
+            + [
+                pytest.mark.skipif(  # finds: skipif
+                    current_platform.is_rocm(), reason="modelopt on ROCm"
+                )
+            ],
+        ),
+    ],
+)
+def test_models(model):
+    pass
+
+
+@pytest.mark.parametrize(
+    "config",
+    [pytest.param(c, marks=multi_gpu_marks(num_gpus=2)) for c in X],  # finds: gpu-need
+)
+def test_inline(config):
+    pass
+
+
+@multi_gpu_test(num_gpus=4)  # finds: gpu-need
+@pytest.mark.skipif(  # finds: skipif
+    not current_platform.has_device_capability(120), reason="SM120"
+)
+def test_pcie_allreduce():
+    pass
+
+
+def test_mhc():
+    if torch.accelerator.device_count() < 4:  # finds: gpu-need
+        pytest.skip("four GPUs with NVLink multicast")
+"""
+
 PYTORCH = """
 import unittest
 

@@ -18,7 +18,7 @@ def read(source: str, cfg: predicates.Config = CFG):
 
 
 @pytest.mark.parametrize(
-    "name", ["VLLM_KERNEL", "VLLM_MODULE", "VLLM_PYTESTMARK", "PYTORCH"]
+    "name", ["VLLM_KERNEL", "VLLM_MODULE", "VLLM_PYTESTMARK", "VLLM_MORE", "PYTORCH"]
 )
 def test_every_form_is_found_at_its_line_and_nothing_else(name: str) -> None:
     source = getattr(forms, name)
@@ -39,6 +39,16 @@ def test_what_each_vllm_finding_covers_and_needs() -> None:
     assert (96, "rocm_aiter", "fixture", None, None, False) in table
     assert (106, "TestLora", "class", None, None, False) in table
     assert (114, "TestLora::test_b", "function", None, None, True) in table
+
+
+def test_marks_added_up_and_generated_parameters() -> None:
+    found = reader.read("m.py", forms.VLLM_MORE.lstrip("\n"), CFG).skips
+    by_kind = [(s.kind, s.scope, s.param, s.gpus) for s in found]
+    assert ("gpu-need", "param", "big", 4) in by_kind
+    assert ("skipif", "param", "big", None) in by_kind
+    # a comprehension's marks hold for every set it generates: the whole test
+    assert ("gpu-need", "param", None, 2) in by_kind
+    assert found[0].condition == "not (current_platform.is_rocm() and on_gfx950())"
 
 
 def test_names_bound_once_and_helpers_are_read_through() -> None:
