@@ -136,7 +136,7 @@ def skipped_in_code(state: Any, nodeid: str, longrepr: object) -> bool:
         variant = rules.platform.variants.get(rules.variant) if rules.variant else None
         state.sorter = SkipSorter(state.workspace, Target(rules.platform, variant))
     location = None
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+    if isinstance(longrepr, (tuple, list)) and len(longrepr) == 3:  # xdist: a list
         location = (str(longrepr[0]).replace("\\", "/"), int(longrepr[1]))
     try:
         return bool(state.sorter.in_code(nodeid, location))

@@ -137,7 +137,13 @@ def unscheduled_findings(
             away = [s for s, _ in ran if not runs_on(workspace.suites[s], target)]
             if not away:
                 continue  # the suites that run it elsewhere leave it out here too
-            left_by = ", ".join(sorted(here))
+            # an exclude is partitioning with its reason; -m and -k say nothing
+            selecting = [
+                s for s in here if workspace.suites[s].exclude_for(case.path) is None
+            ]
+            if not selecting:
+                continue
+            left_by = ", ".join(sorted(selecting))
             key = (case.path, target.platform.name, left_by)
             group = groups.setdefault(key, {"targets": [], "tests": [], "runs": []})
             for name, where in (("targets", target.name), ("tests", case.nodeid)):
