@@ -324,12 +324,16 @@ def path_findings(workspace: Workspace) -> list[Finding]:
     return list(out.values())
 
 
-def _self_skips(workspace: Workspace, cases: list[TestCase]) -> list[Finding]:
-    """GPU needs no suite meets, and tests a platform leaves out unexplained."""
+def _self_skips(workspace: Workspace, cases: list[TestCase] | None) -> list[Finding]:
+    """GPU needs no suite meets, and tests a platform leaves out unexplained (with
+    no collected tests: the GPU needs, file by file)."""
     from .inventory import selfskip
 
     try:
-        found = selfskip.findings(workspace, cases)
+        if cases is None:
+            found = selfskip.path_gpu_findings(workspace)
+        else:
+            found = selfskip.findings(workspace, cases)
     except ConfigError as exc:
         return config_findings(exc)
     return [Finding(p.severity, p.where, p.message) for p in found]
@@ -354,6 +358,7 @@ def lint(
     tests = 0
     if paths_only:
         findings += path_findings(workspace)
+        findings += _self_skips(workspace, None)
     else:
         from .collect import collect
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from ..model import Target, Workspace
 from ..plan import Fate, FateKind, Rules, TestCase, runs_on
 from . import evaluate as ev
+from .coverage import Index
 from .fates import index_for
 from .found import InCodeSkip
 from .predicates import Config, load
-from .scan import verdict
+from .scan import default_paths, scan, verdict
 
 # a suite selects a test where its fate is one of these (it is scheduled there)
 SCHEDULED = frozenset(
@@ -65,21 +66,60 @@ def gpu_findings(
 ) -> list[Problem]:
     """Tests whose GPU need no suite that selects them on a target meets."""
     index = index_for(workspace, (c.path for c in cases), cfg)
-    groups: dict[tuple[InCodeSkip, str, tuple], dict[str, list]] = {}
+    groups: Groups = {}
     for case in cases:
         needs = [c.skip for c in index.of(case.nodeid) if c.skip.gpus and c.skip.skips]
         for skip in needs:
             for target, by_test in fates.items():
-                if verdict(skip, cfg, target, [LOTS]).value == ev.FIRES:
-                    continue  # it fires whatever the GPUs: a platform skip here
-                leases = _short(workspace, skip, cfg, target, by_test[case.nodeid])
+                selecting = [
+                    s for s, f in by_test[case.nodeid].items() if f.kind in SCHEDULED
+                ]
+                leases = _short(workspace, skip, cfg, target, selecting)
                 if leases:
-                    key = (skip, target.platform.name, leases)
-                    group = groups.setdefault(key, {"targets": [], "tests": []})
-                    if target.name not in group["targets"]:
-                        group["targets"].append(target.name)
-                    if case.nodeid not in group["tests"]:
-                        group["tests"].append(case.nodeid)
+                    _note(
+                        groups,
+                        (skip, target.platform.name, leases),
+                        target,
+                        case.nodeid,
+                    )
+    return _gpu_problems(groups)
+
+
+def path_gpu_findings(workspace: Workspace, cfg: Config | None = None) -> list[Problem]:
+    """The same without importing a test (lint --paths-only): a suite that holds
+    the file on a target selects its tests (its -m or -k may leave some out, so a
+    need is reported only where every suite holding the file falls short)."""
+    cfg = cfg or load(workspace.skiplist_dir)
+    files = scan(workspace.root, default_paths(workspace, cfg), cfg)
+    index = Index(files)
+    groups: Groups = {}
+    for skip in (s for f in files for s in f.skips if s.gpus and s.skips):
+        for test in index.tests_of(skip):
+            path = test.split("::", 1)[0].split("[", 1)[0]
+            for target in workspace.targets():
+                selecting = [
+                    s.name
+                    for s in workspace.suites.values()
+                    if s.holds(path) and runs_on(s, target) and not s.exclude_for(path)
+                ]
+                leases = _short(workspace, skip, cfg, target, selecting)
+                if leases:
+                    _note(groups, (skip, target.platform.name, leases), target, test)
+    return _gpu_problems(groups)
+
+
+Groups = dict[tuple[InCodeSkip, str, tuple], dict[str, list[str]]]
+
+
+def _note(groups: Groups, key: tuple, target: Target, test: str) -> None:
+    group = groups.setdefault(key, {"targets": [], "tests": []})
+    if target.name not in group["targets"]:
+        group["targets"].append(target.name)
+    if test not in group["tests"]:
+        group["tests"].append(test)
+
+
+def _gpu_problems(groups: Groups) -> list[Problem]:
     out = []
     for (skip, _, leases), group in groups.items():
         tests = group["tests"]
@@ -97,12 +137,12 @@ def _short(
     skip: InCodeSkip,
     cfg: Config,
     target: Target,
-    suites: dict[str, Fate],
+    selecting: list[str],
 ) -> tuple[tuple[str, int], ...]:
     """The (suite, GPUs) pairs that select a test on a target, when the need fires
-    in every one of them (else ())."""
-    selecting = [s for s, fate in suites.items() if fate.kind in SCHEDULED]
-    if not selecting:
+    in every one of them (else ()). A skip that fires whatever the GPUs is a
+    platform skip there, not a need."""
+    if not selecting or verdict(skip, cfg, target, [LOTS]).value == ev.FIRES:
         return ()
     pairs = []
     for name in selecting:

@@ -14,7 +14,8 @@ from testmatrix import cli
 from testmatrix.config import load_workspace
 from testmatrix.explain import explain
 from testmatrix.inventory.fates import in_code
-from testmatrix.inventory.selfskip import findings
+from testmatrix.inventory.selfskip import findings, path_gpu_findings
+from testmatrix.lint import lint
 from testmatrix.plan import TestCase
 
 KERNELS = "tests/kernels/test_attn.py"
@@ -126,6 +127,20 @@ def test_lint_finds_a_gpu_need_no_suite_meets(vllm_ws) -> None:
     suites = vllm_ws / "skiplists/suites.toml"
     suites.write_text(suites.read_text().replace("gpus = 2", "gpus = 4"))
     assert findings(load_workspace(vllm_ws), cases()) == []
+
+
+def test_lint_paths_only_finds_the_need_without_importing_a_test(vllm_ws) -> None:
+    found = [p.message for p in path_gpu_findings(load_workspace(vllm_ws))]
+    need = f"{COMM}::test_allreduce_tp4 needs 4 GPUs, suite distributed leases 2 on"
+    assert found == [
+        f"{need} cuda: it skips every run",
+        f"{need} rocm, rocm:mi300, rocm:mi355: it skips every run",
+    ]
+    findings_, _ = lint(vllm_ws, paths_only=True)
+    line = line_of(DISTRIBUTED, "@multi_gpu_test")
+    assert [str(f) for f in findings_ if "GPUs" in f.message] == [
+        f"{COMM}:{line}: error: {message}" for message in found
+    ]
 
 
 def test_lint_finds_a_test_a_twin_suite_leaves_out_unexplained(vllm_ws) -> None:
