@@ -75,6 +75,17 @@ def _name_of(node: ast.expr) -> str:
     return ast.unparse(node) + "".join(f".{p}" for p in reversed(parts))
 
 
+def _imported_as(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """`from vllm.platforms import current_platform as cp`: cp is current_platform."""
+    return {
+        alias.asname: ast.Name(alias.name, ast.Load())
+        for stmt in body
+        if isinstance(stmt, ast.ImportFrom)
+        for alias in stmt.names
+        if alias.asname and alias.asname != alias.name
+    }
+
+
 def _bound_once(body: list[ast.stmt]) -> dict[str, ast.expr]:
     """Names a block binds exactly once, by a plain assignment, at its own level
     (a name bound twice, or in a branch, has no one value to read)."""
@@ -221,7 +232,11 @@ class _Mark:
 class _Reader:
     def __init__(self, path: str, tree: ast.Module, cfg: Config, lines: list[str]):
         self.path, self.cfg, self.lines = path, cfg, lines
-        self.names = {**_bound_once(tree.body), **_bound_if(tree.body)}
+        self.names = {
+            **_imported_as(tree.body),
+            **_bound_once(tree.body),
+            **_bound_if(tree.body),
+        }
         self.helpers = {
             s.name: h
             for s in tree.body
@@ -401,6 +416,19 @@ class _Reader:
                     self.add(mark, MODULE, "")
             else:
                 self.calls([stmt], [], MODULE, "", [])
+                self.generated(stmt)
+
+    def generated(self, stmt: ast.stmt) -> None:
+        """`marks=` given to a module's own records (vLLM's VLMTestInfo(...,
+        marks=...)): they mark parameter sets generated from them, which ones the
+        reader cannot say."""
+        for node in ast.walk(stmt):
+            if not isinstance(node, ast.Call) or _name_of(node).endswith("param"):
+                continue
+            marks = _kw(node, "marks")
+            if marks is not None:
+                for mark in self.marks(marks):
+                    self.add(mark, PARAM, "", param=UNKNOWN_ID)
 
     def klass(self, node: ast.ClassDef, prefix: str) -> None:
         qual = f"{prefix}{node.name}"
@@ -441,6 +469,8 @@ class _Reader:
 
     def params(self, call: ast.Call, qual: str) -> None:
         values = call.args[1] if len(call.args) > 1 else _kw(call, "argvalues")
+        if isinstance(values, ast.Name) and values.id in self.names:
+            values = self.names[values.id]  # a module-level list of parameter sets
         if isinstance(values, (ast.ListComp, ast.GeneratorExp)):
             elements, every = [values.elt], True  # each generated set has the marks
         elif isinstance(values, (ast.List, ast.Tuple)):

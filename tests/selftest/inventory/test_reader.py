@@ -210,3 +210,31 @@ def test_the_tests_of_a_file_and_their_fixtures_are_recorded() -> None:
         ("test_a", ("tmp_path", "rocm_only")),
         ("TestB::test_c", ("self",)),
     )
+
+
+def test_imports_under_another_name_lists_of_params_and_records_with_marks() -> None:
+    found = read(
+        """
+        import pytest
+        from vllm.platforms import current_platform as cp
+        from tests.utils import multi_gpu_marks
+
+        BACKENDS = [
+            "triton",
+            pytest.param("ck", marks=pytest.mark.skipif(not cp.is_rocm(), reason="CK")),
+        ]
+        VLM = {
+            "big": VLMTestInfo(models=["x"], marks=multi_gpu_marks(num_gpus=4)),
+        }
+
+        @pytest.mark.parametrize("backend", BACKENDS)
+        def test_backend(backend):
+            pass
+        """
+    )
+    table = [(s.line, s.kind, s.scope, s.covers, s.param) for s in found.skips]
+    assert table == [
+        (10, "gpu-need", "param", "", "?"),  # generated sets: which, unknown
+        (7, "skipif", "param", "test_backend", "ck"),  # read through BACKENDS
+    ]
+    assert found.skips[-1].condition == "not current_platform.is_rocm()"
