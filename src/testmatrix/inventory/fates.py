@@ -16,7 +16,7 @@ from . import evaluate as ev
 from .coverage import Index
 from .found import InCodeSkip
 from .predicates import Config, load
-from .scan import read_file, verdict
+from .scan import read_quickly, verdict
 
 
 def with_conftests(root: Path, paths: Iterable[str]) -> list[str]:
@@ -39,7 +39,7 @@ def with_conftests(root: Path, paths: Iterable[str]) -> list[str]:
 
 def index_for(workspace: Workspace, paths: Iterable[str], cfg: Config) -> Index:
     files = with_conftests(workspace.root, sorted(set(paths)))
-    return Index(read_file(workspace.root, rel, cfg) for rel in files)
+    return Index(read_quickly(workspace.root, files, cfg))
 
 
 def describe(skip: InCodeSkip) -> str:

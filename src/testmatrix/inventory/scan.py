@@ -34,14 +34,20 @@ def test_files(root: Path, paths: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def read_file(root: Path, rel: str, cfg: Config) -> FileInventory:
-    """One file's inventory; unchanged content is read once per process."""
+def read_file(
+    root: Path, rel: str, cfg: Config, triggers: tuple[bytes, ...] = ()
+) -> FileInventory:
+    """One file's inventory; unchanged content is read once per process. With
+    `triggers`, a file holding none of them is not parsed: it can have no finding
+    (and its tests use no fixture or helper that skips)."""
     try:
         data = (root / rel).read_bytes()
     except OSError as exc:
         return FileInventory(rel, error=f"cannot read: {exc.strerror}")
     if len(data) > MAX_BYTES:
         return FileInventory(rel, error=f"larger than {MAX_BYTES} bytes: not read")
+    if triggers and not any(word in data for word in triggers):
+        return FileInventory(rel)
     key = (rel, hashlib.sha1(data).hexdigest(), id(cfg))
     cached = _CACHE.get(key)
     if cached is None:
@@ -54,7 +60,25 @@ def read_file(root: Path, rel: str, cfg: Config) -> FileInventory:
 
 
 def scan(root: Path, paths: Iterable[str], cfg: Config) -> list[FileInventory]:
+    """Every test file under the paths, each parsed (a broken one is reported)."""
     return [read_file(root, rel, cfg) for rel in test_files(root, paths)]
+
+
+def read_quickly(root: Path, rels: Iterable[str], cfg: Config) -> list[FileInventory]:
+    """The files' inventories, parsing only those that can matter: conftest.py
+    files, and test files naming a skip, an xfail, a GPU mark, a named skip or a
+    fixture or helper of a conftest.py that skips (explain, the plugin and lint
+    ask for every collected file; most have no platform skip)."""
+    rels = list(rels)
+    conftests = [read_file(root, r, cfg) for r in rels if r.endswith("conftest.py")]
+    words = {b"skip", b"xfail", b"pytestmark"}
+    words |= {name.encode() for name in (*cfg.gpu_marks, *cfg.skips)}
+    words |= {s.covers.encode() for f in conftests for s in f.skips if s.covers}
+    triggers = tuple(words)
+    rest = [
+        read_file(root, r, cfg, triggers) for r in rels if not r.endswith("conftest.py")
+    ]
+    return conftests + rest
 
 
 def default_paths(workspace: Workspace, cfg: Config) -> list[str]:
