@@ -5,7 +5,9 @@ both files' diffs are shown first, `--write` applies them."""
 from __future__ import annotations
 
 import difflib
+import os
 import posixpath
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -204,6 +206,10 @@ def migrate(
     workspace: Workspace, where: str, *, issue: str | None = None, write: bool = False
 ) -> Migration:
     """The migration of the skip at FILE:LINE: diffs always, files with `write`."""
+    if issue is not None and not re.fullmatch(r"https?://\S+", issue):
+        raise TestmatrixError(
+            f"--issue must be a link (http:// or https://), got '{issue}'"
+        )
     cfg = load(workspace.skiplist_dir)
     skip = find(workspace, where, cfg)
     if skip.xfail:
@@ -266,7 +272,11 @@ def _check(workspace: Workspace, entries: dict[str, str]) -> None:
         try:
             load_workspace(workspace.root, copy, check_paths=False)
         except TestmatrixError as exc:
-            raise TestmatrixError(f"the new entry would not load: {exc}") from None
+            # name the real file, not the copy's
+            text = str(exc).replace(
+                os.path.relpath(copy), os.path.relpath(workspace.skiplist_dir)
+            )
+            raise TestmatrixError(f"the new entry would not load: {text}") from None
 
 
 def _write(

@@ -211,3 +211,15 @@ def test_an_if_with_an_else_branch_is_left_to_a_person(vllm_ws) -> None:
     with pytest.raises(errors.TestmatrixError, match="has an else branch"):
         migrate(load_workspace(vllm_ws), "tests/kernels/test_else.py:5", write=True)
     assert path.read_text() == before
+
+
+def test_an_issue_must_be_a_link(vllm_ws) -> None:
+    with pytest.raises(errors.TestmatrixError, match="--issue must be a link"):
+        migrate(load_workspace(vllm_ws), f"{KERNELS}:{FP8}", issue="JIRA-12")
+    result = migrate(
+        load_workspace(vllm_ws), f"{KERNELS}:{FP8}", issue="https://x.test/issue/1"
+    )
+    assert (
+        'issue = "https://x.test/issue/1"'
+        in result.entries["skiplists/platforms/rocm.toml"]
+    )
