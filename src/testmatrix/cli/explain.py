@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     for error in collected.errors:
         print(f"testmatrix: error: {error}", file=sys.stderr)
     rows = ex.explain(workspace, cases, targets)
+    from testmatrix.inventory.fates import in_code
+
+    rows = in_code(workspace, rows)  # tests that skip themselves in code
     if args.json:
         table = [
             {"target": t, "suite": s, **c} for (t, s), c in ex.summary(rows).items()

@@ -487,3 +487,8 @@ class PytestArgs(List):
         out = super().json()
         out["items"] = {**out["items"], "not": {"pattern": self.regex.pattern}}
         return out
+
+
+# kinds several tables use
+TEXT = Text()
+RELATIVE_PATH = Pattern(r"^[^/~\s].*$", "a relative path", "relative paths")

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from testmatrix.config.inventory_keys import INVENTORY
 from testmatrix.config.kinds import (
+    RELATIVE_PATH,
+    TEXT,
     Bool,
     Choice,
     Date,
@@ -30,7 +33,6 @@ from testmatrix.config.kinds import (
     ScalarMap,
     Seconds,
     StrOrList,
-    Text,
 )
 from testmatrix.config.tables import (
     AnyOf,
@@ -90,13 +92,11 @@ ARGS = PytestArgs(REFUSED_ARGS)
 # arguments it cannot carry over)
 REFUSED_ARG = ARGS.regex
 
-TEXT = Text()
 NAME = Pattern(
     NAME_PATTERN.pattern,
     "a name (lower-case letters, digits, '-' or '_')",
     "names (lower-case letters, digits, '-' or '_')",
 )
-RELATIVE_PATH = Pattern(r"^[^/~\s].*$", "a relative path", "relative paths")
 LINK = Pattern(r"^https?://\S+$", "a link (http:// or https://)", "links")
 ENV_NAME = Pattern(
     r"^[A-Za-z_][A-Za-z0-9_]*$",
@@ -319,6 +319,7 @@ WORKSPACE = Table(
             default=_model_default(Workspace, "reports_dir"),
         ),
         "buildkite": Key(WORKSPACE_BUILDKITE, WORKSPACE_BUILDKITE.meaning),
+        "inventory": Key(INVENTORY, INVENTORY.meaning),
     },
 )
 
