@@ -99,21 +99,13 @@ def _lease(
 ) -> Lease | None:
     """Lease `count` GPUs at once for a GPU platform's session (None where there is
     nothing to lease: no GPU detected and none configured)."""
-    from .detect import detect
     from .errors import TestmatrixError
-    from .plan import gpus_to_lease
-
-    detected = gpus_to_lease(workspace, platform, detect)
-    if detected is None:
-        return None
-    from .lease import acquire, configured_gpus, inventory, lease_dir
+    from .lease import for_session
 
     try:
-        gpus = inventory(detected)
-        if not gpus and configured_gpus() is None:
-            return None  # no GPU detected: nothing to lease
-        where = lease_dir(workspace.lease_dir)
-        return acquire(gpus, where, count=count, say=session.log, holder=session.name)
+        return for_session(
+            workspace, platform, count, say=session.log, holder=session.name
+        )
     except TestmatrixError as exc:
         session.error(str(exc))
 
