@@ -82,6 +82,10 @@ def _argv(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     if args.format == "vllm":
         return _export_vllm(args)
+    if args.format == "github":
+        from .github import export
+
+        return export.run(args)
     if args.paths:
         raise UsageError(
             "export takes vLLM's CI files only with --format vllm; the Buildkite "
@@ -549,9 +553,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=("buildkite", "vllm"),
+        choices=("buildkite", "github", "vllm"),
         default="buildkite",
-        help="vllm: update the mirror: amd: blocks of vLLM's test_areas files and "
+        help="github: a GitHub Actions workflow (default: [workspace.github] "
+        "workflow, else .github/workflows/testmatrix.yml); "
+        "vllm: update the mirror: amd: blocks of vLLM's test_areas files and "
         "the steps of test-amd.yaml in place (PATHS); with --check, check vLLM's "
         "files as check-vllm does",
     )

@@ -27,6 +27,7 @@ from .model import (
     HARDWARE,
     NAME_PATTERN,
     BuildkiteSettings,
+    GithubSettings,
     DeselectEntry,
     Exclude,
     FlakyEntry,
@@ -81,6 +82,17 @@ def _schema() -> types.ModuleType:
     from . import schema
 
     return schema
+
+
+def github_layer(values: Values, *, workspace: bool = False) -> Values:
+    """One layer's checked GitHub Actions values as the model's fields: `github`,
+    and in [workspace] where the workflow goes."""
+    values = dict(values)
+    out: Values = {}
+    if workspace:
+        out["workflow"] = values.pop("workflow")
+    out["github"] = GithubSettings(**values)
+    return out
 
 
 def buildkite_settings(values: Values) -> BuildkiteSettings:
@@ -298,6 +310,7 @@ class _Loader:
             "pipeline": buildkite.pop("pipeline"),
             "annotate": buildkite.pop("annotate"),
             "buildkite": buildkite_settings(buildkite),
+            **github_layer(workspace["github"], workspace=True),
         }
         suites: dict[str, Suite] = {}
         for name, table in values["suites"].items():
@@ -355,6 +368,7 @@ class _Loader:
             reruns_delay=values["reruns_delay"],
             durations=values["durations"],
             buildkite=buildkite_settings(values["buildkite"]),
+            **github_layer(values["github"]),
         )
 
     def escapes(self, norm: str) -> str | None:
@@ -574,6 +588,7 @@ class _Loader:
             flaky=entries.flaky(values["flaky"]),
             variants=frozen_map(variants),
             buildkite=buildkite_settings(head["buildkite"]),
+            **github_layer(head["github"]),
         )
 
     def variants(
@@ -606,6 +621,7 @@ class _Loader:
                 match=table["match"],
                 location=doc.loc(*key),
                 buildkite=buildkite_settings(table["buildkite"]),
+                **github_layer(table["github"]),
             )
         return variants
 

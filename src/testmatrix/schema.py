@@ -840,6 +840,54 @@ WORKSPACE_BUILDKITE = Table(
     rules=BUILDKITE_RULES,
 )
 
+GITHUB_KEYS: dict[str, Key] = {
+    "runs_on": Key(
+        StrOrList(TEXT),
+        "Runner labels of the jobs (runs-on), e.g. ['self-hosted', 'gfx942']; may "
+        "say {gpus}, the suite's GPUs. Default: ubuntu-latest.",
+    ),
+    "timeout_minutes": Key(Int(1), "Job timeout in minutes (timeout-minutes)."),
+    "env": Key(
+        ScalarMap(ENV_NAME),
+        "Environment variables of the jobs. Merged over lower layers.",
+    ),
+    "parallelism": Key(
+        Int(1, 256), "Parallel jobs per session (a matrix dimension): one shard each."
+    ),
+    "concurrency_group": Key(
+        TEXT,
+        "The concurrency group of the jobs; may say {gpus}. GitHub runs one job of "
+        "a group at a time and cancels all but the newest pending one.",
+    ),
+    "python": Key(
+        TEXT,
+        "A Python version: the jobs set it up (actions/setup-python) and pip install "
+        "the workspace's `install` and testmatrix first. Default: the runner's own.",
+    ),
+}
+GITHUB_LAYERS = (
+    "Layers merge from general to specific: [workspace.github] < [platform.github] "
+    "< [variants.NAME.github] < [suites.NAME.github]."
+)
+GITHUB = Table(
+    f"GitHub Actions job settings (testmatrix export --format github). {GITHUB_LAYERS}",
+    GITHUB_KEYS,
+    elsewhere={"workflow": "[workspace.github]"},
+)
+WORKSPACE_GITHUB = Table(
+    f"GitHub Actions settings of every job, and where the workflow goes. "
+    f"{GITHUB_LAYERS}",
+    {
+        **GITHUB_KEYS,
+        "workflow": Key(
+            TEXT,
+            "Where testmatrix export --format github writes the workflow, relative "
+            "to the workspace root.",
+            default=_model_default(Workspace, "workflow"),
+        ),
+    },
+)
+
 WORKSPACE = Table(
     "Settings of the whole workspace.",
     {
@@ -879,6 +927,7 @@ WORKSPACE = Table(
             default=_model_default(Workspace, "reports_dir"),
         ),
         "buildkite": Key(WORKSPACE_BUILDKITE, WORKSPACE_BUILDKITE.meaning),
+        "github": Key(WORKSPACE_GITHUB, WORKSPACE_GITHUB.meaning),
     },
 )
 
@@ -950,6 +999,7 @@ SUITE = Table(
             "Recorded test durations (a JSON file) that balance the suite's shards.",
         ),
         "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+        "github": Key(GITHUB, GITHUB.meaning),
     },
     rules=(
         OneOf("path", "paths"),
@@ -1012,6 +1062,7 @@ PLATFORM = Table(
             "elsewhere).",
         ),
         "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+        "github": Key(GITHUB, GITHUB.meaning),
     },
 )
 VARIANT = Table(
@@ -1028,6 +1079,7 @@ VARIANT = Table(
             default=[],
         ),
         "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+        "github": Key(GITHUB, GITHUB.meaning),
     },
 )
 

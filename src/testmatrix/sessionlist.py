@@ -66,15 +66,16 @@ SUITE_KEYS = frozenset(
         "reruns_delay",
         "durations",
         "buildkite",
+        "github",
     }
 )
 PLATFORM_FILE_TABLES = frozenset(
     {"platform", "variants", "ignore", "skip", "deselect", "flaky"}
 )
 PLATFORM_KEYS = frozenset(
-    {"description", "hardware", "visible_devices_env", "buildkite"}
+    {"description", "hardware", "visible_devices_env", "buildkite", "github"}
 )
-VARIANT_KEYS = frozenset({"description", "match", "buildkite"})
+VARIANT_KEYS = frozenset({"description", "match", "buildkite", "github"})
 _HEAD_TABLES = ("platform", "variants")  # what a listing reads of a platform file
 
 
@@ -451,7 +452,7 @@ def _head_ok(table: dict, keys: frozenset[str]) -> bool:
         return False
     if "description" in table and not _text(table["description"]):
         return False
-    return isinstance(table.get("buildkite", {}), dict)
+    return all(isinstance(table.get(k, {}), dict) for k in ("buildkite", "github"))
 
 
 # The table-header scan. One regular expression walks the text: the part before the
