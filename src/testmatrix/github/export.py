@@ -24,7 +24,9 @@ MARK = HEADER.splitlines()[0]  # the line that proves testmatrix wrote a file
 def render(workspace: Workspace) -> str:
     import yaml
 
-    return HEADER + yaml.safe_dump(build_workflow(workspace), sort_keys=False, width=4096)
+    return HEADER + yaml.safe_dump(
+        build_workflow(workspace), sort_keys=False, width=4096
+    )
 
 
 def workflow_path(workspace: Workspace) -> Path:
