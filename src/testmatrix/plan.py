@@ -19,7 +19,7 @@ from typing import NamedTuple
 from . import options as opt
 from .detect import Detection
 from .errors import UsageError, unknown
-from .installed import DISTRIBUTION, Origin
+from .installed import DISTRIBUTION, Origin, is_own_project
 from .model import (
     DeselectEntry,
     Entry,
@@ -838,7 +838,9 @@ def testmatrix_requirement(
     fresh virtualenv, beside the workspace's own `install`: the checkout it runs
     from, else the local file or directory it was installed from, else its version
     from the package index. None in testmatrix's own checkout, which `install`
-    installs."""
+    installs (a copy of it too: two testmatrix requirements would conflict)."""
+    if is_own_project(workspace.root):
+        return None
     name = DISTRIBUTION + (f"[{extras}]" if extras else "")
     if origin.source is not None:
         if origin.source.resolve() == workspace.root.resolve():
