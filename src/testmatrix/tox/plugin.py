@@ -33,6 +33,11 @@ LOG = logging.getLogger("testmatrix")
 _found: dict[Path, envs.Sessions | None] = {}  # by tox root: one tox run, one root
 _roots: list[Path] = []  # the root tox_add_core_config saw, once it has
 _leases: dict[int, Lease] = {}  # by id of the tox environment holding it
+# The hooks may be registered twice (an entry point found through an egg-info on
+# sys.path, and a toxfile importing them): each acts once per run or environment.
+_listed: set[str] = set()  # names declared this run
+_left_out: set[str] = set()  # names the project's own configuration declares
+_prepared: set[int] = set()  # ids of the environments installed and leased for
 
 
 def _sessions() -> envs.Sessions | None:
@@ -44,8 +49,10 @@ def _sessions() -> envs.Sessions | None:
 
 def _names() -> Iterator[str]:
     sessions = _sessions()
-    if sessions is not None:
-        yield from sessions.listed
+    for name in sessions.listed if sessions is not None else ():
+        if name not in _listed:
+            _listed.add(name)
+            yield name
 
 
 @impl
@@ -53,6 +60,8 @@ def tox_extend_envs() -> Iterator[str]:
     # a new run (tox in-process, as tests run it, may start several): look afresh
     _found.clear()
     _roots.clear()
+    _listed.clear()
+    _left_out.clear()
     return _names()
 
 
@@ -66,10 +75,15 @@ def tox_add_env_config(env_conf: EnvConfigSet, state: State) -> None:
     sessions = _sessions()
     if sessions is None or env_conf.name not in sessions.listed:
         return
+    if any(isinstance(loader, envs.SessionLoader) for loader in env_conf.loaders):
+        return  # configured by the other registration of these hooks
     if any(
         getattr(getattr(loader, "section", None), "name", None) == env_conf.name
         for loader in env_conf.loaders
     ):  # the project's own tox configuration declares it: theirs, as written
+        if env_conf.name in _left_out:
+            return
+        _left_out.add(env_conf.name)
         LOG.warning(
             "the project's tox configuration defines this environment; "
             "testmatrix's session of that name is left out"
@@ -91,8 +105,9 @@ def tox_before_run_commands(tox_env: ToxEnv) -> None:
     """Install as nox does, then lease the session's GPUs and run pytest holding
     them (the lease outlives tox, as it outlives nox)."""
     loader = _loader(tox_env)
-    if loader is None:
+    if loader is None or id(tox_env) in _prepared:
         return
+    _prepared.add(id(tox_env))
     command = loader.session_command()
     _install(tox_env, loader.sessions)
     if command.applied:
@@ -165,6 +180,7 @@ def _lease(
 def tox_after_run_commands(
     tox_env: ToxEnv, exit_code: int, outcomes: list[Outcome]
 ) -> None:
+    _prepared.discard(id(tox_env))
     lease = _leases.pop(id(tox_env), None)
     if lease is not None:
         lease.release()  # a pytest still running keeps its own locks

@@ -127,3 +127,28 @@ def test_bad_skiplists_stop_the_environment_with_one_line(tiny):
     error = tox_config(root, ["cuda-unit"])["cuda-unit"]["commands"]["error"]
     assert "skiplists/platforms/cuda.toml:" in error and "missing.py" in error
     assert "\n" not in error
+
+
+TWICE = (
+    "import testmatrix.tox.plugin\n"
+    "from tox.plugin.manager import MANAGER\n"
+    "MANAGER.manager.register(testmatrix.tox.plugin, 'testmatrix')  # entry point's\n"
+    + TOXFILE
+)
+
+
+def test_hooks_registered_twice_still_declare_and_configure_once(tiny):
+    """An egg-info of a checkout on sys.path makes tox load the entry point beside
+    a toxfile importing the hooks."""
+    ini = OWN_TOX_INI + '\n[testenv:cuda-unit]\ncommands = python -c "1"\n'
+    root = tiny({"toxfile.py": TWICE, "tox.ini": ini})
+    code, output = tox_main(root, "l")
+    assert code == 0, output
+    assert [line.split()[0] for line in output.splitlines() if " -> " in line] == [
+        "lint",
+        "cuda-unit",
+    ]
+    assert output.count("testmatrix's session of that name is left out") == 1
+    (root / "tox.ini").write_text("[tox]\n")
+    env = tox_config(root, ["cuda-unit"])["cuda-unit"]
+    assert env["commands"][0].startswith("pytest tests/unit --testmatrix-platform=")

@@ -60,7 +60,7 @@ def tox_config(
 
 def run_tox(cwd: Path, *args: str, env: dict | None = None) -> Result:
     """tox in a new process, from the interpreter running these tests."""
-    return run([sys.executable, "-m", "tox", *args], cwd, env, timeout=600)
+    return run([sys.executable, "-m", "tox", *args], cwd, env, timeout=300)
 
 
 TOXFILE = """
