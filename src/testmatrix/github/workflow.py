@@ -64,31 +64,37 @@ def _env_text(value: object) -> str:
     return str(value)
 
 
-def setup_steps(workspace: Workspace, settings: GithubSettings) -> list[dict]:
-    """Check out; with `python` set, set it up and install what nox's sessions do."""
+def setup_steps(
+    workspace: Workspace, settings: GithubSettings, *, report_only: bool = False
+) -> list[dict]:
+    """Check out; with `python` set, set it up and install what nox's sessions do
+    (`report_only`: testmatrix alone, which the matrix job always needs)."""
     steps: list[dict[str, Any]] = [{"uses": CHECKOUT}]
-    if settings.python:
-        from ..installed import Origin, origin
-        from ..plan import install_args
+    if not settings.python and not report_only:
+        return steps
+    from .. import __version__
+    from ..installed import Origin
+    from ..plan import install_args, testmatrix_requirement
 
-        here = origin()
-        own = here.source is not None and here.source.resolve() == (
-            workspace.root.resolve()
-        )
-        # a checkout's path means nothing on a runner: its version from the index
-        args = install_args(workspace, here if own else Origin(here.version))
-        steps += [
-            {
-                "uses": SETUP_PYTHON,
-                "with": {"python-version": expression_free(settings.python)},
-            },
-            {
-                "name": "install",
-                "run": expression_free(
-                    bash_words(["python", "-m", "pip", "install", *args])
-                ),
-            },
-        ]
+    # a checkout's path means nothing on a runner: testmatrix's version from the
+    # index, unless the workspace is testmatrix's own checkout
+    origin = Origin(__version__)
+    if report_only:
+        args = [testmatrix_requirement(workspace, origin) or "."]
+    else:
+        args = install_args(workspace, origin)
+    steps += [
+        {
+            "uses": SETUP_PYTHON,
+            "with": {"python-version": expression_free(settings.python or "3.12")},
+        },
+        {
+            "name": "install",
+            "run": expression_free(
+                bash_words(["python", "-m", "pip", "install", *args])
+            ),
+        },
+    ]
     return steps
 
 
@@ -162,7 +168,7 @@ def matrix_job(workspace: Workspace, needs: list[str]) -> dict[str, Any]:
         "runs-on": [expression_free(_with_gpus(v, 1)) for v in settings.runs_on or ()],
         "timeout-minutes": 10,
         "steps": [
-            *setup_steps(workspace, settings),
+            *setup_steps(workspace, settings, report_only=True),
             {
                 "uses": DOWNLOAD,
                 "with": {"pattern": f"{ARTIFACT_PREFIX}*", "path": SUMMARIES_DIR},
@@ -170,8 +176,8 @@ def matrix_job(workspace: Workspace, needs: list[str]) -> dict[str, Any]:
             {
                 "name": "matrix",
                 "run": (
-                    f"testmatrix report --expected --allow-empty -o matrix.md "
-                    f"'{glob}'\n"
+                    "python -m testmatrix report --expected --allow-empty "
+                    f"-o matrix.md '{glob}'\n"
                     'cat matrix.md >> "$GITHUB_STEP_SUMMARY"\n'
                 ),
             },

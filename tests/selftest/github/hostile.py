@@ -20,8 +20,12 @@ def files() -> dict[str, str]:
     runner labels and concurrency group."""
     return {
         "skiplists/suites.toml": f"""
+            [workspace]
+            install = [{q(ATTACK)}]
+
             [workspace.github]
             runs_on = ["self-hosted", {q(ATTACK)}]
+            python = {q(ATTACK)}
 
             [suites.unit]
             path = "tests/unit"

@@ -20,6 +20,8 @@ import json, os, sys
 with open(os.environ["REPLAY_LOG"], "a") as log:
     log.write(json.dumps({"argv": [os.path.basename(sys.argv[0]), *sys.argv[1:]],
                           "env": dict(os.environ)}) + "\\n")
+if "-o" in sys.argv:  # a report's output file, empty
+    open(sys.argv[sys.argv.index("-o") + 1], "w").close()
 """
 
 
@@ -57,7 +59,7 @@ def replay_job(job: dict, matrix: dict[str, Any], workdir: Path) -> list[dict]:
     """Run the job's `run:` steps for one matrix combination: what each stand-in
     recorded (argv and environment), in order."""
     bin_dir = workdir / "bin"
-    bin_dir.mkdir(exist_ok=True)
+    bin_dir.mkdir(parents=True, exist_ok=True)
     for tool in ("pytest", "python"):
         (bin_dir / tool).write_text(RECORDER)
         (bin_dir / tool).chmod(0o755)

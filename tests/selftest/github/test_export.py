@@ -93,7 +93,8 @@ def test_one_job_per_session_then_the_matrix_job_after_all_of_them():
     last = jobs[MATRIX_JOB]
     assert last["if"] == "always()" and last["needs"] == list(sessions(WS))
     run = "\n".join(step.get("run", "") for step in last["steps"])
-    assert "testmatrix report --expected --allow-empty -o matrix.md" in run
+    assert "python -m testmatrix report --expected --allow-empty -o matrix.md" in run
+    assert "python -m pip install ." in run  # testmatrix's own checkout
     assert 'cat matrix.md >> "$GITHUB_STEP_SUMMARY"' in run
 
 

@@ -13,11 +13,11 @@ from nox.virtualenv import PassthroughEnv
 from selftest.github.hostile import ATTACK, files
 from selftest.github.replay import combinations, replay_job
 from selftest.helpers import REPO
-from testmatrix import noxsessions
+from testmatrix import __version__, noxsessions
 from testmatrix.config import load_workspace
 from testmatrix.github.export import render
 from testmatrix.github.literal import job_id
-from testmatrix.github.workflow import job_settings
+from testmatrix.github.workflow import MATRIX_JOB, job_settings
 from testmatrix.model import Workspace
 from testmatrix.plan import SessionKey, Sharding, sessions
 
@@ -63,7 +63,7 @@ def replay_every_job(root: Path, tmp_path: Path, monkeypatch) -> Workspace:
         for matrix in combinations(job):
             workdir = tmp_path / f"{name}-{matrix.get('shard', 'all')}"
             workdir.mkdir(parents=True)
-            [ran] = replay_job(job, matrix, workdir)
+            ran = replay_job(job, matrix, workdir)[-1]  # after any install
             shards = settings.parallelism or 1
             posargs = (
                 Sharding(str(matrix["shard"]), str(shards)).flags() if matrix else []
@@ -94,7 +94,17 @@ def test_hostile_strings_reach_pytest_as_data_never_as_code(
     replay_every_job(root, tmp_path / "jobs", monkeypatch)
     assert not list(root.rglob("pwned")) and not list(tmp_path.rglob("pwned"))
     workflow = yaml.safe_load(render(load_workspace(root)))
-    [ran] = replay_job(workflow["jobs"]["cuda-unit"], {"shard": 1}, tmp_path)
+    install, ran = replay_job(workflow["jobs"]["cuda-unit"], {"shard": 1}, tmp_path)
+    assert install["argv"] == [
+        *("python", "-m", "pip", "install", ATTACK),
+        f"pytest-testmatrix=={__version__}",
+    ]
+    matrix = replay_job(workflow["jobs"][MATRIX_JOB], {}, tmp_path / "matrix")
+    assert [r["argv"][:4] for r in matrix] == [
+        ["python", "-m", "pip", "install"],
+        ["python", "-m", "testmatrix", "report"],
+    ]
+    assert matrix[0]["argv"][4:] == [f"pytest-testmatrix=={__version__}"]
     assert ran["env"]["HOSTILE"] == ran["env"]["MORE"] == ATTACK
     assert f"--hostile={ATTACK}" in ran["argv"] and ATTACK in ran["argv"]
     assert any(a.endswith(f"[{ATTACK}]") for a in ran["argv"])  # a deselect id
