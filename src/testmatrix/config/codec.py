@@ -23,6 +23,7 @@ from testmatrix.core.model import (
     Exclude,
     FlakyEntry,
     FrozenMap,
+    GithubSettings,
     IgnoreEntry,
     Location,
     ModelList,
@@ -39,6 +40,7 @@ RECORDS: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         BuildkiteSettings,
+        GithubSettings,
         Exclude,
         Suite,
         ModelList,

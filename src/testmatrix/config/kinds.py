@@ -492,3 +492,14 @@ class PytestArgs(List):
 # kinds several tables use
 TEXT = Text()
 RELATIVE_PATH = Pattern(r"^[^/~\s].*$", "a relative path", "relative paths")
+
+ENV_NAME = Pattern(
+    r"^[A-Za-z_][A-Za-z0-9_]*$",
+    "an environment variable name (letters, digits and '_', not starting with a digit)",
+    "environment variable names",
+)
+
+
+def model_default(cls: Any, name: str) -> Any:
+    """A model field's default, so a default is written once, in the model."""
+    return cls.__dataclass_fields__[name].default

@@ -295,4 +295,4 @@ def _head_ok(table: dict, decl: Table) -> bool:
         return False
     if "description" in table and not _text(table["description"]):
         return False
-    return isinstance(table.get("buildkite", {}), dict)
+    return all(isinstance(table.get(k, {}), dict) for k in ("buildkite", "github"))

@@ -26,6 +26,7 @@ from testmatrix.config.tomlpos import Located
 from testmatrix.core.model import (
     BuildkiteSettings,
     Exclude,
+    GithubSettings,
     Location,
     ModelList,
     Platform,
@@ -54,6 +55,17 @@ VISIBLE_DEVICES = {
 }
 
 Values = dict[str, Any]  # one table's values, as checker.check returns them
+
+
+def github_layer(values: Values, *, workspace: bool = False) -> Values:
+    """One layer's checked GitHub Actions values as the model's fields: `github`,
+    and in [workspace] where the workflow goes."""
+    values = dict(values)
+    out: Values = {}
+    if workspace:
+        out["workflow"] = values.pop("workflow")
+    out["github"] = GithubSettings(**values)
+    return out
 
 
 def buildkite_settings(values: Values) -> BuildkiteSettings:
@@ -202,6 +214,7 @@ class Reader:
             "pipeline": buildkite.pop("pipeline"),
             "annotate": buildkite.pop("annotate"),
             "buildkite": buildkite_settings(buildkite),
+            **github_layer(workspace["github"], workspace=True),
         }
         suites: dict[str, Suite] = {}
         for name, table in values["suites"].items():
@@ -259,6 +272,7 @@ class Reader:
             reruns_delay=values["reruns_delay"],
             durations=values["durations"],
             buildkite=buildkite_settings(values["buildkite"]),
+            **github_layer(values["github"]),
         )
 
     def check_suite_path(
@@ -464,6 +478,7 @@ class Reader:
             flaky=entries.flaky(values["flaky"]),
             variants=frozen_map(variants),
             buildkite=buildkite_settings(head["buildkite"]),
+            **github_layer(head["github"]),
         )
 
     def variants(
@@ -496,5 +511,6 @@ class Reader:
                 match=table["match"],
                 location=doc.loc(*key),
                 buildkite=buildkite_settings(table["buildkite"]),
+                **github_layer(table["github"]),
             )
         return variants

@@ -12,10 +12,10 @@ between files, duplicates and colliding session names.
 
 from __future__ import annotations
 
-from typing import Any
-
+from testmatrix.config.github_keys import GITHUB, WORKSPACE_GITHUB
 from testmatrix.config.inventory_keys import INVENTORY
 from testmatrix.config.kinds import (
+    ENV_NAME,
     RELATIVE_PATH,
     TEXT,
     Bool,
@@ -33,6 +33,7 @@ from testmatrix.config.kinds import (
     ScalarMap,
     Seconds,
     StrOrList,
+    model_default,
 )
 from testmatrix.config.tables import (
     AnyOf,
@@ -46,12 +47,6 @@ from testmatrix.config.tables import (
 )
 from testmatrix.core.model import Suite, Workspace
 from testmatrix.core.names import HARDWARE, NAME_PATTERN
-
-
-def _model_default(cls: Any, name: str) -> Any:
-    """A model field's default, so a default is written once, in the model."""
-    return cls.__dataclass_fields__[name].default
-
 
 # pytest options a suite's `args` may not pass, and what to write instead: the session
 # passes them itself, or another key says it once for every command that runs the suite
@@ -98,11 +93,6 @@ NAME = Pattern(
     "names (lower-case letters, digits, '-' or '_')",
 )
 LINK = Pattern(r"^https?://\S+$", "a link (http:// or https://)", "links")
-ENV_NAME = Pattern(
-    r"^[A-Za-z_][A-Za-z0-9_]*$",
-    "an environment variable name (letters, digits and '_', not starting with a digit)",
-    "environment variable names",
-)
 MARKER = Pattern(
     r"^[A-Za-z_][A-Za-z0-9_]*$",
     "a pytest marker name",
@@ -267,14 +257,14 @@ WORKSPACE_BUILDKITE = Table(
             TEXT,
             "Where testmatrix export writes the pipeline, relative to the workspace "
             "root.",
-            default=_model_default(Workspace, "pipeline"),
+            default=model_default(Workspace, "pipeline"),
         ),
         "annotate": Key(
             Bool(),
             "Whether the pipeline ends with a step that merges every job's "
             "summary into the platform x suite matrix and posts it with "
             "buildkite-agent annotate, even when jobs failed.",
-            default=_model_default(Workspace, "annotate"),
+            default=model_default(Workspace, "annotate"),
         ),
     },
     rules=BUILDKITE_RULES,
@@ -286,13 +276,13 @@ WORKSPACE = Table(
         "install": Key(
             List(TEXT, expect="a list of pip arguments (strings)"),
             "What `nox -s SESSION` installs into a fresh virtualenv (pip arguments).",
-            default=list(_model_default(Workspace, "install")),
+            default=list(model_default(Workspace, "install")),
         ),
         "model_pattern": Key(
             Regex(),
             "What a model id looks like (a regular expression); a value of a model "
             "parameter (model_params) must match it to count as the test's model.",
-            default=_model_default(Workspace, "model_pattern"),
+            default=model_default(Workspace, "model_pattern"),
         ),
         "model_params": Key(
             Regex(),
@@ -300,7 +290,7 @@ WORKSPACE = Table(
             "in the parameter's name (a record's or dict's field is 'param.field'). "
             "Values the skiplists list count wherever they are; other values only "
             "under these names.",
-            default=_model_default(Workspace, "model_params"),
+            default=model_default(Workspace, "model_params"),
         ),
         "gpus": Key(
             Int(0),
@@ -316,9 +306,10 @@ WORKSPACE = Table(
             RELATIVE_PATH,
             "Where sessions write their reports (REPORTS_DIR/SESSION/), relative to "
             "the workspace root.",
-            default=_model_default(Workspace, "reports_dir"),
+            default=model_default(Workspace, "reports_dir"),
         ),
         "buildkite": Key(WORKSPACE_BUILDKITE, WORKSPACE_BUILDKITE.meaning),
+        "github": Key(WORKSPACE_GITHUB, WORKSPACE_GITHUB.meaning),
         "inventory": Key(INVENTORY, INVENTORY.meaning),
     },
 )
@@ -368,7 +359,7 @@ SUITE = Table(
         "gpus": Key(
             Int(1, 64),
             "GPUs a session of the suite leases at once on a GPU platform.",
-            default=_model_default(Suite, "gpus"),
+            default=model_default(Suite, "gpus"),
         ),
         "platforms": Key(
             List(PLACE, min_items=1),
@@ -384,13 +375,14 @@ SUITE = Table(
         "reruns_delay": Key(
             Seconds(),
             "Seconds between reruns.",
-            default=_model_default(Suite, "reruns_delay"),
+            default=model_default(Suite, "reruns_delay"),
         ),
         "durations": Key(
             TEXT,
             "Recorded test durations (a JSON file) that balance the suite's shards.",
         ),
         "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+        "github": Key(GITHUB, GITHUB.meaning),
     },
     rules=(
         OneOf("path", "paths"),
@@ -453,6 +445,7 @@ PLATFORM = Table(
             "elsewhere).",
         ),
         "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+        "github": Key(GITHUB, GITHUB.meaning),
     },
 )
 VARIANT = Table(
@@ -469,6 +462,7 @@ VARIANT = Table(
             default=[],
         ),
         "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+        "github": Key(GITHUB, GITHUB.meaning),
     },
 )
 

@@ -112,6 +112,31 @@ class BuildkiteSettings:
 
 
 @dataclass(frozen=True)
+class GithubSettings:
+    """GitHub Actions job settings of one layer (testmatrix export --format github);
+    None: not set here. Layers merge as Buildkite's do; `env` tables merge, and
+    strings in `runs_on` and `concurrency_group` may say `{gpus}`."""
+
+    runs_on: tuple[str, ...] | None = None  # runner labels
+    timeout_minutes: int | None = None
+    env: Mapping[str, Scalar] | None = None
+    parallelism: int | None = None  # shards: a matrix dimension
+    concurrency_group: str | None = None
+    python: str | None = None  # set: actions/setup-python and pip install first
+
+    def over(self, lower: GithubSettings) -> GithubSettings:
+        """These settings laid over `lower`: set values win, env tables merge."""
+        values: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            mine, theirs = getattr(self, name), getattr(lower, name)
+            if name == "env" and mine is not None and theirs is not None:
+                values[name] = frozen_map({**theirs, **mine})
+            else:
+                values[name] = theirs if mine is None else mine
+        return GithubSettings(**values)
+
+
+@dataclass(frozen=True)
 class Exclude:
     """A path a suite leaves out on every platform: partitioning, never a skip
     (vLLM splits one directory over several CI jobs this way)."""
@@ -143,6 +168,7 @@ class Suite:
     reruns_delay: float = 0.0
     durations: str | None = None  # recorded durations that balance shards
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+    github: GithubSettings = field(default_factory=GithubSettings)
 
     @property
     def path(self) -> str:
@@ -312,6 +338,7 @@ class Variant:
     match: tuple[str, ...]
     location: Location
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+    github: GithubSettings = field(default_factory=GithubSettings)
 
 
 @dataclass(frozen=True)
@@ -329,6 +356,7 @@ class Platform:
     flaky: tuple[FlakyEntry, ...] = ()
     variants: Mapping[str, Variant] = field(default_factory=frozen_map)
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+    github: GithubSettings = field(default_factory=GithubSettings)
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -376,6 +404,8 @@ class Workspace:
     pipeline: str = ".buildkite/pipeline.yml"
     annotate: bool = True  # the pipeline's last step posts the merged matrix
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+    workflow: str = ".github/workflows/testmatrix.yml"  # export --format github
+    github: GithubSettings = field(default_factory=GithubSettings)
 
     def suites_holding(self, path: str) -> tuple[str, ...]:
         """The names of the suites whose paths hold a workspace-relative path

@@ -1,5 +1,6 @@
-"""Every road to a session's command agrees: the nox session, the pytest-style Buildkite
-step, `testmatrix argv --json`, and what the plugin selects in a bare pytest run."""
+"""Every road to a session's command agrees: the nox session, the tox environment, the
+pytest-style Buildkite step, `testmatrix argv --json`, and what the plugin selects in a
+bare pytest run."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import pytest
 from nox.virtualenv import PassthroughEnv
 
 from selftest.helpers import REPO, repeats_or_trivial, run_nox
+from selftest.tox.toxrun import tox_config
 from testmatrix import cli
 from testmatrix.buildkite import export as buildkite
 from testmatrix.config.loader import load_workspace
-from testmatrix.core.session import session_command, sessions
+from testmatrix.core.session import conflicting_posarg, session_command, sessions
 from testmatrix.nox import sessions as noxsessions
 
 WS = load_workspace(REPO)
@@ -80,6 +82,39 @@ def test_nox_step_and_argv_json_run_the_same_command(name):
     assert words[1:] == sharded
     assert argv[0] == WS.suites[sessions(WS)[name].suite].path
     assert any(a.startswith("--testmatrix-summary-json=reports/") for a in argv)
+
+
+@functools.cache
+def tox_envs(posargs: tuple[str, ...] = ()) -> dict[str, dict]:
+    return tox_config(REPO, SESSIONS, posargs)
+
+
+@pytest.mark.parametrize("posargs", [(), ("-k", "classif", "--platform=rocm", "-x")])
+@pytest.mark.parametrize("name", SESSIONS)
+def test_tox_environment_runs_the_nox_sessions_command(name, posargs):
+    """`tox -e S -- ARGS` is configured with the command and environment `nox -s S
+    -- ARGS` runs (`--platform=rocm` is refused where it contradicts the session)."""
+    key = sessions(WS)[name]
+    env = tox_envs(posargs)[name]
+    refused = conflicting_posarg(key, posargs)
+    if refused:  # plan's refusal, naming the tox environment to run instead
+        assert key.platform != "rocm"
+        told = refused.replace("run nox -s ", "run tox -e ")
+        assert env["commands"] == {"error": f"HandledError({told!r})"}
+        assert f"run tox -e rocm-{key.suite} instead" in told
+        return
+    argv, nox_env = nox_command(name, posargs)
+    [command] = env["commands"]
+    assert shlex.split(command) == ["pytest", *argv]
+    assert nox_env.items() <= env["set_env"].items()
+    assert env["labels"] == sorted(sessions_tags(name))
+    assert env["change_dir"] == str(REPO)
+
+
+def sessions_tags(name: str) -> list[str]:
+    key = sessions(WS)[name]
+    variant = [f"{key.platform}-{key.variant}"] if key.variant else []
+    return [key.platform, *variant, key.suite]
 
 
 class _Selected:
