@@ -1,1 +1,1 @@
-"""TODO"""
+"""nox: one session per platform, variant and suite (sessions), GPU leases shared by\nparallel sessions (lease), and virtualenvs of their own for concurrent runs (envdir)."""
