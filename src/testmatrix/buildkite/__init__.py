@@ -1,1 +1,2 @@
-"""Buildkite: the pipeline export (one step per session, the annotate step) and the\nimport of a pipeline's --ignore flags as entries."""
+"""Buildkite: the pipeline export (one step per session, the annotate step) and the
+import of a pipeline's --ignore flags as entries."""
