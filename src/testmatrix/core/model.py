@@ -69,7 +69,7 @@ class BuildkiteSettings:
 
     Layers merge from general to specific: workspace < platform < variant < suite.
     Strings in `queue`, `agents` and `concurrency_group` may say `{gpus}`: the
-    suite's GPU count. schema.BUILDKITE_KEYS says what each one means.
+    suite's GPU count. config.buildkite_keys says what each one means.
     """
 
     queue: str | None = None
