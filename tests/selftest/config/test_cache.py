@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -17,13 +16,42 @@ from testmatrix.config.loader import load_workspace
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """A copy of the bundled workspace (its skiplists and tests), no cache in it."""
-    copy = tmp_path / "ws"
-    skip = shutil.ignore_patterns("__pycache__", "selftest")
-    shutil.copytree(REPO / "skiplists", copy / "skiplists", ignore=skip)
-    shutil.copytree(REPO / "tests", copy / "tests", ignore=skip)
-    return copy
+def root(tiny) -> Path:
+    """A small workspace with entries of every kind, no cache in it."""
+    return tiny(
+        {
+            "tests/unit/test_a.py": "def test_a(): pass\n",
+            "tests/unit/sub/test_b.py": "def test_b(): pass\n",
+            "skiplists/platforms/rocm.toml": """
+                [platform]
+                hardware = "rocm"
+
+                [variants.mi300]
+                match = ["gfx942"]
+
+                [[ignore]]
+                suite = "unit"
+                path = "sub"
+                reason = "r"
+                expires = 2027-01-31
+                variants = ["mi300"]
+
+                [[deselect]]
+                test = "tests/unit/test_a.py::test_a"
+                reason = "r"
+                fails = { error = "ValueError", match = 'bad [a-z]+' }
+
+                [[skip]]
+                marker = "encoder_decoder"
+                models = ["org/a", "org/b"]
+                reason = "r"
+
+                [[flaky]]
+                test = "tests/unit/*"
+                reason = "r"
+            """,
+        }
+    )
 
 
 def cached_file(root: Path) -> Path:
@@ -48,7 +76,7 @@ def fresh_loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 def test_a_workspace_comes_back_equal_from_its_json(root, monkeypatch):
     monkeypatch.setenv("TESTMATRIX_NO_CACHE", "1")
-    for where in (root, REPO / "examples/gpu-lease"):
+    for where in (root, REPO, REPO / "examples/gpu-lease"):
         workspace = load_workspace(where)
         text = codec.encode(workspace)
         assert codec.decode(text, workspace.root, workspace.skiplist_dir) == workspace

@@ -48,14 +48,14 @@ def _pattern(rng: random.Random) -> str:
 def test_every_pattern_of_the_language_finds_what_re_finds():
     rng = random.Random(20)
     checked = 0
-    for _ in range(2000):
+    for _ in range(1000):
         pattern = _pattern(rng)
         message = "".join(rng.choice("ab1 .(\nc") for _ in range(rng.randint(0, 12)))
         assert errorpattern.check(pattern) is None, pattern
         found = errorpattern.search(pattern, message)
         assert found is (re.search(pattern, message) is not None), (pattern, message)
         checked += 1
-    assert checked == 2000
+    assert checked == 1000
 
 
 def test_only_the_stated_length_of_a_message_is_searched():
