@@ -1,14 +1,14 @@
 """The skiplists, from TOML to a validated Workspace.
 
-  schema, buildkite_keys, values   what each file may say, declared once as data
-  kinds, tables                    the kinds of values and the shape of a declaration
-  checker                          a parsed file checked against its declaration
-  reader, entries, paths           the files read into the model, references checked
-  tomlpos                          where headers, keys and items stand (file:line)
-  cache, codec                     the one cache: plain JSON, checked before use
-  listing                          the sessions `nox -l` shows, without a full load
-  loader                           the front door: `load_workspace`
-  schemafiles, writer              JSON Schemas for editors; writing skiplists
+schema, buildkite_keys, values   what each file may say, declared once as data
+kinds, tables                    the kinds of values and the shape of a declaration
+checker                          a parsed file checked against its declaration
+reader, entries, paths           the files read into the model, references checked
+tomlpos                          where headers, keys and items stand (file:line)
+cache, codec                     the one cache: plain JSON, checked before use
+listing                          the sessions `nox -l` shows, without a full load
+loader                           the front door: `load_workspace`
+schemafiles, writer              JSON Schemas for editors; writing skiplists
 """
 
 from __future__ import annotations
