@@ -10,6 +10,8 @@ unmeasured run that writes the caches (bytecode caching on, as users run):
           timed in the process (wall); `-X importtime` says how long the testmatrix
           modules took to import and how many were imported
   pytest  a warm `pytest --co -q FILE --platform=rocm` of one test file (wall)
+  cold listing  what `nox -l` does without a cache: the listing read from the
+          TOML, in CPU time (the machine may be shared), after `import nox`
 Runs alternate between the implementations; medians are reported with the
 candidate/baseline ratio.
 """
@@ -98,6 +100,24 @@ def load_sample(root: Path, src: Path) -> dict[str, float]:
     }
 
 
+LISTING = (
+    "import time, nox.registry; from pathlib import Path; "
+    "from testmatrix.config import listing; skiplists = Path('skiplists'); "
+    "files = listing.read_files(skiplists); t = time.process_time(); "
+    "assert listing.read_listing(skiplists, files); "
+    "print(time.process_time() - t)"
+)
+
+
+def listing_sample(root: Path, src: Path) -> float:
+    """A cold `nox -l` listing (no cache: the scan of the TOML), in CPU time: nox is
+    imported first, as the noxfile runs under it."""
+    proc = run([sys.executable, "-c", LISTING], root, src)
+    if proc.returncode:
+        raise SystemExit(proc.stderr)
+    return float(proc.stdout.split()[-1]) * 1000
+
+
 def pytest_sample(root: Path, src: Path, file: str) -> float:
     cmd = [sys.executable, "-m", "pytest", "--co", "-q", file, "--platform=rocm"]
     start = time.perf_counter()
@@ -151,6 +171,7 @@ def measure(name: str, roots: dict[str, Path], srcs: dict[str, Path], runs: int)
         for impl, root in roots.items():
             sample = load_sample(root, srcs[impl])
             sample["pytest_ms"] = pytest_sample(root, srcs[impl], file)
+            sample["cold_listing_cpu_ms"] = listing_sample(root, srcs[impl])
             samples[impl].append(sample)
     out = {}
     for impl, rows in samples.items():
