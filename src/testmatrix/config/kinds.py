@@ -321,9 +321,9 @@ class MessagePattern(Kind):
 
 
 class Glob(Text):
-    """A test id (a prefix of node ids) or a glob over them (*, ?, [...]), refusing
-    a class that is never closed or can match nothing: fnmatch takes both silently,
-    and the entry would match no test."""
+    """A test id (a prefix of node ids, its brackets literal: test_x[cuda-1]) or, with
+    * or ?, a glob over them, whose [...] classes must close and be able to match:
+    fnmatch takes a broken class silently, and the entry would match no test."""
 
     expect = "a test id or glob"
     plural = "test ids or globs"
@@ -343,6 +343,8 @@ class Glob(Text):
 
 def _glob_problem(pattern: str) -> str | None:
     """What is wrong with a glob's classes ([abc], [!a-z]), if anything."""
+    if "*" not in pattern and "?" not in pattern:
+        return None  # a test id or prefix: its brackets are parameters
     at = pattern.find("[")
     while at >= 0:
         end = pattern.find("]", at + 2)  # a ] right after [ (or [!) is a member
@@ -356,7 +358,9 @@ def _glob_problem(pattern: str) -> str | None:
         members = pattern[at + 1 : end].removeprefix("!")
         for low, high in re.findall(r"(.)-(.)", members):
             if low > high:
-                return f"the range '{low}-{high}' in column {at + 1}'s class is empty"
+                return (
+                    f"the range '{low}-{high}' in the class at column {at + 1} is empty"
+                )
         at = pattern.find("[", end + 1)
     return None
 
