@@ -10,19 +10,20 @@ library only, so `nox -l` costs about what a hand-written noxfile does:
         file, the loading code and Python's version); written whenever a listing or
         a full load succeeded
   cold  suites.toml, and from each platform file only its [platform] and [variants]
-        tables: a scan finds the table headers (skipping strings, comments and arrays,
-        so a header-like line inside a value is never taken for one) and tomllib
-        parses just those tables
+        tables: the scan of `tomlpos` finds the table headers (strings, comments and
+        arrays read whole, so a header-like line inside a value is never taken for
+        one) and tomllib parses just those tables
 
 It validates nothing itself: it returns a listing only where the input is plainly
-well formed (the tables and keys `schema` declares, names the model accepts, values
-of the kinds it reads, references that resolve, no colliding names) and None on any
-doubt, and then the caller loads the workspace in full, which says what is wrong.
-What it does not read (paths, settings' values, entries, even their TOML syntax) is
-checked when a session runs. Where the whole workspace loads, its listing is this one.
+well formed (the tables and keys `schema` declares, read from the JSON Schemas made
+from it; names the model accepts, values of the kinds it reads, references that
+resolve, no colliding names) and None on any doubt, and then the caller loads the
+workspace in full, which says what is wrong. What it does not read (paths, settings'
+values, entries, even their TOML syntax) is checked when a session runs. Where the
+whole workspace loads, its listing is this one.
 
-The naming rules themselves live here, once: plan, config and the nox sessions use
-these functions, so the listing and the plan cannot disagree.
+The naming rules themselves live in `core.names`, once: the plan, the loader and
+the nox sessions use them too, so the listing and the plan cannot disagree.
 """
 
 from __future__ import annotations
