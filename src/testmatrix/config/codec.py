@@ -151,8 +151,9 @@ class _Decoder:
         names = FIELDS.get(tag)
         if names is None or type(value) is not list or len(value) != len(names):
             raise Refused(f"{tag!r} is not one of the model's records")
+        fields = zip(names, value, strict=True)
         return RECORDS[tag](
-            **{n: _tuples(v) for n, v in zip(names, value, strict=True)}
+            **{n: _tuples(v) if type(v) is list else v for n, v in fields}
         )
 
 

@@ -3,15 +3,9 @@ where `testmatrix export --format github` writes the workflow."""
 
 from __future__ import annotations
 
-from testmatrix.config.kinds import (
-    ENV_NAME,
-    TEXT,
-    Int,
-    ScalarMap,
-    StrOrList,
-    model_default,
-)
+from testmatrix.config.kinds import Int, ScalarMap, StrOrList
 from testmatrix.config.tables import Key, Table
+from testmatrix.config.values import ENV_NAME, TEXT, model_default
 from testmatrix.core.model import Workspace
 
 GITHUB_KEYS: dict[str, Key] = {

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from testmatrix.config.kinds import (
-    RELATIVE_PATH,
-    TEXT,
-    Choice,
-    Kind,
-    List,
-    Pattern,
-    ScalarMap,
-)
+from testmatrix.config.kinds import Choice, Kind, List, Pattern, ScalarMap
 from testmatrix.config.tables import Key, Table
+from testmatrix.config.values import RELATIVE_PATH, TEXT
 from testmatrix.core.model import FrozenMap
 
 # where a predicate holds: a platform, a variant, or 'rocm:?' (some variants of rocm,

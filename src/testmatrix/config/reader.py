@@ -95,6 +95,7 @@ class Reader:
         # suites, platform files and model lists whose own errors are reported:
         # references to them would only repeat those
         self.broken_suites: set[str] = set()
+        self.suites_unread = False  # suites.toml did not parse: no suite is known
         self.broken_platforms: set[str] = set()
         self.models_broken = False
 
@@ -150,6 +151,7 @@ class Reader:
     # -- the files ---------------------------------------------------------------
     def load(self) -> Workspace:
         suites_doc = self.read(self.dir / "suites.toml")
+        self.suites_unread = suites_doc is None
         settings: Values = {}
         suites: dict[str, Suite] = {}
         if suites_doc:
@@ -270,10 +272,21 @@ class Reader:
             runs_on_reason=values["platforms_reason"] or "",
             reruns=values["reruns"],
             reruns_delay=values["reruns_delay"],
-            durations=values["durations"],
+            durations=self.durations(doc, key, values["durations"]),
             buildkite=buildkite_settings(values["buildkite"]),
             **github_layer(values["github"]),
         )
+
+    def durations(self, doc: Located, key: tuple, path: str | None) -> str | None:
+        """The suite's durations file, workspace-relative; None where refused."""
+        if path is None:
+            return None
+        norm = self.normalise(doc, key + ("durations",), path)
+        escape = self.escapes(norm) if norm is not None else None
+        if escape:
+            self.error(doc, key + ("durations",), f"durations file {escape}")
+            return None
+        return norm
 
     def check_suite_path(
         self, doc: Located, key: tuple, suite: str, path: str, norm: str

@@ -44,9 +44,6 @@ class FrozenMap(Mapping):
     def __repr__(self) -> str:
         return f"FrozenMap({self._data!r})"
 
-    def __reduce__(self) -> tuple:
-        return FrozenMap, (self._data,)
-
 
 def frozen_map(data: Mapping | None = None) -> FrozenMap:
     return FrozenMap(data)
@@ -69,7 +66,7 @@ class BuildkiteSettings:
 
     Layers merge from general to specific: workspace < platform < variant < suite.
     Strings in `queue`, `agents` and `concurrency_group` may say `{gpus}`: the
-    suite's GPU count. schema.BUILDKITE_KEYS says what each one means.
+    suite's GPU count. config.buildkite_keys says what each one means.
     """
 
     queue: str | None = None
@@ -420,10 +417,6 @@ class Workspace:
             suites = self.suites.values()
             found = cache[path] = tuple(s.name for s in suites if s.holds(path))
         return found
-
-    def __getstate__(self) -> dict[str, object]:
-        """Pickled (the workspace cache) without the per-path answers."""
-        return {k: v for k, v in self.__dict__.items() if k != "_holding"}
 
     def targets(self) -> tuple[Target, ...]:
         """Every platform, and each of its variants, in declaration order."""

@@ -39,6 +39,14 @@ def _write(rel: str, data: bytes | str) -> Callable[[Path], None]:
     return setup
 
 
+def _each(*setups: Callable[[Path], None]) -> Callable[[Path], None]:
+    def setup(root: Path) -> None:
+        for one in setups:
+            one(root)
+
+    return setup
+
+
 def _link_out(root: Path) -> None:
     outside = root.parent / "elsewhere"
     outside.mkdir()
@@ -97,6 +105,107 @@ CASES = {
         ("import", "p.yml", "--platform", "cuda"),
         "testmatrix: error: p.yml:2: pipeline is not UTF-8 text (byte 0xe9 at offset "
         "20); save it as UTF-8",
+    ),
+    "a NUL byte in a suite's env": Case(
+        _write(
+            "skiplists/suites.toml",
+            '[suites.unit]\npath = "tests/unit"\nenv = { A = "x\\u0000y" }\n',
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/suites.toml:3: 'env' in [suites.unit] maps 'A' "
+        "to a string with a NUL byte, which no process environment can hold",
+    ),
+    "durations outside the workspace": Case(
+        _write(
+            "skiplists/suites.toml",
+            '[suites.unit]\npath = "tests/unit"\ndurations = "../../d.json"\n',
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/suites.toml:3: path '../../d.json' leaves the "
+        "workspace",
+    ),
+    "a lease variable that hands out no devices": Case(
+        _write(
+            "skiplists/platforms/cuda.toml",
+            '[platform]\nhardware = "cuda"\nvisible_devices_env = "PATH"\n',
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/platforms/cuda.toml:3: 'visible_devices_env' in "
+        "[platform] must name a device-visibility variable (upper case, with _VISIBLE_ "
+        "in it, like CUDA_VISIBLE_DEVICES or HIP_VISIBLE_DEVICES), got 'PATH': a "
+        "session sets it to the GPUs it leases",
+    ),
+    "a variant matching nothing": Case(
+        _write("skiplists/platforms/cuda.toml", "[variants.h100]\nmatch = []\n"),
+        ("sessions",),
+        "testmatrix: error: skiplists/platforms/cuda.toml:2: 'match' in "
+        "[variants.h100] must be a non-empty list of non-empty strings, got an empty "
+        "array",
+    ),
+    "an ignore of no paths": Case(
+        _write(
+            "skiplists/platforms/cuda.toml",
+            '[[ignore]]\nsuite = "unit"\npaths = []\nreason = "r"\n',
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/platforms/cuda.toml:3: 'paths' in [[ignore]] "
+        "entry must be a relative path or a non-empty list of relative paths, got an "
+        "empty array",
+    ),
+    "a skip of no models": Case(
+        _write(
+            "skiplists/platforms/cuda.toml",
+            '[[skip]]\nmarker = "m"\nmodels = []\nreason = "r"\n',
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/platforms/cuda.toml:3: 'models' in [[skip]] "
+        "entry must be a non-empty string or a non-empty list of non-empty strings, "
+        "got an empty array",
+    ),
+    "a rerun delay of 1e308 seconds": Case(
+        _write(
+            "skiplists/platforms/cuda.toml",
+            '[[flaky]]\ntest = "tests/unit"\ndelay = 1e308\nreason = "r"\n',
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/platforms/cuda.toml:3: 'delay' in [[flaky]] "
+        "entry must be a number of seconds from 0 to 3600, got 1e+308",
+    ),
+    "a broken glob in a flaky test": Case(
+        _write(
+            "skiplists/platforms/cuda.toml",
+            '[[flaky]]\ntest = "tests/unit/*[a"\nreason = "r"\n',
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/platforms/cuda.toml:2: 'test' in [[flaky]] entry "
+        "is not a valid test glob: '[' at column 13 opens a class that is never "
+        "closed (write '[[]' for a literal '[')",
+    ),
+    "a catastrophic fails.match": Case(
+        _write(
+            "skiplists/platforms/cuda.toml",
+            '[[deselect]]\ntest = "tests/unit"\nreason = "r"\n'
+            'fails = { error = "E", match = "(a+)+$" }\n',
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/platforms/cuda.toml:4: 'match' in 'fails' in "
+        "[[deselect]] entry is not a safe message pattern: '(' (column 1): groups are "
+        "not in the language (no groups, lookarounds or repeated groups); write \\( "
+        "or \\) for the character",
+    ),
+    "a TOML syntax error, and nothing it entails": Case(
+        _each(
+            _write("skiplists/suites.toml", "[suites.unit\n"),
+            _write("tests/unit/test_a.py", "def test_a(): pass\n"),
+            _write(
+                "skiplists/platforms/cuda.toml",
+                '[[ignore]]\nsuite = "unit"\npath = "x.py"\nreason = "r"\n'
+                '[[deselect]]\ntest = "tests/unit/test_a.py"\nreason = "r"\n',
+            ),
+        ),
+        ("sessions",),
+        "testmatrix: error: skiplists/suites.toml:1: invalid TOML: Expected ']' at the "
+        "end of a table declaration",
     ),
     "an unknown session": Case(
         lambda root: None,
@@ -204,6 +313,15 @@ PYTEST_CASES = {
         ("--testmatrix-num-shards=3",),
         "ERROR: --testmatrix-num-shards and --testmatrix-shard-id go together: give "
         "both (shard K of N, 0-based)",
+    ),
+    "a durations file that never ends": (
+        (
+            "--testmatrix-num-shards=2",
+            "--testmatrix-shard-id=0",
+            "--testmatrix-shard-durations=/dev/zero",
+        ),
+        "ERROR: /dev/zero: durations file is larger than 64 MiB, the most testmatrix "
+        "reads of one input",
     ),
     "a summary under a file": (
         ("--summary-json=pytest.ini/summary.json",),

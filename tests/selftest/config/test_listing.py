@@ -537,9 +537,9 @@ def test_broken_input_in_what_names_sessions_stops_nox_l(
     )
     with pytest.raises(SystemExit) as info:
         noxsessions.register(generated)
+    # one line: the platform files' references to the suites are no news
     assert str(info.value).splitlines() == [
         "nox: skiplists/suites.toml:3: invalid TOML: Invalid value",
-        "nox: skiplists/platforms/rocm.toml:11: unknown suite 'unit'; known: none",
     ]
     assert registry == {}
 

@@ -20,8 +20,8 @@ import pytest
 from jsonschema import Draft7Validator
 
 from selftest.helpers import REPO, write
+from testmatrix.config import buildkite_keys, codec, schema, schemafiles
 from testmatrix.config import cache as wscache
-from testmatrix.config import codec, schema, schemafiles
 from testmatrix.config.loader import load_workspace
 from testmatrix.config.tables import Document
 from testmatrix.core.model import (
@@ -207,11 +207,11 @@ BAD = {
         (
             "3: 'description' in [suites.unit] must be a non-empty string, got ''",
             "4: 'exclude_reason' in [suites.unit] must be a non-empty string, got 3",
-            "5: 'durations' in [suites.unit] must be a non-empty string, got 3",
+            "5: 'durations' in [suites.unit] must be a relative path, got 3",
             "6: 'gpus' in [suites.unit] must be an integer from 1 to 64, got 0",
             "7: 'reruns' in [suites.unit] must be an integer from 1 to 20, got 21",
-            "8: 'reruns_delay' in [suites.unit] must be a number of seconds >= 0, got "
-            "'soon'",
+            "8: 'reruns_delay' in [suites.unit] must be a number of seconds from 0 to "
+            "3600, got 'soon'",
             "9: 'buildkite' in [suites.unit] must be a table, got 3",
         ),
     ),
@@ -220,8 +220,8 @@ BAD = {
         SUITE + "gpus = true\nreruns_delay = -0.5\n",
         (
             "3: 'gpus' in [suites.unit] must be an integer from 1 to 64, got true",
-            "4: 'reruns_delay' in [suites.unit] must be a number of seconds >= 0, got "
-            "-0.5",
+            "4: 'reruns_delay' in [suites.unit] must be a number of seconds from 0 to "
+            "3600, got -0.5",
         ),
     ),
     "path-absolute": Bad(
@@ -463,8 +463,8 @@ BAD = {
             "2: 'description' in [model_lists.enc] must be a non-empty string, got 3",
             "1: [model_lists.enc] has no 'models'",
             "6: unknown key 'model' in [model_lists.dec] (did you mean 'models'?)",
-            "9: 'models' in [model_lists.bad] must be a non-empty string or a list of "
-            "non-empty strings, got 3",
+            "9: 'models' in [model_lists.bad] must be a non-empty string or a "
+            "non-empty list of non-empty strings, got 3",
             "5: duplicate model 'org/a' in [model_lists.dec]",
         ),
     ),
@@ -483,8 +483,9 @@ BAD = {
         'hardware = "rocm7"\nbuildkite = { command_style = 1, soft_fail = true }\n',
         (
             "2: unknown key 'hardwre' in [platform] (did you mean 'hardware'?)",
-            "3: 'visible_devices_env' in [platform] must be an environment variable "
-            "name (letters, digits and '_', not starting with a digit), got 'X-Y'",
+            "3: 'visible_devices_env' in [platform] must name a device-visibility "
+            "variable (upper case, with _VISIBLE_ in it, like CUDA_VISIBLE_DEVICES or "
+            "HIP_VISIBLE_DEVICES), got 'X-Y': a session sets it to the GPUs it leases",
             "4: 'description' in [platform] must be a non-empty string, got 3",
             "5: unknown hardware 'rocm7' (did you mean 'rocm'?); known: cuda, none, "
             "rocm",
@@ -508,8 +509,8 @@ BAD = {
         '[variants.mi355]\nmatch = ["gfx942"]\nbuildkite = { queue = "" }\n',
         (
             "4: variant name 'MI300' must be lower-case letters, digits, '-' or '_'",
-            "5: 'match' in [variants.MI300] must be a list of non-empty strings, got "
-            "'gfx942'",
+            "5: 'match' in [variants.MI300] must be a non-empty list of non-empty "
+            "strings, got 'gfx942'",
             "9: unknown key 'descriptio' in [variants.mi325] (did you mean "
             "'description'?)",
             "13: 'queue' in [variants.mi355.buildkite] must be a non-empty string, "
@@ -546,8 +547,8 @@ BAD = {
         ROCM + '[[ignore]]\npath = 3\nreason = ""\nissue = "#1"\nexpires = 5\n'
         'variants = "mi300"\n',
         (
-            "10: 'path' in [[ignore]] entry must be a relative path or a list of "
-            "relative paths, got 3",
+            "10: 'path' in [[ignore]] entry must be a relative path or a non-empty "
+            "list of relative paths, got 3",
             "11: 'reason' in [[ignore]] entry must be a non-empty string, got ''",
             "12: 'issue' in [[ignore]] entry must be a link (http:// or https://), got "
             "'#1'",
@@ -626,7 +627,8 @@ BAD = {
         (
             "11: [[deselect]] entry has no 'test' (or 'tests')",
             "16: 'reruns' in [[flaky]] entry must be an integer from 1 to 20, got 0",
-            "17: 'delay' in [[flaky]] entry must be a number of seconds >= 0, got -1",
+            "17: 'delay' in [[flaky]] entry must be a number of seconds from 0 to "
+            "3600, got -1",
             "3: test id './tests/unit/test_alpha.py::t' must be a pytest node id "
             "relative to the workspace root (write 'tests/unit/test_alpha.py')",
             "4: test id 'tests/other/test_c.py::t' is outside every suite",
@@ -1131,8 +1133,9 @@ def test_the_repos_and_good_skiplists_satisfy_the_schemas() -> None:
 
 def test_buildkite_keys_are_the_model_fields() -> None:
     fields = [f.name for f in dataclasses.fields(BuildkiteSettings)]
-    assert list(schema.BUILDKITE_KEYS) == fields
-    assert set(schema.WORKSPACE_BUILDKITE.keys) == {*fields, "pipeline", "annotate"}
+    assert list(buildkite_keys.BUILDKITE_KEYS) == fields
+    workspace_keys = set(buildkite_keys.WORKSPACE_BUILDKITE.keys)
+    assert workspace_keys == {*fields, "pipeline", "annotate"}
 
 
 def _glob(pattern: str) -> re.Pattern[str]:

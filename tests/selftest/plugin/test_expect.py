@@ -118,7 +118,7 @@ def test_signature_matching(signature, error, expected):
         ),
         (
             '{ error = "E", match = "(" }',
-            "is not a regular expression",
+            "is not a safe message pattern: '(' (column 1): groups are not in",
         ),
     ],
 )
