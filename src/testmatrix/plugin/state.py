@@ -117,7 +117,12 @@ def is_worker(config: pytest.Config) -> bool:
 TARGET_ENV = (ENV_PLATFORM, ENV_VARIANT)
 
 
-LEFT_OUT = (FateKind.DESELECTED, FateKind.IGNORED, FateKind.NOT_IN_SUITE)
+LEFT_OUT = (
+    FateKind.DESELECTED,
+    FateKind.IGNORED,
+    FateKind.NOT_IN_SUITE,
+    FateKind.NO_SESSION,
+)
 
 
 PREVIOUS_ENV = pytest.StashKey[dict[str, "str | None"]]()

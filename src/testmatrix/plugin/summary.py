@@ -182,6 +182,8 @@ def tally(state: State) -> dict[str, Any]:
         f in (FateKind.DESELECTED.value, FateKind.IGNORED.value) for f in left
     )
     counts["ignored_paths"] = len(state.ignored)
+    # bare pytest on a platform: what only suites of other platforms run
+    counts["no_session"] = left.count(FateKind.NO_SESSION.value)
     # the suite's partitioning, apart from what the platform's entries keep out
     counts["not_in_suite"] = len(state.excluded) + left.count(
         FateKind.NOT_IN_SUITE.value

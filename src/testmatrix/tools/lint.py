@@ -147,8 +147,22 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                         "would skip collecting it",
                     )
                 )
+    carried = {use.name for case in cases for use in case.markers}
     for platform in workspace.platforms.values():
         for entry in platform.entries:
+            if isinstance(entry, SkipEntry) and entry.marker not in carried:
+                # the plugin registers the marker, so runs go on; the entry is
+                # still dead (a typo, or a marker the project dropped)
+                add(
+                    Finding(
+                        "error",
+                        str(entry.location),
+                        f"skip entry names marker '{entry.marker}', which no "
+                        "collected test carries (misspelt, or no longer used?)",
+                        dead=True,
+                    )
+                )
+                continue
             if id(entry) not in used:
                 on = platform.name
                 if entry.variants:
@@ -189,6 +203,19 @@ def _decide(
             continue
         selected.append(suite)
         by_file.setdefault(case.path, []).append(fate)
+        overlap = rules[suite].overlap(case)
+        if overlap is not None:
+            keeps, expects = overlap
+            used.add(id(expects))  # matched, and overridden: not a dead entry
+            add(
+                Finding(
+                    "warning",
+                    str(expects.location),
+                    f"{case.nodeid}: this {expects.kind} expects it to fail, but the "
+                    f"{keeps.kind} at {keeps.location} keeps it from running, which "
+                    "wins: the expectation is never checked; remove one of them",
+                )
+            )
         if isinstance(fate.no_model, SkipEntry):
             used.add(id(fate.no_model))
             marker = fate.no_model.marker

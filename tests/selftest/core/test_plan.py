@@ -192,7 +192,7 @@ def test_a_dataset_id_is_never_taken_for_the_model():
 def test_a_listed_model_counts_under_any_parameter():
     fate = ROCM.fate(case(["intfloat/e5-small"], param="engine_args"))
     assert fate.kind is FateKind.SKIPPED
-    assert fate.model_from == "listed in the skiplists"
+    assert fate.model_from == "parameter 'engine_args', listed in the skiplists"
 
 
 @pytest.mark.parametrize(

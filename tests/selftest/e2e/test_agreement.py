@@ -121,9 +121,8 @@ class _Selected:
     def __init__(self) -> None:
         self.ids: list[str] = []
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.ids = [item.nodeid for item in items]
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.ids = [item.nodeid for item in session.items]  # as every hook left it
 
 
 @functools.cache

@@ -96,14 +96,11 @@ class _Capture:
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += items
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(
-        self, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
         from testmatrix.plugin.state import STATE
 
-        self.items = list(items)
-        state = config.stash.get(STATE, None)
+        self.items = list(session.items)  # as every collection hook left them
+        state = session.config.stash.get(STATE, None)
         if state is not None:
             self.left_out = list(state.left_out)
 
