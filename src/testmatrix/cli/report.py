@@ -9,6 +9,7 @@ from pathlib import Path
 from testmatrix.cli.output import write_output
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import sessions
+from testmatrix.dashboard import command as dashboard
 from testmatrix.errors import TestmatrixError
 
 
@@ -35,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with no summary at all, write a matrix that says so (exit 0)",
     )
+    dashboard.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -54,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     if args.expected:
         workspace = load_workspace(args.root, check_paths=False)
         expected = [(k.target, k.suite) for k in sessions(workspace).values()]
+    if dashboard.requested(args):
+        dashboard.run(args, paths, expected)
+        if not args.output:
+            return 0
     from testmatrix.results.checks import read_checked
 
     summaries, bad = read_checked(paths)

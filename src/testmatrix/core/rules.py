@@ -59,17 +59,45 @@ class IdsBelow(NamedTuple):
     """One function's tests with no marker a skip names, where deselects name some
     of them: each one's fate from the rest of its node id past the function's
     (`[params]`, or '' unparametrized), what `Rules.fate` gives it. Made by
-    `Rules.group_fate`."""
+    `IdsBelow.of` for `Rules.group_fate`.
 
-    rests: tuple[str, ...]  # each deselect's id past the function's, as declared
-    fates: tuple[Fate, ...]  # the deselect's fate
+    The first deselect (in declared order) whose rest starts the test's decides. A
+    rest ending in ']' can only start a test's rest where that has a ']' too, so those
+    are looked up by the test's rest cut after each of its ']' (one or two lookups per
+    test, however many deselects the function has); the few other rests (open
+    prefixes such as '[e5-' or '') are compared one by one."""
+
+    closed: dict[str, int]  # rest ending in ']': the index of its first deselect
+    open: tuple[tuple[str, int], ...]  # the other rests, with their indexes
+    fates: tuple[Fate, ...]  # each deselect's fate, by index
     otherwise: Fate  # a test none of them names
 
+    @classmethod
+    def of(cls, rests: list[str], fates: list[Fate], otherwise: Fate) -> IdsBelow:
+        closed: dict[str, int] = {}
+        open_: list[tuple[str, int]] = []
+        for index, rest in enumerate(rests):
+            if rest.endswith("]"):
+                closed.setdefault(rest, index)
+            else:
+                open_.append((rest, index))
+        return cls(closed, tuple(open_), tuple(fates), otherwise)
+
     def fate(self, rest: str) -> Fate:
-        if not rest.startswith(self.rests):
-            return self.otherwise  # most tests: none of them, in one call
-        named = zip(self.rests, self.fates, strict=True)
-        return next(f for r, f in named if rest.startswith(r))
+        best = len(self.fates)
+        closed = self.closed
+        end = rest.find("]")
+        while end >= 0:
+            index = closed.get(rest[: end + 1], best)
+            best = index if index < best else best
+            end = rest.find("]", end + 1)
+        for prefix, index in self.open:
+            if index >= best:
+                break
+            if rest.startswith(prefix):
+                best = index
+                break
+        return self.fates[best] if best < len(self.fates) else self.otherwise
 
 
 def _folders(path: str) -> list[str]:
@@ -358,7 +386,7 @@ class Rules:
                     return None  # a pattern that may match some of them
         if not rests:
             return otherwise
-        return IdsBelow(tuple(rests), tuple(fates), otherwise)
+        return IdsBelow.of(rests, fates, otherwise)
 
     def unmarked(self, test: TestCase) -> Fate | None:
         """The fate of a test that carries no marker a skip names, from its file and

@@ -346,6 +346,12 @@ def pytest_terminal_summary(
         f"{len(entries_holding(state.rules.platform, state.rules.variant))} "
         "entries used"
     )
+    if counts["skipped_in_code"]:
+        write(
+            f"{counts['skipped_in_code']} tests skipped by platform skips in the test "
+            "code (testmatrix inventory lists them; testmatrix migrate moves one "
+            "into the skiplist)"
+        )
     expected = counts["expected_fail"] + counts["unexpected_pass"]
     expected += counts["fails_differently"]
     if expected:

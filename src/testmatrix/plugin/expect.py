@@ -8,11 +8,11 @@ a test that starts failing for another reason is never hidden behind an old entr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator
 
 import pytest
 
+from testmatrix.core import errorpattern
 from testmatrix.core.fate import Fate, FateKind
 from testmatrix.core.model import Signature
 
@@ -43,7 +43,22 @@ def matches_names(signature: Signature, names: set[str], message: str) -> bool:
     them from its run's record)."""
     if signature.error not in names:
         return False
-    return signature.match is None or re.search(signature.match, message) is not None
+    return signature.match is None or errorpattern.search(signature.match, message)
+
+
+def _note(
+    item: pytest.Item,
+    report: pytest.TestReport,
+    expectation: str,
+    teardown: pytest.TestReport | None = None,
+) -> None:
+    """The expectation in the test's report, and where JUnit reads properties: the
+    teardown report (given, once it exists; else copied from the item later)."""
+    report.user_properties.append((PROPERTY, expectation))
+    if teardown is None:
+        item.user_properties.append((PROPERTY, expectation))
+    else:
+        teardown.user_properties.append((PROPERTY, expectation))
 
 
 def describe(error: BaseException) -> str:
@@ -105,17 +120,17 @@ def _judge_passed_call(item: pytest.Item, reports: list[pytest.TestReport]) -> N
     seen = item.stash.get(_TEARDOWN, None)
     where = f"[{fate.entry.location if fate.entry else ''}]"
     if teardown is None or not teardown.failed or seen is None:
-        _stale(item, fate, call)
+        _stale(item, fate, call, teardown)
         return
     matched, error = seen
     if matched:  # the recorded error, raised by a fixture's teardown
         call.outcome = "skipped"
         call.wasxfail = f"expected on {fate.platform}: {error} at teardown {where}"
-        call.user_properties.append((PROPERTY, AS_EXPECTED))
+        _note(item, call, AS_EXPECTED, teardown)
         teardown.outcome = "passed"
         teardown.longrepr = None
     else:
-        call.user_properties.append((PROPERTY, DIFFERENT))
+        _note(item, call, DIFFERENT, teardown)
         teardown.longrepr = (
             f"{item.nodeid} fails differently on {fate.platform} at teardown: "
             f"expected {fate.entry.fails if fate.entry else ''} {where}, got "
@@ -123,10 +138,15 @@ def _judge_passed_call(item: pytest.Item, reports: list[pytest.TestReport]) -> N
         )
 
 
-def _stale(item: pytest.Item, fate: Fate, report: pytest.TestReport) -> None:
+def _stale(
+    item: pytest.Item,
+    fate: Fate,
+    report: pytest.TestReport,
+    teardown: pytest.TestReport | None = None,
+) -> None:
     assert fate.entry is not None
     report.outcome = "failed"
-    report.user_properties.append((PROPERTY, STALE))
+    _note(item, report, STALE, teardown)
     report.longrepr = (
         f"{item.nodeid} passes on {fate.platform}, but [{fate.entry.location}] "
         f"expects it to fail with {fate.entry.fails}: the entry is stale, remove it "
@@ -156,9 +176,9 @@ def pytest_runtest_makereport(
         if matches(signature, error):
             report.outcome = "skipped"
             report.wasxfail = f"expected on {fate.platform}: {describe(error)} {where}"
-            report.user_properties.append((PROPERTY, AS_EXPECTED))
+            _note(item, report, AS_EXPECTED)
         else:
-            report.user_properties.append((PROPERTY, DIFFERENT))
+            _note(item, report, DIFFERENT)
             report.sections.append(
                 (
                     "testmatrix: fails differently",

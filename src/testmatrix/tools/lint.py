@@ -354,6 +354,21 @@ def path_findings(workspace: Workspace) -> list[Finding]:
     return list(out.values())
 
 
+def _self_skips(workspace: Workspace, cases: list[TestCase] | None) -> list[Finding]:
+    """GPU needs no suite meets, and tests a platform leaves out unexplained (with
+    no collected tests: the GPU needs, file by file)."""
+    from testmatrix.inventory import selfskip
+
+    try:
+        if cases is None:
+            found = selfskip.path_gpu_findings(workspace)
+        else:
+            found = selfskip.findings(workspace, cases)
+    except ConfigError as exc:
+        return config_findings(exc)
+    return [Finding(p.severity, p.where, p.message) for p in found]
+
+
 def lint(
     workspace_root: Path, *, paths_only: bool = False
 ) -> tuple[list[Finding], int]:
@@ -373,6 +388,7 @@ def lint(
     tests = 0
     if paths_only:
         findings += path_findings(workspace)
+        findings += _self_skips(workspace, None)
     else:
         from testmatrix.tools.collect import collect
 
@@ -383,6 +399,7 @@ def lint(
             collected = collect(workspace, present)
             findings += [Finding("error", "collection", e) for e in collected.errors]
             findings += collected_findings(workspace, collected.cases)
+            findings += _self_skips(workspace, collected.cases)
             tests = len(collected.cases)
     # an entry whose path is missing matches nothing either: one finding is enough
     gone = {f.where for f in missing}

@@ -36,6 +36,7 @@ from testmatrix.ci.yamlsrc import compose, line_of, mapping_value, walk_steps
 from testmatrix.core.model import Suite, Target, Workspace
 from testmatrix.core.names import session_name
 from testmatrix.core.session import runs_on, session_command
+from testmatrix.errors import TestmatrixError
 from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm.check import Matcher
 from testmatrix.vllm.planmodel import ImportPlan, Instance
@@ -235,8 +236,23 @@ def _runs(workspace: Workspace, target: Target, suite: Suite, style: str) -> str
     if style == "pytest":
         made = session_command(workspace, platform, suite.name, variant=variant)
         env = [f"{k}={v}" for k, v in made.env.items()]
-        return shlex.join([*env, "pytest", *made.argv])
+        command = shlex.join([*env, "pytest", *made.argv])
+        unsafe = sorted(set(command) & UNSAFE_IN_WRAPPER)
+        if unsafe:
+            raise TestmatrixError(
+                f"{suite.location}: suite {suite.name}'s pytest command holds "
+                f"{' '.join(repr(c) for c in unsafe)}: vLLM's pipeline passes AMD "
+                "commands to run-amd-test.sh inside double quotes and uploads them "
+                "with interpolation, where these would run or change; export with "
+                "--style nox, or rename what holds them"
+            )
+        return command
     return f"nox --no-venv -s {session_name(platform, suite.name, variant)}"
+
+
+# what a double-quoted shell word and Buildkite's upload interpolation would read:
+# vLLM's generator writes AMD commands as `run-amd-test.sh "<commands>"`
+UNSAFE_IN_WRAPPER = frozenset('$`"\\\n')
 
 
 def _placement(
