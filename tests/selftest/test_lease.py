@@ -301,7 +301,9 @@ class FakeSession:
     def install(self, *args: str) -> None:
         pass
 
-    def run(self, *args: str, env: dict, external: object = None) -> None:
+    def run(self, *args: str, env: dict | None = None, external: object = None, **kw):
+        if args[:2] == ("python", "-c"):  # prepare: testmatrix imports there
+            return ""
         with pytest.raises(errors.TestmatrixError):  # leased while pytest runs
             acquire(["0"], self.leases, wait=0, say=quiet)
         self.runs.append((args, env, external))
