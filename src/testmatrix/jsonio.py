@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 from testmatrix.errors import TestmatrixError
@@ -30,22 +32,41 @@ def decode(data: bytes, path: object, what: str) -> str:
         raise NotText(path, line, detail) from None
 
 
-def read_text(path: Path, what: str) -> str:
-    """A text file's content; unreadable or not UTF-8 is one line naming it."""
+# Far above any summary or durations file (vLLM's whole suite: a few MB); a bigger
+# input, or an endless one (/dev/zero, a FIFO), is refused, not read into memory.
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def read_text(path: Path, what: str, limit: int = MAX_BYTES) -> str:
+    """A text file's content; unreadable, bigger than `limit` bytes or not UTF-8 is
+    one line naming it."""
     try:
-        data = path.read_bytes()
+        # without waiting: a FIFO nobody writes to would block the open
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise TestmatrixError(f"{path}: {what} is not a regular file")
+            data = file.read(limit + 1)
     except OSError as exc:
         raise TestmatrixError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise TestmatrixError(
+            f"{path}: {what} is bigger than {limit // (1024 * 1024)} MiB; not read"
+        )
     return decode(data, path, what)
 
 
-def read_json(path: Path, what: str) -> object:
-    """The parsed file; a missing, undecodable or malformed file is one line naming
-    it."""
-    text = read_text(path, what)
+def read_json(path: Path, what: str, limit: int = MAX_BYTES) -> object:
+    """The parsed file; a missing, oversized, undecodable or malformed file is one
+    line naming it."""
+    text = read_text(path, what, limit)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise TestmatrixError(
             f"{path}:{exc.lineno}: {what} is not JSON: {exc.msg}"
+        ) from None
+    except RecursionError:  # json recurses once per level: [[[[... ]]]]
+        raise TestmatrixError(
+            f"{path}: {what} is not JSON: nested too deeply"
         ) from None

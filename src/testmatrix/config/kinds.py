@@ -68,8 +68,25 @@ class Text(Kind):
     def accepts(self, value: object) -> bool:
         return isinstance(value, str) and bool(value.strip())
 
+    def convert(
+        self, value: object, subject: str, fail: Fail, expect: str | None = None
+    ) -> Any:
+        if isinstance(value, str) and "\0" in value:
+            fail((), no_nul(subject, value))
+            return None
+        return super().convert(value, subject, fail, expect)
+
     def json(self) -> dict[str, Any]:
         return {"type": "string", "pattern": r"\S"}
+
+
+def no_nul(subject: str, value: str) -> str:
+    # a path, an argument or an environment value with NUL reaches the OS as a
+    # ValueError (embedded null byte) when the session runs: said here instead
+    return (
+        f"{subject} holds a NUL byte, which no path, argument or environment "
+        f"variable can hold, got {show(value)}"
+    )
 
 
 class Pattern(Kind):
@@ -423,7 +440,10 @@ class ScalarMap(Kind):
             if self.names is not None and not self.names.accepts(name):
                 fail((name,), f"{subject} names '{name}', not {self.names.expect}")
                 good = False
-            if not isinstance(item, SCALAR_TYPES):
+            if isinstance(item, str) and "\0" in item:
+                fail((name,), no_nul(f"{subject} '{name}'", item))
+                good = False
+            elif not isinstance(item, SCALAR_TYPES):
                 wanted = "a string, number or boolean"
                 fail(
                     (name,),
