@@ -37,23 +37,33 @@ def decode(data: bytes, path: object, what: str) -> str:
 MAX_BYTES = 64 * 1024 * 1024
 
 
-def read_text(path: Path, what: str, limit: int = MAX_BYTES) -> str:
-    """A text file's content; unreadable, bigger than `limit` bytes or not UTF-8 is
-    one line naming it."""
+def read_text(
+    path: Path, what: str, limit: int = MAX_BYTES, shown: object = None
+) -> str:
+    """A text file's content; unreadable, not a regular file, bigger than `limit`
+    bytes or not UTF-8 is one line naming it (as `shown`, default the path)."""
+    return decode(read_bytes(path, what, limit, shown), shown or path, what)
+
+
+def read_bytes(
+    path: Path, what: str, limit: int = MAX_BYTES, shown: object = None
+) -> bytes:
+    """A regular file's bytes, at most `limit` of them; anything else is one line."""
+    shown = shown or path
     try:
         # without waiting: a FIFO nobody writes to would block the open
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         with open(fd, "rb") as file:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise TestmatrixError(f"{path}: {what} is not a regular file")
+                raise TestmatrixError(f"{shown}: {what} is not a regular file")
             data = file.read(limit + 1)
     except OSError as exc:
-        raise TestmatrixError(f"{path}: cannot read {what}: {exc.strerror}") from None
+        raise TestmatrixError(f"{shown}: cannot read {what}: {exc.strerror}") from None
     if len(data) > limit:
         raise TestmatrixError(
-            f"{path}: {what} is bigger than {limit // (1024 * 1024)} MiB; not read"
+            f"{shown}: {what} is bigger than {limit // (1024 * 1024)} MiB; not read"
         )
-    return decode(data, path, what)
+    return data
 
 
 def read_json(path: Path, what: str, limit: int = MAX_BYTES) -> object:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from testmatrix.errors import TestmatrixError
-from testmatrix.jsonio import decode
+from testmatrix.jsonio import read_text
 
 if TYPE_CHECKING:
     import yaml  # optional dependency: imported where it is used
@@ -28,10 +28,7 @@ def compose(path: Path, name: str | None = None) -> tuple[str, yaml.Node | None]
 
     shown = name or str(path)
 
-    try:
-        text = decode(path.read_bytes(), shown, "pipeline")
-    except OSError as exc:
-        raise TestmatrixError(f"{shown}: cannot read: {exc.strerror}") from None
+    text = read_text(path, "pipeline", shown=shown)  # bounded: no /dev/zero, FIFO
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster
     try:
         root = yaml.compose(text, Loader=loader)

@@ -4,6 +4,7 @@ read no further."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -65,3 +66,15 @@ def test_check_vllm_refuses_the_bomb_in_one_line(tmp_path: Path, tiny):
         f"testmatrix: error: test-amd.yaml: its aliases expand to more than "
         f"{MAX_EXPANDED} nodes; not read\n"
     )
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_ci_file_that_never_ends_is_refused_not_read(tmp_path: Path, kind):
+    path = tmp_path / "test-amd.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)  # no writer: opening it to read would wait forever
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(errors.TestmatrixError) as info:
+        compose(path, "test-amd.yaml")
+    assert str(info.value) == "test-amd.yaml: pipeline is not a regular file"
