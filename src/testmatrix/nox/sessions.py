@@ -92,8 +92,9 @@ def _has_venv(session: nox.Session) -> bool:
 
 
 def _venv_path(session: nox.Session) -> Path | None:
-    location = getattr(session.virtualenv, "location", None)
-    return Path(location) if _has_venv(session) and location else None
+    venv = getattr(session, "virtualenv", None)
+    location = getattr(venv, "location", None)
+    return Path(location) if location and _has_venv(session) else None
 
 
 def refuse(session: nox.Session, message: str) -> NoReturn:

@@ -178,3 +178,19 @@ def test_a_nul_byte_in_a_suite_is_one_located_line(tiny, key, value, line):
         f"testmatrix: error: skiplists/suites.toml:3: {line}"
     )
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_skiplist_that_never_ends_is_one_line_not_a_hang(tiny, kind):
+    root = tiny({})
+    path = root / "skiplists" / "platforms" / "rocm.toml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    result = cli(root, "sessions")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "testmatrix: error: skiplists/platforms/rocm.toml: skiplist is not a regular "
+        "file\n"
+    )
