@@ -174,7 +174,7 @@ def attempt_as_nobody(leases: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", [0o600, 0o666])
+@pytest.mark.parametrize("mode", [0o600, 0o666], ids=["0600", "0666"])
 def test_another_users_lock_file_is_one_line_for_a_user_not_root(shared_leases, mode):
     planted = shared_leases / "scan.lock"
     planted.touch(mode=mode)
