@@ -215,3 +215,31 @@ def test_an_unsafe_directory_is_one_line_for_a_user_not_root(shared_leases):
         "another (TESTMATRIX_LEASE_DIR)\n"
     )
     assert not list(shared_leases.iterdir())  # refused before anything was made
+
+
+REMOVE = """
+import os, sys
+try:
+    os.unlink(sys.argv[1])
+except OSError as exc:
+    sys.exit(exc.strerror)
+print("removed")
+"""
+
+
+@pytest.mark.slow
+def test_a_lock_file_another_user_planted_cannot_be_removed_while_held(shared_leases):
+    """The attack of issue 20: nobody makes gpu0.lock first, root's session leases
+    GPU 0 on it, nobody removes the file, and a second session gets GPU 0 on a new
+    file. Root makes the file its own before using it, so the removal fails."""
+    planted = shared_leases / "gpu0.lock"
+    make = [*as_nobody(), "-c", f"open({str(planted)!r}, 'w').close()"]
+    subprocess.run(make, check=True, cwd="/", timeout=60)
+    assert planted.stat().st_uid != 0
+    with acquire(["0"], shared_leases, say=quiet, holder="first") as lease:
+        assert lease.gpus == ["0"] and planted.stat().st_uid == 0
+        remove = [*as_nobody(), "-c", REMOVE, str(planted)]
+        ran = subprocess.run(remove, cwd="/", capture_output=True, text=True)
+        assert (ran.returncode, ran.stderr) == (1, "Operation not permitted\n")
+        with pytest.raises(errors.TestmatrixError, match="no GPU became free"):
+            acquire(["0"], shared_leases, wait=0, say=quiet, holder="second")
