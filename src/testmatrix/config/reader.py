@@ -45,8 +45,8 @@ from testmatrix.core.names import (
     suite_runs_on,
     variant_description,
 )
-from testmatrix.errors import ConfigError, Problem, unknown
-from testmatrix.jsonio import NotText, decode
+from testmatrix.errors import ConfigError, Problem, TestmatrixError, unknown
+from testmatrix.jsonio import NotText, decode, read_bytes
 
 VISIBLE_DEVICES = {
     "rocm": "HIP_VISIBLE_DEVICES",
@@ -114,12 +114,12 @@ class Reader:
     def read(self, path: Path) -> Located | None:
         rel = self.rel(path)
         try:
-            text = decode(path.read_bytes(), rel, "skiplist")
-        except OSError as exc:
-            self.problems.append(Problem(rel, None, f"cannot read: {exc.strerror}"))
-            return None
+            text = decode(read_bytes(path, "skiplist", shown=rel), rel, "skiplist")
         except NotText as exc:
             self.problems.append(Problem(rel, exc.line, exc.detail))
+            return None
+        except TestmatrixError as exc:  # unreadable, too big, not a regular file
+            self.problems.append(Problem(rel, None, str(exc).removeprefix(f"{rel}: ")))
             return None
         try:
             data = tomlpos.parse(text)

@@ -38,6 +38,7 @@ from testmatrix.ci.shell import (
 )
 from testmatrix.ci.yamlsrc import (
     Source,
+    check_expansion,
     command_nodes,
     comment,
     compose,
@@ -119,6 +120,7 @@ def _read_file(
 
     name = _shown(path, base)
     text, root = compose(path, name)
+    check_expansion(root, name)
     shown = Path(name)  # what messages call the file
     if not isinstance(root, yaml.MappingNode):
         raise TestmatrixError(f"{name}:1: not a vLLM CI file: expected a mapping")
