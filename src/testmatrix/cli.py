@@ -716,6 +716,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="findings, unchecked commands and totals"
     )
     p.set_defaults(func=_check_vllm)
+    from .history.command import add_parser as add_history
+
+    add_history(sub)
     return parser
 
 

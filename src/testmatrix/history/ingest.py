@@ -1,0 +1,144 @@
+"""Ingest one build: its jobs' results into the store, in one transaction, once."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from ..errors import TestmatrixError
+from . import rollup
+from .artifacts import Job
+from .junit import Result
+from .outcomes import CODE, RANK
+from .store import Store
+
+MAX_BUILD_NAME = 200
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """What identifies a build: its id (Buildkite's number or UUID), commit, date
+    and branch."""
+
+    name: str
+    commit: str = ""
+    date: str = ""  # ISO 8601; the ingest's time where not given
+    branch: str = ""
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What an ingest did."""
+
+    build: str
+    jobs: int
+    results: int
+    new: bool  # False: the build was already there and nothing changed
+    rebuilt: bool  # an older build than the newest: its targets' state rebuilt
+
+
+def parse_date(text: str) -> str:
+    """An ISO 8601 date or time, as UTC 'YYYY-MM-DDTHH:MM:SS+00:00'."""
+    try:
+        when = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise TestmatrixError(
+            f"--date {text!r}: not an ISO 8601 date (2026-01-31 or "
+            "2026-01-31T04:00:00Z)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    return when.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _ids(
+    store: Store, table: str, columns: tuple[str, ...], wanted: Iterable[tuple]
+) -> dict[tuple, int]:
+    """Ids of dimension rows by their values, inserting the ones missing (the
+    writer's lock is held: nobody else assigns ids meanwhile)."""
+    wanted = set(wanted)
+    names = ", ".join(columns)
+    known: dict[tuple, int] = {}
+    for row in store.rows(f"SELECT id, {names} FROM {table}"):
+        known[tuple(row[1:])] = row[0]
+    missing = sorted(wanted - known.keys())
+    if missing:
+        first = (store.value(f"SELECT max(id) FROM {table}") or 0) + 1
+        rows = [(first + i, *values) for i, values in enumerate(missing)]
+        store.insert_many(table, ("id", *columns), rows)
+        known.update({tuple(r[1:]): r[0] for r in rows})
+    return known
+
+
+def _unique(results: list[Result]) -> list[Result]:
+    """One result per test in a job: pytest writes a failing teardown as a second
+    testcase; the worse of the two counts."""
+    seen: dict[str, Result] = {}
+    for result in results:
+        other = seen.get(result.nodeid)
+        if other is None or RANK[result.outcome] < RANK[other.outcome]:
+            seen[result.nodeid] = result
+    return list(seen.values()) if len(seen) != len(results) else results
+
+
+def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
+    """Write a build's jobs and results, and fold them into `state`; a build already
+    there is left as it is."""
+    if not info.name or len(info.name) > MAX_BUILD_NAME:
+        raise TestmatrixError(f"--build: give a build id of 1 to {MAX_BUILD_NAME} characters")
+    date = parse_date(info.date) if info.date else parse_date(
+        _dt.datetime.now(_dt.timezone.utc).isoformat()
+    )
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    count = sum(len(j.results) for j in jobs)
+    with store.transaction():
+        if store.value("SELECT id FROM builds WHERE name = ?", (info.name,)) is not None:
+            return Ingested(info.name, len(jobs), count, new=False, rebuilt=False)
+        build = (store.value("SELECT max(id) FROM builds") or 0) + 1
+        newest = store.value("SELECT max(started) FROM builds")
+        store.execute(
+            "INSERT INTO builds (id, name, commit_sha, branch, started, ingested)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (build, info.name, info.commit[:100], info.branch[:200], date, now),
+        )
+        for job in jobs:
+            job.results = _unique(job.results)
+        targets = _ids(store, "targets", ("name",), ((j.target,) for j in jobs))
+        suites = _ids(store, "suites", ("name",), ((j.suite,) for j in jobs))
+        results = [r for j in jobs for r in j.results]
+        tests = _ids(store, "tests", ("nodeid",), ((r.nodeid,) for r in results))
+        entries = _ids(store, "entries", ("location", "kind", "reason", "issue"),
+                       (r.entry for r in results if r.entry is not None))  # fmt: skip
+        messages = _ids(
+            store,
+            "messages",
+            ("error_type", "text"),
+            ((r.error_type, r.message) for r in results if r.message or r.error_type),
+        )
+        first_job = (store.value("SELECT max(id) FROM jobs") or 0) + 1
+        job_rows, fact_rows, pair_rows = [], [], []
+        for n, job in enumerate(jobs):
+            job_id, target, suite = first_job + n, targets[(job.target,)], suites[(job.suite,)]
+            job_rows.append((job_id, build, target, suite, job.shard, job.source[:1000]))
+            for r in job.results:
+                test, code = tests[(r.nodeid,)], CODE[r.outcome]
+                entry = None if r.entry is None else entries[tuple(r.entry)]
+                message = messages.get((r.error_type, r.message))
+                fact_rows.append((job_id, test, code, entry, message, r.duration))
+                pair_rows.append((target, test, code, suite, entry, message))
+        store.insert_many(
+            "jobs", ("id", "build_id", "target_id", "suite_id", "shard", "source"), job_rows
+        )
+        store.insert_many(
+            "results",
+            ("job_id", "test_id", "outcome", "entry_id", "message_id", "duration"),
+            fact_rows,
+        )
+        touched = sorted({t for t, *_ in pair_rows} | {r[2] for r in job_rows})
+        rebuilt = newest is not None and date < newest
+        if rebuilt:
+            rollup.rebuild(store, touched)
+        elif touched:
+            rollup.append_build(store, build, touched, rollup.by_pair(pair_rows))
+    return Ingested(info.name, len(jobs), count, new=True, rebuilt=rebuilt)
+
