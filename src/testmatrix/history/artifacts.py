@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import TestmatrixError
 from ..jsonio import read_json
-from .junit import Result, junit_address, node_id, read_junit
+from .junit import Result, junit_address, read_junit
 from .outcomes import Outcome
 
 MAX_FILES = 100_000  # report files in one build's artifacts
@@ -125,18 +125,18 @@ def _session_job(summary_path: Path, junit: Path, directory: Path) -> Job:
         raise TestmatrixError(
             f"{summary_path}:1: summary's 'flaky' or 'durations' has the wrong shape"
         )
-    # the exact node ids pytest reported, by the address JUnit writes for them
-    exact = {junit_address(n): n for n in durations if isinstance(n, str)}
     reran = {n for n in flaky if isinstance(n, str)}
-    results = []
-    for case in read_junit(junit):
-        nodeid = exact.get((case.classname, case.name)) or node_id(
-            case.classname, case.name
-        )
-        result = case.result._replace(nodeid=nodeid)
+    exact: dict[tuple[str, str], str] | None = None
+    results = read_junit(junit)
+    for n, result in enumerate(results):
+        nodeid = result.nodeid
+        if nodeid not in durations:  # a class named like a module: ask the summary
+            if exact is None:  # the exact ids pytest reported, by their JUnit address
+                exact = {junit_address(i): i for i in durations if isinstance(i, str)}
+            nodeid = exact.get(junit_address(nodeid), nodeid)
+            results[n] = result = result._replace(nodeid=nodeid)
         if nodeid in reran and result.outcome is Outcome.PASSED:
-            result = result._replace(outcome=Outcome.RERUN_PASSED)
-        results.append(result)
+            results[n] = result._replace(outcome=Outcome.RERUN_PASSED)
     rel = junit.relative_to(directory).as_posix()
     return Job(rel, target, suite, shard_id, results)
 
@@ -147,7 +147,7 @@ def _plain_job(
     """A JUnit file with no summary: its target from its tests' testmatrix_target,
     --target, or an agent pool its path names; its suite is its folder's name."""
     rel = path.relative_to(directory)
-    results = [c.result._replace(nodeid=node_id(c.classname, c.name)) for c in read_junit(path)]
+    results = read_junit(path)
     said = {r.target for r in results if r.target}
     if len(said) == 1:
         chosen = said.pop()

@@ -37,8 +37,8 @@ class StateRow:
     last_run: int | None
     first_seen: int
     last_seen: int
-    recent_builds: list[int]
-    recent: str
+    seen_at: int  # the target's build number (0: its first) of last_seen
+    recent: str  # one letter per build of the target, ending at seen_at
 
 
 class Context:
@@ -55,6 +55,13 @@ class Context:
         self.targets = dict(store.rows("SELECT id, name FROM targets"))
         self.suites = dict(store.rows("SELECT id, name FROM suites"))
         self._target_builds: dict[int, list[int]] | None = None
+
+    def result_range(self, build: Build) -> tuple[int, int]:
+        """The ids of a build's results (an empty range for a build with none)."""
+        row = self.store.rows(
+            "SELECT first_result, last_result FROM builds WHERE id = ?", (build.id,)
+        )[0]
+        return (row[0], row[1]) if row[0] is not None else (1, 0)
 
     def build(self, name: str) -> Build:
         found = self.by_name.get(name)
@@ -79,6 +86,10 @@ class Context:
         """The target's last `size` builds."""
         return set(self.target_builds().get(target, [])[-size:])
 
+    def builds_of(self, target: int) -> list[int]:
+        """The target's builds, oldest first."""
+        return self.target_builds().get(target, [])
+
     def target_ids(self, names: tuple[str, ...]) -> list[int] | None:
         """Ids of targets by name (None: every target); an unknown one is an error."""
         if not names:
@@ -94,7 +105,7 @@ class Context:
         sql = (
             "SELECT target_id, test_id, suite_id, outcome, entry_id, message_id,"
             " streak_start, streak_len, last_pass, last_run, first_seen, last_seen,"
-            " recent_builds, recent FROM state"
+            " seen_at, recent FROM state"
         )
         params: list[Any] = []
         clauses = [where] if where else []
@@ -107,7 +118,7 @@ class Context:
         for r in self.store.rows(sql, params):
             out.append(
                 StateRow(r[0], r[1], r[2], BY_CODE[r[3]], r[4], r[5], r[6], r[7], r[8],
-                         r[9], r[10], r[11], [int(b) for b in r[12].split()], r[13])  # fmt: skip
+                         r[9], r[10], r[11], r[12], r[13])  # fmt: skip
             )
         return out
 
@@ -133,8 +144,19 @@ def check_window(name: str, size: int) -> None:
         )
 
 
-def in_window(row: StateRow, window: set[int]) -> str:
-    """The row's recent letters of builds in the window, oldest first."""
-    return "".join(
-        letter for b, letter in zip(row.recent_builds, row.recent, strict=True) if b in window
-    )
+def in_window(row: StateRow, builds: list[int], size: int) -> list[tuple[int, str]]:
+    """(build id, letter) of each build among the target's last `size` (`builds`:
+    the target's builds, oldest first) that reported the test, oldest first."""
+    first = row.seen_at - len(row.recent) + 1  # the target build number of recent[0]
+    skip = max(0, len(builds) - size - first)
+    return [
+        (builds[first + i], letter)
+        for i, letter in enumerate(row.recent[skip:], skip)
+        if letter != "."
+    ]
+
+
+def letters(row: StateRow, builds: list[int], size: int) -> str:
+    """The letters of `in_window`, without the builds: a string slice, no list."""
+    first = row.seen_at - len(row.recent) + 1
+    return row.recent[max(0, len(builds) - size - first) :].replace(".", "")

@@ -7,7 +7,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Context, StateRow, check_window, in_window
+from .base import Context, StateRow, check_window, letters
 from .outcomes import Outcome
 from .store import Store
 
@@ -114,21 +114,21 @@ def _judge(
     location, kind, reason, issue = item.entry
     target = ctx.targets[item.target]
     latest = ctx.window(item.target, recent)
+    builds = ctx.builds_of(item.target)
 
     def finding(evidence: str, rows: list[StateRow], detail: str) -> EntryEvidence:
         tests = sorted(names[r.test] for r in rows)
         return EntryEvidence(location, kind, reason, issue, target, evidence, tests, detail)
 
     out = []
-    stale = [r for r in item.rows if _STALE & set(in_window(r, latest))]
+    stale = [r for r in item.rows if _STALE & set(letters(r, builds, recent))]
     if stale:
         out.append(finding("passed", stale, f"expected to fail, passed in the last {recent} builds: remove the entry"))
-    other = [r for r in item.rows if _DIFFERENT & set(in_window(r, latest))]
+    other = [r for r in item.rows if _DIFFERENT & set(letters(r, builds, recent))]
     if other:
         out.append(finding("fails_differently", other, f"failed with another error in the last {recent} builds"))
     if kind == "flaky" and len(ctx.target_builds().get(item.target, [])) >= quiet:
-        span = ctx.window(item.target, quiet)
-        seen = [in_window(r, span) for r in item.rows]
+        seen = [letters(r, builds, quiet) for r in item.rows]
         if any(seen) and not any(_FLAKE & set(s) for s in seen):
             out.append(finding("quiet_flaky", item.rows, f"no flake in the last {quiet} builds"))
     if kind in ("skip", "ignore") and not any(ran_at.get(r.test, "") >= cutoff for r in item.rows):

@@ -6,17 +6,16 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from ..errors import TestmatrixError
 from .outcomes import Outcome
 
 MAX_JUNIT_BYTES = 512 * 1024 * 1024  # one job's file; pytest writes a few MB
+MAX_TREE_BYTES = 64 * 1024 * 1024  # parsed whole below this size, streamed above
 MAX_ID = 4096  # a test id longer than this is no pytest node id
 MAX_MESSAGE = 500  # the first line of a message, cut here
 MAX_TEXT = 2000  # an entry's reason or location
-CHUNK = 1 << 20
-PROPERTY = "testmatrix_"
 # Maven Surefire's elements for failures that a rerun then passed (pytest writes none)
 RERUN_TAGS = frozenset({"rerunFailure", "rerunError", "flakyFailure", "flakyError"})
 _ERROR_NAME = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failed))[:\s]")
@@ -34,7 +33,7 @@ class Entry(NamedTuple):
 class Result(NamedTuple):
     """One test's result in one job."""
 
-    nodeid: str
+    nodeid: str  # as pytest's JUnit address reads (`node_id`); a summary may correct it
     outcome: Outcome
     entry: Entry | None
     error_type: str
@@ -43,15 +42,20 @@ class Result(NamedTuple):
     target: str  # testmatrix_target, '' where the file does not say
 
 
-class Case(NamedTuple):
-    """A `<testcase>` as read: its JUnit address, before the node id is known."""
-
-    classname: str
-    name: str
-    result: Result
-
-
 def node_id(classname: str, name: str) -> str:
+    """`_node_id`, its path and classes worked out once per class name."""
+    head = _HEADS.get(classname)
+    if head is None:
+        if len(_HEADS) > 100_000:
+            _HEADS.clear()
+        head = _HEADS[classname] = _node_id(classname, "")[:-2]
+    return f"{head}::{name}" if head else name
+
+
+_HEADS: dict[str, str] = {}
+
+
+def _node_id(classname: str, name: str) -> str:
     """A pytest node id from JUnit's address (pytest writes the module path with dots,
     then its classes): the last part named like a test module (test_*, *_test) ends
     the path; parts after it are classes."""
@@ -112,33 +116,35 @@ _RERUN_AT = re.compile(r"\[([^\[\]]+:\d+)\]$")
 
 
 def _entry(props: dict[str, str]) -> Entry | None:
-    where = props.get("entry")
-    kind = props.get("entry_kind", "")
-    reason = props.get("reason", "")
+    where = props.get("testmatrix_entry")
+    kind = props.get("testmatrix_entry_kind", "")
+    reason = props.get("testmatrix_reason", "")
     if not where:  # a flaky entry: its rerun property cites it, "... [file:line]"
-        rerun = props.get("rerun", "")
+        rerun = props.get("testmatrix_rerun", "")
         found = _RERUN_AT.search(rerun)
         if not found:
             return None
         where, kind, reason = found.group(1), "flaky", rerun[: found.start()].strip()
-    issue = props.get("issue", "")
+    issue = props.get("testmatrix_issue", "")
     return Entry(where[:MAX_TEXT], kind[:100], reason[:MAX_TEXT], issue[:MAX_TEXT])
 
 
-def _case(element: ET.Element, path: Path, number: int) -> Case:
-    props: dict[str, str] = {}
-    tag = kind = None
-    text: str | None = None
+_NO_PROPS: dict[str, str] = {}
+_RESULT_TAGS = frozenset({"failure", "error", "skipped"})
+
+
+def _case(element: ET.Element, path: Path, number: int) -> Result:
+    # the hot loop of an ingest (50,000 calls a nightly build): plain passes take
+    # the shortest path
+    props = _NO_PROPS
+    tag = kind = text = None
     reran = False
     for child in element:
         ctag = child.tag
         if ctag == "properties":
-            for prop in child:
-                name = prop.get("name", "")
-                if name.startswith(PROPERTY):
-                    props[name[len(PROPERTY) :]] = prop.get("value", "")
-        elif ctag in ("failure", "error", "skipped"):
-            # a failing test with a failing teardown has both: the first one counts
+            props = {p.get("name", ""): p.get("value", "") for p in child}
+        elif ctag in _RESULT_TAGS:
+            # a failing test with a failing teardown has both: the failure counts
             if tag is None or ctag == "failure":
                 tag, kind = ctag, child.get("type")
                 text = child.get("message") or child.text
@@ -150,30 +156,44 @@ def _case(element: ET.Element, path: Path, number: int) -> Case:
         raise TestmatrixError(
             f"{path}: testcase {number}: no name, or an id over {MAX_ID} characters"
         )
+    try:
+        duration: float | None = float(element.get("time", ""))
+        if not 0 <= duration < 1e9:  # type: ignore[operator]
+            duration = None
+    except ValueError:
+        duration = None
+    entry = _entry(props) if props else None
+    target = props.get("testmatrix_target", "")
+    if tag is None:
+        outcome = Outcome.RERUN_PASSED if reran else Outcome.PASSED
+        return Result(node_id(classname, name), outcome, entry, "", "", duration, target)
     message = first_line(text)
-    outcome = _outcome(props.get("fate", ""), tag, kind or "", message)
-    if reran and outcome is Outcome.PASSED:
-        outcome = Outcome.RERUN_PASSED
-    skipped = tag == "skipped"
-    error_type = (kind or "skip")[:200] if skipped else _error_type(kind, message)
+    outcome = _outcome(props.get("testmatrix_fate", ""), tag, kind or "", message)
+    if tag == "skipped":
+        error_type = (kind or "skip")[:200]
+    else:
+        error_type = _error_type(kind, message)
     if outcome is Outcome.FAILS_DIFFERENTLY:  # "..., got ValueError: ..."
         got = _GOT.search(message)
         error_type = got.group(1) if got else error_type
-    try:
-        duration: float | None = float(element.get("time", ""))
-    except ValueError:
-        duration = None
-    if duration is not None and not 0 <= duration < 1e9:
-        duration = None
-    result = Result(
-        "", outcome, _entry(props), error_type, message, duration, props.get("target", "")
-    )
-    return Case(classname, name, result)
+    return Result(node_id(classname, name), outcome, entry, error_type, message, duration, target)
 
 
-def read_junit(path: Path) -> list[Case]:
-    """Every `<testcase>` of a JUnit file, streamed; a DTD (entity expansion) and
-    files over MAX_JUNIT_BYTES are refused."""
+class _NoDTD(ET.TreeBuilder):
+    """ElementTree's builder (in C), refusing a DTD before expat reads its entities:
+    pytest writes none, and entity expansion is how an XML file eats memory."""
+
+    def doctype(self, name: str, pubid: str, system: str) -> None:
+        raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
+
+
+class _Refused(Exception):
+    pass
+
+
+def read_junit(path: Path) -> list[Result]:
+    """Every `<testcase>` of a JUnit file: parsed whole up to MAX_TREE_BYTES (as
+    fast as ElementTree goes), streamed above, refused over MAX_JUNIT_BYTES."""
     try:
         size = path.stat().st_size
         if size > MAX_JUNIT_BYTES:
@@ -181,51 +201,40 @@ def read_junit(path: Path) -> list[Case]:
                 f"{path}: {size} bytes, over the {MAX_JUNIT_BYTES} a JUnit file may have"
             )
         with open(path, "rb") as handle:
-            return _parse(handle, path)
+            if size <= MAX_TREE_BYTES:
+                return _whole(handle, path)
+            return _streamed(handle, path)
     except OSError as exc:
         raise TestmatrixError(f"{path}: cannot read: {exc.strerror}") from None
+    except ET.ParseError as exc:
+        line = exc.position[0] if exc.position else 1
+        why = str(exc).split(":")[0]
+        raise TestmatrixError(f"{path}:{line}: not well-formed XML: {why}") from None
+    except _Refused as exc:
+        raise TestmatrixError(f"{path}:1: {exc}") from None
 
 
-def _parse(handle, path: Path) -> list[Case]:  # type: ignore[no-untyped-def]
-    parser = ET.XMLPullParser(events=("start", "end"))
-    cases: list[Case] = []
-    prolog = b""
-    started = False
-    depth = 0
-    while True:
-        chunk = handle.read(CHUNK)
-        if not started:
-            prolog += chunk
-            if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
-                raise TestmatrixError(
-                    f"{path}:1: a JUnit file with a DTD (pytest writes none): refused"
-                )
-        try:
-            if chunk:
-                parser.feed(chunk)
-            else:
-                parser.close()
-            for event, element in parser.read_events():
-                if event == "start":
-                    if not started:
-                        started, prolog = True, b""
-                        if element.tag not in ("testsuites", "testsuite"):
-                            raise TestmatrixError(
-                                f"{path}:1: not a JUnit report (its root is "
-                                f"<{element.tag[:50]}>)"
-                            )
-                    depth += element.tag == "testcase"
-                elif element.tag == "testcase":
-                    depth -= 1
-                    if depth == 0:
-                        cases.append(_case(element, path, len(cases) + 1))
-                        element.clear()
-        except ET.ParseError as exc:
-            line = exc.position[0] if exc.position else 1
-            why = str(exc).split(":")[0]
-            raise TestmatrixError(f"{path}:{line}: not well-formed XML: {why}") from None
-        if not chunk:
-            break
-    if not started:
-        raise TestmatrixError(f"{path}:1: empty: not a JUnit report")
+def _check_root(tag: str, path: Path) -> None:
+    if tag not in ("testsuites", "testsuite"):
+        raise TestmatrixError(f"{path}:1: not a JUnit report (its root is <{tag[:50]}>)")
+
+
+def _whole(handle: BinaryIO, path: Path) -> list[Result]:
+    root = ET.parse(handle, parser=ET.XMLParser(target=_NoDTD())).getroot()
+    _check_root(root.tag, path)
+    return [_case(e, path, n) for n, e in enumerate(root.iter("testcase"), 1)]
+
+
+def _streamed(handle: BinaryIO, path: Path) -> list[Result]:
+    cases: list[Result] = []
+    parser = ET.XMLParser(target=_NoDTD())
+    rooted = False
+    for event, element in ET.iterparse(handle, events=("start", "end"), parser=parser):
+        if event == "start":
+            if not rooted:
+                _check_root(element.tag, path)
+                rooted = True
+        elif element.tag == "testcase":
+            cases.append(_case(element, path, len(cases) + 1))
+            element.clear()  # what is read is let go: memory stays flat
     return cases

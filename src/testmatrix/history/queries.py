@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .base import Build, Context, StateRow, check_window, in_window
+from .base import Build, Context, StateRow, check_window, in_window, letters
 from .outcomes import (
     BY_CODE,
     FAILED_LETTERS,
@@ -72,7 +72,6 @@ def status(
         names = {r.test: names[r.test] for r in rows}
     entries = ctx.names("entries", "location, reason", {r.entry for r in rows if r.entry})
     messages = ctx.names("messages", "error_type, text", {r.message for r in rows if r.message})
-    windows = {t: ctx.window(t, window) for t in {r.target for r in rows}}
     out = []
     for r in rows:
         since, seen = ctx.builds[r.streak_start], ctx.builds[r.last_seen]
@@ -93,7 +92,7 @@ def status(
                 passed.date if passed else None,
                 seen.name,
                 seen.date,
-                _changes(in_window(r, windows[r.target])),
+                _changes(letters(r, ctx.builds_of(r.target), window)),
                 entry[0] if entry else None,
                 entry[1] if entry else None,
                 _describe(message),
@@ -144,8 +143,8 @@ def _build_results(ctx: Context, build: Build) -> dict[tuple[int, int], _ONE]:
     out: dict[tuple[int, int], _ONE] = {}
     for target, test, code, entry, message, duration in ctx.store.rows(
         "SELECT j.target_id, r.test_id, r.outcome, r.entry_id, r.message_id, r.duration"
-        " FROM jobs j JOIN results r ON r.job_id = j.id WHERE j.build_id = ?",
-        (build.id,),
+        " FROM results r JOIN jobs j ON j.id = r.job_id WHERE r.id BETWEEN ? AND ?",
+        ctx.result_range(build),
     ):
         outcome = BY_CODE[code]
         key = (target, test)
@@ -250,9 +249,9 @@ class FlakyTest:
 
 
 def _flake_of(
-    row: StateRow, ctx: Context, window: set[int], rate: float, min_changes: int
+    row: StateRow, ctx: Context, window: int, rate: float, min_changes: int
 ) -> tuple[list[str], int, int, float, list[str]] | None:
-    pairs = [(b, ch) for b, ch in zip(row.recent_builds, row.recent, strict=True) if b in window]
+    pairs = in_window(row, ctx.builds_of(row.target), window)
     reasons: list[str] = []
     evidence: set[int] = set()
     by_commit: dict[str, set[bool]] = {}
@@ -303,13 +302,12 @@ def flaky(
     ctx = Context(store)
     # only rows whose recent letters could show a flake are decoded
     rows = ctx.state(ctx.target_ids(targets))
-    windows = {t: ctx.window(t, window) for t in ctx.targets}
     found = []
     for row in rows:
-        letters = row.recent
-        if len(set(letters.upper())) < 2 and "R" not in letters and letters.isupper():
+        recent = row.recent.replace(".", "")
+        if len(set(recent)) < 2 and "R" not in recent and recent.isupper():
             continue  # one outcome throughout: no flake possible
-        flake = _flake_of(row, ctx, windows[row.target], rate, min_changes)
+        flake = _flake_of(row, ctx, window, rate, min_changes)
         if flake is not None:
             found.append((row, flake))
     tests = ctx.names("tests", "nodeid", {r.test for r, _ in found})

@@ -4,10 +4,10 @@ than the newest (a backfill) rebuilds its targets' rows from `results`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from .outcomes import BY_CODE, CODE, RANK, SKIPPED, TEST_PASSED, Outcome, letter_of
+from .outcomes import BY_CODE, CODE, LETTERS, RANK, SKIPPED, TEST_PASSED, Outcome, letter_of
 from .store import RECENT_DEPTH, Store
 
 COLUMNS = (
@@ -23,38 +23,42 @@ COLUMNS = (
     "last_run",
     "first_seen",
     "last_seen",
-    "recent_builds",
+    "seen_at",
     "recent",
 )
 # a job's result of one test: (outcome code, suite id, entry id, message id)
 Item = tuple[int, int, "int | None", "int | None"]
+# (target, test) -> the build's one result there, or a list where several jobs ran it
+Pairs = dict[tuple[int, int], "Item | list[Item]"]
 _PASS_CODES = frozenset(CODE[o] for o in TEST_PASSED)
 _RUN_CODES = frozenset(CODE[o] for o in Outcome if o not in SKIPPED)
+_LETTER = {code: LETTERS[o] for code, o in BY_CODE.items()}
+_RANK = {code: RANK[o] for code, o in BY_CODE.items()}
 
 
 def advance(
-    prev: Sequence[Any] | None, key: tuple[int, int], build: int, items: list[Item]
-) -> list[Any]:
-    """The state row after one more build in which these jobs ran the test."""
-    if len(items) == 1:
-        code, suite, entry, message = items[0]
-        letter = letter_of([BY_CODE[code]])
+    prev: Sequence[Any] | None,
+    key: tuple[int, int],
+    build: int,
+    ordinal: int,
+    items: Item | list[Item],
+) -> tuple:
+    """The state row after one more build (the target's `ordinal`-th) in which these
+    jobs ran the test."""
+    if items.__class__ is tuple:
+        code, suite, entry, message = items  # type: ignore[misc]
+        letter = _LETTER[code]
     else:
-        outcomes = [BY_CODE[i[0]] for i in items]
-        code, suite, entry, message = min(items, key=lambda i: RANK[BY_CODE[i[0]]])
-        letter = letter_of(outcomes)
+        code, suite, entry, message = min(items, key=lambda i: _RANK[i[0]])
+        letter = letter_of([BY_CODE[i[0]] for i in items])
     passed = build if code in _PASS_CODES else None
     ran = build if code in _RUN_CODES else None
     if prev is None:
-        return [*key, suite, code, entry, message, build, 1, passed, ran, build, build,
-                str(build), letter]  # fmt: skip
+        return (*key, suite, code, entry, message, build, 1, passed, ran, build, build,
+                ordinal, letter)  # fmt: skip
     same = prev[3] == code
-    builds = f"{prev[12]} {build}"
-    recent = prev[13] + letter
-    if len(recent) > RECENT_DEPTH:
-        recent = recent[-RECENT_DEPTH:]
-        builds = builds.split(" ", 1)[1]
-    return [
+    recent = prev[13] + "." * (ordinal - prev[12] - 1) + letter
+    return (
         *key,
         suite,
         code,
@@ -66,48 +70,79 @@ def advance(
         ran or prev[9],
         prev[10],
         build,
-        builds,
-        recent,
-    ]
-
-
-def by_pair(rows: Iterable[Sequence[Any]]) -> dict[tuple[int, int], list[Item]]:
-    """(target id, test id, outcome, suite id, entry id, message id) rows of one
-    build, grouped by target and test."""
-    out: dict[tuple[int, int], list[Item]] = {}
-    for target, test, code, suite, entry, message in rows:
-        item = (code, suite, entry, message)
-        found = out.get((target, test))
-        if found is None:
-            out[(target, test)] = [item]
-        else:
-            found.append(item)
-    return out
-
-
-def append_build(
-    store: Store, build: int, targets: list[int], pairs: dict[tuple[int, int], list[Item]]
-) -> None:
-    """Fold the newest build into the state rows of its targets."""
-    marks = ", ".join("?" * len(targets))
-    rows = store.rows(
-        f"SELECT {', '.join(COLUMNS)} FROM state WHERE target_id IN ({marks})", targets
+        ordinal,
+        recent[-RECENT_DEPTH:],
     )
-    current = {(r[0], r[1]): r for r in rows}
-    changed = [
-        advance(current.get(key), key, build, items) for key, items in pairs.items()
-    ]
-    _replace(store, targets, changed, keep=[r for k, r in current.items() if k not in pairs])
 
 
-def _replace(
-    store: Store, targets: list[int], rows: list[list[Any]], keep: list[Any]
-) -> None:
+def add(pairs: Pairs, key: tuple[int, int], item: Item) -> None:
+    found = pairs.get(key)
+    if found is None:
+        pairs[key] = item
+    elif found.__class__ is list:
+        found.append(item)  # type: ignore[union-attr]
+    else:
+        pairs[key] = [found, item]  # type: ignore[list-item]
+
+
+def _ordinals(store: Store, targets: list[int]) -> dict[int, int]:
+    """Each target's number of builds so far, less one: the newest build's ordinal."""
+    marks = ", ".join("?" * len(targets))
+    return {
+        target: count - 1
+        for target, count in store.rows(
+            "SELECT target_id, count(DISTINCT build_id) FROM jobs"
+            f" WHERE target_id IN ({marks}) GROUP BY target_id",
+            targets,
+        )
+    }
+
+
+_DOTS = "." * RECENT_DEPTH
+_GROWN = f"state.recent || substr('{_DOTS}', 1, excluded.seen_at - state.seen_at - 1) || excluded.recent"
+# advance() in SQL, for a whole build at once: the database folds the rows in C.
+# The right-hand sides read the row as it was (SQLite and PostgreSQL agree).
+_UPSERT = f"""INSERT INTO state ({", ".join(COLUMNS)})
+VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (target_id, test_id) DO UPDATE SET
+ suite_id = excluded.suite_id, entry_id = excluded.entry_id,
+ message_id = excluded.message_id, outcome = excluded.outcome,
+ streak_start = CASE WHEN state.outcome = excluded.outcome
+  THEN state.streak_start ELSE excluded.streak_start END,
+ streak_len = CASE WHEN state.outcome = excluded.outcome
+  THEN state.streak_len + 1 ELSE 1 END,
+ last_pass = coalesce(excluded.last_pass, state.last_pass),
+ last_run = coalesce(excluded.last_run, state.last_run),
+ last_seen = excluded.last_seen, seen_at = excluded.seen_at,
+ recent = CASE WHEN length({_GROWN}) > {RECENT_DEPTH}
+  THEN substr({_GROWN}, length({_GROWN}) - {RECENT_DEPTH - 1}) ELSE {_GROWN} END"""
+def append_build(store: Store, build: int, targets: list[int], pairs: Pairs) -> None:
+    """Fold the newest build into the state rows of its targets: advance() done by
+    the database, one upsert per test."""
+    ordinals = _ordinals(store, targets)
+    rows = []
+    for (target, test), items in pairs.items():
+        if items.__class__ is tuple:
+            code, suite, entry, message = items  # type: ignore[misc]
+            letter = _LETTER[code]
+        else:
+            code, suite, entry, message = min(items, key=lambda i: _RANK[i[0]])  # type: ignore[union-attr]
+            letter = letter_of([BY_CODE[i[0]] for i in items])  # type: ignore[union-attr]
+        passed = build if code in _PASS_CODES else None
+        ran = build if code in _RUN_CODES else None
+        rows.append((target, test, suite, code, entry, message, build, passed, ran,
+                     build, build, ordinals[target], letter))  # fmt: skip
+    rows.sort()  # in the state's key order: the b-tree is walked once
+    store.executemany(_UPSERT, rows)
+
+
+def _replace(store: Store, targets: list[int], rows: list[Any]) -> None:
     """The targets' state rows, written anew: one bulk delete and insert costs less
     than an update per row."""
     marks = ", ".join("?" * len(targets))
     store.execute(f"DELETE FROM state WHERE target_id IN ({marks})", targets)
-    store.insert_many("state", COLUMNS, [*keep, *rows])
+    rows.sort()  # in primary key order: appends to the b-tree, no page splits
+    store.insert_many("state", COLUMNS, rows)
 
 
 def rebuild(store: Store, targets: list[int]) -> None:
@@ -120,14 +155,28 @@ def rebuild(store: Store, targets: list[int]) -> None:
         f" WHERE j.target_id IN ({marks}) ORDER BY b.started, b.id",
         targets,
     )
-    state: dict[tuple[int, int], list[Any]] = {}
+    # each build's number among its target's builds (a job with no results counts)
+    ordinal: dict[tuple[int, int], int] = {}
+    counts: dict[int, int] = {}
+    for target, build, _ in store.rows(
+        "SELECT DISTINCT j.target_id, j.build_id, b.started FROM jobs j"
+        f" JOIN builds b ON b.id = j.build_id WHERE j.target_id IN ({marks})"
+        " ORDER BY b.started, j.build_id",
+        targets,
+    ):
+        ordinal[(target, build)] = counts[target] = counts.get(target, -1) + 1
+    state: dict[tuple[int, int], tuple] = {}
     start = 0
     while start < len(rows):
         build = rows[start][0]
         end = start
         while end < len(rows) and rows[end][0] == build:
             end += 1
-        for key, items in by_pair(r[1:] for r in rows[start:end]).items():
-            state[key] = advance(state.get(key), key, build, items)
+        pairs: Pairs = {}
+        for _, target, test, code, suite, entry, message in rows[start:end]:
+            add(pairs, (target, test), (code, suite, entry, message))
+        for key, items in pairs.items():
+            place = ordinal[(key[0], build)]
+            state[key] = advance(state.get(key), key, build, place, items)
         start = end
-    _replace(store, targets, list(state.values()), keep=[])
+    _replace(store, targets, list(state.values()))
