@@ -478,7 +478,12 @@ def _report(args: argparse.Namespace) -> int:
     if args.expected:
         workspace = load_workspace(args.root, check_paths=False)
         expected = [(k.target, k.suite) for k in sessions(workspace).values()]
-    text = reports.matrix(reports.read_summaries(paths), expected)
+    streaks = None
+    if args.history is not None:
+        from .history.command import report_streaks
+
+        streaks = report_streaks(args.history, args.root)
+    text = reports.matrix(reports.read_summaries(paths), expected, streaks)
     if args.output:
         _write(Path(args.output), text, given=True)
     else:
@@ -635,6 +640,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-empty",
         action="store_true",
         help="with no summary at all, write a matrix that says so (exit 0)",
+    )
+    p.add_argument(
+        "--history",
+        nargs="?",
+        const="",
+        metavar="DB",
+        help="put each red cell's streak from this history beside it (no DB: the "
+        "default history, see `testmatrix history --help`)",
     )
     p.set_defaults(func=_report)
 

@@ -297,6 +297,7 @@ class _Loader:
             "reports_dir": reports_dir or workspace["reports_dir"],
             "pipeline": buildkite.pop("pipeline"),
             "annotate": buildkite.pop("annotate"),
+            "history": buildkite.pop("history"),
             "buildkite": buildkite_settings(buildkite),
         }
         suites: dict[str, Suite] = {}

@@ -375,6 +375,9 @@ class Workspace:
     reports_dir: str = "reports"
     pipeline: str = ".buildkite/pipeline.yml"
     annotate: bool = True  # the pipeline's last step posts the merged matrix
+    # the last step records the build in the history: "artifact" (a SQLite file
+    # carried from build to build) or "postgresql" ($TESTMATRIX_HISTORY_DB); None: off
+    history: str | None = None
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
 
     def suites_holding(self, path: str) -> tuple[str, ...]:

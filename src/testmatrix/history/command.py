@@ -168,3 +168,20 @@ def _ingest(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     else:
         text = f"build {done.build}: already in {store.name}; nothing changed\n"
     return data, text
+
+
+def report_streaks(db: str, root: Path | None) -> dict[tuple[str, str], str]:
+    """Streaks for `testmatrix report --history`; a history that cannot be read is
+    said on stderr and the matrix goes out without them."""
+    from ..config import find_root
+    from .streaks import red_streaks
+
+    try:
+        store = open_store(db or default_path(find_root(root or Path.cwd())), create=False)
+    except TestmatrixError as exc:
+        print(f"testmatrix: note: no streaks: {exc}", file=sys.stderr)
+        return {}
+    try:
+        return red_streaks(store)
+    finally:
+        store.close()
