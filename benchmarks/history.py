@@ -46,7 +46,9 @@ TARGETS = ("cuda", "rocm:mi300", "rocm:mi325", "rocm:mi355")
 JOBS_PER_TARGET = 100  # 400 jobs
 TESTS_PER_JOB = 125  # 50,000 results per build
 RESULTS_PER_BUILD = len(TARGETS) * JOBS_PER_TARGET * TESTS_PER_JOB
-ENTRY = Entry("skiplists/platforms/rocm.toml:54", "skip", "encoder models", "https://x/1")
+ENTRY = Entry(
+    "skiplists/platforms/rocm.toml:54", "skip", "encoder models", "https://x/1"
+)
 FLAKY = Entry("skiplists/platforms/rocm.toml:90", "flaky", "timing", "")
 MESSAGES = [f"AssertionError: assert {i} == {i + 1}" for i in range(50)]
 
@@ -57,18 +59,46 @@ def _outcome(rng: random.Random, test: int, target: str, build: int) -> Result:
     kind = test % 100
     rocm = target != "cuda"
     if kind < 2 and rocm:
-        return Result("", Outcome.SKIPPED_BY_ENTRY, ENTRY, "pytest.skip", ENTRY.reason, 0.0, target)
+        return Result(
+            "",
+            Outcome.SKIPPED_BY_ENTRY,
+            ENTRY,
+            "pytest.skip",
+            ENTRY.reason,
+            0.0,
+            target,
+        )
     if kind < 4 and rocm:
-        return Result("", Outcome.SKIPPED_IN_CODE, None, "pytest.skip", "Need at least 4 GPUs", 0.0, target)
+        return Result(
+            "",
+            Outcome.SKIPPED_IN_CODE,
+            None,
+            "pytest.skip",
+            "Need at least 4 GPUs",
+            0.0,
+            target,
+        )
     if kind == 4:
         out = Outcome.FAILED if rng.random() < 0.3 else Outcome.PASSED
-        return Result("", out, None, "AssertionError" if out is Outcome.FAILED else "", MESSAGES[test % 50] if out is Outcome.FAILED else "", 1.0, target)
+        return Result(
+            "",
+            out,
+            None,
+            "AssertionError" if out is Outcome.FAILED else "",
+            MESSAGES[test % 50] if out is Outcome.FAILED else "",
+            1.0,
+            target,
+        )
     if kind == 5 and rocm:
         out = Outcome.RERUN_PASSED if rng.random() < 0.2 else Outcome.PASSED
         return Result("", out, FLAKY, "", "", 2.0, target)
     if kind == 6 and (build // 20) % 2 == 1:  # broken for 20 builds, fixed for 20
-        return Result("", Outcome.FAILED, None, "AssertionError", MESSAGES[test % 50], 1.5, target)
-    return Result("", Outcome.PASSED, None, "", "", round(0.1 + (test % 7) * 0.3, 3), target)
+        return Result(
+            "", Outcome.FAILED, None, "AssertionError", MESSAGES[test % 50], 1.5, target
+        )
+    return Result(
+        "", Outcome.PASSED, None, "", "", round(0.1 + (test % 7) * 0.3, 3), target
+    )
 
 
 def synthetic_jobs(build: int) -> list[Job]:
@@ -83,7 +113,9 @@ def synthetic_jobs(build: int) -> list[Job]:
                 nodeid = f"tests/group{j:03d}/test_mod{t % 5}.py::test_case_{test}[param-{t}]"
                 results.append(res._replace(nodeid=nodeid))
             suite = f"group{j:03d}"
-            jobs.append(Job(f"reports/{target}-{suite}/junit.xml", target, suite, 0, results))
+            jobs.append(
+                Job(f"reports/{target}-{suite}/junit.xml", target, suite, 0, results)
+            )
     return jobs
 
 
@@ -95,21 +127,38 @@ def write_artifacts(jobs: list[Job], directory: Path) -> list[Path]:
         folder = directory / Path(job.source).parent
         folder.mkdir(parents=True, exist_ok=True)
         root = ET.Element("testsuites", name="pytest tests")
-        suite = ET.SubElement(root, "testsuite", name="pytest", tests=str(len(job.results)))
+        suite = ET.SubElement(
+            root, "testsuite", name="pytest", tests=str(len(job.results))
+        )
         for r in job.results:
             path, name = r.nodeid.split("::")
-            case = ET.SubElement(suite, "testcase", classname=path[:-3].replace("/", "."), name=name, time=str(r.duration))
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=path[:-3].replace("/", "."),
+                name=name,
+                time=str(r.duration),
+            )
             props = ET.SubElement(case, "properties")
             fate = "skipped" if r.outcome is Outcome.SKIPPED_BY_ENTRY else "runs"
             values = {"fate": fate, "target": job.target, "models": "facebook/opt-125m"}
             if r.entry is not None:
-                values.update(entry=r.entry.location, entry_kind=r.entry.kind, reason=r.entry.reason, issue=r.entry.issue)
+                values.update(
+                    entry=r.entry.location,
+                    entry_kind=r.entry.kind,
+                    reason=r.entry.reason,
+                    issue=r.entry.issue,
+                )
             for key, value in values.items():
                 ET.SubElement(props, "property", name=f"testmatrix_{key}", value=value)
             if r.outcome is Outcome.FAILED:
-                ET.SubElement(case, "failure", message=r.message).text = "Traceback...\n" * 5
+                ET.SubElement(case, "failure", message=r.message).text = (
+                    "Traceback...\n" * 5
+                )
             elif r.outcome in (Outcome.SKIPPED_BY_ENTRY, Outcome.SKIPPED_IN_CODE):
-                ET.SubElement(case, "skipped", type="pytest.skip", message=r.message).text = r.message
+                ET.SubElement(
+                    case, "skipped", type="pytest.skip", message=r.message
+                ).text = r.message
         junit = folder / "junit.xml"
         ET.ElementTree(root).write(junit, encoding="utf-8", xml_declaration=True)
         files.append(junit)
@@ -120,7 +169,9 @@ def write_artifacts(jobs: list[Job], directory: Path) -> list[Path]:
             "counts": {},
             "exitstatus": 0,
             "shard": None,
-            "flaky": [r.nodeid for r in job.results if r.outcome is Outcome.RERUN_PASSED],
+            "flaky": [
+                r.nodeid for r in job.results if r.outcome is Outcome.RERUN_PASSED
+            ],
             "durations": {r.nodeid: r.duration for r in job.results},
         }
         (folder / "summary.json").write_text(json.dumps(summary))
@@ -145,11 +196,20 @@ def fill(db: str, builds: int) -> None:
         have = store.value("SELECT count(*) FROM builds") or 0
         start = time.perf_counter()
         for n in range(have, builds):
-            date = time.strftime("%Y-%m-%dT04:00:00+00:00", time.gmtime(1735700000 + n * 86400))
-            ingest(store, BuildInfo(str(1000 + n), f"c{n // 2:05d}", date), synthetic_jobs(n))
+            date = time.strftime(
+                "%Y-%m-%dT04:00:00+00:00", time.gmtime(1735700000 + n * 86400)
+            )
+            ingest(
+                store,
+                BuildInfo(str(1000 + n), f"c{n // 2:05d}", date),
+                synthetic_jobs(n),
+            )
             if (n + 1) % 10 == 0:
                 rate = (n + 1 - have) / (time.perf_counter() - start)
-                print(f"  filled {n + 1}/{builds} builds ({rate:.1f} builds/s)", flush=True)
+                print(
+                    f"  filled {n + 1}/{builds} builds ({rate:.1f} builds/s)",
+                    flush=True,
+                )
     finally:
         store.close()
 
@@ -176,10 +236,23 @@ def machine() -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=10_000_000, help="results in the history (default 10 million)")
-    parser.add_argument("--runs", type=int, default=5, help="measured runs per figure (median)")
-    parser.add_argument("--workdir", type=Path, help="keep the database here (reused when it has enough builds)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=10_000_000,
+        help="results in the history (default 10 million)",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=5, help="measured runs per figure (median)"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the database here (reused when it has enough builds)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="testmatrix-history-bench-"))
@@ -190,7 +263,12 @@ def main() -> int:
     fill(db, builds)
     rows = builds * RESULTS_PER_BUILD
     size = os.path.getsize(db)
-    figures: dict[str, Any] = {"rows": rows, "builds": builds, "db_bytes": size, "bytes_per_million_rows": round(size / rows * 1e6)}
+    figures: dict[str, Any] = {
+        "rows": rows,
+        "builds": builds,
+        "db_bytes": size,
+        "bytes_per_million_rows": round(size / rows * 1e6),
+    }
     store = open_store(db, create=False)
     first, last = str(1000 + builds - 2), str(1000 + builds - 1)
     queries = {
@@ -203,7 +281,9 @@ def main() -> int:
         query()  # warm: the OS cache and SQLite's page cache
         wall, cpu = measure(query, args.runs)
         figures[f"{name}_s"], figures[f"{name}_cpu_s"] = round(wall, 3), round(cpu, 3)
-        figures[f"{name}_rows"] = len(query()) if name != "diff" else len(query().changes)  # type: ignore[attr-defined]
+        figures[f"{name}_rows"] = (
+            len(query()) if name != "diff" else len(query().changes)
+        )  # type: ignore[attr-defined]
     store.close()
     figures.update(_ingest_figure(work, db, builds, args.runs))
     figures["machine"] = machine()
@@ -239,16 +319,24 @@ def _ingest_figure(work: Path, db: str, builds: int, runs: int) -> dict[str, Any
     b, c = (statistics.median(t[0] for t in x) for x in (baseline, candidate))
     bc, cc = (statistics.median(t[1] for t in x) for x in (baseline, candidate))
     return {
-        "parse_s": round(b, 3), "ingest_s": round(c, 3), "ingest_ratio": round(c / b, 2),
-        "parse_cpu_s": round(bc, 3), "ingest_cpu_s": round(cc, 3), "ingest_cpu_ratio": round(cc / bc, 2),
+        "parse_s": round(b, 3),
+        "ingest_s": round(c, 3),
+        "ingest_ratio": round(c / b, 2),
+        "parse_cpu_s": round(bc, 3),
+        "ingest_cpu_s": round(cc, 3),
+        "ingest_cpu_ratio": round(cc / bc, 2),
         "junit_bytes": sum(f.stat().st_size for f in files),
-    }  # fmt: skip
+    }
 
 
 def _report(f: dict[str, Any]) -> None:
     m = f["machine"]
-    print(f"\nmachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, {m['os']}; bytecode caching {m['bytecode_caching']}")
-    print(f"history: {f['rows']:,} results in {f['builds']} builds; {f['db_bytes']:,} bytes, {f['bytes_per_million_rows']:,} bytes per million rows")
+    print(
+        f"\nmachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, {m['os']}; bytecode caching {m['bytecode_caching']}"
+    )
+    print(
+        f"history: {f['rows']:,} results in {f['builds']} builds; {f['db_bytes']:,} bytes, {f['bytes_per_million_rows']:,} bytes per million rows"
+    )
     print(
         f"ingest of one build ({RESULTS_PER_BUILD:,} results, {f['junit_bytes']:,} bytes of JUnit): "
         f"{f['ingest_s']} s vs ElementTree parse {f['parse_s']} s = {f['ingest_ratio']}x wall, "
@@ -256,7 +344,9 @@ def _report(f: dict[str, Any]) -> None:
     )
     for name in ("status", "diff", "flaky", "entries"):
         verdict = "met" if f[f"{name}_s"] < 1 else "MISSED"
-        print(f"{name:8} {f[f'{name}_s']:.3f} s wall, {f[f'{name}_cpu_s']:.3f} s CPU ({f[f'{name}_rows']:,} rows out; target < 1 s: {verdict})")
+        print(
+            f"{name:8} {f[f'{name}_s']:.3f} s wall, {f[f'{name}_cpu_s']:.3f} s CPU ({f[f'{name}_rows']:,} rows out; target < 1 s: {verdict})"
+        )
 
 
 if __name__ == "__main__":

@@ -101,7 +101,9 @@ def read_artifacts(
                 continue
             jobs.append(_session_job(path, junit, directory))
         elif _JUNIT.match(path.name):
-            summary = path.with_name(path.name.replace("junit", "summary")[:-4] + ".json")
+            summary = path.with_name(
+                path.name.replace("junit", "summary")[:-4] + ".json"
+            )
             if not summary.is_file():
                 jobs.append(_plain_job(path, directory, target, pools))
         elif _PLAIN.match(path.name):
@@ -113,7 +115,9 @@ def _session_job(summary_path: Path, junit: Path, directory: Path) -> Job:
     """A testmatrix session's shard: target, suite and shard from its summary, and
     the tests a rerun passed (pytest's JUnit does not say)."""
     summary = _summary(summary_path)
-    target = _name(summary.get("target") or summary.get("platform"), summary_path, "target")
+    target = _name(
+        summary.get("target") or summary.get("platform"), summary_path, "target"
+    )
     suite = _name(summary.get("suite") or "-", summary_path, "suite")
     shard = summary.get("shard") or {}
     shard_id = shard.get("id", 0) if isinstance(shard, dict) else 0

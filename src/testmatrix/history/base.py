@@ -50,7 +50,9 @@ class Context:
             "SELECT id, name, started, commit_sha, branch FROM builds"
             " ORDER BY started, id"
         )
-        self.builds = {r[0]: Build(r[0], r[1], r[2], r[3], r[4], n) for n, r in enumerate(rows)}
+        self.builds = {
+            r[0]: Build(r[0], r[1], r[2], r[3], r[4], n) for n, r in enumerate(rows)
+        }
         self.by_name = {b.name: b for b in self.builds.values()}
         self.targets = dict(store.rows("SELECT id, name FROM targets"))
         self.suites = dict(store.rows("SELECT id, name FROM suites"))
@@ -66,7 +68,9 @@ class Context:
     def build(self, name: str) -> Build:
         found = self.by_name.get(name)
         if found is None:
-            raise TestmatrixError(f"{self.store.name}: no build {name!r} in the history")
+            raise TestmatrixError(
+                f"{self.store.name}: no build {name!r} in the history"
+            )
         return found
 
     def target_builds(self) -> dict[int, list[int]]:
@@ -98,10 +102,14 @@ class Context:
         missing = [n for n in names if n not in by_name]
         if missing:
             known = ", ".join(sorted(by_name)) or "none"
-            raise TestmatrixError(f"no target {missing[0]!r} in the history (known: {known})")
+            raise TestmatrixError(
+                f"no target {missing[0]!r} in the history (known: {known})"
+            )
         return [by_name[n] for n in names]
 
-    def state(self, targets: list[int] | None = None, where: str = "") -> list[StateRow]:
+    def state(
+        self, targets: list[int] | None = None, where: str = ""
+    ) -> list[StateRow]:
         sql = (
             "SELECT target_id, test_id, suite_id, outcome, entry_id, message_id,"
             " streak_start, streak_len, last_pass, last_run, first_seen, last_seen,"
@@ -117,8 +125,22 @@ class Context:
         out = []
         for r in self.store.rows(sql, params):
             out.append(
-                StateRow(r[0], r[1], r[2], BY_CODE[r[3]], r[4], r[5], r[6], r[7], r[8],
-                         r[9], r[10], r[11], r[12], r[13])  # fmt: skip
+                StateRow(
+                    r[0],
+                    r[1],
+                    r[2],
+                    BY_CODE[r[3]],
+                    r[4],
+                    r[5],
+                    r[6],
+                    r[7],
+                    r[8],
+                    r[9],
+                    r[10],
+                    r[11],
+                    r[12],
+                    r[13],
+                )
             )
         return out
 

@@ -8,7 +8,9 @@ import shlex
 
 from .store import DEFAULT_DB, ENV_DB
 
-ENV_FROM = "TESTMATRIX_HISTORY_FROM"  # the build (UUID) whose artifact holds the history
+ENV_FROM = (
+    "TESTMATRIX_HISTORY_FROM"  # the build (UUID) whose artifact holds the history
+)
 
 
 def ingest_commands(mode: str | None, reports_dir: str) -> list[str]:
@@ -20,7 +22,7 @@ def ingest_commands(mode: str | None, reports_dir: str) -> list[str]:
     folder = shlex.quote(reports_dir)
     reports = shlex.quote(f"{reports_dir}/*/*")
     ingest = (
-        f"testmatrix history ingest {folder} --build \"$$BUILDKITE_BUILD_NUMBER\""
+        f'testmatrix history ingest {folder} --build "$$BUILDKITE_BUILD_NUMBER"'
         ' --commit "$$BUILDKITE_COMMIT" --branch "$$BUILDKITE_BRANCH"'
     )
     commands = [

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import Context, StateRow, check_window, letters
-from .outcomes import Outcome
+from .outcomes import CODE, Outcome
 from .store import Store
 
 # what a row's letters say, per evidence kind
@@ -62,13 +62,16 @@ def entries(
     if not ctx.builds:
         return []
     rows = ctx.state(where="entry_id IS NOT NULL")
-    dims = ctx.names("entries", "location, kind, reason, issue", {r.entry for r in rows})
+    dims = ctx.names(
+        "entries", "location, kind, reason, issue", {r.entry for r in rows if r.entry}
+    )
     held: dict[tuple[int, int], _Held] = {}
     for row in rows:
         assert row.entry is not None
         key = (row.entry, row.target)
         if key not in held:
-            held[key] = _Held(tuple(dims[row.entry]), row.target, [])  # type: ignore[arg-type]
+            location, kind, reason, issue = dims[row.entry]
+            held[key] = _Held((location, kind, reason, issue), row.target, [])
         held[key].rows.append(row)
     newest = max(_date(b.date) for b in ctx.builds.values())
     cutoff = (newest - _dt.timedelta(days=days)).isoformat()
@@ -78,9 +81,15 @@ def entries(
     for item in held.values():
         out += _judge(ctx, item, names, ran_at, recent, quiet, cutoff, days)
     if workspace is not None:
-        out += _unreported(ctx, workspace, {h.entry[0] for h in held.values()}, recent, cutoff, days)
+        out += _unreported(
+            ctx, workspace, {h.entry[0] for h in held.values()}, recent, cutoff, days
+        )
     out.sort(key=lambda e: (e.entry, e.target, e.evidence))
     return out
+
+
+def _not_run(days: int) -> str:
+    return f"its tests ran on no target in the {days} days before the newest build"
 
 
 def _last_runs(ctx: Context, tests: set[int]) -> dict[int, str]:
@@ -118,28 +127,66 @@ def _judge(
 
     def finding(evidence: str, rows: list[StateRow], detail: str) -> EntryEvidence:
         tests = sorted(names[r.test] for r in rows)
-        return EntryEvidence(location, kind, reason, issue, target, evidence, tests, detail)
+        return EntryEvidence(
+            location, kind, reason, issue, target, evidence, tests, detail
+        )
 
     out = []
     stale = [r for r in item.rows if _STALE & set(letters(r, builds, recent))]
     if stale:
-        out.append(finding("passed", stale, f"expected to fail, passed in the last {recent} builds: remove the entry"))
+        out.append(
+            finding(
+                "passed",
+                stale,
+                f"expected to fail, passed in the last {recent} builds: remove the "
+                "entry",
+            )
+        )
     other = [r for r in item.rows if _DIFFERENT & set(letters(r, builds, recent))]
     if other:
-        out.append(finding("fails_differently", other, f"failed with another error in the last {recent} builds"))
+        out.append(
+            finding(
+                "fails_differently",
+                other,
+                f"failed with another error in the last {recent} builds",
+            )
+        )
     if kind == "flaky" and len(ctx.target_builds().get(item.target, [])) >= quiet:
         seen = [letters(r, builds, quiet) for r in item.rows]
         if any(seen) and not any(_FLAKE & set(s) for s in seen):
-            out.append(finding("quiet_flaky", item.rows, f"no flake in the last {quiet} builds"))
-    if kind in ("skip", "ignore") and not any(ran_at.get(r.test, "") >= cutoff for r in item.rows):
-        out.append(finding("not_run", item.rows, f"its tests ran on no target in the {days} days before the newest build: audit it"))
+            out.append(
+                finding(
+                    "quiet_flaky", item.rows, f"no flake in the last {quiet} builds"
+                )
+            )
+    if kind in ("skip", "ignore") and not any(
+        ran_at.get(r.test, "") >= cutoff for r in item.rows
+    ):
+        out.append(
+            finding(
+                "not_run",
+                item.rows,
+                _not_run(days),
+            )
+        )
     if not any(r.last_seen in latest for r in item.rows):
-        out.append(finding("no_tests", item.rows, f"none of its tests was reported in the last {recent} builds"))
+        out.append(
+            finding(
+                "no_tests",
+                item.rows,
+                f"none of its tests was reported in the last {recent} builds",
+            )
+        )
     return out
 
 
 def _unreported(
-    ctx: Context, workspace: Any, reported: set[str], recent: int, cutoff: str, days: int
+    ctx: Context,
+    workspace: Any,
+    reported: set[str],
+    recent: int,
+    cutoff: str,
+    days: int,
 ) -> list[EntryEvidence]:
     """Entries of the skiplists whose tests never reach a report on their targets
     (ignores, deselects, and entries no result names): judged by the tests under
@@ -151,7 +198,9 @@ def _unreported(
         if target_id is None:
             continue  # no history on this target
         for entry in target.platform.entries:
-            if str(entry.location) in reported or not entry.holds_on(target.variant_name):
+            if str(entry.location) in reported or not entry.holds_on(
+                target.variant_name
+            ):
                 continue
             if target.variant is None and entry.variants:
                 continue
@@ -159,23 +208,41 @@ def _unreported(
     if not pending:
         return []
     rows = ctx.store.rows(
-        "SELECT t.nodeid, s.last_seen, s.last_run FROM state s JOIN tests t ON t.id = s.test_id"
+        "SELECT t.nodeid, s.last_seen, s.last_run FROM state s"
+        " JOIN tests t ON t.id = s.test_id"
     )
     latest = {b for t in ctx.target_builds() for b in ctx.window(t, recent)}
     out = []
     for entry, target, _ in pending:
         prefix = getattr(entry, "target", None) or getattr(entry, "nodeid", None)
         under = [r for r in rows if prefix and r[0].startswith(prefix)]
-        base = (str(entry.location), entry.kind, entry.reason, entry.issue or "", target)
+        base = (
+            str(entry.location),
+            entry.kind,
+            entry.reason,
+            entry.issue or "",
+            target,
+        )
         if not under or not any(r[1] in latest for r in under):
-            detail = f"no test under {prefix!r} was reported in the last {recent} builds" if prefix else "no test reported it"
+            detail = (
+                f"no test under {prefix!r} was reported in the last {recent} builds"
+                if prefix
+                else "no test reported it"
+            )
             out.append(EntryEvidence(*base, "no_tests", [], detail))
             continue
         if entry.kind == "ignore":
             ran = [ctx.builds[r[2]].date for r in under if r[2] is not None]
             if not ran or max(ran) < cutoff:
                 tests = sorted({r[0] for r in under})
-                out.append(EntryEvidence(*base, "not_run", tests, f"its tests ran on no target in the {days} days before the newest build: audit it"))
+                out.append(
+                    EntryEvidence(
+                        *base,
+                        "not_run",
+                        tests,
+                        _not_run(days),
+                    )
+                )
     return out
 
 
@@ -196,7 +263,7 @@ def skips(store: Store, targets: tuple[str, ...] = ()) -> list[SkipGroup]:
     """Tests whose latest outcome is a skip by their own code, grouped by target and
     reason: 'Need at least 4 GPUs' on a 2-GPU job is one line with its tests."""
     ctx = Context(store)
-    code = [i + 1 for i, o in enumerate(Outcome) if o is Outcome.SKIPPED_IN_CODE][0]
+    code = CODE[Outcome.SKIPPED_IN_CODE]
     chosen = ctx.target_ids(targets)
     rows = ctx.state(chosen, where=f"outcome = {code}")
     reasons = ctx.names("messages", "text", {r.message for r in rows if r.message})

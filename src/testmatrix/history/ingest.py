@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
 from ..errors import TestmatrixError
 from . import rollup
 from .artifacts import Job
@@ -85,14 +87,21 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
     """Write a build's jobs and results, and fold them into `state`; a build already
     there is left as it is."""
     if not info.name or len(info.name) > MAX_BUILD_NAME:
-        raise TestmatrixError(f"--build: give a build id of 1 to {MAX_BUILD_NAME} characters")
-    date = parse_date(info.date) if info.date else parse_date(
-        _dt.datetime.now(_dt.timezone.utc).isoformat()
+        raise TestmatrixError(
+            f"--build: give a build id of 1 to {MAX_BUILD_NAME} characters"
+        )
+    date = (
+        parse_date(info.date)
+        if info.date
+        else parse_date(_dt.datetime.now(_dt.timezone.utc).isoformat())
     )
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     count = sum(len(j.results) for j in jobs)
     with store.transaction():
-        if store.value("SELECT id FROM builds WHERE name = ?", (info.name,)) is not None:
+        if (
+            store.value("SELECT id FROM builds WHERE name = ?", (info.name,))
+            is not None
+        ):
             return Ingested(info.name, len(jobs), count, new=False, rebuilt=False)
         build = (store.value("SELECT max(id) FROM builds") or 0) + 1
         newest = store.value("SELECT max(started) FROM builds")
@@ -106,9 +115,18 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
         targets = _ids(store, "targets", ("name",), ((j.target,) for j in jobs))
         suites = _ids(store, "suites", ("name",), ((j.suite,) for j in jobs))
         results = [r for j in jobs for r in j.results]
-        tests = {k[0]: v for k, v in _ids(store, "tests", ("nodeid",), ((r.nodeid,) for r in results)).items()}
-        entries = _ids(store, "entries", ("location", "kind", "reason", "issue"),
-                       (r.entry for r in results if r.entry is not None))  # fmt: skip
+        tests = {
+            k[0]: v
+            for k, v in _ids(
+                store, "tests", ("nodeid",), ((r.nodeid,) for r in results)
+            ).items()
+        }
+        entries = _ids(
+            store,
+            "entries",
+            ("location", "kind", "reason", "issue"),
+            (r.entry for r in results if r.entry is not None),
+        )
         messages = _ids(
             store,
             "messages",
@@ -117,17 +135,28 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
         )
         first_job = (store.value("SELECT max(id) FROM jobs") or 0) + 1
         first_result = (store.value("SELECT max(id) FROM results") or 0) + 1
-        job_rows, fact_rows = [], []
+        job_rows: list[tuple[Any, ...]] = []
+        fact_rows: list[tuple[Any, ...]] = []
         pairs: rollup.Pairs = {}
         get, codes = pairs.get, CODE
         for n, job in enumerate(jobs):
-            job_id, target, suite = first_job + n, targets[(job.target,)], suites[(job.suite,)]
-            job_rows.append((job_id, build, target, suite, job.shard, job.source[:1000]))
+            job_id, target, suite = (
+                first_job + n,
+                targets[(job.target,)],
+                suites[(job.suite,)],
+            )
+            job_rows.append(
+                (job_id, build, target, suite, job.shard, job.source[:1000])
+            )
             fact = fact_rows.append
             for r in job.results:  # the hot loop: 50,000 rounds a nightly build
                 test, code = tests[r.nodeid], codes[r.outcome]
                 entry = None if r.entry is None else entries[r.entry]
-                message = messages.get((r.error_type, r.message)) if r.message or r.error_type else None
+                message = (
+                    messages.get((r.error_type, r.message))
+                    if r.message or r.error_type
+                    else None
+                )
                 fact((job_id, test, code, entry, message, r.duration))
                 key, item = (target, test), (code, suite, entry, message)
                 if get(key) is None:
@@ -135,12 +164,22 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
                 else:
                     rollup.add(pairs, key, item)
         store.insert_many(
-            "jobs", ("id", "build_id", "target_id", "suite_id", "shard", "source"), job_rows
+            "jobs",
+            ("id", "build_id", "target_id", "suite_id", "shard", "source"),
+            job_rows,
         )
         last_result = first_result + len(fact_rows) - 1
         store.insert_many(
             "results",
-            ("id", "job_id", "test_id", "outcome", "entry_id", "message_id", "duration"),
+            (
+                "id",
+                "job_id",
+                "test_id",
+                "outcome",
+                "entry_id",
+                "message_id",
+                "duration",
+            ),
             [(first_result + i, *row) for i, row in enumerate(fact_rows)],
         )
         if fact_rows:
@@ -155,4 +194,3 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
         elif touched:
             rollup.append_build(store, build, touched, pairs)
     return Ingested(info.name, len(jobs), count, new=True, rebuilt=rebuilt)
-

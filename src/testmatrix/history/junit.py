@@ -18,7 +18,9 @@ MAX_MESSAGE = 500  # the first line of a message, cut here
 MAX_TEXT = 2000  # an entry's reason or location
 # Maven Surefire's elements for failures that a rerun then passed (pytest writes none)
 RERUN_TAGS = frozenset({"rerunFailure", "rerunError", "flakyFailure", "flakyError"})
-_ERROR_NAME = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failed))[:\s]")
+_ERROR_NAME = re.compile(
+    r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failed))[:\s]"
+)
 
 
 class Entry(NamedTuple):
@@ -107,7 +109,9 @@ def _outcome(fate: str, tag: str | None, kind: str, message: str) -> Outcome:
     if tag == "skipped":
         if kind == "pytest.xfail":
             return Outcome.EXPECTED_FAIL
-        return Outcome.SKIPPED_BY_ENTRY if fate == "skipped" else Outcome.SKIPPED_IN_CODE
+        return (
+            Outcome.SKIPPED_BY_ENTRY if fate == "skipped" else Outcome.SKIPPED_IN_CODE
+        )
     return Outcome.PASSED
 
 
@@ -166,7 +170,9 @@ def _case(element: ET.Element, path: Path, number: int) -> Result:
     target = props.get("testmatrix_target", "")
     if tag is None:
         outcome = Outcome.RERUN_PASSED if reran else Outcome.PASSED
-        return Result(node_id(classname, name), outcome, entry, "", "", duration, target)
+        return Result(
+            node_id(classname, name), outcome, entry, "", "", duration, target
+        )
     message = first_line(text)
     outcome = _outcome(props.get("testmatrix_fate", ""), tag, kind or "", message)
     if tag == "skipped":
@@ -176,7 +182,9 @@ def _case(element: ET.Element, path: Path, number: int) -> Result:
     if outcome is Outcome.FAILS_DIFFERENTLY:  # "..., got ValueError: ..."
         got = _GOT.search(message)
         error_type = got.group(1) if got else error_type
-    return Result(node_id(classname, name), outcome, entry, error_type, message, duration, target)
+    return Result(
+        node_id(classname, name), outcome, entry, error_type, message, duration, target
+    )
 
 
 class _NoDTD(ET.TreeBuilder):
@@ -198,7 +206,8 @@ def read_junit(path: Path) -> list[Result]:
         size = path.stat().st_size
         if size > MAX_JUNIT_BYTES:
             raise TestmatrixError(
-                f"{path}: {size} bytes, over the {MAX_JUNIT_BYTES} a JUnit file may have"
+                f"{path}: {size} bytes, over the {MAX_JUNIT_BYTES} a JUnit file may "
+                "have"
             )
         with open(path, "rb") as handle:
             if size <= MAX_TREE_BYTES:
@@ -216,7 +225,9 @@ def read_junit(path: Path) -> list[Result]:
 
 def _check_root(tag: str, path: Path) -> None:
     if tag not in ("testsuites", "testsuite"):
-        raise TestmatrixError(f"{path}:1: not a JUnit report (its root is <{tag[:50]}>)")
+        raise TestmatrixError(
+            f"{path}:1: not a JUnit report (its root is <{tag[:50]}>)"
+        )
 
 
 def _whole(handle: BinaryIO, path: Path) -> list[Result]:

@@ -62,9 +62,7 @@ RED = frozenset(
 )
 SKIPPED = frozenset({Outcome.SKIPPED_BY_ENTRY, Outcome.SKIPPED_IN_CODE})
 # what the test itself did, whatever an entry expected: flakiness is about this
-TEST_PASSED = frozenset(
-    {Outcome.PASSED, Outcome.RERUN_PASSED, Outcome.UNEXPECTED_PASS}
-)
+TEST_PASSED = frozenset({Outcome.PASSED, Outcome.RERUN_PASSED, Outcome.UNEXPECTED_PASS})
 TEST_FAILED = frozenset(
     {
         Outcome.FAILED,

@@ -4,8 +4,9 @@ diff (between two builds) and flaky. The CLI and the report call these."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
-from .base import Build, Context, StateRow, check_window, in_window, letters
+from .base import Build, Context, StateRow, check_window, in_window
 from .outcomes import (
     BY_CODE,
     FAILED_LETTERS,
@@ -43,11 +44,13 @@ class TestStatus:
 
 
 def _matches(test: str, wanted: tuple[str, ...]) -> bool:
-    return any(test == w or test.startswith((f"{w}::", f"{w}[", f"{w}/")) for w in wanted)
+    return any(
+        test == w or test.startswith((f"{w}::", f"{w}[", f"{w}/")) for w in wanted
+    )
 
 
 def _changes(letters: str) -> int:
-    return sum(1 for a, b in zip(letters, letters[1:]) if a.upper() != b.upper())
+    return sum(1 for a, b in pairwise(letters.upper()) if a != b)
 
 
 def status(
@@ -81,7 +84,20 @@ def status(
     builds, names, suite_names = ctx.builds, ctx.targets, ctx.suites
     depth = {t: len(b) - window for t, b in ctx.target_builds().items()}
     out = []
-    for target, test, suite, code, entry_id, message_id, start, streak, passed_id, seen_id, seen_at, recent in rows:  # fmt: skip
+    for (
+        target,
+        test,
+        suite,
+        code,
+        entry_id,
+        message_id,
+        start,
+        streak,
+        passed_id,
+        seen_id,
+        seen_at,
+        recent,
+    ) in rows:
         since, seen = builds[start], builds[seen_id]
         passed = builds[passed_id] if passed_id else None
         entry = entries.get(entry_id) if entry_id else None
@@ -89,13 +105,23 @@ def status(
         shown = recent[max(0, depth[target] - seen_at + len(recent) - 1) :]
         out.append(
             TestStatus(
-                names[target], suite_names[suite], test, BY_CODE[code].value,
-                since.name, since.date, since.commit, streak,
-                passed.name if passed else None, passed.date if passed else None,
-                seen.name, seen.date, _changes(shown.replace(".", "")),
-                entry[0] if entry else None, entry[1] if entry else None,
+                names[target],
+                suite_names[suite],
+                test,
+                BY_CODE[code].value,
+                since.name,
+                since.date,
+                since.commit,
+                streak,
+                passed.name if passed else None,
+                passed.date if passed else None,
+                seen.name,
+                seen.date,
+                _changes(shown.replace(".", "")),
+                entry[0] if entry else None,
+                entry[1] if entry else None,
                 _describe(messages.get(message_id)) if message_id else "",
-            )  # fmt: skip
+            )
         )
     out.sort(key=lambda s: (s.target, s.test))
     return out
@@ -119,7 +145,8 @@ class Change:
     change: str  # new_failure, fixed, newly_skipped, missing, slower
     before: str | None  # the outcome in build A (None: not run there)
     after: str | None
-    reason: str  # why it is skipped now (entry reason or the test's skip message), or the failure
+    # why: the entry's reason or the test's skip message, or the failure's message
+    reason: str
     before_seconds: float | None
     after_seconds: float | None
 
@@ -152,10 +179,19 @@ def _build_results(ctx: Context, build: Build) -> dict[tuple[int, int], _ONE]:
             out[key] = (outcome, entry, message, duration)
         else:
             chosen = worst([found[0], outcome])
-            longest = max((d for d in (found[3], duration) if d is not None), default=None)
+            longest = max(
+                (d for d in (found[3], duration) if d is not None), default=None
+            )
             pick = found if chosen is found[0] else (outcome, entry, message, duration)
             out[key] = (pick[0], pick[1], pick[2], longest)
     return out
+
+
+def _slower(old: _ONE | None, new: _ONE | None, factor: float, least: float) -> bool:
+    was, now = old[3] if old else None, new[3] if new else None
+    if was is None or now is None:
+        return False
+    return now >= was * factor and now - was >= least
 
 
 def _kind(before: Outcome | None, after: Outcome | None) -> str | None:
@@ -186,15 +222,18 @@ def diff(
             continue
         old, new = first.get(key), second.get(key)
         kind = _kind(old[0] if old else None, new[0] if new else None)
-        if kind is None and old and new and old[3] is not None and new[3] is not None:
-            if new[3] >= old[3] * slower and new[3] - old[3] >= min_seconds:
-                kind = "slower"
+        if kind is None and _slower(old, new, slower, min_seconds):
+            kind = "slower"
         if kind is not None:
             found.append((key, kind, old, new))
     tests = ctx.names("tests", "nodeid", {k[1] for k, *_ in found})
-    why = {n[2] for _, _, _, n in found if n and n[2]} | {o[2] for _, _, o, _ in found if o and o[2]}
+    why = {n[2] for _, _, _, n in found if n and n[2]} | {
+        o[2] for _, _, o, _ in found if o and o[2]
+    }
     messages = ctx.names("messages", "error_type, text", why)
-    entries = ctx.names("entries", "reason", {n[1] for _, _, _, n in found if n and n[1]})
+    entries = ctx.names(
+        "entries", "reason", {n[1] for _, _, _, n in found if n and n[1]}
+    )
     changes = []
     for (target, test), kind, old, new in found:
         source = new if new is not None else old
@@ -276,7 +315,7 @@ def _flake_of(
         if len(seen) > 1:
             reasons.append("same_commit")
             evidence.update(commit_builds[commit])
-    flips = [b for (_, x), (b, y) in zip(runs, runs[1:]) if x != y]
+    flips = [b for (_, x), (b, y) in pairwise(runs) if x != y]
     share = len(flips) / (len(runs) - 1) if len(runs) > 1 else 0.0
     if len(flips) >= min_changes and share >= rate:
         reasons.append("rate")
@@ -311,10 +350,17 @@ def flaky(
             found.append((row, flake))
     tests = ctx.names("tests", "nodeid", {r.test for r, _ in found})
     out = [
-        FlakyTest(ctx.targets[r.target], tests[r.test], ctx.suites[r.suite], *f, r.outcome.value)
+        FlakyTest(
+            ctx.targets[r.target],
+            tests[r.test],
+            ctx.suites[r.suite],
+            *f,
+            r.outcome.value,
+        )
         for r, f in found
     ]
     out.sort(key=lambda f: (f.target, f.test))
     return out
+
 
 RED_NAMES = frozenset(o.value for o in RED)

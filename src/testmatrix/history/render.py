@@ -16,7 +16,7 @@ def clean(value: object) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
 
 
-def table(header: Sequence[str], rows: list[Sequence[object]]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Columns padded to their widest cell; the last column is never padded."""
     cells = [[clean(c) for c in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
@@ -47,7 +47,11 @@ def _status(data: dict[str, Any]) -> str:
     if not rows:
         return "no test matches\n"
     header = ("target", "outcome", "since", "streak", "last pass", "changes", "test")
-    return table(header, rows) + f"({len(rows)} tests; changes in each target's last {data['window']} builds)\n"
+    return (
+        table(header, rows)
+        + f"({len(rows)} tests; changes in each target's last {data['window']} "
+        "builds)\n"
+    )
 
 
 def _diff(data: dict[str, Any]) -> str:
@@ -67,7 +71,9 @@ def _diff(data: dict[str, Any]) -> str:
     ]
     if rows:
         out.append(table(("target", "change", "outcome", "why", "test"), rows))
-    out.append(f"{len(rows)} changes from build {clean(data['a'])} to {clean(data['b'])}\n")
+    out.append(
+        f"{len(rows)} changes from build {clean(data['a'])} to {clean(data['b'])}\n"
+    )
     return "".join(out)
 
 
@@ -77,7 +83,13 @@ def _seconds(change: dict[str, Any]) -> str:
 
 def _flaky(data: dict[str, Any]) -> str:
     rows = [
-        (f["target"], ",".join(f["reasons"]), f"{f['changes']}/{f['runs']}", " ".join(f["builds"][-5:]), f["test"])
+        (
+            f["target"],
+            ",".join(f["reasons"]),
+            f"{f['changes']}/{f['runs']}",
+            " ".join(f["builds"][-5:]),
+            f["test"],
+        )
         for f in data["tests"]
     ]
     text = data["definition"] + "\n\n"
@@ -88,7 +100,14 @@ def _flaky(data: dict[str, Any]) -> str:
 
 def _entries(data: dict[str, Any]) -> str:
     rows = [
-        (e["entry"], e["kind"], e["target"], e["evidence"], len(e["tests"]), e["detail"])
+        (
+            e["entry"],
+            e["kind"],
+            e["target"],
+            e["evidence"],
+            len(e["tests"]),
+            e["detail"],
+        )
         for e in data["findings"]
     ]
     if not rows:
@@ -101,7 +120,8 @@ def _skips(data: dict[str, Any]) -> str:
     for g in data["groups"]:
         out.append(
             f"{clean(g['target'])}: {g['count']} tests skip themselves: "
-            f"{clean(g['reason']) or '(no reason)'} (since build {clean(g['since_build'])}, "
+            f"{clean(g['reason']) or '(no reason)'} "
+            f"(since build {clean(g['since_build'])}, "
             f"{_day(g['since_date'])}; {g['builds']} builds)\n"
         )
         out += [f"    {clean(t)}\n" for t in g["tests"]]

@@ -7,7 +7,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .outcomes import BY_CODE, CODE, LETTERS, RANK, SKIPPED, TEST_PASSED, Outcome, letter_of
+from .outcomes import (
+    BY_CODE,
+    CODE,
+    LETTERS,
+    RANK,
+    SKIPPED,
+    TEST_PASSED,
+    Outcome,
+    letter_of,
+)
 from .store import RECENT_DEPTH, Store
 
 COLUMNS = (
@@ -45,8 +54,8 @@ def advance(
 ) -> tuple:
     """The state row after one more build (the target's `ordinal`-th) in which these
     jobs ran the test."""
-    if items.__class__ is tuple:
-        code, suite, entry, message = items  # type: ignore[misc]
+    if isinstance(items, tuple):
+        code, suite, entry, message = items
         letter = _LETTER[code]
     else:
         code, suite, entry, message = min(items, key=lambda i: _RANK[i[0]])
@@ -54,8 +63,21 @@ def advance(
     passed = build if code in _PASS_CODES else None
     ran = build if code in _RUN_CODES else None
     if prev is None:
-        return (*key, suite, code, entry, message, build, 1, passed, ran, build, build,
-                ordinal, letter)  # fmt: skip
+        return (
+            *key,
+            suite,
+            code,
+            entry,
+            message,
+            build,
+            1,
+            passed,
+            ran,
+            build,
+            build,
+            ordinal,
+            letter,
+        )
     same = prev[3] == code
     recent = prev[13] + "." * (ordinal - prev[12] - 1) + letter
     return (
@@ -79,10 +101,10 @@ def add(pairs: Pairs, key: tuple[int, int], item: Item) -> None:
     found = pairs.get(key)
     if found is None:
         pairs[key] = item
-    elif found.__class__ is list:
-        found.append(item)  # type: ignore[union-attr]
+    elif isinstance(found, list):
+        found.append(item)
     else:
-        pairs[key] = [found, item]  # type: ignore[list-item]
+        pairs[key] = [found, item]
 
 
 def _ordinals(store: Store, targets: list[int]) -> dict[int, int]:
@@ -99,7 +121,10 @@ def _ordinals(store: Store, targets: list[int]) -> dict[int, int]:
 
 
 _DOTS = "." * RECENT_DEPTH
-_GROWN = f"state.recent || substr('{_DOTS}', 1, excluded.seen_at - state.seen_at - 1) || excluded.recent"
+_GROWN = (
+    f"state.recent || substr('{_DOTS}', 1, excluded.seen_at - state.seen_at - 1)"
+    " || excluded.recent"
+)
 # advance() in SQL, for a whole build at once: the database folds the rows in C.
 # The right-hand sides read the row as it was (SQLite and PostgreSQL agree).
 _UPSERT = f"""INSERT INTO state ({", ".join(COLUMNS)})
@@ -116,22 +141,39 @@ ON CONFLICT (target_id, test_id) DO UPDATE SET
  last_seen = excluded.last_seen, seen_at = excluded.seen_at,
  recent = CASE WHEN length({_GROWN}) > {RECENT_DEPTH}
   THEN substr({_GROWN}, length({_GROWN}) - {RECENT_DEPTH - 1}) ELSE {_GROWN} END"""
+
+
 def append_build(store: Store, build: int, targets: list[int], pairs: Pairs) -> None:
     """Fold the newest build into the state rows of its targets: advance() done by
     the database, one upsert per test."""
     ordinals = _ordinals(store, targets)
     rows = []
     for (target, test), items in pairs.items():
-        if items.__class__ is tuple:
-            code, suite, entry, message = items  # type: ignore[misc]
+        if isinstance(items, tuple):
+            code, suite, entry, message = items
             letter = _LETTER[code]
         else:
-            code, suite, entry, message = min(items, key=lambda i: _RANK[i[0]])  # type: ignore[union-attr]
-            letter = letter_of([BY_CODE[i[0]] for i in items])  # type: ignore[union-attr]
+            code, suite, entry, message = min(items, key=lambda i: _RANK[i[0]])
+            letter = letter_of([BY_CODE[i[0]] for i in items])
         passed = build if code in _PASS_CODES else None
         ran = build if code in _RUN_CODES else None
-        rows.append((target, test, suite, code, entry, message, build, passed, ran,
-                     build, build, ordinals[target], letter))  # fmt: skip
+        rows.append(
+            (
+                target,
+                test,
+                suite,
+                code,
+                entry,
+                message,
+                build,
+                passed,
+                ran,
+                build,
+                build,
+                ordinals[target],
+                letter,
+            )
+        )
     rows.sort()  # in the state's key order: the b-tree is walked once
     store.executemany(_UPSERT, rows)
 

@@ -120,7 +120,7 @@ class Store:
         row = self.execute(statement, params).fetchone()
         return None if row is None else row[0]
 
-    def executemany(self, statement: str, rows: list[Sequence[Any]]) -> None:
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.cursor().executemany(self.sql(statement), rows)
 
     def insert_many(
@@ -231,8 +231,7 @@ def _migrate(store: Store, create: bool) -> None:
         return
     if version is None and not create:
         raise TestmatrixError(
-            f"{store.name}: no history here yet: `testmatrix history ingest` "
-            "creates it"
+            f"{store.name}: no history here yet: `testmatrix history ingest` creates it"
         )
     with store.transaction():
         if schema_version(store) is None:  # another writer may have been first
@@ -251,7 +250,9 @@ def _migrate(store: Store, create: bool) -> None:
                 store.execute(statement.replace("{without_rowid}", rowid))
             if number == 1:
                 store.insert_many(
-                    "outcomes", ("code", "name"), [(c, o.value) for o, c in CODE.items()]
+                    "outcomes",
+                    ("code", "name"),
+                    [(c, o.value) for o, c in CODE.items()],
                 )
             store.execute(
                 "INSERT INTO schema_version (version, written_by) VALUES (?, ?)",

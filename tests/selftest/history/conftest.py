@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+
 def _postgres_bin() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if found:
@@ -52,10 +53,33 @@ def postgres_server() -> Iterator[str]:
         _as_server_user(argv), check=True, capture_output=True, text=True
     )
     try:
-        run([str(bindir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8"])
+        run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ]
+        )
         options = f"-k {base} -c listen_addresses='' -c fsync=off"
         log = str(base / "log")
-        run([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start"])
+        run(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                log,
+                "-w",
+                "start",
+            ]
+        )
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(base, ignore_errors=True)
         pytest.skip(f"cannot start PostgreSQL: {exc.stderr.strip()[:300]}")
@@ -63,7 +87,9 @@ def postgres_server() -> Iterator[str]:
         yield f"postgresql://{user}@/postgres?host={base}"
     finally:
         subprocess.run(
-            _as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            _as_server_user(
+                [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
+            ),
             capture_output=True,
         )
         shutil.rmtree(base, ignore_errors=True)

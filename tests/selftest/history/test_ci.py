@@ -12,14 +12,15 @@ import pytest
 
 from selftest.helpers import clean_env
 from selftest.history import histgen as gen
-from testmatrix import buildkite, reports
+from testmatrix import buildkite, errors, reports
 from testmatrix.config import load_workspace
-from testmatrix import errors
 
 
 def _with_history(root: Path, value: str) -> Path:
     suites = root / "skiplists/suites.toml"
-    suites.write_text(suites.read_text().replace("retry = 2\n", f"retry = 2\nhistory = {value}\n", 1))
+    suites.write_text(
+        suites.read_text().replace("retry = 2\n", f"retry = 2\nhistory = {value}\n", 1)
+    )
     return root
 
 
@@ -55,7 +56,9 @@ def test_postgresql_history_reads_its_url_from_the_environment(workspace: Path) 
         '"$$BUILDKITE_COMMIT" --branch "$$BUILDKITE_BRANCH"'
     ]
     assert any("TESTMATRIX_HISTORY_DB" in c for c in commands)
-    assert any(c.startswith("testmatrix report") and " --history -o" in c for c in commands)
+    assert any(
+        c.startswith("testmatrix report") and " --history -o" in c for c in commands
+    )
 
 
 def test_an_unknown_history_setting_is_refused(workspace: Path) -> None:
@@ -64,13 +67,23 @@ def test_an_unknown_history_setting_is_refused(workspace: Path) -> None:
 
 
 def test_streaks_go_beside_red_cells_only() -> None:
-    summary = {"platform": "rocm", "target": "rocm", "suite": "s", "exitstatus": 1,
-               "counts": {"passed": 1, "failed": 2}}  # fmt: skip
+    summary = {
+        "platform": "rocm",
+        "target": "rocm",
+        "suite": "s",
+        "exitstatus": 1,
+        "counts": {"passed": 1, "failed": 2},
+    }
     green = {**summary, "suite": "t", "exitstatus": 0, "counts": {"passed": 3}}
-    streaks = {("rocm", "s"): "failing since #12 (2026-03-01), 3 builds; 2 tests red",
-               ("rocm", "t"): "never shown"}  # fmt: skip
+    streaks = {
+        ("rocm", "s"): "failing since #12 (2026-03-01), 3 builds; 2 tests red",
+        ("rocm", "t"): "never shown",
+    }
     text = reports.matrix([summary, green], None, streaks)
-    assert ":x: 1 passed, 2 failed (failing since #12 (2026-03-01), 3 builds; 2 tests red)" in text
+    assert (
+        ":x: 1 passed, 2 failed (failing since #12 (2026-03-01), 3 builds; 2 tests red)"
+        in text
+    )
     assert "never shown" not in text
 
 
@@ -107,7 +120,9 @@ sys.exit(f"fake buildkite-agent: unsupported {args}")
 
 
 @pytest.mark.slow
-def test_two_builds_carry_the_history_and_the_matrix_shows_the_streak(workspace: Path, tmp_path: Path) -> None:
+def test_two_builds_carry_the_history_and_the_matrix_shows_the_streak(
+    workspace: Path, tmp_path: Path
+) -> None:
     """The last step run for real (a stand-in agent), build after build: the second
     build's step downloads the first's history, ingests, uploads, and its matrix
     says since when the red cells fail."""
@@ -115,7 +130,9 @@ def test_two_builds_carry_the_history_and_the_matrix_shows_the_streak(workspace:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "buildkite-agent").write_text(FAKE_AGENT)
-    (bin_dir / "testmatrix").write_text(f'#!/bin/sh\nexec {sys.executable} -m testmatrix "$@"\n')
+    (bin_dir / "testmatrix").write_text(
+        f'#!/bin/sh\nexec {sys.executable} -m testmatrix "$@"\n'
+    )
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
     store, annotation = tmp_path / "store", tmp_path / "annotation.md"
@@ -125,28 +142,49 @@ def test_two_builds_carry_the_history_and_the_matrix_shows_the_streak(workspace:
         shutil.rmtree(store / "jobs", ignore_errors=True)
         for job in history[n].jobs:  # each job's uploaded reports
             if not job.plain:
-                gen.write_build(gen.BuildSpec("x", "c", "d", [job]), store / "jobs" / job.folder.replace("/", "_"))
+                gen.write_build(
+                    gen.BuildSpec("x", "c", "d", [job]),
+                    store / "jobs" / job.folder.replace("/", "_"),
+                )
         for folder in ("reports", ".testmatrix"):
             shutil.rmtree(workspace / folder, ignore_errors=True)  # a fresh checkout
         env = clean_env(
             PATH=f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin",
             PYTHONPATH=str(workspace / "src"),
-            FAKE_ARTIFACTS=str(store), FAKE_ANNOTATION=str(annotation),
-            BUILDKITE_BUILD_NUMBER=str(100 + n), BUILDKITE_BUILD_ID=f"uuid-{n}",
-            BUILDKITE_COMMIT=history[n].commit, BUILDKITE_BRANCH="main",
+            FAKE_ARTIFACTS=str(store),
+            FAKE_ANNOTATION=str(annotation),
+            BUILDKITE_BUILD_NUMBER=str(100 + n),
+            BUILDKITE_BUILD_ID=f"uuid-{n}",
+            BUILDKITE_COMMIT=history[n].commit,
+            BUILDKITE_BRANCH="main",
             TESTMATRIX_HISTORY_FROM=f"uuid-{n - 1}",
-        )  # fmt: skip
-        script = "\n".join(c.replace("$$", "$") for c in step["commands"])  # as uploaded
-        done = subprocess.run(["bash", "-e", "-c", script], cwd=workspace, env=env, capture_output=True, text=True)
+        )
+        script = "\n".join(
+            c.replace("$$", "$") for c in step["commands"]
+        )  # as uploaded
+        done = subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         said.append(done.stdout)
     carried = store / "builds" / "uuid-6" / ".testmatrix/history.sqlite"
     from testmatrix.history import open_store, status
 
     db = open_store(str(carried), create=False)
-    rows = [r for r in status(db) if r.test == "tests/lang/test_breaks.py::test_breaks_0" and r.target == "rocm:mi300"]
+    rows = [
+        r
+        for r in status(db)
+        if r.test == "tests/lang/test_breaks.py::test_breaks_0"
+        and r.target == "rocm:mi300"
+    ]
     db.close()
-    assert [(r.outcome, r.since_build, r.streak) for r in rows] == [("failed", "105", 2)]
+    assert [(r.outcome, r.since_build, r.streak) for r in rows] == [
+        ("failed", "105", 2)
+    ]
     assert "no history in build uuid-4: starting a new one" in said[0]
     assert "starting a new one" not in said[1]
     text = annotation.read_text()

@@ -41,7 +41,9 @@ def counts(url: str) -> tuple[int, ...]:
         store.close()
 
 
-def test_ingesting_a_build_twice_changes_nothing(db_url: str, tmp_path: Path, capsys) -> None:
+def test_ingesting_a_build_twice_changes_nothing(
+    db_url: str, tmp_path: Path, capsys
+) -> None:
     build = gen.generate(builds=1)[0]
     folder = gen.write_build(build, tmp_path / "artifacts")
     args = ("history", "ingest", str(folder), "--build", "7", "--db", db_url)
@@ -55,47 +57,115 @@ def test_ingesting_a_build_twice_changes_nothing(db_url: str, tmp_path: Path, ca
     assert before[:3] == (1, len(build.jobs), results)
 
 
-def test_plain_junit_gets_its_target_from_the_agent_pool_in_its_path(tmp_path: Path, capsys) -> None:
+def test_plain_junit_gets_its_target_from_the_agent_pool_in_its_path(
+    tmp_path: Path, capsys
+) -> None:
     folder = tmp_path / "artifacts" / "amd-mi300_2-entrypoints"
     folder.mkdir(parents=True)
     (folder / "test-results.xml").write_text(PLAIN)
     db = str(tmp_path / "h.sqlite")
-    code, _, err = cli(capsys, "history", "ingest", str(tmp_path / "artifacts"), "--build", "1", "--db", db)
+    code, _, err = cli(
+        capsys,
+        "history",
+        "ingest",
+        str(tmp_path / "artifacts"),
+        "--build",
+        "1",
+        "--db",
+        db,
+    )
     assert code == 0, err
     code, out, _ = cli(capsys, "history", "status", "--db", db, "--json")
     rows = json.loads(out)["tests"]
     assert {(r["target"], r["suite"], r["test"], r["outcome"]) for r in rows} == {
-        ("rocm:mi300", "amd-mi300_2-entrypoints", "entrypoints/openai/test_chat.py::test_chat[tiny]", "passed"),
-        ("rocm:mi300", "amd-mi300_2-entrypoints", "entrypoints/openai/test_chat.py::TestStream::test_stream", "skipped_in_code"),
+        (
+            "rocm:mi300",
+            "amd-mi300_2-entrypoints",
+            "entrypoints/openai/test_chat.py::test_chat[tiny]",
+            "passed",
+        ),
+        (
+            "rocm:mi300",
+            "amd-mi300_2-entrypoints",
+            "entrypoints/openai/test_chat.py::TestStream::test_stream",
+            "skipped_in_code",
+        ),
     }
     code, out, _ = cli(capsys, "history", "skips", "--db", db)
     assert "rocm:mi300: 1 tests skip themselves: Need at least 4 GPUs" in out
 
 
-def test_plain_junit_with_no_target_is_refused_in_one_line(tmp_path: Path, capsys) -> None:
+def test_plain_junit_with_no_target_is_refused_in_one_line(
+    tmp_path: Path, capsys
+) -> None:
     folder = tmp_path / "artifacts" / "somejob"
     folder.mkdir(parents=True)
     (folder / "junit.xml").write_text(PLAIN)
     db = tmp_path / "h.sqlite"
-    code, out, err = cli(capsys, "history", "ingest", str(tmp_path / "artifacts"), "--build", "1", "--db", str(db))
+    code, out, err = cli(
+        capsys,
+        "history",
+        "ingest",
+        str(tmp_path / "artifacts"),
+        "--build",
+        "1",
+        "--db",
+        str(db),
+    )
     assert code == 2
-    assert err.count("\n") == 1 and f"{folder / 'junit.xml'}: a JUnit file with no summary" in err
+    assert (
+        err.count("\n") == 1
+        and f"{folder / 'junit.xml'}: a JUnit file with no summary" in err
+    )
     assert not db.exists()
-    code, _, _ = cli(capsys, "history", "ingest", str(tmp_path / "artifacts"), "--build", "1", "--db", str(db), "--target", "cuda")
+    code, _, _ = cli(
+        capsys,
+        "history",
+        "ingest",
+        str(tmp_path / "artifacts"),
+        "--build",
+        "1",
+        "--db",
+        str(db),
+        "--target",
+        "cuda",
+    )
     assert code == 0
 
 
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
-        ("junit.xml", "<testsuites><testsuite><testcase name='a'></testsuite>", "junit.xml:1: not well-formed XML: mismatched tag"),
-        ("junit.xml", "<?xml version='1.0'?>\n<!DOCTYPE x [<!ENTITY a 'aaaa'>]><testsuites/>", "junit.xml:1: a JUnit file with a DTD"),
-        ("junit.xml", "<html><body/></html>", "junit.xml:1: not a JUnit report (its root is <html>)"),
-        ("summary.json", '{"platform": "rocm",\n "counts": }', "summary.json:2: testmatrix summary is not JSON"),
-        ("summary.json", '{"platform": "rocm"}', "summary.json:1: not a testmatrix summary"),
+        (
+            "junit.xml",
+            "<testsuites><testsuite><testcase name='a'></testsuite>",
+            "junit.xml:1: not well-formed XML: mismatched tag",
+        ),
+        (
+            "junit.xml",
+            "<?xml version='1.0'?>\n<!DOCTYPE x [<!ENTITY a 'aaaa'>]><testsuites/>",
+            "junit.xml:1: a JUnit file with a DTD",
+        ),
+        (
+            "junit.xml",
+            "<html><body/></html>",
+            "junit.xml:1: not a JUnit report (its root is <html>)",
+        ),
+        (
+            "summary.json",
+            '{"platform": "rocm",\n "counts": }',
+            "summary.json:2: testmatrix summary is not JSON",
+        ),
+        (
+            "summary.json",
+            '{"platform": "rocm"}',
+            "summary.json:1: not a testmatrix summary",
+        ),
     ],
 )
-def test_a_bad_file_is_one_located_line_and_writes_nothing(tmp_path: Path, capsys, name, text, expected) -> None:
+def test_a_bad_file_is_one_located_line_and_writes_nothing(
+    tmp_path: Path, capsys, name, text, expected
+) -> None:
     folder = tmp_path / "artifacts" / "reports" / "rocm-x"
     folder.mkdir(parents=True)
     (folder / "junit.xml").write_text(PLAIN)
@@ -103,13 +173,34 @@ def test_a_bad_file_is_one_located_line_and_writes_nothing(tmp_path: Path, capsy
     if name == "summary.json":
         pass
     else:
-        (folder / "summary.json").write_text(json.dumps({"platform": "rocm", "counts": {}, "target": "rocm"}))
+        (folder / "summary.json").write_text(
+            json.dumps({"platform": "rocm", "counts": {}, "target": "rocm"})
+        )
     db = tmp_path / "h.sqlite"
-    code, out, err = cli(capsys, "history", "ingest", str(tmp_path / "artifacts"), "--build", "1", "--db", str(db))
+    code, out, err = cli(
+        capsys,
+        "history",
+        "ingest",
+        str(tmp_path / "artifacts"),
+        "--build",
+        "1",
+        "--db",
+        str(db),
+    )
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and expected in err, err
     assert not db.exists()
-    code, out, _ = cli(capsys, "history", "ingest", str(tmp_path / "artifacts"), "--build", "1", "--db", str(db), "--json")
+    code, out, _ = cli(
+        capsys,
+        "history",
+        "ingest",
+        str(tmp_path / "artifacts"),
+        "--build",
+        "1",
+        "--db",
+        str(db),
+        "--json",
+    )
     assert code == 2 and expected in json.loads(out)["error"]
 
 
@@ -140,7 +231,11 @@ def test_unknown_build_and_target_are_one_line(tmp_path: Path, capsys) -> None:
     code, _, err = cli(capsys, "history", "diff", "1", "nope", "--db", str(db))
     assert code == 2 and "no build 'nope' in the history" in err
     code, _, err = cli(capsys, "history", "status", "--target", "tpu", "--db", str(db))
-    assert code == 2 and "no target 'tpu' in the history (known: cuda, rocm:mi300, rocm:mi355)" in err
+    assert (
+        code == 2
+        and "no target 'tpu' in the history (known: cuda, rocm:mi300, rocm:mi355)"
+        in err
+    )
 
 
 def test_tables_escape_terminal_control_characters(tmp_path: Path, capsys) -> None:
@@ -176,13 +271,29 @@ ingest(store, BuildInfo("2", "c1", "2026-01-02"), jobs)
 @pytest.mark.slow
 def test_a_killed_ingest_leaves_no_trace(db_url: str, tmp_path: Path, capsys) -> None:
     first, second = gen.generate(builds=2)
-    cli(capsys, "history", "ingest", str(gen.write_build(first, tmp_path / "1")), "--build", "1", "--db", db_url, "--date", "2026-01-01")
+    cli(
+        capsys,
+        "history",
+        "ingest",
+        str(gen.write_build(first, tmp_path / "1")),
+        "--build",
+        "1",
+        "--db",
+        db_url,
+        "--date",
+        "2026-01-01",
+    )
     before = counts(db_url)
     folder = gen.write_build(second, tmp_path / "2")
     script = tmp_path / "killed.py"
     script.write_text(textwrap.dedent(KILLED))
     env = clean_env(PYTHONPATH=str(REPO / "src"))
-    proc = subprocess.Popen([sys.executable, str(script), db_url, str(folder)], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), db_url, str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
         proc.kill()  # SIGKILL: no handler, no rollback of its own
@@ -192,6 +303,8 @@ def test_a_killed_ingest_leaves_no_trace(db_url: str, tmp_path: Path, capsys) ->
     store = open_store(db_url, create=False)
     assert [s.last_seen_build for s in status(store)] == ["1"] * before[4]
     store.close()
-    code, _, err = cli(capsys, "history", "ingest", str(folder), "--build", "2", "--db", db_url)
+    code, _, err = cli(
+        capsys, "history", "ingest", str(folder), "--build", "2", "--db", db_url
+    )
     assert code == 0, err
     assert counts(db_url)[0] == 2

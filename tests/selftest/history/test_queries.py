@@ -29,8 +29,13 @@ def ingest_all(url: str, history: list[BuildSpec], tmp: Path, order=None) -> Non
         store.close()
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def history(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[BuildSpec]]:
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)],
+)
+def history(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, list[BuildSpec]]:
     """The generated history, ingested build by build (once per module: the
     queries only read it)."""
     tmp = tmp_path_factory.mktemp("history")
@@ -73,8 +78,15 @@ def test_status_matches_the_generated_history(history, window: int) -> None:
     url, builds = history
     store = _store(url)
     got = {
-        (s.target, s.test): (s.outcome, s.since_build, s.streak, s.last_pass_build,
-                             s.last_seen_build, s.changes, s.entry)  # fmt: skip
+        (s.target, s.test): (
+            s.outcome,
+            s.since_build,
+            s.streak,
+            s.last_pass_build,
+            s.last_seen_build,
+            s.changes,
+            s.entry,
+        )
         for s in status(store, window=window)
     }
     store.close()
@@ -113,7 +125,14 @@ def truth_diff(history: list[BuildSpec], a: int, b: int) -> set[tuple]:
             kind = "fixed"
         elif after in SKIPS and before is not None and before not in SKIPS:
             kind = "newly_skipped"
-        elif old and max(r.duration for r in second[key]) >= 2 * max(r.duration for r in first[key]) + 0 and max(r.duration for r in second[key]) - max(r.duration for r in first[key]) >= 1:
+        elif (
+            old
+            and max(r.duration for r in second[key])
+            >= 2 * max(r.duration for r in first[key]) + 0
+            and max(r.duration for r in second[key])
+            - max(r.duration for r in first[key])
+            >= 1
+        ):
             kind = "slower"
         else:
             continue
@@ -132,7 +151,9 @@ def test_diff_matches_the_generated_history(history, a: int, b: int) -> None:
     assert found.only_in_a == found.only_in_b == []
 
 
-def test_diff_says_why_a_test_is_newly_skipped_and_names_vanished_tests(history) -> None:
+def test_diff_says_why_a_test_is_newly_skipped_and_names_vanished_tests(
+    history,
+) -> None:
     url, builds = history
     store = _store(url)
     found = diff(store, builds[6].name, builds[7].name)
@@ -178,11 +199,18 @@ def truth_flaky(history: list[BuildSpec], window: int, rate: float, least: int) 
 def test_flaky_matches_the_definition(history, window, rate, least) -> None:
     url, builds = history
     store = _store(url)
-    got = {(f.target, f.test): f.reasons for f in flaky(store, window=window, rate=rate, min_changes=least)}
+    got = {
+        (f.target, f.test): f.reasons
+        for f in flaky(store, window=window, rate=rate, min_changes=least)
+    }
     store.close()
     assert got == truth_flaky(builds, window, rate, least)
     assert got  # the history has flaky tests of every kind
-    assert {r for v in got.values() for r in v} == {"same_commit", "rerun", "rate"} or window < 30
+    assert {r for v in got.values() for r in v} == {
+        "same_commit",
+        "rerun",
+        "rate",
+    } or window < 30
 
 
 def test_a_test_that_failed_then_passed_is_not_flaky(history) -> None:
@@ -200,11 +228,20 @@ def truth_skips(history: list[BuildSpec]) -> dict[tuple[str, str], tuple]:
         if last.outcome != "skipped_in_code":
             continue
         streak = 1
-        while streak < len(seq) and gen.worst(seq[-streak - 1][1]).outcome == "skipped_in_code":
+        while (
+            streak < len(seq)
+            and gen.worst(seq[-streak - 1][1]).outcome == "skipped_in_code"
+        ):
             streak += 1
-        groups.setdefault((target, last.message), []).append((test, seq[-streak][0], streak))
+        groups.setdefault((target, last.message), []).append(
+            (test, seq[-streak][0], streak)
+        )
     return {
-        key: (sorted(t for t, _, _ in v), history[min(s for _, s, _ in v)].name, max(n for *_, n in v))
+        key: (
+            sorted(t for t, _, _ in v),
+            history[min(s for _, s, _ in v)].name,
+            max(n for *_, n in v),
+        )
         for key, v in groups.items()
     }
 
@@ -212,14 +249,18 @@ def truth_skips(history: list[BuildSpec]) -> dict[tuple[str, str], tuple]:
 def test_skips_groups_self_skipped_tests_by_target_and_reason(history) -> None:
     url, builds = history
     store = _store(url)
-    got = {(g.target, g.reason): (g.tests, g.since_build, g.builds) for g in skips(store)}
+    got = {
+        (g.target, g.reason): (g.tests, g.since_build, g.builds) for g in skips(store)
+    }
     store.close()
     assert got == truth_skips(builds)
     need = got[("rocm:mi300", gen.NEED_GPUS)]
     assert len(need[0]) == 2 and need[1:] == ("100", 12)
 
 
-def truth_entries(history: list[BuildSpec], recent: int, quiet: int, days: int) -> set[tuple]:
+def truth_entries(
+    history: list[BuildSpec], recent: int, quiet: int, days: int
+) -> set[tuple]:
     seqs = gen.sequences(history)
     held: dict[tuple[str, str], list] = {}
     for (target, test), seq in seqs.items():
@@ -238,9 +279,14 @@ def truth_entries(history: list[BuildSpec], recent: int, quiet: int, days: int) 
         kind = gen.ENTRIES[entry][0]
         names = tuple(sorted(t for t, _ in tests))
         last = set(gen.target_builds(history, target)[-recent:])
-        def outcomes(seq, span):  # noqa: E306
+
+        def outcomes(seq, span):
             return [gen.worst(r).outcome for n, r in seq if n in span]
-        for evidence, outcome in (("passed", "unexpected_pass"), ("fails_differently", "fails_differently")):
+
+        for evidence, outcome in (
+            ("passed", "unexpected_pass"),
+            ("fails_differently", "fails_differently"),
+        ):
             hit = tuple(sorted(t for t, seq in tests if outcome in outcomes(seq, last)))
             if hit:
                 out.add((entry, target, evidence, hit))
@@ -249,10 +295,17 @@ def truth_entries(history: list[BuildSpec], recent: int, quiet: int, days: int) 
             span = set(builds[-quiet:])
             seen = [o for _, seq in tests for o in outcomes(seq, span)]
             mixed = any(
-                len({r.outcome in PASSED for r in res if r.outcome in PASSED | FAILED}) > 1
-                for _, seq in tests for n, res in seq if n in span
+                len({r.outcome in PASSED for r in res if r.outcome in PASSED | FAILED})
+                > 1
+                for _, seq in tests
+                for n, res in seq
+                if n in span
             )
-            if seen and not mixed and not {"rerun_passed", "failed", "error"} & set(seen):
+            if (
+                seen
+                and not mixed
+                and not {"rerun_passed", "failed", "error"} & set(seen)
+            ):
                 out.add((entry, target, "quiet_flaky", names))
         if kind in ("skip", "ignore") and not any(
             ran.get(t, "") >= cutoff.isoformat() for t, _ in tests
@@ -264,7 +317,9 @@ def truth_entries(history: list[BuildSpec], recent: int, quiet: int, days: int) 
 
 
 @pytest.mark.parametrize(("recent", "quiet", "days"), [(3, 5, 30), (2, 12, 3)])
-def test_entries_evidence_matches_the_generated_history(history, recent, quiet, days) -> None:
+def test_entries_evidence_matches_the_generated_history(
+    history, recent, quiet, days
+) -> None:
     url, builds = history
     store = _store(url)
     found = entries(store, recent=recent, quiet=quiet, days=days)
@@ -293,7 +348,17 @@ def test_a_backfilled_build_gives_the_same_answers(db_url: str, tmp_path: Path) 
     builds = gen.generate(seed=3, builds=8)
     ingest_all(db_url, builds, tmp_path, order=[0, 1, 2, 5, 6, 7, 3, 4])
     store = _store(db_url)
-    got = {(s.target, s.test): (s.outcome, s.since_build, s.streak, s.last_pass_build,
-                                s.last_seen_build, s.changes, s.entry) for s in status(store)}  # fmt: skip
+    got = {
+        (s.target, s.test): (
+            s.outcome,
+            s.since_build,
+            s.streak,
+            s.last_pass_build,
+            s.last_seen_build,
+            s.changes,
+            s.entry,
+        )
+        for s in status(store)
+    }
     store.close()
     assert got == truth_status(builds, 30)
