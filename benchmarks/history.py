@@ -110,7 +110,8 @@ def synthetic_jobs(build: int) -> list[Job]:
             for t in range(TESTS_PER_JOB):
                 test = j * TESTS_PER_JOB + t
                 res = _outcome(rng, test, target, build)
-                nodeid = f"tests/group{j:03d}/test_mod{t % 5}.py::test_case_{test}[param-{t}]"
+                path = f"tests/group{j:03d}/test_mod{t % 5}.py"
+                nodeid = f"{path}::test_case_{test}[param-{t}]"
                 results.append(res._replace(nodeid=nodeid))
             suite = f"group{j:03d}"
             jobs.append(
@@ -332,20 +333,26 @@ def _ingest_figure(work: Path, db: str, builds: int, runs: int) -> dict[str, Any
 def _report(f: dict[str, Any]) -> None:
     m = f["machine"]
     print(
-        f"\nmachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, {m['os']}; bytecode caching {m['bytecode_caching']}"
+        f"\nmachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
+        f"SQLite {m['sqlite']}, {m['os']}; bytecode caching {m['bytecode_caching']}"
     )
     print(
-        f"history: {f['rows']:,} results in {f['builds']} builds; {f['db_bytes']:,} bytes, {f['bytes_per_million_rows']:,} bytes per million rows"
+        f"history: {f['rows']:,} results in {f['builds']} builds; "
+        f"{f['db_bytes']:,} bytes, {f['bytes_per_million_rows']:,} bytes per million "
+        "rows"
     )
     print(
-        f"ingest of one build ({RESULTS_PER_BUILD:,} results, {f['junit_bytes']:,} bytes of JUnit): "
-        f"{f['ingest_s']} s vs ElementTree parse {f['parse_s']} s = {f['ingest_ratio']}x wall, "
-        f"{f['ingest_cpu_ratio']}x CPU ({f['ingest_cpu_s']} s vs {f['parse_cpu_s']} s; target <= 2x)"
+        f"ingest of one build ({RESULTS_PER_BUILD:,} results, "
+        f"{f['junit_bytes']:,} bytes of JUnit): {f['ingest_s']} s vs ElementTree "
+        f"parse {f['parse_s']} s = {f['ingest_ratio']}x wall, "
+        f"{f['ingest_cpu_ratio']}x CPU ({f['ingest_cpu_s']} s vs "
+        f"{f['parse_cpu_s']} s; target <= 2x)"
     )
     for name in ("status", "diff", "flaky", "entries"):
         verdict = "met" if f[f"{name}_s"] < 1 else "MISSED"
         print(
-            f"{name:8} {f[f'{name}_s']:.3f} s wall, {f[f'{name}_cpu_s']:.3f} s CPU ({f[f'{name}_rows']:,} rows out; target < 1 s: {verdict})"
+            f"{name:8} {f[f'{name}_s']:.3f} s wall, {f[f'{name}_cpu_s']:.3f} s CPU "
+            f"({f[f'{name}_rows']:,} rows out; target < 1 s: {verdict})"
         )
 
 

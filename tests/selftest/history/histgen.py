@@ -281,10 +281,16 @@ def _testcase(parent: ET.Element, job: JobSpec, res: Res) -> None:
             message=f"expected on {job.target}: {res.message} [{res.entry}]",
         )
     elif o == "unexpected_pass":
-        msg = f"{res.nodeid} passes on {job.target}, but [{res.entry}] expects it to fail with NotImplementedError: the entry is stale, remove it"
+        msg = (
+            f"{res.nodeid} passes on {job.target}, but [{res.entry}] expects it to "
+            "fail with NotImplementedError: the entry is stale, remove it"
+        )
         ET.SubElement(case, "failure", message=msg)
     elif o == "fails_differently":
-        msg = f"{res.nodeid} fails differently on {job.target}: expected NotImplementedError [{res.entry}], got {res.message}"
+        msg = (
+            f"{res.nodeid} fails differently on {job.target}: expected "
+            f"NotImplementedError [{res.entry}], got {res.message}"
+        )
         ET.SubElement(case, "failure", message=msg)
     elif o == "rerun_passed" and job.plain:
         ET.SubElement(case, "rerunFailure", message=FAIL)

@@ -35,15 +35,18 @@ def test_history_is_off_unless_asked(workspace: Path) -> None:
 
 def test_artifact_history_is_downloaded_ingested_and_uploaded(workspace: Path) -> None:
     commands = _last_step(_with_history(workspace, '"artifact"'))["commands"]
+    db = ".testmatrix/history.sqlite"
     assert commands[:5] == [
-        "buildkite-agent artifact download 'reports/*/*' . || echo 'testmatrix: no job uploaded reports'",
-        'if [ -n "$${TESTMATRIX_HISTORY_FROM:-}" ]; then buildkite-agent artifact download '
-        '.testmatrix/history.sqlite . --build "$$TESTMATRIX_HISTORY_FROM" || echo '
-        '"testmatrix: no history in build $$TESTMATRIX_HISTORY_FROM: starting a new one"; fi',
-        'testmatrix history ingest reports --build "$$BUILDKITE_BUILD_NUMBER" --commit '
-        '"$$BUILDKITE_COMMIT" --branch "$$BUILDKITE_BRANCH" --db .testmatrix/history.sqlite',
-        "buildkite-agent artifact upload .testmatrix/history.sqlite",
-        "buildkite-agent artifact download 'reports/*/summary*.json' . || echo 'testmatrix: no job uploaded a summary'",
+        "buildkite-agent artifact download 'reports/*/*' . || "
+        "echo 'testmatrix: no job uploaded reports'",
+        'if [ -n "$${TESTMATRIX_HISTORY_FROM:-}" ]; then buildkite-agent artifact '
+        f'download {db} . --build "$$TESTMATRIX_HISTORY_FROM" || echo "testmatrix: '
+        'no history in build $$TESTMATRIX_HISTORY_FROM: starting a new one"; fi',
+        'testmatrix history ingest reports --build "$$BUILDKITE_BUILD_NUMBER" '
+        f'--commit "$$BUILDKITE_COMMIT" --branch "$$BUILDKITE_BRANCH" --db {db}',
+        f"buildkite-agent artifact upload {db}",
+        "buildkite-agent artifact download 'reports/*/summary*.json' . || "
+        "echo 'testmatrix: no job uploaded a summary'",
     ]
     assert "--history .testmatrix/history.sqlite -o matrix.md" in commands[5]
 
@@ -97,7 +100,8 @@ store = Path(os.environ["FAKE_ARTIFACTS"])
 args = sys.argv[1:]
 if args[:2] == ["artifact", "download"]:
     pattern, dest = args[2], Path(args[3])
-    roots = [store / "builds" / args[5]] if "--build" in args else sorted((store / "jobs").iterdir())
+    jobs = sorted((store / "jobs").iterdir())
+    roots = [store / "builds" / args[5]] if "--build" in args else jobs
     found = 0
     for root in roots:
         for path in sorted(root.rglob("*")) if root.is_dir() else ():

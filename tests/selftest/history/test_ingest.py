@@ -17,10 +17,11 @@ from selftest.history import histgen as gen
 from testmatrix.cli import main
 from testmatrix.history import open_store, status
 
-PLAIN = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
+PLAIN = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest">
 <testcase classname="entrypoints.openai.test_chat" name="test_chat[tiny]" time="1.5"/>
-<testcase classname="entrypoints.openai.test_chat.TestStream" name="test_stream" time="0.2">
-<skipped type="pytest.skip" message="Need at least 4 GPUs">x.py:3: Need at least 4 GPUs</skipped>
+<testcase classname="entrypoints.openai.test_chat.TestStream" name="test_stream">
+<skipped type="pytest.skip" message="Need at least 4 GPUs">x:3: why</skipped>
 </testcase></testsuite></testsuites>"""
 
 
@@ -102,7 +103,7 @@ def test_plain_junit_with_no_target_is_refused_in_one_line(
     folder.mkdir(parents=True)
     (folder / "junit.xml").write_text(PLAIN)
     db = tmp_path / "h.sqlite"
-    code, out, err = cli(
+    code, _, err = cli(
         capsys,
         "history",
         "ingest",

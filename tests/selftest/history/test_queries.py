@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -56,10 +57,10 @@ def truth_status(history: list[BuildSpec], window: int) -> dict[tuple[str, str],
         streak = 1
         while streak < len(outcomes) and outcomes[-streak - 1] == outcomes[-1]:
             streak += 1
-        passes = [n for (n, _), o in zip(seq, outcomes) if o in PASSED]
+        passes = [n for (n, _), o in zip(seq, outcomes, strict=True) if o in PASSED]
         span = set(gen.target_builds(history, target)[-window:])
-        seen = [o for (n, _), o in zip(seq, outcomes) if n in span]
-        changes = sum(a != b for a, b in zip(seen, seen[1:]))
+        seen = [o for (n, _), o in zip(seq, outcomes, strict=True) if n in span]
+        changes = sum(a != b for a, b in pairwise(seen))
         entry = gen.worst(seq[-1][1]).entry
         out[(target, test)] = (
             outcomes[-1],
@@ -187,7 +188,7 @@ def truth_flaky(history: list[BuildSpec], window: int, rate: float, least: int) 
                 by_commit.setdefault(history[n].commit, set()).add(top in PASSED)
         if any(len(v) > 1 for v in by_commit.values()):
             reasons.add("same_commit")
-        flips = sum(x != y for x, y in zip(runs, runs[1:]))
+        flips = sum(x != y for x, y in pairwise(runs))
         if flips >= least and flips / (len(runs) - 1) >= rate:
             reasons.add("rate")
         if reasons:
