@@ -1122,7 +1122,12 @@ def test_the_repos_and_good_skiplists_satisfy_the_schemas() -> None:
 def test_buildkite_keys_are_the_model_fields() -> None:
     fields = [f.name for f in dataclasses.fields(BuildkiteSettings)]
     assert list(schema.BUILDKITE_KEYS) == fields
-    assert set(schema.WORKSPACE_BUILDKITE.keys) == {*fields, "pipeline", "annotate", "history"}
+    assert set(schema.WORKSPACE_BUILDKITE.keys) == {
+        *fields,
+        "pipeline",
+        "annotate",
+        "history",
+    }
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
