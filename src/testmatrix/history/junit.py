@@ -13,6 +13,7 @@ from .outcomes import Outcome
 
 MAX_JUNIT_BYTES = 512 * 1024 * 1024  # one job's file; pytest writes a few MB
 MAX_TREE_BYTES = 64 * 1024 * 1024  # parsed whole below this size, streamed above
+CHUNK = 1 << 20
 MAX_ID = 4096  # a test id longer than this is no pytest node id
 MAX_MESSAGE = 500  # the first line of a message, cut here
 MAX_TEXT = 2000  # an entry's reason or location
@@ -237,15 +238,27 @@ def _whole(handle: BinaryIO, path: Path) -> list[Result]:
 
 
 def _streamed(handle: BinaryIO, path: Path) -> list[Result]:
+    """A big file, chunk by chunk: each test case let go once read. ElementTree's
+    streaming takes only its own builder, so a DTD is looked for in the bytes
+    before the root element, before the parser sees them."""
     cases: list[Result] = []
-    parser = ET.XMLParser(target=_NoDTD())
-    rooted = False
-    for event, element in ET.iterparse(handle, events=("start", "end"), parser=parser):
-        if event == "start":
-            if not rooted:
-                _check_root(element.tag, path)
-                rooted = True
-        elif element.tag == "testcase":
-            cases.append(_case(element, path, len(cases) + 1))
-            element.clear()  # what is read is let go: memory stays flat
+    parser = ET.XMLPullParser(events=("start", "end"))
+    prolog: bytes | None = b""  # None once the root element started
+    while chunk := handle.read(CHUNK):
+        if prolog is not None:
+            prolog += chunk
+            if b"<!DOCTYPE" in prolog:
+                raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
+        parser.feed(chunk)
+        for event, element in parser.read_events():
+            if event == "start":
+                if prolog is not None:
+                    _check_root(element.tag, path)
+                    prolog = None
+            elif element.tag == "testcase":
+                cases.append(_case(element, path, len(cases) + 1))
+                element.clear()  # what is read is let go: memory stays flat
+    parser.close()
+    if prolog is not None:
+        raise TestmatrixError(f"{path}:1: empty: not a JUnit report")
     return cases

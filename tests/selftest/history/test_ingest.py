@@ -15,7 +15,7 @@ import pytest
 from selftest.helpers import REPO, clean_env
 from selftest.history import histgen as gen
 from testmatrix.cli import main
-from testmatrix.history import open_store, status
+from testmatrix.history import junit, open_store, status
 
 PLAIN = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest">
@@ -164,9 +164,12 @@ def test_plain_junit_with_no_target_is_refused_in_one_line(
         ),
     ],
 )
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
 def test_a_bad_file_is_one_located_line_and_writes_nothing(
-    tmp_path: Path, capsys, name, text, expected
+    tmp_path: Path, capsys, monkeypatch, name, text, expected, streamed
 ) -> None:
+    if streamed:  # as a file over 64 MiB is read
+        monkeypatch.setattr(junit, "MAX_TREE_BYTES", 0)
     folder = tmp_path / "artifacts" / "reports" / "rocm-x"
     folder.mkdir(parents=True)
     (folder / "junit.xml").write_text(PLAIN)
