@@ -242,7 +242,7 @@ def _streamed(handle: BinaryIO, path: Path) -> list[Result]:
     streaming takes only its own builder, so a DTD is looked for in the bytes
     before the root element, before the parser sees them."""
     cases: list[Result] = []
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     prolog: bytes | None = b""  # None once the root element started
     while chunk := handle.read(CHUNK):
         if prolog is not None:
@@ -250,7 +250,9 @@ def _streamed(handle: BinaryIO, path: Path) -> list[Result]:
             if b"<!DOCTYPE" in prolog:
                 raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
         parser.feed(chunk)
-        for event, element in parser.read_events():
+        for pair in parser.read_events():
+            event, element = pair[0], pair[1]
+            assert isinstance(element, ET.Element)  # start and end events: elements
             if event == "start":
                 if prolog is not None:
                     _check_root(element.tag, path)
