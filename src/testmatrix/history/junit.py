@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from collections.abc import Iterator
+from typing import BinaryIO, NamedTuple, cast
 
 from ..errors import TestmatrixError
 from .outcomes import Outcome
@@ -250,9 +251,9 @@ def _streamed(handle: BinaryIO, path: Path) -> list[Result]:
             if b"<!DOCTYPE" in prolog:
                 raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
         parser.feed(chunk)
-        for pair in parser.read_events():
-            event, element = pair[0], pair[1]
-            assert isinstance(element, ET.Element)  # start and end events: elements
+        # start and end events come with elements (typeshed allows other events)
+        events = cast("Iterator[tuple[str, ET.Element]]", parser.read_events())
+        for event, element in events:
             if event == "start":
                 if prolog is not None:
                     _check_root(element.tag, path)
