@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO, NamedTuple, cast
 
 from ..errors import TestmatrixError
