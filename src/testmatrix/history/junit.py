@@ -123,6 +123,8 @@ _RERUN_AT = re.compile(r"\[([^\[\]]+:\d+)\]$")
 
 def _entry(props: dict[str, str]) -> Entry | None:
     where = props.get("testmatrix_entry")
+    if not where and "testmatrix_rerun" not in props:
+        return None  # most tests: no entry decided their fate
     kind = props.get("testmatrix_entry_kind", "")
     reason = props.get("testmatrix_reason", "")
     if not where:  # a flaky entry: its rerun property cites it, "... [file:line]"

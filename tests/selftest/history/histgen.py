@@ -102,6 +102,12 @@ def _outcome(rng: random.Random, scenario: str, target: str, n: int) -> Res | No
                 "", "skipped_by_entry", entry=E_GONE, message="test removed later"
             )
         return None
+    if scenario == "returns":  # gone for a while, then back
+        return (
+            None
+            if 3 <= n < 10
+            else Res("", "passed" if n < 3 else "failed", message=FAIL)
+        )
     if scenario == "appears":
         return None if n < 5 else Res("", "passed")
     if scenario == "entry_skip":
@@ -167,6 +173,7 @@ SCENARIOS = (
     "nowhere",
     "error",
     "slow",
+    "returns",
 )
 TARGETS = ("rocm:mi300", "rocm:mi355", "cuda")
 # plain JUnit jobs of cuda live under its agent queue's name (skiplists: gpu-h100)

@@ -363,3 +363,29 @@ def test_a_backfilled_build_gives_the_same_answers(db_url: str, tmp_path: Path) 
     }
     store.close()
     assert got == truth_status(builds, 30)
+
+
+def test_a_shallow_rollup_answers_as_a_deep_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`recent` cut back (to 4 letters here, 100 in use) and tests absent for longer
+    than that: windows within the depth answer as the generated truth says."""
+    from testmatrix.history import rollup
+
+    monkeypatch.setattr(rollup, "RECENT_DEPTH", 4)
+    monkeypatch.setattr(rollup, "_UPSERT", rollup.upsert(4))
+    builds = gen.generate(seed=5, builds=14)
+    url = str(tmp_path / "h.sqlite")
+    ingest_all(url, builds, tmp_path)
+    store = _store(url)
+    got = {
+        (s.target, s.test): (s.outcome, s.since_build, s.streak, s.changes)
+        for s in status(store, window=4)
+    }
+    flakes = {(f.target, f.test): f.reasons for f in flaky(store, window=4)}
+    store.close()
+    truth = {k: (v[0], v[1], v[2], v[5]) for k, v in truth_status(builds, 4).items()}
+    assert got == truth
+    assert flakes == truth_flaky(builds, 4, 0.3, 3)
+    returned = got[("cuda", "tests/lang/test_returns.py::test_returns_0")]
+    assert returned[:3] == ("failed", "110", 4)
