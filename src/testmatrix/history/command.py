@@ -50,6 +50,19 @@ def add_parser(subparsers: Any) -> None:
         "history", help="remember CI results build after build, and query them"
     )
     sub = top.add_subparsers(dest="history_command", required=True)
+    for add in (
+        _add_ingest,
+        _add_status,
+        _add_diff,
+        _add_flaky,
+        _add_entries,
+        _add_skips,
+    ):
+        add(sub, common)
+    top.set_defaults(func=run)
+
+
+def _add_ingest(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("ingest", parents=[common], help="record one build's reports")
     p.add_argument(
         "directory",
@@ -81,6 +94,9 @@ def add_parser(subparsers: Any) -> None:
         help="the target of JUnit files with no summary (default: the agent pool "
         "their path names)",
     )
+
+
+def _add_status(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "status",
         parents=[common],
@@ -115,6 +131,9 @@ def add_parser(subparsers: Any) -> None:
         queries.DEFAULT_WINDOW,
         "builds of each target in which outcome changes are counted",
     )
+
+
+def _add_diff(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "diff", parents=[common], help="what changed between two builds, per target"
     )
@@ -134,6 +153,9 @@ def add_parser(subparsers: Any) -> None:
         metavar="S",
         help="... and at least S seconds slower (default 1)",
     )
+
+
+def _add_flaky(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "flaky",
         parents=[common],
@@ -161,6 +183,9 @@ def add_parser(subparsers: Any) -> None:
         metavar="T",
         help="only this target (repeatable)",
     )
+
+
+def _add_entries(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "entries",
         parents=[common],
@@ -179,6 +204,9 @@ def add_parser(subparsers: Any) -> None:
         metavar="D",
         help="report skips and ignores whose tests ran nowhere for D days (default 30)",
     )
+
+
+def _add_skips(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "skips",
         parents=[common],
@@ -191,7 +219,6 @@ def add_parser(subparsers: Any) -> None:
         metavar="T",
         help="only this target (repeatable)",
     )
-    top.set_defaults(func=run)
 
 
 def _workspace(args: argparse.Namespace, needed: bool) -> Any:

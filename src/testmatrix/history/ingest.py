@@ -90,18 +90,11 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
         raise TestmatrixError(
             f"--build: give a build id of 1 to {MAX_BUILD_NAME} characters"
         )
-    date = (
-        parse_date(info.date)
-        if info.date
-        else parse_date(_dt.datetime.now(_dt.timezone.utc).isoformat())
-    )
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    date = parse_date(info.date or now)
     count = sum(len(j.results) for j in jobs)
     with store.transaction():
-        if (
-            store.value("SELECT id FROM builds WHERE name = ?", (info.name,))
-            is not None
-        ):
+        if store.value("SELECT id FROM builds WHERE name = ?", (info.name,)):
             return Ingested(info.name, len(jobs), count, new=False, rebuilt=False)
         build = (store.value("SELECT max(id) FROM builds") or 0) + 1
         newest = store.value("SELECT max(started) FROM builds")
@@ -112,85 +105,93 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
         )
         for job in jobs:
             job.results = _unique(job.results)
-        targets = _ids(store, "targets", ("name",), ((j.target,) for j in jobs))
-        suites = _ids(store, "suites", ("name",), ((j.suite,) for j in jobs))
-        results = [r for j in jobs for r in j.results]
-        tests = {
-            k[0]: v
-            for k, v in _ids(
-                store, "tests", ("nodeid",), ((r.nodeid,) for r in results)
-            ).items()
-        }
-        entries = _ids(
-            store,
-            "entries",
-            ("location", "kind", "reason", "issue"),
-            (r.entry for r in results if r.entry is not None),
-        )
-        messages = _ids(
-            store,
-            "messages",
-            ("error_type", "text"),
-            ((r.error_type, r.message) for r in results if r.message or r.error_type),
-        )
-        first_job = (store.value("SELECT max(id) FROM jobs") or 0) + 1
-        first_result = (store.value("SELECT max(id) FROM results") or 0) + 1
-        job_rows: list[tuple[Any, ...]] = []
-        fact_rows: list[tuple[Any, ...]] = []
-        pairs: rollup.Pairs = {}
-        get, codes = pairs.get, CODE
-        for n, job in enumerate(jobs):
-            job_id, target, suite = (
-                first_job + n,
-                targets[(job.target,)],
-                suites[(job.suite,)],
-            )
-            job_rows.append(
-                (job_id, build, target, suite, job.shard, job.source[:1000])
-            )
-            fact = fact_rows.append
-            for r in job.results:  # the hot loop: 50,000 rounds a nightly build
-                test, code = tests[r.nodeid], codes[r.outcome]
-                entry = None if r.entry is None else entries[r.entry]
-                message = (
-                    messages.get((r.error_type, r.message))
-                    if r.message or r.error_type
-                    else None
-                )
-                fact((job_id, test, code, entry, message, r.duration))
-                key, item = (target, test), (code, suite, entry, message)
-                if get(key) is None:
-                    pairs[key] = item
-                else:
-                    rollup.add(pairs, key, item)
-        store.insert_many(
-            "jobs",
-            ("id", "build_id", "target_id", "suite_id", "shard", "source"),
-            job_rows,
-        )
-        last_result = first_result + len(fact_rows) - 1
-        store.insert_many(
-            "results",
-            (
-                "id",
-                "job_id",
-                "test_id",
-                "outcome",
-                "entry_id",
-                "message_id",
-                "duration",
-            ),
-            [(first_result + i, *row) for i, row in enumerate(fact_rows)],
-        )
-        if fact_rows:
+        rows = _rows(store, build, jobs, _dimensions(store, jobs))
+        store.insert_many("jobs", _JOB_COLUMNS, rows.jobs)
+        store.insert_many("results", _RESULT_COLUMNS, rows.facts)
+        if rows.facts:
             store.execute(
                 "UPDATE builds SET first_result = ?, last_result = ? WHERE id = ?",
-                (first_result, last_result, build),
+                (rows.facts[0][0], rows.facts[-1][0], build),
             )
-        touched = sorted({r[2] for r in job_rows})
+        touched = sorted({r[2] for r in rows.jobs})
         rebuilt = newest is not None and date < newest
         if rebuilt:
             rollup.rebuild(store, touched)
         elif touched:
-            rollup.append_build(store, build, touched, pairs)
+            rollup.append_build(store, build, touched, rows.pairs)
     return Ingested(info.name, len(jobs), count, new=True, rebuilt=rebuilt)
+
+
+_JOB_COLUMNS = ("id", "build_id", "target_id", "suite_id", "shard", "source")
+_RESULT_COLUMNS = (
+    "id", "job_id", "test_id", "outcome", "entry_id", "message_id", "duration",
+)  # fmt: skip
+
+
+@dataclass
+class _Dimensions:
+    """Ids of the build's names, texts and entries (new ones inserted)."""
+
+    targets: dict[tuple, int]
+    suites: dict[tuple, int]
+    tests: dict[str, int]
+    entries: dict[tuple, int]
+    messages: dict[tuple, int]
+
+
+def _dimensions(store: Store, jobs: list[Job]) -> _Dimensions:
+    results = [r for j in jobs for r in j.results]
+    tests = _ids(store, "tests", ("nodeid",), ((r.nodeid,) for r in results))
+    return _Dimensions(
+        _ids(store, "targets", ("name",), ((j.target,) for j in jobs)),
+        _ids(store, "suites", ("name",), ((j.suite,) for j in jobs)),
+        {k[0]: v for k, v in tests.items()},
+        _ids(
+            store,
+            "entries",
+            ("location", "kind", "reason", "issue"),
+            (r.entry for r in results if r.entry is not None),
+        ),
+        _ids(
+            store,
+            "messages",
+            ("error_type", "text"),
+            ((r.error_type, r.message) for r in results if r.message or r.error_type),
+        ),
+    )
+
+
+@dataclass
+class _Rows:
+    jobs: list[tuple[Any, ...]]
+    facts: list[tuple[Any, ...]]
+    pairs: rollup.Pairs  # what the rollup folds in
+
+
+def _rows(store: Store, build: int, jobs: list[Job], dims: _Dimensions) -> _Rows:
+    """The build's job and result rows, numbered after the last ones."""
+    next_job = (store.value("SELECT max(id) FROM jobs") or 0) + 1
+    next_result = (store.value("SELECT max(id) FROM results") or 0) + 1
+    out = _Rows([], [], {})
+    pairs, get, codes = out.pairs, out.pairs.get, CODE
+    tests, entries, messages = dims.tests, dims.entries, dims.messages
+    fact = out.facts.append
+    for job_id, job in enumerate(jobs, next_job):
+        target, suite = dims.targets[(job.target,)], dims.suites[(job.suite,)]
+        out.jobs.append((job_id, build, target, suite, job.shard, job.source[:1000]))
+        for r in job.results:  # the hot loop: 50,000 rounds a nightly build
+            test, code = tests[r.nodeid], codes[r.outcome]
+            entry = None if r.entry is None else entries[r.entry]
+            message = (
+                messages.get((r.error_type, r.message))
+                if r.message or r.error_type
+                else None
+            )
+            fact((next_result, job_id, test, code, entry, message, r.duration))
+            next_result += 1
+            key, item = (target, test), (code, suite, entry, message)
+            if get(key) is None:
+                pairs[key] = item
+            else:
+                rollup.add(pairs, key, item)
+    return out
