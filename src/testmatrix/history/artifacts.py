@@ -108,6 +108,11 @@ def read_artifacts(
                 jobs.append(_plain_job(path, directory, target, pools))
         elif _PLAIN.match(path.name):
             jobs.append(_plain_job(path, directory, target, pools))
+    if not jobs:
+        raise TestmatrixError(
+            f"{directory}: no reports here (reports/<session>/summary.json with "
+            "junit.xml, or JUnit files): nothing to record"
+        )
     return Artifacts(jobs, notes)
 
 

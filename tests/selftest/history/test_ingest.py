@@ -312,3 +312,13 @@ def test_a_killed_ingest_leaves_no_trace(db_url: str, tmp_path: Path, capsys) ->
     )
     assert code == 0, err
     assert counts(db_url)[0] == 2
+
+
+def test_a_folder_with_no_reports_is_refused(tmp_path: Path, capsys) -> None:
+    (tmp_path / "artifacts").mkdir()
+    db = tmp_path / "h.sqlite"
+    code, _, err = cli(
+        capsys, "history", "ingest", str(tmp_path / "artifacts"), "--build", "1",
+        "--db", str(db),
+    )  # fmt: skip
+    assert code == 2 and "no reports here" in err and not db.exists()
