@@ -105,7 +105,9 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
         )
         for job in jobs:
             job.results = _unique(job.results)
-        rows = _rows(store, build, jobs, _dimensions(store, jobs))
+        rows = _rows(
+            store, build, jobs, _dimensions(store, jobs), rollup.ordinals(store)
+        )
         store.insert_many("jobs", _JOB_COLUMNS, rows.jobs)
         store.insert_many("results", _RESULT_COLUMNS, rows.facts)
         if rows.facts:
@@ -118,7 +120,7 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
         if rebuilt:
             rollup.rebuild(store, touched)
         elif touched:
-            rollup.append_build(store, build, touched, rows.pairs)
+            rollup.append_build(store, rows.state)
     return Ingested(info.name, len(jobs), count, new=True, rebuilt=rebuilt)
 
 
@@ -165,20 +167,26 @@ def _dimensions(store: Store, jobs: list[Job]) -> _Dimensions:
 class _Rows:
     jobs: list[tuple[Any, ...]]
     facts: list[tuple[Any, ...]]
-    pairs: rollup.Pairs  # what the rollup folds in
+    state: list[tuple[Any, ...]]  # rollup.build_row's, one per target and test
 
 
-def _rows(store: Store, build: int, jobs: list[Job], dims: _Dimensions) -> _Rows:
-    """The build's job and result rows, numbered after the last ones."""
+def _rows(
+    store: Store, build: int, jobs: list[Job], dims: _Dimensions, seen: dict[int, int]
+) -> _Rows:
+    """The build's job, result and state rows; ids numbered after the last ones.
+    `seen`: each target's number of builds before this one."""
     next_job = (store.value("SELECT max(id) FROM jobs") or 0) + 1
     next_result = (store.value("SELECT max(id) FROM results") or 0) + 1
-    out = _Rows([], [], {})
-    pairs, get, codes = out.pairs, out.pairs.get, CODE
-    tests, entries, messages = dims.tests, dims.entries, dims.messages
-    fact = out.facts.append
+    out = _Rows([], [], [])
+    tests, entries, messages, codes = dims.tests, dims.entries, dims.messages, CODE
+    fact, state = out.facts.append, out.state
+    letter, passes, runs = rollup.LETTER, rollup.PASS_CODES, rollup.RUN_CODES
+    where: dict[tuple[int, int], int] = {}  # (target, test) -> its state row
+    several: dict[tuple[int, int], list[rollup.Item]] = {}
     for job_id, job in enumerate(jobs, next_job):
         target, suite = dims.targets[(job.target,)], dims.suites[(job.suite,)]
         out.jobs.append((job_id, build, target, suite, job.shard, job.source[:1000]))
+        ordinal = seen.get(target, 0)
         for r in job.results:  # the hot loop: 50,000 rounds a nightly build
             test, code = tests[r.nodeid], codes[r.outcome]
             entry = None if r.entry is None else entries[r.entry]
@@ -189,9 +197,19 @@ def _rows(store: Store, build: int, jobs: list[Job], dims: _Dimensions) -> _Rows
             )
             fact((next_result, job_id, test, code, entry, message, r.duration))
             next_result += 1
-            key, item = (target, test), (code, suite, entry, message)
-            if get(key) is None:
-                pairs[key] = item
-            else:
-                rollup.add(pairs, key, item)
+            key = (target, test)
+            if key not in where:
+                where[key] = len(state)
+                state.append(
+                    (target, test, suite, code, entry, message, build,
+                     build if code in passes else None,
+                     build if code in runs else None,
+                     build, build, ordinal, letter[code])
+                )  # fmt: skip
+            else:  # another job ran it too: the worst of them, below
+                first = state[where[key]]
+                items = several.setdefault(key, [first[3:4] + first[2:3] + first[4:6]])
+                items.append((code, suite, entry, message))
+    for key, items in several.items():
+        state[where[key]] = rollup.build_row(build, seen.get(key[0], 0), key, items)
     return out

@@ -39,9 +39,9 @@ COLUMNS = (
 Item = tuple[int, int, "int | None", "int | None"]
 # (target, test) -> the build's one result there, or a list where several jobs ran it
 Pairs = dict[tuple[int, int], "Item | list[Item]"]
-_PASS_CODES = frozenset(CODE[o] for o in TEST_PASSED)
-_RUN_CODES = frozenset(CODE[o] for o in Outcome if o not in SKIPPED)
-_LETTER = {code: LETTERS[o] for code, o in BY_CODE.items()}
+PASS_CODES = frozenset(CODE[o] for o in TEST_PASSED)
+RUN_CODES = frozenset(CODE[o] for o in Outcome if o not in SKIPPED)
+LETTER = {code: LETTERS[o] for code, o in BY_CODE.items()}
 _RANK = {code: RANK[o] for code, o in BY_CODE.items()}
 
 
@@ -56,12 +56,12 @@ def advance(
     jobs ran the test."""
     if isinstance(items, tuple):
         code, suite, entry, message = items
-        letter = _LETTER[code]
+        letter = LETTER[code]
     else:
         code, suite, entry, message = min(items, key=lambda i: _RANK[i[0]])
         letter = letter_of([BY_CODE[i[0]] for i in items])
-    passed = build if code in _PASS_CODES else None
-    ran = build if code in _RUN_CODES else None
+    passed = build if code in PASS_CODES else None
+    ran = build if code in RUN_CODES else None
     if prev is None:
         return (
             *key,
@@ -107,19 +107,6 @@ def add(pairs: Pairs, key: tuple[int, int], item: Item) -> None:
         pairs[key] = [found, item]
 
 
-def _ordinals(store: Store, targets: list[int]) -> dict[int, int]:
-    """Each target's number of builds so far, less one: the newest build's ordinal."""
-    marks = ", ".join("?" * len(targets))
-    return {
-        target: count - 1
-        for target, count in store.rows(
-            "SELECT target_id, count(DISTINCT build_id) FROM jobs"
-            f" WHERE target_id IN ({marks}) GROUP BY target_id",
-            targets,
-        )
-    }
-
-
 _GAP = "excluded.seen_at - state.seen_at - 1"  # builds of the target without the test
 
 
@@ -150,39 +137,33 @@ ON CONFLICT (target_id, test_id) DO UPDATE SET
 _UPSERT = upsert(RECENT_DEPTH)
 
 
-def append_build(store: Store, build: int, targets: list[int], pairs: Pairs) -> None:
-    """Fold the newest build into the state rows of its targets: advance() done by
-    the database, one upsert per test."""
-    ordinals = _ordinals(store, targets)
-    rows = []
-    for (target, test), items in pairs.items():
-        if isinstance(items, tuple):
-            code, suite, entry, message = items
-            letter = _LETTER[code]
-        else:
-            code, suite, entry, message = min(items, key=lambda i: _RANK[i[0]])
-            letter = letter_of([BY_CODE[i[0]] for i in items])
-        passed = build if code in _PASS_CODES else None
-        ran = build if code in _RUN_CODES else None
-        rows.append(
-            (
-                target,
-                test,
-                suite,
-                code,
-                entry,
-                message,
-                build,
-                passed,
-                ran,
-                build,
-                build,
-                ordinals[target],
-                letter,
-            )
-        )
+def build_row(
+    build: int, ordinal: int, key: tuple[int, int], items: list[Item]
+) -> tuple:
+    """A state row of one build's results of a test, for the upsert (its other
+    columns come from the row it updates)."""
+    code, suite, entry, message = min(items, key=lambda i: _RANK[i[0]])
+    letter = letter_of([BY_CODE[i[0]] for i in items])
+    passed = build if code in PASS_CODES else None
+    ran = build if code in RUN_CODES else None
+    return (*key, suite, code, entry, message, build, passed, ran, build, build,
+            ordinal, letter)  # fmt: skip
+
+
+def append_build(store: Store, rows: list[tuple]) -> None:
+    """Fold the newest build's rows (`build_row`'s, one per target and test) into
+    the state: advance() done by the database, one upsert per test."""
     rows.sort()  # in the state's key order: the b-tree is walked once
     store.executemany(_UPSERT, rows)
+
+
+def ordinals(store: Store) -> dict[int, int]:
+    """Each target's number of builds so far: the next build's number there."""
+    return dict(
+        store.rows(
+            "SELECT target_id, count(DISTINCT build_id) FROM jobs GROUP BY target_id"
+        )
+    )
 
 
 def _replace(store: Store, targets: list[int], rows: list[Any]) -> None:
