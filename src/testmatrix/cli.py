@@ -736,7 +736,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # the optional extra each module belongs to (pip install 'NAME[extra]')
-EXTRAS = {"yaml": "buildkite", "buildkite_sdk": "buildkite", "jsonschema": "buildkite"}
+EXTRAS = {
+    "yaml": "buildkite",
+    "buildkite_sdk": "buildkite",
+    "jsonschema": "buildkite",
+    "psycopg": "postgresql",
+}
 
 
 def _distribution() -> str:
