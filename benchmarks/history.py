@@ -259,10 +259,14 @@ def main() -> int:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="testmatrix-history-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     db = str(work / "history.sqlite")
-    builds = max(2, args.rows // RESULTS_PER_BUILD)
-    print(f"filling {builds} builds of {RESULTS_PER_BUILD} results into {db}")
-    fill(db, builds)
-    rows = builds * RESULTS_PER_BUILD
+    filled = max(2, args.rows // RESULTS_PER_BUILD)
+    print(f"filling {filled} builds of {RESULTS_PER_BUILD} results into {db}")
+    fill(db, filled)
+    store = open_store(db, create=False)
+    # what the file holds (earlier runs' ingest figures added builds to a kept one)
+    rows = store.value("SELECT max(id) FROM results")
+    builds = store.value("SELECT count(*) FROM builds")
+    store.close()
     size = os.path.getsize(db)
     figures: dict[str, Any] = {
         "rows": rows,
@@ -271,7 +275,8 @@ def main() -> int:
         "bytes_per_million_rows": round(size / rows * 1e6),
     }
     store = open_store(db, create=False)
-    first, last = str(1000 + builds - 2), str(1000 + builds - 1)
+    filled = max(2, args.rows // RESULTS_PER_BUILD)
+    first, last = str(1000 + filled - 2), str(1000 + filled - 1)
     queries = {
         "status": lambda: status(store),
         "diff": lambda: diff(store, first, last),
@@ -286,7 +291,7 @@ def main() -> int:
             len(query()) if name != "diff" else len(query().changes)
         )  # type: ignore[attr-defined]
     store.close()
-    figures.update(_ingest_figure(work, db, builds, args.runs))
+    figures.update(_ingest_figure(work, db, filled, args.runs))
     figures["machine"] = machine()
     _report(figures)
     if args.json:

@@ -10,8 +10,7 @@ from typing import Any
 from ..errors import TestmatrixError
 from . import rollup
 from .artifacts import Job
-from .junit import Result
-from .outcomes import CODE, RANK
+from .outcomes import CODE
 from .store import Store
 
 MAX_BUILD_NAME = 200
@@ -72,17 +71,6 @@ def _ids(
     return known
 
 
-def _unique(results: list[Result]) -> list[Result]:
-    """One result per test in a job: pytest writes a failing teardown as a second
-    testcase; the worse of the two counts."""
-    seen: dict[str, Result] = {}
-    for result in results:
-        other = seen.get(result.nodeid)
-        if other is None or RANK[result.outcome] < RANK[other.outcome]:
-            seen[result.nodeid] = result
-    return list(seen.values()) if len(seen) != len(results) else results
-
-
 def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
     """Write a build's jobs and results, and fold them into `state`; a build already
     there is left as it is."""
@@ -103,8 +91,6 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
             " VALUES (?, ?, ?, ?, ?, ?)",
             (build, info.name, info.commit[:100], info.branch[:200], date, now),
         )
-        for job in jobs:
-            job.results = _unique(job.results)
         rows = _rows(
             store, build, jobs, _dimensions(store, jobs), rollup.ordinals(store)
         )
@@ -143,7 +129,9 @@ class _Dimensions:
 
 def _dimensions(store: Store, jobs: list[Job]) -> _Dimensions:
     results = [r for j in jobs for r in j.results]
-    tests = _ids(store, "tests", ("nodeid",), ((r.nodeid,) for r in results))
+    tests = _ids(
+        store, "tests", ("nodeid",), {(n,) for n in {r.nodeid for r in results}}
+    )
     return _Dimensions(
         _ids(store, "targets", ("name",), ((j.target,) for j in jobs)),
         _ids(store, "suites", ("name",), ((j.suite,) for j in jobs)),
