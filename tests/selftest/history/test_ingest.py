@@ -322,3 +322,32 @@ def test_a_folder_with_no_reports_is_refused(tmp_path: Path, capsys) -> None:
         "--db", str(db),
     )  # fmt: skip
     assert code == 2 and "no reports here" in err and not db.exists()
+
+
+TEARDOWN = """<testsuites><testsuite name="pytest">
+<testcase classname="tests.test_a" name="test_x" time="0.1">
+<failure message="AssertionError: assert 1 == 2">trace</failure></testcase>
+<testcase classname="tests.test_a" name="test_x" time="0.1">
+<error message="RuntimeError: teardown broke">trace</error></testcase>
+</testsuite></testsuites>"""
+
+
+def test_a_test_reported_twice_by_one_job_shows_the_worse(tmp_path: Path) -> None:
+    """pytest writes a failing test whose teardown errs as two test cases: both
+    are recorded, and its outcome in the build is the worse."""
+    folder = tmp_path / "a" / "job"
+    folder.mkdir(parents=True)
+    (folder / "junit.xml").write_text(TEARDOWN)
+    store = open_store(str(tmp_path / "h.sqlite"), create=True)
+    from testmatrix.history.artifacts import read_artifacts
+    from testmatrix.history.ingest import BuildInfo, ingest
+
+    ingest(store, BuildInfo("1"), read_artifacts(tmp_path / "a", "cuda", {}).jobs)
+    [row] = status(store)
+    assert (row.test, row.outcome, row.message) == (
+        "tests/test_a.py::test_x",
+        "error",
+        "RuntimeError: teardown broke",
+    )
+    assert store.value("SELECT count(*) FROM results") == 2
+    store.close()
