@@ -24,6 +24,7 @@ COMMANDS = (
     "report",
     "imports",
     "check_vllm",
+    "history",
 )
 
 
@@ -50,6 +51,7 @@ EXTRAS = {
     "buildkite_sdk": "buildkite",
     "jsonschema": "buildkite",
     "libcst": "migrate",
+    "psycopg": "postgresql",
 }
 
 

@@ -36,6 +36,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with no summary at all, write a matrix that says so (exit 0)",
     )
+    p.add_argument(
+        "--history",
+        nargs="?",
+        const="",
+        metavar="DB",
+        help="put each red cell's streak from this history beside it; with --html, "
+        "build the site from the history's builds (no DB: --db, else the default "
+        "history, see `testmatrix history --help`)",
+    )
     dashboard.add_arguments(p)
     p.set_defaults(func=run)
 
@@ -63,7 +72,12 @@ def run(args: argparse.Namespace) -> int:
     from testmatrix.results.checks import read_checked
 
     summaries, bad = read_checked(paths)
-    text = reports.matrix(summaries, expected)
+    streaks = None
+    if args.history is not None:
+        from testmatrix.history.command import report_streaks
+
+        streaks = report_streaks(args.history, args.root)
+    text = reports.matrix(summaries, expected, streaks)
     if bad:  # reported, not fatal: the annotation still shows every good summary
         text += (
             "\n"
