@@ -25,6 +25,7 @@ COMMANDS = (
     "imports",
     "check_vllm",
     "history",
+    "propose",
 )
 
 

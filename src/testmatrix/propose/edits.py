@@ -1,0 +1,136 @@
+"""Skiplist edits as text: new entries appended, stale entries' `[[...]]` tables cut
+out by their lines, everything else in the files byte for byte as it was. No file
+is parsed and written back: a TOML writer would drop comments and blank lines."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from testmatrix.config.tomlpos import Doubt, header_lines
+from testmatrix.config.writer import toml_array, toml_string, toml_table
+from testmatrix.errors import TestmatrixError
+
+from .cluster import Group
+from .evidence import Stale, shown_builds
+
+PLACEHOLDER_ISSUE = "https://issues.invalid/file-an-issue"
+
+
+@dataclass
+class FileEdit:
+    """The edits of one skiplist file."""
+
+    path: Path  # absolute
+    rel: str  # as messages and the diff name it
+    old: str | None  # None: a new file
+    remove: list[tuple[int, Stale]] = field(default_factory=list)  # header line
+    add: list[str] = field(default_factory=list)  # entry texts
+    notes: list[str] = field(default_factory=list)  # the diff's comments
+
+    def new_text(self) -> str:
+        text = self.old if self.old is not None else ""
+        lines = text.splitlines(keepends=True)
+        for start, end in sorted(
+            (entry_span(text, self.rel, line) for line, _ in self.remove),
+            reverse=True,
+        ):
+            del lines[start:end]
+        out = "".join(lines)
+        if self.add:
+            if out and not out.endswith("\n"):
+                out += "\n"
+            if out and not out.endswith("\n\n"):
+                out += "\n"
+            out += "\n".join(self.add)
+        return out
+
+    def diff(self) -> str:
+        old = (self.old or "").splitlines(keepends=True)
+        new = self.new_text().splitlines(keepends=True)
+        header = "".join(f"# {note}\n" for note in self.notes)
+        body = "".join(
+            difflib.unified_diff(
+                old,
+                new,
+                "/dev/null" if self.old is None else f"a/{self.rel}",
+                f"b/{self.rel}",
+            )
+        )
+        return header + body
+
+
+def entry_span(text: str, rel: str, line: int) -> tuple[int, int]:
+    """0-based [start, end) of the lines of the `[[...]]` table whose header is on
+    `line`: up to its last value line, and one blank line after it where a blank
+    line also comes before (so no double gap is left). Comments just above the next
+    table are that table's."""
+    try:
+        headers = header_lines(text)
+    except Doubt as exc:
+        raise TestmatrixError(f"{rel}: cannot edit this file safely: {exc}") from None
+    starts = [at for at, names in headers if isinstance(names[-1], int)]
+    if line not in starts:
+        raise TestmatrixError(f"{rel}:{line}: no [[...]] entry starts on this line")
+    lines = text.splitlines()
+    later = [at for at, _ in headers if at > line]
+    end = (later[0] - 1) if later else len(lines)  # 1-based exclusive: next header
+    while end > line and (
+        not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")
+    ):
+        end -= 1
+    start = line - 1
+    before_blank = start > 0 and not lines[start - 1].strip()
+    if before_blank and end < len(lines) and not lines[end].strip():
+        end += 1
+    elif before_blank and end == len(lines):
+        start -= 1  # the last entry: drop the gap before it instead
+    return start, end
+
+
+def entry_text(group: Group, reruns: int, issue: str) -> str:
+    """The TOML of one proposed entry, with a comment saying where it comes from."""
+    on = group.platform + (f" ({', '.join(group.variants)})" if group.variants else "")
+    lines = []
+    if group.signature is None:
+        lines.append(f"# flaky on {on} in {shown_builds(group.builds)}")
+        lines.append("[[flaky]]")
+        lines.append(f"test = {toml_string(group.items[0])}")
+        lines.append(f"reruns = {reruns}")
+        reason = "flaky: passes and fails on the same code"
+    else:
+        sig = group.signature
+        lines.append(
+            f"# {group.tests} tests fail alike on {on} in {shown_builds(group.builds)}"
+        )
+        lines.append("[[deselect]]")
+        if len(group.items) == 1:
+            lines.append(f"test = {toml_string(group.items[0])}")
+        else:
+            lines.append(f"tests = {toml_array(group.items)}")
+        reason = (
+            f"fails with {sig.error}: {sig.words()}"
+            if sig.template
+            else (f"fails with {sig.error}")
+        )
+    if group.variants:
+        lines.append(f"variants = {toml_array(group.variants)}")
+    lines.append(f"reason = {toml_string(reason)}")
+    lines.append(f"issue = {toml_string(issue)}")
+    if group.signature is not None:
+        fails = {"error": group.signature.error}
+        if group.signature.pattern:
+            fails["match"] = group.signature.pattern
+        lines.append(f"fails = {toml_table(fails)}")
+    return "\n".join(lines) + "\n"
+
+
+def new_platform_text(platform: str) -> str:
+    """The head of a platform file that does not exist yet."""
+    return (
+        f"# {platform}: first skiplist, proposed by `testmatrix propose` from a\n"
+        "# --no-skiplist run; each entry's issue is a placeholder to replace.\n\n"
+        "[platform]\n"
+        f"description = {toml_string(f'{platform} platform')}\n"
+    )
