@@ -61,18 +61,26 @@ class FileEdit:
         return header + body
 
 
+def entry_header(text: str, rel: str, line: int) -> int:
+    """The header line of the `[[...]]` table holding `line` (an entry's location
+    is its header, or the line of one of its tests)."""
+    try:
+        headers = header_lines(text)
+    except Doubt as exc:
+        raise TestmatrixError(f"{rel}: cannot edit this file safely: {exc}") from None
+    before = [(at, names) for at, names in headers if at <= line]
+    if not before or not isinstance(before[-1][1][-1], int):
+        raise TestmatrixError(f"{rel}:{line}: no [[...]] entry holds this line")
+    return before[-1][0]
+
+
 def entry_span(text: str, rel: str, line: int) -> tuple[int, int]:
     """0-based [start, end) of the lines of the `[[...]]` table whose header is on
     `line`: up to its last value line, and one blank line after it where a blank
     line also comes before (so no double gap is left). Comments just above the next
     table are that table's."""
-    try:
-        headers = header_lines(text)
-    except Doubt as exc:
-        raise TestmatrixError(f"{rel}: cannot edit this file safely: {exc}") from None
-    starts = [at for at, names in headers if isinstance(names[-1], int)]
-    if line not in starts:
-        raise TestmatrixError(f"{rel}:{line}: no [[...]] entry starts on this line")
+    line = entry_header(text, rel, line)
+    headers = header_lines(text)
     lines = text.splitlines()
     later = [at for at, _ in headers if at > line]
     end = (later[0] - 1) if later else len(lines)  # 1-based exclusive: next header
@@ -81,6 +89,8 @@ def entry_span(text: str, rel: str, line: int) -> tuple[int, int]:
     ):
         end -= 1
     start = line - 1
+    while start > 0 and lines[start - 1].lstrip().startswith("#"):
+        start -= 1  # the comment right above an entry is about it
     before_blank = start > 0 and not lines[start - 1].strip()
     if before_blank and end < len(lines) and not lines[end].strip():
         end += 1

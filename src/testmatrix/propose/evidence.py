@@ -54,8 +54,9 @@ class Flake:
 class Stale:
     """An entry the evidence says to remove, on every target where it holds."""
 
-    location: str  # file:line of its [[...]] header
+    location: str  # file:line, as the history cites it
     kind: str
+    reason: str
     evidence: str  # passed, quiet_flaky, no_tests
     proof: tuple[str, ...]  # "target: builds ..." lines
 
@@ -162,12 +163,14 @@ def _stale(
             in_play.setdefault(row.entry, set()).add(row.target)
             rows_of.setdefault((row.entry, row.target), []).append(row)
     found: dict[str, dict[str, tuple[str, str]]] = {}  # entry: target: (why, kind)
+    reasons: dict[str, str] = {}
     for ev in entries(
         store, workspace, recent=limits.passing, quiet=limits.quiet, days=36500
     ):
         if ev.target in simulated or not _judged(ev, rows_of, limits.passing):
             continue
         found.setdefault(ev.entry, {})[ev.target] = (ev.evidence, ev.kind)
+        reasons[ev.entry] = ev.reason
     out = []
     for location, targets in sorted(found.items()):
         if not in_play.get(location, set()) <= set(targets):
@@ -183,7 +186,7 @@ def _stale(
             shown = [ctx.builds[b].name for b in last]
             proof.append(f"{target}: {shown_builds(tuple(shown))}")
         kind = next(iter(targets.values()))[1]
-        out.append(Stale(location, kind, why, tuple(proof)))
+        out.append(Stale(location, kind, reasons[location], why, tuple(proof)))
     return out
 
 

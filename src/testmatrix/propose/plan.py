@@ -17,8 +17,9 @@ from testmatrix.errors import TestmatrixError
 from testmatrix.history.store import Store, is_postgres, open_store
 from testmatrix.jsonio import read_json
 
-from .cluster import Group, failure_groups, flaky_groups
-from .edits import FileEdit, entry_text, new_platform_text, shown_builds
+from .cluster import Group, failure_groups, flaky_groups, split_target
+from .edits import FileEdit, entry_header, entry_text, new_platform_text
+from .evidence import Stale, shown_builds
 from .evidence import Evidence, Thresholds, gather
 
 REPORTS_BUILD = "reports"  # the name the given reports' build has in the proposal
@@ -110,6 +111,7 @@ def propose(
             files[path] = FileEdit(path, rel, old)
         return files[path]
 
+    found.failing = [f for f in found.failing if _undecided(workspace, f)]
     for group in failure_groups(found.failing, found.known):
         edit = edit_of(skiplists / "platforms" / f"{group.platform}.toml")
         edit.add.append(entry_text(group, limits.reruns, issue))
@@ -118,13 +120,9 @@ def propose(
             continue
         edit = edit_of(skiplists / "platforms" / f"{group.platform}.toml")
         edit.add.append(entry_text(group, limits.reruns, issue))
-    for stale in found.stale:
-        rel, _, line = stale.location.rpartition(":")
-        path = skiplists.parent / rel
-        if not path.is_file() or not line.isdigit():
-            continue  # an entry of another checkout: nothing here to edit
+    for stale, path, header in _stale_tables(workspace, found.stale):
         edit = edit_of(path)
-        edit.remove.append((int(line), stale))
+        edit.remove.append((header, stale))
         proof = "; ".join(stale.proof)
         edit.notes.append(f"remove {stale.location} [[{stale.kind}]]: {_why(stale)}")
         edit.notes.append(f"  evidence: {proof}")
@@ -134,6 +132,69 @@ def propose(
         if edit.old is None:
             edit.add.insert(0, new_platform_text(edit.path.stem))
     return Proposal(sorted(files.values(), key=lambda e: e.rel), found)
+
+
+def _undecided(workspace: Any, failing: Any) -> bool:
+    """Whether the skiplists as they are now still let this failure run as a plain
+    test (an entry added since the history's builds accounts for it otherwise),
+    decided by the function the plugin and explain use."""
+    from testmatrix.core.fate import FateKind, TestCase
+    from testmatrix.core.rules import Rules
+
+    platform_name, variant = split_target(failing.target)
+    platform = workspace.platforms.get(platform_name)
+    if platform is None:
+        return True  # a platform bring-up: no file yet
+    if variant is not None and variant not in platform.variants:
+        return True
+    suite = failing.suite if failing.suite in workspace.suites else None
+    rules = Rules(workspace, platform, variant=variant, suite=suite)
+    path = failing.test.split("::", 1)[0]
+    return rules.fate(TestCase(failing.test, path)).kind is FateKind.RUN
+
+
+def _stale_tables(
+    workspace: Any, stale: list[Stale]
+) -> Iterator[tuple[Stale, Path, int]]:
+    """Each `[[...]]` table to remove, once: a table naming several tests is one
+    entry per test in the model, and goes only when every one of them is stale."""
+    root = Path(workspace.skiplist_dir).parent
+    members: dict[tuple[Path, int], set[str]] = {}
+    texts: dict[Path, str] = {}
+    present: set[str] = set()  # entries whose file is still in the checkout
+    reasons: dict[str, str] = {}
+    for platform in workspace.platforms.values():
+        for entry in platform.entries:
+            path = root / entry.location.file
+            if path not in texts:
+                texts[path] = path.read_text(encoding="utf-8")
+            header = entry_header(texts[path], entry.location.file, entry.location.line)
+            members.setdefault((path, header), set()).add(str(entry.location))
+            if _names_existing(root, entry):
+                present.add(str(entry.location))
+            reasons[str(entry.location)] = entry.reason
+    # the history cites entries by file:line: one whose reason differs there now was
+    # moved or edited since those builds, and is not the entry the evidence is about
+    by_location = {
+        s.location: s for s in stale if reasons.get(s.location) in (None, s.reason)
+    }
+    for (path, header), locations in sorted(members.items()):
+        found = [by_location[loc] for loc in sorted(locations) if loc in by_location]
+        if len(found) != len(locations) or not found:
+            continue
+        # no test reported, but its file is here: it may be deselected on every
+        # target (a crash); a person decides, not the evidence
+        if any(s.evidence == "no_tests" and s.location in present for s in found):
+            continue
+        yield found[0], path, header
+
+
+def _names_existing(root: Path, entry: Any) -> bool:
+    """Whether the file an ignore or deselect entry names exists in the checkout."""
+    named = getattr(entry, "target", None) or getattr(entry, "nodeid", None)
+    if not isinstance(named, str) or not named:
+        return True  # a skip by marker or a flaky glob: not judged by files
+    return (root / named.split("::", 1)[0].split("[", 1)[0]).exists()
 
 
 def _why(stale: Any) -> str:
