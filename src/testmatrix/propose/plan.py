@@ -19,8 +19,7 @@ from testmatrix.jsonio import read_json
 
 from .cluster import Group, failure_groups, flaky_groups, split_target
 from .edits import FileEdit, entry_header, entry_text, new_platform_text
-from .evidence import Stale, shown_builds
-from .evidence import Evidence, Thresholds, gather
+from .evidence import Evidence, Stale, Thresholds, gather, shown_builds
 
 REPORTS_BUILD = "reports"  # the name the given reports' build has in the proposal
 
