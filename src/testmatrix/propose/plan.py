@@ -9,7 +9,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ def propose(
     """The edits the evidence supports, one FileEdit per skiplist file touched."""
     found = gather(store, workspace, limits, simulated)
     files: dict[Path, FileEdit] = {}
-    skiplists = Path(workspace.skiplist_dir)
+    skiplists = Path(workspace.skiplist_dir).resolve()
 
     def edit_of(path: Path) -> FileEdit:
         if path not in files:
@@ -157,26 +157,32 @@ def _stale_tables(
 ) -> Iterator[tuple[Stale, Path, int]]:
     """Each `[[...]]` table to remove, once: a table naming several tests is one
     entry per test in the model, and goes only when every one of them is stale."""
-    root = Path(workspace.skiplist_dir).parent
+    root = Path(workspace.skiplist_dir).resolve().parent
     members: dict[tuple[Path, int], set[str]] = {}
     texts: dict[Path, str] = {}
     present: set[str] = set()  # entries whose file is still in the checkout
     reasons: dict[str, str] = {}
     for platform in workspace.platforms.values():
         for entry in platform.entries:
-            path = root / entry.location.file
+            # the loader names files from the working directory, CI's reports from
+            # the workspace root (where its sessions run): compare the latter
+            path = (Path.cwd() / entry.location.file).resolve()
+            location = f"{path.relative_to(root).as_posix()}:{entry.location.line}"
             if path not in texts:
                 texts[path] = path.read_text(encoding="utf-8")
-            header = entry_header(texts[path], entry.location.file, entry.location.line)
-            members.setdefault((path, header), set()).add(str(entry.location))
+            header = entry_header(texts[path], location, entry.location.line)
+            members.setdefault((path, header), set()).add(location)
             if _names_existing(root, entry):
-                present.add(str(entry.location))
-            reasons[str(entry.location)] = entry.reason
+                present.add(location)
+            reasons[location] = entry.reason
     # the history cites entries by file:line: one whose reason differs there now was
     # moved or edited since those builds, and is not the entry the evidence is about
-    by_location = {
-        s.location: s for s in stale if reasons.get(s.location) in (None, s.reason)
-    }
+    by_location = {}
+    for found_stale in stale:
+        location = _root_location(root, found_stale.location)
+        reason = reasons.get(location)
+        if reason is None or _same_reason(found_stale.reason, reason):
+            by_location[location] = replace(found_stale, location=location)
     for (path, header), locations in sorted(members.items()):
         found = [by_location[loc] for loc in sorted(locations) if loc in by_location]
         if len(found) != len(locations) or not found:
@@ -186,6 +192,24 @@ def _stale_tables(
         if any(s.evidence == "no_tests" and s.location in present for s in found):
             continue
         yield found[0], path, header
+
+
+def _root_location(root: Path, location: str) -> str:
+    """A history's file:line relative to the workspace root: as CI cites it (from
+    the root), or as the loader does (from the working directory)."""
+    name, _, line = location.rpartition(":")
+    if (root / name).is_file():
+        return location
+    path = (Path.cwd() / name).resolve()
+    if path.is_relative_to(root):
+        return f"{path.relative_to(root).as_posix()}:{line}"
+    return location
+
+
+def _same_reason(cited: str, reason: str) -> bool:
+    """Whether a report's reason is this entry's: reports of flaky reruns cite it
+    with its issue link after it."""
+    return cited == reason or cited.startswith(f"{reason} (")
 
 
 def _names_existing(root: Path, entry: Any) -> bool:

@@ -148,15 +148,12 @@ def history() -> list[BuildSpec]:
     return out
 
 
-def register_entries() -> None:
-    """histgen writes an entry's kind, reason and issue from its table."""
-    gen.ENTRIES.update(
-        {
-            E_FIXED: ("deselect", "crashed in the allocator", "https://example.org/1"),
-            E_HELD: ("deselect", "no kernel for this GPU", "https://example.org/2"),
-            E_CALM: ("flaky", "was timing-dependent", ""),
-        }
-    )
+# histgen writes an entry's kind, reason and issue from its ENTRIES table
+ENTRY_ROWS = {
+    E_FIXED: ("deselect", "crashed in the allocator", "https://example.org/1"),
+    E_HELD: ("deselect", "no kernel for this GPU", "https://example.org/2"),
+    E_CALM: ("flaky", "was timing-dependent", ""),
+}
 
 
 def mark_simulated(directory: Path, targets: tuple[str, ...]) -> None:
