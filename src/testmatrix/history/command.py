@@ -221,15 +221,18 @@ def _add_skips(sub: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
-def _workspace(args: argparse.Namespace, needed: bool) -> Any:
-    """The workspace, where there is one (entries and agent pools read it)."""
+def _workspace(args: argparse.Namespace) -> Any:
+    """The workspace, where there is one (entries and agent pools read it); skiplists
+    that do not load are said on stderr, and the command goes on without them."""
     from ..config.loader import load_workspace
 
+    if _root(args) is None:
+        return None
     try:
         return load_workspace(args.root, check_paths=False)
-    except TestmatrixError:
-        if needed:
-            raise
+    except TestmatrixError as exc:
+        first = str(exc).splitlines()[0]
+        print(f"testmatrix: note: skiplists not read: {first}", file=sys.stderr)
         return None
 
 
@@ -307,7 +310,7 @@ def _run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         elif command == "entries":
             found = evidence.entries(
                 store,
-                _workspace(args, False),
+                _workspace(args),
                 recent=args.recent,
                 quiet=args.quiet,
                 days=args.days,
@@ -338,7 +341,7 @@ def _ingest(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
     pools: dict[str, str] = {}
     if not args.target:
-        workspace = _workspace(args, False)
+        workspace = _workspace(args)
         pools = agent_pools(workspace) if workspace is not None else {}
     found = read_artifacts(args.directory, args.target, pools)
     for note in found.notes:

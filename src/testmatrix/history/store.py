@@ -177,6 +177,11 @@ def open_store(url: str, *, create: bool) -> Store:
         try:
             # autocommit off by hand (isolation_level None): transactions are ours
             conn = sqlite3.connect(str(path), isolation_level=None)
+            if create:
+                # WAL: a commit appends to the log with no fsync (NORMAL), a killed
+                # writer's unfinished transaction is ignored when the file is next
+                # opened, and the last connection to close folds the log back in
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA cache_size = -65536")  # 64 MiB of pages

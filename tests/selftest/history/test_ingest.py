@@ -351,3 +351,41 @@ def test_a_test_reported_twice_by_one_job_shows_the_worse(tmp_path: Path) -> Non
     )
     assert store.value("SELECT count(*) FROM results") == 2
     store.close()
+
+
+def _plain(classname: str, name: str) -> str:
+    return (
+        f'<testsuites><testsuite><testcase classname="{classname}" name="{name}" '
+        'time="1"/></testsuite></testsuites>'
+    )
+
+
+def test_ignores_are_judged_by_their_tests_on_other_targets(
+    tmp_path: Path, capsys
+) -> None:
+    """The repository's rocm ignores: one whose file still runs on cuda has no
+    finding; one whose file no job reported has no tests."""
+    artifacts = tmp_path / "a"
+    for folder, text in (
+        (
+            "gpu-h100-pooling",
+            _plain("tests.entrypoints.pooling.openai.test_score", "t"),
+        ),
+        ("amd-mi325-kernels", _plain("tests.kernels.test_attention", "t")),
+    ):
+        (artifacts / folder).mkdir(parents=True)
+        (artifacts / folder / "junit.xml").write_text(text)
+    db = str(tmp_path / "h.sqlite")
+    code, _, err = cli(capsys, "history", "ingest", str(artifacts), "--build", "1",
+                       "--db", db)  # fmt: skip
+    assert code == 0, err
+    code, out, _ = cli(capsys, "history", "entries", "--db", db, "--json")
+    found = {
+        (f["entry"], f["target"], f["evidence"], tuple(f["tests"]))
+        for f in json.loads(out)["findings"]
+        if f["kind"] == "ignore" and f["target"] == "rocm"
+    }
+    # rocm.toml:46 ignores openai/test_rerank.py, :47 openai/test_score.py
+    assert ("skiplists/platforms/rocm.toml:46", "rocm", "no_tests", ()) in found
+    score = [f for f in found if f[0] == "skiplists/platforms/rocm.toml:47"]
+    assert score == []  # test_score.py ran on cuda in the newest build
