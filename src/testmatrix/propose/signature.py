@@ -84,7 +84,8 @@ def signature_of(error: str, text: str) -> Signature:
     text = text.strip()
     wrapped = _IN_FIXTURE.match(text)
     if wrapped:
-        text = wrapped.group(1)
+        text, error = wrapped.group(1), ""
+    if not error:  # a report that gave no type: the message's lead names it
         lead = _LEAD.match(text)
         error = lead.group(1) if lead else ""
     message = message_of(error, text)
