@@ -21,7 +21,7 @@ from .cluster import Group, failure_groups, flaky_groups, split_target
 from .edits import FileEdit, entry_header, entry_text, new_platform_text
 from .evidence import Evidence, Stale, Thresholds, gather, shown_builds
 
-REPORTS_BUILD = "reports"  # the name the given reports' build has in the proposal
+REPORTS_BUILD = "reports"  # the given reports' build, where its folder has no name
 
 
 @contextmanager
@@ -59,7 +59,10 @@ def evidence_store(db: str | None, reports: Path | None) -> Iterator[Store]:
                 source.close()
         store = open_store(path, create=True)
         try:
-            ingest(store, BuildInfo(REPORTS_BUILD, date="9999-12-31"), found.jobs)
+            # named by its folder (a build's artifacts folder is named by its id); a
+            # build the history has already is not counted twice
+            name = reports.resolve().name[:100] or REPORTS_BUILD
+            ingest(store, BuildInfo(name, date="9999-12-31"), found.jobs)
             yield store
         finally:
             store.close()

@@ -29,3 +29,7 @@ def history_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     finally:
         store.close()
     return root
+
+
+# the history tests' PostgreSQL server, for the same proposal from a server
+from selftest.history.conftest import postgres_server as postgres_server  # noqa: E402

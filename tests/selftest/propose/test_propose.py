@@ -171,3 +171,77 @@ def test_without_a_history_it_says_where_it_looked(
     root = propgen.workspace(tmp_path / "ws")
     assert main(["--root", str(root), "propose"]) == 2
     assert "no history database here" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_postgresql_history_gives_the_same_proposal(
+    history_ws: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from selftest.history.conftest import new_database
+    from testmatrix.history import ingest, open_store
+    from testmatrix.history.artifacts import read_artifacts
+    from testmatrix.history.ingest import BuildInfo
+
+    url = new_database(request, "postgresql", tmp_path)
+    store = open_store(url, create=True)
+    try:
+        for build in propgen.history():
+            jobs = read_artifacts(tmp_path / "artifacts" / build.name, None, {}).jobs
+            ingest(store, BuildInfo(build.name, build.commit, build.date), jobs)
+    finally:
+        store.close()
+    assert propose(history_ws, "--json") == 0
+    on_sqlite = json.loads(capsys.readouterr().out)
+    assert propose(history_ws, "--json", "--db", url) == 0
+    assert json.loads(capsys.readouterr().out) == on_sqlite
+    assert len(on_sqlite["files"][0]["add"]) == 3
+
+
+def test_reports_of_an_undeclared_platform_create_its_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selftest.history import histgen as gen
+    from selftest.history.histgen import BuildSpec, JobSpec, Res
+    from testmatrix.config.loader import load_workspace
+
+    monkeypatch.delenv("TESTMATRIX_HISTORY_DB", raising=False)
+    monkeypatch.setenv("TESTMATRIX_NO_CACHE", "1")
+    root = propgen.workspace(tmp_path / "ws")
+    job = JobSpec("mi400", "lang", None, False, "reports/mi400-lang")
+    job.results = [
+        Res(
+            "tests/lang/test_b.py::test_param[x]",
+            "error",
+            message="OSError: no /dev/kfd",
+        ),
+        Res(
+            "tests/lang/test_b.py::test_param[y]",
+            "error",
+            message="OSError: no /dev/kfd",
+        ),
+        Res(
+            "tests/lang/test_b.py::test_param[z]",
+            "error",
+            message="OSError: no /dev/kfd",
+        ),
+        Res("tests/lang/test_b.py::test_other", "passed"),
+    ]
+    build = BuildSpec("1", "c", "2026-04-01T00:00:00+00:00", [job])
+    folder = gen.write_build(build, tmp_path / "run")
+    assert propose(root, "--reports", str(folder), "--write") == 0
+    assert capsys.readouterr().out == "wrote skiplists/platforms/mi400.toml\n"
+    assert not (root / ".testmatrix").exists()  # no history was made or written
+    workspace = load_workspace(root, check_paths=False)  # rocm.toml has a gone file
+    (entry,) = workspace.platforms["mi400"].entries
+    assert (
+        entry.kind == "deselect" and entry.nodeid == "tests/lang/test_b.py::test_param["
+    )
+    assert (entry.fails.error, entry.fails.match) == ("OSError", "no /dev/kfd")
+    # the reports' build is named by its folder
+    assert (
+        "on mi400 in build run\n"
+        in (root / "skiplists/platforms/mi400.toml").read_text()
+    )
