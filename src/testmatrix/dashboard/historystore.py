@@ -62,13 +62,18 @@ class StoreSource:
 
     def cells(self, build: Build) -> Iterable[Cell]:
         counts: dict[tuple[int, int], dict[str, int]] = {}
-        for target, suite, _, code, _, _ in self._rows(build):
+        used: dict[tuple[int, int], set[int]] = {}  # the entries each session cited
+        for target, suite, _, code, entry, _ in self._rows(build):
+            if entry:
+                used.setdefault((target, suite), set()).add(entry)
             row = counts.setdefault((target, suite), {"passed": 0})
             outcome = BY_CODE[code]
             row[COUNT[outcome]] = row.get(COUNT[outcome], 0) + 1
             if outcome is Outcome.RERUN_PASSED:
                 row["flaky"] = row.get("flaky", 0) + 1
         newest = self.builds(1)[0].id == build.id
+        ids = set().union(*used.values()) if used else set()
+        locations = self.ctx.names("entries", "location", ids)
         for (target_id, suite_id), row in sorted(counts.items()):
             target, suite = self.ctx.targets[target_id], self.ctx.suites[suite_id]
             red = sum(row.get(COUNT[o], 0) for o in RED)
@@ -82,6 +87,9 @@ class StoreSource:
                 int(red > 0),
                 STATUS.get(icon, "warn"),
                 f"{text} ({note})" if note else text,
+                entries=tuple(
+                    sorted({locations[e] for e in used.get((target_id, suite_id), ())})
+                ),
             )
 
     def results(
