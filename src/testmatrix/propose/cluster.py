@@ -101,20 +101,29 @@ def failure_groups(
     return out
 
 
-def flaky_groups(flakes: Iterable[Flake]) -> list[Group]:
-    """One flaky entry per platform and test, its variants merged."""
-    merged: dict[tuple[str, str], tuple[list[str | None], set[str]]] = {}
+def flaky_groups(flakes: Iterable[Flake], known: dict[str, set[str]]) -> list[Group]:
+    """Flaky tests as entries: per platform, the tests flaky on the same variants
+    make one entry, named by files and parametrizations where all their tests are
+    flaky there."""
+    held: dict[tuple[str, str], tuple[list[str | None], set[str]]] = {}
     for flake in flakes:
         platform, variant = split_target(flake.target)
-        variants, builds = merged.setdefault((platform, flake.test), ([], set()))
+        variants, builds = held.setdefault((platform, flake.test), ([], set()))
         variants.append(variant)
         builds.update(flake.builds)
+    merged: dict[tuple[str, tuple[str, ...]], tuple[set[str], set[str]]] = {}
+    for (platform, test), (variants, builds) in held.items():
+        on = () if None in variants else tuple(sorted(v for v in variants if v))
+        tests, shown = merged.setdefault((platform, on), (set(), set()))
+        tests.add(test)
+        shown.update(builds)
     out = []
-    for (platform, test), (variants, builds) in sorted(merged.items()):
-        held = () if None in variants else tuple(sorted(v for v in variants if v))
-        out.append(
-            Group(platform, held, (test,), None, tuple(sorted(builds, key=_natural)), 1)
-        )
+    for (platform, on), (tests, builds) in sorted(merged.items()):
+        targets = [platform] if not on else [f"{platform}:{v}" for v in on]
+        seen = set().union(*(known.get(t, set()) for t in targets))
+        items = tuple(covering(tests, seen))
+        proof = tuple(sorted(builds, key=_natural))
+        out.append(Group(platform, on, items, None, proof, len(tests)))
     return out
 
 

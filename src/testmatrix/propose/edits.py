@@ -106,7 +106,7 @@ def entry_text(group: Group, reruns: int, issue: str) -> str:
     if group.signature is None:
         lines.append(f"# flaky on {on} in {shown_builds(group.builds)}")
         lines.append("[[flaky]]")
-        lines.append(f"test = {toml_string(group.items[0])}")
+        lines.append(_tests_key(group.items))
         lines.append(f"reruns = {reruns}")
         reason = "flaky: passes and fails on the same code"
     else:
@@ -115,10 +115,7 @@ def entry_text(group: Group, reruns: int, issue: str) -> str:
             f"# {group.tests} tests fail alike on {on} in {shown_builds(group.builds)}"
         )
         lines.append("[[deselect]]")
-        if len(group.items) == 1:
-            lines.append(f"test = {toml_string(group.items[0])}")
-        else:
-            lines.append(f"tests = {toml_array(group.items)}")
+        lines.append(_tests_key(group.items))
         reason = (
             f"fails with {sig.error}: {sig.words()}"
             if sig.template
@@ -134,6 +131,12 @@ def entry_text(group: Group, reruns: int, issue: str) -> str:
             fails["match"] = group.signature.pattern
         lines.append(f"fails = {toml_table(fails)}")
     return "\n".join(lines) + "\n"
+
+
+def _tests_key(items: tuple[str, ...]) -> str:
+    if len(items) == 1:
+        return f"test = {toml_string(items[0])}"
+    return f"tests = {toml_array(items)}"
 
 
 def new_platform_text(platform: str) -> str:

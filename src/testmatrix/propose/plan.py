@@ -17,7 +17,7 @@ from testmatrix.errors import TestmatrixError
 from testmatrix.history.store import Store, is_postgres, open_store
 from testmatrix.jsonio import read_json
 
-from .cluster import Group, failure_groups, flaky_groups, split_target
+from .cluster import failure_groups, flaky_groups, split_target
 from .edits import FileEdit, entry_header, entry_text, new_platform_text
 from .evidence import Evidence, Stale, Thresholds, gather, shown_builds
 
@@ -117,9 +117,8 @@ def propose(
     for group in failure_groups(found.failing, found.known):
         edit = edit_of(skiplists / "platforms" / f"{group.platform}.toml")
         edit.add.append(entry_text(group, limits.reruns, issue))
-    for group in flaky_groups(found.flaky):
-        if _has_flaky_entry(workspace, group):
-            continue
+    found.flaky = [f for f in found.flaky if not _reran_already(workspace, f)]
+    for group in flaky_groups(found.flaky, found.known):
         edit = edit_of(skiplists / "platforms" / f"{group.platform}.toml")
         edit.add.append(entry_text(group, limits.reruns, issue))
     for stale, path, header in _stale_tables(workspace, found.stale):
@@ -231,10 +230,10 @@ def _why(stale: Any) -> str:
     }.get(stale.evidence, stale.evidence)
 
 
-def _has_flaky_entry(workspace: Any, group: Group) -> bool:
+def _reran_already(workspace: Any, flake: Any) -> bool:
     """Whether the platform already reruns this test (a flaky entry names it)."""
-    test = group.items[0]
-    platform = workspace.platforms.get(group.platform)
+    test = flake.test
+    platform = workspace.platforms.get(split_target(flake.target)[0])
     if platform is None:
         return False
     for entry in platform.entries:

@@ -66,3 +66,17 @@ def test_variants_failing_alike_make_one_entry_the_platform_wide_target_none() -
     assert [g.variants for g in groups if g.items == ("t/test_a.py",)] == [
         ("mi300", "mi355")
     ]
+
+
+def test_flaky_parameters_of_one_function_make_one_flaky_entry() -> None:
+    from testmatrix.propose.cluster import flaky_groups
+    from testmatrix.propose.evidence import Flake
+
+    flakes = [
+        Flake("rocm:mi300", f"t/test_b.py::test_p[{n}]", ("rate",), ("5", "6"))
+        for n in (1, 2)
+    ] + [Flake("rocm:mi300", "t/test_a.py::test_x", ("rerun",), ("7",))]
+    (group,) = flaky_groups(flakes, {"rocm:mi300": set(KNOWN)})
+    assert group.signature is None and group.variants == ("mi300",)
+    assert group.items == ("t/test_a.py::test_x", "t/test_b.py::test_p[")
+    assert group.builds == ("5", "6", "7")
