@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from .evidence import Failing, Flake
-from .signature import Signature
+from .signature import Signature, merge_similar
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,15 @@ def failure_groups(
 ) -> list[Group]:
     """One group per platform, signature and set of prefixes; targets of one
     platform with the same group merge into its variants."""
+    failing = list(failing)
+    by_target: dict[str, set[Signature]] = {}
+    for fail in failing:
+        by_target.setdefault(fail.target, set()).add(fail.signature)
+    cause = {t: merge_similar(sigs) for t, sigs in by_target.items()}
     by_key: dict[tuple[str, Signature], list[Failing]] = {}
     for fail in failing:
-        by_key.setdefault((fail.target, fail.signature), []).append(fail)
+        by_cause = (fail.target, cause[fail.target][fail.signature])
+        by_key.setdefault(by_cause, []).append(fail)
     merged: dict[tuple[str, Signature, tuple[str, ...]], list[str | None]] = {}
     proof: dict[tuple[str, Signature, tuple[str, ...]], tuple[set[str], int]] = {}
     for (target, signature), fails in by_key.items():

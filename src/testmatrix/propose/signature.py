@@ -128,7 +128,52 @@ def _cut(pieces: list[str]) -> str:
     return out
 
 
-def common(signatures: Iterable[Signature]) -> Signature | None:
-    """The one signature all these failures share; None where they differ."""
-    found = set(signatures)
-    return found.pop() if len(found) == 1 else None
+MIN_SHARED = 24  # characters two templates must agree on to be one cause
+_LABELS = re.compile(r"<addr>|<n>|'<name>'|\"<name>\"")
+_LABEL_PIECE = {label: _PIECES[kind] for kind, label in _LABEL.items()}
+
+
+def pattern_of_template(template: str) -> str:
+    """The safe pattern of a template (its labels as the pieces they stand for)."""
+    pieces, at = [], 0
+    for found in _LABELS.finditer(template):
+        pieces.append(escape(template[at : found.start()]))
+        pieces.append(_LABEL_PIECE[found.group()])
+        at = found.end()
+    pieces.append(escape(template[at:]))
+    return _cut(pieces)
+
+
+def _shared(a: str, b: str) -> str:
+    """The words two templates start with alike."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    if n == len(a) == len(b):
+        return a
+    return a[:n].rsplit(" ", 1)[0] if " " in a[:n] else ""
+
+
+def merge_similar(signatures: Iterable[Signature]) -> dict[Signature, Signature]:
+    """Each signature to the one its failures are grouped under. Signatures of one
+    error whose templates start with the same MIN_SHARED characters or more (cut at
+    a word) are one cause whose message names a varying thing unquoted (a model, a
+    backend class): grouped under that shared start."""
+    clusters: list[tuple[str, str, list[Signature]]] = []  # error, shared, members
+    for sig in sorted(set(signatures)):
+        for n, (error, shared, members) in enumerate(clusters):
+            common_start = _shared(shared, sig.template) if error == sig.error else ""
+            if len(common_start) >= MIN_SHARED:
+                clusters[n] = (error, common_start, [*members, sig])
+                break
+        else:
+            clusters.append((sig.error, sig.template, [sig]))
+    out: dict[Signature, Signature] = {}
+    for error, shared, members in clusters:
+        if len(members) == 1:
+            out[members[0]] = members[0]
+            continue
+        merged = Signature(error, shared.rstrip() + " ...", pattern_of_template(shared))
+        for sig in members:
+            out[sig] = merged
+    return out

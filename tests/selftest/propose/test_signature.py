@@ -57,3 +57,30 @@ def test_hostile_messages_give_patterns_the_loader_accepts(seed: int) -> None:
         assert errorpattern.search(
             sig.pattern, message_of("ValueError", f"ValueError: {text}")
         )
+
+
+def test_messages_naming_a_varying_thing_unquoted_are_one_cause() -> None:
+    from testmatrix.propose.signature import merge_similar
+
+    lead = "NotImplementedError: Encoder self-attention is not implemented for "
+    triton = signature_of("", lead + "TritonAttentionImpl")
+    rocm = signature_of("", lead + "RocmAttentionImpl")
+    other = signature_of("", "NotImplementedError: Encoder cache is off")
+    cause = merge_similar([triton, rocm, other])
+    assert cause[triton] == cause[rocm] != cause[other]
+    assert cause[other] == other
+    merged = cause[triton]
+    assert merged.pattern == "Encoder self-attention is not implemented for"
+    for text in (lead + "TritonAttentionImpl", lead + "RocmAttentionImpl"):
+        assert errorpattern.search(
+            merged.pattern, message_of("NotImplementedError", text)
+        )
+
+
+def test_short_shared_starts_stay_apart() -> None:
+    from testmatrix.propose.signature import merge_similar
+
+    oom = signature_of("", "RuntimeError: CUDA error: out of memory")
+    bad = signature_of("", "RuntimeError: CUDA error: illegal memory access")
+    cause = merge_similar([oom, bad])
+    assert cause[oom] == oom and cause[bad] == bad
