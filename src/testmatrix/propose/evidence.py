@@ -59,6 +59,7 @@ class Stale:
     reason: str
     evidence: str  # passed, quiet_flaky, no_tests
     proof: tuple[str, ...]  # "target: builds ..." lines
+    reported: bool = True  # some report cited it (else it never reached one)
 
 
 @dataclass
@@ -186,7 +187,10 @@ def _stale(
             shown = [ctx.builds[b].name for b in last]
             proof.append(f"{target}: {shown_builds(tuple(shown))}")
         kind = next(iter(targets.values()))[1]
-        out.append(Stale(location, kind, reasons[location], why, tuple(proof)))
+        reported = location in in_play
+        out.append(
+            Stale(location, kind, reasons[location], why, tuple(proof), reported)
+        )
     return out
 
 

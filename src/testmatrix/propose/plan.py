@@ -189,9 +189,12 @@ def _stale_tables(
         found = [by_location[loc] for loc in sorted(locations) if loc in by_location]
         if len(found) != len(locations) or not found:
             continue
-        # no test reported, but its file is here: it may be deselected on every
-        # target (a crash); a person decides, not the evidence
-        if any(s.evidence == "no_tests" and s.location in present for s in found):
+        # never in a report, and its file is here: it may be deselected on every
+        # target (a crash) rather than gone; a person decides, not the evidence
+        if any(
+            s.evidence == "no_tests" and not s.reported and s.location in present
+            for s in found
+        ):
             continue
         yield found[0], path, header
 

@@ -37,6 +37,12 @@ reason = "no kernel for this GPU"   # a comment after a value
 issue = "https://example.org/2"
 fails = { error = "NotImplementedError" }
 
+# crashes the worker: never runs, so no report names it
+[[deselect]]
+test = "tests/lang/test_crash.py::test_crash"
+reason = "segfaults the worker"
+issue = "https://example.org/4"
+
 [[flaky]]
 test = "tests/lang/test_calm.py::test_calm"
 reruns = 2
@@ -46,6 +52,13 @@ reason = "was timing-dependent"
 [[deselect]]
 test = "tests/lang/test_gone.py::test_gone"
 reason = "hangs"
+
+# renamed upstream: its old id is reported no more
+[[deselect]]
+test = "tests/lang/test_vanish.py::test_old_name"
+reason = "wrong output"
+issue = "https://example.org/3"
+fails = { error = "AssertionError" }
 
 # end of the hand-kept part
 """
@@ -62,6 +75,8 @@ E_FIXED = _entry_at("test_fixed.py")
 E_HELD = _entry_at("test_held.py")
 E_CALM = _entry_at("test_calm.py")
 E_GONE = _entry_at("test_gone.py")
+E_CRASH = _entry_at("test_crash.py")
+E_VANISH = _entry_at("test_vanish.py")
 TESTS = {
     "test_a.py": "def test_one(): pass\ndef test_two(): pass\ndef test_three(): pass\n",
     "test_b.py": (
@@ -74,6 +89,8 @@ TESTS = {
     "test_fixed.py": "def test_fixed(): pass\n",
     "test_held.py": "def test_held(): pass\n",
     "test_calm.py": "def test_calm(): pass\n",
+    "test_crash.py": "def test_crash(): pass\n",
+    "test_vanish.py": "def test_new_name(): pass\n",
 }
 TARGETS = ("rocm:mi300", "rocm:mi355")
 BUILDS = 6
@@ -114,6 +131,11 @@ def _results(target: str, n: int) -> list[Res]:
         ),
         Res(f + "test_calm.py::test_calm", "passed", E_CALM),
     ]
+    if n < 3:  # then renamed: the old id is never reported again
+        old = f + "test_vanish.py::test_old_name"
+        out.append(Res(old, "expected_fail", E_VANISH, "AssertionError"))
+    else:
+        out.append(Res(f + "test_vanish.py::test_new_name", "passed"))
     fixed = "expected_fail" if n < 3 else "unexpected_pass"
     out.append(Res(f + "test_fixed.py::test_fixed", fixed, E_FIXED, "allocator"))
     for name in ("test_one", "test_two", "test_three"):
@@ -153,6 +175,7 @@ ENTRY_ROWS = {
     E_FIXED: ("deselect", "crashed in the allocator", "https://example.org/1"),
     E_HELD: ("deselect", "no kernel for this GPU", "https://example.org/2"),
     E_CALM: ("flaky", "was timing-dependent", ""),
+    E_VANISH: ("deselect", "wrong output", "https://example.org/3"),
 }
 
 

@@ -39,7 +39,9 @@ def test_the_diff_adds_one_entry_per_signature_and_removes_stale_entries(
     )
     assert f"# remove {propgen.E_CALM} [[flaky]]: no flake in the last builds" in out
     assert f"# remove {propgen.E_GONE} [[deselect]]: none of its tests" in out
+    assert f"# remove {propgen.E_VANISH} [[deselect]]: none of its tests" in out
     assert propgen.E_HELD not in out  # still failing as recorded: stays
+    assert propgen.E_CRASH not in out  # never reported, but its test is still here
     assert "test_c.py" not in out  # two error signatures: no entry
     assert "test_late.py" not in out  # failing in 2 builds, 3 needed
     assert propose(history_ws, "--json") == 0
@@ -126,6 +128,7 @@ def test_json_lists_each_file_with_its_additions_and_removals(
     assert edit["file"] == "skiplists/platforms/rocm.toml" and not edit["new"]
     assert len(edit["add"]) == 3
     assert sorted(r["evidence"] for r in edit["remove"]) == [
+        "no_tests",
         "no_tests",
         "passed",
         "quiet_flaky",
