@@ -129,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
         raise TestmatrixError(f"--reruns {args.reruns}: give 0 to 10")
     limits = Thresholds(failing, args.passing, args.quiet, args.window, args.reruns)
     simulated = set() if args.include_simulated else simulated_targets(args.reports)
-    with evidence_store(db, args.reports) as store:
+    with evidence_store(db, args.reports, workspace) as store:
         proposal = propose(store, workspace, limits, simulated, args.issue)
     if args.json:
         print(json.dumps(_as_json(proposal, simulated), indent=2))

@@ -25,7 +25,9 @@ REPORTS_BUILD = "reports"  # the given reports' build, where its folder has no n
 
 
 @contextmanager
-def evidence_store(db: str | None, reports: Path | None) -> Iterator[Store]:
+def evidence_store(
+    db: str | None, reports: Path | None, workspace: Any = None
+) -> Iterator[Store]:
     """The store to read: the history as it is, or a scratch copy of it (or an
     empty one) with the reports recorded as its newest build. The history itself
     is never written."""
@@ -37,10 +39,12 @@ def evidence_store(db: str | None, reports: Path | None) -> Iterator[Store]:
         finally:
             store.close()
         return
-    from testmatrix.history.artifacts import read_artifacts
+    from testmatrix.history.artifacts import agent_pools, read_artifacts
     from testmatrix.history.ingest import BuildInfo, ingest
 
-    found = read_artifacts(reports, None, {})
+    # plain JUnit files' targets from the agent pools their paths name, as ingest
+    pools = agent_pools(workspace) if workspace is not None else {}
+    found = read_artifacts(reports, None, pools)
     scratch = Path(tempfile.mkdtemp(prefix="testmatrix-propose-"))
     try:
         path = str(scratch / "history.sqlite")
