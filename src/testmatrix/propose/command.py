@@ -131,6 +131,8 @@ def _run(args: argparse.Namespace) -> int:
     simulated = set() if args.include_simulated else simulated_targets(args.reports)
     with evidence_store(db, args.reports, workspace) as store:
         proposal = propose(store, workspace, limits, simulated, args.issue)
+    for note in proposal.notes:
+        print(f"testmatrix: note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(_as_json(proposal, simulated), indent=2))
     if proposal.empty:
@@ -194,4 +196,5 @@ def _as_json(proposal: Any, simulated: set[str]) -> dict[str, Any]:
         "failing_tests": len(ev.failing),
         "flaky_tests": len(ev.flaky),
         "simulated_targets": sorted(simulated),
+        "notes": proposal.notes,
     }

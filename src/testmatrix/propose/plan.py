@@ -9,10 +9,11 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from testmatrix.core.names import NAME_PATTERN
 from testmatrix.errors import TestmatrixError
 from testmatrix.history.store import Store, is_postgres, open_store
 from testmatrix.jsonio import read_json
@@ -92,6 +93,7 @@ def simulated_targets(reports: Path | None) -> set[str]:
 class Proposal:
     edits: list[FileEdit]
     evidence: Evidence
+    notes: list[str] = field(default_factory=list)  # what was left out, and why
 
     @property
     def empty(self) -> bool:
@@ -117,6 +119,7 @@ def propose(
             files[path] = FileEdit(path, rel, old)
         return files[path]
 
+    notes = _named_targets(found)
     found.failing = [f for f in found.failing if _undecided(workspace, f)]
     for group in failure_groups(found.failing, found.known):
         edit = edit_of(skiplists / "platforms" / f"{group.platform}.toml")
@@ -136,7 +139,19 @@ def propose(
             edit.notes.insert(0, f"add {len(edit.add)} entries to {edit.rel}")
         if edit.old is None:
             edit.add.insert(0, new_platform_text(edit.path.stem))
-    return Proposal(sorted(files.values(), key=lambda e: e.rel), found)
+    return Proposal(sorted(files.values(), key=lambda e: e.rel), found, notes)
+
+
+def _named_targets(found: Evidence) -> list[str]:
+    """Drop what a report says of a target that is no platform name (a file name is
+    made of it: `../x` must never become a path), and say so."""
+    targets = {f.target for f in found.failing} | {f.target for f in found.flaky}
+    bad = sorted(
+        t for t in targets if not all(NAME_PATTERN.match(p) for p in t.split(":", 1))
+    )
+    found.failing = [f for f in found.failing if f.target not in bad]
+    found.flaky = [f for f in found.flaky if f.target not in bad]
+    return [f"target {t!r} is not a platform[:variant] name: left out" for t in bad]
 
 
 def _undecided(workspace: Any, failing: Any) -> bool:

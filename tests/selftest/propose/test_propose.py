@@ -248,3 +248,22 @@ def test_reports_of_an_undeclared_platform_create_its_file(
         "on mi400 in build run\n"
         in (root / "skiplists/platforms/mi400.toml").read_text()
     )
+
+
+def test_a_target_that_is_no_platform_name_never_becomes_a_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selftest.history import histgen as gen
+    from selftest.history.histgen import BuildSpec, JobSpec, Res
+
+    monkeypatch.delenv("TESTMATRIX_HISTORY_DB", raising=False)
+    root = propgen.workspace(tmp_path / "ws")
+    job = JobSpec("../../evil", "lang", None, False, "reports/evil")
+    job.results = [Res("tests/lang/test_c.py::test_mixed", "failed", message="E: x")]
+    folder = gen.write_build(BuildSpec("1", "c", "2026-04-01", [job]), tmp_path / "r")
+    before = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert propose(root, "--reports", str(folder), "--write") == 0
+    out, err = capsys.readouterr()
+    assert out == "testmatrix propose: nothing to propose\n"
+    assert "target '../../evil' is not a platform[:variant] name: left out" in err
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before
