@@ -5,6 +5,7 @@ is parsed and written back: a TOML writer would drop comments and blank lines.""
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from testmatrix.errors import TestmatrixError
 from .cluster import Group
 from .evidence import Stale, shown_builds
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 PLACEHOLDER_ISSUE = "https://issues.invalid/file-an-issue"
 
 
@@ -31,7 +33,7 @@ class FileEdit:
 
     def new_text(self) -> str:
         text = self.old if self.old is not None else ""
-        lines = text.splitlines(keepends=True)
+        lines = split_lines(text)
         for start, end in sorted(
             (entry_span(text, self.rel, line) for line, _ in self.remove),
             reverse=True,
@@ -47,9 +49,9 @@ class FileEdit:
         return out
 
     def diff(self) -> str:
-        old = (self.old or "").splitlines(keepends=True)
-        new = self.new_text().splitlines(keepends=True)
-        header = "".join(f"# {note}\n" for note in self.notes)
+        old = split_lines(self.old or "")
+        new = split_lines(self.new_text())
+        header = "".join(f"# {one_line(note)}\n" for note in self.notes)
         body = "".join(
             difflib.unified_diff(
                 old,
@@ -59,6 +61,13 @@ class FileEdit:
             )
         )
         return header + body
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as TOML counts them, ends kept: at "\n" only (str.splitlines also
+    breaks at \x85 and \u2028, which a TOML string may hold)."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def entry_header(text: str, rel: str, line: int) -> int:
@@ -81,7 +90,7 @@ def entry_span(text: str, rel: str, line: int) -> tuple[int, int]:
     table are that table's."""
     line = entry_header(text, rel, line)
     headers = header_lines(text)
-    lines = text.splitlines()
+    lines = [part.rstrip("\n") for part in split_lines(text)]
     later = [at for at, _ in headers if at > line]
     end = (later[0] - 1) if later else len(lines)  # 1-based exclusive: next header
     while end > line and (
@@ -104,7 +113,7 @@ def entry_text(group: Group, reruns: int, issue: str) -> str:
     on = group.platform + (f" ({', '.join(group.variants)})" if group.variants else "")
     lines = []
     if group.signature is None:
-        lines.append(f"# flaky on {on} in {shown_builds(group.builds)}")
+        lines.append(one_line(f"# flaky on {on} in {shown_builds(group.builds)}"))
         lines.append("[[flaky]]")
         lines.append(_tests_key(group.items))
         lines.append(f"reruns = {reruns}")
@@ -112,7 +121,10 @@ def entry_text(group: Group, reruns: int, issue: str) -> str:
     else:
         sig = group.signature
         lines.append(
-            f"# {group.tests} tests fail alike on {on} in {shown_builds(group.builds)}"
+            one_line(
+                f"# {group.tests} tests fail alike on {on} in "
+                f"{shown_builds(group.builds)}"
+            )
         )
         lines.append("[[deselect]]")
         lines.append(_tests_key(group.items))
@@ -131,6 +143,13 @@ def entry_text(group: Group, reruns: int, issue: str) -> str:
             fails["match"] = group.signature.pattern
         lines.append(f"fails = {toml_table(fails)}")
     return "\n".join(lines) + "\n"
+
+
+def one_line(text: str) -> str:
+    """A comment's text with no line break or control character: build names and
+    locations come from reports, and a newline in a comment would be TOML (or a
+    diff line) of somebody else's making."""
+    return _CONTROL.sub("?", text)
 
 
 def _tests_key(items: tuple[str, ...]) -> str:

@@ -68,3 +68,20 @@ def test_a_file_edit_keeps_every_other_byte() -> None:
         + '\n[[deselect]]\ntest = "c.py"\nreason = "new"\n'
     )
     assert edit.diff().startswith("--- a/f.toml\n+++ b/f.toml\n")
+
+
+def test_unicode_line_separators_in_strings_do_not_shift_lines() -> None:
+    text = TEXT.replace('reason = "r"', 'reason = "r\u2028s\x85t"')
+    start, end = entry_span(text, "f.toml", 12)
+    assert text.split("\n")[start : start + 2] == ["", "[[flaky]]"]  # its gap too
+    assert text.split("\n")[end] == ""  # through the file's end
+
+
+def test_comments_from_reports_stay_one_line() -> None:
+    from testmatrix.propose.cluster import Group
+    from testmatrix.propose.edits import entry_text
+
+    group = Group("rocm", (), ("a.py",), None, ("1\n[[ignore]]", "2\u2028x"), 1)
+    text = entry_text(group, 2, "https://x/1")
+    assert text.splitlines()[0] == "# flaky on rocm in builds 1?[[ignore]], 2?x"
+    assert text.count("[[") == 2  # the entry's header, and the text in the comment
