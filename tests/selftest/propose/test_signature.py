@@ -45,7 +45,7 @@ def test_only_the_type_when_the_message_is_all_variable() -> None:
     assert (sig.error, sig.pattern) == ("KeyError", "")
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(2))
 def test_hostile_messages_give_patterns_the_loader_accepts(seed: int) -> None:
     rng = random.Random(seed)
     alphabet = "ab (){}[]|*+?.^$\\'\"\n\t0123456789x:é"
