@@ -85,15 +85,21 @@ def gather(
     for row in rows:
         if row.target not in simulated:
             found.known.setdefault(row.target, set()).add(row.test)
-    found.failing = _failing(store, rows, limits.failing, simulated)
-    failing = {(f.target, f.test) for f in found.failing}
     for flake in flaky(store, window=limits.window):
-        key = (flake.target, flake.test)
-        if flake.target in simulated or key in failing:
-            continue
-        found.flaky.append(
-            Flake(flake.target, flake.test, tuple(flake.reasons), tuple(flake.builds))
-        )
+        if flake.target not in simulated:
+            found.flaky.append(
+                Flake(
+                    flake.target, flake.test, tuple(flake.reasons), tuple(flake.builds)
+                )
+            )
+    # a flaky test is never made an expected failure: its next pass would fail the
+    # run as a stale entry, and a flake would turn into a permanent entry
+    flaky_now = {(f.target, f.test) for f in found.flaky}
+    found.failing = [
+        f
+        for f in _failing(store, rows, limits.failing, simulated)
+        if (f.target, f.test) not in flaky_now
+    ]
     found.stale = _stale(store, workspace, rows, limits, simulated)
     return found
 

@@ -30,7 +30,7 @@ def test_the_diff_adds_one_entry_per_signature_and_removes_stale_entries(
     assert propose(history_ws) == 0
     out = capsys.readouterr().out
     assert (history_ws / ROCM).read_text() == before  # a diff only: nothing written
-    assert out.startswith("# add 3 entries to skiplists/platforms/rocm.toml\n")
+    assert out.startswith("# add 4 entries to skiplists/platforms/rocm.toml\n")
     # every removal says why and the builds that prove it
     assert (
         f"# remove {propgen.E_FIXED} [[deselect]]: its tests passed in each of the "
@@ -60,9 +60,16 @@ def test_the_diff_adds_one_entry_per_signature_and_removes_stale_entries(
     assert b["test"] == "tests/lang/test_b.py::test_param["
     assert b["variants"] == ["mi300", "mi355"]
     assert b["fails"] == {"error": "KeyError"}
-    (flaky,) = new["flaky"]
+    flaky, flip = new["flaky"]
     assert flaky["test"] == "tests/lang/test_wobble.py::test_wobble"
     assert (flaky["reruns"], flaky["variants"]) == (2, ["mi300"])
+    # red in the last three builds, but flaky before: a flaky entry, not an expected
+    # failure that its next pass would turn red
+    assert (flip["test"], flip["variants"]) == (
+        "tests/lang/test_flip.py::test_flip",
+        ["mi355"],
+    )
+    assert all("test_flip" not in e.get("test", "") for e in new["deselect"])
 
 
 def test_write_changes_only_the_proposed_lines_and_a_second_run_has_nothing(
@@ -126,7 +133,7 @@ def test_json_lists_each_file_with_its_additions_and_removals(
     data = json.loads(capsys.readouterr().out)
     (edit,) = data["files"]
     assert edit["file"] == "skiplists/platforms/rocm.toml" and not edit["new"]
-    assert len(edit["add"]) == 3
+    assert len(edit["add"]) == 4
     assert sorted(r["evidence"] for r in edit["remove"]) == [
         "no_tests",
         "no_tests",
@@ -200,7 +207,7 @@ def test_a_postgresql_history_gives_the_same_proposal(
     on_sqlite = json.loads(capsys.readouterr().out)
     assert propose(history_ws, "--json", "--db", url) == 0
     assert json.loads(capsys.readouterr().out) == on_sqlite
-    assert len(on_sqlite["files"][0]["add"]) == 3
+    assert len(on_sqlite["files"][0]["add"]) == 4
 
 
 def test_reports_of_an_undeclared_platform_create_its_file(
