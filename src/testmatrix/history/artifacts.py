@@ -34,6 +34,7 @@ class Job:
     suite: str
     shard: int
     results: list[Result] = field(default_factory=list)
+    simulated: bool = False  # its summary says it ran on simulated hardware
 
 
 @dataclass
@@ -147,7 +148,8 @@ def _session_job(summary_path: Path, junit: Path, directory: Path) -> Job:
         if nodeid in reran and result.outcome is Outcome.PASSED:
             results[n] = result._replace(outcome=Outcome.RERUN_PASSED)
     rel = junit.relative_to(directory).as_posix()
-    return Job(rel, target, suite, shard_id, results)
+    simulated = summary.get("simulated") is True
+    return Job(rel, target, suite, shard_id, results, simulated)
 
 
 def _plain_job(

@@ -110,7 +110,15 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
     return Ingested(info.name, len(jobs), count, new=True, rebuilt=rebuilt)
 
 
-_JOB_COLUMNS = ("id", "build_id", "target_id", "suite_id", "shard", "source")
+_JOB_COLUMNS = (
+    "id",
+    "build_id",
+    "target_id",
+    "suite_id",
+    "shard",
+    "source",
+    "simulated",
+)
 _RESULT_COLUMNS = (
     "id", "job_id", "test_id", "outcome", "entry_id", "message_id", "duration",
 )  # fmt: skip
@@ -173,7 +181,17 @@ def _rows(
     several: dict[tuple[int, int], list[rollup.Item]] = {}
     for job_id, job in enumerate(jobs, next_job):
         target, suite = dims.targets[(job.target,)], dims.suites[(job.suite,)]
-        out.jobs.append((job_id, build, target, suite, job.shard, job.source[:1000]))
+        out.jobs.append(
+            (
+                job_id,
+                build,
+                target,
+                suite,
+                job.shard,
+                job.source[:1000],
+                int(job.simulated),
+            )
+        )
         ordinal = seen.get(target, 0)
         for r in job.results:  # the hot loop: 50,000 rounds a nightly build
             test, code = tests[r.nodeid], codes[r.outcome]

@@ -22,7 +22,7 @@ from ..errors import TestmatrixError
 
 ENV_DB = "TESTMATRIX_HISTORY_DB"
 DEFAULT_DB = ".testmatrix/history.sqlite"  # under the workspace root
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # The outcomes a `state` row remembers, per target and test: windows longer than
 # this read `results` instead
 RECENT_DEPTH = 100
@@ -72,6 +72,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         " last_seen INTEGER NOT NULL, seen_at INTEGER NOT NULL,"
         " recent TEXT NOT NULL, PRIMARY KEY (target_id, test_id)){without_rowid}",
     ),
+    # whether a job ran on simulated hardware (its summary's `simulated`): what it
+    # says of the hardware is nothing, and `testmatrix propose` leaves it out
+    2: ("ALTER TABLE jobs ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0",),
 }
 
 

@@ -128,20 +128,17 @@ def _run(args: argparse.Namespace) -> int:
     if not 0 <= args.reruns <= 10:
         raise TestmatrixError(f"--reruns {args.reruns}: give 0 to 10")
     limits = Thresholds(failing, args.passing, args.quiet, args.window, args.reruns)
-    simulated = set() if args.include_simulated else simulated_targets(args.reports)
+    simulated = None if args.include_simulated else simulated_targets(args.reports)
     with evidence_store(db, args.reports, workspace) as store:
         proposal = propose(store, workspace, limits, simulated, args.issue)
     for note in proposal.notes:
         print(f"testmatrix: note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(_as_json(proposal, simulated), indent=2))
+        print(json.dumps(_as_json(proposal), indent=2))
     if proposal.empty:
         if not args.json:
-            said = (
-                f" (left out, simulated: {', '.join(sorted(simulated))})"
-                if simulated
-                else ""
-            )
+            left_out = proposal.evidence.skipped_targets
+            said = f" (left out, simulated: {', '.join(left_out)})" if left_out else ""
             print(f"testmatrix propose: nothing to propose{said}")
         return 0
     if args.write:
@@ -172,7 +169,7 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-def _as_json(proposal: Any, simulated: set[str]) -> dict[str, Any]:
+def _as_json(proposal: Any) -> dict[str, Any]:
     ev = proposal.evidence
     return {
         "files": [
@@ -195,6 +192,6 @@ def _as_json(proposal: Any, simulated: set[str]) -> dict[str, Any]:
         ],
         "failing_tests": len(ev.failing),
         "flaky_tests": len(ev.flaky),
-        "simulated_targets": sorted(simulated),
+        "simulated_targets": ev.skipped_targets,
         "notes": proposal.notes,
     }

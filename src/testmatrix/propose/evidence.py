@@ -77,9 +77,11 @@ def gather(
     store: Store,
     workspace: Any,
     limits: Thresholds,
-    simulated: Collection[str] = (),
+    simulated: Collection[str] | None = (),
 ) -> Evidence:
-    """Everything `propose` acts on; targets in `simulated` are left out."""
+    """Everything `propose` acts on; targets in `simulated`, and those whose newest
+    build in the history ran on simulated hardware, are left out (None: none is)."""
+    simulated = set() if simulated is None else set(simulated) | simulated_in(store)
     found = Evidence(skipped_targets=sorted(simulated))
     rows = status(store, window=max(limits.failing, 1))
     for row in rows:
@@ -102,6 +104,20 @@ def gather(
     ]
     found.stale = _stale(store, workspace, rows, limits, simulated)
     return found
+
+
+def simulated_in(store: Store) -> set[str]:
+    """Targets whose newest build's jobs the history records as simulated."""
+    ctx = Context(store)
+    out = set()
+    for target, builds in ctx.target_builds().items():
+        if builds and store.value(
+            "SELECT count(*) FROM jobs WHERE target_id = ? AND build_id = ?"
+            " AND simulated = 1",
+            (target, builds[-1]),
+        ):
+            out.add(ctx.targets[target])
+    return out
 
 
 def _failing(

@@ -104,7 +104,7 @@ def propose(
     store: Store,
     workspace: Any,
     limits: Thresholds,
-    simulated: set[str],
+    simulated: set[str] | None,
     issue: str,
 ) -> Proposal:
     """The edits the evidence supports, one FileEdit per skiplist file touched."""

@@ -16,6 +16,7 @@ from selftest.helpers import REPO, clean_env
 from selftest.history import histgen as gen
 from testmatrix.cli import main
 from testmatrix.history import junit, open_store, status
+from testmatrix.history.store import SCHEMA_VERSION
 
 PLAIN = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest">
@@ -208,6 +209,19 @@ def test_a_bad_file_is_one_located_line_and_writes_nothing(
     assert code == 2 and expected in json.loads(out)["error"]
 
 
+def test_a_version_1_database_gains_the_simulated_column(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    open_store(str(db), create=True).close()
+    with sqlite3.connect(db) as conn:  # as version 1 wrote it
+        conn.execute("ALTER TABLE jobs DROP COLUMN simulated")
+        conn.execute("UPDATE schema_version SET version = 1")
+    open_store(str(db), create=False).close()
+    with sqlite3.connect(db) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(jobs)")]
+        version = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    assert "simulated" in columns and version == (SCHEMA_VERSION,) == (2,)
+
+
 def test_a_database_of_a_newer_schema_is_refused(tmp_path: Path, capsys) -> None:
     db = tmp_path / "h.sqlite"
     open_store(str(db), create=True).close()
@@ -217,7 +231,7 @@ def test_a_database_of_a_newer_schema_is_refused(tmp_path: Path, capsys) -> None
     assert code == 2
     assert err.strip() == (
         f"testmatrix: error: {db}: written by a newer testmatrix (history schema 99; "
-        "this one reads up to 1): upgrade testmatrix"
+        f"this one reads up to {SCHEMA_VERSION}): upgrade testmatrix"
     )
 
 

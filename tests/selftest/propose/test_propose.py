@@ -274,3 +274,29 @@ def test_a_target_that_is_no_platform_name_never_becomes_a_path(
     assert out == "testmatrix propose: nothing to propose\n"
     assert "target '../../evil' is not a platform[:variant] name: left out" in err
     assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before
+
+
+def test_a_target_the_history_recorded_as_simulated_is_left_out(
+    history_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from selftest.history import histgen as gen
+
+    newest = propgen.history()[-1]
+    newest.name, newest.date = "207", "2026-04-07T04:00:00+00:00"
+    folder = gen.write_build(newest, tmp_path / "207")
+    propgen.mark_simulated(folder, ("rocm:mi300",))
+    db = str(history_ws / ".testmatrix" / "history.sqlite")
+    args = ["history", "ingest", str(folder), "--build", "207", "--db", db]
+    assert main(["--root", str(history_ws), *args]) == 0
+    capsys.readouterr()
+    assert propose(history_ws, "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["simulated_targets"] == ["rocm:mi300"]
+    added = "\n".join(data["files"][0]["add"])
+    assert "test_a.py" not in added and "test_wobble" not in added
+    assert 'variants = ["mi355"]' in added  # test_b's entry: mi355's evidence alone
+    # --include-simulated: a dry run proposes for it too
+    assert propose(history_ws, "--json", "--include-simulated") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["simulated_targets"] == []
+    assert '"tests/lang/test_a.py"' in "\n".join(data["files"][0]["add"])
