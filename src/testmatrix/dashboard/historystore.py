@@ -71,13 +71,24 @@ class StoreSource:
             row[COUNT[outcome]] = row.get(COUNT[outcome], 0) + 1
             if outcome is Outcome.RERUN_PASSED:
                 row["flaky"] = row.get("flaky", 0) + 1
+        simulated = {
+            (t, s): bool(flag)
+            for t, s, flag in self.store.rows(
+                "SELECT target_id, suite_id, max(simulated) FROM jobs"
+                " WHERE build_id = ? GROUP BY target_id, suite_id",
+                (self._by_name[build.id].id,),
+            )
+        }
         newest = self.builds(1)[0].id == build.id
         ids = set().union(*used.values()) if used else set()
         locations = self.ctx.names("entries", "location", ids)
         for (target_id, suite_id), row in sorted(counts.items()):
             target, suite = self.ctx.targets[target_id], self.ctx.suites[suite_id]
             red = sum(row.get(COUNT[o], 0) for o in RED)
-            words = reports._cell({"counts": row, "exitstatus": int(red > 0)})
+            sim = simulated.get((target_id, suite_id), False)
+            words = reports._cell(
+                {"counts": row, "exitstatus": int(red > 0), "simulated": sim}
+            )
             icon, _, text = words.partition(" ")  # as summaries.cell_of reads it
             note = self.streaks().get((target, suite)) if newest and red else None
             yield Cell(
@@ -87,6 +98,7 @@ class StoreSource:
                 int(red > 0),
                 STATUS.get(icon, "warn"),
                 f"{text} ({note})" if note else text,
+                simulated=sim,
                 entries=tuple(
                     sorted({locations[e] for e in used.get((target_id, suite_id), ())})
                 ),

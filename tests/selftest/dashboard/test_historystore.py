@@ -70,6 +70,7 @@ def test_the_store_gives_the_outcomes_and_changes_the_summaries_give(three) -> N
             for count in ("passed", "failed", "expected_fail", "unexpected_pass"):
                 assert cell.counts.get(count, 0) == theirs[key].counts[count], key
             assert cell.status == theirs[key].status, key
+            assert cell.simulated == theirs[key].simulated, key
             assert set(cell.entries) <= set(theirs[key].entries), key
     assert any(cell.entries for cells in got.cells for cell in cells.values())
 
