@@ -87,8 +87,11 @@ def gather(
     for row in rows:
         if row.target not in simulated:
             found.known.setdefault(row.target, set()).add(row.test)
+    # a test an entry decides (an expected failure passing now and then, a flaky
+    # entry's own) is that entry's business, not a new flaky entry's
+    decided = {(r.target, r.test) for r in rows if r.entry}
     for flake in flaky(store, window=limits.window):
-        if flake.target not in simulated:
+        if flake.target not in simulated and (flake.target, flake.test) not in decided:
             found.flaky.append(
                 Flake(
                     flake.target, flake.test, tuple(flake.reasons), tuple(flake.builds)
@@ -123,16 +126,17 @@ def simulated_in(store: Store) -> set[str]:
 def _failing(
     store: Store, rows: list[Any], builds: int, simulated: Collection[str]
 ) -> list[Failing]:
-    """Tests red (no entry deciding them) through a streak of at least `builds`
-    builds, with one signature in each of the target's last `builds` builds."""
+    """Tests red (no entry deciding them) in each of the target's last `builds`
+    builds, with one signature in all of them."""
     ctx = Context(store)
     by_name = {v: k for k, v in ctx.targets.items()}
     candidates: dict[str, list[Any]] = {}
     for row in rows:
+        # red now, no entry deciding it; the scan below checks each build (the
+        # streak alone would miss a test that errors in one build, fails in the next)
         if (
             row.outcome in {o.value for o in FAILING}
             and row.entry is None
-            and row.streak >= builds
             and row.target not in simulated
         ):
             candidates.setdefault(row.target, []).append(row)

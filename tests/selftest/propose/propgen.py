@@ -91,6 +91,7 @@ TESTS = {
     "test_calm.py": "def test_calm(): pass\n",
     "test_crash.py": "def test_crash(): pass\n",
     "test_flip.py": "def test_flip(): pass\n",
+    "test_alt.py": "def test_alt(): pass\n",
     "test_vanish.py": "def test_new_name(): pass\n",
 }
 TARGETS = ("rocm:mi300", "rocm:mi355")
@@ -156,6 +157,9 @@ def _results(target: str, n: int) -> list[Res]:
     # flips on mi355, then fails three times in a row: flaky, not a new failure
     flip = "failed" if not mi300 and n in (1, 3, 4, 5) else "passed"
     out.append(Res(f + "test_flip.py::test_flip", flip, message="TimeoutError: 30 s"))
+    # an error in one build, a failure in the next, one cause: still one entry
+    alt = ("error" if n % 2 else "failed") if not mi300 else "passed"
+    out.append(Res(f + "test_alt.py::test_alt", alt, message="RuntimeError: lost"))
     wobble = "failed" if mi300 and n % 2 else "passed"
     out.append(Res(f + "test_wobble.py::test_wobble", wobble, message=gen.FAIL))
     return out

@@ -30,7 +30,7 @@ def test_the_diff_adds_one_entry_per_signature_and_removes_stale_entries(
     assert propose(history_ws) == 0
     out = capsys.readouterr().out
     assert (history_ws / ROCM).read_text() == before  # a diff only: nothing written
-    assert out.startswith("# add 4 entries to skiplists/platforms/rocm.toml\n")
+    assert out.startswith("# add 5 entries to skiplists/platforms/rocm.toml\n")
     # every removal says why and the builds that prove it
     assert (
         f"# remove {propgen.E_FIXED} [[deselect]]: its tests passed in each of the "
@@ -48,7 +48,12 @@ def test_the_diff_adds_one_entry_per_signature_and_removes_stale_entries(
     (edit,) = json.loads(capsys.readouterr().out)["files"]
     assert edit["diff"] == out
     new = _entries("\n".join(edit["add"]))
-    a, b = new["deselect"]
+    a, alt, b = new["deselect"]
+    assert (alt["test"], alt["variants"]) == (
+        "tests/lang/test_alt.py::test_alt",
+        ["mi355"],
+    )
+    assert alt["fails"] == {"error": "RuntimeError", "match": "lost"}
     assert a == {
         "test": "tests/lang/test_a.py",  # the whole file, not three test ids
         "variants": ["mi300"],
@@ -133,7 +138,7 @@ def test_json_lists_each_file_with_its_additions_and_removals(
     data = json.loads(capsys.readouterr().out)
     (edit,) = data["files"]
     assert edit["file"] == "skiplists/platforms/rocm.toml" and not edit["new"]
-    assert len(edit["add"]) == 4
+    assert len(edit["add"]) == 5
     assert sorted(r["evidence"] for r in edit["remove"]) == [
         "no_tests",
         "no_tests",
@@ -207,7 +212,7 @@ def test_a_postgresql_history_gives_the_same_proposal(
     on_sqlite = json.loads(capsys.readouterr().out)
     assert propose(history_ws, "--json", "--db", url) == 0
     assert json.loads(capsys.readouterr().out) == on_sqlite
-    assert len(on_sqlite["files"][0]["add"]) == 4
+    assert len(on_sqlite["files"][0]["add"]) == 5
 
 
 def test_reports_of_an_undeclared_platform_create_its_file(
