@@ -21,12 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from history import RESULTS_PER_BUILD, fill, machine, measure  # noqa: E402
-
-from testmatrix.config.loader import load_workspace  # noqa: E402
-from testmatrix.history import open_store, status  # noqa: E402
-from testmatrix.propose.evidence import Thresholds  # noqa: E402
-from testmatrix.propose.plan import propose  # noqa: E402
+from history import RESULTS_PER_BUILD, fill, machine, measure
+from testmatrix.config.loader import load_workspace
+from testmatrix.history import open_store, status
+from testmatrix.propose.evidence import Thresholds
+from testmatrix.propose.plan import propose
 
 
 def main() -> int:
