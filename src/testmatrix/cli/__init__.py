@@ -27,6 +27,8 @@ COMMANDS = (
     "report",
     "imports",
     "check_vllm",
+    "history",
+    "propose",
 )
 
 
@@ -53,6 +55,7 @@ EXTRAS = {
     "buildkite_sdk": "buildkite",
     "jsonschema": "buildkite",
     "libcst": "migrate",
+    "psycopg": "postgresql",
 }
 
 

@@ -215,6 +215,7 @@ class Reader:
             "reports_dir": reports_dir or workspace["reports_dir"],
             "pipeline": buildkite.pop("pipeline"),
             "annotate": buildkite.pop("annotate"),
+            "history": buildkite.pop("history"),
             "buildkite": buildkite_settings(buildkite),
             **github_layer(workspace["github"], workspace=True),
         }
