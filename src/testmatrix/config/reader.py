@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from testmatrix.config import checker, schema, tomlpos
+from testmatrix.config import checker, schema, suiteparts, tomlpos
 from testmatrix.config import paths as pathrules
 from testmatrix.config.entries import Entries
 from testmatrix.config.tables import Document
@@ -34,6 +34,7 @@ from testmatrix.core.model import (
     Workspace,
     base_of,
     frozen_map,
+    is_glob,
 )
 from testmatrix.core.names import (
     HARDWARE,
@@ -44,6 +45,7 @@ from testmatrix.core.names import (
     suite_runs_on,
     variant_description,
 )
+from testmatrix.core.runs import expand
 from testmatrix.errors import ConfigError, Problem, unknown
 from testmatrix.jsonio import NotText, decode
 
@@ -186,6 +188,7 @@ class Reader:
 
     # -- suites.toml -------------------------------------------------------------
     def load_suites(self, doc: Located) -> tuple[Values, dict[str, Suite]]:
+        doc = suiteparts.with_groups(self, doc)
         values = self.check(schema.SUITES_FILE, doc)
         workspace = values["workspace"]
         reports_dir = self.normalise(
@@ -214,30 +217,9 @@ class Reader:
 
     def suite(self, doc: Located, name: str, values: Values) -> Suite | None:
         key = ("suites", name)
-        what = f"[suites.{name}]"
-        given: list[tuple[str, tuple]]
-        if values["path"] is not None:
-            given = [(values["path"], key + ("path",))]
-        else:
-            listed = values["paths"] or ()
-            given = [(p, key + ("paths", i)) for i, p in enumerate(listed)]
-        paths: list[str] = []
-        for path, pkey in given:
-            norm = self.normalise(doc, pkey, path)
-            if norm is None:
-                continue
-            if norm in paths:
-                self.error(doc, pkey, f"duplicate path '{path}' in {what}")
-                continue
-            outer = [p for p in paths if norm.startswith(p + "/")]
-            inner = [p for p in paths if p.startswith(norm + "/")]
-            if outer or inner:
-                other = (outer or inner)[0]
-                self.error(doc, pkey, f"paths '{norm}' and '{other}' in {what} overlap")
-                continue
-            paths.append(norm)
-            if self.check_paths:
-                self.check_suite_path(doc, pkey, name, path, norm)
+        if values["runs"]:
+            return suiteparts.job_suite(self, doc, name, values)
+        paths = self.suite_paths(doc, key, name, values)
         if not paths:
             return None
         description = values["description"] or f"tests under {', '.join(paths)}"
@@ -259,12 +241,54 @@ class Reader:
             reruns_delay=values["reruns_delay"],
             durations=values["durations"],
             buildkite=buildkite_settings(values["buildkite"]),
+            overrides=suiteparts.overrides(doc, key, values["on"]),
+            group=values["group"],
         )
+
+    def suite_paths(
+        self, doc: Located, key: tuple, name: str, values: Values
+    ) -> list[str]:
+        """A suite's (or a run's) paths: normalised, existing, none inside another."""
+        what = f"[suites.{name}]"
+        given: list[tuple[str, tuple]]
+        if values["path"] is not None:
+            given = [(values["path"], key + ("path",))]
+        else:
+            listed = values["paths"] or ()
+            given = [(p, key + ("paths", i)) for i, p in enumerate(listed)]
+        paths: list[str] = []
+        for path, pkey in given:
+            file, sep, test = path.partition("::")  # a node id: its file's path
+            norm = self.normalise(doc, pkey, file)
+            if norm is None:
+                continue
+            if sep:
+                if self.check_paths:
+                    self.check_suite_path(doc, pkey, name, file, norm)
+                paths.append(f"{norm}::{test}")
+                continue
+            if norm in paths:
+                self.error(doc, pkey, f"duplicate path '{path}' in {what}")
+                continue
+            outer = [p for p in paths if norm.startswith(p + "/")]
+            inner = [p for p in paths if p.startswith(norm + "/")]
+            if outer or inner:
+                other = (outer or inner)[0]
+                self.error(doc, pkey, f"paths '{norm}' and '{other}' in {what} overlap")
+                continue
+            paths.append(norm)
+            if self.check_paths:
+                self.check_suite_path(doc, pkey, name, path, norm)
+        return paths
 
     def check_suite_path(
         self, doc: Located, key: tuple, suite: str, path: str, norm: str
     ) -> None:
         """A suite's path must be a directory or a .py file (as pytest collects)."""
+        if is_glob(norm):
+            if expand(self.root, norm) == [norm]:
+                self.error(doc, key, f"suite '{suite}': glob '{path}' matches nothing")
+            return
         found = self.root / norm
         escape = self.escapes(norm)
         if escape:
@@ -342,6 +366,7 @@ class Reader:
         self, doc: Located, suites: dict[str, Suite], platforms: dict[str, Platform]
     ) -> None:
         """Each place a suite names is a declared platform or platform:variant."""
+        suiteparts.check_overrides(self, doc, suites, platforms)
         for suite in suites.values():
             seen: set[str] = set()
             places = suite.runs_on or ()

@@ -28,6 +28,7 @@ from testmatrix.core.model import (
 from testmatrix.core.names import (
     session_name as session_name,  # named once, for nox -l too
 )
+from testmatrix.core.runs import suite_view
 from testmatrix.core.selection import Selection
 
 
@@ -98,6 +99,7 @@ class Rules:
         variant: str | None = None,
         apply: bool = True,
         suite: str | None = None,
+        run: int | None = None,
     ):
         self.workspace = workspace
         self.platform = platform
@@ -106,7 +108,14 @@ class Rules:
         if variant is not None:
             self.name += f":{variant}"
         self.apply = apply and platform is not None
-        self.suite = workspace.suites[suite] if suite is not None else None
+        # the suite as this session's pytest process runs it: one run, on the target
+        self.suite = (
+            suite_view(
+                workspace.suites[suite], platform and platform.name, variant, run
+            )
+            if suite is not None
+            else None
+        )
         self.known_models = workspace.known_models
         self.model_re = re.compile(workspace.model_pattern)
         self.ignores: dict[str, IgnoreEntry] = {}
@@ -543,3 +552,40 @@ def describe_entries(entries: Sequence[Entry]) -> str:
     expecting = sum(e.fails is not None for e in entries)
     text = f"{len(entries)} entries: {', '.join(parts)}"
     return text + (f" ({expecting} expect an error)" if expecting else "")
+
+
+class AnyRunRules:
+    """A suite of several runs on one target, for explain and lint: a test is in the
+    suite when any run selects it, and has the fate of the first run that does."""
+
+    def __init__(
+        self, workspace: Workspace, platform: Platform, variant: str | None, suite: str
+    ):
+        whole = workspace.suites[suite]
+        self.runs = [
+            Rules(workspace, platform, variant=variant, suite=suite, run=part.run)
+            for part in whole.parts
+        ]
+        self.suite = whole
+
+    def fate(self, test: TestCase) -> Fate:
+        first = None
+        for rules in self.runs:
+            fate = rules.fate(test)
+            if fate.kind is not FateKind.NOT_IN_SUITE:
+                return fate
+            first = first or fate
+        assert first is not None
+        return first
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.runs[0], name)  # entries are the same for every run
+
+
+def suite_rules(
+    workspace: Workspace, platform: Platform, variant: str | None, suite: str
+) -> Rules | AnyRunRules:
+    """A suite's rules on a target, whatever its number of runs."""
+    if len(workspace.suites[suite].runs) > 1:
+        return AnyRunRules(workspace, platform, variant, suite)
+    return Rules(workspace, platform, variant=variant, suite=suite)
