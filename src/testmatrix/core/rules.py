@@ -111,7 +111,10 @@ class Rules:
         # the suite as this session's pytest process runs it: one run, on the target
         self.suite = (
             suite_view(
-                workspace.suites[suite], platform and platform.name, variant, run
+                workspace.suites[suite],
+                platform.name if platform else None,
+                variant,
+                run,
             )
             if suite is not None
             else None
@@ -158,6 +161,11 @@ class Rules:
                 index = self.skip_index.setdefault(entry.marker, {})
                 for model in entry.models:
                     index.setdefault(model, entry)
+
+    @property
+    def entries(self) -> Rules:
+        """Rules for what the target's entries decide (the same in every run)."""
+        return self
 
     @property
     def selects(self) -> bool:
@@ -578,8 +586,10 @@ class AnyRunRules:
         assert first is not None
         return first
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.runs[0], name)  # entries are the same for every run
+    @property
+    def entries(self) -> Rules:
+        """Rules for what the target's entries decide, the same for every run."""
+        return self.runs[0]
 
 
 def suite_rules(
