@@ -218,7 +218,8 @@ class Reader:
     def suite(self, doc: Located, name: str, values: Values) -> Suite | None:
         key = ("suites", name)
         if values["runs"]:
-            return suiteparts.job_suite(self, doc, name, values)
+            buildkite = buildkite_settings(values["buildkite"])
+            return suiteparts.job_suite(self, doc, name, values, buildkite)
         paths = self.suite_paths(doc, key, name, values)
         if not paths:
             return None

@@ -4,18 +4,46 @@ runs of a suite that is a CI job, and what differs per platform or variant."""
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from testmatrix.config import reader as _reader
 from testmatrix.config import schema
 from testmatrix.config.tomlpos import Located
-from testmatrix.core.model import Location, Override, Platform, Suite, frozen_map
+from testmatrix.core.model import (
+    BuildkiteSettings,
+    Exclude,
+    Location,
+    Override,
+    Platform,
+    Suite,
+    frozen_map,
+)
 from testmatrix.errors import Problem, unknown
 
-if TYPE_CHECKING:
-    from testmatrix.config.reader import Reader
-
 Values = dict[str, Any]
+
+
+class Reader(Protocol):
+    """What these functions use of the skiplist reader (`reader.Reader`)."""
+
+    problems: list[Problem]
+    broken_platforms: set[str]
+
+    def error(self, doc: Located, key: tuple, message: str) -> None: ...
+
+    def suite_paths(
+        self, doc: Located, key: tuple, name: str, values: Values
+    ) -> list[str]: ...
+
+    def excludes(
+        self,
+        doc: Located,
+        key: tuple,
+        name: str,
+        paths: tuple[str, ...],
+        values: Values,
+    ) -> tuple[Exclude, ...]: ...
+
+
 MERGED = ("env", "buildkite")  # a group's tables merge key by key under the suite's
 
 
@@ -74,7 +102,13 @@ def overrides(doc: Located, key: tuple, tables: dict[str, Values]) -> tuple:
     return tuple(sorted(found, key=lambda o: ":" in o.target))
 
 
-def job_suite(reader: Reader, doc: Located, name: str, values: Values) -> Suite | None:
+def job_suite(
+    reader: Reader,
+    doc: Located,
+    name: str,
+    values: Values,
+    buildkite: BuildkiteSettings,
+) -> Suite | None:
     """A suite of several pytest runs: each run a Suite of the same name, with the
     suite's keys as its defaults; the suite's paths are every run's."""
     key = ("suites", name)
@@ -122,7 +156,7 @@ def job_suite(reader: Reader, doc: Located, name: str, values: Values) -> Suite 
         reruns=values["reruns"],
         reruns_delay=values["reruns_delay"],
         durations=values["durations"],
-        buildkite=_reader.buildkite_settings(values["buildkite"]),
+        buildkite=buildkite,
         runs=tuple(runs),
         overrides=shared,
         group=values["group"],

@@ -577,14 +577,15 @@ class AnyRunRules:
         self.suite = whole
 
     def fate(self, test: TestCase) -> Fate:
-        first = None
+        left: list[Fate] = []
         for rules in self.runs:
             fate = rules.fate(test)
             if fate.kind is not FateKind.NOT_IN_SUITE:
                 return fate
-            first = first or fate
-        assert first is not None
-        return first
+            # the why of a run holding the file says more than "under none of"
+            holds = rules.suite is not None and rules.suite.holds(test.path)
+            left.insert(0, fate) if holds else left.append(fate)
+        return left[0]
 
     @property
     def entries(self) -> Rules:

@@ -27,7 +27,7 @@ from testmatrix.core.names import session_keys, suite_runs_on, target_name
 from testmatrix.core.names import (
     session_name as session_name,  # named once, for nox -l too
 )
-from testmatrix.core.runs import expand, suite_view
+from testmatrix.core.runs import expand, run_part, suite_view
 from testmatrix.core.targets import platform_named, variant_named
 from testmatrix.errors import UsageError, unknown
 
@@ -308,6 +308,21 @@ def _value_of(argv: Sequence[str], name: str) -> str | None:
     return found
 
 
+def _without(argv: Sequence[str], name: str) -> list[str]:
+    """argv without an option (prefixed form) and its value, in either spelling."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        given, value = opt.split(arg)
+        if skip:
+            skip = False
+        elif given != name:
+            out.append(arg)
+        else:
+            skip = value is None
+    return out
+
+
 def report_paths(
     workspace: Workspace, key: SessionKey, shard: str | None, run: int | None = None
 ) -> ReportPaths:
@@ -404,9 +419,19 @@ def session_commands(
 
     Adapters run them all, in order, each its own process, whatever an earlier one
     gave (a failure does not stop the later runs); the session fails if any failed.
-    Each run writes its own reports (`junit-runN.xml`, `summary-runN.json`)."""
+    Each run writes its own reports (`junit-runN.xml`, `summary-runN.json`).
+    `--testmatrix-run N` among `posargs` (`nox -s S -- --testmatrix-run=2`) keeps
+    run N alone."""
     the_suite = suite_named(workspace, suite)
-    runs = [None] if not the_suite.runs else range(1, len(the_suite.runs) + 1)
+    runs: list[int | None] = [None]
+    if the_suite.runs:
+        runs = list(range(1, len(the_suite.runs) + 1))
+    chosen = _value_of(_canonical_args(posargs), opt.RUN.long)
+    if chosen is not None:
+        if not chosen.isdigit():
+            raise UsageError(f"{opt.RUN.long} takes a run number, got '{chosen}'")
+        runs = [run_part(the_suite, int(chosen)).run]
+        posargs = _without(_canonical_args(posargs), opt.RUN.long)
     return tuple(
         session_command(
             workspace,
