@@ -29,7 +29,9 @@ from testmatrix.ci.shell import VALUE_OPTIONS, read_pytest
 from testmatrix.ci.yamlsrc import URL
 from testmatrix.config import schema
 from testmatrix.core import expression
+from testmatrix.core.model import is_glob
 from testmatrix.errors import TestmatrixError
+from testmatrix.vllm import jobsuites
 from testmatrix.vllm.jobs import Job
 from testmatrix.vllm.naming import describe_suite, ignore_reason, name_suites
 from testmatrix.vllm.planmodel import (
@@ -51,11 +53,13 @@ def plan(
     exists: Callable[[str], bool],
     checkout_root: str | None = None,
     allow_partial: bool = False,
+    glob: Callable[[str], list[str]] | None = None,
 ) -> ImportPlan:
     """Decide the suites, entries and variants that reproduce every job's pytest
     commands. `exists` tells whether a checkout-relative path exists in the checkout
-    being imported into. A test path missing from it is an error (every one is listed),
-    or with `allow_partial` a command left unmapped."""
+    being imported into; `glob` what a shell glob matches there. A test path missing
+    from it is an error (every one is listed), or with `allow_partial` a command left
+    unmapped."""
     notes: list[str] = []
     root = _checkout_root(jobs, checkout_root, exists, notes)
     instances: list[Instance] = []
@@ -63,14 +67,14 @@ def plan(
     for job in jobs:
         for command in job.pytest:
             instance = Instance(job, command)
-            _resolve(instance, root, exists, errors, allow_partial)
+            _resolve(instance, root, exists, errors, allow_partial, glob)
             instances.append(instance)
     if errors:
         raise TestmatrixError("\n".join(errors))
     mapped = [i for i in instances if i.unmapped is None]
     for instance in mapped:
         _decide(instance, instances)
-    suites = _group(mapped)
+    suites = jobsuites.group(mapped)
     name_suites(suites)
     for suite in suites:
         describe_suite(suite)
@@ -148,8 +152,10 @@ def _resolve(
     exists: Callable[[str], bool],
     errors: list[str],
     allow_partial: bool,
+    glob: Callable[[str], list[str]] | None = None,
 ) -> None:
-    """The command's paths relative to the checkout root, or why it cannot map."""
+    """The command's paths relative to the checkout root (node ids and globs as
+    written), or why it cannot map."""
     command = instance.command
     assert command.call is not None
     instance.call = command.call
@@ -180,16 +186,20 @@ def _resolve(
             "working directory"
         )
     for written in call.paths:
-        file_part, sep, _ = written.partition("::")
+        file_part, sep, rest = written.partition("::")
         if "$" in written:
             why.append(f"'{written}' names a shell variable, known only when it runs")
-            continue
-        if re.search(r"[*?]", file_part):
-            why.append(f"'{written}' is a shell glob")
             continue
         rel = _relative(posixpath.join(command.cwd, file_part), root)
         if rel is None or rel == ".":
             why.append(f"'{written}' is outside the checkout or all of it")
+            continue
+        if is_glob(file_part):
+            # the shell expands it before pytest runs; so does the session
+            if glob is None or not glob(rel):
+                why.append(f"'{written}' is a shell glob matching nothing here")
+            else:
+                paths.append(rel + sep + rest)
             continue
         if not exists(rel):
             message = (
@@ -200,14 +210,11 @@ def _resolve(
                 errors.append(message)
             why.append(f"'{written}' ({rel}) is not in the checkout")
             continue
-        if sep:
-            why.append(
-                f"'{written}' selects tests by node id; a suite selects files and "
-                "directories (narrowed by -m and -k)"
-            )
-        paths.append(rel)
+        paths.append(rel + sep + rest)  # a node id stays one: a run may name tests
     for i, a in enumerate(paths):
         for b in paths[i + 1 :]:
+            if "::" in a + b or is_glob(a + b):
+                continue  # pytest runs a node id inside a directory it runs once
             if under(a, b) or under(b, a):
                 why.append(f"paths '{a}' and '{b}' overlap")
     for flag, text in (("-m", call.markexpr), ("-k", call.keyword)):
@@ -377,53 +384,6 @@ def _comment_for(
     return None, None
 
 
-def _signature(instance: Instance) -> tuple:
-    return (
-        tuple(sorted(instance.paths)),
-        instance.markexpr,
-        instance.keyword,
-        tuple(sorted(instance.env.items())),
-        instance.args,
-        instance.job.gpus,
-        instance.excludes,
-    )
-
-
-def _fits(group: list[Instance], instance: Instance) -> bool:
-    """Whether the instance can share the group's sessions: on one target the entries
-    must be the same; the platform-wide ones hold on every variant."""
-    mine = instance.entries
-    for other in group:
-        if other.platform != instance.platform:
-            continue
-        theirs = other.entries
-        if other.variant == instance.variant:
-            agree = theirs == mine
-        elif other.variant is None:
-            agree = theirs <= mine  # its entries are platform-wide: mine include them
-        elif instance.variant is None:
-            agree = mine <= theirs
-        else:
-            agree = True
-        if not agree:
-            return False
-    return True
-
-
-def _group(mapped: list[Instance]) -> list[SuitePlan]:
-    by_signature: dict[tuple, list[list[Instance]]] = {}
-    order: list[list[Instance]] = []
-    for instance in mapped:
-        groups = by_signature.setdefault(_signature(instance), [])
-        home = next((g for g in groups if _fits(g, instance)), None)
-        if home is None:
-            home = []
-            groups.append(home)
-            order.append(home)
-        home.append(instance)
-    return [SuitePlan("", group, group[0].job.group) for group in order]
-
-
 def _platforms(jobs: list[Job], suites: list[SuitePlan]) -> dict[str, PlatformPlan]:
     used = {(i.platform, i.variant) for s in suites for i in s.instances}
     order = list(
@@ -494,7 +454,35 @@ def _variants(
 
 
 def _entries(suite: SuitePlan, platform: str) -> list[EntryPlan]:
-    here = [i for i in suite.instances if i.platform == platform]
+    """The platform's entries for a suite, run by run (an ignore holds in the runs
+    whose paths hold its path)."""
+    out: list[EntryPlan] = []
+    for run in suite.runs:
+        for entry in _run_entries(suite, run.instances, platform):
+            same = next((e for e in out if _same_entry(e, entry)), None)
+            if same is None:
+                out.append(entry)
+                continue
+            same.paths += [p for p in entry.paths if p not in same.paths]
+            same.sources += [s for s in entry.sources if s not in same.sources]
+    return out
+
+
+def _same_entry(a: EntryPlan, b: EntryPlan) -> bool:
+    return (a.kind, a.variants, a.reason, a.issue) == (
+        b.kind,
+        b.variants,
+        b.reason,
+        b.issue,
+    )
+
+
+def _run_entries(
+    suite: SuitePlan, instances: list[Instance], platform: str
+) -> list[EntryPlan]:
+    here = [i for i in instances if i.platform == platform]
+    if not here:
+        return []
     by_variant: dict[str | None, Instance] = {}
     for instance in here:
         by_variant.setdefault(instance.variant, instance)

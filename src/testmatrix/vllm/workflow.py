@@ -17,6 +17,7 @@ from typing import Any
 
 from testmatrix.config import writer as skiplist_writer
 from testmatrix.config.loader import load_workspace
+from testmatrix.core.runs import expand
 from testmatrix.errors import ConfigError, TestmatrixError
 from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm import plan as importplan
@@ -153,6 +154,7 @@ def import_ci(
         exists=exists,
         checkout_root=checkout_root,
         allow_partial=allow_partial,
+        glob=lambda rel: [p for p in expand(checkout, rel) if p != rel],
     )
     if after_plan is not None:
         after_plan(plan)
