@@ -18,7 +18,7 @@ from selftest.helpers import REPO, Result, run
 from selftest.test_config import ROCM_IGNORES
 from testmatrix.cli import main
 from testmatrix.config.loader import load_workspace
-from testmatrix.core.session import session_command
+from testmatrix.core.session import session_command, session_commands
 from testmatrix.vllm import ci as vllmci
 from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm import plan as importplan
@@ -206,18 +206,15 @@ def test_the_amd_pipelines_notes_block_explains_its_commands(jobs):
 def test_every_mapped_command_of_the_snapshot_runs_exactly_its_selection(snapshot):
     _, result, _seconds = snapshot
     totals = result["totals"]
+    # node ids are runs' paths now: every pytest command maps, and proves exact
     assert {k: totals[k] for k in ("pytest_commands", "exact", "different")} == {
         "pytest_commands": 633,
-        "exact": 617,
+        "exact": 633,
         "different": 0,
     }
-    unmapped = [
-        c
-        for c in result["commands"]
-        if c["kind"] == "pytest" and c["status"] != "exact"
-    ]
-    assert len(unmapped) == totals["not_mapped"] == 16
-    assert all("selects tests by node id" in c["detail"] for c in unmapped)
+    assert totals["not_mapped"] == 0
+    ids = [c for c in result["commands"] if "node id" in c["detail"]]
+    assert len(ids) == 16 and all(c["status"] == "exact" for c in ids)
     assert totals["other_commands"] == 332
     # its speed is benchmark F6's to measure (benchmarks/run.py), not a test's
 
@@ -292,13 +289,13 @@ def test_inherited_and_replaced_mirror_commands_map_to_sessions(snapshot):
 def test_the_written_suites_carry_env_shards_and_excludes(snapshot):
     root, _, _ = snapshot
     ws = load_workspace(root)
-    dp = ws.suites["distributed-dp-2-gpus-async-llm-dp"]
-    assert dict(dp.env) == {
-        "NCCL_CUMEM_HOST_ENABLE": "0",
-        "TP_SIZE": "1",
-        "DP_SIZE": "2",
-    }
-    assert dp.gpus == 2
+    # one suite for the step's four commands; the env CUDA and ROCm add is theirs
+    dp = ws.suites["distributed-dp-2-gpus"]
+    assert len(dp.runs) == 4 and dp.gpus == 2
+    first = session_commands(ws, "cuda", dp.name)[0]
+    assert first.env == {"NCCL_CUMEM_HOST_ENABLE": "0", "TP_SIZE": "1", "DP_SIZE": "2"}
+    amd = session_commands(ws, "rocm", dp.name, variant="mi300")[0]
+    assert amd.env == {"TORCH_NCCL_BLOCKING_WAIT": "1", "TP_SIZE": "1", "DP_SIZE": "2"}
     lora = ws.suites["lora"]
     assert lora.buildkite.parallelism == 4
     assert lora.runs_on == ("cuda", "rocm:mi250")
@@ -314,16 +311,17 @@ def test_the_written_suites_carry_env_shards_and_excludes(snapshot):
     }
     llm = ws.suites["entrypoints-integration-llm"]
     assert "test_generate.py: it needs a clean process (runs in suite " in (
-        llm.excludes[0].reason
+        llm.runs[0].excludes[0].reason
     )
     command_ = session_command(
-        ws, "rocm", "entrypoints-integration-llm", variant="mi300"
+        ws, "rocm", "entrypoints-integration-llm", variant="mi300", run=1
     )
-    assert command_.argv[:6] == (
+    assert command_.argv[:7] == (
         "tests/entrypoints/llm",
         "--testmatrix-platform=rocm",
         "--testmatrix-variant=mi300",
         "--testmatrix-suite=entrypoints-integration-llm",
+        "--testmatrix-run=1",
         "--ignore=tests/entrypoints/llm/test_generate.py",
         "--ignore=tests/entrypoints/llm/test_collective_rpc.py",
     )
@@ -379,7 +377,7 @@ def test_the_checkout_misses_a_test_path_every_one_is_an_error(tmp_path):
     assert not (root / "skiplists").exists()
     partial = run_import(root, AREAS, AMD, "--allow-partial")
     assert partial.returncode == 0, partial.output
-    assert "609 exact, 0 different, 24 not mapped" in partial.stdout
+    assert "625 exact, 0 different, 8 not mapped" in partial.stdout
     assert (
         f"lm_eval.yaml:38:   not-mapped: pytest -s -v test_lm_eval_correctness.py "
         "--config-list-file=configs/models-large-hopper.txt --tp-size=4 "
@@ -398,9 +396,9 @@ def test_pr_era_encoder_ignores_become_rocm_ignores_with_their_issue(tmp_path):
     report = json.loads(result.stdout)
     totals = report["totals"]
     assert {k: totals[k] for k in ("exact", "different", "not_mapped", "ignores")} == {
-        "exact": 348,
+        "exact": 356,  # node ids map too
         "different": 0,
-        "not_mapped": 12,  # 8 node ids, 4 commands of 2-node steps (one per node)
+        "not_mapped": 4,  # the commands of 2-node steps (one per node)
         "ignores": 14,
     }
     rocm = load_workspace(root).platforms["rocm"]
@@ -409,9 +407,10 @@ def test_pr_era_encoder_ignores_become_rocm_ignores_with_their_issue(tmp_path):
         by_suite.setdefault(entry.suite, set()).add(entry.path)
         assert entry.issue == "https://github.com/vllm-project/vllm/issues/27442"
     assert by_suite == {
-        "entrypoints-integration-api-server-openai": {
-            "test_vision.py",
-            "test_optional_middleware.py",
+        # relative to the base of the step's suite: tests/entrypoints
+        "entrypoints-integration-api-server": {
+            "openai/test_vision.py",
+            "openai/test_optional_middleware.py",
         },
         "entrypoints-integration-pooling": ROCM_IGNORES["pooling"],
         "openai-api-correctness": {"test_transcription_api_correctness.py"},
@@ -764,7 +763,7 @@ def test_import_then_argv_from_elsewhere_gives_checkout_relative_paths(tmp_path)
     result = run([*cli, "import", str(AREAS), str(AMD)], root)
     assert result.returncode == 0, result.output
     assert result.stdout.splitlines()[-1].startswith(
-        "testmatrix import: 633 pytest commands: 617 exact, 0 different, 16 not mapped"
+        "testmatrix import: 633 pytest commands: 633 exact, 0 different, 0 not mapped"
     )
     argv = run(
         [*cli, "--root", str(root), "argv", "--json", "rocm-mi250-lora"], tmp_path

@@ -18,6 +18,7 @@ _OWN = {
     "variant": "use 'platforms' ('platform:variant'): the session passes "
     "--testmatrix-variant",
     "suite": "the session passes --testmatrix-suite: declare another suite instead",
+    "run": "the session passes --testmatrix-run: declare [[suites.NAME.runs]] instead",
     "no-skiplist": "pass it when running: nox -s SESSION -- --no-skiplist",
     "skiplists": "the session passes the workspace's skiplists/",
     "summary-json": _REPORTS,

@@ -103,6 +103,8 @@ def describe_suite(suite: SuitePlan) -> None:
 
 
 def _where(instance: Instance) -> str:
+    if instance.suite and instance.run:
+        return f"suite {instance.suite} (run {instance.run})"
     if instance.suite:
         return f"suite {instance.suite}"
     return f"step '{instance.job.label}' ({instance.location})"
