@@ -164,7 +164,7 @@ def _by_platform(run: RunPlan) -> None:
         platforms.setdefault(instance.platform, []).append(instance)
     for platform, instances in platforms.items():
         targets = {i.target for i in instances}
-        if platform in targets or len(targets) < 2:
+        if platform in targets:
             continue
         found = [run.overrides.get(t) for t in targets]
         if any(o is None for o in found):
