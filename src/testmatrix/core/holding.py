@@ -13,8 +13,11 @@ def concerns(entry: Entry, suite: Suite) -> bool:
     if isinstance(entry, IgnoreEntry):
         if entry.suite != suite.name:
             return False
-        # one run of a suite of several: the ignores of the paths it runs
-        return suite.run is None or _meets(entry.target, suite)
+        # one run of a suite of several: the ignores inside the paths it runs (a
+        # run of just that path is the one that runs it)
+        return suite.run is None or any(
+            entry.target.startswith(p.split("::")[0] + "/") for p in suite.paths
+        )
     if isinstance(entry, DeselectEntry):
         return _meets(entry.nodeid.split("::", 1)[0], suite)
     return True

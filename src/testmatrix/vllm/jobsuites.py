@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from testmatrix.vllm.jobs import Job
 from testmatrix.vllm.planmodel import Instance, Override, RunPlan, SuitePlan
 
 
@@ -173,3 +174,33 @@ def _by_platform(run: RunPlan) -> None:
             run.overrides[platform] = found[0]  # type: ignore[assignment]
             for target in targets:
                 del run.overrides[target]
+
+
+def run_paths(suite: SuitePlan) -> tuple:
+    """What a suite runs, run by run: each run's paths (a twin runs the same)."""
+    return tuple(tuple(sorted(run.paths)) for run in suite.runs)
+
+
+def twins(suites: list[SuitePlan]) -> list[tuple[str, str]]:
+    """Pairs of twin suites: one CI step imported twice, an AMD-only suite and an
+    NVIDIA-only one that run the same paths, run by run, on as many GPUs (what
+    `on` overrides are for; a platform-wide job's suite cannot take a variant's
+    different selection, nor a step on more GPUs another's)."""
+    out: list[tuple[str, str]] = []
+
+    def amd(suite: SuitePlan) -> set[bool]:
+        return {i.platform == "rocm" for i in suite.instances}
+
+    for i, a in enumerate(suites):
+        for b in suites[i + 1 :]:
+            apart = amd(a) | amd(b) == {True, False} and len(amd(a)) == len(amd(b)) == 1
+            if apart and a.gpus == b.gpus and run_paths(a) == run_paths(b):
+                out.append((a.name, b.name))
+    return out
+
+
+def shape(jobs: list[Job], suites: list[SuitePlan]) -> dict[str, int]:
+    """The import's shape: CI steps with a pytest command (a step and its mirror
+    are one), the suites they became, twin suites among them."""
+    steps = {str(j.mirror_of or j.location) for j in jobs if j.pytest}
+    return {"steps": len(steps), "twin_suites": len(twins(suites))}

@@ -311,7 +311,13 @@ def _decide(instance: Instance, everyone: list[Instance]) -> None:
     elsewhere = [d for d in others if d.target != instance.target]
     for target in instance.ignores:
         site = instance.sites[target]
-        here = _prefer([d for d in same if d.runs(target)], instance, target)
+        # partitioning: a command here runs what this one leaves out (one with
+        # another -m or -k runs other tests of the path: not a split of these)
+        here = _prefer(
+            [d for d in same if d.runs(target) and _covers(d, instance)],
+            instance,
+            target,
+        )
         twin = next((t for t in twins if t.ignores_path(target)), None)
         there = _prefer([d for d in split if d.runs(target)], instance, target)
         anywhere = _prefer([d for d in elsewhere if d.runs(target)], instance, target)
@@ -333,6 +339,14 @@ def _decide(instance: Instance, everyone: list[Instance]) -> None:
             decision = Decision(site, target, "exclude", "no imported step runs it")
         decision.comment, decision.issue = _comment_for(decision, instance)
         instance.decisions.append(decision)
+
+
+def _covers(runner: Instance, instance: Instance) -> bool:
+    """Whether a runner's -m and -k choose at least what the instance's would."""
+    return runner.markexpr in (None, instance.markexpr) and runner.keyword in (
+        None,
+        instance.keyword,
+    )
 
 
 def _prefer(found: list[Instance], instance: Instance, target: str) -> Instance | None:
