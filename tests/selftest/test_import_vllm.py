@@ -906,3 +906,131 @@ def test_when_no_command_maps_nothing_is_written(tmp_path):
     )
     assert "test-amd.yaml:4:   not-mapped: pytest $TESTS" in result.stdout
     assert not (tmp_path / "skiplists").exists()
+
+
+# -- issue 23: a suite is a CI step, twins are one suite, compact skiplists ----------
+
+
+def _lines(*paths: Path) -> int:
+    files = [
+        f for p in paths for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+    ]
+    return sum(len(f.read_text().splitlines()) for f in files)
+
+
+def _written_lines(root: Path) -> int:
+    found = [*root.glob("skiplists/*.toml"), *root.glob("skiplists/platforms/*.toml")]
+    return sum(len(p.read_text().splitlines()) for p in found)
+
+
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
+def test_each_ci_step_is_one_suite_and_no_twin_suites_remain(snapshot):
+    root, result, _ = snapshot
+    totals = result["totals"]
+    # 287 steps run pytest (a test_areas step and its mirror count once); one
+    # suite holds a step and its twins on other targets: 54 twin pairs before
+    assert (totals["steps"], totals["suites"], totals["twin_suites"]) == (287, 138, 0)
+    ws = load_workspace(root)
+    correctness = ws.suites["basic-correctness"]
+    assert [r.paths for r in correctness.runs] == [
+        ("tests/basic_correctness/test_cumem.py",),
+        ("tests/basic_correctness/test_basic_correctness.py",),
+        ("tests/basic_correctness/test_cpu_offload.py",),
+    ]
+    sessions = result["commands"]
+    lines = {
+        c["line"]: c["sessions"]
+        for c in sessions
+        if c["file"].endswith("basic_correctness.yaml") and c["platform"] == "cuda"
+    }
+    assert set(map(tuple, lines.values())) == {("cuda-h200_18gb-basic-correctness",)}
+
+
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
+def test_what_amd_selects_differently_is_the_targets_override_with_its_reason(
+    snapshot,
+):
+    root, _, _ = snapshot
+    ws = load_workspace(root)
+    quick = ws.suites["fusion-e2e-quick"]
+    (second,) = [r for r in quick.runs if r.run == 2]
+    (override,) = second.overrides
+    assert override.target == "rocm" and override.keyword == (
+        "inductor_partition and +rms_norm and +quant_fp8 and qwen3"
+    )
+    assert override.reason.startswith("Different from CUDA, Qwen requires +rms_norm")
+    cuda = session_command(ws, "cuda", quick.name, variant="h100", run=2)
+    rocm = session_command(ws, "rocm", quick.name, variant="mi300", run=2)
+    k = lambda c: c.argv[c.argv.index("-k") + 1]  # noqa: E731
+    assert k(cuda) != k(rocm) == override.keyword
+
+
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
+def test_the_skiplists_are_at_most_a_third_of_the_yaml_they_replace(snapshot):
+    root, _, _ = snapshot
+    yaml_lines = _lines(AREAS, AMD)
+    assert _written_lines(root) * 3 <= yaml_lines, (_written_lines(root), yaml_lines)
+
+
+@pytest.mark.slow  # a whole import of a real pipeline: the full tier's
+def test_the_pr_era_pair_is_compact_twin_free_and_exact(tmp_path):
+    root = checkout(tmp_path, "test-files.802748bdd.txt", LM_EVAL)
+    result = run_import(root, OLD_MAIN, OLD_AMD, "--json")
+    assert result.returncode == 0, result.output
+    totals = json.loads(result.stdout)["totals"]
+    assert (totals["steps"], totals["suites"], totals["twin_suites"]) == (144, 82, 0)
+    assert (totals["exact"], totals["different"]) == (356, 0)
+    assert _written_lines(root) * 3 <= _lines(OLD_MAIN, OLD_AMD)
+
+
+def test_node_ids_and_globs_become_runs_and_the_proof_says_so(tmp_path):
+    root = tree(
+        tmp_path,
+        "tests/kernels/test_fused_moe.py",
+        "tests/kernels/test_fused_attn.py",
+        "tests/kernels/test_other.py",
+    )
+    areas = write(
+        tmp_path,
+        "test_areas/kernels.yaml",
+        "group: Kernels\nsteps:\n- label: Fused\n  commands:\n"
+        "  - pytest -v kernels/test_fused_*.py\n"
+        "  - pytest -v kernels/test_other.py::test_one\n",
+    )
+    result = run_import(
+        root, areas.parent, "--json", "--checkout-root", "/vllm-workspace"
+    )
+    assert result.returncode == 0, result.output
+    report = json.loads(result.stdout)
+    glob, node = (c for c in report["commands"] if c["kind"] == "pytest")
+    assert glob["status"] == node["status"] == "exact"
+    assert (
+        "glob 'tests/kernels/test_fused_*.py' expanded as the shell would: 2"
+        in (glob["detail"])
+    )
+    assert "1 node id compared as written" in node["detail"]
+    ws = load_workspace(root)
+    (suite,) = ws.suites.values()
+    first, second = session_commands(ws, "cuda", suite.name)
+    assert first.argv[:2] == (
+        "tests/kernels/test_fused_attn.py",
+        "tests/kernels/test_fused_moe.py",
+    )
+    assert second.argv[0] == "tests/kernels/test_other.py::test_one"
+
+
+def test_an_amd_step_of_test_areas_is_read_as_amd(tmp_path):
+    areas = write(
+        tmp_path,
+        "test_areas/amd.yaml",
+        "group: AMD\nsteps:\n- label: Kernels on MI355\n  device: mi355_1\n"
+        "  depends_on:\n  - image-build-amd\n  commands:\n  - pytest kernels\n"
+        "- label: Waits for the AMD image\n  depends_on: image-build-amd\n"
+        "  commands:\n  - pytest kernels\n",
+    )
+    jobs = vllmci.read([areas.parent]).jobs
+    assert [(j.platform, j.variant, j.gpus) for j in jobs] == [
+        ("rocm", "mi355", 1),
+        ("rocm", None, 1),
+    ]
+    assert jobs[0].pool_template == "mi355_{gpus}"
