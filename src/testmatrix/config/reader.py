@@ -299,10 +299,12 @@ class Reader:
             return
         if found.exists():
             message = f"'{path}' is neither a directory nor a .py file"
-        elif norm.endswith(".py"):
-            message = f"file '{path}' does not exist"
         else:
-            message = f"directory '{path}' does not exist"
+            what = "file" if norm.endswith(".py") else "directory"
+            # where it went: as for excludes (a recorded rename, the same name)
+            top = norm.split("/")[0]
+            hint = pathrules.did_you_mean_path(self.root, norm, "", within=top)
+            message = f"{what} '{path}' does not exist{hint}"
         self.error(doc, key, f"suite '{suite}': {message}")
 
     def excludes(
