@@ -49,6 +49,31 @@ def _timed(
     return timed
 
 
+def _timed_wrapper(
+    function: Callable[..., Any], name: str, spent: dict[str, int]
+) -> Callable[..., Any]:
+    """A new-style wrapper whose own steps are timed, not what runs in between."""
+
+    def timed(*args: Any) -> Generator[None, Any, Any]:
+        start = time.perf_counter_ns()
+        inner = function(*args)
+        try:
+            next(inner)  # up to its yield: the other implementations run next
+        finally:
+            spent[name] = spent.get(name, 0) + time.perf_counter_ns() - start
+        result = yield
+        start = time.perf_counter_ns()
+        try:
+            inner.send(result)
+        except StopIteration as done:
+            return done.value
+        finally:
+            spent[name] = spent.get(name, 0) + time.perf_counter_ns() - start
+        raise RuntimeError(f"{name}: a wrapper yields once")
+
+    return timed
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
@@ -60,10 +85,13 @@ def pytest_collection_modifyitems(
     spent: dict[str, int] = {}
     patched = []
     for impl in config.hook.pytest_collection_modifyitems.get_hookimpls():
-        if impl.hookwrapper or impl.wrapper:
-            continue
+        if impl.hookwrapper:
+            continue  # old-style wrappers (this one): inside the total only
         patched.append((impl, impl.function))
-        timed = _timed(impl.function, impl.plugin_name, spent)
+        # testmatrix decides in a new-style wrapper, after the others: both of
+        # its steps (before and after the other implementations) are timed
+        how = _timed_wrapper if impl.wrapper else _timed
+        timed = how(impl.function, impl.plugin_name, spent)
         impl.function = timed  # type: ignore[misc]  # pluggy reads it at call time
     elsewhere = [
         f"{impl.plugin_name}:{hook}"

@@ -30,18 +30,36 @@ def decode(data: bytes, path: object, what: str) -> str:
         raise NotText(path, line, detail) from None
 
 
-def read_text(path: Path, what: str) -> str:
-    """A text file's content; unreadable or not UTF-8 is one line naming it."""
+# The most any input file may hold: a summary or durations file of a 120,000-test
+# run is a few MiB; a device (/dev/zero) or a runaway file must not be read forever.
+MAX_INPUT = 64 * 1024 * 1024
+
+
+def read_bytes(path: Path, what: str, limit: int = MAX_INPUT) -> bytes:
+    """A file's bytes, at most `limit` of them; unreadable or larger is one line
+    naming it."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise TestmatrixError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    return decode(data, path, what)
+    if len(data) > limit:
+        raise TestmatrixError(
+            f"{path}: {what} is larger than {limit // (1024 * 1024)} MiB, the most "
+            "testmatrix reads of one input"
+        )
+    return data
+
+
+def read_text(path: Path, what: str) -> str:
+    """A text file's content; unreadable, too large or not UTF-8 is one line naming
+    it."""
+    return decode(read_bytes(path, what), path, what)
 
 
 def read_json(path: Path, what: str) -> object:
-    """The parsed file; a missing, undecodable or malformed file is one line naming
-    it."""
+    """The parsed file; a missing, undecodable, too large or malformed file is one
+    line naming it."""
     text = read_text(path, what)
     try:
         return json.loads(text)
@@ -49,3 +67,5 @@ def read_json(path: Path, what: str) -> object:
         raise TestmatrixError(
             f"{path}:{exc.lineno}: {what} is not JSON: {exc.msg}"
         ) from None
+    except RecursionError:  # [[[[...]]]] nested deeper than the parser goes
+        raise TestmatrixError(f"{path}:1: {what} is nested too deeply") from None

@@ -22,6 +22,7 @@ COPIED = (
     "src",
     "tests",
     ".buildkite",
+    "toxfile.py",
 )
 
 

@@ -115,8 +115,9 @@ def session_step_command(
 def runs_command(commands: Sequence[SessionCommand]) -> str:
     """The pytest command line of a session; for a suite of several runs, every run
     in order, each whatever the others gave, the last word failing where any run
-    failed (`$$` for the upload). The step's env is what all runs share; a run's
-    own variables prefix its command."""
+    failed (bash's arithmetic test: no `$` for the upload or a wrapper to read).
+    The step's env is what all runs share; a run's own variables prefix its
+    command."""
     shared = step_env(commands)
     lines = []
     for command in commands:
@@ -124,11 +125,8 @@ def runs_command(commands: Sequence[SessionCommand]) -> str:
         lines.append(" ".join([*own, *(_quote(a) for a in ["pytest", *command.argv])]))
     if len(lines) == 1:
         return lines[0]
-    return (
-        "failed=0; "
-        + "; ".join(f"{line} || failed=1" for line in lines)
-        + ("; test $$failed = 0")
-    )
+    joined = "; ".join(f"{line} || failed=1" for line in lines)
+    return f"failed=0; {joined}; (( failed == 0 ))"  # bash reads it: no $ to escape
 
 
 def step_env(commands: Sequence[SessionCommand]) -> dict[str, str]:

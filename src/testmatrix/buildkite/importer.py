@@ -193,18 +193,12 @@ def _build(
         # a short name two steps share would merge unrelated steps: those use the full
         # label
         base = short if shorts.count(short) == 1 else full
-        report = StepReport(label, node.start_mark.line + 1)
         working_dir = _field(node, "working_dir") or default_working_dir
-        # the step's commands run as one script: a `cd` holds for the commands after it;
-        # a working_dir outside the checkout root matters only to a pytest run there
-        workdir = _relative_workdir(working_dir, checkout_root)
-        shell = Shell(workdir or ".", checkout_root)
-        if workdir is None:
-            shell.cwd = None  # known again only after a `cd` into the checkout
+        step = _Step(node, label, base, working_dir, source, path, checkout_root)
         commands = command_nodes(_value(node, ("command", "commands")))
         if not commands:
             trigger = _field(node, "trigger")
-            report.unmapped.append(
+            step.report.unmapped.append(
                 f"trigger step: pipeline '{trigger}' is not imported; "
                 "import its file on its own"
                 if trigger
@@ -212,82 +206,119 @@ def _build(
             )
         for cmd_node in commands:
             for command in split_commands(cmd_node.value):
-                if shell.run(command):
-                    continue
-                argv = pytest_argv(command)
-                if argv is None:
-                    report.unmapped.append(f"not pytest: {command}")
-                    continue
-                paths, ignores, unmapped = parse_pytest(argv)
-                report.unmapped += [
-                    f"{flag} (in: pytest {' '.join(paths)})" for flag in unmapped
-                ]
-                if not ignores:
-                    continue
-                if shell.cwd is None and not shell.lost:
-                    raise TestmatrixError(
-                        f"{path}:{node.start_mark.line + 1}: working_dir "
-                        f"'{working_dir}' is outside --checkout-root '{checkout_root}'"
-                    )
-                if shell.cwd is None:
-                    report.unmapped += _not_mapped(
-                        ignores, f"working directory unknown after '{shell.lost}'"
-                    )
-                    continue
-                if len(paths) != 1:
-                    report.unmapped += _not_mapped(
-                        ignores, f"pytest has {len(paths)} test paths; need exactly one"
-                    )
-                    continue
-                workdir = shell.cwd
-                suite_path = posixpath.normpath(
-                    posixpath.join(workdir, paths[0])
-                ).rstrip("/")
-                if suite_path == ".." or suite_path.startswith("../"):
-                    report.unmapped += _not_mapped(
-                        ignores, f"pytest path {paths[0]} is outside the checkout"
-                    )
-                    continue
-                name = base
-                taken = suites.get(name)
-                if taken is not None and taken.path != suite_path:
-                    name = f"{base}-{slug(paths[0])}"
-                suite = suites.setdefault(name, ImportedSuite(name, suite_path, label))
-                start = cmd_node.start_mark.line
-                words = cmd_node.value.split()
-                end = (
-                    source.find_last(words[-1], start, cmd_node.end_mark.line)
-                    if words
-                    else start
-                )
-                for ignore in ignores:
-                    target = posixpath.normpath(posixpath.join(workdir, ignore))
-                    if not (target + "/").startswith(suite_path + "/"):
-                        report.unmapped += _not_mapped(
-                            [ignore],
-                            f"outside the pytest path {paths[0]}: it ignores nothing",
-                        )
-                        continue
-                    rel = posixpath.relpath(target, suite_path) + (
-                        "/" if ignore.endswith("/") else ""
-                    )
-                    found = source.find(ignore, start, end) if end > start else start
-                    flag_line = start if found is None else found
-                    reason, issue = _reason(
-                        source, flag_line, start, end, ignore, label, path
-                    )
-                    if any(
-                        i.path.rstrip("/") == rel.rstrip("/") for i in suite.ignores
-                    ):
-                        report.unmapped += _not_mapped(
-                            [ignore], "repeated in this step"
-                        )
-                        continue
-                    suite.ignores.append(Ignore(rel, reason, issue, flag_line + 1))
-                if name not in report.suites:
-                    report.suites.append(name)
-        reports.append(report)
+                step.read(command, cmd_node, suites)
+        reports.append(step.report)
     return suites, reports
+
+
+class _Step:
+    """One command step as its script runs: the directory its commands run in, and
+    what each pytest command's --ignore flags become."""
+
+    def __init__(
+        self,
+        node: yaml.MappingNode,
+        label: str,
+        base: str,
+        working_dir: str,
+        source: Source,
+        path: Path,
+        checkout_root: str | None,
+    ):
+        self.node, self.label, self.base = node, label, base
+        self.working_dir, self.source, self.path = working_dir, source, path
+        self.checkout_root = checkout_root
+        self.report = StepReport(label, node.start_mark.line + 1)
+        # the step's commands run as one script: a `cd` holds for the commands after
+        # it; a working_dir outside the checkout root matters only to a pytest run
+        workdir = _relative_workdir(working_dir, checkout_root)
+        self.shell = Shell(workdir or ".", checkout_root)
+        if workdir is None:
+            self.shell.cwd = None  # known again only after a `cd` into the checkout
+
+    def read(
+        self, command: str, cmd_node: yaml.ScalarNode, suites: dict[str, ImportedSuite]
+    ) -> None:
+        """Follow one command: a `cd`, something else, or a pytest run whose
+        --ignore flags join its suite."""
+        report, shell = self.report, self.shell
+        if shell.run(command):
+            return
+        argv = pytest_argv(command)
+        if argv is None:
+            report.unmapped.append(f"not pytest: {command}")
+            return
+        paths, ignores, unmapped = parse_pytest(argv)
+        report.unmapped += [
+            f"{flag} (in: pytest {' '.join(paths)})" for flag in unmapped
+        ]
+        if not ignores:
+            return
+        if shell.cwd is None and not shell.lost:
+            raise TestmatrixError(
+                f"{self.path}:{self.node.start_mark.line + 1}: working_dir "
+                f"'{self.working_dir}' is outside --checkout-root "
+                f"'{self.checkout_root}'"
+            )
+        if shell.cwd is None:
+            why = f"working directory unknown after '{shell.lost}'"
+            report.unmapped += _not_mapped(ignores, why)
+            return
+        if len(paths) != 1:
+            why = f"pytest has {len(paths)} test paths; need exactly one"
+            report.unmapped += _not_mapped(ignores, why)
+            return
+        workdir = shell.cwd
+        suite_path = posixpath.normpath(posixpath.join(workdir, paths[0])).rstrip("/")
+        if suite_path == ".." or suite_path.startswith("../"):
+            why = f"pytest path {paths[0]} is outside the checkout"
+            report.unmapped += _not_mapped(ignores, why)
+            return
+        name = self.base
+        taken = suites.get(name)
+        if taken is not None and taken.path != suite_path:
+            name = f"{self.base}-{slug(paths[0])}"
+        suite = suites.setdefault(name, ImportedSuite(name, suite_path, self.label))
+        for ignore in ignores:
+            self.ignore(ignore, workdir, paths[0], suite, cmd_node)
+        if name not in report.suites:
+            report.suites.append(name)
+
+    def ignore(
+        self,
+        ignore: str,
+        workdir: str,
+        pytest_path: str,
+        suite: ImportedSuite,
+        cmd_node: yaml.ScalarNode,
+    ) -> None:
+        """One --ignore of a pytest run, as an ignore of its suite, with the reason
+        the YAML's comments give it."""
+        source = self.source
+        start = cmd_node.start_mark.line
+        words = cmd_node.value.split()
+        end = (
+            source.find_last(words[-1], start, cmd_node.end_mark.line)
+            if words
+            else start
+        )
+        target = posixpath.normpath(posixpath.join(workdir, ignore))
+        if not (target + "/").startswith(suite.path + "/"):
+            why = f"outside the pytest path {pytest_path}: it ignores nothing"
+            self.report.unmapped += _not_mapped([ignore], why)
+            return
+        rel = posixpath.relpath(target, suite.path) + (
+            "/" if ignore.endswith("/") else ""
+        )
+        found = source.find(ignore, start, end) if end > start else start
+        flag_line = start if found is None else found
+        reason, issue = _reason(
+            source, flag_line, start, end, ignore, self.label, self.path
+        )
+        if any(i.path.rstrip("/") == rel.rstrip("/") for i in suite.ignores):
+            self.report.unmapped += _not_mapped([ignore], "repeated in this step")
+            return
+        suite.ignores.append(Ignore(rel, reason, issue, flag_line + 1))
 
 
 def _not_mapped(ignores: list[str], why: str) -> list[str]:

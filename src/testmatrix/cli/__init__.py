@@ -17,6 +17,8 @@ COMMANDS = (
     "argv",
     "export",
     "explain",
+    "inventory",
+    "migrate",
     "lint",
     "audit",
     "report",
@@ -43,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # the optional extra each module belongs to (pip install 'NAME[extra]')
-EXTRAS = {"yaml": "buildkite", "buildkite_sdk": "buildkite", "jsonschema": "buildkite"}
+EXTRAS = {
+    "yaml": "buildkite",
+    "buildkite_sdk": "buildkite",
+    "jsonschema": "buildkite",
+    "libcst": "migrate",
+}
 
 
 def _distribution() -> str:

@@ -14,8 +14,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "audit", help="run what a platform's entries keep out and report stale entries"
     )
-    p.add_argument("--platform", required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--platform",
+        required=True,
+        help="the platform (or platform:variant) whose entries are audited",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="every entry with its verdict (still needed, stale, fails differently)",
+    )
     p.add_argument(
         "--strict",
         action="store_true",

@@ -26,7 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="TARGET",
         help="only this platform and its variants (rocm), or one variant (rocm:mi300)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="{tests: [one row per test and target: its fate and entry], summary}",
+    )
     p.add_argument(
         "--summary", action="store_true", help="only the platform x suite table"
     )
@@ -56,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     for error in collected.errors:
         print(f"testmatrix: error: {error}", file=sys.stderr)
     rows = ex.explain(workspace, cases, targets)
+    from testmatrix.inventory.fates import in_code
+
+    rows = in_code(workspace, rows)  # tests that skip themselves in code
     if args.json:
         table = [
             {"target": t, "suite": s, **c} for (t, s), c in ex.summary(rows).items()

@@ -41,9 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--format",
-        choices=("buildkite", "vllm"),
+        choices=("buildkite", "github", "vllm"),
         default="buildkite",
-        help="vllm: update the mirror: amd: blocks of vLLM's test_areas files and "
+        help="github: a GitHub Actions workflow (default: [workspace.github] "
+        "workflow, else .github/workflows/testmatrix.yml); "
+        "vllm: update the mirror: amd: blocks of vLLM's test_areas files and "
         "the steps of test-amd.yaml in place (PATHS); with --check, check vLLM's "
         "files as check-vllm does",
     )
@@ -68,6 +70,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.format == "vllm":
         return _export_vllm(args)
+    if args.format == "github":
+        from testmatrix.github import export
+
+        return export.run(args)
     if args.paths:
         raise UsageError(
             "export takes vLLM's CI files only with --format vllm; the Buildkite "

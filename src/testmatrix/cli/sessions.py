@@ -15,7 +15,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sessions", help="list every <platform>-<suite> session and its pytest command"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="a JSON list: session, platform, variant, suite, argv, env each",
+    )
     p.set_defaults(func=run)
 
 

@@ -26,6 +26,8 @@ from testmatrix import __version__
 FORMAT = "testmatrix-cache/1"
 KINDS = ("sessions", "workspace")  # one file each
 _HEADER_LIMIT = 4096  # the first line: format, stamp, and where the workspace lies
+# the core modules whose code decides what a skiplist loads into (all of config too)
+_CORE_MODULES = ("model", "names", "expression", "errorpattern")
 
 
 def enabled() -> bool:
@@ -62,9 +64,6 @@ def code_digest() -> str:
     for path in modules:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-_CORE_MODULES = ("model", "names", "expression", "errorpattern")
 
 
 def stamp(skiplist_dir: Path, files: dict[str, bytes] | None) -> str:

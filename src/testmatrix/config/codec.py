@@ -23,6 +23,7 @@ from testmatrix.core.model import (
     Exclude,
     FlakyEntry,
     FrozenMap,
+    GithubSettings,
     IgnoreEntry,
     Location,
     ModelList,
@@ -39,6 +40,7 @@ RECORDS: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         BuildkiteSettings,
+        GithubSettings,
         Exclude,
         Suite,
         ModelList,
@@ -149,8 +151,9 @@ class _Decoder:
         names = FIELDS.get(tag)
         if names is None or type(value) is not list or len(value) != len(names):
             raise Refused(f"{tag!r} is not one of the model's records")
+        fields = zip(names, value, strict=True)
         return RECORDS[tag](
-            **{n: _tuples(v) for n, v in zip(names, value, strict=True)}
+            **{n: _tuples(v) if type(v) is list else v for n, v in fields}
         )
 
 

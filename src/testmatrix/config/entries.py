@@ -29,6 +29,7 @@ class Reading(Protocol):
     root: Path
     check_paths: bool
     broken_suites: set[str]  # reported already: references to them are no news
+    suites_unread: bool  # suites.toml did not parse: references are no news
     models_broken: bool
 
     def error(self, doc: Located, key: tuple, message: str) -> None: ...
@@ -104,7 +105,7 @@ class Entries:
             key = ("ignore", index)
             common = self.common(key, values)
             name = values["suite"]
-            if name is None or name in loader.broken_suites:
+            if name is None or name in loader.broken_suites or loader.suites_unread:
                 continue
             if name not in suites:
                 self.error(key + ("suite",), unknown("suite", name, suites))
@@ -235,7 +236,7 @@ class Entries:
                     )
                     continue
                 if not any(s.holds(norm) for s in suites.values()):
-                    if not loader.broken_suites:
+                    if not loader.broken_suites and not loader.suites_unread:
                         self.error(tkey, f"test id '{nodeid}' is outside every suite")
                     continue
                 entry = DeselectEntry(

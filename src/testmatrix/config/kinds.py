@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from testmatrix.core import expression
+from testmatrix.core import errorpattern, expression
 from testmatrix.core.model import FrozenMap
 from testmatrix.errors import unknown
 
@@ -140,18 +140,23 @@ class Int(Kind):
 
 
 class Seconds(Kind):
-    expect = "a number of seconds >= 0"
+    """A number of seconds from 0 to `high`: a bound, so that no value sleeps a run
+    away (1e308 is a number too)."""
+
+    def __init__(self, high: float = 3600):
+        self.high = high
+        self.expect = f"a number of seconds from 0 to {high:g}"
 
     def accepts(self, value: object) -> bool:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             return False
-        return math.isfinite(value) and value >= 0
+        return math.isfinite(value) and 0 <= value <= self.high
 
     def cast(self, value: Any) -> Any:
         return float(value)
 
     def json(self) -> dict[str, Any]:
-        return {"type": "number", "minimum": 0}
+        return {"type": "number", "minimum": 0, "maximum": self.high}
 
 
 class Bool(Kind):
@@ -269,11 +274,12 @@ class List(Kind):
 
 
 class StrOrList(List):
-    """One item, or an array of them: always a tuple."""
+    """One item, or an array of them (of at least `min_items`): always a tuple."""
 
-    def __init__(self, item: Kind):
-        super().__init__(item)
-        self.expect = f"{item.expect} or a list of {item.plural}"
+    def __init__(self, item: Kind, *, min_items: int = 0):
+        super().__init__(item, min_items=min_items)
+        many = "a non-empty list" if min_items else "a list"
+        self.expect = f"{item.expect} or {many} of {item.plural}"
 
     def convert(
         self, value: object, subject: str, fail: Fail, expect: str | None = None
@@ -285,7 +291,78 @@ class StrOrList(List):
 
     def json(self) -> dict[str, Any]:
         item = self.item.json()
-        return {"anyOf": [item, {"type": "array", "items": item}]}
+        many: dict[str, Any] = {"type": "array", "items": item}
+        if self.min_items:
+            many["minItems"] = self.min_items
+        return {"anyOf": [item, many]}
+
+
+class MessagePattern(Kind):
+    """An error message pattern in the safe language of `core.errorpattern`."""
+
+    expect = "an error message pattern"
+
+    def accepts(self, value: object) -> bool:
+        return isinstance(value, str)
+
+    def convert(
+        self, value: object, subject: str, fail: Fail, expect: str | None = None
+    ) -> Any:
+        if not isinstance(value, str):
+            return super().convert(value, subject, fail, expect)
+        why = errorpattern.check(value)
+        if why is not None:
+            fail((), f"{subject} is not a safe message pattern: {why}")
+            return None
+        return value
+
+    def json(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": errorpattern.MAX_PATTERN}
+
+
+class Glob(Text):
+    """A test id (a prefix of node ids, its brackets literal: test_x[cuda-1]) or, with
+    * or ?, a glob over them, whose [...] classes must close and be able to match:
+    fnmatch takes a broken class silently, and the entry would match no test."""
+
+    expect = "a test id or glob"
+    plural = "test ids or globs"
+
+    def convert(
+        self, value: object, subject: str, fail: Fail, expect: str | None = None
+    ) -> Any:
+        text: str | None = super().convert(value, subject, fail, expect)
+        if text is None:
+            return None
+        why = _glob_problem(text)
+        if why is not None:
+            fail((), f"{subject} is not a valid test glob: {why}")
+            return None
+        return text
+
+
+def _glob_problem(pattern: str) -> str | None:
+    """What is wrong with a glob's classes ([abc], [!a-z]), if anything."""
+    if "*" not in pattern and "?" not in pattern:
+        return None  # a test id or prefix: its brackets are parameters
+    at = pattern.find("[")
+    while at >= 0:
+        end = pattern.find("]", at + 2)  # a ] right after [ (or [!) is a member
+        if pattern[at + 1 : at + 2] == "!":
+            end = pattern.find("]", at + 3)
+        if end < 0:
+            return (
+                f"'[' at column {at + 1} opens a class that is never closed (write "
+                "'[[]' for a literal '[')"
+            )
+        members = pattern[at + 1 : end].removeprefix("!")
+        for low, high in re.findall(r"(.)-(.)", members):
+            if low > high:
+                return (
+                    f"the range '{low}-{high}' in the class at column {at + 1} is empty"
+                )
+        at = pattern.find("[", end + 1)
+    return None
 
 
 class Integer(Kind):
@@ -430,6 +507,13 @@ class ScalarMap(Kind):
                     f"{subject} must map '{name}' to {wanted}, got {show(item)}",
                 )
                 good = False
+            elif self.as_strings and "\0" in _as_env(item):
+                fail(
+                    (name,),
+                    f"{subject} maps '{name}' to a string with a NUL byte, which no "
+                    "process environment can hold",
+                )
+                good = False
         if not good:
             return None
         if self.as_strings:
@@ -476,6 +560,10 @@ class PytestArgs(List):
             return None
         refused = False
         for index, arg in enumerate(args):
+            if "\0" in arg:
+                fail((index,), f"{subject} item {index + 1} holds a NUL byte")
+                refused = True
+                continue
             match = self.regex.match(arg)
             if match:
                 advice = self.refused[match.group(1)]

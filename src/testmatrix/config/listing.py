@@ -10,19 +10,20 @@ library only, so `nox -l` costs about what a hand-written noxfile does:
         file, the loading code and Python's version); written whenever a listing or
         a full load succeeded
   cold  suites.toml, and from each platform file only its [platform] and [variants]
-        tables: a scan finds the table headers (skipping strings, comments and arrays,
-        so a header-like line inside a value is never taken for one) and tomllib
-        parses just those tables
+        tables: the scan of `tomlpos` finds the table headers (strings, comments and
+        arrays read whole, so a header-like line inside a value is never taken for
+        one) and tomllib parses just those tables
 
 It validates nothing itself: it returns a listing only where the input is plainly
-well formed (the tables and keys `schema` declares, names the model accepts, values
-of the kinds it reads, references that resolve, no colliding names) and None on any
-doubt, and then the caller loads the workspace in full, which says what is wrong.
-What it does not read (paths, settings' values, entries, even their TOML syntax) is
-checked when a session runs. Where the whole workspace loads, its listing is this one.
+well formed (the tables and keys `schema` declares, read from the JSON Schemas made
+from it; names the model accepts, values of the kinds it reads, references that
+resolve, no colliding names) and None on any doubt, and then the caller loads the
+workspace in full, which says what is wrong. What it does not read (paths, settings'
+values, entries, even their TOML syntax) is checked when a session runs. Where the
+whole workspace loads, its listing is this one.
 
-The naming rules themselves live here, once: plan, config and the nox sessions use
-these functions, so the listing and the plan cannot disagree.
+The naming rules themselves live in `core.names`, once: the plan, the loader and
+the nox sessions use them too, so the listing and the plan cannot disagree.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from testmatrix.config import cache
 from testmatrix.config.cache import read_files as read_files
@@ -49,7 +50,6 @@ from testmatrix.core.names import (
 )
 
 if TYPE_CHECKING:
-    from testmatrix.config.tables import Table
     from testmatrix.core.model import Workspace
 
 
@@ -153,15 +153,44 @@ def listing(skiplist_dir: Path) -> list[Listed] | None:
     return listed
 
 
+class Declared(NamedTuple):
+    """The tables and keys the schema declares for what a listing reads."""
+
+    suites_file: frozenset[str]
+    suite: frozenset[str]
+    platform_file: frozenset[str]
+    platform: frozenset[str]
+    variant: frozenset[str]
+
+
+def declared() -> Declared | None:
+    """The declarations' tables and keys, read from the JSON Schemas made from them
+    (schemafiles; a test holds the shipped files equal to the declarations): a cold
+    `nox -l` parses two small JSON files instead of importing the validator. None
+    where they cannot be read (the caller loads the workspace in full)."""
+    folder = Path(__file__).parents[1] / "schemas"
+    try:
+        suites = json.loads((folder / "suites.schema.json").read_bytes())
+        platform = json.loads((folder / "platform.schema.json").read_bytes())
+        tables = suites["properties"], platform["properties"]
+        return Declared(
+            frozenset(tables[0]),
+            frozenset(tables[0]["suites"]["additionalProperties"]["properties"]),
+            frozenset(tables[1]),
+            frozenset(tables[1]["platform"]["properties"]),
+            frozenset(tables[1]["variants"]["additionalProperties"]["properties"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def read_listing(skiplist_dir: Path, files: dict[str, bytes]) -> list[Listed] | None:
     """The listing from the files' text, or None where anything is in doubt."""
-    # the declarations and the scan: imported only when the listing is not cached
-    from testmatrix.config import schema
-
+    keys = declared()
     platform_dir = os.path.join(skiplist_dir, "platforms")
     suites_file = _toml(files.get(os.path.join(skiplist_dir, "suites.toml")))
-    suites = _suites(suites_file, schema.SUITES_FILE.root, schema.SUITE)
-    if suites is None:
+    suites = _suites(suites_file, keys) if keys is not None else None
+    if suites is None or keys is None:
         return None
     try:
         names = sorted(os.listdir(platform_dir))
@@ -178,7 +207,7 @@ def read_listing(skiplist_dir: Path, files: dict[str, bytes]) -> list[Listed] | 
             return None  # a directory, or a name the loader refuses
         if name in RESERVED_PLATFORMS:
             return None
-        head = _platform(name, data, schema)
+        head = _platform(name, data, keys)
         if head is None:
             return None
         targets += head
@@ -203,11 +232,9 @@ def _text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _suites(
-    data: Any, file: Table, suite: Table
-) -> list[tuple[str, Sequence[str] | None]] | None:
+def _suites(data: Any, keys: Declared) -> list[tuple[str, Sequence[str] | None]] | None:
     """suites.toml's (suite, places) in order, or None."""
-    if not isinstance(data, dict) or not set(data) <= set(file.keys):
+    if not isinstance(data, dict) or not set(data) <= keys.suites_file:
         return None
     suites = data.get("suites")
     if not isinstance(data.get("workspace", {}), dict) or not isinstance(suites, dict):
@@ -216,7 +243,7 @@ def _suites(
     for name, table in suites.items():
         if not NAME_PATTERN.fullmatch(name) or not isinstance(table, dict):
             return None
-        if not set(table) <= set(suite.keys) or ("path" in table) == ("paths" in table):
+        if not set(table) <= keys.suite or ("path" in table) == ("paths" in table):
             return None
         if "description" in table and not _text(table["description"]):
             return None
@@ -251,12 +278,12 @@ def _places_resolve(
 
 
 def _platform(
-    name: str, data: bytes, schema: Any
+    name: str, data: bytes, keys: Declared
 ) -> list[tuple[str, str | None, str]] | None:
     """The platform's targets (platform, variant, description), or None."""
     from testmatrix.config import tomlpos
 
-    tables = schema.PLATFORM_FILE.root.keys
+    tables = keys.platform_file
     try:
         text = tomlpos.head_text(data.decode("utf-8"), ("platform", "variants"), tables)
         parsed = tomlpos.parse(text)
@@ -268,7 +295,7 @@ def _platform(
     variants = parsed.get("variants", {})
     if not isinstance(head, dict) or not isinstance(variants, dict):
         return None
-    if not _head_ok(head, schema.PLATFORM):
+    if not _head_ok(head, keys.platform):
         return None
     if "hardware" in head and head["hardware"] not in HARDWARE:
         return None
@@ -280,7 +307,7 @@ def _platform(
     for vname, table in variants.items():
         if not NAME_PATTERN.fullmatch(vname) or not isinstance(table, dict):
             return None
-        if not _head_ok(table, schema.VARIANT):
+        if not _head_ok(table, keys.variant):
             return None
         match = table.get("match", [])
         if not isinstance(match, list) or not all(isinstance(m, str) for m in match):
@@ -290,9 +317,9 @@ def _platform(
     return out
 
 
-def _head_ok(table: dict, decl: Table) -> bool:
-    if not set(table) <= set(decl.keys):
+def _head_ok(table: dict, keys: frozenset[str]) -> bool:
+    if not set(table) <= keys:
         return False
     if "description" in table and not _text(table["description"]):
         return False
-    return isinstance(table.get("buildkite", {}), dict)
+    return all(isinstance(table.get(k, {}), dict) for k in ("buildkite", "github"))

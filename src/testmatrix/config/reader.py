@@ -26,6 +26,7 @@ from testmatrix.config.tomlpos import Located
 from testmatrix.core.model import (
     BuildkiteSettings,
     Exclude,
+    GithubSettings,
     Location,
     ModelList,
     Platform,
@@ -58,6 +59,17 @@ VISIBLE_DEVICES = {
 Values = dict[str, Any]  # one table's values, as checker.check returns them
 
 
+def github_layer(values: Values, *, workspace: bool = False) -> Values:
+    """One layer's checked GitHub Actions values as the model's fields: `github`,
+    and in [workspace] where the workflow goes."""
+    values = dict(values)
+    out: Values = {}
+    if workspace:
+        out["workflow"] = values.pop("workflow")
+    out["github"] = GithubSettings(**values)
+    return out
+
+
 def buildkite_settings(values: Values) -> BuildkiteSettings:
     """One layer's checked Buildkite values as settings: retry rules (an array of
     tables) as frozen maps of the keys they give."""
@@ -85,6 +97,7 @@ class Reader:
         # suites, platform files and model lists whose own errors are reported:
         # references to them would only repeat those
         self.broken_suites: set[str] = set()
+        self.suites_unread = False  # suites.toml did not parse: no suite is known
         self.broken_platforms: set[str] = set()
         self.models_broken = False
 
@@ -140,6 +153,7 @@ class Reader:
     # -- the files ---------------------------------------------------------------
     def load(self) -> Workspace:
         suites_doc = self.read(self.dir / "suites.toml")
+        self.suites_unread = suites_doc is None
         settings: Values = {}
         suites: dict[str, Suite] = {}
         if suites_doc:
@@ -205,6 +219,7 @@ class Reader:
             "pipeline": buildkite.pop("pipeline"),
             "annotate": buildkite.pop("annotate"),
             "buildkite": buildkite_settings(buildkite),
+            **github_layer(workspace["github"], workspace=True),
         }
         suites: dict[str, Suite] = {}
         for name, table in values["suites"].items():
@@ -240,11 +255,23 @@ class Reader:
             runs_on_reason=values["platforms_reason"] or "",
             reruns=values["reruns"],
             reruns_delay=values["reruns_delay"],
-            durations=values["durations"],
+            durations=self.durations(doc, key, values["durations"]),
             buildkite=buildkite_settings(values["buildkite"]),
             overrides=suiteparts.overrides(doc, key, values["on"]),
             group=values["group"],
+            **github_layer(values["github"]),
         )
+
+    def durations(self, doc: Located, key: tuple, path: str | None) -> str | None:
+        """The suite's durations file, workspace-relative; None where refused."""
+        if path is None:
+            return None
+        norm = self.normalise(doc, key + ("durations",), path)
+        escape = self.escapes(norm) if norm is not None else None
+        if escape:
+            self.error(doc, key + ("durations",), f"durations file {escape}")
+            return None
+        return norm
 
     def suite_paths(
         self, doc: Located, key: tuple, name: str, values: Values
@@ -492,6 +519,7 @@ class Reader:
             flaky=entries.flaky(values["flaky"]),
             variants=frozen_map(variants),
             buildkite=buildkite_settings(head["buildkite"]),
+            **github_layer(head["github"]),
         )
 
     def variants(
@@ -524,5 +552,6 @@ class Reader:
                 match=table["match"],
                 location=doc.loc(*key),
                 buildkite=buildkite_settings(table["buildkite"]),
+                **github_layer(table["github"]),
             )
         return variants

@@ -12,19 +12,19 @@ between files, duplicates and colliding session names.
 
 from __future__ import annotations
 
-from typing import Any
-
+from testmatrix.config.buildkite_keys import BUILDKITE, WORKSPACE_BUILDKITE
+from testmatrix.config.github_keys import GITHUB, WORKSPACE_GITHUB
+from testmatrix.config.inventory_keys import INVENTORY
 from testmatrix.config.kinds import (
-    Bool,
     Choice,
     Date,
-    Either,
     Expression,
+    Glob,
     Int,
-    Integer,
     List,
+    MessagePattern,
     Pattern,
-    Plugins,
+    PytestArgs,
     Regex,
     ScalarMap,
     Seconds,
@@ -40,186 +40,61 @@ from testmatrix.config.tables import (
     Requires,
     Table,
 )
-from testmatrix.config.words import (  # re-exported: readers say schema.REFUSED_ARGS
-    ARGS as ARGS,
+from testmatrix.config.values import (
+    DEVICES_ENV,
+    ENV_NAME,
+    LINK,
+    MARKER,
+    NAME,
+    PLACE,
+    RELATIVE_PATH,
+    TEXT,
+    model_default,
 )
-from testmatrix.config.words import ENV_NAME, LINK, MARKER, NAME, PLACE, RELATIVE_PATH
-from testmatrix.config.words import REFUSED_ARG as REFUSED_ARG
-from testmatrix.config.words import REFUSED_ARGS as REFUSED_ARGS
-from testmatrix.config.words import TEXT as TEXT
 from testmatrix.core.model import Suite, Workspace
 from testmatrix.core.names import HARDWARE
 
-
-def _model_default(cls: Any, name: str) -> Any:
-    """A model field's default, so a default is written once, in the model."""
-    return cls.__dataclass_fields__[name].default
-
+# pytest options a suite's `args` may not pass, and what to write instead: the session
+# passes them itself, or another key says it once for every command that runs the suite
+_EXCLUDE = "use 'exclude' (every platform) or an [[ignore]] entry (one platform)"
+_REPORTS = "the session writes its reports under 'reports_dir' in [workspace]"
+_SHARDS = "use 'parallelism' in the suite's 'buildkite' table"
+# testmatrix's own options, in either form (options.py: --testmatrix-platform and
+# its short alias --platform)
+_OWN = {
+    "platform": "use 'platforms': the session passes --testmatrix-platform",
+    "variant": "use 'platforms' ('platform:variant'): the session passes "
+    "--testmatrix-variant",
+    "suite": "the session passes --testmatrix-suite: declare another suite instead",
+    "run": "the session passes --testmatrix-run: declare [[suites.NAME.runs]] instead",
+    "no-skiplist": "pass it when running: nox -s SESSION -- --no-skiplist",
+    "skiplists": "the session passes the workspace's skiplists/",
+    "summary-json": _REPORTS,
+    "shard-id": _SHARDS,
+    "num-shards": _SHARDS,
+    "shard-durations": "use 'durations' on the suite",
+    "strict-platform": "Buildkite steps set TESTMATRIX_STRICT_PLATFORM=1",
+}
+REFUSED_ARGS = {
+    "--ignore": _EXCLUDE,
+    "--ignore-glob": _EXCLUDE,
+    "--deselect": "use a [[deselect]] entry in the platform's file",
+    "-p": "declare plugins in conftest.py (pytest_plugins): sessions load testmatrix's",
+    "-m": "use 'markexpr'",
+    "-k": "use 'keyword'",
+    **{f"--{name}": advice for name, advice in _OWN.items()},
+    **{f"--testmatrix-{name}": advice for name, advice in _OWN.items()},
+    "--junitxml": _REPORTS,
+    "--junit-xml": _REPORTS,
+    "--rootdir": "the workspace root (which holds skiplists/) is the rootdir",
+    "-c": "the workspace root (which holds skiplists/) has the pytest configuration",
+}
+ARGS = PytestArgs(REFUSED_ARGS)
+# the refused option an argument starts with (the vLLM importer says which of a job's
+# arguments it cannot carry over)
+REFUSED_ARG = ARGS.regex
 
 # -- the declarations --------------------------------------------------------------
-
-# Buildkite's signal reasons a retry rule may name (its pipeline schema's enum)
-SIGNAL_REASONS = (
-    "*",
-    "none",
-    "agent_incompatible",
-    "agent_refused",
-    "agent_stop",
-    "cancel",
-    "process_run_error",
-    "signature_rejected",
-    "stack_error",
-)
-EXIT_STATUS = Either(
-    Integer(),
-    Choice("exit status", ("*",)),
-    List(Integer(), min_items=1),
-    expect="an exit status, '*' or a list of exit statuses",
-)
-RETRY_RULE = Table(
-    "An automatic retry rule of the steps (Buildkite's retry.automatic).",
-    {
-        "exit_status": Key(EXIT_STATUS, "The exit status (or statuses, or '*')."),
-        "signal": Key(TEXT, "The signal that ended the job ('SIGKILL', '*')."),
-        "signal_reason": Key(
-            Choice("signal reason", SIGNAL_REASONS),
-            "Why the job was signalled (agent_stop, agent_refused, stack_error).",
-        ),
-        "limit": Key(Int(0, 10), "How often to retry.", required=True),
-    },
-)
-COMMAND_TEMPLATE = Pattern(
-    r"^.*\{command\}.*$",
-    "a command with {command} in it",
-    "commands with {command} in them",
-    message="{subject} must say {{command}} where the session's command goes, got "
-    "{value}",
-)
-BUILDKITE_KEYS: dict[str, Key] = {
-    "queue": Key(
-        TEXT,
-        "Agent queue of the steps (agents.queue); may say {gpus}, the suite's GPUs.",
-    ),
-    "agents": Key(
-        ScalarMap(),
-        "Agent tags the steps target; strings may say {gpus}. Merged over lower "
-        "layers.",
-    ),
-    "timeout_in_minutes": Key(Int(1), "Step timeout in minutes."),
-    "parallelism": Key(Int(1), "Parallel jobs per step; each runs one shard."),
-    "soft_fail": Key(
-        Either(
-            Bool(),
-            List(Integer(), min_items=1),
-            expect="true, false or a list of exit statuses",
-        ),
-        "Whether a failing step leaves the build passing: true, or the exit "
-        "statuses that do.",
-    ),
-    "env": Key(
-        ScalarMap(ENV_NAME),
-        "Environment variables of the steps. Merged over lower layers.",
-    ),
-    "retry": Key(
-        Int(0, 10), "Automatic retries of a step whose agent was lost or stopped."
-    ),
-    "retry_rules": Key(
-        ArrayOf(RETRY_RULE),
-        "More automatic retry rules, after the lost-agent ones (ROCm GPU hangs exit "
-        "134; agent_refused, stack_error). A layer's list replaces a lower one's.",
-    ),
-    "command_style": Key(
-        Choice("command style", ("nox", "pytest")),
-        "How a step runs its session: 'nox' (nox -s SESSION) or 'pytest' (the "
-        "session's pytest command in the step's image).",
-    ),
-    "command_template": Key(
-        COMMAND_TEMPLATE,
-        "The step's command around the session's: {command} is replaced by it "
-        '(inside "..." with ", \\ and ` escaped), e.g. bash '
-        '.buildkite/scripts/hardware_ci/run-amd-test.sh "{command}".',
-    ),
-    "depends_on": Key(
-        StrOrList(TEXT), "Keys of the steps the steps wait for (an image build)."
-    ),
-    "plugins": Key(
-        Plugins(),
-        "Buildkite plugins of the steps (docker, ...): references, or tables of one "
-        "reference to its settings. A layer's list replaces a lower one's.",
-    ),
-    "if_changed": Key(
-        Either(
-            Bool(),
-            List(TEXT, min_items=1),
-            expect="true, false or a list of glob patterns",
-        ),
-        "Run the steps only when the build changes matching files: true for the "
-        "suite's paths, its source_file_dependencies and the skiplists; or the "
-        "glob patterns themselves ('!pattern' excludes).",
-    ),
-    "source_file_dependencies": Key(
-        List(TEXT),
-        "Files and directories (prefixes, '!prefix' excludes) whose changes also "
-        "run the steps with if_changed = true. Merged with lower layers'.",
-    ),
-    "concurrency": Key(
-        Int(1), "How many jobs of the concurrency_group may run at once."
-    ),
-    "concurrency_group": Key(
-        TEXT, "The group the concurrency limit counts in; may say {gpus}."
-    ),
-    "priority": Key(Integer(), "Job priority: higher runs first."),
-    "test_collector": Key(
-        TEXT,
-        "Buildkite's test-collector plugin (e.g. 'test-collector#v1.0.0'): each "
-        "step uploads its JUnit XML to Test Engine, pass or fail.",
-    ),
-    "test_collector_token_env": Key(
-        ENV_NAME,
-        "The variable holding the Test Engine token (the plugin's default: "
-        "BUILDKITE_ANALYTICS_TOKEN).",
-    ),
-}
-BUILDKITE_RULES = (
-    Requires(
-        "concurrency",
-        "concurrency_group",
-        "'concurrency' in {label} needs a 'concurrency_group' beside it",
-    ),
-)
-LAYERS = (
-    "Layers merge from general to specific: [workspace.buildkite] < "
-    "[platform.buildkite] < [variants.NAME.buildkite] < [suites.NAME.buildkite]."
-)
-BUILDKITE = Table(
-    f"Buildkite step settings (testmatrix export). {LAYERS}",
-    BUILDKITE_KEYS,
-    rules=BUILDKITE_RULES,
-    elsewhere={
-        "pipeline": "[workspace.buildkite]",
-        "annotate": "[workspace.buildkite]",
-    },
-)
-WORKSPACE_BUILDKITE = Table(
-    f"Buildkite step settings of every step, and where the pipeline goes. {LAYERS}",
-    {
-        **BUILDKITE_KEYS,
-        "pipeline": Key(
-            TEXT,
-            "Where testmatrix export writes the pipeline, relative to the workspace "
-            "root.",
-            default=_model_default(Workspace, "pipeline"),
-        ),
-        "annotate": Key(
-            Bool(),
-            "Whether the pipeline ends with a step that merges every job's "
-            "summary into the platform x suite matrix and posts it with "
-            "buildkite-agent annotate, even when jobs failed.",
-            default=_model_default(Workspace, "annotate"),
-        ),
-    },
-    rules=BUILDKITE_RULES,
-)
 
 WORKSPACE = Table(
     "Settings of the whole workspace.",
@@ -227,13 +102,13 @@ WORKSPACE = Table(
         "install": Key(
             List(TEXT, expect="a list of pip arguments (strings)"),
             "What `nox -s SESSION` installs into a fresh virtualenv (pip arguments).",
-            default=list(_model_default(Workspace, "install")),
+            default=list(model_default(Workspace, "install")),
         ),
         "model_pattern": Key(
             Regex(),
             "What a model id looks like (a regular expression); a value of a model "
             "parameter (model_params) must match it to count as the test's model.",
-            default=_model_default(Workspace, "model_pattern"),
+            default=model_default(Workspace, "model_pattern"),
         ),
         "model_params": Key(
             Regex(),
@@ -241,7 +116,7 @@ WORKSPACE = Table(
             "in the parameter's name (a record's or dict's field is 'param.field'). "
             "Values the skiplists list count wherever they are; other values only "
             "under these names.",
-            default=_model_default(Workspace, "model_params"),
+            default=model_default(Workspace, "model_params"),
         ),
         "gpus": Key(
             Int(0),
@@ -257,9 +132,11 @@ WORKSPACE = Table(
             RELATIVE_PATH,
             "Where sessions write their reports (REPORTS_DIR/SESSION/), relative to "
             "the workspace root.",
-            default=_model_default(Workspace, "reports_dir"),
+            default=model_default(Workspace, "reports_dir"),
         ),
         "buildkite": Key(WORKSPACE_BUILDKITE, WORKSPACE_BUILDKITE.meaning),
+        "github": Key(WORKSPACE_GITHUB, WORKSPACE_GITHUB.meaning),
+        "inventory": Key(INVENTORY, INVENTORY.meaning),
     },
 )
 
@@ -331,7 +208,7 @@ _SHARED = {
     "gpus": Key(
         Int(1, 64),
         "GPUs a session of the suite leases at once on a GPU platform.",
-        default=_model_default(Suite, "gpus"),
+        default=model_default(Suite, "gpus"),
     ),
     "platforms": Key(
         List(PLACE, min_items=1),
@@ -347,13 +224,15 @@ _SHARED = {
     "reruns_delay": Key(
         Seconds(),
         "Seconds between reruns.",
-        default=_model_default(Suite, "reruns_delay"),
+        default=model_default(Suite, "reruns_delay"),
     ),
     "durations": Key(
-        TEXT,
-        "Recorded test durations (a JSON file) that balance the suite's shards.",
+        RELATIVE_PATH,
+        "Recorded test durations (a JSON file, relative to the workspace root) "
+        "that balance the suite's shards.",
     ),
     "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+    "github": Key(GITHUB, GITHUB.meaning),
 }
 SUITE = Table(
     "A named selection of tests: its paths minus its excludes, narrowed by markexpr "
@@ -424,7 +303,7 @@ SUITES_FILE = Document(
 MODEL_LIST = Table(
     "A named list of model ids, defined once and referenced by [[skip]] entries.",
     {
-        "models": Key(StrOrList(TEXT), "The model ids.", required=True),
+        "models": Key(StrOrList(TEXT, min_items=1), "The model ids.", required=True),
         "description": Key(TEXT, "What the models have in common."),
     },
 )
@@ -447,12 +326,13 @@ PLATFORM = Table(
             "(default: the file name if it is rocm or cuda, else none).",
         ),
         "visible_devices_env": Key(
-            ENV_NAME,
+            DEVICES_ENV,
             "The variable that hands a session its leased GPUs (default: "
             "HIP_VISIBLE_DEVICES on rocm, CUDA_VISIBLE_DEVICES on cuda, none "
             "elsewhere).",
         ),
         "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+        "github": Key(GITHUB, GITHUB.meaning),
     },
 )
 VARIANT = Table(
@@ -463,12 +343,13 @@ VARIANT = Table(
             TEXT, "What the variant is (default: the platform and variant names)."
         ),
         "match": Key(
-            List(TEXT),
+            List(TEXT, min_items=1),
             "How detection recognises the variant: AMD gfx targets (gfx942) or parts "
             "of NVIDIA device names (H100).",
             default=[],
         ),
         "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+        "github": Key(GITHUB, GITHUB.meaning),
     },
 )
 
@@ -487,7 +368,14 @@ FAILS = Table(
             required=True,
         ),
         "match": Key(
-            Regex(), "A regular expression searched for in the error's message."
+            MessagePattern(),
+            "A pattern searched for in the first 4096 characters of the error's "
+            "message, in a safe subset of regular expressions matched in linear time "
+            "(no entry can hang a run): literal text, '.', \\d \\w \\s (and \\D "
+            "\\W \\S), \\n \\t, [classes], ? * + after one of those, ^ and $ at "
+            "the ends, | between alternatives; a backslash before punctuation is that "
+            "character. No groups, counted or nested repetition, backreferences or "
+            "lookarounds; at most 200 characters.",
         ),
     },
 )
@@ -509,11 +397,11 @@ IGNORE = Table(
     {
         "suite": Key(TEXT, "The suite the paths belong to.", required=True),
         "path": Key(
-            StrOrList(RELATIVE_PATH),
+            StrOrList(RELATIVE_PATH, min_items=1),
             "A file or directory, relative to the suite's base directory.",
         ),
         "paths": Key(
-            StrOrList(RELATIVE_PATH),
+            StrOrList(RELATIVE_PATH, min_items=1),
             "Files or directories, relative to the suite's base directory.",
         ),
         **ENTRY_KEYS,
@@ -525,9 +413,10 @@ SKIP = Table(
     "Tests carrying a marker are skipped when their model is listed.",
     {
         "marker": Key(MARKER, "The pytest marker.", required=True),
-        "models": Key(StrOrList(TEXT), "Model ids."),
+        "models": Key(StrOrList(TEXT, min_items=1), "Model ids."),
         "model_lists": Key(
-            StrOrList(TEXT), "Names of model lists (skiplists/models.toml)."
+            StrOrList(TEXT, min_items=1),
+            "Names of model lists (skiplists/models.toml).",
         ),
         **ENTRY_KEYS,
         "fails": Key(FAILS, FAILS.meaning),
@@ -544,10 +433,12 @@ DESELECT = Table(
     "Tests deselected on the platform (pytest --deselect).",
     {
         "test": Key(
-            StrOrList(TEXT), "A pytest node id (prefix), relative to the workspace."
+            StrOrList(TEXT, min_items=1),
+            "A pytest node id (prefix), relative to the workspace.",
         ),
         "tests": Key(
-            StrOrList(TEXT), "Pytest node ids (prefixes), relative to the workspace."
+            StrOrList(TEXT, min_items=1),
+            "Pytest node ids (prefixes), relative to the workspace.",
         ),
         **ENTRY_KEYS,
         "fails": Key(FAILS, FAILS.meaning),
@@ -557,8 +448,14 @@ DESELECT = Table(
 FLAKY = Table(
     "Tests known to be flaky on the platform: a failure is rerun.",
     {
-        "test": Key(StrOrList(TEXT), "A test id, or a pattern of them."),
-        "tests": Key(StrOrList(TEXT), "Test ids, or patterns of them."),
+        "test": Key(
+            StrOrList(Glob(), min_items=1),
+            "A test id (a prefix of node ids), or a glob of them (*, ?, [...]).",
+        ),
+        "tests": Key(
+            StrOrList(Glob(), min_items=1),
+            "Test ids (prefixes of node ids), or globs of them (*, ?, [...]).",
+        ),
         "reruns": Key(Int(1, 20), "How often to rerun a failure.", default=2),
         "delay": Key(Seconds(), "Seconds between reruns.", default=0.0),
         **ENTRY_KEYS,

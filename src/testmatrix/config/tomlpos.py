@@ -12,13 +12,15 @@ parses it and says what is wrong).
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from testmatrix.core.model import Location
+if TYPE_CHECKING:
+    from testmatrix.core.model import Location
 
 # ("ignore", 2, "path") or ("suites", "pooling", "path", 0)
 Key = tuple[str | int, ...]
@@ -51,57 +53,162 @@ class Doubt(Exception):
     """The scan cannot be sure of the document's structure."""
 
 
-# The tokens. Hand-written, not a TOML library's: tomllib keeps no positions, and
-# a scan must also be sure where tomllib would refuse the file (the listing reads
-# only part of it). Strings first: a quote inside one is no token of its own.
+class _Lazy:
+    """A regular expression compiled when first used: a cached start scans nothing,
+    and the listing never needs the per-key ones."""
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+
+    @functools.cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.pattern)
+
+
+# The scan. Hand-written, not a TOML library's: tomllib keeps no positions, and the
+# scan must also be sure where tomllib would refuse the file (the listing reads only
+# part of it). Most statements are one regular-expression match (a header, a key
+# with a string, a scalar, a flat array or a flat inline table, a comment): Python
+# then runs once per line, not per token. Anything else (nested arrays, arrays of
+# inline tables, odd spacing) is read token by token, the same events either way.
+# Strings match whole, first: a quote, bracket or '#' inside one is no token.
+
+
 _BASIC = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
 _LITERAL = r"'[^'\n]*'"
 _ML_BASIC = r'"""[^"\\]*(?:(?:\\[\s\S]|""?(?!"))[^"\\]*)*"""(?:""?(?!"))?'
 _ML_LITERAL = r"'''[\s\S]*?'''(?:''?(?!'))?"
-_TOKEN = re.compile(
-    rf"(?P<nl>\r?\n)|(?P<ws>[ \t]+)|(?P<comment>#[^\n]*)"
-    rf"|(?P<string>{_ML_BASIC}|{_ML_LITERAL}|{_BASIC}|{_LITERAL})"
+_STRING = f"{_ML_BASIC}|{_ML_LITERAL}|{_BASIC}|{_LITERAL}"
+_TOKEN = _Lazy(
+    rf"(?P<nl>\r?\n)|(?P<ws>[ \t]+)|(?P<comment>#[^\n]*)|(?P<string>{_STRING})"
     r"|(?P<bare>[A-Za-z0-9_-]+)|(?P<punct>[\[\]{}=.,])"
     r"|(?P<value>[^\s\[\]{}=,#\"']+)|(?P<bad>[\s\S])"
 )
+_KEY = r"""(?:[A-Za-z0-9_-]+|"[^"\\\n]*"|'[^'\n]*')"""
+_DOTTED = rf"{_KEY}(?:[ \t]*\.[ \t]*{_KEY})*"
+# each alternative of a loop starts where no other can: a failed match backtracks in
+# linear time
+_FLAT_ARRAY = rf"\[[^\[\]{{}}\"'#]*(?:(?:{_STRING}|#[^\n]*)[^\[\]{{}}\"'#]*)*\]"
+_FLAT_TABLE = rf"\{{[^\[\]{{}}\"'#\n]*(?:(?:{_BASIC}|{_LITERAL})[^\[\]{{}}\"'#\n]*)*\}}"
+_SCALAR = r"[^\s#\[\]{}\"',=]+"
+_END = r"[ \t]*(?:#[^\n]*)?(?:\r?\n|\Z)"
+_STATEMENT = _Lazy(
+    rf"[ \t]*(?:(?P<blank>(?:#[^\n]*)?(?:\r?\n|\Z))"
+    rf"|(?P<open>\[\[?)[ \t]*(?P<header>{_DOTTED})[ \t]*(?P<close>\]\]?){_END}"
+    rf"|(?P<key>{_DOTTED})[ \t]*=[ \t]*"
+    rf"(?P<value>{_STRING}|{_FLAT_ARRAY}|{_FLAT_TABLE}|{_SCALAR}){_END})"
+)
+# statements that are not headers, as many as follow each other: skipped in one match
+# where only headers matter (the listing)
+_NOT_HEADERS = _Lazy(
+    rf"(?:[ \t]*(?:(?:#[^\n]*)?\r?\n|{_DOTTED}[ \t]*=[ \t]*"
+    rf"(?:{_STRING}|{_FLAT_ARRAY}|{_FLAT_TABLE}|{_SCALAR}){_END}))*"
+)
+_HEADER = _Lazy(
+    rf"[ \t]*(?P<open>\[\[?)[ \t]*(?P<header>{_DOTTED})[ \t]*(?P<close>\]\]?){_END}"
+)
+_KEY_PART = _Lazy(_KEY)
+_ITEM = _Lazy(rf"(?P<string>{_STRING})|#[^\n]*")
 _MULTILINE = ('"""', "'''")
 
 
-def _key_text(kind: str, text: str) -> str:
+def _key_text(text: str) -> str:
     """A bare or quoted key's name (an escape in a quoted key is beyond the scan)."""
-    if kind == "bare":
+    if text[0] not in "\"'":
         return text
     if text.startswith(_MULTILINE) or (text[0] == '"' and "\\" in text):
         raise Doubt(f"key {text}")
     return text[1:-1]
 
 
+def _dotted(text: str) -> tuple[str, ...]:
+    return tuple(_key_text(m.group()) for m in _KEY_PART.compiled.finditer(text))
+
+
 class _Scan:
     """The events of one document, in order: ("header", line, start, keys, array),
     ("key", line, start, keys) and ("item", line) for a string in an array."""
 
-    def __init__(self, text: str):
-        self.tokens = [
-            (m.lastgroup or "", m.group(), m.start()) for m in _TOKEN.finditer(text)
-        ]
-        self.at = 0
+    def __init__(self, text: str, keys: bool = True):
+        self.text = text
+        self.want_keys = keys  # False: headers only (keys and items are skipped)
+        self.pos = 0  # where the next statement starts
         self.line = 1
+        self.tokens: Iterator[re.Match[str]] = iter(())
+
+    def events(self) -> Iterator[tuple]:
+        text = self.text
+        while self.pos < len(text):
+            if not self.want_keys:
+                skipped = _NOT_HEADERS.compiled.match(text, self.pos)
+                end = skipped.end() if skipped else self.pos
+                self.line += text.count("\n", self.pos, end)
+                self.pos = end
+                if end == len(text):
+                    return
+            statement = _STATEMENT if self.want_keys else _HEADER
+            match = statement.compiled.match(text, self.pos)
+            if match is None:
+                yield from self.slow()  # one statement, token by token
+                continue
+            line, self.pos = self.line, match.end()
+            self.line += match.group().count("\n")
+            if match["header"] is not None:
+                array = match["open"] == "[["
+                if array != (match["close"] == "]]"):
+                    raise Doubt(f"the header at line {line}")
+                keys = _dotted(match["header"])
+                yield ("header", line, match.start("open"), keys, array)
+            elif match.groupdict().get("key") is not None:
+                yield ("key", line, match.start("key"), _dotted(match["key"]))
+                value = match["value"]
+                if value[0] == "[":
+                    at = line + text.count("\n", match.start(), match.start("value"))
+                    for item in _ITEM.compiled.finditer(value):
+                        if item["string"] is not None:
+                            yield ("item", at + value.count("\n", 0, item.start()))
+
+    # -- token by token ----------------------------------------------------------
+    def slow(self) -> Iterator[tuple]:
+        self.tokens = _TOKEN.compiled.finditer(self.text, self.pos)
+        kind, text, start = self.next()
+        line = self.line - (kind == "nl")
+        if kind == "comment":
+            self.end_of_line()
+        elif kind == "punct" and text == "[":
+            array = self.text.startswith("[", start + 1)
+            if array:
+                self.next()
+            keys = self.keys(self.next(), "]")
+            if array:
+                kind, text, _ = self.next(skip_ws=False)
+                if text != "]":
+                    raise Doubt("a header [[...] not closed by ]]")
+            self.end_of_line()
+            yield ("header", line, start, keys, array)
+        elif kind in ("bare", "string"):
+            yield ("key", line, start, self.keys((kind, text, start), "="))
+            yield from self.value()
+        elif kind not in ("nl", "end"):
+            raise Doubt(f"'{text}' where a key or header belongs")
 
     def next(self, skip_ws: bool = True) -> tuple[str, str, int]:
-        while self.at < len(self.tokens):
-            token = self.tokens[self.at]
-            self.at += 1
-            kind, text, _ = token
+        for match in self.tokens:
+            kind, text = match.lastgroup or "", match.group()
+            self.pos = match.end()
             if kind == "string" or kind == "nl":
                 self.line += text.count("\n")
             if kind == "ws" and skip_ws:
                 continue
-            return token
-        return ("end", "", -1)
+            return kind, text, match.start()
+        self.pos = len(self.text)
+        return ("end", "", len(self.text))
 
     def keys(self, first: tuple[str, str, int], until: str) -> tuple[str, ...]:
         """A dotted key from its first token up to `until` ('=', ']')."""
-        keys = [_key_text(first[0], first[1])]
+        if first[0] not in ("bare", "string"):
+            raise Doubt(f"'{first[1]}' in a key")
+        keys = [_key_text(first[1])]
         while True:
             kind, text, _ = self.next()
             if text == until and kind == "punct":
@@ -111,7 +218,7 @@ class _Scan:
             kind, text, _ = self.next()
             if kind not in ("bare", "string"):
                 raise Doubt(f"'{text}' in a key")
-            keys.append(_key_text(kind, text))
+            keys.append(_key_text(text))
 
     def end_of_line(self) -> None:
         kind, text, _ = self.next()
@@ -139,33 +246,6 @@ class _Scan:
                     self.end_of_line()
                 return
 
-    def events(self) -> Iterator[tuple]:
-        while True:
-            kind, text, start = self.next()
-            line = self.line
-            if kind == "end":
-                return
-            if kind in ("nl", "comment"):
-                continue
-            if kind == "punct" and text == "[":
-                array = self.tokens[self.at : self.at + 1] == [
-                    ("punct", "[", start + 1)
-                ]
-                if array:
-                    self.next()
-                keys = self.keys(self.next(), "]")
-                if array:
-                    kind, text, _ = self.next(skip_ws=False)
-                    if text != "]":
-                        raise Doubt("a header [[...] not closed by ]]")
-                self.end_of_line()
-                yield ("header", line, start, keys, array)
-            elif kind in ("bare", "string"):
-                yield ("key", line, start, self.keys((kind, text, start), "="))
-                yield from self.value()
-            else:
-                raise Doubt(f"'{text}' where a key or header belongs")
-
 
 def _line_start(text: str, at: int) -> int:
     return text.rfind("\n", 0, at) + 1
@@ -180,7 +260,7 @@ def head_text(text: str, keep: Collection[str], known: Collection[str]) -> str:
     text = text.replace("\r\n", "\n")
     found = [
         (_line_start(text, event[2]), event[3][0])
-        for event in _Scan(text).events()
+        for event in _Scan(text, keys=False).events()
         if event[0] == "header"
     ]
     starts = [start for start, _ in found] + [len(text)]
@@ -231,6 +311,9 @@ class Located:
     positions: dict[Key, int]
 
     def loc(self, *key: str | int) -> Location:
+        # imported here: the listing scans without the model
+        from testmatrix.core.model import Location
+
         return Location(self.rel, line_of(self.positions, *key))
 
 

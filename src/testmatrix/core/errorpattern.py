@@ -169,9 +169,11 @@ def _searches(alternative: _Alternative, message: str) -> bool:
     items, last = alternative.items, len(alternative.items)
     start = _closure(items, {0})
     states = set(start)
-    for char in message:
+    for index, char in enumerate(message):
         if last in states and not alternative.at_end:
             return True
+        if last in states and char == "\n" and index == len(message) - 1:
+            return True  # as re's $: the end, or before a last newline
         moved = set()
         for state in states:
             if state < last and items[state].takes(char):

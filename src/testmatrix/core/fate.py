@@ -33,6 +33,8 @@ class FateKind(str, enum.Enum):
     # paths, excludes, -m, -k), or the suite has no session on this target
     NOT_IN_SUITE = "not-in-suite"
     NO_SESSION = "no-session"
+    # runs by the skiplists, but a platform skip in the test code fires (inventory)
+    SKIPPED_IN_CODE = "skipped-in-code"
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,6 @@ class FrozenMap(Mapping):
     def __repr__(self) -> str:
         return f"FrozenMap({self._data!r})"
 
-    def __reduce__(self) -> tuple:
-        return FrozenMap, (self._data,)
-
 
 def frozen_map(data: Mapping | None = None) -> FrozenMap:
     return FrozenMap(data)
@@ -70,7 +67,7 @@ class BuildkiteSettings:
 
     Layers merge from general to specific: workspace < platform < variant < suite.
     Strings in `queue`, `agents` and `concurrency_group` may say `{gpus}`: the
-    suite's GPU count. schema.BUILDKITE_KEYS says what each one means.
+    suite's GPU count. config.buildkite_keys says what each one means.
     """
 
     queue: str | None = None
@@ -110,6 +107,31 @@ class BuildkiteSettings:
             else:
                 values[name] = theirs if mine is None else mine
         return BuildkiteSettings(**values)
+
+
+@dataclass(frozen=True)
+class GithubSettings:
+    """GitHub Actions job settings of one layer (testmatrix export --format github);
+    None: not set here. Layers merge as Buildkite's do; `env` tables merge, and
+    strings in `runs_on` and `concurrency_group` may say `{gpus}`."""
+
+    runs_on: tuple[str, ...] | None = None  # runner labels
+    timeout_minutes: int | None = None
+    env: Mapping[str, Scalar] | None = None
+    parallelism: int | None = None  # shards: a matrix dimension
+    concurrency_group: str | None = None
+    python: str | None = None  # set: actions/setup-python and pip install first
+
+    def over(self, lower: GithubSettings) -> GithubSettings:
+        """These settings laid over `lower`: set values win, env tables merge."""
+        values: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            mine, theirs = getattr(self, name), getattr(lower, name)
+            if name == "env" and mine is not None and theirs is not None:
+                values[name] = frozen_map({**theirs, **mine})
+            else:
+                values[name] = theirs if mine is None else mine
+        return GithubSettings(**values)
 
 
 @dataclass(frozen=True)
@@ -164,6 +186,7 @@ class Suite:
     reruns_delay: float = 0.0
     durations: str | None = None  # recorded durations that balance shards
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+    github: GithubSettings = field(default_factory=GithubSettings)
     runs: tuple[Suite, ...] = ()  # a CI job's pytest runs, in order
     run: int | None = None  # which run (1-based) this is, for a run of a suite
     overrides: tuple[Override, ...] = ()  # per platform, then per variant
@@ -386,6 +409,7 @@ class Variant:
     match: tuple[str, ...]
     location: Location
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+    github: GithubSettings = field(default_factory=GithubSettings)
 
 
 @dataclass(frozen=True)
@@ -403,6 +427,7 @@ class Platform:
     flaky: tuple[FlakyEntry, ...] = ()
     variants: Mapping[str, Variant] = field(default_factory=frozen_map)
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+    github: GithubSettings = field(default_factory=GithubSettings)
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -450,6 +475,8 @@ class Workspace:
     pipeline: str = ".buildkite/pipeline.yml"
     annotate: bool = True  # the pipeline's last step posts the merged matrix
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
+    workflow: str = ".github/workflows/testmatrix.yml"  # export --format github
+    github: GithubSettings = field(default_factory=GithubSettings)
 
     def suites_holding(self, path: str) -> tuple[str, ...]:
         """The names of the suites whose paths hold a workspace-relative path
@@ -464,10 +491,6 @@ class Workspace:
             suites = self.suites.values()
             found = cache[path] = tuple(s.name for s in suites if s.holds(path))
         return found
-
-    def __getstate__(self) -> dict[str, object]:
-        """Pickled (the workspace cache) without the per-path answers."""
-        return {k: v for k, v in self.__dict__.items() if k != "_holding"}
 
     def targets(self) -> tuple[Target, ...]:
         """Every platform, and each of its variants, in declaration order."""

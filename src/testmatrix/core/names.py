@@ -1,39 +1,11 @@
-"""What names and describes the nox sessions, read without loading the workspace.
-
-`nox -l` shows session names, tags and docstrings. They come from the platform file
-names, each platform's [platform] and [variants.NAME] tables, and the suite names and
-`platforms` of suites.toml, never from the entries ([[ignore]], [[skip]], ...) that
-make up nearly all of a skiplist. This module reads just those, with the standard
-library only, so `nox -l` costs about what a hand-written noxfile does:
-
-  warm  a listing cached (JSON, skiplists/__pycache__) under a hash of every skiplist
-        file, this module's source and Python's version; written whenever a listing
-        or a full load succeeded
-  cold  suites.toml, and from each platform file only its [platform] and [variants]
-        tables: a scan finds the table headers (skipping strings, comments and arrays,
-        so a header-like line inside a value is never taken for one) and tomllib
-        parses just those tables
-
-It validates nothing itself: it returns a listing only where the input is plainly
-well formed (known tables and keys, names the model accepts, values of the kinds
-it reads, references that resolve, no colliding names) and None on any doubt, and
-then the caller loads the workspace in full, which says what is wrong. What it does
-not read (paths, settings' values, entries, even their TOML syntax) is checked when a
-session runs. Where the whole workspace loads, its listing is this one.
-
-The naming rules themselves live here, once: plan, config and the nox sessions use
-these functions, so the listing and the plan cannot disagree.
-"""
+"""The names of things: suites, platforms, variants, targets and sessions, their tags
+and descriptions. Written once: the model, the session listing (`nox -l`), the plan
+and the nox sessions use these functions, so they cannot disagree."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
 
 SKIPLIST_DIR = "skiplists"
 

@@ -3,12 +3,18 @@
 Everything that must agree (nox sessions, Buildkite steps, the pytest plugin, explain,
 lint, audit, `testmatrix argv`) calls these functions; none of them reads TOML or
 touches pytest, and no adapter decides anything these functions decide.
+
+PRECEDENCE, where several entries name one test: an entry that keeps it from running
+(an ignore, a deselect or a skip without `fails`: it crashes, hangs, cannot run)
+wins over an entry that expects it to fail (`fails`: it runs and must fail as
+recorded), the safe way round; within each group, ignore before deselect before
+skip, then as declared. Flaky entries only set reruns. `testmatrix lint` reports
+every such overlap.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import NamedTuple
@@ -23,22 +29,14 @@ from testmatrix.core.model import (
     IgnoreEntry,
     Platform,
     SkipEntry,
+    Suite,
     Workspace,
 )
-from testmatrix.core.names import (
-    session_name as session_name,  # named once, for nox -l too
-)
-from testmatrix.core.runs import suite_view
+from testmatrix.core.models import ModelFinder, models_of
+from testmatrix.core.names import session_name as session_name  # re-exported
+from testmatrix.core.names import suite_runs_on
+from testmatrix.core.runs import named_view
 from testmatrix.core.selection import Selection
-
-
-def models_of(test: TestCase, marker: str, rules: Rules) -> Sequence[tuple[str, str]]:
-    """The models a marked test uses, each with why it counts: named on the marker,
-    else the values of its parameters that the model rule takes."""
-    named = [m for use in test.markers if use.name == marker for m in use.models]
-    if named:
-        return [(m, "named on the marker") for m in named]
-    return rules.models_in(test) or rules.models_in_constants(test)
 
 
 class _File(NamedTuple):
@@ -60,17 +58,45 @@ class IdsBelow(NamedTuple):
     """One function's tests with no marker a skip names, where deselects name some
     of them: each one's fate from the rest of its node id past the function's
     (`[params]`, or '' unparametrized), what `Rules.fate` gives it. Made by
-    `Rules.group_fate`."""
+    `IdsBelow.of` for `Rules.group_fate`.
 
-    rests: tuple[str, ...]  # each deselect's id past the function's, as declared
-    fates: tuple[Fate, ...]  # the deselect's fate
+    The first deselect (in declared order) whose rest starts the test's decides. A
+    rest ending in ']' can only start a test's rest where that has a ']' too, so those
+    are looked up by the test's rest cut after each of its ']' (one or two lookups per
+    test, however many deselects the function has); the few other rests (open
+    prefixes such as '[e5-' or '') are compared one by one."""
+
+    closed: dict[str, int]  # rest ending in ']': the index of its first deselect
+    open: tuple[tuple[str, int], ...]  # the other rests, with their indexes
+    fates: tuple[Fate, ...]  # each deselect's fate, by index
     otherwise: Fate  # a test none of them names
 
+    @classmethod
+    def of(cls, rests: list[str], fates: list[Fate], otherwise: Fate) -> IdsBelow:
+        closed: dict[str, int] = {}
+        open_: list[tuple[str, int]] = []
+        for index, rest in enumerate(rests):
+            if rest.endswith("]"):
+                closed.setdefault(rest, index)
+            else:
+                open_.append((rest, index))
+        return cls(closed, tuple(open_), tuple(fates), otherwise)
+
     def fate(self, rest: str) -> Fate:
-        if not rest.startswith(self.rests):
-            return self.otherwise  # most tests: none of them, in one call
-        named = zip(self.rests, self.fates, strict=True)
-        return next(f for r, f in named if rest.startswith(r))
+        best = len(self.fates)
+        closed = self.closed
+        end = rest.find("]")
+        while end >= 0:
+            index = closed.get(rest[: end + 1], best)
+            best = index if index < best else best
+            end = rest.find("]", end + 1)
+        for prefix, index in self.open:
+            if index >= best:
+                break
+            if rest.startswith(prefix):
+                best = index
+                break
+        return self.fates[best] if best < len(self.fates) else self.otherwise
 
 
 def _folders(path: str) -> list[str]:
@@ -109,18 +135,11 @@ class Rules:
             self.name += f":{variant}"
         self.apply = apply and platform is not None
         # the suite as this session's pytest process runs it: one run, on the target
-        self.suite = (
-            suite_view(
-                workspace.suites[suite],
-                platform.name if platform else None,
-                variant,
-                run,
-            )
-            if suite is not None
-            else None
-        )
-        self.known_models = workspace.known_models
-        self.model_re = re.compile(workspace.model_pattern)
+        self.suite = named_view(workspace, suite, platform, variant, run)
+        # which parameter values and constants are a test's models (models.py)
+        self.models = ModelFinder(workspace)
+        self.model_rule = self.models.rule
+        self.models_in = self.models.in_params
         self.ignores: dict[str, IgnoreEntry] = {}
         self.deselects: tuple[DeselectEntry, ...] = ()
         self.skips: dict[str, list[SkipEntry]] = {}
@@ -133,15 +152,21 @@ class Rules:
             for s in workspace.suites.values()
             if s.reruns and (suite is None or s.name == suite)
         )
-        self.params_re = re.compile(workspace.model_params)
-        self._model_like: dict[tuple[str, str], str | None] = {}
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         self._files: dict[str, _File] = {}
         self._flaky_prefixes: tuple[tuple[FlakyEntry, str], ...] = ()
         self._listing: dict[str, list[tuple[int, SkipEntry]]] | None = None
-        self._models_in: dict[object, tuple[tuple[str, str], ...]] = {}
         self._fates: dict[tuple[object, ...], Fate] = {}  # shared by many tests
         self._selection = Selection(self.suite) if self.suite is not None else None
+        # bare pytest (no suite) on a platform: what no session on this target runs
+        # stays out, as the sessions leave it out (a suite for other platforms only)
+        self.sessionless: tuple[Suite, ...] = ()
+        if self.suite is None and platform is not None and self.apply:
+            self.sessionless = tuple(
+                s
+                for s in workspace.suites.values()
+                if not suite_runs_on(s.runs_on, platform.name, variant)
+            )
         self._by_expression = (
             self._selection is not None and self._selection.by_expression
         )
@@ -160,12 +185,11 @@ class Rules:
                 self.skips.setdefault(entry.marker, []).append(entry)
                 index = self.skip_index.setdefault(entry.marker, {})
                 for model in entry.models:
-                    index.setdefault(model, entry)
-
-    @property
-    def entries(self) -> Rules:
-        """Rules for what the target's entries decide (the same in every run)."""
-        return self
+                    # a skip that keeps the test out wins over one expecting it to
+                    # fail (PRECEDENCE); else the first declared
+                    first = index.get(model)
+                    if first is None or (first.fails and entry.fails is None):
+                        index[model] = entry
 
     @property
     def selects(self) -> bool:
@@ -189,57 +213,32 @@ class Rules:
     def decides_nothing(self) -> bool:
         """No entry can change any test's fate and nothing is rerun: every test runs."""
         return not (
-            self.ignores
+            self.sessionless
+            or self.ignores
             or self.deselects
             or self.skips
             or self.selects
             or (self.apply and (self.flaky or self.rerun_suites))
         )
 
-    def model_rule(self, name: str, value: str) -> str | None:
-        """Why a parameter value counts as the test's model, or None: the skiplists
-        list it (wherever it is), or its parameter's name says it carries a model
-        (model_params) and it looks like a model id (model_pattern). A value shaped
-        like org/name under any other name (a dataset id) is never taken."""
-        key = (name, value)
-        why = self._model_like.get(key, "")
-        if why == "":  # not decided yet (cached: parameters repeat)
-            if value in self.known_models:
-                why = "listed in the skiplists"
-            elif self.params_re.search(name) and self.model_re.match(value):
-                # a record's field ('model_info.name') or the parameter itself
-                what = "record field" if "." in name else "parameter"
-                why = f"{what} '{name}'"
-            else:
-                why = None
-            self._model_like[key] = why
-        return why
-
-    def models_in(self, test: TestCase) -> tuple[tuple[str, str], ...]:
-        """The values of a test's parameters that are its models, with why (once
-        per combination of values: a parametrization repeats them)."""
-        key = (test.params, test.param_names)
-        found = self._models_in.get(key)
-        if found is None:
-            names = test.param_names or ("",) * len(test.params)
-            pairs = zip(names, test.params, strict=True)
-            found = tuple(
-                (value, why)
-                for name, value in pairs
-                if (why := self.model_rule(name, value)) is not None
-            )
-            self._models_in[key] = found
-        return found
-
-    def models_in_constants(self, test: TestCase) -> tuple[tuple[str, str], ...]:
-        """The module constants the test or its fixtures name that hold models:
-        listed, or a model-shaped value under a model-like name (MODEL_NAME)."""
-        return tuple(
-            (value, f"module constant {name} at {where}")
-            for value, name, where in test.constants
-            if value in self.known_models
-            or (self.params_re.search(name.lower()) and self.model_re.match(value))
-        )
+    def overlap(self, test: TestCase) -> tuple[Entry, Entry] | None:
+        """(the entry that keeps the test out, an entry expecting it to fail that
+        it overrides), where both name the test (PRECEDENCE); for lint."""
+        if not self.apply:
+            return None
+        keep: list[Entry] = []
+        expect: list[Entry] = []
+        ignore = self.ignore_for(test.path)
+        named: list[Entry] = [ignore] if ignore is not None else []
+        named += [e for e in self.deselects if test.nodeid.startswith(e.nodeid)]
+        for use in test.markers:
+            for skip in self.skips.get(use.name, ()):
+                models = models_of(test, use.name, self.models)
+                if any(model in skip.models for model, _ in models):
+                    named.append(skip)
+        for entry in named:
+            (keep if entry.fails is None else expect).append(entry)
+        return (keep[0], expect[0]) if keep and expect else None
 
     def listed(self, models: Iterable[str]) -> list[tuple[SkipEntry, str]]:
         """(entry, model) for each model that one of the platform's skips lists."""
@@ -280,18 +279,23 @@ class Rules:
         left_out = None
         if self._selection is not None:
             left_out = self._selection.leaves_out_path(path, self.name)
+        elif self.sessionless:
+            left_out = self._no_session(path)
         decided: Fate | None = None if self.apply else self.runs
         ignore = self.ignore_for(path) if self.apply else None
+        expected: Fate | None = None  # an ignore expecting the file's tests to fail
         if ignore is not None:
             if ignore.fails is not None:
-                decided = self._expected(test, ignore)
+                expected = self._expected(test, ignore)
             else:
                 message = f"{ignore.target} is ignored on {self.name}: {ignore.cite()}"
                 decided = Fate(FateKind.IGNORED, self.name, ignore, message=message)
         index = self.deselect_index
         near = [e for where in (path, *_folders(path)) for e in index.get(where, ())]
         order = self.deselect_order
-        deselects = tuple(sorted(near, key=order.__getitem__))  # as declared
+        # as declared, those that keep a test out before those expecting a failure
+        # (PRECEDENCE): the first that matches decides
+        deselects = tuple(sorted(near, key=lambda e: (e.fails is not None, order[e])))
         # node ids of one file share their file part: the prefix a flaky pattern
         # must agree with to match any test here
         head = test.nodeid.split("::", 1)[0] + "::"
@@ -309,10 +313,30 @@ class Rules:
         runs = (
             self.runs if rerun is None else Fate(FateKind.RUN, self.name, rerun=rerun)
         )
+        if expected is not None:  # what no other entry decides here must fail
+            runs, rerun = expected, None
         ids = tuple(e.nodeid for e in deselects)
         file = _File(left_out, decided, deselects, ids, flaky, rerun, runs)
         self._files[path] = file
         return file
+
+    def _no_session(self, path: str) -> Fate | None:
+        """NO_SESSION where suites select the file but none of them has a session
+        on this target (bare pytest only; a file no suite holds runs as it is)."""
+        holding = [
+            s
+            for s in self.workspace.suites.values()
+            if s.holds(path) and s.exclude_for(path) is None
+        ]
+        if not holding or any(s not in self.sessionless for s in holding):
+            return None
+        why = "; ".join(
+            f"suite {s.name} runs on {', '.join(s.runs_on or ())} only "
+            f"({s.runs_on_reason}) [{s.location}]"
+            for s in holding
+        )
+        message = f"no session on {self.name} runs {path}: {why}"
+        return Fate(FateKind.NO_SESSION, self.name, message=message)
 
     def _unmarked_file(self, test: TestCase) -> _File | Fate | None:
         """What the file alone says of a test with no marker a skip names: its fate
@@ -363,7 +387,7 @@ class Rules:
                     return None  # a pattern that may match some of them
         if not rests:
             return otherwise
-        return IdsBelow(tuple(rests), tuple(fates), otherwise)
+        return IdsBelow.of(rests, fates, otherwise)
 
     def unmarked(self, test: TestCase) -> Fate | None:
         """The fate of a test that carries no marker a skip names, from its file and
@@ -434,10 +458,12 @@ class Rules:
         return Fate(kind, self.name, entry, model, message, rerun, why)
 
     def fate(self, test: TestCase) -> Fate:
-        """Decide one test's fate; the first kind that matches wins: ignore, deselect,
-        skip; a test that runs (or errors) carries its rerun policy. With a suite, its
-        selection comes first: partitioning is not a platform decision. What a test
-        shares with its file is decided once per file."""
+        """Decide one test's fate (PRECEDENCE): an entry that keeps the test from
+        running (ignore, deselect, skip, in that order) wins over one that expects
+        it to fail (`fails`: the test runs), which wins over flaky; a test that runs
+        carries its rerun policy. With a suite, its selection comes first:
+        partitioning is not a platform decision. What a test shares with its file is
+        decided once per file."""
         file = self._files.get(test.path) or self._file(test)
         if file.left_out is not None:
             return file.left_out
@@ -452,12 +478,16 @@ class Rules:
         """The platform's part of `fate`, once the suite selects the test."""
         if file.decided is not None:
             return file.decided
+        expected: Fate | None = None  # an expectation a skip may still override
         if file.deselects:
             entry = self.deselect_for(test)
             if entry is not None:
-                return self._deselected(test, entry)
+                fate = self._deselected(test, entry)
+                if entry.fails is None or not test.markers:
+                    return fate
+                expected = fate
         if not test.markers:
-            if not file.flaky:
+            if not file.flaky or file.runs.kind is FateKind.EXPECTED_FAIL:
                 return file.runs  # most tests: nothing of their own to decide
             rerun = self.rerun_for(test)
             if rerun is None or rerun is file.rerun:
@@ -469,15 +499,22 @@ class Rules:
             index = self.skip_index.get(use.name)
             if index is None:
                 continue
-            models = models_of(test, use.name, self)
+            models = models_of(test, use.name, self.models)
             if not models:
                 missing = missing or self.skips[use.name][0]
                 continue
             for model, why in models:
                 skip = index.get(model)
                 if skip is not None:
-                    return self._skipped(test, skip, model, why)
+                    fate = self._skipped(test, skip, model, why)
+                    if skip.fails is None:
+                        return fate  # keeps the test out: wins (PRECEDENCE)
+                    expected = expected or fate
             decided = decided or models[0]
+        if expected is None and file.runs.kind is FateKind.EXPECTED_FAIL:
+            expected = file.runs  # the file's ignore expects it to fail
+        if expected is not None:
+            return expected
         rerun = self.rerun_for(test) if file.flaky else file.rerun
         if missing is not None:
             # no model found: the test runs, as one whose model is on no list runs
@@ -560,43 +597,3 @@ def describe_entries(entries: Sequence[Entry]) -> str:
     expecting = sum(e.fails is not None for e in entries)
     text = f"{len(entries)} entries: {', '.join(parts)}"
     return text + (f" ({expecting} expect an error)" if expecting else "")
-
-
-class AnyRunRules:
-    """A suite of several runs on one target, for explain and lint: a test is in the
-    suite when any run selects it, and has the fate of the first run that does."""
-
-    def __init__(
-        self, workspace: Workspace, platform: Platform, variant: str | None, suite: str
-    ):
-        whole = workspace.suites[suite]
-        self.runs = [
-            Rules(workspace, platform, variant=variant, suite=suite, run=part.run)
-            for part in whole.parts
-        ]
-        self.suite = whole
-
-    def fate(self, test: TestCase) -> Fate:
-        left: list[Fate] = []
-        for rules in self.runs:
-            fate = rules.fate(test)
-            if fate.kind is not FateKind.NOT_IN_SUITE:
-                return fate
-            # the why of a run holding the file says more than "under none of"
-            holds = rules.suite is not None and rules.suite.holds(test.path)
-            left.insert(0, fate) if holds else left.append(fate)
-        return left[0]
-
-    @property
-    def entries(self) -> Rules:
-        """Rules for what the target's entries decide, the same for every run."""
-        return self.runs[0]
-
-
-def suite_rules(
-    workspace: Workspace, platform: Platform, variant: str | None, suite: str
-) -> Rules | AnyRunRules:
-    """A suite's rules on a target, whatever its number of runs."""
-    if len(workspace.suites[suite].runs) > 1:
-        return AnyRunRules(workspace, platform, variant, suite)
-    return Rules(workspace, platform, variant=variant, suite=suite)

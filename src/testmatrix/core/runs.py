@@ -13,7 +13,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from testmatrix.core.model import Override, Suite, frozen_map, is_glob
+from testmatrix.core.model import (
+    Override,
+    Platform,
+    Suite,
+    Workspace,
+    frozen_map,
+    is_glob,
+)
 from testmatrix.errors import UsageError
 
 
@@ -68,6 +75,20 @@ def suite_view(
 ) -> Suite:
     """What one session's pytest process runs of the suite: a run, on a target."""
     return on_target(run_part(suite, run), platform, variant)
+
+
+def named_view(
+    workspace: Workspace,
+    suite: str | None,
+    platform: Platform | None,
+    variant: str | None,
+    run: int | None,
+) -> Suite | None:
+    """`suite_view` of a suite by name (None: no suite)."""
+    if suite is None:
+        return None
+    name = platform.name if platform else None
+    return suite_view(workspace.suites[suite], name, variant, run)
 
 
 def expand(root: Path, path: str) -> list[str]:

@@ -58,13 +58,16 @@ def gpus_to_lease(
 
 
 def testmatrix_requirement(
-    workspace: Workspace, origin: Origin, extras: str = ""
+    workspace: Workspace, origin: Origin, extras: str = "", *, own_project: bool = False
 ) -> str | None:
     """The pip requirement that installs the running testmatrix into a session's
     fresh virtualenv, beside the workspace's own `install`: the checkout it runs
     from, else the local file or directory it was installed from, else its version
     from the package index. None in testmatrix's own checkout, which `install`
-    installs."""
+    installs, and in any copy of it (`own_project`, which the caller probes): two
+    testmatrix requirements would conflict."""
+    if own_project:
+        return None
     name = DISTRIBUTION + (f"[{extras}]" if extras else "")
     if origin.source is not None:
         if origin.source.resolve() == workspace.root.resolve():
@@ -75,10 +78,12 @@ def testmatrix_requirement(
     return f"{name}=={origin.version}"
 
 
-def install_args(workspace: Workspace, origin: Origin, extras: str = "") -> list[str]:
+def install_args(
+    workspace: Workspace, origin: Origin, extras: str = "", *, own_project: bool = False
+) -> list[str]:
     """What `nox -s SESSION` installs into a fresh virtualenv: the workspace's
     `install` arguments and the testmatrix that runs the session."""
-    own = testmatrix_requirement(workspace, origin, extras)
+    own = testmatrix_requirement(workspace, origin, extras, own_project=own_project)
     return [*workspace.install, *([own] if own else [])]
 
 

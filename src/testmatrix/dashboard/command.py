@@ -73,8 +73,8 @@ def run(
     expected: Sequence[tuple[str, str]] | None,
 ) -> int:
     """Write the site of the earlier builds and this one's summaries."""
-    from .site import write_site
-    from .summaries import from_summaries
+    from testmatrix.dashboard.site import write_site
+    from testmatrix.dashboard.summaries import from_summaries
 
     for build in args.build:
         if not build.exists():

@@ -39,8 +39,12 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from testmatrix.errors import TestmatrixError
+
+if TYPE_CHECKING:
+    from testmatrix.core.model import Platform, Workspace
 
 ENV_GPUS = "TESTMATRIX_GPUS"  # inventory override: "4" or "0,2,3"
 ENV_LEASE_DIR = "TESTMATRIX_LEASE_DIR"
@@ -387,3 +391,26 @@ def acquire(
             time.sleep(pause)
     finally:
         os.close(scan)
+
+
+def for_session(
+    workspace: Workspace,
+    platform: Platform,
+    count: int,
+    *,
+    say: Callable[[str], None],
+    holder: str,
+) -> Lease | None:
+    """Lease `count` GPUs at once for a session of `platform` (nox's and tox's alike);
+    None where there is nothing to lease: no GPU detected and none configured."""
+    from testmatrix.core.session import gpus_to_lease
+    from testmatrix.system.detect import detect
+
+    detected = gpus_to_lease(workspace, platform, detect)
+    if detected is None:
+        return None
+    gpus = inventory(detected)
+    if not gpus and configured_gpus() is None:
+        return None  # no GPU detected: nothing to lease
+    where = lease_dir(workspace.lease_dir)
+    return acquire(gpus, where, count=count, say=say, holder=holder)

@@ -85,10 +85,11 @@ def prepare(session: nox.Session, workspace: Workspace, extras: str = "") -> Non
     alone."""
     if _has_venv(session):
         from testmatrix.core.session import install_args
-        from testmatrix.system.installed import origin
+        from testmatrix.system.installed import is_own_project, origin
 
         with envdir.installing(Path.cwd()):  # another nox here may be building too
-            session.install(*install_args(workspace, origin(), extras))
+            own = is_own_project(workspace.root)
+            session.install(*install_args(workspace, origin(), extras, own_project=own))
     else:
         session.log(
             "no virtualenv (--no-venv): using this interpreter's packages as they are; "
@@ -101,23 +102,15 @@ def _lease(
 ) -> Lease | None:
     """Lease `count` GPUs at once for a GPU platform's session (None where there is
     nothing to lease: no GPU detected and none configured)."""
-    from testmatrix.core.session import gpus_to_lease
     from testmatrix.errors import TestmatrixError
-    from testmatrix.system.detect import detect
-
-    detected = gpus_to_lease(workspace, platform, detect)
-    if detected is None:
-        return None
-    from testmatrix.nox.lease import acquire, configured_gpus, inventory, lease_dir
+    from testmatrix.nox.lease import for_session
 
     try:
-        gpus = inventory(detected)
-        if not gpus and configured_gpus() is None:
-            return None  # no GPU detected: nothing to lease
-        where = lease_dir(workspace.lease_dir)
-        return acquire(gpus, where, count=count, say=session.log, holder=session.name)
+        return for_session(
+            workspace, platform, count, say=session.log, holder=session.name
+        )
     except TestmatrixError as exc:
-        session.error(str(exc))
+        session.error(str(exc))  # raises: the session ends here
 
 
 def _run_suite(session: nox.Session, workspace: Workspace, key: SessionKey) -> None:

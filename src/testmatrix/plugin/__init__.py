@@ -16,6 +16,7 @@ pytest-xdist.
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from testmatrix.plugin.decide import Decider, note_models, properties
 from testmatrix.plugin.items import relpath
 from testmatrix.plugin.load import load_state
 from testmatrix.plugin.options import OPTIONS, SHORT_NAMES, ShortNames
-from testmatrix.plugin.sharder import Sharder
+from testmatrix.plugin.sharder import SHARDER, Sharder
 from testmatrix.plugin.state import (
     ENV_VARIANT,
     FATE,
@@ -40,6 +41,7 @@ from testmatrix.plugin.state import (
     STATE,
     TARGET_ENV,
     WORKER_OUTPUT,
+    State,
     is_worker,
 )
 from testmatrix.plugin.summary import (
@@ -101,7 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and not is_worker(config):
         config.pluginmanager.register(Controller(state), "testmatrix-xdist")
     if state.shard is not None:
-        config.pluginmanager.register(Sharder(state), "testmatrix-shard")
+        config.pluginmanager.register(Sharder(state), SHARDER)
     target = state.rules.platform
     if state.rules.apply and target and any(e.fails for e in target.entries):
         # judges expected failures by their error
@@ -182,26 +184,68 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return True
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-) -> None:
-    """Decides every collected test before any other plugin narrows the list (a
-    sharder, -k): the counts of what was left out are the suite's, in every shard."""
+) -> Generator[None, None, None]:
+    """Decides every collected test once every other implementation of this hook
+    has run (a conftest may add markers there), on the whole collected list: what
+    was left out is counted as the suite's in every shard, whatever -k, -m or
+    pytest-shard took before. testmatrix's own sharder then splits the decided
+    list."""
+    collected = list(items)  # before any hook narrows it
+    result = yield
     state = config.stash.get(STATE, None)
-    if state is None:
-        return
+    if state is not None:
+        decide_collected(state, config, items, collected)
+    return result
+
+
+def decide_collected(
+    state: State,
+    config: pytest.Config,
+    items: list[pytest.Item],
+    collected: list[pytest.Item],
+) -> None:
+    """Applies the fates to what the other hooks kept, then shards it."""
     rules = state.rules
     if rules.decides_nothing:
         # every test runs as it is (cuda here): only its target, in its report
         target = properties(rules.runs.record())
         for item in items:
             item.user_properties.extend(target)
-        return
-    keep, deselected = Decider(state).split(items)
-    if deselected:
+    else:
+        same = len(items) == len(collected) and all(
+            a is b for a, b in zip(items, collected, strict=True)
+        )
+        if not same:  # a hook may add tests too: they are decided as well
+            known = {id(item) for item in collected}
+            collected += [item for item in items if id(item) not in known]
+        keep, deselected = Decider(state).split(collected)
+        if deselected:
+            _leave_out(config, items, same, keep, deselected)
+    sharder = config.pluginmanager.get_plugin(SHARDER)
+    if isinstance(sharder, Sharder):
+        sharder.split(config, items)
+
+
+def _leave_out(
+    config: pytest.Config,
+    items: list[pytest.Item],
+    same: bool,
+    keep: list[pytest.Item],
+    deselected: list[pytest.Item],
+) -> None:
+    """Takes what the skiplist left out from what the other hooks kept (`same`:
+    they kept the collected list as it was); only those still there are reported
+    deselected (-k's are pytest's own), in the other hooks' order."""
+    if same:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+        return
+    out = {id(item) for item in deselected}
+    config.hook.pytest_deselected(items=[i for i in items if id(i) in out])
+    items[:] = [i for i in items if id(i) not in out]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -239,6 +283,31 @@ def pytest_sessionfinish(
     write_summary(Path(path), summarise(state, config, int(exitstatus)))
 
 
+def _partitioning(state: State, counts: dict[str, int]) -> list[str]:
+    """What the suites' partitioning left out: outside the suite's selection, or
+    (bare pytest) where no session on this target runs it."""
+    lines = []
+    suite = state.rules.suite
+    if suite is not None and counts["not_in_suite"]:
+        outside = counts["not_in_suite"] - len(state.excluded)
+        lines.append(
+            f"suite {suite.name}: {len(state.excluded)} paths excluded, "
+            f"{outside} tests outside its selection "
+            "(partitioning: they run in other suites)"
+        )
+    if counts["no_session"]:
+        names = [s.name for s in state.rules.sessionless]
+        several = len(names) > 1
+        suites = f"suite{'s' if several else ''} {', '.join(names)} ha"
+        suites += "ve" if several else "s"
+        lines.append(
+            f"{counts['no_session']} tests left out: no session on {state.rules.name} "
+            f"runs them ({suites} none here); as the sessions do, --suite or "
+            "--no-skiplist runs them"
+        )
+    return lines
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter,
     exitstatus: pytest.ExitCode,
@@ -251,14 +320,8 @@ def pytest_terminal_summary(
     counts = tallied["counts"]
     write = terminalreporter.write_line
     terminalreporter.section(f"testmatrix: {state.rules.name}", sep="-")
-    suite = state.rules.suite
-    if suite is not None and counts["not_in_suite"]:
-        outside = counts["not_in_suite"] - len(state.excluded)
-        write(
-            f"suite {suite.name}: {len(state.excluded)} paths excluded, "
-            f"{outside} tests outside its selection "
-            "(partitioning: they run in other suites)"
-        )
+    for line in _partitioning(state, counts):
+        write(line)
     if state.empty_because:
         write(
             f"nothing to run here, and that is the plan: {state.empty_because} "
@@ -283,6 +346,12 @@ def pytest_terminal_summary(
         f"{len(entries_holding(state.rules.platform, state.rules.variant))} "
         "entries used"
     )
+    if counts["skipped_in_code"]:
+        write(
+            f"{counts['skipped_in_code']} tests skipped by platform skips in the test "
+            "code (testmatrix inventory lists them; testmatrix migrate moves one "
+            "into the skiplist)"
+        )
     expected = counts["expected_fail"] + counts["unexpected_pass"]
     expected += counts["fails_differently"]
     if expected:

@@ -61,12 +61,20 @@ def _functions(tree: ast.Module) -> Iterable[tuple[str, ast.AST]]:
                     yield f"{stmt.name}.{inner.name}", inner
 
 
-@functools.lru_cache(maxsize=4096)
 def module_uses(filename: str, shown: str) -> dict[str, Found]:
     """Each function of a file: the module constants its body names (the file is
-    parsed once; `shown` is the path messages give)."""
+    parsed once while it is unchanged; `shown` is the path messages give)."""
     try:
-        if os.path.getsize(filename) > _MAX_SOURCE:
+        stat = os.stat(filename)
+    except OSError:
+        return {}
+    return _module_uses(filename, shown, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _module_uses(filename: str, shown: str, mtime: int, size: int) -> dict[str, Found]:
+    try:
+        if size > _MAX_SOURCE:
             return {}
         with open(filename, "rb") as handle:
             tree = ast.parse(handle.read(), filename)

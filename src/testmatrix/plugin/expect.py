@@ -8,11 +8,11 @@ a test that starts failing for another reason is never hidden behind an old entr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator
 
 import pytest
 
+from testmatrix.core import errorpattern
 from testmatrix.core.fate import Fate, FateKind
 from testmatrix.core.model import Signature
 
@@ -43,7 +43,7 @@ def matches_names(signature: Signature, names: set[str], message: str) -> bool:
     them from its run's record)."""
     if signature.error not in names:
         return False
-    return signature.match is None or re.search(signature.match, message) is not None
+    return signature.match is None or errorpattern.search(signature.match, message)
 
 
 def _note(

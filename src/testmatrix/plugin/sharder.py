@@ -20,19 +20,19 @@ import pytest
 from testmatrix.plugin import shard
 from testmatrix.plugin.state import State
 
+SHARDER = "testmatrix-shard"
+
 
 class Sharder:
-    """Keeps one shard of what every other plugin selected (so it runs last)."""
+    """Keeps one shard of what every other plugin selected and the skiplist kept:
+    the plugin's collection hook calls it last, on the decided list."""
 
     def __init__(self, state: State):
         self.state = state
         assert state.shard is not None  # registered only for a sharded run
         self.shard: tuple[int, int] = state.shard
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(
-        self, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
+    def split(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         shard_id, num = self.shard
         owner = shard.assign([i.nodeid for i in items], num, self.state.durations)
         keep = [item for item, s in zip(items, owner, strict=True) if s == shard_id]

@@ -77,6 +77,9 @@ class State:
         self.teardown_errors: set[str] = set()  # tests whose teardown failed
         self.durations_seen: dict[str, float] = {}
         self.reran: set[str] = set()
+        # skipped by a platform skip in the test code (testmatrix inventory)
+        self.in_code: set[str] = set()
+        self.sorter: Any = None  # inventory.fates.SkipSorter, made on first use
         self.short_names_taken: tuple[str, ...] = ()  # our aliases other plugins own
         self.other_shards = 0  # tests this shard leaves to the other shards
         self.empty_because = ""  # set when the skiplist left nothing to run
@@ -114,7 +117,12 @@ def is_worker(config: pytest.Config) -> bool:
 TARGET_ENV = (ENV_PLATFORM, ENV_VARIANT)
 
 
-LEFT_OUT = (FateKind.DESELECTED, FateKind.IGNORED, FateKind.NOT_IN_SUITE)
+LEFT_OUT = (
+    FateKind.DESELECTED,
+    FateKind.IGNORED,
+    FateKind.NOT_IN_SUITE,
+    FateKind.NO_SESSION,
+)
 
 
 PREVIOUS_ENV = pytest.StashKey[dict[str, "str | None"]]()

@@ -57,8 +57,19 @@ class Outcomes:
             state.outcomes[report.nodeid] = "error" if error else report.outcome
             state.durations_seen[report.nodeid] = round(report.duration, 6)
             state.tests[report.nodeid] = _record_of(report)
+            if report.skipped and _skipped_in_code(state, report):
+                state.in_code.add(report.nodeid)
         elif report.when == "teardown" and report.failed:
             state.teardown_errors.add(report.nodeid)  # beside its call's outcome
+
+
+def _skipped_in_code(state: State, report: pytest.TestReport) -> bool:
+    """A skip not decided by an entry, that an inventoried in-code skip explains."""
+    if state.tests[report.nodeid].get("fate") == FateKind.SKIPPED.value:
+        return False
+    from testmatrix.inventory.fates import skipped_in_code
+
+    return skipped_in_code(state, report.nodeid, report.longrepr)
 
 
 class Controller:
@@ -126,6 +137,7 @@ def tally(state: State) -> dict[str, Any]:
         "passed": 0,
         "failed": 0,
         "skipped_by_entry": 0,
+        "skipped_in_code": 0,
         "skipped_other": 0,
         "flaky": 0,
         # pytest's errors: a failed setup, and a failed teardown besides the test's
@@ -154,6 +166,8 @@ def tally(state: State) -> dict[str, Any]:
             kind = "errors"
         elif fate == FateKind.SKIPPED.value:
             kind = "skipped_by_entry"
+        elif nodeid in state.in_code:
+            kind = "skipped_in_code"
         else:
             kind = "skipped_other"
         counts[kind] += 1
@@ -168,6 +182,8 @@ def tally(state: State) -> dict[str, Any]:
         f in (FateKind.DESELECTED.value, FateKind.IGNORED.value) for f in left
     )
     counts["ignored_paths"] = len(state.ignored)
+    # bare pytest on a platform: what only suites of other platforms run
+    counts["no_session"] = left.count(FateKind.NO_SESSION.value)
     # the suite's partitioning, apart from what the platform's entries keep out
     counts["not_in_suite"] = len(state.excluded) + left.count(
         FateKind.NOT_IN_SUITE.value

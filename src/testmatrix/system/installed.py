@@ -12,16 +12,19 @@ from testmatrix import __version__
 from testmatrix.core.facts import DISTRIBUTION, Origin
 
 
+def is_own_project(tree: Path) -> bool:
+    """Whether `tree` is a checkout of testmatrix itself (any copy of it)."""
+    try:
+        text = (tree / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return f'name = "{DISTRIBUTION}"' in text
+
+
 def origin() -> Origin:
     package = Path(__file__).resolve().parents[1]  # testmatrix/
     tree = package.parents[1]  # src/testmatrix -> the checkout
-    pyproject = tree / "pyproject.toml"
-    ours = f'name = "{DISTRIBUTION}"'
-    if (
-        package.parent.name == "src"
-        and pyproject.is_file()
-        and ours in pyproject.read_text(encoding="utf-8")
-    ):
+    if package.parent.name == "src" and is_own_project(tree):
         return Origin(__version__, source=tree)
     return Origin(__version__, url=_installed_from(package))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from testmatrix.core.fate import FateKind, TestCase
 from testmatrix.core.holding import entries_holding
 from testmatrix.core.model import Signature, Workspace
 from testmatrix.errors import TestmatrixError
+from testmatrix.jsonio import read_json
 from testmatrix.plugin.expect import matches_names
 from testmatrix.tools import auditrec
 from testmatrix.tools.explain import explain, targets_named
@@ -97,7 +97,7 @@ def _run(
         if not record.exists():
             output = (proc.stderr or proc.stdout).strip()[-500:]
             raise TestmatrixError(f"audit run failed before any test ran: {output}")
-        data = json.loads(record.read_text(encoding="utf-8"))
+        data = read_json(record, "audit record")
         return data if isinstance(data, dict) else {}
 
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from testmatrix.core.fate import Fate, FateKind, TestCase
+from testmatrix.core.jobrules import suite_rules
 from testmatrix.core.model import Target, Workspace
-from testmatrix.core.rules import suite_rules
 from testmatrix.core.session import no_session_fate, runs_on
 from testmatrix.core.targets import platform_named, variant_named
 from testmatrix.errors import UsageError
@@ -15,6 +15,7 @@ from testmatrix.errors import UsageError
 KINDS = (
     FateKind.RUN,
     FateKind.SKIPPED,
+    FateKind.SKIPPED_IN_CODE,
     FateKind.EXPECTED_FAIL,
     FateKind.IGNORED,
     FateKind.DESELECTED,
@@ -167,10 +168,10 @@ def render(rows: list[Row], verbose: bool = True) -> str:
     table = summary(rows)
     width = max([len(target) for target, _ in table] + [len("target")])
     suites = max([len(suite) for _, suite in table] + [len("suite")])
-    columns = " ".join(f"{k.value:>12}" for k in KINDS)
+    columns = " ".join(f"{k.value:>{max(12, len(k.value))}}" for k in KINDS)
     header = f"{'target':<{width}} {'suite':<{suites}} {columns}"
     lines += [header, "-" * len(header)]
     for (target, suite), counts in table.items():
-        cells = " ".join(f"{counts[k.value]:>12}" for k in KINDS)
+        cells = " ".join(f"{counts[k.value]:>{max(12, len(k.value))}}" for k in KINDS)
         lines.append(f"{target:<{width}} {suite:<{suites}} {cells}")
     return "\n".join(lines)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from testmatrix.core.fate import Fate, FateKind, TestCase
+from testmatrix.core.jobrules import AnyRunRules, entry_rules, suite_rules
 from testmatrix.core.model import IgnoreEntry, SkipEntry, Suite, Target, Workspace
-from testmatrix.core.rules import AnyRunRules, Rules, suite_rules
+from testmatrix.core.rules import Rules
 from testmatrix.core.session import runs_on
 from testmatrix.errors import ConfigError
 
@@ -150,8 +151,22 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
                         "would skip collecting it",
                     )
                 )
+    carried = {use.name for case in cases for use in case.markers}
     for platform in workspace.platforms.values():
         for entry in platform.entries:
+            if isinstance(entry, SkipEntry) and entry.marker not in carried:
+                # the plugin registers the marker, so runs go on; the entry is
+                # still dead (a typo, or a marker the project dropped)
+                add(
+                    Finding(
+                        "error",
+                        str(entry.location),
+                        f"skip entry names marker '{entry.marker}', which no "
+                        "collected test carries (misspelt, or no longer used?)",
+                        dead=True,
+                    )
+                )
+                continue
             if id(entry) not in used:
                 on = platform.name
                 if entry.variants:
@@ -192,6 +207,19 @@ def _decide(
             continue
         selected.append(suite)
         by_file.setdefault(case.path, []).append(fate)
+        overlap = entry_rules(rules[suite]).overlap(case)
+        if overlap is not None:
+            keeps, expects = overlap
+            used.add(id(expects))  # matched, and overridden: not a dead entry
+            add(
+                Finding(
+                    "warning",
+                    str(expects.location),
+                    f"{case.nodeid}: this {expects.kind} expects it to fail, but the "
+                    f"{keeps.kind} at {keeps.location} keeps it from running, which "
+                    "wins: the expectation is never checked; remove one of them",
+                )
+            )
         if isinstance(fate.no_model, SkipEntry):
             used.add(id(fate.no_model))
             marker = fate.no_model.marker
@@ -204,7 +232,7 @@ def _decide(
                 )
             )
         elif fate.kind is FateKind.RUN and case.params:
-            for finding in _unmarked(rules[suite].entries, case):
+            for finding in _unmarked(entry_rules(rules[suite]), case):
                 add(finding)
     return selected
 
@@ -330,6 +358,21 @@ def path_findings(workspace: Workspace) -> list[Finding]:
     return list(out.values())
 
 
+def _self_skips(workspace: Workspace, cases: list[TestCase] | None) -> list[Finding]:
+    """GPU needs no suite meets, and tests a platform leaves out unexplained (with
+    no collected tests: the GPU needs, file by file)."""
+    from testmatrix.inventory import selfskip
+
+    try:
+        if cases is None:
+            found = selfskip.path_gpu_findings(workspace)
+        else:
+            found = selfskip.findings(workspace, cases)
+    except ConfigError as exc:
+        return config_findings(exc)
+    return [Finding(p.severity, p.where, p.message) for p in found]
+
+
 def lint(
     workspace_root: Path, *, paths_only: bool = False
 ) -> tuple[list[Finding], int]:
@@ -349,6 +392,7 @@ def lint(
     tests = 0
     if paths_only:
         findings += path_findings(workspace)
+        findings += _self_skips(workspace, None)
     else:
         from testmatrix.tools.collect import collect
 
@@ -359,6 +403,7 @@ def lint(
             collected = collect(workspace, present)
             findings += [Finding("error", "collection", e) for e in collected.errors]
             findings += collected_findings(workspace, collected.cases)
+            findings += _self_skips(workspace, collected.cases)
             tests = len(collected.cases)
     # an entry whose path is missing matches nothing either: one finding is enough
     gone = {f.where for f in missing}

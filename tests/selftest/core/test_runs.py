@@ -11,7 +11,8 @@ import pytest
 from testmatrix.config.loader import load_workspace
 from testmatrix.core import options as opt
 from testmatrix.core.fate import FateKind, TestCase
-from testmatrix.core.rules import Rules, suite_rules
+from testmatrix.core.jobrules import suite_rules
+from testmatrix.core.rules import Rules
 from testmatrix.core.session import session_command, session_commands
 from testmatrix.errors import ConfigError, UsageError
 

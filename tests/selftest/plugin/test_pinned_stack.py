@@ -104,3 +104,8 @@ def test_the_bundled_suite_runs_with_pytest_shards_options(stack, workspace):
     ran = _pytest(workspace, stack, "tests/kernels", "--platform=rocm", "-q")
     assert ran.returncode == 0, ran.output
     assert ran.counts()["passed"] >= 1
+    # explain collects through pytest too, with every installed plugin loaded
+    explain = [sys.executable, "-m", "testmatrix", "explain", "tests/kernels"]
+    explained = run(explain, workspace, stack)
+    assert explained.returncode == 0, explained.output
+    assert "tests/kernels/aiter/test_aiter_rmsnorm.py" in explained.stdout

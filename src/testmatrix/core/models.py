@@ -1,0 +1,85 @@
+"""Which values are a test's models: named on its marker, its parameters' (records'
+fields included) and the module constants it or its fixtures name.
+
+A value counts where the skiplists list it (wherever it is), or where its name says
+it carries a model (`model_params`) and it looks like a model id (`model_pattern`);
+a value shaped like org/name under any other name (a dataset id) is never taken.
+Each reason says where the model was found, for explain and skip messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from testmatrix.core.fate import TestCase
+from testmatrix.core.model import Workspace
+
+Found = tuple[tuple[str, str], ...]  # (model, where it was found and why)
+
+
+class ModelFinder:
+    """One workspace's model rule, with its answers cached (parameters repeat)."""
+
+    def __init__(self, workspace: Workspace):
+        self.known = workspace.known_models
+        self.model_re = re.compile(workspace.model_pattern)
+        self.params_re = re.compile(workspace.model_params)
+        self._by_value: dict[tuple[str, str], str | None] = {}
+        self._by_params: dict[object, Found] = {}
+
+    def rule(self, name: str, value: str) -> str | None:
+        """Why a parameter value counts as the test's model, or None."""
+        key = (name, value)
+        why = self._by_value.get(key, "")
+        if why == "":  # not decided yet
+            # where it was found: a record's field ('model_info.name'), or the
+            # parameter itself (a value under no name: a marker's argument)
+            what = "record field" if "." in name else "parameter"
+            where = f"{what} '{name}'" if name else ""
+            if value in self.known:
+                listed = "listed in the skiplists"
+                why = f"{where}, {listed}" if where else listed
+            elif self.params_re.search(name) and self.model_re.match(value):
+                why = where
+            else:
+                why = None
+            self._by_value[key] = why
+        return why
+
+    def in_params(self, test: TestCase) -> Found:
+        """The values of a test's parameters that are its models, with why (once
+        per combination of values: a parametrization repeats them)."""
+        key = (test.params, test.param_names)
+        found = self._by_params.get(key)
+        if found is None:
+            names = test.param_names or ("",) * len(test.params)
+            pairs = zip(names, test.params, strict=True)
+            found = tuple(
+                (value, why)
+                for name, value in pairs
+                if (why := self.rule(name, value)) is not None
+            )
+            self._by_params[key] = found
+        return found
+
+    def in_constants(self, test: TestCase) -> Found:
+        """The module constants the test or its fixtures name that hold models:
+        listed, or a model-shaped value under a model-like name (MODEL_NAME)."""
+        return tuple(
+            (value, f"module constant {name} at {where}")
+            for value, name, where in test.constants
+            if value in self.known
+            or (self.params_re.search(name.lower()) and self.model_re.match(value))
+        )
+
+
+def models_of(
+    test: TestCase, marker: str, finder: ModelFinder
+) -> Sequence[tuple[str, str]]:
+    """The models a marked test uses, each with why it counts: named on the marker,
+    else its parameters' values that the rule takes, else its module constants'."""
+    named = [m for use in test.markers if use.name == marker for m in use.models]
+    if named:
+        return [(m, "named on the marker") for m in named]
+    return finder.in_params(test) or finder.in_constants(test)

@@ -1,0 +1,229 @@
+"""The per-test fast paths decide exactly what the plain definitions decide, on a
+small vLLM-shaped suite (pytest.param marks, model-info records, module-scoped
+fixture params, pytestmark, class marks, variants):
+
+- CaseReader (parents' facts cached, per-item work inlined) reads each item as the
+  reference reading through pytest's iter_markers does;
+- Rules.file_fate (a file's shared fate), Rules.group_fate (a function's, or
+  each of its tests' from its [params]) and Rules.unmarked (from the node id) are
+  the fate Rules.fate gives each test they cover;
+- the plugin's collection hook, with its per-parent and per-fate shortcuts, gives
+  every test the fate Rules.fate gives its reference reading, on every target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from selftest.helpers import REPO
+from testmatrix.config.loader import load_workspace
+from testmatrix.core import options as opt
+from testmatrix.core.fate import MarkerUse, TestCase
+from testmatrix.core.model import Workspace
+from testmatrix.core.rules import IdsBelow, Rules
+from testmatrix.plugin.constants import ConstantReader
+from testmatrix.plugin.items import (
+    _PYTEST_MARKS,
+    CaseReader,
+    keywords_of,
+    named_strings,
+    strings,
+)
+from testmatrix.plugin.items import relpath as item_relpath
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from synth import Scale, build
+
+PROPERTY = "testmatrix_"
+
+
+def reference_case(
+    item: pytest.Item, root: Path, relevant: frozenset[str] | None
+) -> TestCase:
+    """The reading by definition: pytest's iter_markers (closest first), every
+    parameter's strings, no caches."""
+    path = item_relpath(item.path, root) or item.nodeid.split("::", 1)[0]
+    marks = frozenset(m.name for m in item.iter_markers())
+    names = keywords_of(item)
+    uses = []
+    for mark in item.iter_markers():
+        wanted = (
+            mark.name not in _PYTEST_MARKS
+            if relevant is None
+            else mark.name in relevant
+        )
+        if not wanted:
+            continue
+        named = [m for arg in mark.args for m in strings(arg)]
+        for key in ("model", "models"):
+            named += strings(mark.kwargs.get(key))
+        uses.append(MarkerUse(mark.name, tuple(named)))
+    if not uses and relevant is not None:
+        return TestCase(item.nodeid, path, (), (), (), marks, names)
+    pairs = []
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        for name, value in callspec.params.items():
+            pairs += named_strings(name, value)
+    # the module constants it names, read afresh (no reader's per-function cache)
+    shown = ConstantReader(lambda f: item_relpath(Path(f), root)).read(item)
+    return TestCase(
+        item.nodeid,
+        path,
+        tuple(uses),
+        tuple(v for _, v in pairs),
+        tuple(n for n, _ in pairs),
+        marks,
+        names,
+        None,
+        shown,
+    )
+
+
+class _Capture:
+    """Keeps the items pytest collected, and what the plugin left out of them."""
+
+    def __init__(self) -> None:
+        self.items: list[pytest.Item] = []
+        self.deselected: list[pytest.Item] = []
+        self.left_out: list[dict[str, str]] = []
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += items
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from testmatrix.plugin.state import STATE
+
+        self.items = list(session.items)  # as every collection hook left them
+        state = session.config.stash.get(STATE, None)
+        if state is not None:
+            self.left_out = list(state.left_out)
+
+
+def collect(root: Path, *flags: str) -> _Capture:
+    capture = _Capture()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = pytest.main(
+            [str(root / "tests"), "--collect-only", "-qq", "--rootdir", str(root)]
+            + ["-p", "no:cacheprovider", *flags],
+            plugins=[capture],
+        )
+    assert code == 0, out.getvalue()[-3000:]
+    return capture
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
+    root = tmp_path_factory.mktemp("synth")
+    build(root, Scale(items=350, entries=40, models=30, suites=4))
+    return root, load_workspace(root)
+
+
+@pytest.fixture(scope="module")
+def every_item(synth: tuple[Path, Workspace]) -> list[pytest.Item]:
+    root, _ = synth
+    return collect(root, opt.PLATFORM.flag("none")).items
+
+
+def test_the_suite_has_the_shapes_the_fast_paths_must_handle(every_item):
+    callspecs = [getattr(i, "callspec", None) for i in every_item]
+    values = [v for c in callspecs if c for v in c.params.values()]
+    assert len(every_item) > 250
+    assert any(hasattr(v, "__dataclass_fields__") for v in values)  # records
+    assert any(m.name == "encoder_decoder" for i in every_item for m in i.own_markers)
+    assert any(
+        m.name == "encoder_decoder" for i in every_item for m in i.parent.own_markers
+    )  # a module's pytestmark or a class's mark
+
+
+@pytest.mark.parametrize("relevant", [None, frozenset({"encoder_decoder"})])
+def test_case_reader_reads_what_iter_markers_reads(synth, every_item, relevant):
+    root, _ = synth
+    reader = CaseReader(root, relevant)
+    for item in every_item:
+        assert reader.read(item) == reference_case(item, root, relevant), item.nodeid
+
+
+def test_the_shortcuts_for_unmarked_tests_give_rules_fate(synth, every_item):
+    root, workspace = synth
+    checked = below = 0
+    for target in workspace.targets():
+        for suite in (None, *workspace.suites):
+            rules = Rules(
+                workspace, target.platform, variant=target.variant_name, suite=suite
+            )
+            relevant = frozenset(rules.skips)
+            for item in every_item:
+                case = reference_case(item, root, relevant)
+                if case.markers:
+                    continue
+                fate = rules.fate(case)
+                where = (target.name, suite, item.nodeid)
+                chooses = suite and (
+                    workspace.suites[suite].markexpr or workspace.suites[suite].keyword
+                )
+                assert rules.unmarked(case) == (None if chooses else fate), where
+                shared = rules.file_fate(case)
+                assert shared in (fate, None), where
+                prefix = f"{item.parent.nodeid}::{item.originalname}"
+                grouped = rules.group_fate(TestCase(prefix, case.path))
+                if isinstance(grouped, IdsBelow):  # from the id's [params]
+                    assert item.nodeid.startswith(prefix), where
+                    assert grouped.fate(item.nodeid[len(prefix) :]) == fate, where
+                    below += 1
+                else:
+                    assert grouped in (fate, None), where
+                if shared is not None:
+                    assert grouped == shared, where
+                checked += shared is not None
+    assert checked > 500
+    assert below > 50  # functions some of whose tests deselects name
+
+
+# the fast tier keeps mi355 (its variant entries and the platform-wide ones); the
+# other targets repeat the same paths with fewer entries: full tier
+@pytest.mark.parametrize(
+    "target",
+    [
+        "rocm:mi355",
+        *(pytest.param(t, marks=pytest.mark.slow) for t in ("rocm", "rocm:mi300")),
+        pytest.param("cuda", marks=pytest.mark.slow),
+    ],
+)
+def test_the_plugin_decides_each_test_as_rules_fate_does(synth, target):
+    root, workspace = synth
+    platform, _, variant = target.partition(":")
+    flags = [opt.PLATFORM.flag(platform)]
+    if variant:
+        flags.append(opt.VARIANT.flag(variant))
+    ran = collect(root, *flags)
+    rules = Rules(workspace, workspace.platforms[platform], variant=variant or None)
+    relevant = frozenset(rules.skips)
+    decided = {}
+    for item in ran.items:
+        record = {
+            k[len(PROPERTY) :]: v
+            for k, v in item.user_properties
+            if k.startswith(PROPERTY)
+        }
+        decided[item.nodeid] = (item, record)
+    assert decided and len(decided) == len(ran.items)
+    kinds = set()
+    for item, record in decided.values():
+        expected = rules.fate(reference_case(item, root, relevant)).record()
+        assert record == {k: v for k, v in expected.items() if v}, item.nodeid
+        kinds.add(record["fate"])
+    if platform == "rocm":  # the suite exercises every kind a collection keeps
+        assert {"runs", "skipped", "expected-fail"} <= kinds
+        assert ran.deselected  # deselected tests, with their entries
+    assert len(ran.left_out) == len(ran.deselected)
+    for item, record in zip(ran.deselected, ran.left_out, strict=True):
+        expected = rules.fate(reference_case(item, root, relevant)).record()
+        assert record == expected, item.nodeid
+        assert expected["fate"] == "deselected" and expected["entry"]
