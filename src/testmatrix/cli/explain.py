@@ -16,7 +16,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the fate of every test on every platform, and the entry that decided it",
     )
     p.add_argument(
-        "test", nargs="?", help="one test id (or a prefix of ids: a file, a function)"
+        "test",
+        nargs="?",
+        help="one test id, or what holds tests: a function, a class, a file, a folder",
     )
     p.add_argument(
         "-k", dest="keyword", help="only tests matching this pytest -k expression"
@@ -46,12 +48,10 @@ def run(args: argparse.Namespace) -> int:
     collected = collect(workspace, keyword=args.keyword)
     cases = collected.cases
     if args.test:
+        # a test id, or what holds tests: a function, a class, a file, a folder
+        starts = (args.test + "[", args.test + "::", args.test.rstrip("/") + "/")
         cases = [
-            c
-            for c in cases
-            if c.nodeid == args.test
-            or c.nodeid.startswith(args.test + "[")
-            or c.nodeid.startswith(args.test + "::")
+            c for c in cases if c.nodeid == args.test or c.nodeid.startswith(starts)
         ]
         if not cases:
             raise TestmatrixError(
