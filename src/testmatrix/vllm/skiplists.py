@@ -74,9 +74,7 @@ def _group_name(group: str, taken: set[str]) -> str:
 
 def _settings(suite: SuitePlan, whole: list[str]) -> dict[str, object]:
     """The suite's keys a group may share: gpus, platforms, Buildkite's."""
-    out: dict[str, object] = {}
-    if suite.gpus != 1:
-        out["gpus"] = suite.gpus
+    out: dict[str, object] = {"gpus": suite.gpus}
     out["platforms"] = tuple(suite.places) if suite.places != whole else None
     buildkite: dict[str, object] = {}
     if suite.parallelism:
@@ -99,7 +97,11 @@ def _shared(suites: list[SuitePlan], whole: list[str]) -> dict[str, object]:
     shared: dict[str, object] = {}
     for key, counter in counts.items():
         value, count = counter.most_common(1)[0]
-        if count > 1 and value is not None:
+        # a key some suite lacks would reach it from the group: shared only where
+        # every suite says it (gpus and platforms it always says)
+        everyone = sum(counter.values()) == len(suites)
+        worth = count > 1 and value is not None and (key != "gpus" or value != 1)
+        if worth and everyone:
             shared[key] = value
     if any(s.places != whole for s in suites):
         shared["platforms_reason"] = (
@@ -159,11 +161,8 @@ def _suite_lines(
     for target, override in overrides.items():
         lines.append(f"on.{_target_key(target)} = {_override(override)}")
     mine = _settings(suite, whole)
-    own = {
-        k: v
-        for k, v in mine.items()
-        if shared.get(k) != v and not (v is None and "platforms" not in shared)
-    }
+    defaults: dict[str, object] = {"gpus": 1, "platforms": None}
+    own = {k: v for k, v in mine.items() if shared.get(k, defaults.get(k)) != v}
     if "platforms" in shared and mine.get("platforms") is None:
         own["platforms"] = tuple(whole)  # everywhere, where the group says less
     if own.get("platforms") is not None and "platforms_reason" not in shared:

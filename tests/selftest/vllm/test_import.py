@@ -1034,3 +1034,25 @@ def test_an_amd_step_of_test_areas_is_read_as_amd(tmp_path):
         ("rocm", None, 1),
     ]
     assert jobs[0].pool_template == "mi355_{gpus}"
+
+
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
+def test_what_a_group_shares_reaches_only_the_suites_that_have_it(snapshot):
+    root, _, _ = snapshot
+    from testmatrix.core.runs import expand
+
+    plan = importplan.plan(
+        vllmci.read([AREAS, AMD]).jobs,
+        exists=lambda rel: (root / rel).exists(),
+        glob=lambda rel: [p for p in expand(root, rel) if p != rel],
+    )
+    ws = load_workspace(root)
+    whole = set(plan.platforms)
+    for suite in plan.suites.values():
+        written = ws.suites[suite.name]
+        assert written.gpus == suite.gpus, suite.name
+        assert written.buildkite.parallelism == suite.parallelism, suite.name
+        assert written.buildkite.timeout_in_minutes == suite.timeout_in_minutes
+        assert bool(written.buildkite.soft_fail) == suite.soft_fail, suite.name
+        places = set(written.runs_on or whole)
+        assert places == (set(suite.places) if set(suite.places) != whole else whole)
