@@ -56,10 +56,19 @@ def _suites_text(plan: ImportPlan, sources: str) -> str:
         name = _group_name(group, taken)
         shared = _shared(suites, whole)
         lines += ["", f"# -- {group} " + "-" * max(3, 76 - len(group))]
-        lines += ["", f"[groups.{name}]", *_keys(shared)]
+        body: list[str] = []
+        named = False
         for suite in suites:
-            lines += ["", f"[suites.{suite.name}]", f"group = {toml_string(name)}"]
-            lines += _suite_lines(suite, shared, whole)
+            # a suite names the group where that says less than its own keys would
+            alone = _suite_lines(suite, {}, whole)
+            grouped = [f"group = {toml_string(name)}"]
+            grouped += _suite_lines(suite, shared, whole)
+            mine = grouped if len(grouped) < len(alone) else alone
+            named = named or mine is grouped
+            body += ["", f"[suites.{suite.name}]", *mine]
+        if named:
+            lines += ["", f"[groups.{name}]", *_keys(shared)]
+        lines += body
     return "\n".join(lines) + "\n"
 
 
