@@ -307,3 +307,32 @@ def _in_mirror(lines: list[str], line: str) -> bool:
         if s <= index < end:
             return True
     return False
+
+
+AMD_OWN_STEP = """\
+group: AMD
+steps:
+  - label: Gamma on MI355
+    device: mi355_1
+    depends_on:
+      - image-build-amd
+    commands:
+      - pytest -v gamma
+"""
+
+
+def test_a_test_areas_step_on_amd_is_no_drift_and_needs_no_twin(small):
+    ci = small / ".buildkite"
+    (ci / "test_areas" / "amd.yaml").write_text(AMD_OWN_STEP)
+    areas, amd = ci / "test_areas", ci / "test-amd.yaml"
+    assert cli(small, "import", "--force", areas, amd).returncode == 0
+    check = cli(small, "check-vllm", areas, amd)
+    assert check.returncode == 0, check.output
+    assert "Gamma on MI355" not in check.stdout  # no finding, no missing twin
+    # read as AMD: one more AMD job that agrees, the NVIDIA jobs as they were
+    assert "4 AMD jobs: 4 agree with the skiplists, 0 disagree; 3 NVIDIA jobs: 0 " in (
+        check.stdout
+    )
+    exported = cli(small, "export", "--format", "vllm", areas)
+    assert exported.returncode == 0, exported.output
+    assert (areas / "amd.yaml").read_text() == AMD_OWN_STEP  # no mirror added
