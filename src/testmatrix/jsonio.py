@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 from testmatrix.errors import TestmatrixError
@@ -30,42 +32,51 @@ def decode(data: bytes, path: object, what: str) -> str:
         raise NotText(path, line, detail) from None
 
 
-# The most any input file may hold: a summary or durations file of a 120,000-test
-# run is a few MiB; a device (/dev/zero) or a runaway file must not be read forever.
-MAX_INPUT = 64 * 1024 * 1024
+# Far above any summary or durations file (vLLM's whole suite: a few MB); a bigger
+# input, or an endless one (/dev/zero, a FIFO), is refused, not read into memory.
+MAX_BYTES = 64 * 1024 * 1024
 
 
-def read_bytes(path: Path, what: str, limit: int = MAX_INPUT) -> bytes:
-    """A file's bytes, at most `limit` of them; unreadable or larger is one line
-    naming it."""
+def read_text(
+    path: Path, what: str, limit: int = MAX_BYTES, shown: object = None
+) -> str:
+    """A text file's content; unreadable, not a regular file, bigger than `limit`
+    bytes or not UTF-8 is one line naming it (as `shown`, default the path)."""
+    return decode(read_bytes(path, what, limit, shown), shown or path, what)
+
+
+def read_bytes(
+    path: Path, what: str, limit: int = MAX_BYTES, shown: object = None
+) -> bytes:
+    """A regular file's bytes, at most `limit` of them; anything else is one line."""
+    shown = shown or path
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        # without waiting: a FIFO nobody writes to would block the open
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise TestmatrixError(f"{shown}: {what} is not a regular file")
+            data = file.read(limit + 1)
     except OSError as exc:
-        raise TestmatrixError(f"{path}: cannot read {what}: {exc.strerror}") from None
+        raise TestmatrixError(f"{shown}: cannot read {what}: {exc.strerror}") from None
     if len(data) > limit:
         raise TestmatrixError(
-            f"{path}: {what} is larger than {limit // (1024 * 1024)} MiB, the most "
-            "testmatrix reads of one input"
+            f"{shown}: {what} is bigger than {limit // (1024 * 1024)} MiB; not read"
         )
     return data
 
 
-def read_text(path: Path, what: str) -> str:
-    """A text file's content; unreadable, too large or not UTF-8 is one line naming
-    it."""
-    return decode(read_bytes(path, what), path, what)
-
-
-def read_json(path: Path, what: str) -> object:
-    """The parsed file; a missing, undecodable, too large or malformed file is one
+def read_json(path: Path, what: str, limit: int = MAX_BYTES) -> object:
+    """The parsed file; a missing, oversized, undecodable or malformed file is one
     line naming it."""
-    text = read_text(path, what)
+    text = read_text(path, what, limit)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise TestmatrixError(
             f"{path}:{exc.lineno}: {what} is not JSON: {exc.msg}"
         ) from None
-    except RecursionError:  # [[[[...]]]] nested deeper than the parser goes
-        raise TestmatrixError(f"{path}:1: {what} is nested too deeply") from None
+    except RecursionError:  # json recurses once per level: [[[[... ]]]]
+        raise TestmatrixError(
+            f"{path}: {what} is not JSON: nested too deeply"
+        ) from None

@@ -299,13 +299,25 @@ def soft_fail(
 def annotate_commands(workspace: Workspace) -> list[str]:
     """The last step's commands: every job's summaries, merged into the matrix and
     posted on the build (`testmatrix report` marks sessions that sent none)."""
+    from testmatrix.history.ci import report_option
+
     glob = f"{workspace.reports_dir}/*/summary*.json"
     return [
         f"buildkite-agent artifact download '{glob}' . || "
         "echo 'testmatrix: no job uploaded a summary'",
-        f"testmatrix report --expected --allow-empty -o matrix.md '{glob}'",
+        f"testmatrix report --expected --allow-empty{report_option(workspace.history)}"
+        f" -o matrix.md '{glob}'",
         "buildkite-agent annotate --style info --context testmatrix < matrix.md",
     ]
+
+
+def history_commands(workspace: Workspace) -> list[str]:
+    """The last step's commands that record the build in the history (opt-in:
+    [workspace.buildkite] history), before the matrix, whose red cells then show
+    their streaks. `$$`: the agent's shell expands these, not the upload."""
+    from testmatrix.history.ci import ingest_commands
+
+    return ingest_commands(workspace.history, workspace.reports_dir)
 
 
 def build_pipeline(workspace: Workspace, style: str | None = None) -> dict:
@@ -363,7 +375,7 @@ def build_pipeline(workspace: Workspace, style: str | None = None) -> dict:
                 steps=steps,
             )
         )
-    if workspace.annotate and groups:
+    if (workspace.annotate or workspace.history) and groups:
         pipeline.add_step(annotate_step(workspace))
     data = pipeline.to_dict()
     for group in data["steps"]:
@@ -386,7 +398,9 @@ def annotate_step(workspace: Workspace) -> Any:
     return CommandStep(
         label=":bar_chart: testmatrix matrix",
         key=ANNOTATE_KEY,
-        commands=annotate_commands(workspace),
+        commands=history_commands(workspace) + annotate_commands(workspace)
+        if workspace.annotate
+        else history_commands(workspace),
         depends_on=[
             {"step": name, "allow_failure": True} for name in sessions(workspace)
         ],

@@ -27,6 +27,7 @@ from testmatrix.ci.shell import (
 from testmatrix.ci.yamlsrc import (
     URL,
     Source,
+    check_expansion,
     command_nodes,
     comment,
     compose,
@@ -123,6 +124,7 @@ def import_pipeline(
 
     path = Path(path)
     text, root = compose(path)
+    check_expansion(root, str(path))
     if not isinstance(root, yaml.MappingNode) or not any(
         k.value == "steps" for k, _ in root.value
     ):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from testmatrix.errors import TestmatrixError
-from testmatrix.jsonio import decode
+from testmatrix.jsonio import read_text
 
 if TYPE_CHECKING:
     import yaml  # optional dependency: imported where it is used
@@ -28,18 +28,60 @@ def compose(path: Path, name: str | None = None) -> tuple[str, yaml.Node | None]
 
     shown = name or str(path)
 
-    try:
-        text = decode(path.read_bytes(), shown, "pipeline")
-    except OSError as exc:
-        raise TestmatrixError(f"{shown}: cannot read: {exc.strerror}") from None
+    text = read_text(path, "pipeline", shown=shown)  # bounded: no /dev/zero, FIFO
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster
     try:
-        return text, yaml.compose(text, Loader=loader)
+        root = yaml.compose(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise TestmatrixError(f"{shown}{line}: not YAML: {problem}") from None
+    return text, root
+
+
+# vLLM's biggest CI file expands to a few thousand nodes; aliases that expand past
+# this (a "billion laughs" file: 9 anchors of 9 aliases each) would hang a reader
+# that walks the steps, so the file is refused before it does.
+MAX_EXPANDED = 500_000
+
+
+def check_expansion(root: yaml.Node | None, shown: str) -> None:
+    """Refuse a file whose aliases expand too far, or into themselves, for readers
+    that walk every step as expanded (iterative: a deep file must not exhaust
+    Python's stack either). The plain-pipeline readers bound each step instead."""
+    if root is None:
+        return
+    import yaml
+
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if id(node) in sizes:
+            continue
+        kids: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        if closing:
+            open_.discard(id(node))
+            sizes[id(node)] = min(MAX_EXPANDED + 1, 1 + sum(sizes[id(k)] for k in kids))
+            continue
+        if id(node) in open_:
+            raise TestmatrixError(
+                f"{shown}:{node.start_mark.line + 1}: an alias refers to the node "
+                "that holds it (a recursive structure); not read"
+            )
+        open_.add(id(node))
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in sizes)
+    if sizes[id(root)] > MAX_EXPANDED:
+        raise TestmatrixError(
+            f"{shown}: its aliases expand to more than {MAX_EXPANDED} nodes; not read"
+        )
 
 
 def construct(node: yaml.Node, path: Path) -> Any:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -24,6 +27,8 @@ COMMANDS = (
     "report",
     "imports",
     "check_vllm",
+    "history",
+    "propose",
 )
 
 
@@ -50,6 +55,7 @@ EXTRAS = {
     "buildkite_sdk": "buildkite",
     "jsonschema": "buildkite",
     "libcst": "migrate",
+    "psycopg": "postgresql",
 }
 
 
@@ -61,26 +67,64 @@ def _distribution() -> str:
     return names[0] if names else "testmatrix"
 
 
+def _error(args: argparse.Namespace | None, lines: list[str], code: int = 2) -> int:
+    """Report a refusal: one `testmatrix: error:` line each on stderr, or with
+    --json one JSON object on stdout, {"error": first line, "lines": all}."""
+    if args is not None and getattr(args, "json", False) is True:
+        print(json.dumps({"error": lines[0] if lines else "", "lines": lines}))
+    else:
+        for line in lines:
+            print(f"testmatrix: error: {line}", file=sys.stderr)
+    return code
+
+
+def _parse(
+    parser: argparse.ArgumentParser, argv: list[str] | None
+) -> argparse.Namespace | int:
+    """The parsed arguments; where --json was asked for, a usage error as JSON
+    (argparse writes its own to stderr and exits 2)."""
+    given = sys.argv[1:] if argv is None else argv
+    if "--json" not in given:
+        return parser.parse_args(argv)
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            return parser.parse_args(argv)
+    except SystemExit as exc:
+        if not exc.code:  # --help, --version: their own output, already written
+            raise
+        lines = said.getvalue().splitlines()
+        errors = [
+            line.split(": error: ", 1)[1] for line in lines if ": error: " in line
+        ]
+        code = exc.code if isinstance(exc.code, int) else 2
+        print(
+            json.dumps({"error": errors[-1] if errors else lines[-1], "lines": errors})
+        )
+        return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
+    if isinstance(args, int):
+        return args
     try:
         return args.func(args)
     except TestmatrixError as exc:
-        for line in str(exc).splitlines():
-            print(f"testmatrix: error: {line}", file=sys.stderr)
-        return 2
+        return _error(args, str(exc).splitlines())
     except ModuleNotFoundError as exc:
         extra = EXTRAS.get((exc.name or "").split(".")[0])
         if extra is None:
             raise
-        print(
-            f"testmatrix: error: 'testmatrix {args.command}' needs the optional "
-            f"'{extra}' dependencies (no module {exc.name}): "
-            f"pip install '{_distribution()}[{extra}]'",
-            file=sys.stderr,
+        return _error(
+            args,
+            [
+                f"'testmatrix {args.command}' needs the optional '{extra}' "
+                f"dependencies (no module {exc.name}): "
+                f"pip install '{_distribution()}[{extra}]'"
+            ],
         )
-        return 2
     except BrokenPipeError:
         # the reader left (`testmatrix explain | head`): end quietly, as a process
         # killed by SIGPIPE does, without a traceback at exit

@@ -33,6 +33,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "/vllm-workspace/tests, or what the pipeline header says)",
     )
     p.add_argument(
+        "--baseline",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help="an earlier version of the same CI files (test_areas directory and/or "
+        "test-amd.yaml): AMD jobs that ran tests then and run none now, and test "
+        "files an AMD job ran then that none runs now, are findings",
+    )
+    p.add_argument(
         "--json", action="store_true", help="findings, unchecked commands and totals"
     )
     p.set_defaults(func=run)
@@ -50,6 +59,20 @@ def run(args: argparse.Namespace) -> int:
         default_working_dir=args.default_working_dir,
     )
     result = vllmcheck.check(workspace, plan)
+    baseline = getattr(args, "baseline", None)
+    if baseline:
+        from testmatrix.vllm import coverage
+
+        before = vllmcheck.read_plan(
+            [Path(p) for p in baseline],
+            workspace,
+            checkout_root=args.checkout_root,
+            default_working_dir=args.default_working_dir,
+        )
+        result.findings += coverage.lost(
+            coverage.coverage(vllmcheck.Matcher(workspace, before), before),
+            coverage.coverage(vllmcheck.Matcher(workspace, plan), plan),
+        )
     if args.json:
         print(
             json.dumps(

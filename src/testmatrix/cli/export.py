@@ -9,7 +9,7 @@ from pathlib import Path
 from testmatrix.cli import check_vllm
 from testmatrix.cli.output import write_output
 from testmatrix.config.loader import load_workspace
-from testmatrix.errors import UsageError
+from testmatrix.errors import TestmatrixError, UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -126,7 +126,21 @@ def _export_vllm(args: argparse.Namespace) -> int:
         checkout_root=args.checkout_root,
         default_working_dir=args.default_working_dir,
     )
-    result = vllmexport.export(workspace, plan, paths, args.style or "nox")
+    result = vllmexport.export(
+        workspace, plan, paths, args.style or "nox", force=args.force
+    )
+    if result.refused:
+        raise TestmatrixError(
+            "\n".join(
+                [
+                    *result.refused,
+                    f"{len(result.refused)} AMD jobs would lose tests they run; "
+                    "nothing written (--force removes them)",
+                ]
+            )
+        )
+    for line in result.removed:
+        print(f"removed (--force): {line}")
     for note in result.notes:
         print(f"note: {note}")
     for line in result.rewritten:

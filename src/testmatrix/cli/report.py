@@ -36,6 +36,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with no summary at all, write a matrix that says so (exit 0)",
     )
+    p.add_argument(
+        "--history",
+        nargs="?",
+        const="",
+        metavar="DB",
+        help="put each red cell's streak from this history beside it; with --html, "
+        "build the site from the history's builds (no DB: --db, else the default "
+        "history, see `testmatrix history --help`)",
+    )
+    p.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help="the history --history reads: a SQLite file or a postgresql:// URL",
+    )
     dashboard.add_arguments(p)
     p.set_defaults(func=run)
 
@@ -45,6 +59,13 @@ def run(args: argparse.Namespace) -> int:
 
     from testmatrix.results import reports
 
+    db = _history_db(args)
+    if db is not None and dashboard.requested(args) and not args.summaries:
+        expected = None
+        if args.expected:
+            workspace = load_workspace(args.root, check_paths=False)
+            expected = [(k.target, k.suite) for k in sessions(workspace).values()]
+        return dashboard.run_history(args, db, expected)
     patterns = args.summaries or ["reports/*/summary*.json"]
     paths: list[Path] = []
     for pattern in patterns:
@@ -63,7 +84,12 @@ def run(args: argparse.Namespace) -> int:
     from testmatrix.results.checks import read_checked
 
     summaries, bad = read_checked(paths)
-    text = reports.matrix(summaries, expected)
+    streaks = None
+    if args.history is not None:
+        from testmatrix.history.command import report_streaks
+
+        streaks = report_streaks(db or "", args.root)
+    text = reports.matrix(summaries, expected, streaks)
     if bad:  # reported, not fatal: the annotation still shows every good summary
         text += (
             "\n"
@@ -77,3 +103,19 @@ def run(args: argparse.Namespace) -> int:
     for line in bad:
         print(f"testmatrix: error: {line}", file=sys.stderr)
     return 2 if bad else 0  # bad input, as every other; the matrix is written
+
+
+def _history_db(args: argparse.Namespace) -> str | None:
+    """The history --history names ('' for the default one), None without it."""
+    if args.history is None:
+        if args.db is not None:
+            raise TestmatrixError("--db without --history: give --history too")
+        return None
+    if args.history and args.db and args.history != args.db:
+        raise TestmatrixError("--history DB and --db name two histories: give one")
+    if args.history or args.db:
+        return args.history or args.db
+    from testmatrix.config.loader import find_root
+    from testmatrix.history.store import default_path
+
+    return default_path(find_root(args.root or Path.cwd()))

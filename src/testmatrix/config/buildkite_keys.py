@@ -165,6 +165,7 @@ BUILDKITE = Table(
     elsewhere={
         "pipeline": "[workspace.buildkite]",
         "annotate": "[workspace.buildkite]",
+        "history": "[workspace.buildkite]",
     },
 )
 WORKSPACE_BUILDKITE = Table(
@@ -183,6 +184,13 @@ WORKSPACE_BUILDKITE = Table(
             "summary into the platform x suite matrix and posts it with "
             "buildkite-agent annotate, even when jobs failed.",
             default=_workspace_default("annotate"),
+        ),
+        "history": Key(
+            Choice("history store", ("artifact", "postgresql")),
+            "Whether the pipeline's last step records the build in the history "
+            "(docs/history.md): 'artifact' carries a SQLite file from the build "
+            "named by $TESTMATRIX_HISTORY_FROM to this one, 'postgresql' writes to "
+            "the URL in $TESTMATRIX_HISTORY_DB. Unset: off.",
         ),
     },
     rules=BUILDKITE_RULES,

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import IO
 
 from testmatrix import __version__
+from testmatrix.errors import TestmatrixError
+from testmatrix.jsonio import read_bytes
 
 FORMAT = "testmatrix-cache/1"
 KINDS = ("sessions", "workspace")  # one file each
@@ -45,9 +47,9 @@ def read_files(skiplist_dir: Path) -> dict[str, bytes] | None:
             for name in sorted(names):
                 if name.endswith(".toml"):
                     path = os.path.join(dirpath, name)
-                    with open(path, "rb") as handle:
-                        files[path] = handle.read()
-    except OSError:
+                    # bounded, and no FIFO or device: the reader says what is wrong
+                    files[path] = read_bytes(Path(path), "skiplist")
+    except (OSError, TestmatrixError):
         return None
     return files
 

@@ -68,8 +68,27 @@ class Text(Kind):
     def accepts(self, value: object) -> bool:
         return isinstance(value, str) and bool(value.strip())
 
+    def convert(
+        self, value: object, subject: str, fail: Fail, expect: str | None = None
+    ) -> Any:
+        if isinstance(value, str) and "\0" in value:
+            fail((), no_nul(subject, value))
+            return None
+        return super().convert(value, subject, fail, expect)
+
     def json(self) -> dict[str, Any]:
         return {"type": "string", "pattern": r"\S"}
+
+
+def no_nul(subject: str, value: str) -> str:
+    # a path, an argument or an environment value with NUL reaches the OS as a
+    # ValueError (embedded null byte) when the session runs: said here instead
+    # the value itself is not shown: its NUL would reach the terminal
+    del value
+    return (
+        f"{subject} holds a NUL byte, which no path, argument or environment "
+        "variable can hold"
+    )
 
 
 class Pattern(Kind):
@@ -500,18 +519,14 @@ class ScalarMap(Kind):
             if self.names is not None and not self.names.accepts(name):
                 fail((name,), f"{subject} names '{name}', not {self.names.expect}")
                 good = False
-            if not isinstance(item, SCALAR_TYPES):
+            if isinstance(item, str) and "\0" in item:
+                fail((name,), no_nul(f"{subject} '{name}'", item))
+                good = False
+            elif not isinstance(item, SCALAR_TYPES):
                 wanted = "a string, number or boolean"
                 fail(
                     (name,),
                     f"{subject} must map '{name}' to {wanted}, got {show(item)}",
-                )
-                good = False
-            elif self.as_strings and "\0" in _as_env(item):
-                fail(
-                    (name,),
-                    f"{subject} maps '{name}' to a string with a NUL byte, which no "
-                    "process environment can hold",
                 )
                 good = False
         if not good:

@@ -47,8 +47,8 @@ from testmatrix.core.names import (
     variant_description,
 )
 from testmatrix.core.runs import expand
-from testmatrix.errors import ConfigError, Problem, unknown
-from testmatrix.jsonio import NotText, decode
+from testmatrix.errors import ConfigError, Problem, TestmatrixError, unknown
+from testmatrix.jsonio import NotText, decode, read_bytes
 
 VISIBLE_DEVICES = {
     "rocm": "HIP_VISIBLE_DEVICES",
@@ -116,12 +116,12 @@ class Reader:
     def read(self, path: Path) -> Located | None:
         rel = self.rel(path)
         try:
-            text = decode(path.read_bytes(), rel, "skiplist")
-        except OSError as exc:
-            self.problems.append(Problem(rel, None, f"cannot read: {exc.strerror}"))
-            return None
+            text = decode(read_bytes(path, "skiplist", shown=rel), rel, "skiplist")
         except NotText as exc:
             self.problems.append(Problem(rel, exc.line, exc.detail))
+            return None
+        except TestmatrixError as exc:  # unreadable, too big, not a regular file
+            self.problems.append(Problem(rel, None, str(exc).removeprefix(f"{rel}: ")))
             return None
         try:
             data = tomlpos.parse(text)
@@ -218,6 +218,7 @@ class Reader:
             "reports_dir": reports_dir or workspace["reports_dir"],
             "pipeline": buildkite.pop("pipeline"),
             "annotate": buildkite.pop("annotate"),
+            "history": buildkite.pop("history"),
             "buildkite": buildkite_settings(buildkite),
             **github_layer(workspace["github"], workspace=True),
         }

@@ -325,3 +325,20 @@ def line_of(positions: dict[Key, int], *keys: str | int) -> int:
             return positions[path]
         path = path[:-1]
     return 1
+
+
+def header_lines(text: str) -> list[tuple[int, tuple[str | int, ...]]]:
+    """(line, key path) of every table header, array-of-tables with their index:
+    where a `[[...]]` entry starts and the next table begins. Raises Doubt where
+    the text is not plainly TOML (an editor must not guess)."""
+    out: list[tuple[int, tuple[str | int, ...]]] = []
+    counts: dict[Key, int] = {}
+    for event in _Scan(text).events():
+        if event[0] == "header":
+            _, line, _, names, array = event
+            if array:
+                index = counts.get(names, 0)
+                counts[names] = index + 1
+                names = names + (index,)
+            out.append((line, names))
+    return out

@@ -474,6 +474,9 @@ class Workspace:
     reports_dir: str = "reports"
     pipeline: str = ".buildkite/pipeline.yml"
     annotate: bool = True  # the pipeline's last step posts the merged matrix
+    # the last step records the build in the history: "artifact" (a SQLite file
+    # carried from build to build) or "postgresql" ($TESTMATRIX_HISTORY_DB); None: off
+    history: str | None = None
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
     workflow: str = ".github/workflows/testmatrix.yml"  # export --format github
     github: GithubSettings = field(default_factory=GithubSettings)

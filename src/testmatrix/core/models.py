@@ -48,13 +48,17 @@ class ModelFinder:
         return why
 
     def in_params(self, test: TestCase) -> Found:
-        """The values of a test's parameters that are its models, with why (once
-        per combination of values: a parametrization repeats them)."""
-        key = (test.params, test.param_names)
+        """The values of a test's parameters that are its models, with why."""
+        return self.in_values(test.params, test.param_names)
+
+    def in_values(self, params: tuple[str, ...], names: tuple[str, ...]) -> Found:
+        """`in_params` from the values and their names (once per combination of
+        values: a parametrization repeats them)."""
+        key = (params, names)
         found = self._by_params.get(key)
         if found is None:
-            names = test.param_names or ("",) * len(test.params)
-            pairs = zip(names, test.params, strict=True)
+            names = names or ("",) * len(params)
+            pairs = zip(names, params, strict=True)
             found = tuple(
                 (value, why)
                 for name, value in pairs

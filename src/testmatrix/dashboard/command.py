@@ -39,6 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "'latest')",
     )
     group.add_argument(
+        "--last",
+        metavar="N",
+        type=int,
+        default=30,
+        help="with --history: the history's last N builds (default 30)",
+    )
+    group.add_argument(
         "--force",
         action="store_true",
         help="write into a non-empty DIR that no earlier dashboard wrote (same-named "
@@ -83,6 +90,35 @@ def run(
     builds: list[Path | list[Path]] = [*args.build, summaries]
     labels = [b.resolve().name for b in args.build] + [label]
     data = from_summaries(builds, labels)
+    written = write_site(data, args.html, force=args.force, expected=expected or ())
+    print(f"wrote {args.html / 'index.html'} ({len(written)} files)")
+    return 0
+
+
+def run_history(
+    args: argparse.Namespace, db: str, expected: Sequence[tuple[str, str]] | None
+) -> int:
+    """Write the site of the history's last builds (--html DIR --history)."""
+    from testmatrix.dashboard.fromhistory import from_history
+    from testmatrix.dashboard.historystore import StoreSource
+    from testmatrix.dashboard.site import write_site
+    from testmatrix.history.store import open_store
+
+    if args.build or args.build_label:
+        raise TestmatrixError(
+            "--build and --build-label name summaries' builds: with --history the "
+            "builds are the history's"
+        )
+    if not 1 <= args.last <= 1000:
+        raise TestmatrixError(f"--last {args.last}: give 1 to 1000 builds")
+    store = open_store(db, create=False)
+    try:
+        source = StoreSource(store)
+        if not source.builds(1):
+            raise TestmatrixError(f"{store.name}: no build in the history to show")
+        data = from_history(source, args.last)
+    finally:
+        store.close()
     written = write_site(data, args.html, force=args.force, expected=expected or ())
     print(f"wrote {args.html / 'index.html'} ({len(written)} files)")
     return 0

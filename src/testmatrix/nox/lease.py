@@ -13,6 +13,12 @@ again. It never holds some GPUs while it waits for others, so two sessions canno
 deadlock, and one scan at a time means no scan sees GPUs another one holds only for
 the moment it looks.
 
+No other local user can break a lease: a lease directory must be the user's own or
+root's, and one that others may write to must be sticky (so only a file's owner, the
+directory's owner or root may remove a file in it); there, a lock file must be the
+user's or root's (root takes another user's over before using it), and a lock counts
+only while its file is still the one at its path.
+
 The lease lasts as long as the test process, whatever happens to nox. nox's
 session.run closes every inherited descriptor (subprocess.Popen, close_fds), so pytest
 cannot simply inherit the session's locks. Instead the session takes each lock
@@ -121,8 +127,45 @@ def _make_shared_dir(path: Path) -> None:
     path.chmod(0o1777)
 
 
+def _user_name(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:  # a container's uid with no passwd entry
+        return f"uid {uid}"
+
+
+def check_dir(path: Path) -> bool:
+    """Refuse a lease directory in which another user could remove or replace a held
+    lock file; True where others may create files in it (sticky, like /tmp)."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise TestmatrixError(
+            f"GPU lease directory {path} cannot be read: {exc.strerror}"
+        ) from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise TestmatrixError(f"GPU lease directory {path} is not a directory")
+    if info.st_uid not in (os.getuid(), 0):
+        # its owner may remove any file in it, sticky bit or not
+        raise TestmatrixError(
+            f"GPU lease directory {path} belongs to {_user_name(info.st_uid)}, who "
+            f"could remove the leases in it; use one of your own or root's "
+            f"({ENV_LEASE_DIR})"
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    shared = bool(mode & 0o022)
+    if shared and not mode & stat.S_ISVTX:
+        raise TestmatrixError(
+            f"GPU lease directory {path} is writable by others and not sticky (mode "
+            f"{mode:04o}): anyone could remove a held lease; chmod +t it, or use "
+            f"another ({ENV_LEASE_DIR})"
+        )
+    return shared
+
+
 def lease_dir(configured: str | None = None) -> Path:
-    """$TESTMATRIX_LEASE_DIR, else `[workspace] lease_dir`, else the host-wide one."""
+    """$TESTMATRIX_LEASE_DIR, else `[workspace] lease_dir`, else the host-wide one;
+    refused where another user could break a lease in it."""
     chosen = os.environ.get(ENV_LEASE_DIR) or configured
     path = Path(chosen) if chosen else default_lease_dir()
     try:
@@ -130,6 +173,7 @@ def lease_dir(configured: str | None = None) -> Path:
             path.mkdir(parents=True, exist_ok=True)
         else:
             _make_shared_dir(path)
+        check_dir(path)
         # A probe of its own: parallel sessions check the same directory at once.
         with tempfile.TemporaryFile(dir=path):
             pass
@@ -140,12 +184,13 @@ def lease_dir(configured: str | None = None) -> Path:
     return path
 
 
-def _open_lock_file(path: Path) -> tuple[int, bool]:
+def _open_lock_file(path: Path, shared: bool) -> tuple[int, bool]:
     """Open (creating if need be) a lock file every user can lock; (fd, writable).
 
     An existing file is opened without O_CREAT: with fs.protected_regular, O_CREAT on
     another user's file in a sticky directory fails. A new one is made world-writable
-    whatever the umask. Links are not followed: the directory is world-writable.
+    whatever the umask. Links are not followed: the directory is world-writable. In a
+    `shared` directory a file must be ours or root's (root takes others' over).
     """
     flags = os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
@@ -162,15 +207,52 @@ def _open_lock_file(path: Path) -> tuple[int, bool]:
             os.fchmod(fd, 0o666)
             return fd, True
         except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise TestmatrixError(
-                    f"GPU lease file {path} is a symbolic link; remove it"
-                ) from None
-            raise
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _unusable(path, exc) from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             os.close(fd)
             raise TestmatrixError(f"GPU lease file {path} is not a regular file")
+        if shared and info.st_uid not in (os.getuid(), 0):
+            if os.getuid() != 0:
+                os.close(fd)
+                raise _untrusted(path, info.st_uid)
+            # root makes it root's: from now on no user but root can remove it
+            os.fchown(fd, 0, 0)
+            os.fchmod(fd, 0o666)
+            writable = True
         return fd, writable
+
+
+def _unusable(path: Path, exc: OSError) -> TestmatrixError:
+    if exc.errno == errno.ELOOP:
+        return TestmatrixError(f"GPU lease file {path} is a symbolic link; remove it")
+    try:
+        owner = f" (it belongs to {_user_name(path.lstat().st_uid)})"
+    except OSError:
+        owner = ""
+    return TestmatrixError(
+        f"GPU lease file {path} cannot be opened: {exc.strerror}{owner}; remove it "
+        f"or set {ENV_LEASE_DIR}"
+    )
+
+
+def _untrusted(path: Path, uid: int) -> TestmatrixError:
+    return TestmatrixError(
+        f"GPU lease file {path} was made by {_user_name(uid)}, who could remove it "
+        f"while this session holds it; not trusted: let its owner or root remove it, "
+        f"or set {ENV_LEASE_DIR} to a directory of your own"
+    )
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file `fd` has open (not removed or replaced
+    between the open and the lock)."""
+    try:
+        now = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _try_lock(fd: int, operation: int) -> bool:
@@ -294,8 +376,25 @@ def _check_count(count: object, available: int, who: str) -> None:
         )
 
 
+def _lock_file(path: Path, shared: bool) -> tuple[int, bool, bool]:
+    """(fd, writable, locked): the file at `path` locked exclusively if free; a
+    file removed or replaced before the lock took is opened again."""
+    while True:
+        fd, writable = _open_lock_file(path, shared)
+        if not _try_lock(fd, fcntl.LOCK_EX):
+            return fd, writable, False
+        if _same_file(fd, path):
+            return fd, writable, True
+        os.close(fd)  # a lock on a file no longer there leases nothing
+
+
 def _take(
-    gpus: list[str], directory: Path, count: int, scan: int, holder: str
+    gpus: list[str],
+    directory: Path,
+    count: int,
+    scan: int,
+    holder: str,
+    shared: bool,
 ) -> tuple[list[str], list[int]] | list[str] | None:
     """One all-or-nothing try: (GPUs, fds) taken; else who holds the busy ones; None
     where another session is scanning right now."""
@@ -305,8 +404,8 @@ def _take(
     busy: list[str] = []
     try:
         for gpu in gpus:
-            fd, writable = _open_lock_file(directory / f"gpu{gpu}.lock")
-            if _try_lock(fd, fcntl.LOCK_EX):
+            fd, writable, locked = _lock_file(directory / f"gpu{gpu}.lock", shared)
+            if locked:
                 taken.append((gpu, fd, writable))
                 if len(taken) == count:
                     break
@@ -348,10 +447,11 @@ def acquire(
     _check_count(count, len(gpus), holder or "this session")
     started = time.monotonic()
     waiting = False
-    scan, _ = _open_lock_file(directory / "scan.lock")
+    shared = check_dir(directory)
+    scan, _ = _open_lock_file(directory / "scan.lock", shared)
     try:
         while True:
-            got = _take(gpus, directory, count, scan, holder)
+            got = _take(gpus, directory, count, scan, holder, shared)
             if isinstance(got, tuple):
                 taken, fds = got
                 lease = ",".join(taken)

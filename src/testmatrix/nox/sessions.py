@@ -15,12 +15,14 @@ pytest starts.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import shlex
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
 
 import nox
 from nox.virtualenv import PassthroughEnv
@@ -60,7 +62,7 @@ class LazyWorkspace:
         try:
             return self.load()
         except TestmatrixError as exc:
-            session.error(str(exc))
+            refuse(session, str(exc))
 
     def __getattr__(self, name: str) -> Any:
         # what register() returned before it was lazy: the workspace itself
@@ -75,14 +77,76 @@ def _lazy(workspace: Workspace | LazyWorkspace) -> LazyWorkspace:
     return LazyWorkspace(workspace.root, workspace)
 
 
+PREPARED = ".testmatrix-prepared"  # in a virtualenv testmatrix installed into
+# What a pytest run with the plugin imports, at startup or (reports: filelock) when
+# it configures; checked in the session's interpreter, one line if missing.
+NEEDED = ("pytest", "testmatrix.plugin", "testmatrix.results.reports")
+PROBE = (
+    f"import sys\ntry:\n import {', '.join(NEEDED)}\n"
+    "except ImportError as exc:\n print(exc)\n sys.exit(3)"
+)
+
+
 def _has_venv(session: nox.Session) -> bool:
     return not isinstance(session.virtualenv, PassthroughEnv)
+
+
+def _venv_path(session: nox.Session) -> Path | None:
+    venv = getattr(session, "virtualenv", None)
+    location = getattr(venv, "location", None)
+    return Path(location) if location and _has_venv(session) else None
+
+
+def refuse(session: nox.Session, message: str) -> NoReturn:
+    """Stop the session with one line; a virtualenv nox made for it and testmatrix
+    never filled goes too, so that `nox -R` does not reuse it empty."""
+    venv = _venv_path(session)
+    made = venv is not None and (venv / "pyvenv.cfg").is_file()
+    if made and venv is not None and not (venv / PREPARED).exists():
+        shutil.rmtree(venv, ignore_errors=True)
+    session.error(message)
+
+
+def pytest_argv(session: nox.Session) -> list[str]:
+    """How the session starts pytest: the virtualenv's, or with --no-venv this
+    interpreter's (not the first `pytest` on PATH, which may be another Python's)."""
+    return ["pytest"] if _has_venv(session) else [sys.executable, "-m", "pytest"]
+
+
+def _check_installed(session: nox.Session) -> None:
+    """One line where the session's interpreter cannot run testmatrix's plugin (a
+    dependency missing, or testmatrix itself), instead of pytest's INTERNALERROR."""
+    if _has_venv(session):
+        said = session.run(
+            "python", "-c", PROBE, silent=True, success_codes=[0, 3], log=False
+        )
+        where = "this session's virtualenv"
+        fix = "install it there (nox without -R/--no-install rebuilds it)"
+    else:
+        try:
+            for module in NEEDED:
+                importlib.import_module(module)
+            said = ""
+        except ImportError as exc:
+            said = str(exc)
+        where = f"this interpreter ({sys.executable}; --no-venv)"
+        fix = (
+            "pip install pytest-testmatrix into it, or run the session without "
+            "--no-venv"
+        )
+    if isinstance(said, str) and said.strip():
+        problem = said.strip().splitlines()[-1]
+        refuse(
+            session,
+            f"testmatrix is not installed in {where}: {problem}; {fix}",
+        )
 
 
 def prepare(session: nox.Session, workspace: Workspace, extras: str = "") -> None:
     """Install the workspace, and the testmatrix that runs this session (the same
     version, from the same place), into a fresh virtualenv; leave a prebuilt image
-    alone."""
+    alone. Either way, testmatrix must import in the session's interpreter."""
+    venv = _venv_path(session)
     if _has_venv(session):
         from testmatrix.core.session import install_args
         from testmatrix.system.installed import is_own_project, origin
@@ -95,6 +159,9 @@ def prepare(session: nox.Session, workspace: Workspace, extras: str = "") -> Non
             "no virtualenv (--no-venv): using this interpreter's packages as they are; "
             "nothing installed"
         )
+    _check_installed(session)
+    if venv is not None and venv.is_dir():
+        (venv / PREPARED).touch()
 
 
 def _lease(
@@ -123,7 +190,7 @@ def _run_suite(session: nox.Session, workspace: Workspace, key: SessionKey) -> N
     platform = workspace.platforms.get(key.platform)
     suite = workspace.suites.get(key.suite)
     if platform is None or suite is None:  # the skiplists changed since nox -l
-        session.error(f"session {key.name} is no longer declared by the skiplists")
+        refuse(session, f"session {key.name} is no longer declared by the skiplists")
     try:
         commands = session_commands(
             workspace,
@@ -133,7 +200,7 @@ def _run_suite(session: nox.Session, workspace: Workspace, key: SessionKey) -> N
             posargs=session.posargs,
         )
     except TestmatrixError as exc:
-        session.error(str(exc))
+        refuse(session, str(exc))
     prepare(session, workspace)
     first = commands[0]
     if first.applied:
@@ -172,6 +239,9 @@ def _run_one(
     if command.runs > 1:
         session.log(f"run {command.run} of {command.runs}")
     session.log("pytest command: pytest " + shlex.join(command.argv))
+    pytest = pytest_argv(session)
+    if pytest[0] != "pytest":
+        session.log(f"pytest runs as {shlex.join(pytest)}: this interpreter's")
     env = dict(command.env)
     if lease is not None:
         env[platform.visible_devices_env] = lease.gpu
@@ -181,9 +251,9 @@ def _run_one(
         )
     try:
         if lease is None:
-            session.run("pytest", *command.argv, env=env)
+            session.run(*pytest, *command.argv, env=env, external=True)
         else:  # under `hold`, pytest holds the lease too, so it outlives nox
-            held = lease.wrap(["pytest", *command.argv], env)
+            held = lease.wrap([*pytest, *command.argv], env)
             session.run(*held, env=env, external=True)
     except CommandFailed:
         if command.runs == 1:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from testmatrix.core.fate import MarkerUse, TestCase
+from testmatrix.core.models import ModelFinder
 from testmatrix.plugin.constants import ConstantReader
 
 # pytest's own marks never name models; reading their long argument lists is waste
@@ -109,7 +110,9 @@ class CaseReader:
     `relevant`: the markers some entry uses (None: every marker, for explain and
     lint); `selection`: the marker names -m reads; `keywords`: the names -k reads
     (costly: only where a suite uses -k); `arguments`: the marks' keyword
-    arguments, which -m's `name(k=v)` reads."""
+    arguments, which -m's `name(k=v)` reads; `models`: which parameter values are
+    models (the module constants a test names are read only where neither its
+    markers nor its parameters name one; None: always)."""
 
     def __init__(
         self,
@@ -119,6 +122,7 @@ class CaseReader:
         selection: bool = True,
         keywords: bool = True,
         arguments: bool = False,
+        models: ModelFinder | None = None,
     ):
         self.root = root
         self.relevant = relevant
@@ -126,6 +130,7 @@ class CaseReader:
         self.keywords = keywords
         self.arguments = arguments
         self.constants = ConstantReader(self._shown)
+        self.models = models
         # Caches keyed by the id of a node, a Mark or a parameter value. Each entry
         # holds its object, so the object lives as long as the cache and no other
         # object can take its id: a hit is always the object asked about.
@@ -233,8 +238,14 @@ class CaseReader:
                 if more:
                     values += more
                     where += source
-        # module constants the test names: only a marked test's model is sought
-        constants = self.constants.read(item)
+        # the module constants the test names, where nothing else names a model
+        # (models_of reads them last): parsing source is per module, not free
+        constants: tuple[tuple[str, str, str], ...] = ()
+        models = self.models
+        if not all(use.models for use in uses) and (
+            models is None or not models.in_values(values, where)
+        ):
+            constants = self.constants.read(item)
         return TestCase(
             item.nodeid, path, tuple(uses), values, where, marks, names, args, constants
         )

@@ -70,8 +70,12 @@ def problem(data: object) -> str | None:
         found = _counts_problem(f"models.{model[:40]}", outcomes)
         if found:
             return found
-    if not isinstance(data.get("entries", {}), dict):
+    entries = data.get("entries", {})
+    if not isinstance(entries, dict):
         return "'entries' must be a table"
+    for where, entry in entries.items():
+        if not _name(where) or not isinstance(entry, dict):
+            return f"'entries.{where[:40]}' must be a table (the entry's record)"
     shard = data.get("shard")
     if shard is not None and not (
         isinstance(shard, dict)

@@ -185,12 +185,14 @@ def _cell(summary: Summary) -> str:
 
 
 def matrix(
-    summaries: list[Summary], expected: list[tuple[str, str]] | None = None
+    summaries: list[Summary],
+    expected: list[tuple[str, str]] | None = None,
+    streaks: Mapping[tuple[str, str], str] | None = None,
 ) -> str:
     """Markdown for `buildkite-agent annotate`: suites by targets (platforms and
     variants), one cell per session (its shards merged), then which models ran on
     which target. `expected` (target, suite) sessions that sent no summary show as
-    such."""
+    such; `streaks` (the history's) are put beside red cells."""
     sessions = merged(summaries)
     wanted = set(expected or ())
     targets = sorted({t for t, _ in sessions} | {t for t, _ in wanted})
@@ -209,7 +211,11 @@ def matrix(
         for target in targets:
             summary = sessions.get((target, suite))
             if summary is not None:
-                row.append(_cell(summary))
+                cell = _cell(summary)
+                note = (streaks or {}).get((target, suite))
+                if note and summary["exitstatus"]:  # the history: since when red
+                    cell += " (" + note.replace("|", "/").replace("<", "&lt;") + ")"
+                row.append(cell)
             elif (target, suite) in wanted:
                 row.append(":warning: no summary")
             else:

@@ -13,6 +13,7 @@ from testmatrix.core import options as opt
 from testmatrix.core.expression import Expression
 from testmatrix.core.fate import TestCase
 from testmatrix.core.model import Workspace
+from testmatrix.core.models import ModelFinder
 from testmatrix.errors import TestmatrixError
 from testmatrix.plugin.items import CaseReader
 
@@ -45,8 +46,13 @@ class _Recorder:
         arguments = any(
             Expression.compile(s.markexpr).calls for s in suites if s.markexpr
         )
+        models = ModelFinder(self.workspace)  # constants only where needed
         read = CaseReader(
-            root, selection=selection, keywords=keywords, arguments=arguments
+            root,
+            selection=selection,
+            keywords=keywords,
+            arguments=arguments,
+            models=models,
         ).read
         self.cases = [read(item) for item in items]
 

@@ -31,6 +31,9 @@ from testmatrix.vllm import proof as importproof
 from testmatrix.vllm.planmodel import ImportPlan, Instance
 
 AMD, NVIDIA = "rocm", "cuda"
+# the kinds of finding that are not an AMD job disagreeing with the skiplists: an
+# NVIDIA job without its twin, coverage lost since the baseline (--baseline)
+NOT_DISAGREEING = ("no-twin", "lost-job", "lost-files")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Finding:
     line: int
     label: str
     target: str
-    kind: str  # "differs", "no-session", "no-suite", "missing-path", "no-twin"
+    kind: str  # "differs", "no-session", "no-suite", "missing-path", "no-twin",
+    # "lost-job", "lost-files"
     message: str
 
     def text(self) -> str:
@@ -71,7 +75,9 @@ class Check:
 
     def totals(self) -> dict[str, Any]:
         kinds = Counter(f.kind for f in self.findings)
-        amd = {f.file + str(f.line) for f in self.findings if f.kind != "no-twin"}
+        amd = {
+            f.file + str(f.line) for f in self.findings if f.kind not in NOT_DISAGREEING
+        }
         return {
             "amd_jobs": self.amd_jobs,
             "amd_agree": self.amd_agree,
@@ -359,12 +365,15 @@ def lines(result: Check) -> list[str]:
     totals = result.totals()
     out = [f.text() for f in result.findings]
     out += result.unchecked
+    kinds = totals["by_kind"]
+    lost = kinds.get("lost-job", 0) + kinds.get("lost-files", 0)
+    since = f"{lost} losing coverage since the baseline; " if lost else ""
     out.append(
         f"testmatrix check-vllm: {totals['amd_jobs']} AMD jobs: "
         f"{totals['amd_agree']} agree with the skiplists, "
         f"{totals['amd_disagree']} disagree; {totals['nvidia_jobs']} NVIDIA jobs: "
         f"{totals['nvidia_without_twin']} without the AMD twin the skiplists "
-        f"expect; {totals['unchecked_commands']} commands not checked; "
+        f"expect; {since}{totals['unchecked_commands']} commands not checked; "
         f"{totals['findings']} findings"
     )
     return out

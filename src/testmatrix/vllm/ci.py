@@ -38,6 +38,7 @@ from testmatrix.ci.shell import (
 )
 from testmatrix.ci.yamlsrc import (
     Source,
+    check_expansion,
     command_nodes,
     comment,
     compose,
@@ -119,6 +120,7 @@ def _read_file(
 
     name = _shown(path, base)
     text, root = compose(path, name)
+    check_expansion(root, name)
     shown = Path(name)  # what messages call the file
     if not isinstance(root, yaml.MappingNode):
         raise TestmatrixError(f"{name}:1: not a vLLM CI file: expected a mapping")
@@ -319,9 +321,31 @@ class _Reader:
         if others:
             names = ", ".join(f"'{k}'" for k in others)
             jobs[0] = citext.with_note(jobs[0], f"mirror {names} is not imported")
-        if "amd" not in mirror:
-            return jobs
-        amd = mirror["amd"] or {}
+        if "amd" in mirror:
+            jobs.append(
+                self.mirror_amd(
+                    node, data, mirror_node, label, notes, env, working_dir, gpus
+                )
+            )
+        return jobs
+
+    def mirror_amd(
+        self,
+        node: yaml.MappingNode,
+        data: Mapping,
+        mirror_node: yaml.Node,
+        label: str,
+        notes: list[str],
+        env: dict[str, str],
+        working_dir: str,
+        gpus: int,
+    ) -> Job:
+        """A test_areas step's `mirror: amd:` block as the AMD job vLLM's generator
+        makes of it: the step's keys, overridden by the block's own."""
+        amd = data["mirror"]["amd"] or {}
+        commands_node = mapping_value(node, "commands") or mapping_value(
+            node, "command"
+        )
         amd_node = mapping_value(mirror_node, "amd") or mirror_node
         if not isinstance(amd, dict):
             raise self.error(amd_node, f"'mirror: amd' must be a mapping, got {amd!r}")
@@ -340,29 +364,26 @@ class _Reader:
         pool = self.text(amd_node, amd, "device")
         variant, pool_gpus, template = citext.pool(pool)
         gpus = pool_gpus or self.integer(amd_node, amd, "num_devices") or gpus
-        jobs.append(
-            self.job(
-                node,
-                merged,
-                label=str(amd.get("label") or label).strip(),
-                group="Hardware-AMD Tests",
-                platform="rocm",
-                variant=variant,
-                device=pool,
-                gpus=gpus,
-                working_dir=working_dir,
-                env={**env, **self.env(amd_node, amd)},
-                commands=commands_node,
-                notes=amd_notes,
-                location=Location(
-                    self.name, key_line(mirror_node, "amd") or line_of(amd_node)
-                ),
-                mirror_of=Location(self.name, line_of(node)),
-                template=template,
-                gfx=(AMD_GFX[variant],) if variant in AMD_GFX else (),
-            )
+        return self.job(
+            node,
+            merged,
+            label=str(amd.get("label") or label).strip(),
+            group="Hardware-AMD Tests",
+            platform="rocm",
+            variant=variant,
+            device=pool,
+            gpus=gpus,
+            working_dir=working_dir,
+            env={**env, **self.env(amd_node, amd)},
+            commands=commands_node,
+            notes=amd_notes,
+            location=Location(
+                self.name, key_line(mirror_node, "amd") or line_of(amd_node)
+            ),
+            mirror_of=Location(self.name, line_of(node)),
+            template=template,
+            gfx=(AMD_GFX[variant],) if variant in AMD_GFX else (),
         )
-        return jobs
 
     def main_job(
         self,

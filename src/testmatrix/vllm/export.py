@@ -55,13 +55,22 @@ class Export:
     notes: list[str] = field(default_factory=list)
     rewritten: list[str] = field(default_factory=list)  # test-amd steps: what changed
     left: list[str] = field(default_factory=list)  # test-amd steps left as they are
+    # AMD jobs that run tests the export would drop: refused without force
+    refused: list[str] = field(default_factory=list)
+    force: bool = False
+    removed: list[str] = field(default_factory=list)  # the same, done with force
 
 
 def export(
-    workspace: Workspace, plan: ImportPlan, paths: list[Path], style: str = "nox"
+    workspace: Workspace,
+    plan: ImportPlan,
+    paths: list[Path],
+    style: str = "nox",
+    force: bool = False,
 ) -> Export:
     """The new text of every test_areas and test-amd file among `paths` (directories
-    or files)."""
+    or files). An AMD job that runs tests is removed, or loses tests of its own, only
+    with `force`; without it each is listed in `refused`, and left as it is."""
     matcher = Matcher(workspace, plan)
     jobs = {
         str(j.location): j for j in plan.jobs if j.platform != "rocm" or j.mirror_of
@@ -74,7 +83,7 @@ def export(
     by_job: dict[int, list[Instance]] = {}
     for instance in plan.instances:
         by_job.setdefault(id(instance.job), []).append(instance)
-    out = Export()
+    out = Export(force=force)
     for given in paths:
         files = sorted(given.glob("*.y*ml")) if given.is_dir() else [given]
         for path in files:
@@ -142,7 +151,23 @@ def _edit(
             continue
         twin = jobs.get(f"{name}:{_amd_line(node)}") if _amd_line(node) else None
         instances = by_job.get(id(job), [])
-        block = _block(job, twin, instances, matcher, style, out, where)
+        theirs = by_job.get(id(twin), []) if twin is not None else []
+        inherited = {c.line for c in job.commands}
+        own = [i for i in theirs if i.command.line not in inherited]
+        # an AMD job with commands of its own is the sessions of its own tests
+        source = twin if own and twin is not None else job
+        block = _block(source, twin, own or instances, matcher, style, out, where)
+        if block is not None and twin is not None:
+            block = _guarded(block, twin, own, matcher, out)
+        if block is not None and block.keys is not None and own and twin is not None:
+            setup = [c for c in twin.commands if c.kind != "pytest"]
+            if setup:  # said, not dropped silently: a session cannot run them
+                out.notes.append(
+                    f"{twin.location}: AMD job '{twin.label}': its {len(setup)} "
+                    f"commands other than pytest (line {setup[0].line}: "
+                    f"{setup[0].text[:60]}) give way to sessions; the image must "
+                    "provide what they set up"
+                )
         if block is None:
             continue
         edit = _placement(lines, node, block, out, where)
@@ -172,6 +197,7 @@ class _Block:
     """The AMD twin a step should have; None fields: remove the block."""
 
     keys: dict[str, object] | None
+    suites: tuple[str, ...] = ()  # the suites its commands run
 
 
 def _block(
@@ -227,7 +253,45 @@ def _block(
         _runs(matcher.workspace, Target(rocm, best.variant), suite, style)
         for suite in running
     ]
-    return _Block(keys)
+    return _Block(keys, tuple(s.name for s in running))
+
+
+def _guarded(
+    block: _Block,
+    twin: vllmjobs.Job,
+    own: list[Instance],
+    matcher: Matcher,
+    out: Export,
+) -> _Block | None:
+    """The block, unless it drops an AMD job that runs tests, or tests the job runs
+    with commands of its own (`own`), without `force` (then None: left as is)."""
+    where = f"{twin.location}: AMD job '{twin.label}' ({twin.target})"
+    if block.keys is None:
+        if not twin.pytest:
+            return block
+        lost = (
+            f"{where} runs {len(twin.pytest)} pytest commands, but none of its "
+            "suites has a rocm session: export removes its mirror: amd: block"
+        )
+    else:
+        runs = set(block.suites)
+        target, _ = matcher.target(twin)
+        dropped = []
+        for instance in own:
+            found = matcher.match(instance, target) if target else None
+            if found is None or found.suite is None or found.suite.name not in runs:
+                dropped.append(f"line {instance.command.line}")
+        if not dropped:
+            return block
+        lost = (
+            f"{where}: its own pytest commands ({', '.join(dropped)}) run tests no "
+            "session of its new commands runs: export replaces them"
+        )
+    if out.force:
+        out.removed.append(lost)
+        return block
+    out.refused.append(lost)
+    return None
 
 
 def _runs(

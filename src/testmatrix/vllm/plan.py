@@ -25,7 +25,7 @@ import posixpath
 import re
 from collections.abc import Callable
 
-from testmatrix.ci.shell import VALUE_OPTIONS, read_pytest
+from testmatrix.ci.shell import VALUE_OPTIONS, PytestArgs, read_pytest
 from testmatrix.ci.yamlsrc import URL
 from testmatrix.config import schema
 from testmatrix.core import expression
@@ -173,7 +173,6 @@ def _resolve(
         return rel is not None and exists(rel)
 
     call = instance.call = read_pytest(command.argv, is_path)
-    paths: list[str] = []
     why: list[str] = [f"{flag}: {reason}" for flag, reason in call.unmapped]
     if instance.job.nodes > 1:
         why.append(
@@ -185,44 +184,17 @@ def _resolve(
             "no test path: pytest collects its configured testpaths or the "
             "working directory"
         )
-    for written in call.paths:
-        file_part, sep, rest = written.partition("::")
-        if "$" in written:
-            why.append(f"'{written}' names a shell variable, known only when it runs")
-            continue
-        rel = _relative(posixpath.join(command.cwd, file_part), root)
-        if rel is None or rel == ".":
-            why.append(f"'{written}' is outside the checkout or all of it")
-            continue
-        if is_glob(file_part):
-            # the shell expands it before pytest runs; so does the session
-            if glob is None or not glob(rel):
-                why.append(f"'{written}' is a shell glob matching nothing here")
-            else:
-                paths.append(rel + sep + rest)
-            continue
-        if not exists(rel):
-            message = (
-                f"{instance.location}: step '{instance.job.label}': pytest path "
-                f"'{written}' ({rel}) is not in the checkout"
-            )
-            if not allow_partial:
-                errors.append(message)
-            why.append(f"'{written}' ({rel}) is not in the checkout")
-            continue
-        paths.append(rel + sep + rest)  # a node id stays one: a run may name tests
+    missing: list[str] = []
+    paths = _test_paths(instance, call.paths, root, exists, glob, missing, why)
+    if not allow_partial:  # else a missing path leaves the command unmapped
+        errors += missing
     for i, a in enumerate(paths):
         for b in paths[i + 1 :]:
             if "::" in a + b or is_glob(a + b):
                 continue  # pytest runs a node id inside a directory it runs once
             if under(a, b) or under(b, a):
                 why.append(f"paths '{a}' and '{b}' overlap")
-    for flag, text in (("-m", call.markexpr), ("-k", call.keyword)):
-        if text is not None:
-            try:
-                expression.check(text)
-            except expression.ExpressionError as exc:
-                why.append(f"{flag} '{text}' is not a valid expression: {exc.message}")
+    why += _bad_expressions(call)
     instance.paths = tuple(dict.fromkeys(paths))
     instance.args = _carried(call.kept, instance.not_carried)
     live: list[str] = []
@@ -251,6 +223,59 @@ def _resolve(
         why.append("a --deselect names a test outside the checkout")
     if why:
         instance.unmapped = "; ".join(why)
+
+
+def _bad_expressions(call: PytestArgs) -> list[str]:
+    """Why the command's -m or -k is no pytest expression, if it is not."""
+    out = []
+    for flag, text in (("-m", call.markexpr), ("-k", call.keyword)):
+        if text is not None:
+            try:
+                expression.check(text)
+            except expression.ExpressionError as exc:
+                out.append(f"{flag} '{text}' is not a valid expression: {exc.message}")
+    return out
+
+
+def _test_paths(
+    instance: Instance,
+    written_paths: tuple[str, ...],
+    root: str,
+    exists: Callable[[str], bool],
+    glob: Callable[[str], list[str]] | None,
+    errors: list[str],
+    why: list[str],
+) -> list[str]:
+    """A command's test paths relative to the checkout root: files, directories,
+    node ids and globs (expanded by the shell, and so by the session); a missing
+    path is an error (noted in `errors`), what no session can run is in `why`."""
+    command = instance.command
+    assert command.cwd is not None
+    paths: list[str] = []
+    for written in written_paths:
+        file_part, sep, rest = written.partition("::")
+        if "$" in written:
+            why.append(f"'{written}' names a shell variable, known only when it runs")
+            continue
+        rel = _relative(posixpath.join(command.cwd, file_part), root)
+        if rel is None or rel == ".":
+            why.append(f"'{written}' is outside the checkout or all of it")
+            continue
+        if is_glob(file_part):
+            if glob is None or not glob(rel):
+                why.append(f"'{written}' is a shell glob matching nothing here")
+            else:
+                paths.append(rel + sep + rest)
+            continue
+        if not exists(rel):
+            errors.append(
+                f"{instance.location}: step '{instance.job.label}': pytest path "
+                f"'{written}' ({rel}) is not in the checkout"
+            )
+            why.append(f"'{written}' ({rel}) is not in the checkout")
+            continue
+        paths.append(rel + sep + rest)  # a node id stays one: a run may name tests
+    return paths
 
 
 def _dropped(

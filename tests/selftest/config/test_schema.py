@@ -1135,7 +1135,7 @@ def test_buildkite_keys_are_the_model_fields() -> None:
     fields = [f.name for f in dataclasses.fields(BuildkiteSettings)]
     assert list(buildkite_keys.BUILDKITE_KEYS) == fields
     workspace_keys = set(buildkite_keys.WORKSPACE_BUILDKITE.keys)
-    assert workspace_keys == {*fields, "pipeline", "annotate"}
+    assert workspace_keys == {*fields, "pipeline", "annotate", "history"}
 
 
 def _glob(pattern: str) -> re.Pattern[str]:

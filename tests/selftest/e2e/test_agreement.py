@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shlex
+import sys
 
 import pytest
 from nox.virtualenv import PassthroughEnv
@@ -43,7 +44,7 @@ class _Session:
     def error(self, message: str) -> None:
         raise AssertionError(message)
 
-    def run(self, *args: str, env: dict | None = None) -> None:
+    def run(self, *args: str, env: dict | None = None, **kwargs: object) -> None:
         self.ran.append((args, env or {}))
 
 
@@ -51,8 +52,8 @@ def nox_command(name: str, posargs: tuple[str, ...] = ()) -> tuple[list[str], di
     session = _Session(name, posargs)
     noxsessions.pytest_session(WS, sessions(WS)[name])(session)
     [(args, env)] = session.ran
-    assert args[0] == "pytest"
-    return list(args[1:]), env
+    assert args[:3] == (sys.executable, "-m", "pytest")  # --no-venv: this Python's
+    return list(args[3:]), env
 
 
 def argv_json(name: str) -> dict:

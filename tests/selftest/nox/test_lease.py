@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import random
+import shutil
 import signal
 import stat
 import subprocess
@@ -300,7 +301,9 @@ class FakeSession:
     def install(self, *args: str) -> None:
         pass
 
-    def run(self, *args: str, env: dict, external: object = None) -> None:
+    def run(self, *args: str, env: dict | None = None, external: object = None, **kw):
+        if args[:2] == ("python", "-c"):  # prepare: testmatrix imports there
+            return ""
         with pytest.raises(errors.TestmatrixError):  # leased while pytest runs
             acquire(["0"], self.leases, wait=0, say=quiet)
         self.runs.append((args, env, external))
@@ -403,27 +406,83 @@ note("end")
 """
 
 
+def as_nobody() -> list[str]:
+    """The command line that starts Python as the unprivileged user `nobody`, on an
+    interpreter nobody may run (a venv's may point into root's home); the test skips
+    where this process cannot switch users."""
+    if os.geteuid() != 0:
+        pytest.skip("a second local user needs root (setpriv to nobody)")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    # what the session does: import the lease, and start this interpreter again
+    probe = (
+        f"import subprocess, sys; sys.path.insert(0, {str(REPO / 'src')!r}); "
+        "import testmatrix.nox.lease; "
+        "subprocess.run([sys.executable, '-c', ''], check=True)"
+    )
+    for python in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        command = [*prefix, python]
+        ran = subprocess.run(
+            [*command, "-c", probe], capture_output=True, cwd="/", timeout=60
+        )
+        if ran.returncode == 0:
+            return command
+    pytest.skip(f"user nobody can run no Python that imports {REPO / 'src'}")
+
+
+@pytest.fixture
+def shared_folder():
+    """A folder both users can reach, its lease directory root's and sticky (as
+    /tmp's own testmatrix-leases is where root made it)."""
+    folder = Path(tempfile.mkdtemp(prefix="testmatrix-race-"))
+    folder.chmod(0o755)
+    (folder / "leases").mkdir()
+    (folder / "leases").chmod(0o1777)
+    (folder / "log").touch()
+    (folder / "log").chmod(0o666)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_racing_sessions_killed_at_random_never_share_a_gpu(tmp_path):
+@pytest.mark.parametrize("users", [1, 2], ids=["one-user", "two-users"])
+def test_racing_sessions_killed_at_random_never_share_a_gpu(tmp_path, users, request):
     """6 sessions (nox stand-ins) race for 3 GPUs, needing 1 or 2 each; each runs its
     test process under the lease. Some sessions are SIGKILLed while their test process
     runs (which must keep the GPUs leased), one test process is SIGKILLed (which must
-    free them). No GPU ever has two live holders."""
+    free them). No GPU ever has two live holders. With two users, every other session
+    is the unprivileged user nobody's, in a sticky lease directory both share."""
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    (tmp_path / "leases").mkdir()
+    counts = {f"s{i}": 1 + i % 2 for i in range(6)}
+    prefix: dict[str, list[str]] = {name: [] for name in counts}
+    if users == 2:
+        nobody = as_nobody()
+        tmp_path = request.getfixturevalue("shared_folder")
+        prefix.update(dict.fromkeys(list(counts)[::2], nobody))
+    else:
+        (tmp_path / "leases").mkdir()
     script = tmp_path / "session.py"
     script.write_text(SESSION.format(src=str(REPO / "src"), child=TEST_PROCESS))
-    counts = {f"s{i}": 1 + i % 2 for i in range(6)}
     names = list(counts)
     rng.shuffle(names)
     kill_session, kill_test = set(names[:2]), names[2]
     env = clean_env(TESTMATRIX_GPUS="3")
     sessions = {
         name: subprocess.Popen(
-            [sys.executable, str(script), name, str(n), "0.6", str(tmp_path)],
+            [
+                *(prefix[name] or [sys.executable]),
+                str(script),
+                name,
+                str(n),
+                "0.6",
+                str(tmp_path),
+            ],
             env=env,
+            cwd=tmp_path,  # one nobody may enter
             stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
         for name, n in counts.items()
@@ -460,7 +519,7 @@ def test_racing_sessions_killed_at_random_never_share_a_gpu(tmp_path):
                 planned[name] = (0.0, target)
         time.sleep(0.005)
     outputs = {name: p.communicate(timeout=30)[0] for name, p in sessions.items()}
-    context = f"seed {seed}, log:\n{log.read_text()}"
+    context = f"seed {seed}, log:\n{log.read_text()}\noutputs: {outputs}"
     assert len(done) == len(counts), context
     for line in log.read_text().splitlines():
         kind, name, _, gpus, at = line.split()
@@ -484,5 +543,8 @@ def test_racing_sessions_killed_at_random_never_share_a_gpu(tmp_path):
             else:
                 live.discard(name)
     assert any("waiting for" in out for out in outputs.values()), outputs
+    assert not any("Traceback" in out for out in outputs.values()), outputs
+    if users == 2:  # nobody's sessions ran too, and root took their lock files over
+        assert {n for n in starts if prefix[n]} == set(list(counts)[::2]), context
     # nothing is left leased: all three GPUs at once, within moments
     acquire(["0", "1", "2"], tmp_path / "leases", count=3, wait=5, say=quiet).release()

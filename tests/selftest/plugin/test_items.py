@@ -71,7 +71,11 @@ def reference_case(
         for name, value in callspec.params.items():
             pairs += named_strings(name, value)
     # the module constants it names, read afresh (no reader's per-function cache)
-    shown = ConstantReader(lambda f: item_relpath(Path(f), root)).read(item)
+    # (where a marker does not name the model itself: a reader without a model
+    # rule reads them for every other marked test)
+    shown = ()
+    if not all(use.models for use in uses):
+        shown = ConstantReader(lambda f: item_relpath(Path(f), root)).read(item)
     return TestCase(
         item.nodeid,
         path,
