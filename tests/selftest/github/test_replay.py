@@ -4,6 +4,7 @@ session, and no skiplist string ever runs as code."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,8 @@ class _Session:
     def error(self, message: str) -> None:
         raise AssertionError(message)
 
-    def run(self, *args: str, env: dict) -> None:
-        self.ran.append((args, env))
+    def run(self, *args: str, env: dict | None = None, **kwargs: object) -> None:
+        self.ran.append((args, env or {}))
 
 
 def nox_runs(
@@ -50,7 +51,8 @@ def nox_runs(
     session = _Session(key.name, posargs)
     noxsessions.pytest_session(workspace, key)(session)
     [(argv, env)] = session.ran
-    return list(argv), env
+    assert argv[:3] == (sys.executable, "-m", "pytest")  # --no-venv: this Python's
+    return ["pytest", *argv[3:]], env
 
 
 def replay_every_job(root: Path, tmp_path: Path, monkeypatch) -> Workspace:
