@@ -14,17 +14,18 @@ import difflib
 import json
 import re
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from testmatrix.core.model import BuildkiteSettings, Suite, Workspace, frozen_map
 from testmatrix.core.session import (
+    SessionCommand,
     SessionKey,
     Sharding,
     report_paths,
-    session_command,
+    session_commands,
     sessions,
 )
 from testmatrix.errors import TestmatrixError
@@ -99,16 +100,39 @@ def session_step_command(
     the session's complete pytest command; both from the one session builder."""
     parallel = (settings.parallelism or 1) > 1
     if settings.command_style == "pytest":
-        command = session_command(
+        commands = session_commands(
             workspace,
             key.platform,
             key.suite,
             variant=key.variant,
             sharding=PARALLEL if parallel else None,
         )
-        return " ".join(_quote(a) for a in ["pytest", *command.argv])
+        return runs_command(commands)
     after = ["--", *PARALLEL.flags()] if parallel else []
     return " ".join(_quote(a) for a in ["nox", "--no-venv", "-s", key.name, *after])
+
+
+def runs_command(commands: Sequence[SessionCommand]) -> str:
+    """The pytest command line of a session; for a suite of several runs, every run
+    in order, each whatever the others gave, the last word failing where any run
+    failed (bash's arithmetic test: no `$` for the upload or a wrapper to read).
+    The step's env is what all runs share; a run's own variables prefix its
+    command."""
+    shared = step_env(commands)
+    lines = []
+    for command in commands:
+        own = [f"{k}={_quote(v)}" for k, v in command.env.items() if k not in shared]
+        lines.append(" ".join([*own, *(_quote(a) for a in ["pytest", *command.argv])]))
+    if len(lines) == 1:
+        return lines[0]
+    joined = "; ".join(f"{line} || failed=1" for line in lines)
+    return f"failed=0; {joined}; (( failed == 0 ))"  # bash reads it: no $ to escape
+
+
+def step_env(commands: Sequence[SessionCommand]) -> dict[str, str]:
+    """The environment every run of a session shares (its step's `env`)."""
+    first = dict(commands[0].env)
+    return {k: v for k, v in first.items() if all(c.env.get(k) == v for c in commands)}
 
 
 def step_command(
@@ -306,9 +330,9 @@ def build_pipeline(workspace: Workspace, style: str | None = None) -> dict:
     for name, key in sessions(workspace).items():
         settings = step_settings(workspace, key, style)
         suite = workspace.suites[key.suite]
-        session_env = session_command(
-            workspace, key.platform, key.suite, variant=key.variant
-        ).env
+        session_env = step_env(
+            session_commands(workspace, key.platform, key.suite, variant=key.variant)
+        )
         env = {"TESTMATRIX_STRICT_PLATFORM": "1", **(settings.env or {}), **session_env}
         env = {k: upload_literal(str(v)) for k, v in env.items()}
         command = step_command(workspace, key, settings)

@@ -7,7 +7,7 @@ import json
 import shlex
 
 from testmatrix.config.loader import load_workspace
-from testmatrix.core.session import SessionKey, session_command, session_named
+from testmatrix.core.session import SessionKey, session_commands, session_named
 from testmatrix.errors import UsageError
 
 
@@ -39,12 +39,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UsageError("argv takes a session name, or a platform and a suite")
     posargs = ["--no-skiplist"] if args.no_skiplist else []
-    command = session_command(
+    commands = session_commands(
         workspace, key.platform, key.suite, variant=key.variant, posargs=posargs
     )
-    if args.json:
-        print(json.dumps(command.as_dict(), indent=2))
-    else:
-        env = [f"{k}={v}" for k, v in command.env.items()]
-        print(shlex.join([*env, "pytest", *command.argv]))
+    if args.json:  # a suite of several runs: each run's, in order
+        many = [{"run": c.run, **c.as_dict()} for c in commands]
+        shown = commands[0].as_dict() if len(commands) == 1 else {"runs": many}
+        print(json.dumps(shown, indent=2))
+    else:  # one line per run; every run runs, whatever an earlier one gave
+        for command in commands:
+            env = [f"{k}={v}" for k, v in command.env.items()]
+            print(shlex.join([*env, "pytest", *command.argv]))
     return 0

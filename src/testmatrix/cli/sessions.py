@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from testmatrix.config.loader import load_workspace
-from testmatrix.core.session import session_command, sessions
+from testmatrix.core.session import session_commands, sessions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,15 +32,17 @@ class _SessionRow(TypedDict):
     suite: str
     argv: list[str]
     env: dict[str, str]
+    runs: list[dict[str, Any]]
 
 
 def run(args: argparse.Namespace) -> int:
     workspace = load_workspace(args.root)
     rows: list[_SessionRow] = []
     for name, key in sessions(workspace).items():
-        command = session_command(
+        commands = session_commands(
             workspace, key.platform, key.suite, variant=key.variant
         )
+        command = commands[0]  # a suite of several runs: the first; `runs`: all
         rows.append(
             {
                 "session": name,
@@ -49,12 +51,16 @@ def run(args: argparse.Namespace) -> int:
                 "suite": key.suite,
                 "argv": ["pytest", *command.argv],
                 "env": dict(command.env),
+                "runs": [
+                    {"argv": ["pytest", *c.argv], "env": dict(c.env)} for c in commands
+                ],
             }
         )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            env = [f"{k}={v}" for k, v in row["env"].items()]
-            print(f"{row['session']}: {shlex.join([*env, *row['argv']])}")
+            for each in row["runs"]:
+                env = [f"{k}={v}" for k, v in each["env"].items()]
+                print(f"{row['session']}: {shlex.join([*env, *each['argv']])}")
     return 0

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from testmatrix.config import checker, schema, tomlpos
+from testmatrix.config import checker, schema, suiteparts, tomlpos
 from testmatrix.config import paths as pathrules
 from testmatrix.config.entries import Entries
 from testmatrix.config.tables import Document
@@ -35,6 +35,7 @@ from testmatrix.core.model import (
     Workspace,
     base_of,
     frozen_map,
+    is_glob,
 )
 from testmatrix.core.names import (
     HARDWARE,
@@ -45,6 +46,7 @@ from testmatrix.core.names import (
     suite_runs_on,
     variant_description,
 )
+from testmatrix.core.runs import expand
 from testmatrix.errors import ConfigError, Problem, TestmatrixError, unknown
 from testmatrix.jsonio import NotText, decode, read_bytes
 
@@ -200,6 +202,7 @@ class Reader:
 
     # -- suites.toml -------------------------------------------------------------
     def load_suites(self, doc: Located) -> tuple[Values, dict[str, Suite]]:
+        doc = suiteparts.with_groups(self, doc)
         values = self.check(schema.SUITES_FILE, doc)
         workspace = values["workspace"]
         reports_dir = self.normalise(
@@ -230,30 +233,10 @@ class Reader:
 
     def suite(self, doc: Located, name: str, values: Values) -> Suite | None:
         key = ("suites", name)
-        what = f"[suites.{name}]"
-        given: list[tuple[str, tuple]]
-        if values["path"] is not None:
-            given = [(values["path"], key + ("path",))]
-        else:
-            listed = values["paths"] or ()
-            given = [(p, key + ("paths", i)) for i, p in enumerate(listed)]
-        paths: list[str] = []
-        for path, pkey in given:
-            norm = self.normalise(doc, pkey, path)
-            if norm is None:
-                continue
-            if norm in paths:
-                self.error(doc, pkey, f"duplicate path '{path}' in {what}")
-                continue
-            outer = [p for p in paths if norm.startswith(p + "/")]
-            inner = [p for p in paths if p.startswith(norm + "/")]
-            if outer or inner:
-                other = (outer or inner)[0]
-                self.error(doc, pkey, f"paths '{norm}' and '{other}' in {what} overlap")
-                continue
-            paths.append(norm)
-            if self.check_paths:
-                self.check_suite_path(doc, pkey, name, path, norm)
+        if values["runs"]:
+            buildkite = buildkite_settings(values["buildkite"])
+            return suiteparts.job_suite(self, doc, name, values, buildkite)
+        paths = self.suite_paths(doc, key, name, values)
         if not paths:
             return None
         description = values["description"] or f"tests under {', '.join(paths)}"
@@ -275,6 +258,8 @@ class Reader:
             reruns_delay=values["reruns_delay"],
             durations=self.durations(doc, key, values["durations"]),
             buildkite=buildkite_settings(values["buildkite"]),
+            overrides=suiteparts.overrides(doc, key, values["on"]),
+            group=values["group"],
             **github_layer(values["github"]),
         )
 
@@ -289,10 +274,50 @@ class Reader:
             return None
         return norm
 
+    def suite_paths(
+        self, doc: Located, key: tuple, name: str, values: Values
+    ) -> list[str]:
+        """A suite's (or a run's) paths: normalised, existing, none inside another."""
+        what = f"[suites.{name}]"
+        given: list[tuple[str, tuple]]
+        if values["path"] is not None:
+            given = [(values["path"], key + ("path",))]
+        else:
+            listed = values["paths"] or ()
+            given = [(p, key + ("paths", i)) for i, p in enumerate(listed)]
+        paths: list[str] = []
+        for path, pkey in given:
+            file, sep, test = path.partition("::")  # a node id: its file's path
+            norm = self.normalise(doc, pkey, file)
+            if norm is None:
+                continue
+            if sep:
+                if self.check_paths:
+                    self.check_suite_path(doc, pkey, name, file, norm)
+                paths.append(f"{norm}::{test}")
+                continue
+            if norm in paths:
+                self.error(doc, pkey, f"duplicate path '{path}' in {what}")
+                continue
+            outer = [p for p in paths if norm.startswith(p + "/")]
+            inner = [p for p in paths if p.startswith(norm + "/")]
+            if outer or inner:
+                other = (outer or inner)[0]
+                self.error(doc, pkey, f"paths '{norm}' and '{other}' in {what} overlap")
+                continue
+            paths.append(norm)
+            if self.check_paths:
+                self.check_suite_path(doc, pkey, name, path, norm)
+        return paths
+
     def check_suite_path(
         self, doc: Located, key: tuple, suite: str, path: str, norm: str
     ) -> None:
         """A suite's path must be a directory or a .py file (as pytest collects)."""
+        if is_glob(norm):
+            if expand(self.root, norm) == [norm]:
+                self.error(doc, key, f"suite '{suite}': glob '{path}' matches nothing")
+            return
         found = self.root / norm
         escape = self.escapes(norm)
         if escape:
@@ -302,10 +327,12 @@ class Reader:
             return
         if found.exists():
             message = f"'{path}' is neither a directory nor a .py file"
-        elif norm.endswith(".py"):
-            message = f"file '{path}' does not exist"
         else:
-            message = f"directory '{path}' does not exist"
+            what = "file" if norm.endswith(".py") else "directory"
+            # where it went: as for excludes (a recorded rename, the same name)
+            top = norm.split("/")[0]
+            hint = pathrules.did_you_mean_path(self.root, norm, "", within=top)
+            message = f"{what} '{path}' does not exist{hint}"
         self.error(doc, key, f"suite '{suite}': {message}")
 
     def excludes(
@@ -370,6 +397,7 @@ class Reader:
         self, doc: Located, suites: dict[str, Suite], platforms: dict[str, Platform]
     ) -> None:
         """Each place a suite names is a declared platform or platform:variant."""
+        suiteparts.check_overrides(self, doc, suites, platforms)
         for suite in suites.values():
             seen: set[str] = set()
             places = suite.runs_on or ()

@@ -66,6 +66,7 @@ _OWN = {
     "variant": "use 'platforms' ('platform:variant'): the session passes "
     "--testmatrix-variant",
     "suite": "the session passes --testmatrix-suite: declare another suite instead",
+    "run": "the session passes --testmatrix-run: declare [[suites.NAME.runs]] instead",
     "no-skiplist": "pass it when running: nox -s SESSION -- --no-skiplist",
     "skiplists": "the session passes the workspace's skiplists/",
     "summary-json": _REPORTS,
@@ -143,76 +144,120 @@ RUNS_ON_REASON = (
     "{label} gives 'platforms' but no 'platforms_reason': say why it runs only there "
     "(explain shows it where the suite has no session)"
 )
+SELECTION = {
+    "path": Key(
+        RELATIVE_PATH,
+        "The directory or test file, relative to the workspace root; a node id "
+        "(file.py::test) or a shell glob (test_fused_*.py) too.",
+    ),
+    "paths": Key(
+        List(RELATIVE_PATH, min_items=1),
+        "The directories or test files (node ids and globs too), relative to the "
+        "workspace root.",
+    ),
+    "exclude": Key(
+        List(RELATIVE_PATH),
+        "Paths left out on every platform because another suite runs them, "
+        "relative to the base (the deepest directory holding the paths).",
+    ),
+    "exclude_reason": Key(
+        TEXT,
+        "Why the excluded paths are left out.",
+        default="runs in another suite",
+    ),
+    "markexpr": Key(Expression("-m"), "The tests' marks select (pytest -m)."),
+    "keyword": Key(Expression("-k"), "The tests' names select (pytest -k)."),
+    "env": Key(
+        ScalarMap(ENV_NAME, as_strings=True),
+        "Environment variables of the runs (true/false become 1/0).",
+    ),
+    "args": Key(
+        ARGS,
+        "Extra pytest arguments. Selection and reports have keys of their own: "
+        "--ignore, --deselect, -m, -k, -p, -c, --rootdir, --junitxml and "
+        "testmatrix's own options are refused.",
+    ),
+}
+OVERRIDE = Table(
+    "What differs on one platform or variant ([suites.NAME.on.rocm], "
+    'on."rocm:mi300"): markexpr, keyword and args replace the suite\'s (or the '
+    "run's), env is merged over it; the platform's, then the variant's.",
+    {
+        "markexpr": SELECTION["markexpr"],
+        "keyword": SELECTION["keyword"],
+        "env": SELECTION["env"],
+        "args": SELECTION["args"],
+        "reason": Key(TEXT, "Why it differs there.", required=True),
+    },
+)
+ON = Key(
+    MapOf(OVERRIDE, "target", PLACE),
+    "Per platform or variant ('rocm', 'rocm:mi300'): what differs there.",
+)
+RUN = Table(
+    "One pytest run of a suite that is a CI job: its own process and selection; "
+    "keys it does not give are the suite's.",
+    {
+        **SELECTION,
+        "description": Key(TEXT, "What the run tests."),
+        "on": ON,
+    },
+    rules=(OneOf("path", "paths", unless=""),),
+)
+_SHARED = {
+    "gpus": Key(
+        Int(1, 64),
+        "GPUs a session of the suite leases at once on a GPU platform.",
+        default=model_default(Suite, "gpus"),
+    ),
+    "platforms": Key(
+        List(PLACE, min_items=1),
+        "Where the suite runs: platforms ('rocm': with all its variants) or "
+        "variants ('rocm:mi355'). Default: everywhere.",
+    ),
+    "platforms_reason": Key(
+        TEXT, "Why the suite runs only on its 'platforms' (required with them)."
+    ),
+    "reruns": Key(
+        Int(1, 20), "Rerun every failure of the suite this often (a flaky suite)."
+    ),
+    "reruns_delay": Key(
+        Seconds(),
+        "Seconds between reruns.",
+        default=model_default(Suite, "reruns_delay"),
+    ),
+    "durations": Key(
+        RELATIVE_PATH,
+        "Recorded test durations (a JSON file, relative to the workspace root) "
+        "that balance the suite's shards.",
+    ),
+    "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
+    "github": Key(GITHUB, GITHUB.meaning),
+}
 SUITE = Table(
     "A named selection of tests: its paths minus its excludes, narrowed by markexpr "
     "and keyword; one session <platform>-<suite> (and <platform>-<variant>-<suite>) "
-    "per place it runs.",
+    "per place it runs. With [[suites.NAME.runs]] it is a CI job: its runs run in "
+    "order, each its own pytest process; all run, and the session fails if any did.",
     {
-        "path": Key(
-            RELATIVE_PATH,
-            "The suite's directory or test file, relative to the workspace root.",
-        ),
-        "paths": Key(
-            List(RELATIVE_PATH, min_items=1),
-            "The suite's directories or test files, relative to the workspace root.",
-        ),
+        **SELECTION,
         "description": Key(
             TEXT, "What the suite tests (default: tests under its paths)."
         ),
-        "exclude": Key(
-            List(RELATIVE_PATH),
-            "Paths left out on every platform because another suite runs them, "
-            "relative to the suite's base (the deepest directory holding its paths).",
+        "runs": Key(
+            ArrayOf(RUN),
+            "The pytest runs of a suite that is a CI job, in order; the suite's "
+            "selection keys are their defaults.",
         ),
-        "exclude_reason": Key(
-            TEXT,
-            "Why the excluded paths are left out.",
-            default="runs in another suite",
+        "on": ON,
+        "group": Key(
+            NAME, "The [groups.NAME] whose keys are the defaults of this suite's."
         ),
-        "markexpr": Key(Expression("-m"), "The tests' marks select (pytest -m)."),
-        "keyword": Key(Expression("-k"), "The tests' names select (pytest -k)."),
-        "env": Key(
-            ScalarMap(ENV_NAME, as_strings=True),
-            "Environment variables of the suite's runs (true/false become 1/0).",
-        ),
-        "args": Key(
-            ARGS,
-            "Extra pytest arguments. Selection and reports have keys of their own: "
-            "--ignore, --deselect, -m, -k, -p, -c, --rootdir, --junitxml and "
-            "testmatrix's own options are refused.",
-        ),
-        "gpus": Key(
-            Int(1, 64),
-            "GPUs a session of the suite leases at once on a GPU platform.",
-            default=model_default(Suite, "gpus"),
-        ),
-        "platforms": Key(
-            List(PLACE, min_items=1),
-            "Where the suite runs: platforms ('rocm': with all its variants) or "
-            "variants ('rocm:mi355'). Default: everywhere.",
-        ),
-        "platforms_reason": Key(
-            TEXT, "Why the suite runs only on its 'platforms' (required with them)."
-        ),
-        "reruns": Key(
-            Int(1, 20), "Rerun every failure of the suite this often (a flaky suite)."
-        ),
-        "reruns_delay": Key(
-            Seconds(),
-            "Seconds between reruns.",
-            default=model_default(Suite, "reruns_delay"),
-        ),
-        "durations": Key(
-            RELATIVE_PATH,
-            "Recorded test durations (a JSON file, relative to the workspace root) "
-            "that balance the suite's shards.",
-        ),
-        "buildkite": Key(BUILDKITE, BUILDKITE.meaning),
-        "github": Key(GITHUB, GITHUB.meaning),
+        **_SHARED,
     },
     rules=(
-        OneOf("path", "paths"),
-        Requires("platforms", "platforms_reason", RUNS_ON_REASON),
+        OneOf("path", "paths", unless="runs"),
+        Requires("platforms", "platforms_reason", RUNS_ON_REASON, unless="group"),
         Requires(
             "platforms_reason",
             "platforms",
@@ -220,6 +265,18 @@ SUITE = Table(
             "give",
         ),
     ),
+)
+GROUP = Table(
+    "Settings shared by suites (those of one CI file, say): each suite naming the "
+    "group with group = NAME takes the keys it does not give itself (env and "
+    "buildkite merge key by key).",
+    {
+        "description": Key(TEXT, "What the group's suites have in common."),
+        "env": SELECTION["env"],
+        "args": SELECTION["args"],
+        "markexpr": SELECTION["markexpr"],
+        **_SHARED,
+    },
 )
 
 SUITES_FILE = Document(
@@ -229,6 +286,10 @@ SUITES_FILE = Document(
         "testmatrix workspace settings and test suites (skiplists/suites.toml).",
         {
             "workspace": Key(WORKSPACE, WORKSPACE.meaning),
+            "groups": Key(
+                MapOf(GROUP, "group", NAME),
+                "Settings shared by suites that name the group, by name.",
+            ),
             "suites": Key(
                 MapOf(SUITE, "suite", NAME),
                 "The test suites, by name.",

@@ -25,19 +25,34 @@ class Key:
 
 @dataclass(frozen=True, eq=False)
 class OneOf:
-    """Exactly one of two keys."""
+    """Exactly one of two keys; with `unless`, at most one where that key is given
+    (or, `unless` = "", at most one always)."""
 
     first: str
     second: str
+    unless: str | None = None
 
     def check(self, data: dict, at: tuple, label: str, report: Fail) -> None:
         if self.first in data and self.second in data:
             both = f"'{self.first}' and '{self.second}'"
             report(at + (self.second,), f"{label} gives both {both}: use one")
         elif self.first not in data and self.second not in data:
-            report(at, f"{label} has no '{self.first}' (or '{self.second}')")
+            if self.unless is None:
+                report(at, f"{label} has no '{self.first}' (or '{self.second}')")
+            elif self.unless and self.unless not in data:
+                report(
+                    at,
+                    f"{label} has no '{self.first}' (or '{self.second}', or "
+                    f"'{self.unless}')",
+                )
 
     def json(self) -> dict[str, Any]:
+        both = {"required": [self.first, self.second]}
+        if self.unless == "":
+            return {"not": both}
+        if self.unless is not None:
+            keys = (self.first, self.second, self.unless)
+            return {"not": both, "anyOf": [{"required": [k]} for k in keys]}
         return {"oneOf": [{"required": [self.first]}, {"required": [self.second]}]}
 
 
@@ -67,13 +82,19 @@ class Requires:
     key: str
     needed: str
     message: str
+    unless: str | None = None  # a key that may give `needed` instead (a group)
 
     def check(self, data: dict, at: tuple, label: str, report: Fail) -> None:
+        if self.unless is not None and self.unless in data:
+            return  # checked where the other table's keys are known
         if self.key in data and self.needed not in data:
             report(at + (self.key,), self.message.format(label=label))
 
     def json(self) -> dict[str, Any]:
-        return {"dependencies": {self.key: [self.needed]}}
+        rule = {"dependencies": {self.key: [self.needed]}}
+        if self.unless is None:
+            return rule
+        return {"if": {"not": {"required": [self.unless]}}, "then": rule}
 
 
 Rule = OneOf | AnyOf | Requires

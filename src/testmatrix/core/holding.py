@@ -11,11 +11,21 @@ def concerns(entry: Entry, suite: Suite) -> bool:
     deselect a test id whose file or folder meets the suite's paths; skips and flaky
     entries name tests by marker or id, in any suite."""
     if isinstance(entry, IgnoreEntry):
-        return entry.suite == suite.name
+        if entry.suite != suite.name:
+            return False
+        # one run of a suite of several: the ignores inside the paths it runs (a
+        # run of just that path is the one that runs it)
+        return suite.run is None or any(
+            entry.target.startswith(p.split("::")[0] + "/") for p in suite.paths
+        )
     if isinstance(entry, DeselectEntry):
-        file = entry.nodeid.split("::", 1)[0]
-        return suite.holds(file) or any(p.startswith(file + "/") for p in suite.paths)
+        return _meets(entry.nodeid.split("::", 1)[0], suite)
     return True
+
+
+def _meets(path: str, suite: Suite) -> bool:
+    """Whether a path and the suite's paths overlap: one holds the other."""
+    return suite.holds(path) or any(p.startswith(path + "/") for p in suite.paths)
 
 
 def entries_holding(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,9 +146,29 @@ class Exclude:
 
 
 @dataclass(frozen=True)
+class Override:
+    """What a suite, or one of its runs, does differently on one platform or variant
+    (`[suites.NAME.on."rocm:mi300"]`): its -m, -k and arguments replace the suite's,
+    its environment is merged over the suite's."""
+
+    target: str  # "rocm" or "rocm:mi300"
+    reason: str
+    location: Location
+    env: Mapping[str, str] = field(default_factory=frozen_map)
+    markexpr: str | None = None
+    keyword: str | None = None
+    args: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Suite:
     """A named selection of tests: paths minus excludes, narrowed by -m and -k, run
-    with its environment and arguments on the platforms (or variants) it names."""
+    with its environment and arguments on the platforms (or variants) it names.
+
+    A suite may be a CI job of several pytest runs (`runs`: each a Suite of the same
+    name with `run` set, its own process and selection, run in order); the suite's
+    own paths are then every run's. Paths may be node ids (`file.py::test`) and shell
+    globs (`test_fused_*.py`), expanded against the checkout when a session runs."""
 
     name: str
     paths: tuple[str, ...]  # workspace-relative, posix, no trailing slash
@@ -166,6 +187,15 @@ class Suite:
     durations: str | None = None  # recorded durations that balance shards
     buildkite: BuildkiteSettings = field(default_factory=BuildkiteSettings)
     github: GithubSettings = field(default_factory=GithubSettings)
+    runs: tuple[Suite, ...] = ()  # a CI job's pytest runs, in order
+    run: int | None = None  # which run (1-based) this is, for a run of a suite
+    overrides: tuple[Override, ...] = ()  # per platform, then per variant
+    group: str | None = None  # the [groups.NAME] it takes its defaults from
+
+    @property
+    def parts(self) -> tuple[Suite, ...]:
+        """What runs, in order: the suite's runs, or the suite as its one run."""
+        return self.runs or (self,)
 
     @property
     def path(self) -> str:
@@ -180,8 +210,9 @@ class Suite:
 
     def holds(self, path: str) -> bool:
         """Whether a workspace-relative path (a file, or a node id's file) lies under
-        one of the suite's paths (excludes aside)."""
-        return any(path == p or path.startswith(p + "/") for p in self.paths)
+        one of the suite's paths (excludes aside); a node id holds its file, a glob
+        the files it matches."""
+        return any(path_holds(p, path) for p in self.paths)
 
     def exclude_for(self, path: str) -> Exclude | None:
         """The exclude that leaves this path out of the suite, if any."""
@@ -191,12 +222,55 @@ class Suite:
         return None
 
 
+GLOB_CHARS = re.compile(r"[*?[]")
+
+
+def is_glob(path: str) -> bool:
+    """Whether a suite path is a shell glob (node ids are not globs)."""
+    return bool(GLOB_CHARS.search(path.split("::", 1)[0]))
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A shell glob as a regex over posix paths: `*` and `?` stop at `/`, as in the
+    shell (fnmatch's `*` crosses directories)."""
+    out = []
+    for part in re.split(r"(\*|\?|\[[^]]*\])", pattern):
+        if part == "*":
+            out.append("[^/]*")
+        elif part == "?":
+            out.append("[^/]")
+        elif part.startswith("[") and part.endswith("]") and len(part) > 2:
+            body = part[1:-1]
+            out.append("[^" + body[1:] + "]" if body[:1] == "!" else "[" + body + "]")
+        else:
+            out.append(re.escape(part))
+    return re.compile("".join(out))
+
+
+def path_holds(suite_path: str, path: str) -> bool:
+    """Whether one suite path holds a workspace-relative file or directory path."""
+    own = suite_path.split("::", 1)[0]
+    if is_glob(own):
+        return bool(glob_regex(own).fullmatch(path.split("::", 1)[0]))
+    return path == own or path.startswith(own + "/")
+
+
+def _concrete(path: str) -> str:
+    """A suite path as a path: a node id's file; a glob's directory, then '*'."""
+    file = path.split("::", 1)[0]
+    if not is_glob(file):
+        return file
+    parts = file.split("/")
+    first = next(i for i, p in enumerate(parts) if GLOB_CHARS.search(p))
+    return "/".join([*parts[:first], "*"])
+
+
 def base_of(paths: tuple[str, ...]) -> str:
     """The deepest directory holding every path; a lone file's directory."""
-    parts = [p.split("/") for p in paths]
+    parts = [_concrete(p).split("/") for p in paths]
     common: list[str] = []
     for names in zip(*parts, strict=False):  # as deep as the shortest path
-        if len(set(names)) != 1:
+        if len(set(names)) != 1 or names[0] == "*":
             break
         common.append(names[0])
     if len(paths) == 1 and common and "." in common[-1] and common[-1].endswith(".py"):

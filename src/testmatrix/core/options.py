@@ -45,6 +45,7 @@ class Option:
 PLATFORM = Option("platform")
 VARIANT = Option("variant")
 SUITE = Option("suite")
+RUN = Option("run")  # which pytest run of a suite that is a CI job
 STRICT = Option("strict-platform")
 NO_SKIPLIST = Option("no-skiplist")
 SKIPLISTS = Option("skiplists")
@@ -56,6 +57,7 @@ OPTIONS = (
     PLATFORM,
     VARIANT,
     SUITE,
+    RUN,
     STRICT,
     NO_SKIPLIST,
     SKIPLISTS,

@@ -33,10 +33,9 @@ from testmatrix.core.model import (
     Workspace,
 )
 from testmatrix.core.models import ModelFinder, models_of
-from testmatrix.core.names import (
-    session_name as session_name,  # named once, for nox -l too
-)
+from testmatrix.core.names import session_name as session_name  # re-exported
 from testmatrix.core.names import suite_runs_on
+from testmatrix.core.runs import named_view
 from testmatrix.core.selection import Selection
 
 
@@ -126,6 +125,7 @@ class Rules:
         variant: str | None = None,
         apply: bool = True,
         suite: str | None = None,
+        run: int | None = None,
     ):
         self.workspace = workspace
         self.platform = platform
@@ -134,7 +134,8 @@ class Rules:
         if variant is not None:
             self.name += f":{variant}"
         self.apply = apply and platform is not None
-        self.suite = workspace.suites[suite] if suite is not None else None
+        # the suite as this session's pytest process runs it: one run, on the target
+        self.suite = named_view(workspace, suite, platform, variant, run)
         # which parameter values and constants are a test's models (models.py)
         self.models = ModelFinder(workspace)
         self.model_rule = self.models.rule

@@ -15,9 +15,7 @@ from testmatrix.core.expression import (
     names_matcher,
 )
 from testmatrix.core.fate import Fate, FateKind, TestCase
-from testmatrix.core.model import (
-    Suite,
-)
+from testmatrix.core.model import Suite, path_holds
 from testmatrix.core.names import (
     session_name as session_name,  # named once, for nox -l too
 )
@@ -30,7 +28,12 @@ class Selection:
 
     def __init__(self, suite: Suite):
         self.suite = suite
-        self.narrows = bool(suite.excludes or suite.markexpr or suite.keyword)
+        # node ids among the paths: the file is held, only those tests selected
+        self._ids = tuple(p for p in suite.paths if "::" in p)
+        self._whole = tuple(p for p in suite.paths if "::" not in p)
+        self.narrows = bool(
+            suite.excludes or suite.markexpr or suite.keyword or self._ids
+        )
         self._markexpr = self._compile("markexpr", suite.markexpr)
         self._by_marks: dict[tuple[frozenset[str], str], Fate | None] = {}
         self._keyword = self._compile("keyword", suite.keyword)
@@ -57,8 +60,11 @@ class Selection:
 
     @property
     def by_expression(self) -> bool:
-        """Whether -m or -k narrows the suite: a choice per test, not per file."""
-        return self._markexpr is not None or self._keyword is not None
+        """Whether -m, -k or a node id narrows the suite: a choice per test, not
+        per file."""
+        return (
+            self._markexpr is not None or self._keyword is not None or bool(self._ids)
+        )
 
     def leaves_out_path(self, path: str, target: str) -> Fate | None:
         """NOT_IN_SUITE with why, where the suite's paths and excludes leave out
@@ -79,6 +85,9 @@ class Selection:
     def expressions_leave_out(self, test: TestCase, target: str) -> Fate | None:
         """NOT_IN_SUITE with why, where the suite's -m or -k deselects the test."""
         suite = self.suite
+        if self._ids and not self._named(test.nodeid):
+            why = f"not in suite {suite.name}: it names other tests of {test.path}"
+            return Fate(FateKind.NOT_IN_SUITE, target, message=why)
         if self._markexpr is not None:
             fate = self._by_markexpr(test, target)
             if fate is not None:
@@ -90,6 +99,16 @@ class Selection:
             why = f"not in suite {suite.name}: -k '{suite.keyword}' deselects it"
             return Fate(FateKind.NOT_IN_SUITE, target, message=why)
         return None
+
+    def _named(self, nodeid: str) -> bool:
+        """Whether a node id path (or a whole path) of the suite selects the test,
+        as pytest's own node id arguments do (a prefix up to a '::' or '[')."""
+        if any(path_holds(p, nodeid.split("::", 1)[0]) for p in self._whole):
+            return True
+        return any(
+            nodeid == i or nodeid.startswith(i + "::") or nodeid.startswith(i + "[")
+            for i in self._ids
+        )
 
     def _by_markexpr(self, test: TestCase, target: str) -> Fate | None:
         """NOT_IN_SUITE where the suite's -m deselects the test (decided once per

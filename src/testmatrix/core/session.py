@@ -27,6 +27,7 @@ from testmatrix.core.names import session_keys, suite_runs_on, target_name
 from testmatrix.core.names import (
     session_name as session_name,  # named once, for nox -l too
 )
+from testmatrix.core.runs import expand, run_part, suite_view
 from testmatrix.core.targets import platform_named, variant_named
 from testmatrix.errors import UsageError, unknown
 
@@ -143,20 +144,27 @@ def session_argv(
     *,
     variant: str | None = None,
     apply: bool = True,
+    run: int | None = None,
 ) -> list[str]:
     """The pytest arguments that select a session's tests: the suite's paths and
     selection, the target, and the target's ignore and deselect flags for the suite
     (what a bare `pytest --platform P --suite S` run reproduces). testmatrix's own
-    options are in their prefixed form, which exists whatever else is installed."""
+    options are in their prefixed form, which exists whatever else is installed.
+    For a suite of several runs, `run` (1-based) says which one; globs among its
+    paths are expanded against the workspace, as the shell would."""
     plat = platform_named(workspace, platform)
     var = variant_named(plat, variant)
-    target = suite_named(workspace, suite)
-    if plat is not None and not runs_on(target, Target(plat, var)):
-        raise UsageError(no_session_fate(target, Target(plat, var)).message)
-    argv = [*target.paths, opt.PLATFORM.flag(platform)]
+    whole = suite_named(workspace, suite)
+    if plat is not None and not runs_on(whole, Target(plat, var)):
+        raise UsageError(no_session_fate(whole, Target(plat, var)).message)
+    target = suite_view(whole, platform if plat else None, variant, run)
+    paths = [p for path in target.paths for p in expand(workspace.root, path)]
+    argv = [*paths, opt.PLATFORM.flag(platform)]
     if variant is not None:
         argv.append(opt.VARIANT.flag(variant))
     argv.append(opt.SUITE.flag(suite))
+    if whole.runs:
+        argv.append(opt.RUN.flag(target.run))
     if target.markexpr:
         argv += ["-m", target.markexpr]
     if target.keyword:
@@ -187,6 +195,8 @@ class SessionCommand:
     env: Mapping[str, str] = field(default_factory=dict)
     gpus: int = 1  # leased at once on a GPU platform
     applied: bool = True  # the skiplist applies (no --no-skiplist)
+    run: int | None = None  # which run of a suite of several (1-based)
+    runs: int = 1  # how many runs the suite's session has
 
     @property
     def name(self) -> str:
@@ -303,14 +313,31 @@ def _value_of(argv: Sequence[str], name: str) -> str | None:
     return found
 
 
+def _without(argv: Sequence[str], name: str) -> list[str]:
+    """argv without an option (prefixed form) and its value, in either spelling."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        given, value = opt.split(arg)
+        if skip:
+            skip = False
+        elif given != name:
+            out.append(arg)
+        else:
+            skip = value is None
+    return out
+
+
 def report_paths(
-    workspace: Workspace, key: SessionKey, shard: str | None
+    workspace: Workspace, key: SessionKey, shard: str | None, run: int | None = None
 ) -> ReportPaths:
     """Where a session writes its JUnit XML and summary: <reports_dir>/<session>/, and
     in a parallel job one file per shard (junit-K.xml, summary-K.json), since every
-    job of a Buildkite step uploads into the same artifact paths."""
+    job of a Buildkite step uploads into the same artifact paths; a suite of several
+    runs writes one per run (junit-run2.xml, junit-run2-K.xml)."""
     directory = f"{workspace.reports_dir}/{key.name}"
-    suffix = "" if shard is None else f"-{shard}"
+    suffix = "" if run is None else f"-run{run}"
+    suffix += "" if shard is None else f"-{shard}"
     return ReportPaths(
         directory, f"{directory}/junit{suffix}.xml", f"{directory}/summary{suffix}.json"
     )
@@ -332,9 +359,13 @@ def session_command(
     posargs: Sequence[str] = (),
     sharding: Sharding | None = None,
     exists: Callable[[str], bool] | None = None,
+    run: int | None = None,
 ) -> SessionCommand:
     """The one builder of a session's command: nox, Buildkite (either style),
     `testmatrix argv` and `sessions` all run exactly this.
+
+    For a suite of several runs this is one run's command (`run`, 1-based, is then
+    required); `session_commands` gives them all, in the order they run.
 
     `posargs` are the user's extra pytest arguments (`nox -s S -- ...`); testmatrix's
     options among them may be in either form and are passed in the prefixed one;
@@ -351,12 +382,17 @@ def session_command(
     posargs = _canonical_args(posargs)
     off = opt.NO_SKIPLIST.long
     apply = off not in posargs
-    argv = session_argv(workspace, platform, suite, variant=variant, apply=apply)
+    argv = session_argv(
+        workspace, platform, suite, variant=variant, apply=apply, run=run
+    )
+    plat = platform_named(workspace, platform)
+    view = suite_view(the_suite, platform if plat else None, variant, run)
+    part = view.run if the_suite.runs else None
     argv = _merge_expressions(argv, [a for a in posargs if a != off])
     if sharding is not None:
         argv += sharding.flags()
     given = {opt.split(a)[0] for a in argv}
-    reports = report_paths(workspace, key, _value_of(argv, opt.SHARD_ID.long))
+    reports = report_paths(workspace, key, _value_of(argv, opt.SHARD_ID.long), part)
     if "--junitxml" not in given and "--junit-xml" not in given:
         argv.append(f"--junitxml={reports.junit}")
     durations = the_suite.durations
@@ -368,5 +404,49 @@ def session_command(
         argv.append(opt.DURATIONS.flag(durations))  # balance shards by time
     if opt.SUMMARY.long not in given:
         argv.append(opt.SUMMARY.flag(reports.summary))
-    env = {k: str(v) for k, v in the_suite.env.items()}
-    return SessionCommand(key, tuple(argv), env, the_suite.gpus, apply)
+    env = {k: str(v) for k, v in view.env.items()}
+    count = len(the_suite.parts)
+    return SessionCommand(key, tuple(argv), env, the_suite.gpus, apply, part, count)
+
+
+def session_commands(
+    workspace: Workspace,
+    platform: str,
+    suite: str,
+    *,
+    variant: str | None = None,
+    posargs: Sequence[str] = (),
+    sharding: Sharding | None = None,
+    exists: Callable[[str], bool] | None = None,
+) -> tuple[SessionCommand, ...]:
+    """Every pytest command of a session, in the order they run: one for a suite of
+    one run (`session_command`'s), one per run for a suite that is a CI job.
+
+    Adapters run them all, in order, each its own process, whatever an earlier one
+    gave (a failure does not stop the later runs); the session fails if any failed.
+    Each run writes its own reports (`junit-runN.xml`, `summary-runN.json`).
+    `--testmatrix-run N` among `posargs` (`nox -s S -- --testmatrix-run=2`) keeps
+    run N alone."""
+    the_suite = suite_named(workspace, suite)
+    runs: list[int | None] = [None]
+    if the_suite.runs:
+        runs = list(range(1, len(the_suite.runs) + 1))
+    chosen = _value_of(_canonical_args(posargs), opt.RUN.long)
+    if chosen is not None:
+        if not chosen.isdigit():
+            raise UsageError(f"{opt.RUN.long} takes a run number, got '{chosen}'")
+        runs = [run_part(the_suite, int(chosen)).run]
+        posargs = _without(_canonical_args(posargs), opt.RUN.long)
+    return tuple(
+        session_command(
+            workspace,
+            platform,
+            suite,
+            variant=variant,
+            posargs=posargs,
+            sharding=sharding,
+            exists=exists,
+            run=run,
+        )
+        for run in runs
+    )

@@ -9,14 +9,16 @@ specific: [workspace.github] < [platform.github] < [variants.NAME.github] <
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from testmatrix.core.model import GithubSettings, Workspace
 from testmatrix.core.session import (
+    SessionCommand,
     SessionKey,
     Sharding,
     report_paths,
-    session_command,
+    session_commands,
     sessions,
 )
 from testmatrix.github.literal import (
@@ -110,18 +112,23 @@ def session_job(workspace: Workspace, key: SessionKey) -> dict[str, Any]:
     """One session's job: its runner, environment, shards, command and artifact."""
     settings = job_settings(workspace, key)
     shards = settings.parallelism if (settings.parallelism or 1) > 1 else None
-    plain = session_command(workspace, key.platform, key.suite, variant=key.variant)
-    check_no_placeholder(plain.argv, key.name)
-    command = plain
+    plain = session_commands(workspace, key.platform, key.suite, variant=key.variant)
+    for each in plain:
+        check_no_placeholder(each.argv, key.name)
+    commands = plain
     if shards:
         sharding = Sharding(SHARD_PLACEHOLDER, str(shards))
-        command = session_command(
+        commands = session_commands(
             workspace, key.platform, key.suite, variant=key.variant, sharding=sharding
         )
+    command = commands[0]
+    shared = {
+        k: v for k, v in command.env.items() if all(c.env.get(k) == v for c in commands)
+    }
     env = {
         "TESTMATRIX_STRICT_PLATFORM": "1",
         **{k: _env_text(v) for k, v in (settings.env or {}).items()},
-        **command.env,
+        **shared,  # a suite of several runs: what every run sets
     }
     job_env = {name: expression_free(value) for name, value in env.items()}
     artifact = ARTIFACT_PREFIX + key.name
@@ -145,10 +152,7 @@ def session_job(workspace: Workspace, key: SessionKey) -> dict[str, Any]:
     reports = report_paths(workspace, key, None)
     job["steps"] = [
         *setup_steps(workspace, settings),
-        {
-            "name": "pytest",
-            "run": expression_free(bash_words(["pytest", *command.argv])),
-        },
+        *_pytest_steps(commands, shared),
         {
             "name": "upload reports",
             "if": "always()",
@@ -161,6 +165,26 @@ def session_job(workspace: Workspace, key: SessionKey) -> dict[str, Any]:
         },
     ]
     return job
+
+
+def _pytest_steps(
+    commands: Sequence[SessionCommand], shared: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One step per pytest run; a suite's later runs run after a failed one too
+    (`!cancelled()`), and the job fails if any run failed."""
+    steps: list[dict[str, Any]] = []
+    for command in commands:
+        step: dict[str, Any] = {
+            "name": "pytest" if command.run is None else f"pytest run {command.run}",
+            "run": expression_free(bash_words(["pytest", *command.argv])),
+        }
+        own = {k: v for k, v in command.env.items() if k not in shared}
+        if own:
+            step["env"] = {k: expression_free(v) for k, v in own.items()}
+        if steps:
+            step["if"] = "${{ !cancelled() }}"
+        steps.append(step)
+    return steps
 
 
 def matrix_job(workspace: Workspace, needs: list[str]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from testmatrix.nox import envdir
 
 if TYPE_CHECKING:
     from testmatrix.core.model import Platform, Workspace
-    from testmatrix.core.session import SessionKey
+    from testmatrix.core.session import SessionCommand, SessionKey
     from testmatrix.nox.lease import Lease
 
 
@@ -181,8 +181,10 @@ def _lease(
 
 
 def _run_suite(session: nox.Session, workspace: Workspace, key: SessionKey) -> None:
-    """Run one suite on one platform or variant, as its CI does."""
-    from testmatrix.core.session import session_command
+    """Run one suite on one platform or variant, as its CI does: each of its pytest
+    runs in order, all of them whatever an earlier one gave; the session fails if
+    any run failed."""
+    from testmatrix.core.session import session_commands
     from testmatrix.errors import TestmatrixError
 
     platform = workspace.platforms.get(key.platform)
@@ -190,7 +192,7 @@ def _run_suite(session: nox.Session, workspace: Workspace, key: SessionKey) -> N
     if platform is None or suite is None:  # the skiplists changed since nox -l
         refuse(session, f"session {key.name} is no longer declared by the skiplists")
     try:
-        command = session_command(
+        commands = session_commands(
             workspace,
             key.platform,
             key.suite,
@@ -200,19 +202,47 @@ def _run_suite(session: nox.Session, workspace: Workspace, key: SessionKey) -> N
     except TestmatrixError as exc:
         refuse(session, str(exc))
     prepare(session, workspace)
-    if command.applied:
+    first = commands[0]
+    if first.applied:
+        ignores = sum(c.ignores for c in commands)
         session.log(
-            f"{key.target} skiplist: {command.ignores} ignored paths "
-            f"for suite {suite.name}"
+            f"{key.target} skiplist: {ignores} ignored paths for suite {suite.name}"
         )
     else:
         session.log("skiplist OFF")
+    lease = _lease(session, workspace, platform, first.gpus)
+    failed: list[str] = []
+    try:
+        for command in commands:
+            if not _run_one(session, platform, command, lease):
+                failed.append(f"run {command.run}")
+    finally:
+        if lease is not None:
+            lease.release()
+    if failed:
+        session.error(
+            f"{len(failed)} of {len(commands)} pytest runs failed ({', '.join(failed)})"
+            "; every run ran"
+        )
+
+
+def _run_one(
+    session: nox.Session,
+    platform: Platform,
+    command: SessionCommand,
+    lease: Lease | None,
+) -> bool:
+    """One pytest run of a session; False where it failed (a suite of several runs
+    goes on with the next, as vLLM's CI step would report all of them)."""
+    from nox.command import CommandFailed
+
+    if command.runs > 1:
+        session.log(f"run {command.run} of {command.runs}")
     session.log("pytest command: pytest " + shlex.join(command.argv))
     pytest = pytest_argv(session)
     if pytest[0] != "pytest":
         session.log(f"pytest runs as {shlex.join(pytest)}: this interpreter's")
     env = dict(command.env)
-    lease = _lease(session, workspace, platform, command.gpus)
     if lease is not None:
         env[platform.visible_devices_env] = lease.gpu
         session.log(
@@ -225,9 +255,11 @@ def _run_suite(session: nox.Session, workspace: Workspace, key: SessionKey) -> N
         else:  # under `hold`, pytest holds the lease too, so it outlives nox
             held = lease.wrap([*pytest, *command.argv], env)
             session.run(*held, env=env, external=True)
-    finally:
-        if lease is not None:
-            lease.release()
+    except CommandFailed:
+        if command.runs == 1:
+            raise
+        return False
+    return True
 
 
 def pytest_session(

@@ -8,7 +8,7 @@ parents, its marks and its parametrize ids; the import reads the selected files 
 `ast`, never importing them) and converts only where it can be sure those are the same
 tests: NAME is in no selected path, appears in each file only on the `def`/`class` lines
 of tests it names, and in no conftest.py above them. Otherwise the command keeps its -k
-(a suite of its own) and a note says why.
+(an override of the suite on that platform, `on.rocm`) and a note says why.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def convert(reading: Reading, checkout: Path, root: str) -> None:
                     except Unsure as exc:
                         note = (
                             f"-k '{command.call.keyword}' (line {command.line}) stays "
-                            f"a suite's: {exc}"
+                            f"a -k, the platform's override of the suite: {exc}"
                         )
                     notes.append(note)
                     changed = True

@@ -24,6 +24,7 @@ from testmatrix.config import loader as _config
 from testmatrix.core import options as opt
 from testmatrix.core.model import Workspace
 from testmatrix.core.rules import Rules
+from testmatrix.core.runs import run_part
 from testmatrix.core.session import suite_named
 from testmatrix.core.targets import (
     ENV_PLATFORM,
@@ -31,7 +32,7 @@ from testmatrix.core.targets import (
     target_platform,
     target_variant,
 )
-from testmatrix.errors import TestmatrixError
+from testmatrix.errors import TestmatrixError, UsageError
 from testmatrix.plugin import shard
 from testmatrix.plugin.options import (
     OPTIONS,
@@ -113,8 +114,11 @@ def load_state(config: pytest.Config) -> State | None:
     if strict and refusal:
         raise TestmatrixError(refusal)
     suite = config.getoption(opt.SUITE.dest)
+    run = config.getoption(opt.RUN.dest)
     if suite is not None:
-        suite_named(workspace, suite)
+        run_part(suite_named(workspace, suite), run)  # a suite of runs needs one
+    elif run is not None:
+        raise UsageError(f"{opt.RUN.long} names a run of {opt.SUITE.long}: give both")
     apply = not config.getoption(opt.NO_SKIPLIST.dest)
     rules = Rules(
         workspace,
@@ -122,6 +126,7 @@ def load_state(config: pytest.Config) -> State | None:
         variant=variant.name if variant else None,
         apply=apply,
         suite=suite,
+        run=run,
     )
     state = State(workspace, rules, detection, strict)
     num = config.getoption(opt.NUM_SHARDS.dest)

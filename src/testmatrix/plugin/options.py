@@ -66,6 +66,16 @@ OPTIONS: tuple[tuple[opt.Option, dict[str, Any]], ...] = (
         },
     ),
     (
+        opt.RUN,
+        {
+            "type": int,
+            "default": None,
+            "metavar": "N",
+            "help": "with --testmatrix-suite, apply the selection of the suite's run N "
+            "(1-based), for a suite that is a CI job of several pytest runs",
+        },
+    ),
+    (
         opt.NO_SKIPLIST,
         {
             "action": "store_true",

@@ -6,8 +6,8 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from testmatrix.core.fate import Fate, FateKind, TestCase
+from testmatrix.core.jobrules import suite_rules
 from testmatrix.core.model import Target, Workspace
-from testmatrix.core.rules import Rules
 from testmatrix.core.session import no_session_fate, runs_on
 from testmatrix.core.targets import platform_named, variant_named
 from testmatrix.errors import UsageError
@@ -77,10 +77,8 @@ def explain(
     plugin decides it; a suite with no session on a target says why."""
     rows = []
     for target in targets or workspace.targets():
-        rules = {
-            s.name: Rules(
-                workspace, target.platform, variant=target.variant_name, suite=s.name
-            )
+        rules = {  # a suite of several runs: a test any run selects is in it
+            s.name: suite_rules(workspace, target.platform, target.variant_name, s.name)
             for s in workspace.suites.values()
             if runs_on(s, target)
         }

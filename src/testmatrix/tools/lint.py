@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from testmatrix.core.fate import Fate, FateKind, TestCase
+from testmatrix.core.jobrules import AnyRunRules, entry_rules, suite_rules
 from testmatrix.core.model import IgnoreEntry, SkipEntry, Suite, Target, Workspace
 from testmatrix.core.rules import Rules
 from testmatrix.core.session import runs_on
@@ -91,11 +92,14 @@ def _defines_tests(path: Path) -> bool:
     )
 
 
-def _suite_rules(workspace: Workspace, target: Target) -> dict[str, Rules]:
-    """Each suite that has a session on the target, with its rules there."""
+def _suite_rules(
+    workspace: Workspace, target: Target
+) -> dict[str, Rules | AnyRunRules]:
+    """Each suite that has a session on the target, with its rules there (a suite of
+    several runs selects a test when any run does)."""
     return {
-        suite.name: Rules(
-            workspace, target.platform, variant=target.variant_name, suite=suite.name
+        suite.name: suite_rules(
+            workspace, target.platform, target.variant_name, suite.name
         )
         for suite in workspace.suites.values()
         if runs_on(suite, target)
@@ -185,7 +189,7 @@ def collected_findings(workspace: Workspace, cases: list[TestCase]) -> list[Find
 def _decide(
     case: TestCase,
     held: list[str],
-    rules: dict[str, Rules],
+    rules: dict[str, Rules | AnyRunRules],
     used: set[int],
     by_file: dict[str, list[Fate]],
     add: Callable[[Finding], None],
@@ -203,7 +207,7 @@ def _decide(
             continue
         selected.append(suite)
         by_file.setdefault(case.path, []).append(fate)
-        overlap = rules[suite].overlap(case)
+        overlap = entry_rules(rules[suite]).overlap(case)
         if overlap is not None:
             keeps, expects = overlap
             used.add(id(expects))  # matched, and overridden: not a dead entry
@@ -228,7 +232,7 @@ def _decide(
                 )
             )
         elif fate.kind is FateKind.RUN and case.params:
-            for finding in _unmarked(rules[suite], case):
+            for finding in _unmarked(entry_rules(rules[suite]), case):
                 add(finding)
     return selected
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from testmatrix.core.session import SessionCommand
 
 # what tox reads of a session's environment beyond these keys is its own default
-LAZY_KEYS = ("commands", "set_env")
+LAZY_KEYS = ("commands", "set_env", "ignore_errors")
 
 
 @dataclass
@@ -76,9 +76,10 @@ def find(start: Path) -> Sessions | None:
 
 def command(
     sessions: Sessions, listed: Listed, posargs: Sequence[str]
-) -> SessionCommand:
-    """The session's command, as nox builds it: refusals are one-line tox errors."""
-    from testmatrix.core.session import session_command
+) -> tuple[SessionCommand, ...]:
+    """The session's commands, as nox builds them (one per run of a suite that is a
+    CI job): refusals are one-line tox errors."""
+    from testmatrix.core.session import session_commands
     from testmatrix.errors import TestmatrixError
 
     workspace = sessions.workspace()
@@ -87,7 +88,7 @@ def command(
     ):  # the skiplists changed since the listing
         raise HandledError(f"session {listed.name} is no longer declared")
     try:
-        return session_command(
+        return session_commands(
             workspace,
             listed.platform,
             listed.suite,
@@ -127,22 +128,41 @@ class SessionLoader(MemoryLoader):
             package="skip",
             change_dir=sessions.root,  # the session's paths are the workspace's
             pass_env=["*"],  # as nox's sessions, which run in the caller's env
-            # the GPU lease's `hold` step runs on tox's own interpreter
-            allowlist_externals=[sys.executable],
+            # the GPU lease's `hold` step runs on tox's own interpreter; `env` sets
+            # a run's own variables (a suite of several runs)
+            allowlist_externals=[sys.executable, "env"],
         )
         self.sessions, self.listed, self.posargs = sessions, listed, tuple(posargs)
-        self._command: SessionCommand | None = None
+        self._commands: tuple[SessionCommand, ...] | None = None
+
+    def session_commands(self) -> tuple[SessionCommand, ...]:
+        if self._commands is None:
+            self._commands = command(self.sessions, self.listed, self.posargs)
+        return self._commands
 
     def session_command(self) -> SessionCommand:
-        if self._command is None:
-            self._command = command(self.sessions, self.listed, self.posargs)
-        return self._command
+        """The first run's command (the session's, for a suite of one run)."""
+        return self.session_commands()[0]
+
+    def shared_env(self) -> dict[str, str]:
+        """The environment every run sets (tox's set_env)."""
+        runs = self.session_commands()
+        first = dict(runs[0].env)
+        return {k: v for k, v in first.items() if all(r.env.get(k) == v for r in runs)}
+
+    def run_args(self, command: SessionCommand) -> list[str]:
+        """One run's command line; its own variables through `env`."""
+        shared = self.shared_env()
+        own = [f"{k}={v}" for k, v in command.env.items() if shared.get(k) != v]
+        return [*(["env", *own] if own else []), "pytest", *command.argv]
 
     def load_raw(self, key: str, conf: Config | None, env_name: str | None) -> Any:
         if key == "commands":
-            return [Command(["pytest", *self.session_command().argv])]
+            return [Command(self.run_args(c)) for c in self.session_commands()]
         if key == "set_env":
-            return dict(self.session_command().env)
+            return self.shared_env()
+        if key == "ignore_errors":  # every run runs; the env fails if any did
+            return len(self.session_commands()) > 1
         return super().load_raw(key, conf, env_name)
 
     def found_keys(self) -> set[str]:

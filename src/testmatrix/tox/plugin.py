@@ -114,7 +114,7 @@ def tox_before_run_commands(tox_env: ToxEnv) -> None:
         LOG.warning(
             "%s skiplist: %d ignored paths for suite %s",
             command.key.target,
-            command.ignores,
+            sum(c.ignores for c in loader.session_commands()),
             command.key.suite,
         )
     else:
@@ -125,9 +125,9 @@ def tox_before_run_commands(tox_env: ToxEnv) -> None:
     if lease is None:
         return
     _leases[id(tox_env)] = lease
-    env = dict(command.env)
+    env = loader.shared_env()
     env[platform.visible_devices_env] = lease.gpu
-    held = lease.wrap(["pytest", *command.argv], env)
+    held = [lease.wrap(loader.run_args(c), env) for c in loader.session_commands()]
     LOG.warning(
         "leased GPU%s %s: %s=%s",
         "s" if len(lease.gpus) > 1 else "",
@@ -138,7 +138,7 @@ def tox_before_run_commands(tox_env: ToxEnv) -> None:
     tox_env.conf["set_env"].update(env)
     from tox.config.types import Command
 
-    tox_env.conf["commands"][:] = [Command(held)]  # tox reads its cached list
+    tox_env.conf["commands"][:] = [Command(h) for h in held]  # its cached list
 
 
 def _install(tox_env: ToxEnv, sessions: envs.Sessions) -> None:

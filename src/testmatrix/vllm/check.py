@@ -22,6 +22,7 @@ from typing import Any
 
 from testmatrix.core.model import Platform, Suite, Target, Variant, Workspace
 from testmatrix.core.names import session_name
+from testmatrix.core.runs import expand
 from testmatrix.core.session import runs_on, sessions
 from testmatrix.vllm import ci as vllmci
 from testmatrix.vllm import jobs as vllmjobs
@@ -96,6 +97,7 @@ class Match:
     suite: Suite | None
     status: str  # "exact", "differs", "no-session", "no-suite", "unmapped", ...
     detail: str = ""
+    run: int | None = None  # which run of a suite of several
 
 
 class Matcher:
@@ -106,11 +108,14 @@ class Matcher:
         self.workspace = workspace
         self.plan = plan
         self.files = importproof.Files(workspace.root)
-        self.by_paths: dict[frozenset[str], list[Suite]] = {}
+        # each run of a suite of several is a command of its CI step
+        self.by_paths: dict[frozenset[str], list[tuple[Suite, int | None]]] = {}
         for suite in workspace.suites.values():
-            self.by_paths.setdefault(frozenset(suite.paths), []).append(suite)
+            for part in suite.parts:
+                mine = self.by_paths.setdefault(frozenset(part.paths), [])
+                mine.append((suite, part.run))
         self.sessions = sessions(workspace)
-        self._selections: dict[tuple[str, str | None, str], importproof.Selection] = {}
+        self._selections: dict[tuple, importproof.Selection] = {}
 
     def target(self, job: vllmjobs.Job) -> tuple[Target | None, str]:
         """The skiplists' target of a job, and a note when its variant is not
@@ -129,12 +134,14 @@ class Matcher:
                 )
         return Target(platform, variant), note
 
-    def selection(self, target: Target, suite: Suite) -> importproof.Selection:
-        key = (target.platform.name, target.variant_name, suite.name)
+    def selection(
+        self, target: Target, suite: Suite, run: int | None = None
+    ) -> importproof.Selection:
+        key = (target.platform.name, target.variant_name, suite.name, run)
         found = self._selections.get(key)
         if found is None:
             _, found = importproof.session_selection(
-                self.workspace, self.files, key[0], suite.name, key[1]
+                self.workspace, self.files, key[0], suite.name, key[1], run=run
             )
             self._selections[key] = found
         return found
@@ -151,33 +158,35 @@ class Matcher:
             return Match(
                 None, "no-suite", f"no suite of the skiplists has paths {paths}"
             )
-        running = [s for s in candidates if runs_on(s, target)]
+        running = [(s, r) for s, r in candidates if runs_on(s, target)]
         if not running:
             where = "; ".join(
                 f"{s.name} runs on {', '.join(s.runs_on or ('everywhere',))}"
-                for s in candidates
+                for s, _ in candidates
             )
             return Match(
-                candidates[0],
+                candidates[0][0],
                 "no-session",
                 f"no suite with paths {paths} has a session on {target.name} ({where})",
             )
         original = importproof.command_selection(instance, self.files)
-        best: tuple[int, Suite, list[str]] | None = None
-        for suite in running:
-            theirs = self.selection(target, suite)
+        best: tuple[int, Suite, int | None, list[str]] | None = None
+        for suite, run in running:
+            theirs = self.selection(target, suite, run)
             differs = importproof.differences(original, theirs)
             if not differs:
-                return Match(suite, "exact")
+                return Match(suite, "exact", run=run)
             cost = len(original.files ^ theirs.files) + 10_000 * (
                 len(differs) - bool(original.files ^ theirs.files)
             )
             if best is None or cost < best[0]:
-                best = (cost, suite, differs)
+                best = (cost, suite, run, differs)
         assert best is not None
-        _, suite, differs = best
+        _, suite, run, differs = best
         name = session_name(target.platform.name, suite.name, target.variant_name)
-        return Match(suite, "differs", f"session {name}: " + "; ".join(differs))
+        if run is not None:
+            name += f" run {run}"
+        return Match(suite, "differs", f"session {name}: " + "; ".join(differs), run)
 
     def nox_session(self, command: vllmjobs.Command) -> str | None:
         """The session a `nox ... -s NAME` command runs, or None: not nox."""
@@ -217,7 +226,11 @@ def read_plan(
         return known[rel]
 
     return importplan.plan(
-        reading.jobs, exists=exists, checkout_root=checkout_root, allow_partial=True
+        reading.jobs,
+        exists=exists,
+        checkout_root=checkout_root,
+        allow_partial=True,
+        glob=lambda rel: [p for p in expand(root, rel) if p != rel],
     )
 
 

@@ -282,6 +282,10 @@ class _Reader:
     ) -> list[Job]:
         device = self.text(node, data, "device")
         gpus = self.integer(node, data, "num_devices") or 1
+        if citext.runs_on_amd(device, data.get("depends_on")):
+            # a step of AMD's own (device mi355_1, depends on image-build-amd): read
+            # as test-amd.yaml's steps are, a device pool of an AMD variant
+            return [self.amd_job(node, data, label, group, notes)]
         platform = "cpu" if device and device.lower().startswith("cpu") else "cuda"
         variant = (
             None if platform == "cpu" or device is None else citext.step_name(device)

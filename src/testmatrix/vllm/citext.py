@@ -61,6 +61,18 @@ def pool(pool: str | None) -> tuple[str | None, int | None, str | None]:
     return step_name(name), int(count), f"{name}{sep}{{gpus}}"
 
 
+AMD_DEVICE = re.compile(r"(?i)^(mi\d{3}x?|amd|rocm|gfx\d+)([_-]|$)")
+
+
+def runs_on_amd(device: str | None, depends_on: object) -> bool:
+    """Whether a test_areas step runs on AMD agents itself: its device is an AMD
+    pool (mi355_1), or it waits for the AMD image (depends_on: image-build-amd)."""
+    if device and AMD_DEVICE.match(device):
+        return True
+    waits = depends_on if isinstance(depends_on, list) else [depends_on]
+    return any(str(d) == "image-build-amd" for d in waits if d)
+
+
 def label_key(label: str) -> str:
     return re.sub(r"\s+", " ", label).strip().lower()
 

@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from testmatrix.ci.yamlsrc import compose, line_of, mapping_value, walk_steps
+from testmatrix.core import options as opt
 from testmatrix.core.model import Suite, Target, Workspace
 from testmatrix.core.names import session_name
-from testmatrix.core.session import runs_on, session_command
+from testmatrix.core.session import runs_on, session_commands
 from testmatrix.errors import TestmatrixError
 from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm.check import Matcher
@@ -293,25 +294,44 @@ def _guarded(
     return None
 
 
-def _runs(workspace: Workspace, target: Target, suite: Suite, style: str) -> str:
+def _runs(
+    workspace: Workspace,
+    target: Target,
+    suite: Suite,
+    style: str,
+    run: int | None = None,
+) -> str:
     """The command that runs a suite's session on a target, from the checkout root:
-    `nox --no-venv -s NAME`, or (style pytest) the session's pytest command."""
+    `nox --no-venv -s NAME`, or (style pytest) the session's pytest command. With
+    `run`, that run of a suite of several (the CI command it stands for); without,
+    a suite's runs all run, each whatever the others gave, and fail together."""
     platform, variant = target.platform.name, target.variant_name
-    if style == "pytest":
-        made = session_command(workspace, platform, suite.name, variant=variant)
-        env = [f"{k}={v}" for k, v in made.env.items()]
-        command = shlex.join([*env, "pytest", *made.argv])
-        unsafe = sorted(set(command) & UNSAFE_IN_WRAPPER)
-        if unsafe:
-            raise TestmatrixError(
-                f"{suite.location}: suite {suite.name}'s pytest command holds "
-                f"{' '.join(repr(c) for c in unsafe)}: vLLM's pipeline passes AMD "
-                "commands to run-amd-test.sh inside double quotes and uploads them "
-                "with interpolation, where these would run or change; export with "
-                "--style nox, or rename what holds them"
-            )
-        return command
-    return f"nox --no-venv -s {session_name(platform, suite.name, variant)}"
+    name = session_name(platform, suite.name, variant)
+    if style != "pytest":
+        return f"nox --no-venv -s {name}" + (
+            f" -- {opt.RUN.long}={run}" if run is not None else ""
+        )
+    made = session_commands(workspace, platform, suite.name, variant=variant)
+    if run is not None:
+        made = (made[run - 1],)
+    lines = [
+        shlex.join([*(f"{k}={v}" for k, v in m.env.items()), "pytest", *m.argv])
+        for m in made
+    ]
+    command = lines[0]
+    if len(lines) > 1:  # every run runs; bash's (( )) reads the variable, no $
+        joined = "; ".join(f"{line} || failed=1" for line in lines)
+        command = f"failed=0; {joined}; (( failed == 0 ))"
+    unsafe = sorted(set(command) & UNSAFE_IN_WRAPPER)
+    if unsafe:
+        raise TestmatrixError(
+            f"{suite.location}: suite {suite.name}'s pytest command holds "
+            f"{' '.join(repr(c) for c in unsafe)}: vLLM's pipeline passes AMD "
+            "commands to run-amd-test.sh inside double quotes and uploads them "
+            "with interpolation, where these would run or change; export with "
+            "--style nox, or rename what holds them"
+        )
+    return command
 
 
 # what a double-quoted shell word and Buildkite's upload interpolation would read:
@@ -466,7 +486,7 @@ def _edit_amd(
                 why.append(f"line {command.line} kept: its directory is unknown")
                 continue
             assert target is not None
-            runs = _runs(matcher.workspace, target, found.suite, style)
+            runs = _runs(matcher.workspace, target, found.suite, style, found.run)
             home = "/" + matcher.plan.checkout_root.strip("/")
             if command.cwd.rstrip("/") != home.rstrip("/"):
                 runs = f"cd {home} && {runs} && cd {command.cwd}"

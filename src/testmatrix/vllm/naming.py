@@ -49,15 +49,17 @@ def _stem(path: str) -> str:
 
 
 def name_suites(suites: list[SuitePlan]) -> None:
-    """Names from the first step's label; a step with several pytest commands adds
-    the last name of each command's path; a name already taken gets the platform
-    where that tells the suites apart, else a number."""
+    """Names from the first step's label (a suite is a step: its pytest commands are
+    its runs); a one-run suite of a step whose other pytest commands run elsewhere
+    adds its path's last name; a name already taken gets the platform where that
+    tells the suites apart, else a number."""
     taken: set[str] = set()
     platforms_of: dict[str, set[str]] = {}  # base name: platforms of its suites
     for suite in suites:
         first, job = suite.first, suite.first.job
         label = label_name(job.label)
-        tail = _stem(first.paths[0]) if len(job.pytest) > 1 else ""
+        split = len(suite.runs) == 1 and len(job.pytest) > 1
+        tail = _stem(first.paths[0]) if split else ""
         if tail and (tail == label or label.endswith("-" + tail)):
             tail = ""
         base = f"{label}-{tail}" if tail else label
@@ -75,8 +77,10 @@ def name_suites(suites: list[SuitePlan]) -> None:
             number += 1
         taken.add(name)
         suite.name = name
-        for instance in suite.instances:
-            instance.suite = name
+        for number, run in enumerate(suite.runs, 1):
+            for instance in run.instances:
+                instance.suite = name
+                instance.run = number if len(suite.runs) > 1 else None
 
 
 def describe_suite(suite: SuitePlan) -> None:
@@ -92,12 +96,15 @@ def describe_suite(suite: SuitePlan) -> None:
         else:
             places += [f"{platform}:{v}" for v in sorted(v for v in variants if v)]
     suite.places = places
-    for decision in first.decisions:
-        if decision.kind == "exclude":
-            suite.exclude_reasons[decision.target] = exclude_reason(decision)
+    for run in suite.runs:
+        for decision in run.first.decisions:
+            if decision.kind == "exclude":
+                run.exclude_reasons[decision.target] = exclude_reason(decision)
 
 
 def _where(instance: Instance) -> str:
+    if instance.suite and instance.run:
+        return f"suite {instance.suite} (run {instance.run})"
     if instance.suite:
         return f"suite {instance.suite}"
     return f"step '{instance.job.label}' ({instance.location})"

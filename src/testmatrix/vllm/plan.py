@@ -25,11 +25,13 @@ import posixpath
 import re
 from collections.abc import Callable
 
-from testmatrix.ci.shell import VALUE_OPTIONS, read_pytest
+from testmatrix.ci.shell import VALUE_OPTIONS, PytestArgs, read_pytest
 from testmatrix.ci.yamlsrc import URL
 from testmatrix.config import schema
 from testmatrix.core import expression
+from testmatrix.core.model import is_glob
 from testmatrix.errors import TestmatrixError
+from testmatrix.vllm import jobsuites
 from testmatrix.vllm.jobs import Job
 from testmatrix.vllm.naming import describe_suite, ignore_reason, name_suites
 from testmatrix.vllm.planmodel import (
@@ -51,11 +53,13 @@ def plan(
     exists: Callable[[str], bool],
     checkout_root: str | None = None,
     allow_partial: bool = False,
+    glob: Callable[[str], list[str]] | None = None,
 ) -> ImportPlan:
     """Decide the suites, entries and variants that reproduce every job's pytest
     commands. `exists` tells whether a checkout-relative path exists in the checkout
-    being imported into. A test path missing from it is an error (every one is listed),
-    or with `allow_partial` a command left unmapped."""
+    being imported into; `glob` what a shell glob matches there. A test path missing
+    from it is an error (every one is listed), or with `allow_partial` a command left
+    unmapped."""
     notes: list[str] = []
     root = _checkout_root(jobs, checkout_root, exists, notes)
     instances: list[Instance] = []
@@ -63,14 +67,14 @@ def plan(
     for job in jobs:
         for command in job.pytest:
             instance = Instance(job, command)
-            _resolve(instance, root, exists, errors, allow_partial)
+            _resolve(instance, root, exists, errors, allow_partial, glob)
             instances.append(instance)
     if errors:
         raise TestmatrixError("\n".join(errors))
     mapped = [i for i in instances if i.unmapped is None]
     for instance in mapped:
         _decide(instance, instances)
-    suites = _group(mapped)
+    suites = jobsuites.group(mapped)
     name_suites(suites)
     for suite in suites:
         describe_suite(suite)
@@ -148,8 +152,10 @@ def _resolve(
     exists: Callable[[str], bool],
     errors: list[str],
     allow_partial: bool,
+    glob: Callable[[str], list[str]] | None = None,
 ) -> None:
-    """The command's paths relative to the checkout root, or why it cannot map."""
+    """The command's paths relative to the checkout root (node ids and globs as
+    written), or why it cannot map."""
     command = instance.command
     assert command.call is not None
     instance.call = command.call
@@ -167,7 +173,6 @@ def _resolve(
         return rel is not None and exists(rel)
 
     call = instance.call = read_pytest(command.argv, is_path)
-    paths: list[str] = []
     why: list[str] = [f"{flag}: {reason}" for flag, reason in call.unmapped]
     if instance.job.nodes > 1:
         why.append(
@@ -179,43 +184,17 @@ def _resolve(
             "no test path: pytest collects its configured testpaths or the "
             "working directory"
         )
-    for written in call.paths:
-        file_part, sep, _ = written.partition("::")
-        if "$" in written:
-            why.append(f"'{written}' names a shell variable, known only when it runs")
-            continue
-        if re.search(r"[*?]", file_part):
-            why.append(f"'{written}' is a shell glob")
-            continue
-        rel = _relative(posixpath.join(command.cwd, file_part), root)
-        if rel is None or rel == ".":
-            why.append(f"'{written}' is outside the checkout or all of it")
-            continue
-        if not exists(rel):
-            message = (
-                f"{instance.location}: step '{instance.job.label}': pytest path "
-                f"'{written}' ({rel}) is not in the checkout"
-            )
-            if not allow_partial:
-                errors.append(message)
-            why.append(f"'{written}' ({rel}) is not in the checkout")
-            continue
-        if sep:
-            why.append(
-                f"'{written}' selects tests by node id; a suite selects files and "
-                "directories (narrowed by -m and -k)"
-            )
-        paths.append(rel)
+    missing: list[str] = []
+    paths = _test_paths(instance, call.paths, root, exists, glob, missing, why)
+    if not allow_partial:  # else a missing path leaves the command unmapped
+        errors += missing
     for i, a in enumerate(paths):
         for b in paths[i + 1 :]:
+            if "::" in a + b or is_glob(a + b):
+                continue  # pytest runs a node id inside a directory it runs once
             if under(a, b) or under(b, a):
                 why.append(f"paths '{a}' and '{b}' overlap")
-    for flag, text in (("-m", call.markexpr), ("-k", call.keyword)):
-        if text is not None:
-            try:
-                expression.check(text)
-            except expression.ExpressionError as exc:
-                why.append(f"{flag} '{text}' is not a valid expression: {exc.message}")
+    why += _bad_expressions(call)
     instance.paths = tuple(dict.fromkeys(paths))
     instance.args = _carried(call.kept, instance.not_carried)
     live: list[str] = []
@@ -244,6 +223,59 @@ def _resolve(
         why.append("a --deselect names a test outside the checkout")
     if why:
         instance.unmapped = "; ".join(why)
+
+
+def _bad_expressions(call: PytestArgs) -> list[str]:
+    """Why the command's -m or -k is no pytest expression, if it is not."""
+    out = []
+    for flag, text in (("-m", call.markexpr), ("-k", call.keyword)):
+        if text is not None:
+            try:
+                expression.check(text)
+            except expression.ExpressionError as exc:
+                out.append(f"{flag} '{text}' is not a valid expression: {exc.message}")
+    return out
+
+
+def _test_paths(
+    instance: Instance,
+    written_paths: tuple[str, ...],
+    root: str,
+    exists: Callable[[str], bool],
+    glob: Callable[[str], list[str]] | None,
+    errors: list[str],
+    why: list[str],
+) -> list[str]:
+    """A command's test paths relative to the checkout root: files, directories,
+    node ids and globs (expanded by the shell, and so by the session); a missing
+    path is an error (noted in `errors`), what no session can run is in `why`."""
+    command = instance.command
+    assert command.cwd is not None
+    paths: list[str] = []
+    for written in written_paths:
+        file_part, sep, rest = written.partition("::")
+        if "$" in written:
+            why.append(f"'{written}' names a shell variable, known only when it runs")
+            continue
+        rel = _relative(posixpath.join(command.cwd, file_part), root)
+        if rel is None or rel == ".":
+            why.append(f"'{written}' is outside the checkout or all of it")
+            continue
+        if is_glob(file_part):
+            if glob is None or not glob(rel):
+                why.append(f"'{written}' is a shell glob matching nothing here")
+            else:
+                paths.append(rel + sep + rest)
+            continue
+        if not exists(rel):
+            errors.append(
+                f"{instance.location}: step '{instance.job.label}': pytest path "
+                f"'{written}' ({rel}) is not in the checkout"
+            )
+            why.append(f"'{written}' ({rel}) is not in the checkout")
+            continue
+        paths.append(rel + sep + rest)  # a node id stays one: a run may name tests
+    return paths
 
 
 def _dropped(
@@ -304,7 +336,13 @@ def _decide(instance: Instance, everyone: list[Instance]) -> None:
     elsewhere = [d for d in others if d.target != instance.target]
     for target in instance.ignores:
         site = instance.sites[target]
-        here = _prefer([d for d in same if d.runs(target)], instance, target)
+        # partitioning: a command here runs what this one leaves out (one with
+        # another -m or -k runs other tests of the path: not a split of these)
+        here = _prefer(
+            [d for d in same if d.runs(target) and _covers(d, instance)],
+            instance,
+            target,
+        )
         twin = next((t for t in twins if t.ignores_path(target)), None)
         there = _prefer([d for d in split if d.runs(target)], instance, target)
         anywhere = _prefer([d for d in elsewhere if d.runs(target)], instance, target)
@@ -326,6 +364,14 @@ def _decide(instance: Instance, everyone: list[Instance]) -> None:
             decision = Decision(site, target, "exclude", "no imported step runs it")
         decision.comment, decision.issue = _comment_for(decision, instance)
         instance.decisions.append(decision)
+
+
+def _covers(runner: Instance, instance: Instance) -> bool:
+    """Whether a runner's -m and -k choose at least what the instance's would."""
+    return runner.markexpr in (None, instance.markexpr) and runner.keyword in (
+        None,
+        instance.keyword,
+    )
 
 
 def _prefer(found: list[Instance], instance: Instance, target: str) -> Instance | None:
@@ -375,53 +421,6 @@ def _comment_for(
         if reason:
             return reason, links[0].rstrip(".,;)") if links else None
     return None, None
-
-
-def _signature(instance: Instance) -> tuple:
-    return (
-        tuple(sorted(instance.paths)),
-        instance.markexpr,
-        instance.keyword,
-        tuple(sorted(instance.env.items())),
-        instance.args,
-        instance.job.gpus,
-        instance.excludes,
-    )
-
-
-def _fits(group: list[Instance], instance: Instance) -> bool:
-    """Whether the instance can share the group's sessions: on one target the entries
-    must be the same; the platform-wide ones hold on every variant."""
-    mine = instance.entries
-    for other in group:
-        if other.platform != instance.platform:
-            continue
-        theirs = other.entries
-        if other.variant == instance.variant:
-            agree = theirs == mine
-        elif other.variant is None:
-            agree = theirs <= mine  # its entries are platform-wide: mine include them
-        elif instance.variant is None:
-            agree = mine <= theirs
-        else:
-            agree = True
-        if not agree:
-            return False
-    return True
-
-
-def _group(mapped: list[Instance]) -> list[SuitePlan]:
-    by_signature: dict[tuple, list[list[Instance]]] = {}
-    order: list[list[Instance]] = []
-    for instance in mapped:
-        groups = by_signature.setdefault(_signature(instance), [])
-        home = next((g for g in groups if _fits(g, instance)), None)
-        if home is None:
-            home = []
-            groups.append(home)
-            order.append(home)
-        home.append(instance)
-    return [SuitePlan("", group, group[0].job.group) for group in order]
 
 
 def _platforms(jobs: list[Job], suites: list[SuitePlan]) -> dict[str, PlatformPlan]:
@@ -494,7 +493,35 @@ def _variants(
 
 
 def _entries(suite: SuitePlan, platform: str) -> list[EntryPlan]:
-    here = [i for i in suite.instances if i.platform == platform]
+    """The platform's entries for a suite, run by run (an ignore holds in the runs
+    whose paths hold its path)."""
+    out: list[EntryPlan] = []
+    for run in suite.runs:
+        for entry in _run_entries(suite, run.instances, platform):
+            same = next((e for e in out if _same_entry(e, entry)), None)
+            if same is None:
+                out.append(entry)
+                continue
+            same.paths += [p for p in entry.paths if p not in same.paths]
+            same.sources += [s for s in entry.sources if s not in same.sources]
+    return out
+
+
+def _same_entry(a: EntryPlan, b: EntryPlan) -> bool:
+    return (a.kind, a.variants, a.reason, a.issue) == (
+        b.kind,
+        b.variants,
+        b.reason,
+        b.issue,
+    )
+
+
+def _run_entries(
+    suite: SuitePlan, instances: list[Instance], platform: str
+) -> list[EntryPlan]:
+    here = [i for i in instances if i.platform == platform]
+    if not here:
+        return []
     by_variant: dict[str | None, Instance] = {}
     for instance in here:
         by_variant.setdefault(instance.variant, instance)

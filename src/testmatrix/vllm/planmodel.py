@@ -71,6 +71,7 @@ class Instance:
     unmapped: str | None = None  # why no session can run it
     decisions: list[Decision] = field(default_factory=list)
     suite: str | None = None
+    run: int | None = None  # which run of its suite (1-based), in a suite of several
 
     @property
     def platform(self) -> str:
@@ -124,12 +125,30 @@ class Instance:
 
 
 @dataclass
-class SuitePlan:
-    name: str
+class Override:
+    """What a run does differently on one target (`on.rocm`, `on."rocm:mi300"`)."""
+
+    markexpr: str | None = None
+    keyword: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] | None = None
+    reason: str = ""
+
+    def key(self) -> tuple:
+        return (self.markexpr, self.keyword, tuple(sorted(self.env.items())), self.args)
+
+
+@dataclass
+class RunPlan:
+    """One pytest run of a suite: the commands of its jobs (one per target) that
+    run it, the selection they share and what differs per target."""
+
     instances: list[Instance]
-    group: str
-    description: str = ""
-    places: list[str] = field(default_factory=list)
+    markexpr: str | None = None
+    keyword: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    overrides: dict[str, Override] = field(default_factory=dict)  # by target
     exclude_reasons: dict[str, str] = field(default_factory=dict)  # target: reason
 
     @property
@@ -139,6 +158,35 @@ class SuitePlan:
     @property
     def paths(self) -> tuple[str, ...]:
         return self.first.paths
+
+    @property
+    def base(self) -> str:
+        return base_of(self.paths)
+
+
+@dataclass
+class SuitePlan:
+    """A suite: one CI step, on every target that runs it (its twins included)."""
+
+    name: str
+    instances: list[Instance]
+    group: str
+    description: str = ""
+    places: list[str] = field(default_factory=list)
+    runs: list[RunPlan] = field(default_factory=list)
+    overrides: dict[str, Override] = field(default_factory=dict)  # every run's
+
+    @property
+    def first(self) -> Instance:
+        return self.instances[0]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p for run in self.runs for p in run.paths))
+
+    @property
+    def exclude_reasons(self) -> dict[str, str]:
+        return self.runs[0].exclude_reasons if len(self.runs) == 1 else {}
 
     @property
     def base(self) -> str:

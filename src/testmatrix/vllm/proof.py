@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from testmatrix.ci.shell import read_pytest
 from testmatrix.core import options as opt
-from testmatrix.core.model import Workspace
+from testmatrix.core.model import Workspace, is_glob
 from testmatrix.core.names import session_name
+from testmatrix.core.runs import expand
 from testmatrix.core.session import SessionCommand, session_command
 from testmatrix.vllm.jobs import Command, Job
 from testmatrix.vllm.planmodel import ImportPlan, Instance
@@ -28,7 +30,14 @@ SESSION_FLAGS = (
     "--junitxml",
     *(
         name
-        for option in (opt.PLATFORM, opt.VARIANT, opt.SUITE, opt.SUMMARY, opt.DURATIONS)
+        for option in (
+            opt.PLATFORM,
+            opt.VARIANT,
+            opt.SUITE,
+            opt.RUN,
+            opt.SUMMARY,
+            opt.DURATIONS,
+        )
         for name in option.names()
     ),
 )
@@ -61,7 +70,8 @@ class Result:
 
 @dataclass(frozen=True)
 class Selection:
-    files: frozenset[str]
+    files: frozenset[str]  # of its directories, files and expanded globs
+    tests: frozenset[str]  # node ids it names (file.py::test)
     markexpr: str | None
     keyword: str | None
     env: tuple[tuple[str, str], ...]
@@ -96,9 +106,13 @@ class Files:
         return found
 
     def selected(self, paths: tuple[str, ...], ignores: tuple[str, ...]) -> frozenset:
+        """The files under the paths (globs expanded as the shell would; node ids
+        aside: `tests`), minus those under the ignores."""
         chosen: set[str] = set()
-        for path in paths:
-            chosen |= self.under(path)
+        for given in paths:
+            for path in expand(self.root, given):
+                if "::" not in path:
+                    chosen |= self.under(path)
         for ignore in ignores:
             chosen -= self.under(ignore)
         return frozenset(chosen)
@@ -141,13 +155,21 @@ def _prove(instance: Instance, workspace: Workspace | None, files: Files) -> Res
     name = session_name(instance.platform, instance.suite, instance.variant)
     original = command_selection(instance, files)
     _, session = session_selection(
-        workspace, files, instance.platform, instance.suite, instance.variant
+        workspace,
+        files,
+        instance.platform,
+        instance.suite,
+        instance.variant,
+        run=instance.run,
     )
     differs = _differences(original, session)
     notes = [f"{flag} not carried: {why}" for flag, why in instance.not_carried]
     if differs:
         return Result(job, command, "different", "; ".join(differs + notes), name)
     detail = f"{len(original.files)} files"
+    shell = shell_note(files.root, instance.paths)
+    if shell:
+        notes.append(shell)
     if notes:
         detail += "; " + "; ".join(notes)
     return Result(job, command, "exact", detail, name)
@@ -159,6 +181,7 @@ def command_selection(instance: Instance, files: Files) -> Selection:
     ignores = tuple(d.target for d in instance.decisions)
     return Selection(
         files.selected(instance.paths, ignores),
+        node_ids(files.root, instance.paths),
         instance.markexpr,
         instance.keyword,
         tuple(sorted(instance.env.items())),
@@ -173,21 +196,44 @@ def session_selection(
     platform: str,
     suite: str,
     variant: str | None,
+    run: int | None = None,
 ) -> tuple[SessionCommand, Selection]:
-    """The command `plan.session_command` builds for a session, and what it selects
-    in the same terms as a CI command (the session's own flags left aside)."""
-    made = session_command(workspace, platform, suite, variant=variant)
+    """The command `plan.session_command` builds for a session (one run of a suite
+    of several), and what it selects in the same terms as a CI command (the
+    session's own flags left aside)."""
+    made = session_command(workspace, platform, suite, variant=variant, run=run)
     root = files.root
     argv = read_pytest(made.argv, lambda w: (root / w.split("::")[0]).exists())
     own = tuple(a for a in argv.kept if a.split("=", 1)[0] not in SESSION_FLAGS)
     return made, Selection(
         files.selected(argv.paths, argv.ignores),
+        node_ids(root, argv.paths),
         argv.markexpr,
         argv.keyword,
         tuple(sorted(made.env.items())),
         own,
         frozenset(argv.deselects),
     )
+
+
+def node_ids(root: Path, paths: Sequence[str]) -> frozenset[str]:
+    """The node ids among a command's paths (globs in their file part expanded)."""
+    return frozenset(p for given in paths for p in expand(root, given) if "::" in p)
+
+
+def shell_note(root: Path, paths: Sequence[str]) -> str:
+    """What the proof read as the shell would: each glob and its matches."""
+    notes = []
+    for path in paths:
+        if is_glob(path):
+            found = expand(root, path)
+            notes.append(
+                f"glob '{path}' expanded as the shell would: {len(found)} files"
+            )
+    ids = [p for p in paths if "::" in p]
+    if ids:
+        notes.append(f"{len(ids)} node id{'s' * (len(ids) > 1)} compared as written")
+    return "; ".join(notes)
 
 
 def differences(original: Selection, session: Selection) -> list[str]:
@@ -209,6 +255,7 @@ def _differences(original: Selection, session: Selection) -> list[str]:
         ("env", dict(original.env), dict(session.env)),
         ("arguments", original.args, session.args),
         ("--deselect", sorted(original.deselects), sorted(session.deselects)),
+        ("node ids", sorted(original.tests), sorted(session.tests)),
     ):
         if mine != theirs:
             out.append(f"{what}: CI {mine!r}, session {theirs!r}")

@@ -17,10 +17,11 @@ from typing import Any
 
 from testmatrix.config import writer as skiplist_writer
 from testmatrix.config.loader import load_workspace
+from testmatrix.core.runs import expand
 from testmatrix.errors import ConfigError, TestmatrixError
 from testmatrix.vllm import jobs as vllmjobs
+from testmatrix.vllm import jobsuites, planmodel, planreport
 from testmatrix.vllm import plan as importplan
-from testmatrix.vllm import planmodel, planreport
 from testmatrix.vllm import proof as importproof
 from testmatrix.vllm import skiplists as vllm_skiplists
 
@@ -52,6 +53,7 @@ class Imported:
             "totals": {
                 **self.totals,
                 "suites": len(self.plan.suites),
+                **jobsuites.shape(self.plan.jobs, list(self.plan.suites.values())),
                 "flags": sum(counts.values()),
                 "excludes": counts["exclude"],
                 "ignores": counts["ignore"],
@@ -83,11 +85,13 @@ class Imported:
             f"commands, {f.flags} --ignore/--deselect flags"
             for f in self.reading.files
         ]
+        shape = jobsuites.shape(plan.jobs, list(plan.suites.values()))
         out.append(
             f"testmatrix import: {totals['pytest_commands']} pytest commands: "
             f"{totals['exact']} exact, {totals['different']} different, "
             f"{totals['not_mapped']} not mapped; {totals['other_commands']} other "
-            f"commands; {len(plan.suites)} suites; flags: {counts['exclude']} "
+            f"commands; {len(plan.suites)} suites for {shape['steps']} steps, "
+            f"{shape['twin_suites']} twins; flags: {counts['exclude']} "
             f"excludes, {counts['ignore']} platform ignores, {counts['dropped']} "
             f"match nothing; {self.seconds:.2f} s"
         )
@@ -153,6 +157,7 @@ def import_ci(
         exists=exists,
         checkout_root=checkout_root,
         allow_partial=allow_partial,
+        glob=lambda rel: [p for p in expand(checkout, rel) if p != rel],
     )
     if after_plan is not None:
         after_plan(plan)

@@ -342,7 +342,8 @@ def test_suite_directory_must_exist(ws):
     )
     assert message.splitlines()[0] == (
         "skiplists/suites.toml:2: suite 'api-server': "
-        "directory 'tests/entrypoints/openapi' does not exist"
+        "directory 'tests/entrypoints/openapi' does not exist "
+        "(did you mean 'tests/entrypoints/openai'?)"  # suite paths get hints too
     )
 
 

@@ -175,8 +175,8 @@ BAD = {
         "suites.toml",
         '[suite.unit]\npath = "tests/unit"\n',
         (
-            "1: unknown table 'suite' (did you mean 'suites'?); expected [workspace] "
-            "or [suites.NAME]",
+            "1: unknown table 'suite' (did you mean 'suites'?); expected [workspace], "
+            "[groups.NAME] or [suites.NAME]",
             "1: no suites declared (expected [suites.NAME] tables)",
         ),
     ),
@@ -251,7 +251,7 @@ BAD = {
     "no-path": Bad(
         "suites.toml",
         '[suites.unit]\ndescription = "unit tests"\n',
-        ("1: [suites.unit] has no 'path' (or 'paths')",),
+        ("1: [suites.unit] has no 'path' (or 'paths', or 'runs')",),
     ),
     "path-missing-file": Bad(
         "suites.toml",

@@ -27,7 +27,13 @@ SCHEMA = json.loads(
 )
 WS = load_workspace(REPO)
 # the only expressions testmatrix writes; any other came from a skiplist
-WRITTEN = {"'${{'", "matrix.shard", "github.workflow", "github.ref"}
+WRITTEN = {
+    "'${{'",
+    "matrix.shard",
+    "github.workflow",
+    "github.ref",
+    "!cancelled()",  # a suite's later runs run after a failed one
+}
 
 
 def schema_errors(workflow: dict) -> list[str]:
@@ -148,3 +154,20 @@ def test_stdout_and_paths_refused(workspace):
     assert code == 0 and out.startswith(HEADER)
     code, _, err = exported(workspace, "some/path")
     assert code == 2 and "export --format github takes no PATH arguments" in err
+
+
+def test_a_suite_of_several_runs_is_one_job_with_a_step_per_run(workspace):
+    suites = workspace / "skiplists" / "suites.toml"
+    suites.write_text(
+        suites.read_text() + '\n[suites.job]\nruns = [\n  { path = "tests/kernels" },\n'
+        '  { path = "tests/models", env = { ONLY = "2" } },\n]\n'
+    )
+    ws = load_workspace(workspace)
+    workflow = yaml.safe_load(render(ws))
+    assert schema_errors(workflow) == []
+    every = workflow["jobs"]["cuda-job"]["steps"]
+    steps = [s for s in every if "pytest" in s.get("name", "")]
+    assert [s["name"] for s in steps] == ["pytest run 1", "pytest run 2"]
+    assert "if" not in steps[0] and steps[1]["if"] == "${{ !cancelled() }}"
+    assert steps[1]["env"] == {"ONLY": "2"} and "env" not in steps[0]
+    assert "--testmatrix-run=2" in steps[1]["run"]

@@ -123,8 +123,12 @@ def test_env_merges_workflow_job_step_and_github_env(project: Path) -> None:
     code, report = run_json(project, ".github/workflows/gpu.yml")
     assert code == 0
     workspace = load_workspace(project, project / "skiplists")
+    # a job is one suite: its pytest commands are the suite's runs
     kernels = next(
-        s for s in workspace.suites.values() if s.paths[-1].endswith("kernels")
+        run
+        for s in workspace.suites.values()
+        for run in s.parts
+        if run.paths[-1].endswith("kernels")
     )
     assert dict(kernels.env) == {
         "PYTHONUNBUFFERED": "1",
@@ -141,7 +145,7 @@ def test_env_merges_workflow_job_step_and_github_env(project: Path) -> None:
 def test_working_directories_resolve_against_the_workspace(project: Path) -> None:
     assert run_json(project, ".github/workflows/gpu.yml")[0] == 0
     workspace = load_workspace(project, project / "skiplists")
-    paths = {s.paths for s in workspace.suites.values()}
+    paths = {run.paths for s in workspace.suites.values() for run in s.parts}
     assert paths == {
         ("python/tests/kernels",),
         ("python/tests/models",),

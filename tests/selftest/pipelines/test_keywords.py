@@ -87,7 +87,7 @@ def test_the_deselects_collect_what_the_k_collects(
     assert by_k == by_ids and len(by_k) == 3
 
 
-def test_a_name_that_an_id_carries_keeps_its_own_suite(project: Path) -> None:
+def test_a_name_that_an_id_carries_is_the_platforms_override(project: Path) -> None:
     write(
         project / "tests" / "models" / "test_other.py",
         """
@@ -101,11 +101,19 @@ def test_a_name_that_an_id_carries_keeps_its_own_suite(project: Path) -> None:
     code, report = run_json(project, "pipeline.yml")
     assert code == 0, report
     workspace = load_workspace(project, project / "skiplists")
-    assert len(workspace.suites) == 2
+    # one suite; its -k is ROCm's override, with the comment as its reason
+    (suite,) = workspace.suites.values()
+    (override,) = suite.overrides
+    assert (override.target, override.keyword) == (
+        "rocm",
+        "not test_llama_fp8 and not test_awq",
+    )
+    assert override.reason.startswith("fp8 GEMMs are not tuned for gfx942 yet")
     assert workspace.platforms["rocm"].deselects == ()
     (note,) = [n["note"] for n in report["job_notes"] if n["label"] == "AMD models"]
     assert note == (
-        "-k 'not test_llama_fp8 and not test_awq' (line 9) stays a suite's: "
+        "-k 'not test_llama_fp8 and not test_awq' (line 9) stays a -k, the "
+        "platform's override of the suite: "
         "'test_awq' appears at tests/models/test_other.py:3 beyond a test's name: "
         "a mark, a parametrize id or a call may carry it"
     )

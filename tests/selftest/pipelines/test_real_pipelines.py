@@ -72,7 +72,9 @@ def test_sglang_amd_workflow_with_docker_exec(tmp_path: Path) -> None:
     assert len(exact(report)) == 6
     workspace = load_workspace(tmp_path, tmp_path / "skiplists")
     assert set(workspace.platforms["rocm"].variants) == {"gfx942"}
-    assert {s.paths[0] for s in workspace.suites.values()} == {
+    # the job is one suite; its six pytest commands are its runs
+    (suite,) = workspace.suites.values()
+    assert {run.paths[0] for run in suite.runs} == {
         "sgl-kernel/tests/test_moe_align.py",
         "sgl-kernel/tests/test_moe_topk_softmax.py",
         "sgl-kernel/tests/speculative/test_eagle_utils.py",

@@ -81,3 +81,37 @@ def test_tox_leases_the_gpus_and_pytest_sees_them(tiny, tmp_path):
     from testmatrix.nox.lease import acquire
 
     acquire(["0", "1", "2"], leases, count=3, wait=0, say=print).release()  # freed
+
+
+def test_a_suite_of_several_runs_runs_every_run_and_fails_if_any_did(tiny):
+    root = tiny(
+        {
+            "toxfile.py": TOXFILE,
+            "skiplists/suites.toml": """
+                [workspace]
+                install = []  # the testmatrix running tox is installed anyway
+
+                [suites.job]
+                runs = [
+                  { path = "tests/first" },
+                  { path = "tests/second", env = { ONLY_SECOND = "1" } },
+                ]
+            """,
+            "tests/first/test_first.py": "def test_fails():\n    assert False\n",
+            "tests/second/test_second.py": """
+                import os
+
+                def test_sees_its_own_env():
+                    assert os.environ["ONLY_SECOND"] == "1"
+            """,
+        }
+    )
+    env = clean_env()
+    env["PYTHONPATH"] = str(REPO / "src")  # the tiny toxfile imports the plugin
+    result = run_tox(root, "-e", "cuda-job", env=env)
+    assert result.returncode != 0
+    assert "cuda-job: commands[0]> pytest tests/first" in result.output
+    assert "cuda-job: commands[1]> env ONLY_SECOND=1 pytest tests/second" in (
+        result.output
+    )
+    assert "1 failed" in result.output and "1 passed" in result.output

@@ -219,15 +219,13 @@ def test_export_rewrites_test_amd_commands_in_place_and_keeps_every_other_line(s
     assert result.returncode == 0, result.output
     new = amd.read_text()
     steps = {s["label"]: s for s in yaml.safe_load(new)["steps"]}
-    # Alpha's pytest command runs its session from the checkout root, and goes back
-    # for the commands after it; setup and the node id stay as they are, in order
+    # Alpha's pytest commands are the two runs of its suite: each runs its run of the
+    # session from the checkout root, and goes back for the commands after it
     setup, run, node_id = steps["Alpha"]["commands"]
-    assert (setup, node_id) == (
-        "pip install something",
-        "pytest -v alpha/test_b.py::test_one",
-    )
+    assert setup == "pip install something"
     assert run.startswith("cd /vllm-workspace && nox --no-venv -s rocm-mi300-")
-    assert run.endswith(" && cd /vllm-workspace/tests")
+    assert run.endswith(" -- --testmatrix-run=1 && cd /vllm-workspace/tests")
+    assert node_id.endswith(" -- --testmatrix-run=2 && cd /vllm-workspace/tests")
     # Beta ran from the root already (`cd ..`): the cd stays, the session follows
     assert steps["Beta"]["command"].startswith("cd .. && nox --no-venv -s rocm-mi300-")
     # only those two lines changed; the anchor's steps and the script are as written
@@ -235,9 +233,10 @@ def test_export_rewrites_test_amd_commands_in_place_and_keeps_every_other_line(s
     changed = [line for line in difflib.ndiff(old_lines, new_lines) if line[:1] in "-+"]
     assert [c for c in changed if c.startswith("-")] == [
         "-     - pytest -v -s alpha --ignore=alpha/test_b.py  # b runs on its own",
+        "-     - pytest -v alpha/test_b.py::test_one",
         '-   command: "cd .. && pytest -v tests/beta"',
     ]
-    assert len(changed) == 4 and "  # b runs on its own" in changed[1]
+    assert len(changed) == 6 and "  # b runs on its own" in changed[2]
     assert "anchor other steps use" in result.stdout
     assert "'Script' (rocm:mi300) left as it is" in result.stdout
     assert "2 rewritten, 3 left" in result.stdout
@@ -270,8 +269,9 @@ def test_the_snapshot_checks_clean_and_exports_only_mirror_blocks(tmp_path):
     shutil.copy(AMD, amd)
     result = cli(tmp_path, "export", "--format", "vllm", areas, amd)
     assert result.returncode == 0, result.output
-    assert "test-amd steps: 150 rewritten, 32 left as they are" in result.stdout
-    _only_pytest_lines_changed(AMD.read_text(), amd.read_text(), 289)
+    # node ids are runs too now: only steps of scripts are left as they are
+    assert "test-amd steps: 151 rewritten, 31 left as they are" in result.stdout
+    _only_pytest_lines_changed(AMD.read_text(), amd.read_text(), 295)
     for path in sorted(AREAS.glob("*.yaml")):
         old, new = path.read_text().splitlines(), (areas / path.name).read_text()
         it = iter(new.splitlines())
@@ -282,7 +282,7 @@ def test_the_snapshot_checks_clean_and_exports_only_mirror_blocks(tmp_path):
     shutil.copy(AMD, amd)
     style = ("--style", "pytest")
     assert cli(tmp_path, "export", "--format", "vllm", *style, amd).returncode == 0
-    _only_pytest_lines_changed(AMD.read_text(), amd.read_text(), 289)
+    _only_pytest_lines_changed(AMD.read_text(), amd.read_text(), 295)
     result = cli(tmp_path, "check-vllm", AREAS, amd)
     assert result.returncode == 0, result.output
 
@@ -307,3 +307,32 @@ def _in_mirror(lines: list[str], line: str) -> bool:
         if s <= index < end:
             return True
     return False
+
+
+AMD_OWN_STEP = """\
+group: AMD
+steps:
+  - label: Gamma on MI355
+    device: mi355_1
+    depends_on:
+      - image-build-amd
+    commands:
+      - pytest -v gamma
+"""
+
+
+def test_a_test_areas_step_on_amd_is_no_drift_and_needs_no_twin(small):
+    ci = small / ".buildkite"
+    (ci / "test_areas" / "amd.yaml").write_text(AMD_OWN_STEP)
+    areas, amd = ci / "test_areas", ci / "test-amd.yaml"
+    assert cli(small, "import", "--force", areas, amd).returncode == 0
+    check = cli(small, "check-vllm", areas, amd)
+    assert check.returncode == 0, check.output
+    assert "Gamma on MI355" not in check.stdout  # no finding, no missing twin
+    # read as AMD: one more AMD job that agrees, the NVIDIA jobs as they were
+    assert "4 AMD jobs: 4 agree with the skiplists, 0 disagree; 3 NVIDIA jobs: 0 " in (
+        check.stdout
+    )
+    exported = cli(small, "export", "--format", "vllm", areas)
+    assert exported.returncode == 0, exported.output
+    assert (areas / "amd.yaml").read_text() == AMD_OWN_STEP  # no mirror added

@@ -18,7 +18,7 @@ from selftest.config.test_loader import ROCM_IGNORES
 from selftest.helpers import REPO, Result, run
 from testmatrix.cli import main
 from testmatrix.config.loader import load_workspace
-from testmatrix.core.session import session_command
+from testmatrix.core.session import session_command, session_commands
 from testmatrix.vllm import ci as vllmci
 from testmatrix.vllm import jobs as vllmjobs
 from testmatrix.vllm import plan as importplan
@@ -206,18 +206,15 @@ def test_the_amd_pipelines_notes_block_explains_its_commands(jobs):
 def test_every_mapped_command_of_the_snapshot_runs_exactly_its_selection(snapshot):
     _, result, _seconds = snapshot
     totals = result["totals"]
+    # node ids are runs' paths now: every pytest command maps, and proves exact
     assert {k: totals[k] for k in ("pytest_commands", "exact", "different")} == {
         "pytest_commands": 633,
-        "exact": 617,
+        "exact": 633,
         "different": 0,
     }
-    unmapped = [
-        c
-        for c in result["commands"]
-        if c["kind"] == "pytest" and c["status"] != "exact"
-    ]
-    assert len(unmapped) == totals["not_mapped"] == 16
-    assert all("selects tests by node id" in c["detail"] for c in unmapped)
+    assert totals["not_mapped"] == 0
+    ids = [c for c in result["commands"] if "node id" in c["detail"]]
+    assert len(ids) == 16 and all(c["status"] == "exact" for c in ids)
     assert totals["other_commands"] == 332
     # its speed is benchmark F6's to measure (benchmarks/run.py), not a test's
 
@@ -292,13 +289,13 @@ def test_inherited_and_replaced_mirror_commands_map_to_sessions(snapshot):
 def test_the_written_suites_carry_env_shards_and_excludes(snapshot):
     root, _, _ = snapshot
     ws = load_workspace(root)
-    dp = ws.suites["distributed-dp-2-gpus-async-llm-dp"]
-    assert dict(dp.env) == {
-        "NCCL_CUMEM_HOST_ENABLE": "0",
-        "TP_SIZE": "1",
-        "DP_SIZE": "2",
-    }
-    assert dp.gpus == 2
+    # one suite for the step's four commands; the env CUDA and ROCm add is theirs
+    dp = ws.suites["distributed-dp-2-gpus"]
+    assert len(dp.runs) == 4 and dp.gpus == 2
+    first = session_commands(ws, "cuda", dp.name)[0]
+    assert first.env == {"NCCL_CUMEM_HOST_ENABLE": "0", "TP_SIZE": "1", "DP_SIZE": "2"}
+    amd = session_commands(ws, "rocm", dp.name, variant="mi300")[0]
+    assert amd.env == {"TORCH_NCCL_BLOCKING_WAIT": "1", "TP_SIZE": "1", "DP_SIZE": "2"}
     lora = ws.suites["lora"]
     assert lora.buildkite.parallelism == 4
     assert lora.runs_on == ("cuda", "rocm:mi250")
@@ -314,16 +311,17 @@ def test_the_written_suites_carry_env_shards_and_excludes(snapshot):
     }
     llm = ws.suites["entrypoints-integration-llm"]
     assert "test_generate.py: it needs a clean process (runs in suite " in (
-        llm.excludes[0].reason
+        llm.runs[0].excludes[0].reason
     )
     command_ = session_command(
-        ws, "rocm", "entrypoints-integration-llm", variant="mi300"
+        ws, "rocm", "entrypoints-integration-llm", variant="mi300", run=1
     )
-    assert command_.argv[:6] == (
+    assert command_.argv[:7] == (
         "tests/entrypoints/llm",
         "--testmatrix-platform=rocm",
         "--testmatrix-variant=mi300",
         "--testmatrix-suite=entrypoints-integration-llm",
+        "--testmatrix-run=1",
         "--ignore=tests/entrypoints/llm/test_generate.py",
         "--ignore=tests/entrypoints/llm/test_collective_rpc.py",
     )
@@ -379,7 +377,7 @@ def test_the_checkout_misses_a_test_path_every_one_is_an_error(tmp_path):
     assert not (root / "skiplists").exists()
     partial = run_import(root, AREAS, AMD, "--allow-partial")
     assert partial.returncode == 0, partial.output
-    assert "609 exact, 0 different, 24 not mapped" in partial.stdout
+    assert "625 exact, 0 different, 8 not mapped" in partial.stdout
     assert (
         f"lm_eval.yaml:38:   not-mapped: pytest -s -v test_lm_eval_correctness.py "
         "--config-list-file=configs/models-large-hopper.txt --tp-size=4 "
@@ -398,20 +396,30 @@ def test_pr_era_encoder_ignores_become_rocm_ignores_with_their_issue(tmp_path):
     report = json.loads(result.stdout)
     totals = report["totals"]
     assert {k: totals[k] for k in ("exact", "different", "not_mapped", "ignores")} == {
-        "exact": 348,
+        "exact": 356,  # node ids map too
         "different": 0,
-        "not_mapped": 12,  # 8 node ids, 4 commands of 2-node steps (one per node)
-        "ignores": 14,
+        "not_mapped": 4,  # the commands of 2-node steps (one per node)
+        # 14 encoder ignores, and v1/kv_connector's lmcache test, which the AMD step
+        # leaves out and its NVIDIA twin runs (the AMD command that runs it has
+        # another -m: no split, a ROCm entry)
+        "ignores": 15,
     }
     rocm = load_workspace(root).platforms["rocm"]
     by_suite: dict[str, set[str]] = {}
+    lmcache = [e for e in rocm.ignores if e.suite == "v1-others"]
+    assert [e.target for e in lmcache] == [
+        "tests/v1/kv_connector/unit/test_lmcache_integration.py"
+    ]
     for entry in rocm.ignores:
+        if entry in lmcache:
+            continue
         by_suite.setdefault(entry.suite, set()).add(entry.path)
         assert entry.issue == "https://github.com/vllm-project/vllm/issues/27442"
     assert by_suite == {
-        "entrypoints-integration-api-server-openai": {
-            "test_vision.py",
-            "test_optional_middleware.py",
+        # relative to the base of the step's suite: tests/entrypoints
+        "entrypoints-integration-api-server": {
+            "openai/test_vision.py",
+            "openai/test_optional_middleware.py",
         },
         "entrypoints-integration-pooling": ROCM_IGNORES["pooling"],
         "openai-api-correctness": {"test_transcription_api_correctness.py"},
@@ -764,7 +772,7 @@ def test_import_then_argv_from_elsewhere_gives_checkout_relative_paths(tmp_path)
     result = run([*cli, "import", str(AREAS), str(AMD)], root)
     assert result.returncode == 0, result.output
     assert result.stdout.splitlines()[-1].startswith(
-        "testmatrix import: 633 pytest commands: 617 exact, 0 different, 16 not mapped"
+        "testmatrix import: 633 pytest commands: 633 exact, 0 different, 0 not mapped"
     )
     argv = run(
         [*cli, "--root", str(root), "argv", "--json", "rocm-mi250-lora"], tmp_path
@@ -898,3 +906,153 @@ def test_when_no_command_maps_nothing_is_written(tmp_path):
     )
     assert "test-amd.yaml:4:   not-mapped: pytest $TESTS" in result.stdout
     assert not (tmp_path / "skiplists").exists()
+
+
+# -- issue 23: a suite is a CI step, twins are one suite, compact skiplists ----------
+
+
+def _lines(*paths: Path) -> int:
+    files = [
+        f for p in paths for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+    ]
+    return sum(len(f.read_text().splitlines()) for f in files)
+
+
+def _written_lines(root: Path) -> int:
+    found = [*root.glob("skiplists/*.toml"), *root.glob("skiplists/platforms/*.toml")]
+    return sum(len(p.read_text().splitlines()) for p in found)
+
+
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
+def test_each_ci_step_is_one_suite_and_no_twin_suites_remain(snapshot):
+    root, result, _ = snapshot
+    totals = result["totals"]
+    # 287 steps run pytest (a test_areas step and its mirror count once); one
+    # suite holds a step and its twins on other targets: 54 twin pairs before
+    assert (totals["steps"], totals["suites"], totals["twin_suites"]) == (287, 138, 0)
+    ws = load_workspace(root)
+    correctness = ws.suites["basic-correctness"]
+    assert [r.paths for r in correctness.runs] == [
+        ("tests/basic_correctness/test_cumem.py",),
+        ("tests/basic_correctness/test_basic_correctness.py",),
+        ("tests/basic_correctness/test_cpu_offload.py",),
+    ]
+    sessions = result["commands"]
+    lines = {
+        c["line"]: c["sessions"]
+        for c in sessions
+        if c["file"].endswith("basic_correctness.yaml") and c["platform"] == "cuda"
+    }
+    assert set(map(tuple, lines.values())) == {("cuda-h200_18gb-basic-correctness",)}
+
+
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
+def test_what_amd_selects_differently_is_the_targets_override_with_its_reason(
+    snapshot,
+):
+    root, _, _ = snapshot
+    ws = load_workspace(root)
+    quick = ws.suites["fusion-e2e-quick"]
+    (second,) = [r for r in quick.runs if r.run == 2]
+    (override,) = second.overrides
+    assert override.target == "rocm" and override.keyword == (
+        "inductor_partition and +rms_norm and +quant_fp8 and qwen3"
+    )
+    assert override.reason.startswith("Different from CUDA, Qwen requires +rms_norm")
+    cuda = session_command(ws, "cuda", quick.name, variant="h100", run=2)
+    rocm = session_command(ws, "rocm", quick.name, variant="mi300", run=2)
+    k = lambda c: c.argv[c.argv.index("-k") + 1]  # noqa: E731
+    assert k(cuda) != k(rocm) == override.keyword
+
+
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
+def test_the_skiplists_are_at_most_a_third_of_the_yaml_they_replace(snapshot):
+    root, _, _ = snapshot
+    yaml_lines = _lines(AREAS, AMD)
+    assert _written_lines(root) * 3 <= yaml_lines, (_written_lines(root), yaml_lines)
+
+
+@pytest.mark.slow  # a whole import of a real pipeline: the full tier's
+def test_the_pr_era_pair_is_compact_twin_free_and_exact(tmp_path):
+    root = checkout(tmp_path, "test-files.802748bdd.txt", LM_EVAL)
+    result = run_import(root, OLD_MAIN, OLD_AMD, "--json")
+    assert result.returncode == 0, result.output
+    totals = json.loads(result.stdout)["totals"]
+    assert (totals["steps"], totals["suites"], totals["twin_suites"]) == (144, 82, 0)
+    assert (totals["exact"], totals["different"]) == (356, 0)
+    assert _written_lines(root) * 3 <= _lines(OLD_MAIN, OLD_AMD)
+
+
+def test_node_ids_and_globs_become_runs_and_the_proof_says_so(tmp_path):
+    root = tree(
+        tmp_path,
+        "tests/kernels/test_fused_moe.py",
+        "tests/kernels/test_fused_attn.py",
+        "tests/kernels/test_other.py",
+    )
+    areas = write(
+        tmp_path,
+        "test_areas/kernels.yaml",
+        "group: Kernels\nsteps:\n- label: Fused\n  commands:\n"
+        "  - pytest -v kernels/test_fused_*.py\n"
+        "  - pytest -v kernels/test_other.py::test_one\n",
+    )
+    result = run_import(
+        root, areas.parent, "--json", "--checkout-root", "/vllm-workspace"
+    )
+    assert result.returncode == 0, result.output
+    report = json.loads(result.stdout)
+    glob, node = (c for c in report["commands"] if c["kind"] == "pytest")
+    assert glob["status"] == node["status"] == "exact"
+    assert (
+        "glob 'tests/kernels/test_fused_*.py' expanded as the shell would: 2"
+        in (glob["detail"])
+    )
+    assert "1 node id compared as written" in node["detail"]
+    ws = load_workspace(root)
+    (suite,) = ws.suites.values()
+    first, second = session_commands(ws, "cuda", suite.name)
+    assert first.argv[:2] == (
+        "tests/kernels/test_fused_attn.py",
+        "tests/kernels/test_fused_moe.py",
+    )
+    assert second.argv[0] == "tests/kernels/test_other.py::test_one"
+
+
+def test_an_amd_step_of_test_areas_is_read_as_amd(tmp_path):
+    areas = write(
+        tmp_path,
+        "test_areas/amd.yaml",
+        "group: AMD\nsteps:\n- label: Kernels on MI355\n  device: mi355_1\n"
+        "  depends_on:\n  - image-build-amd\n  commands:\n  - pytest kernels\n"
+        "- label: Waits for the AMD image\n  depends_on: image-build-amd\n"
+        "  commands:\n  - pytest kernels\n",
+    )
+    jobs = vllmci.read([areas.parent]).jobs
+    assert [(j.platform, j.variant, j.gpus) for j in jobs] == [
+        ("rocm", "mi355", 1),
+        ("rocm", None, 1),
+    ]
+    assert jobs[0].pool_template == "mi355_{gpus}"
+
+
+@pytest.mark.slow  # the whole real snapshot imported and proven: full tier
+def test_what_a_group_shares_reaches_only_the_suites_that_have_it(snapshot):
+    root, _, _ = snapshot
+    from testmatrix.core.runs import expand
+
+    plan = importplan.plan(
+        vllmci.read([AREAS, AMD]).jobs,
+        exists=lambda rel: (root / rel).exists(),
+        glob=lambda rel: [p for p in expand(root, rel) if p != rel],
+    )
+    ws = load_workspace(root)
+    whole = set(plan.platforms)
+    for suite in plan.suites.values():
+        written = ws.suites[suite.name]
+        assert written.gpus == suite.gpus, suite.name
+        assert written.buildkite.parallelism == suite.parallelism, suite.name
+        assert written.buildkite.timeout_in_minutes == suite.timeout_in_minutes
+        assert bool(written.buildkite.soft_fail) == suite.soft_fail, suite.name
+        places = set(written.runs_on or whole)
+        assert places == (set(suite.places) if set(suite.places) != whole else whole)
