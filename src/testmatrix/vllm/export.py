@@ -448,8 +448,6 @@ def _edit_amd(
     out: Export,
 ) -> str:
     """test-amd.yaml with each mapped pytest command replaced by its session."""
-    import yaml
-
     lines = text.splitlines(keepends=True)
     steps = mapping_value(root, "steps")
     nodes = list(walk_steps(steps, Path(name))) if steps is not None else []
@@ -463,61 +461,10 @@ def _edit_amd(
         job = jobs.get(where)
         if job is None:
             continue
-        first, last = int(node.start_mark.line), _last_line(lines, node)
-        new: dict[int, str] = {}  # id(Command): what runs instead
         why: list[str] = []
-        target, _ = matcher.target(job)
-        for instance in by_job.get(id(job), []):
-            command = instance.command
-            found = matcher.match(instance, target) if target else None
-            if (
-                found is None
-                or found.suite is None
-                or found.status
-                not in (
-                    "exact",
-                    "differs",
-                )
-            ):
-                detail = (found.detail or found.status) if found else "no rocm"
-                why.append(f"line {command.line} kept: {detail}")
-                continue
-            if command.cwd is None:
-                why.append(f"line {command.line} kept: its directory is unknown")
-                continue
-            assert target is not None
-            runs = _runs(matcher.workspace, target, found.suite, style, found.run)
-            home = "/" + matcher.plan.checkout_root.strip("/")
-            if command.cwd.rstrip("/") != home.rstrip("/"):
-                runs = f"cd {home} && {runs} && cd {command.cwd}"
-            new[id(command)] = runs
-        changed = 0
-        scalars = _command_scalars(node)
-        shared = _shared_lines(scalars)
-        for scalar in scalars:
-            mine = [
-                c for c in job.commands if id(c) in new and c.line == line_of(scalar)
-            ]
-            if not mine:
-                continue
-            lines_of = f"line {line_of(scalar)}"
-            if owners[id(scalar)] > 1 or not first <= scalar.start_mark.line <= last:
-                why.append(f"{lines_of} kept: it comes from an anchor other steps use")
-                continue
-            if shared & set(range(scalar.start_mark.line, scalar.end_mark.line + 1)):
-                why.append(f"{lines_of} kept: it shares its line with another command")
-                continue
-            if not isinstance(scalar, yaml.ScalarNode) or scalar.style in ("|", ">"):
-                why.append(f"{lines_of} kept: a block scalar (written by hand)")
-                continue
-            value = re.sub(r"\\[ \t]*\n|\\[ \t]+", " ", str(scalar.value))
-            if any(value.count(c.text) != 1 for c in mine):
-                why.append(f"{lines_of} kept: its pytest command is not found in it")
-                continue
-            for command in mine:
-                value = value.replace(command.text, new[id(command)], 1)
-            edits.append(_span(lines, scalar, _scalar(value)))
-            changed += len(mine)
+        new = _amd_sessions(job, by_job, matcher, style, why)
+        span = (int(node.start_mark.line), _last_line(lines, node))
+        changed = _rewrite(lines, node, job, new, owners, span, why, edits)
         label = f"{where}: step '{job.label}' ({job.target})"
         if changed:
             kept = f"; {'; '.join(why)}" if why else ""
@@ -527,6 +474,84 @@ def _edit_amd(
         else:
             out.left.append(f"{label} left as it is: no pytest command (scripts only)")
     return _apply(lines, edits)
+
+
+def _amd_sessions(
+    job: vllmjobs.Job,
+    by_job: dict[int, list[Instance]],
+    matcher: Matcher,
+    style: str,
+    why: list[str],
+) -> dict[int, str]:
+    """{id(Command): what runs instead} for a test-amd step's mapped pytest
+    commands; why each other one is kept goes into `why`."""
+    new: dict[int, str] = {}
+    target, _ = matcher.target(job)
+    for instance in by_job.get(id(job), []):
+        command = instance.command
+        found = matcher.match(instance, target) if target else None
+        if (
+            found is None
+            or found.suite is None
+            or found.status not in ("exact", "differs")
+        ):
+            detail = (found.detail or found.status) if found else "no rocm"
+            why.append(f"line {command.line} kept: {detail}")
+            continue
+        if command.cwd is None:
+            why.append(f"line {command.line} kept: its directory is unknown")
+            continue
+        assert target is not None
+        runs = _runs(matcher.workspace, target, found.suite, style, found.run)
+        home = "/" + matcher.plan.checkout_root.strip("/")
+        if command.cwd.rstrip("/") != home.rstrip("/"):
+            runs = f"cd {home} && {runs} && cd {command.cwd}"
+        new[id(command)] = runs
+    return new
+
+
+def _rewrite(
+    lines: list[str],
+    node: yaml.Node,
+    job: vllmjobs.Job,
+    new: dict[int, str],
+    owners: dict[int, int],
+    span: tuple[int, int],
+    why: list[str],
+    edits: list[tuple[int, int, list[str]]],
+) -> int:
+    """Add the edits that put each step command's sessions in place of its pytest
+    commands (a scalar other steps share, or written by hand, is kept and said
+    why); the number of commands replaced."""
+    import yaml
+
+    first, last = span
+    changed = 0
+    scalars = _command_scalars(node)
+    shared = _shared_lines(scalars)
+    for scalar in scalars:
+        mine = [c for c in job.commands if id(c) in new and c.line == line_of(scalar)]
+        if not mine:
+            continue
+        lines_of = f"line {line_of(scalar)}"
+        if owners[id(scalar)] > 1 or not first <= scalar.start_mark.line <= last:
+            why.append(f"{lines_of} kept: it comes from an anchor other steps use")
+            continue
+        if shared & set(range(scalar.start_mark.line, scalar.end_mark.line + 1)):
+            why.append(f"{lines_of} kept: it shares its line with another command")
+            continue
+        if not isinstance(scalar, yaml.ScalarNode) or scalar.style in ("|", ">"):
+            why.append(f"{lines_of} kept: a block scalar (written by hand)")
+            continue
+        value = re.sub(r"\\[ \t]*\n|\\[ \t]+", " ", str(scalar.value))
+        if any(value.count(c.text) != 1 for c in mine):
+            why.append(f"{lines_of} kept: its pytest command is not found in it")
+            continue
+        for command in mine:
+            value = value.replace(command.text, new[id(command)], 1)
+        edits.append(_span(lines, scalar, _scalar(value)))
+        changed += len(mine)
+    return changed
 
 
 def _shared_lines(scalars: list[yaml.ScalarNode]) -> set[int]:
