@@ -4,13 +4,18 @@ make, and nothing else in the files."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from selftest.propose import propgen
 from testmatrix.cli import main
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 ROCM = Path("skiplists/platforms/rocm.toml")
 
