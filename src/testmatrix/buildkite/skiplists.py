@@ -1,10 +1,5 @@
-"""Write imports as skiplist files.
-
-A generic pipeline's --ignore flags (bkimport): the platform file always, suites.toml
-when there is none; with one, imported suites are first rebased onto its suites.
-vLLM's CI (importplan): suites.toml and one file per platform, staged beside the
-skiplist directory so the import can prove them before they replace anything.
-"""
+"""A Buildkite pipeline's --ignore flags written as skiplist files: the platform file,
+and suites.toml where there is none."""
 
 from __future__ import annotations
 

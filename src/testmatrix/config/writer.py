@@ -1,10 +1,5 @@
-"""Write imports as skiplist files.
-
-A generic pipeline's --ignore flags (bkimport): the platform file always, suites.toml
-when there is none; with one, imported suites are first rebased onto its suites.
-vLLM's CI (importplan): suites.toml and one file per platform, staged beside the
-skiplist directory so the import can prove them before they replace anything.
-"""
+"""Skiplist files as text (TOML strings, arrays, inline tables), and the staging that
+writes a set of files only once they are proven."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Pure planning: the complete command of a session, and the fate of one test.
-
-Everything that must agree (nox sessions, Buildkite steps, the pytest plugin, explain,
-lint, audit, `testmatrix argv`) calls these functions; none of them reads TOML or
-touches pytest, and no adapter decides anything these functions decide.
-"""
+"""A test's fate on a target, and what planning reads of a collected test (TestCase):
+the records every adapter shows."""
 
 from __future__ import annotations
 

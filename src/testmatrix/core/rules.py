@@ -1,16 +1,5 @@
-"""Pure planning: the complete command of a session, and the fate of one test.
-
-Everything that must agree (nox sessions, Buildkite steps, the pytest plugin, explain,
-lint, audit, `testmatrix argv`) calls these functions; none of them reads TOML or
-touches pytest, and no adapter decides anything these functions decide.
-
-PRECEDENCE, where several entries name one test: an entry that keeps it from running
-(an ignore, a deselect or a skip without `fails`: it crashes, hangs, cannot run)
-wins over an entry that expects it to fail (`fails`: it runs and must fail as
-recorded), the safe way round; within each group, ignore before deselect before
-skip, then as declared. Flaky entries only set reruns. `testmatrix lint` reports
-every such overlap.
-"""
+"""The fate of each test on one target (Rules): the entries that hold there, decided
+once per file, function or test."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Pure planning: the complete command of a session, and the fate of one test.
-
-Everything that must agree (nox sessions, Buildkite steps, the pytest plugin, explain,
-lint, audit, `testmatrix argv`) calls these functions; none of them reads TOML or
-touches pytest, and no adapter decides anything these functions decide.
-"""
+"""The target of a run: platform and variant from options, the environment or the
+detected hardware, and whether the hardware is the target's."""
 
 from __future__ import annotations
 

@@ -1,17 +1,5 @@
-"""The pytest plugin: applies a platform's skiplist to a plain pytest run.
-
-Installed, it loads wherever pytest runs (the `pytest11` entry point
-`testmatrix.plugin`); without an installed package, load it from the root conftest.py
-with `pytest_plugins = ["testmatrix.plugin"]`. In a project without skiplists/ it
-does nothing and says nothing. Hooks only gather facts and act on `Rules.fate`, so a
-bare pytest run, a nox session and `testmatrix explain` decide every test the same
-way.
-
-Each test's fate travels in its report (`user_properties`, which JUnit writes as
-`<properties>`), and what the plugin left out of the run travels in xdist's worker
-output, so the process that writes the summary counts the same with or without
-pytest-xdist.
-"""
+"""The run's workspace and target, read from options, ini and environment: the State the
+hooks act on."""
 
 from __future__ import annotations
 

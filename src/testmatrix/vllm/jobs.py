@@ -1,22 +1,5 @@
-"""vLLM's CI definitions as one list of typed CI jobs, every command kept.
-
-The formats, as vLLM's pipeline generator (vllm-project/ci-infra) reads them:
-
-- `test_areas/*.yaml`: each file is one group of steps. A step runs on NVIDIA agents
-  (`device`: h100, b200, ...; none: the default GPU), or on CPU agents (`cpu-*`), with
-  `num_devices` GPUs, in `working_dir` (default /vllm-workspace/tests). Its
-  `mirror: amd:` block declares the AMD twin: the block's `commands` replace the step's
-  (with the block's `working_dir`, else the step's), or the step's commands are
-  inherited as they are, ignores included; `env` is merged over the step's; `device`,
-  `label`, `num_devices`, `soft_fail`, `timeout_in_minutes` and `optional` override.
-- `test-amd.yaml`: the AMD pipeline. Each step names an `agent_pool` such as `mi300_2`
-  (variant mi300, 2 GPUs); its header's NOTES block explains steps and commands.
-- `test-pipeline.yaml`, the main pipeline before test_areas: NVIDIA steps that name
-  `gpu` (a100, h200; none: the default GPU) and `num_gpus`.
-
-A job's commands run as one script: `cd` and `export` hold for the commands after
-them. Pure: files in, records out; no skiplist knowledge.
-"""
+"""vLLM's CI as typed records: a job per step and platform, each command with where it
+stands and what it runs (vllm.ci and the pipelines readers make them)."""
 
 from __future__ import annotations
 

@@ -1,23 +1,5 @@
-"""CI jobs into suites and platform entries: every decision of the vLLM import.
-
-Each pytest command of a job is an *instance*: on one target (platform, variant) it
-selects the files under its paths minus its --ignore paths, narrowed by -m and -k, run
-with its environment and arguments. Instances that select alike share a suite.
-
-Each --ignore of an instance is decided by the first rule that holds:
-1. another command on the same target runs the path: partitioning, a suite exclude;
-2. a twin (a command with the same paths on another target) leaves it out too: the
-   split is shared, a suite exclude;
-3. a command of another selection on the platform's other variants runs it: the
-   platform splits the directory between its agents, a suite exclude;
-4. other targets run it (twins included): this platform, or this variant, does not:
-   an [[ignore]] entry, on the variants that leave it out;
-5. nothing imported runs it: a suite exclude that says so.
-Ignores that match nothing (outside the command's paths, missing in the checkout) are
-reported and not written: they change no selection.
-
-Pure: jobs and the checkout's file names in, a plan out.
-"""
+"""An import plan's records: each command as an instance with its decision, and the
+suites, entries, variants and platforms they become."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""Write imports as skiplist files.
-
-A generic pipeline's --ignore flags (bkimport): the platform file always, suites.toml
-when there is none; with one, imported suites are first rebased onto its suites.
-vLLM's CI (importplan): suites.toml and one file per platform, staged beside the
-skiplist directory so the import can prove them before they replace anything.
-"""
+"""An import plan written as skiplist files: suites.toml and one file per platform."""
 
 from __future__ import annotations
 
