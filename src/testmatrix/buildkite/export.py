@@ -10,7 +10,6 @@ from plan.session_command, and what each setting means from schema.BUILDKITE_KEY
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import shlex
@@ -19,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from testmatrix.ci.drift import drift as ci_drift
 from testmatrix.core.model import BuildkiteSettings, Suite, Workspace, frozen_map
 from testmatrix.core.session import (
     SessionCommand,
@@ -513,18 +513,4 @@ def drift(
     """A unified diff from the committed pipeline to the one the skiplists generate
     ('' when equal)."""
     path = path or pipeline_path(workspace)
-    expected = render(workspace, style)
-    current = path.read_text() if path.exists() else ""
-    rel = (
-        path.relative_to(workspace.root).as_posix()
-        if path.is_relative_to(workspace.root)
-        else str(path)
-    )
-    return "".join(
-        difflib.unified_diff(
-            current.splitlines(True),
-            expected.splitlines(True),
-            f"{rel} (committed)",
-            f"{rel} (from skiplists)",
-        )
-    )
+    return ci_drift(workspace.root, path, render(workspace, style))

@@ -4,11 +4,11 @@ committed one (--check), or write it, never over a file testmatrix did not write
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 from pathlib import Path
 
+from testmatrix.ci.drift import drift as ci_drift
 from testmatrix.core.model import Workspace
 from testmatrix.errors import TestmatrixError, UsageError
 from testmatrix.github.workflow import build_workflow
@@ -36,21 +36,7 @@ def workflow_path(workspace: Workspace) -> Path:
 def drift(workspace: Workspace, path: Path) -> str:
     """A unified diff from the committed workflow to the one the skiplists generate
     ('' when equal)."""
-    expected = render(workspace)
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    rel = (
-        path.relative_to(workspace.root).as_posix()
-        if path.is_relative_to(workspace.root)
-        else str(path)
-    )
-    return "".join(
-        difflib.unified_diff(
-            current.splitlines(True),
-            expected.splitlines(True),
-            f"{rel} (committed)",
-            f"{rel} (from skiplists)",
-        )
-    )
+    return ci_drift(workspace.root, path, render(workspace))
 
 
 def write(path: Path, text: str, *, given: bool) -> None:
