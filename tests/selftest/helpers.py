@@ -3,6 +3,8 @@ workspace."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import subprocess
@@ -151,3 +153,18 @@ def repeats_or_trivial(workspace, name: str) -> bool:
         other.suite == key.suite and workspace.platforms[other.platform].entries
         for other in every.values()
     )
+
+
+def run_import(cwd: Path, *args: object) -> Result:
+    """`testmatrix import ...` in this process, from `cwd`."""
+    from testmatrix.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["import", *(str(a) for a in args)])
+    finally:
+        os.chdir(here)
+    return Result(code, out.getvalue(), err.getvalue())

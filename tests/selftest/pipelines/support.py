@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import posixpath
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from selftest.helpers import Result
-from testmatrix.cli import main
+from selftest.helpers import run_import
 from testmatrix.pipelines import buildkite_plain, github
 from testmatrix.pipelines.command import kind_of
 from testmatrix.pipelines.common import Reading
@@ -24,19 +20,6 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
     return path
-
-
-def run_import(cwd: Path, *args: object) -> Result:
-    """`testmatrix import ...` in this process, from `cwd`."""
-    out, err = io.StringIO(), io.StringIO()
-    here = os.getcwd()
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["import", *(str(a) for a in args)])
-    finally:
-        os.chdir(here)
-    return Result(code, out.getvalue(), err.getvalue())
 
 
 def run_json(cwd: Path, *args: object) -> tuple[int, dict[str, Any]]:

@@ -3,10 +3,7 @@ the built-in proof, on the real files and on small variations of them."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import sys
 import textwrap
 import time
@@ -15,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from selftest.config.test_loader import ROCM_IGNORES
-from selftest.helpers import REPO, Result, run
-from testmatrix.cli import main
+from selftest.helpers import REPO, run, run_import
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import session_command, session_commands
 from testmatrix.vllm import ci as vllmci
@@ -40,19 +36,6 @@ def checkout(root: Path, listing: str, *extra: str) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
     return root
-
-
-def run_import(cwd: Path, *args: str) -> Result:
-    """`testmatrix import ...` in this process, from `cwd`."""
-    out, err = io.StringIO(), io.StringIO()
-    here = os.getcwd()
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["import", *(str(a) for a in args)])
-    finally:
-        os.chdir(here)
-    return Result(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
