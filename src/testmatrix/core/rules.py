@@ -84,20 +84,72 @@ class IdsBelow(NamedTuple):
         return cls(closed, tuple(open_), tuple(fates), otherwise)
 
     def fate(self, rest: str) -> Fate:
-        best = len(self.fates)
-        closed = self.closed
-        end = rest.find("]")
-        while end >= 0:
-            index = closed.get(rest[: end + 1], best)
-            best = index if index < best else best
-            end = rest.find("]", end + 1)
-        for prefix, index in self.open:
-            if index >= best:
-                break
-            if rest.startswith(prefix):
-                best = index
-                break
+        best = _first_below(self.closed, self.open, rest, len(self.fates))
         return self.fates[best] if best < len(self.fates) else self.otherwise
+
+
+def _first_below(
+    closed: dict[str, int], open_: tuple[tuple[str, int], ...], rest: str, best: int
+) -> int:
+    """The lowest index among the rests that start `rest` (`IdsBelow`), else `best`:
+    a lookup per ']' of `rest`, then the open rests below the best so far."""
+    end = rest.find("]")
+    while end >= 0:
+        index = closed.get(rest[: end + 1], best)
+        best = index if index < best else best
+        end = rest.find("]", end + 1)
+    for prefix, index in open_:
+        if index >= best:
+            break
+        if rest.startswith(prefix):
+            return index
+    return best
+
+
+def _params_at(nodeid: str) -> int:
+    """Where a node id's [params] begin (the first '[' past its file), or -1."""
+    return nodeid.find("[", nodeid.find("::") + 1)
+
+
+class _DeselectLookup:
+    """One file's deselect ids (in precedence order), searched for the first that
+    prefixes a node id without comparing it with each: ids with [params] are found
+    by the function part of the id (then as `IdsBelow` does), the others are
+    compared once per function, not once per test."""
+
+    def __init__(self, ids: tuple[str, ...]):
+        self.count = len(ids)
+        plain: list[tuple[str, int]] = []
+        below: dict[str, tuple[dict[str, int], list[tuple[str, int]]]] = {}
+        for index, nodeid in enumerate(ids):
+            cut = _params_at(nodeid)
+            if cut < 0:
+                plain.append((nodeid, index))
+                continue
+            closed, open_ = below.setdefault(nodeid[:cut], ({}, []))
+            rest = nodeid[cut:]
+            if rest.endswith("]"):
+                closed.setdefault(rest, index)
+            else:
+                open_.append((rest, index))
+        self.plain = tuple(plain)
+        self.plain_ids = tuple(nodeid for nodeid, _ in plain)
+        self.below = {h: (c, tuple(o)) for h, (c, o) in below.items()}
+        self.heads: dict[str, int] = {}  # function part: its first plain id's index
+
+    def first(self, nodeid: str) -> int | None:
+        cut = _params_at(nodeid)
+        head, rest = (nodeid, "") if cut < 0 else (nodeid[:cut], nodeid[cut:])
+        best = self.heads.get(head)
+        if best is None:
+            best = self.count
+            if head.startswith(self.plain_ids):  # one call rules most heads out
+                best = next(i for p, i in self.plain if head.startswith(p))
+            self.heads[head] = best
+        found = self.below.get(head)
+        if found is not None and rest:
+            best = _first_below(found[0], found[1], rest, best)
+        return best if best < self.count else None
 
 
 def _folders(path: str) -> list[str]:
@@ -153,6 +205,7 @@ class Rules:
         )
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         self._files: dict[str, _File] = {}
+        self._deselect_lookups: dict[str, _DeselectLookup] = {}
         self._flaky_prefixes: tuple[tuple[FlakyEntry, str], ...] = ()
         self._listing: dict[str, list[tuple[int, SkipEntry]]] | None = None
         self._fates: dict[tuple[object, ...], Fate] = {}  # shared by many tests
@@ -400,10 +453,15 @@ class Rules:
     def deselect_for(self, test: TestCase) -> DeselectEntry | None:
         """The first deselect (in declaration order) whose id prefixes the test's."""
         file = self._files.get(test.path) or self._file(test)
-        nodeid = test.nodeid
-        if not nodeid.startswith(file.deselect_ids):
-            return None  # most tests: none of them, in one call
-        return next((e for e in file.deselects if nodeid.startswith(e.nodeid)), None)
+        if not file.deselects:
+            return None
+        lookup = self._deselect_lookups.get(test.path)
+        if lookup is None:  # thousands of ids in one file cost no more per test
+            lookup = self._deselect_lookups[test.path] = _DeselectLookup(
+                file.deselect_ids
+            )
+        index = lookup.first(test.nodeid)
+        return None if index is None else file.deselects[index]
 
     def ignored_path(self, relpath: str) -> IgnoreEntry | None:
         """The entry ignoring exactly this path (pytest asks for each directory); an

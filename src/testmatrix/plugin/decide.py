@@ -22,7 +22,7 @@ import pytest
 from testmatrix.core.fate import Fate, FateKind, TestCase
 from testmatrix.core.rules import IdsBelow, Rules
 from testmatrix.plugin.items import CaseReader, named_strings
-from testmatrix.plugin.state import FATE, LEFT_OUT, MODELS_SET, PROPERTY, Record, State
+from testmatrix.plugin.state import LEFT_OUT, MODELS_SET, PROPERTY, Record, State
 
 
 def properties(record: Record) -> list[tuple[str, str]]:
@@ -50,14 +50,13 @@ class Act:
     properties and the marks that carry the fate out (pytest-rerunfailures' flaky,
     pytest's skip)."""
 
-    __slots__ = ("fate", "left_out", "marks", "properties", "record", "stash")
+    __slots__ = ("fate", "left_out", "marks", "properties", "record")
 
     def __init__(self, fate: Fate):
         self.fate = fate
         self.left_out = fate.kind in LEFT_OUT
         self.record = fate.record()
         self.properties = properties(self.record)
-        self.stash = fate.kind is not FateKind.RUN  # setup and reports read it
         self.marks: list[pytest.MarkDecorator] = []
         if fate.rerun is not None:
             rerun = fate.rerun
@@ -113,6 +112,8 @@ class Decider:
         # the node id decides, the acts of its functions (Rules.group_fate,
         # Rules.unmarked), or None where each needs its whole reading
         self.shared: dict[int, Act | Functions | None] = {}
+        self.relevant = self.reader.relevant or frozenset()
+        self.last: tuple[pytest.Item, Act] | None = None  # at_run's
 
     def act_of(self, fate: Fate) -> Act:
         act = self.acts.get(id(fate))
@@ -145,61 +146,66 @@ class Decider:
         functions[name] = act
         return act
 
+    def act(self, item: pytest.Item) -> Act:
+        """What the item's fate does to it (the same at collection and at run time:
+        nothing is kept per test, and its report's properties are looked up here)."""
+        for mark in item.own_markers:
+            if mark.name in self.relevant:
+                return self.act_of(self.rules.fate(self.reader.read(item)))
+        parent = id(item.parent)  # items hold their parent: the id is its own
+        try:
+            how = self.shared[parent]
+        except KeyError:
+            how = self.shared[parent] = self.by_parent(item)
+        if how is None:
+            return self.act_of(self.rules.fate(self.reader.read(item)))
+        if how.__class__ is not Functions:
+            return how  # type: ignore[return-value]  # an Act: the file decides
+        functions: Functions = how
+        name = getattr(item, "originalname", None)
+        act = functions.get(name, UNSEEN)
+        if act is UNSEEN:
+            act = self.by_function(functions, name)
+        if act.__class__ is Act:
+            return act
+        if (
+            act.__class__ is IdsBelow
+            and name is not None
+            and item.name.startswith(name)  # pytest's name[params]
+        ):
+            return self.act_of(act.fate(item.name[len(name) :]))
+        # each test's whole id decides
+        fate = self.rules.unmarked(TestCase(item.nodeid, functions.path))
+        assert fate is not None  # the file said its ids decide
+        return self.act_of(fate)
+
+    def at_run(self, item: pytest.Item) -> Act:
+        """`act` for a test about to run: its hooks ask several times in a row."""
+        last = self.last
+        if last is not None and last[0] is item:
+            return last[1]
+        act = self.act(item)
+        self.last = (item, act)
+        return act
+
     def split(
         self, items: list[pytest.Item]
     ) -> tuple[list[pytest.Item], list[pytest.Item]]:
-        """(kept, deselected): kept tests carry their marks and properties, and
-        each deselected one's record joins the run's left-out records."""
+        """(kept, deselected): kept tests carry the marks that carry their fate out
+        (their report's properties are added when they run), and each deselected
+        one's record joins the run's left-out records."""
         keep: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
-        # locals: this loop runs once per collected test
-        rules, reader, shared, act_of = (
-            self.rules,
-            self.reader,
-            self.shared,
-            self.act_of,
-        )
-        relevant = reader.relevant or frozenset()
+        decide = self.act  # a local: this loop runs once per collected test
         left_out = self.state.left_out
         for item in items:
-            for mark in item.own_markers:
-                if mark.name in relevant:
-                    act = None
-                    break
-            else:
-                parent = id(item.parent)  # items hold their parent: the id is its own
-                try:
-                    how = shared[parent]
-                except KeyError:
-                    how = shared[parent] = self.by_parent(item)
-                if isinstance(how, Functions):  # by function, else by node id
-                    name = getattr(item, "originalname", None)
-                    act = how.get(name, UNSEEN)
-                    if act is UNSEEN:
-                        act = self.by_function(how, name)
-                    if act.__class__ is not Act:  # each test's id decides
-                        if (
-                            isinstance(act, IdsBelow)
-                            and name is not None
-                            and item.name.startswith(name)  # pytest's name[params]
-                        ):
-                            act = act_of(act.fate(item.name[len(name) :]))
-                        else:
-                            fate = rules.unmarked(TestCase(item.nodeid, how.path))
-                            assert fate is not None  # the file said its ids decide
-                            act = act_of(fate)
-                else:
-                    act = how
-            if act is None:
-                act = act_of(rules.fate(reader.read(item)))
+            act = decide(item)
             if act.left_out:
                 left_out.append(act.record)
                 deselected.append(item)
                 continue
-            item.user_properties.extend(act.properties)
-            for decorator in act.marks:
-                item.add_marker(decorator)
-            if act.stash:
-                item.stash[FATE] = act.fate
+            if act.marks:
+                for decorator in act.marks:
+                    item.add_marker(decorator)
             keep.append(item)
         return keep, deselected

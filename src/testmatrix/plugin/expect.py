@@ -74,9 +74,10 @@ _TEARDOWN = pytest.StashKey[tuple[bool, str]]()
 
 
 def _expected(item: pytest.Item) -> Fate | None:
-    from testmatrix.plugin.state import FATE
+    from testmatrix.plugin.keys import STATE
 
-    fate: Fate | None = item.stash.get(FATE, None)
+    state = item.config.stash.get(STATE, None)
+    fate = state.fate_of(item) if state is not None else None
     if fate is None or fate.kind is not FateKind.EXPECTED_FAIL or fate.entry is None:
         return None
     return fate

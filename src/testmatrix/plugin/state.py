@@ -22,31 +22,31 @@ import pytest
 from testmatrix.core.facts import Detection
 from testmatrix.core.fate import Fate, FateKind
 from testmatrix.core.model import Workspace
+from testmatrix.core.names import ENV_PLATFORM
 from testmatrix.core.rules import Rules
-from testmatrix.core.targets import (
-    ENV_PLATFORM,
+from testmatrix.plugin.keys import (
+    ENV_STRICT as ENV_STRICT,
+)
+from testmatrix.plugin.keys import (
+    ENV_VARIANT,
+    FATE,
+    MODELS_SET,
+    PREVIOUS_ENV,
+    PROPERTIES_SET,
+    PROPERTY,
+    STATE,
+    WORKER_OUTPUT,
 )
 
-FATE = pytest.StashKey[Fate]()
-
-
-STATE = pytest.StashKey["State"]()
-
-
-MODELS_SET = pytest.StashKey[bool]()
-
-
-ENV_STRICT = "TESTMATRIX_STRICT_PLATFORM"
-
-
-ENV_VARIANT = "TESTMATRIX_VARIANT"
-
-
-PROPERTY = "testmatrix_"  # the prefix of the properties a test's report carries
-
-
-WORKER_OUTPUT = "testmatrix"  # xdist: what a worker hands the controller
-
+__all__ = [
+    "FATE",
+    "MODELS_SET",
+    "PREVIOUS_ENV",
+    "PROPERTIES_SET",
+    "PROPERTY",
+    "STATE",
+    "WORKER_OUTPUT",
+]
 
 Record = dict[str, str]  # a fate or an entry as plain strings (plan's records)
 
@@ -83,6 +83,33 @@ class State:
         self.short_names_taken: tuple[str, ...] = ()  # our aliases other plugins own
         self.other_shards = 0  # tests this shard leaves to the other shards
         self.empty_because = ""  # set when the skiplist left nothing to run
+        # decide.Decider, made at collection: asked again for each test that runs
+        # (what its report carries), so nothing is kept per collected test
+        self.decider: Any = None
+        self._target: list[tuple[str, str]] | None = None
+
+    def properties_of(self, item: pytest.Item) -> list[tuple[str, str]]:
+        """The properties of a test's fate, for its reports."""
+        if self.rules.decides_nothing:  # every test runs: only its target
+            if self._target is None:
+                self._target = [
+                    (PROPERTY + k, v) for k, v in self.rules.runs.record().items() if v
+                ]
+            return self._target
+        return self._decider().at_run(item).properties
+
+    def fate_of(self, item: pytest.Item) -> Fate | None:
+        """The fate of a test about to run, where one can change how it runs."""
+        if self.rules.decides_nothing:
+            return None
+        return self._decider().at_run(item).fate
+
+    def _decider(self) -> Any:
+        if self.decider is None:  # tests run that were never decided here
+            from testmatrix.plugin.decide import Decider
+
+            self.decider = Decider(self)
+        return self.decider
 
     @property
     def simulated(self) -> bool:
@@ -123,6 +150,3 @@ LEFT_OUT = (
     FateKind.NOT_IN_SUITE,
     FateKind.NO_SESSION,
 )
-
-
-PREVIOUS_ENV = pytest.StashKey[dict[str, "str | None"]]()
