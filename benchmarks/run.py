@@ -440,7 +440,9 @@ def argsfile(root: Path, name: str, flags: list[str]) -> str:
 
 
 def per_item(samples: list[Sample], impl: str | None = None) -> list[float]:
-    """µs per item the hook saw: the whole hook, or one plugin's implementation."""
+    """CPU µs per item the hook saw, in the collecting process: the whole hook, or
+    one plugin's implementation (CPU time: what others' load does not lengthen;
+    `wall_per_item` is the wall clock)."""
     out = []
     for s in samples:
         assert s.probe is not None
@@ -449,6 +451,16 @@ def per_item(samples: list[Sample], impl: str | None = None) -> list[float]:
                 f"no {impl} among the implementations of pytest_collection_"
                 f"modifyitems: {s.probe['impls']} (was the plugin renamed?)"
             )
+        ns = s.probe["cpu_ns"] if impl is None else s.probe["impls_ns"]["cpu:" + impl]
+        out.append(ns / 1000 / max(1, s.probe["items_seen"]))
+    return out
+
+
+def wall_per_item(samples: list[Sample], impl: str | None = None) -> list[float]:
+    """Wall-clock µs per item the hook saw (see per_item)."""
+    out = []
+    for s in samples:
+        assert s.probe is not None
         ns = s.probe["ns"] if impl is None else s.probe["impls_ns"][impl]
         out.append(ns / 1000 / max(1, s.probe["items_seen"]))
     return out
@@ -476,8 +488,13 @@ def probe_detail(samples: list[Sample]) -> dict[str, Any]:
         "testmatrix_collection_hooks_elsewhere": last.get(
             "testmatrix_collection_hooks_elsewhere"
         ),
-        "impl_us_per_item": {
+        "wall_us_per_item": round(median(wall_per_item(samples)), 4),
+        "impl_cpu_us_per_item": {
             name: round(median(per_item(samples, name)), 4)
+            for name in last.get("impls", [])
+        },
+        "impl_wall_us_per_item": {
+            name: round(median(wall_per_item(samples, name)), 4)
             for name in last.get("impls", [])
         },
     }
@@ -1250,7 +1267,7 @@ def describe_machine(m: dict[str, Any]) -> str:
 
 def _num(value: float, unit: str) -> str:
     if unit == "us/item":
-        return f"{value:.3f} µs/item"
+        return f"{value:.3f} CPU µs/item"
     if unit == "ms":
         return f"{value:.0f} ms"
     return f"{value:.2f} s"
@@ -1288,25 +1305,34 @@ def table(result: dict[str, Any]) -> str:
             f"{_num(r['baseline_value'], unit)} | {r['ratio']} | {r['target']} "
             f"| {met} | {floor} |"
         )
-    by_size = [
-        r for r in result["figures"] if r["figure"] == "F3" and "rocm" in r["name"]
-    ]
+    by_size = [r for r in result["figures"] if r["figure"] == "F3"]
     if by_size:
         lines += [
             "",
-            "F3 by size (rocm skiplists; baseline: plain pytest with the same "
-            "--ignore/--deselect flags):",
+            "F3 by size (baseline: the floor, plain pytest on a copy without the "
+            "ignored files with the same --deselect flags; for cuda, plain pytest):",
             "",
-            "| tests | plugin | plain + flags | ratio | target | met "
-            "| CPU time ratio |",
-            "|---|---|---|---|---|---|---|",
+            "| tests | skiplist | plugin | floor | wall ratio | CPU ratio | met "
+            "| vs plain + flags (wall, CPU) | peak memory above floor "
+            "| excess CPU after atexit |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in by_size:
+            d = r.get("detail", {})
             met = {True: "yes", False: "NO", None: "-"}[r["met"]]
+            plain = d.get("plain_flags")
+            vs = f"{plain['wall_ratio']}, {plain['cpu_ratio']}" if plain else "-"
+            after = "-"
+            if "after_atexit_excess_cpu_s" in d:
+                after = (
+                    f"{d['after_atexit_excess_cpu_s'] * 1000:+.0f} ms of "
+                    f"{d['excess_cpu_s'] * 1000:+.0f} ms"
+                )
             lines.append(
-                f"| {r['items']:,} | {r['candidate_value']:.2f} s "
-                f"| {r['baseline_value']:.2f} s | {r['ratio']} | {r['target']} "
-                f"| {met} | {r.get('detail', {}).get('cpu_ratio', '-')} |"
+                f"| {r['items']:,} | {'cuda' if 'cuda' in r['name'] else 'rocm'} "
+                f"| {r['candidate_value']:.2f} s | {r['baseline_value']:.2f} s "
+                f"| {r['ratio']} | {d.get('cpu_ratio', '-')} | {met} | {vs} "
+                f"| {d.get('maxrss_above_floor_mb', '-')} MB | {after} |"
             )
     return "\n".join(lines)
 
