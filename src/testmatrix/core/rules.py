@@ -413,6 +413,15 @@ class Rules:
             return file
         return None if file.deselects or file.flaky else file.runs
 
+    def ids_decide(self, test: TestCase) -> bool:
+        """Whether the node ids of the test's file can change a fate (deselects or
+        flaky patterns near it, or the suite's -m/-k): else a marked test's fate
+        follows from its markers, parameters and constants alone."""
+        if self._by_expression:
+            return True
+        file = self._files.get(test.path) or self._file(test)
+        return bool(file.deselects or file.flaky)
+
     def group_fate(self, test: TestCase) -> Fate | IdsBelow | None:
         """The fate every test with no marker a skip names gets whose node id starts
         with `test.nodeid` (a prefix: one function's parametrizations), whatever

@@ -15,6 +15,7 @@ pytest-xdist.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -223,7 +224,15 @@ def decide_collected(
             known = {id(item) for item in collected}
             collected += [item for item in items if id(item) not in known]
         decider = state.decider = Decider(state)
-        keep, deselected = decider.split(collected)
+        # what the decisions keep (a cache per file and function) is little, but
+        # its allocations would start collections that walk every collected node
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            keep, deselected = decider.split(collected)
+        finally:
+            if collecting:
+                gc.enable()
         if deselected:
             _leave_out(config, items, same, keep, deselected)
     sharder = config.pluginmanager.get_plugin(SHARDER)

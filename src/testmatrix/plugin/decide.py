@@ -30,6 +30,7 @@ def properties(record: Record) -> list[tuple[str, str]]:
 
 
 UNSEEN: Any = object()  # a key not looked at yet
+_NO_STRINGS = frozenset({int, float, bool, type(None), bytes})  # name no model
 
 
 class Functions(dict[str | None, "Act | IdsBelow | None"]):
@@ -114,6 +115,10 @@ class Decider:
         self.shared: dict[int, Act | Functions | None] = {}
         self.relevant = self.reader.relevant or frozenset()
         self.last: tuple[pytest.Item, Act] | None = None  # at_run's
+        # marked tests: by id of the parent, whether node ids decide in its file;
+        # the acts of those whose ids decide nothing, by what else decides (marked)
+        self.ids_decide: dict[int, bool] = {}
+        self.by_reading: dict[tuple[object, ...], Act] = {}
 
     def act_of(self, fate: Fate) -> Act:
         act = self.acts.get(id(fate))
@@ -151,14 +156,14 @@ class Decider:
         nothing is kept per test, and its report's properties are looked up here)."""
         for mark in item.own_markers:
             if mark.name in self.relevant:
-                return self.act_of(self.rules.fate(self.reader.read(item)))
+                return self.marked(item)
         parent = id(item.parent)  # items hold their parent: the id is its own
         try:
             how = self.shared[parent]
         except KeyError:
             how = self.shared[parent] = self.by_parent(item)
-        if how is None:
-            return self.act_of(self.rules.fate(self.reader.read(item)))
+        if how is None:  # its class or module carries such a marker
+            return self.marked(item)
         if how.__class__ is not Functions:
             return how  # type: ignore[return-value]  # an Act: the file decides
         functions: Functions = how
@@ -178,6 +183,36 @@ class Decider:
         fate = self.rules.unmarked(TestCase(item.nodeid, functions.path))
         assert fate is not None  # the file said its ids decide
         return self.act_of(fate)
+
+    def marked(self, item: pytest.Item) -> Act:
+        """A test with a marker a skip names (its own, its class's or its module's):
+        read in full once per function, marks and parameters that may name a model
+        (ints and floats do not), where node ids decide nothing in its file."""
+        parent = item.parent
+        ids = self.ids_decide.get(id(parent))
+        if ids is None:
+            path = self.reader.shared(item)[0]
+            ids = self.rules.ids_decide(TestCase(item.nodeid, path))
+            self.ids_decide[id(parent)] = ids
+        if ids:
+            return self.act_of(self.rules.fate(self.reader.read(item)))
+        key: tuple[object, ...] = (
+            id(parent),
+            getattr(item, "originalname", None),
+            *map(id, item.own_markers),  # each mark object is the item's to keep
+        )
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            for name, value in callspec.params.items():
+                if value.__class__ not in _NO_STRINGS:  # it may name a model
+                    key += (name, id(value))  # the item holds the value
+        act = self.by_reading.get(key)
+        if act is None:
+            fate = self.rules.fate(self.reader.read(item))
+            act = self.act_of(fate)
+            if fate.no_model is None:  # its message names the test
+                self.by_reading[key] = act
+        return act
 
     def at_run(self, item: pytest.Item) -> Act:
         """`act` for a test about to run: its hooks ask several times in a row."""
