@@ -1312,7 +1312,8 @@ def table(result: dict[str, Any]) -> str:
             "F3 by size (baseline: the floor, plain pytest on a copy without the "
             "ignored files with the same --deselect flags; for cuda, plain pytest):",
             "",
-            "| tests | skiplist | plugin | floor | wall ratio | CPU ratio | met "
+            "| tests | skiplist | plugin | floor | wall ratio | CPU ratio "
+            "| met (wall, CPU) "
             "| vs plain + flags (wall, CPU) | peak memory above floor "
             "| excess CPU after atexit |",
             "|---|---|---|---|---|---|---|---|---|---|",
@@ -1320,6 +1321,8 @@ def table(result: dict[str, Any]) -> str:
         for r in by_size:
             d = r.get("detail", {})
             met = {True: "yes", False: "NO", None: "-"}[r["met"]]
+            if "cpu_ratio" in d:
+                met += ", " + ("yes" if d["cpu_ratio"] <= 1.02 else "NO")
             plain = d.get("plain_flags")
             vs = f"{plain['wall_ratio']}, {plain['cpu_ratio']}" if plain else "-"
             after = "-"
@@ -1348,6 +1351,24 @@ def parse_sizes(text: str) -> list[int]:
             continue
         out.append(int(float(part[:-1]) * 1000) if part.endswith("k") else int(part))
     return out
+
+
+def merge(paths: list[str], out: Path) -> int:
+    """One results file from several runs' (each figure keeps its own runs)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    result = {**parts[0], "merged_from": [], "figures": [], "workspaces": {}}
+    result["seconds_per_figure"] = {}
+    for path, part in zip(paths, parts, strict=True):
+        result["merged_from"].append(
+            {"file": Path(path).name, "date": part["date"], "sizes": part["sizes"]}
+        )
+        result["figures"] += part["figures"]
+        result["workspaces"].update(part["workspaces"])
+        result["seconds_per_figure"].update(part["seconds_per_figure"])
+    result["seconds"] = round(sum(p["seconds"] for p in parts), 1)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1379,7 +1400,16 @@ def main(argv: list[str] | None = None) -> int:
         help="tiny suites and one run: checks that every figure works, measures "
         "nothing",
     )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="combine the results files of separate runs (on one machine) into "
+        "--json and print their table; measures nothing",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, Path(args.json))
     only = [f.strip().lower() for f in args.only.split(",") if f.strip()]
     unknown = [f for f in only if f not in FIGURES]
     if unknown:
