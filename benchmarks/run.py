@@ -547,7 +547,7 @@ def figure1(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[R
     entries of figure 2's two workspaces: 30 and 3,000)."""
     n_many = 300 if ws.smoke else MANY
     rows = hook_figure1(py, ws, ws.get(size), runs, work, "")
-    for entries in (FEW, n_many):
+    for entries in (FEW,) if ws.smoke else (FEW, n_many):
         root = ws.get(size, entries, tree_entries=n_many)
         rows += hook_figure1(py, ws, root, runs, work, f" ({entries} entries)")
     return rows
@@ -920,7 +920,7 @@ def import_time(py: str, runs: int) -> dict[str, float]:
     """`python -X importtime -c 'import pytest; import testmatrix.plugin'`: the
     plugin's own cumulative import time (pytest's is apart), median of runs."""
     found: dict[str, list[float]] = {}
-    for _ in range(runs + 1):
+    for _ in range(max(runs, 2) + 1):
         proc = subprocess.run(
             [py, "-X", "importtime", "-c", "import pytest; import testmatrix.plugin"],
             env=child_env(),
@@ -1444,7 +1444,7 @@ def main(argv: list[str] | None = None) -> int:
         ("f2", lambda: figure2(py, ws, ref, args.runs, work)),
         ("f2one", lambda: figure2_one_function(py, args.runs, work, args.smoke)),
         ("f3", lambda: figure3(py, ws, sizes, ref, args.runs, work)),
-        ("fixed", lambda: fixed_cost(py, max(args.runs, 10), work)),
+        ("fixed", lambda: fixed_cost(py, args.runs if args.smoke else 10, work)),
         ("f4", lambda: figure4(py, ws, ref, args.runs)),
         ("f5", lambda: figure5(py, ws, ref, args.runs)),
         ("f6", lambda: figure6(py, args.runs, work, Path(args.reference))),
