@@ -1444,7 +1444,12 @@ def main(argv: list[str] | None = None) -> int:
         ("f2", lambda: figure2(py, ws, ref, args.runs, work)),
         ("f2one", lambda: figure2_one_function(py, args.runs, work, args.smoke)),
         ("f3", lambda: figure3(py, ws, sizes, ref, args.runs, work)),
-        ("fixed", lambda: fixed_cost(py, args.runs if args.smoke else max(args.runs, 10), work)),
+        (
+            "fixed",
+            lambda: fixed_cost(
+                py, args.runs if args.smoke else max(args.runs, 10), work
+            ),
+        ),
         ("f4", lambda: figure4(py, ws, ref, args.runs)),
         ("f5", lambda: figure5(py, ws, ref, args.runs)),
         ("f6", lambda: figure6(py, args.runs, work, Path(args.reference))),
