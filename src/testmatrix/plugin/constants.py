@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
@@ -158,3 +158,17 @@ class ConstantReader:
         result = tuple(found)
         self._by_function[key] = (parent, result)
         return result
+
+
+class Unread:
+    """A test's constants, read from its module only when first iterated: a marked
+    test's model is sought there only where its marker and parameters name none,
+    so most test files are never parsed (the plugin's decisions only iterate)."""
+
+    __slots__ = ("item", "reader")
+
+    def __init__(self, reader: ConstantReader, item: pytest.Item):
+        self.reader, self.item = reader, item
+
+    def __iter__(self) -> Iterator[tuple[str, str, str]]:
+        return iter(self.reader.read(self.item))

@@ -105,6 +105,7 @@ class Decider:
             selection=bool(suite and suite.markexpr),
             keywords=bool(suite and suite.keyword),
             arguments=rules.reads_mark_arguments,
+            lazy=True,
         )
         # what a fate does to its tests, worked out once per fate: many share one
         self.acts: dict[int, Act] = {}

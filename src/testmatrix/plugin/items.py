@@ -7,11 +7,12 @@ import functools
 import operator
 import os
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from testmatrix.core.fate import MarkerUse, TestCase
-from testmatrix.plugin.constants import ConstantReader
+from testmatrix.plugin.constants import ConstantReader, Found, Unread
 
 # pytest's own marks never name models; reading their long argument lists is waste
 _PYTEST_MARKS = frozenset(
@@ -109,7 +110,8 @@ class CaseReader:
     `relevant`: the markers some entry uses (None: every marker, for explain and
     lint); `selection`: the marker names -m reads; `keywords`: the names -k reads
     (costly: only where a suite uses -k); `arguments`: the marks' keyword
-    arguments, which -m's `name(k=v)` reads."""
+    arguments, which -m's `name(k=v)` reads; `lazy`: constants read only when
+    iterated (the plugin's decisions; explain and lint keep them)."""
 
     def __init__(
         self,
@@ -119,12 +121,14 @@ class CaseReader:
         selection: bool = True,
         keywords: bool = True,
         arguments: bool = False,
+        lazy: bool = False,
     ):
         self.root = root
         self.relevant = relevant
         self.selection = selection
         self.keywords = keywords
         self.arguments = arguments
+        self.lazy = lazy  # constants read only where Rules.fate seeks them
         self.constants = ConstantReader(self._shown)
         # Caches keyed by the id of a node, a Mark or a parameter value. Each entry
         # holds its object, so the object lives as long as the cache and no other
@@ -234,7 +238,10 @@ class CaseReader:
                     values += more
                     where += source
         # module constants the test names: only a marked test's model is sought
-        constants = self.constants.read(item)
+        if self.lazy:  # Rules.fate only iterates them, where it seeks a model there
+            constants = cast(Found, Unread(self.constants, item))
+        else:
+            constants = self.constants.read(item)
         return TestCase(
             item.nodeid, path, tuple(uses), values, where, marks, names, args, constants
         )
