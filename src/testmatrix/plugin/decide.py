@@ -120,11 +120,26 @@ class Decider:
         # the acts of those whose ids decide nothing, by what else decides (marked)
         self.ids_decide: dict[int, bool] = {}
         self.by_reading: dict[tuple[object, ...], Act] = {}
+        self.left_out_acts: dict[tuple[tuple[str, str], ...], Act] = {}
+        self.held: list[Fate] = []
 
     def act_of(self, fate: Fate) -> Act:
         act = self.acts.get(id(fate))
         if act is None:  # the act holds the fate: its id is not reused meanwhile
-            act = self.acts[id(fate)] = Act(fate)
+            act = self.acts[id(fate)] = self._new_act(fate)
+        return act
+
+    def _new_act(self, fate: Fate) -> Act:
+        """A test left out only counts its record: the single-test deselects of one
+        table (a fate each) share one act, and one record to count."""
+        if fate.kind not in LEFT_OUT:
+            return Act(fate)
+        record = fate.record()
+        key = tuple(record.items())
+        act = self.left_out_acts.get(key)
+        if act is None:
+            act = self.left_out_acts[key] = Act(fate)
+        self.held.append(fate)  # its id keys self.acts: it must outlive them
         return act
 
     def by_parent(self, item: pytest.Item) -> Act | Functions | None:
