@@ -23,7 +23,14 @@ from typing import Any
 
 import pytest
 
+try:
+    from testmatrix.plugin.decide import properties_of
+    from testmatrix.plugin.keys import STATE
+except ImportError:  # no testmatrix on the path: the naive side's fates are its marks
+    STATE = None
+
 PROBE_ENV = "TESTMATRIX_BENCH_PROBE"
+CPU = "cpu:"  # impls_ns's keys of each implementation's CPU time (its thread's)
 # per-item work done in these hooks would escape the timing: the probe names any
 # testmatrix implementation of them (figure 3, the whole process, still counts it)
 OTHER_HOOKS = (
@@ -41,10 +48,12 @@ def _timed(
 ) -> Callable[..., Any]:
     def timed(*args: Any) -> Any:
         start = time.perf_counter_ns()
+        cpu = time.thread_time_ns()
         try:
             return function(*args)
         finally:
             spent[name] = spent.get(name, 0) + time.perf_counter_ns() - start
+            spent[CPU + name] = spent.get(CPU + name, 0) + time.thread_time_ns() - cpu
 
     return timed
 
@@ -55,20 +64,22 @@ def _timed_wrapper(
     """A new-style wrapper whose own steps are timed, not what runs in between."""
 
     def timed(*args: Any) -> Generator[None, Any, Any]:
-        start = time.perf_counter_ns()
+        start, cpu = time.perf_counter_ns(), time.thread_time_ns()
         inner = function(*args)
         try:
             next(inner)  # up to its yield: the other implementations run next
         finally:
             spent[name] = spent.get(name, 0) + time.perf_counter_ns() - start
+            spent[CPU + name] = spent.get(CPU + name, 0) + time.thread_time_ns() - cpu
         result = yield
-        start = time.perf_counter_ns()
+        start, cpu = time.perf_counter_ns(), time.thread_time_ns()
         try:
             inner.send(result)
         except StopIteration as done:
             return done.value
         finally:
             spent[name] = spent.get(name, 0) + time.perf_counter_ns() - start
+            spent[CPU + name] = spent.get(CPU + name, 0) + time.thread_time_ns() - cpu
         raise RuntimeError(f"{name}: a wrapper yields once")
 
     return timed
@@ -115,10 +126,13 @@ def pytest_collection_modifyitems(
     # what was decided, counted outside the timed part
     fates: Counter[str] = Counter()
     skip_marked = 0
+    # each kept test's report properties, as testmatrix gives them when it runs
+    state = config.stash.get(STATE, None) if STATE is not None else None
     for item in items:
-        for name, value in item.user_properties:
-            if name == "testmatrix_fate":
-                fates[str(value)] += 1
+        if state is not None:
+            for name, value in properties_of(state, item):
+                if name == "testmatrix_fate":
+                    fates[str(value)] += 1
         skip_marked += any(m.name == "skip" for m in item.own_markers)
     with open(path, "w") as handle:
         json.dump(
@@ -128,7 +142,7 @@ def pytest_collection_modifyitems(
                 "items_seen": seen,
                 "items_kept": len(items),
                 "impls_ns": spent,
-                "impls": list(spent),
+                "impls": [k for k in spent if not k.startswith(CPU)],
                 "fates": dict(fates),
                 "skip_marked": skip_marked,
                 "testmatrix_collection_hooks_elsewhere": elsewhere,

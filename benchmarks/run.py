@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shlex
 import shutil
 import statistics
@@ -50,11 +49,29 @@ SRC = REPO / "src"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(SRC))
 
+from atexitprobe import ATEXIT_ENV  # noqa: E402
 from hooktiming import PROBE_ENV  # noqa: E402
 from naivehook import NAIVE_ENV  # noqa: E402
-from synth import Scale, build, build_import_heavy  # noqa: E402
+from synth import (  # noqa: E402
+    Scale,
+    build,
+    build_import_heavy,
+    build_one_function,
+    build_one_test,
+)
 
-FIGURES = ("f1", "f2", "f3", "f4", "f5", "f6", "session", "saving")
+FIGURES = (
+    "f1",
+    "f2",
+    "f2one",
+    "f3",
+    "fixed",
+    "f4",
+    "f5",
+    "f6",
+    "session",
+    "saving",
+)
 SIZES = {"10k": 10_000, "30k": 30_000, "120k": 120_000, "300k": 300_000}
 REFERENCE_SIZE = 120_000  # figures 1, 2, 4 and 5 use this size where it is asked for
 ENTRIES = 300
@@ -98,6 +115,7 @@ class Command:
     env: dict[str, str]
     before: Callable[[], None] | None = None  # unmeasured, before every run
     probe: Path | None = None  # in-process timing: the hook writes it
+    atexit: Path | None = None  # CPU time at atexit: -p atexitprobe writes it
     ok: tuple[int, ...] = (0, 5)
 
     def describe(self) -> str:
@@ -111,6 +129,8 @@ class Sample:
     probe: dict[str, Any] | None = None
     returncode: int = 0
     last_line: str = ""  # of its output: what it said it did
+    maxrss_mb: float = 0.0  # the process's peak resident memory
+    after_atexit: float | None = None  # CPU seconds after atexit (teardown)
 
 
 LOG_DIR = Path(tempfile.gettempdir())
@@ -121,11 +141,12 @@ def run_once(cmd: Command) -> Sample:
         cmd.before()
     if cmd.probe is not None:
         cmd.probe.unlink(missing_ok=True)
+    if cmd.atexit is not None:
+        cmd.atexit.unlink(missing_ok=True)
     log = LOG_DIR / "last-command.log"
     with open(log, "wb") as out:
-        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             cmd.argv,
             cwd=cmd.cwd,
             env=cmd.env,
@@ -133,14 +154,19 @@ def run_once(cmd: Command) -> Sample:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+        # this child's own rusage: its CPU time and its peak memory alone
+        _, status, used = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
-        now = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu = used.ru_utime + used.ru_stime
     if proc.returncode not in cmd.ok:
         tail = log.read_text(errors="replace")[-3000:]
         raise BenchError(
             f"{cmd.label}: exit {proc.returncode} from\n  {cmd.describe()}\n{tail}"
         )
+    after = None
+    if cmd.atexit is not None and cmd.atexit.is_file():
+        after = cpu - float(cmd.atexit.read_text())
     probe = None
     if cmd.probe is not None:
         if not cmd.probe.is_file():
@@ -149,7 +175,9 @@ def run_once(cmd: Command) -> Sample:
             )
         probe = json.loads(cmd.probe.read_text())
     lines = log.read_text(errors="replace")[-2000:].strip().splitlines()
-    return Sample(wall, cpu, probe, proc.returncode, lines[-1] if lines else "")
+    last = lines[-1] if lines else ""
+    rss = used.ru_maxrss / 1024  # KiB on Linux
+    return Sample(wall, cpu, probe, proc.returncode, last, rss, after)
 
 
 def measure(commands: list[Command], runs: int) -> dict[str, list[Sample]]:
@@ -188,6 +216,8 @@ class Target:
             return f"< {self.value:g} s"
         if self.kind == "added":
             return f"< +{self.value:g} s"
+        if self.kind == "added_ms":
+            return f"< +{self.value:g} ms"
         return "a saving"
 
     def met(self, cand: float, base: float, seconds: float) -> bool | None:
@@ -195,7 +225,7 @@ class Target:
             return cand / base <= self.value
         if self.kind == "below":
             return seconds < self.value
-        if self.kind == "added":
+        if self.kind in ("added", "added_ms"):
             return seconds < self.value
         return None
 
@@ -410,7 +440,9 @@ def argsfile(root: Path, name: str, flags: list[str]) -> str:
 
 
 def per_item(samples: list[Sample], impl: str | None = None) -> list[float]:
-    """µs per item the hook saw: the whole hook, or one plugin's implementation."""
+    """CPU µs per item the hook saw, in the collecting process: the whole hook, or
+    one plugin's implementation (CPU time: what others' load does not lengthen;
+    `wall_per_item` is the wall clock)."""
     out = []
     for s in samples:
         assert s.probe is not None
@@ -419,6 +451,16 @@ def per_item(samples: list[Sample], impl: str | None = None) -> list[float]:
                 f"no {impl} among the implementations of pytest_collection_"
                 f"modifyitems: {s.probe['impls']} (was the plugin renamed?)"
             )
+        ns = s.probe["cpu_ns"] if impl is None else s.probe["impls_ns"]["cpu:" + impl]
+        out.append(ns / 1000 / max(1, s.probe["items_seen"]))
+    return out
+
+
+def wall_per_item(samples: list[Sample], impl: str | None = None) -> list[float]:
+    """Wall-clock µs per item the hook saw (see per_item)."""
+    out = []
+    for s in samples:
+        assert s.probe is not None
         ns = s.probe["ns"] if impl is None else s.probe["impls_ns"][impl]
         out.append(ns / 1000 / max(1, s.probe["items_seen"]))
     return out
@@ -446,8 +488,13 @@ def probe_detail(samples: list[Sample]) -> dict[str, Any]:
         "testmatrix_collection_hooks_elsewhere": last.get(
             "testmatrix_collection_hooks_elsewhere"
         ),
-        "impl_us_per_item": {
+        "wall_us_per_item": round(median(wall_per_item(samples)), 4),
+        "impl_cpu_us_per_item": {
             name: round(median(per_item(samples, name)), 4)
+            for name in last.get("impls", [])
+        },
+        "impl_wall_us_per_item": {
+            name: round(median(wall_per_item(samples, name)), 4)
             for name in last.get("impls", [])
         },
     }
@@ -496,7 +543,19 @@ def hook_rows(
 
 
 def figure1(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[Row]:
-    root = ws.get(size)
+    """F1 at the reference entries, then with few and many listed models (the
+    entries of figure 2's two workspaces: 30 and 3,000)."""
+    n_many = 300 if ws.smoke else MANY
+    rows = hook_figure1(py, ws, ws.get(size), runs, work, "")
+    for entries in (FEW,) if ws.smoke else (FEW, n_many):
+        root = ws.get(size, entries, tree_entries=n_many)
+        rows += hook_figure1(py, ws, root, runs, work, f" ({entries} entries)")
+    return rows
+
+
+def hook_figure1(
+    py: str, ws: Workspaces, root: Path, runs: int, work: Path, which: str
+) -> list[Row]:
     naive = work / "naive-models.json"
     models = naive_models(root)
     naive.write_text(json.dumps(models))
@@ -529,11 +588,14 @@ def figure1(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[R
         "same --ignore flags, so both hooks see the same items",
         "commands": [cand.describe(), base.describe()],
     }
+    n_models = sum(len(v) for v in models.values())
     rows = hook_rows(
         "F1",
         (
-            "per-item decision cost (whole modifyitems hook, in-process)",
-            "per-item decision cost (the decision implementation alone)",
+            f"per-item decision cost (whole modifyitems hook, in-process), "
+            f"{n_models} listed models{which}",
+            f"per-item decision cost (the decision implementation alone), "
+            f"{n_models} listed models{which}",
         ),
         (
             ("testmatrix --testmatrix-platform=rocm", "testmatrix.plugin"),
@@ -588,39 +650,156 @@ def figure2(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[R
     return [say(r) for r in rows]
 
 
+def figure2_one_function(py: str, runs: int, work: Path, smoke: bool) -> list[Row]:
+    """Flat in single-test deselects of one function: a 4,000-way parametrized
+    function with 2,000 of its tests deselected one by one, against 20."""
+    tests, many, few = (400, 200, 2) if smoke else (4000, 2000, 20)
+    cmds = []
+    for n in (many, few):
+        root = work / f"one-function-{n}"
+        build_one_function(root, tests, n)
+        probe = work / f"probe-one-{n}.json"
+        cmds.append(
+            Command(
+                f"{n} deselects",
+                pytest_cmd(py) + ["-p", "hooktiming", ROCM],
+                root,
+                child_env(bench_plugins=True, **{PROBE_ENV: str(probe)}),
+                probe=probe,
+            )
+        )
+    got = measure(cmds, runs)
+    c, b = got[cmds[0].label], got[cmds[1].label]
+    rows = hook_rows(
+        "F2",
+        (
+            f"flat in single-test deselects of one {tests}-way function, whole hook",
+            f"flat in single-test deselects of one {tests}-way function, "
+            "testmatrix.plugin's implementation alone",
+        ),
+        (
+            (f"{many} deselects", "testmatrix.plugin"),
+            (f"{few} deselects", "testmatrix.plugin"),
+        ),
+        (c, b),
+        Target("ratio", 1.1),
+        runs,
+        tests,
+        {"many": probe_detail(c), "few": probe_detail(b)},
+    )
+    return [say(r) for r in rows]
+
+
+def floor_tree(root: Path, flags: list[str]) -> Path:
+    """The fair floor's tree: a copy of the workspace without the files and folders
+    the --ignore flags name (what plain pytest then never sees)."""
+    floor = root.parent / f"{root.name}-floor"
+    if floor.exists():
+        return floor
+    ignored = {
+        (root / f.split("=", 1)[1]).resolve()
+        for f in flags
+        if f.startswith("--ignore=")
+    }
+
+    def skip(folder: str, names: list[str]) -> list[str]:
+        return [n for n in names if (Path(folder) / n).resolve() in ignored]
+
+    shutil.copytree(root, floor, ignore=skip)
+    return floor
+
+
+def measured(command: Command, work: Path, name: str) -> Command:
+    """The command with -p atexitprobe: its CPU time at atexit is recorded."""
+    probe = work / f"atexit-{name}.txt"
+    command.argv = [*command.argv, "-p", "atexitprobe"]
+    command.env = {
+        **command.env,
+        "PYTHONPATH": os.pathsep.join([str(SRC), str(HERE)]),
+        ATEXIT_ENV: str(probe),
+    }
+    command.atexit = probe
+    return command
+
+
 def figure3(
-    py: str, ws: Workspaces, sizes: list[int], ref: int, runs: int
+    py: str, ws: Workspaces, sizes: list[int], ref: int, runs: int, work: Path
 ) -> list[Row]:
     rows = []
     for size in sizes:
         root = ws.get(size)
-        flags = argsfile(root, "rocm-flags.txt", plain_flags(root))
+        every = plain_flags(root)
+        floor = floor_tree(root, every)
+        deselects = [f for f in every if f.startswith("--deselect=")]
+        flags = argsfile(root, "rocm-flags.txt", every)
+        only = argsfile(floor, "rocm-deselects.txt", deselects)
         rows.append(
             collection_row(
                 f"whole collection, rocm skiplists, {label(size)} tests",
-                Command("plugin", pytest_cmd(py) + [ROCM], root, child_env()),
+                measured(
+                    Command("plugin", pytest_cmd(py) + [ROCM], root, child_env()),
+                    work,
+                    "plugin",
+                ),
                 "pytest --collect-only with the plugin (rocm)",
-                Command("plain", pytest_cmd(py) + PLAIN + [flags], root, child_env()),
-                "plain pytest --collect-only, same --ignore/--deselect flags",
+                measured(
+                    Command(
+                        "floor", pytest_cmd(py) + PLAIN + [only], floor, child_env()
+                    ),
+                    work,
+                    "floor",
+                ),
+                "the floor: plain pytest on a copy without the ignored files, the "
+                "same --deselect flags, no --ignore",
                 runs,
                 ws.built[root.name]["items"],
+                plain=measured(
+                    Command(
+                        "plain", pytest_cmd(py) + PLAIN + [flags], root, child_env()
+                    ),
+                    work,
+                    "plain",
+                ),
             )
         )
+    if ref != REFERENCE_SIZE and not ws.smoke:
+        return rows  # the cuda row is measured at 120k only
     root = ws.get(ref)
     cuda = pytest_cmd(py) + ["--testmatrix-platform=cuda"]
     rows.append(
         collection_row(
             f"whole collection, nothing applies (cuda), {label(ref)} tests",
-            Command("plugin", cuda, root, child_env()),
+            measured(Command("plugin", cuda, root, child_env()), work, "plugin"),
             "pytest --collect-only with the plugin (cuda)",
-            Command("plain", pytest_cmd(py) + PLAIN, root, child_env()),
-            "plain pytest --collect-only",
+            measured(
+                Command("plain", pytest_cmd(py) + PLAIN, root, child_env()),
+                work,
+                "plain",
+            ),
+            "the floor: plain pytest --collect-only",
             runs,
             ws.built[root.name]["items"],
             {"case": "1a"},
         )
     )
     return rows
+
+
+def _sides(got: dict[str, list[Sample]], cmds: list[Command]) -> dict[str, Any]:
+    """Each side's medians: wall, CPU, CPU after atexit, peak memory."""
+    out: dict[str, Any] = {}
+    for cmd in cmds:
+        ss = got[cmd.label]
+        after = [s.after_atexit for s in ss if s.after_atexit is not None]
+        out[cmd.label] = {
+            "wall_s": round(median([s.wall for s in ss]), 4),
+            "cpu_s": round(median([s.cpu for s in ss]), 4),
+            "after_atexit_cpu_s": round(median(after), 4) if after else None,
+            "maxrss_mb": round(median([s.maxrss_mb for s in ss]), 2),
+            "cpu_samples": [round(s.cpu, 4) for s in ss],
+            "maxrss_samples": [round(s.maxrss_mb, 2) for s in ss],
+        }
+    return out
 
 
 def collection_row(
@@ -632,13 +811,33 @@ def collection_row(
     runs: int,
     size: int,
     detail: dict[str, Any] | None = None,
+    plain: Command | None = None,
 ) -> Row:
-    """One F3 row: a whole collection with the plugin against plain pytest."""
-    got = measure([cand, base], runs)
+    """One F3 row: a whole collection with the plugin against the floor (and plain
+    pytest with the same flags, where given), by wall clock and CPU time, with each
+    side's peak memory and the CPU time it spends after atexit."""
+    cmds = [cand, base] + ([plain] if plain is not None else [])
+    got = measure(cmds, runs)
     c, b = walls(got[cand.label]), walls(got[base.label])
-    # CPU time beside the wall clock: it moves less with what else the machine runs
-    cpu = {k: [s.cpu for s in got[x.label]] for k, x in (("c", cand), ("b", base))}
-    cpu_ratio = round(median(cpu["c"]) / median(cpu["b"]), 3)
+    sides = _sides(got, cmds)
+    cs, bs = sides[cand.label], sides[base.label]
+    extra: dict[str, Any] = {
+        "cpu_ratio": round(cs["cpu_s"] / bs["cpu_s"], 3),
+        "maxrss_above_floor_mb": round(cs["maxrss_mb"] - bs["maxrss_mb"], 2),
+    }
+    if cs["after_atexit_cpu_s"] is not None and bs["after_atexit_cpu_s"] is not None:
+        excess = cs["cpu_s"] - bs["cpu_s"]
+        after = cs["after_atexit_cpu_s"] - bs["after_atexit_cpu_s"]
+        extra["after_atexit_excess_cpu_s"] = round(after, 4)
+        extra["excess_cpu_s"] = round(excess, 4)
+    if plain is not None:
+        ps = sides[plain.label]
+        extra["plain_flags"] = {
+            "label": "plain pytest --collect-only, same --ignore/--deselect flags",
+            "wall_ratio": round(median(c) / ps["wall_s"], 3),
+            "cpu_ratio": round(cs["cpu_s"] / ps["cpu_s"], 3),
+            "floor_wall_ratio": round(ps["wall_s"] / median(b), 3),
+        }
     row = say(
         Row(
             "F3",
@@ -652,16 +851,88 @@ def collection_row(
             runs,
             size=size,
             detail={
-                "commands": [cand.describe(), base.describe()],
-                "cpu_ratio": cpu_ratio,
-                "cpu_samples": {"candidate": cpu["c"], "baseline": cpu["b"]},
+                "commands": [x.describe() for x in cmds],
+                **extra,
+                "sides": sides,
                 **(detail or {}),
             },
-            samples={"candidate": c, "baseline": b},
+            samples={"candidate": c, "baseline": b}
+            | ({"plain": walls(got[plain.label])} if plain is not None else {}),
         )
     )
-    print(f"    cpu time: {cpu_ratio}x", flush=True)
+    print(f"    cpu time: {extra['cpu_ratio']}x; {json.dumps(extra)}", flush=True)
     return row
+
+
+def fixed_cost(py: str, runs: int, work: Path) -> list[Row]:
+    """What loading the plugin costs a one-test suite: without skiplists/ (the
+    plugin must do nothing), and with a one-entry skiplist; and the import alone."""
+    rows = []
+    for with_skiplists in (False, True):
+        root = work / ("one-test-skiplists" if with_skiplists else "one-test")
+        build_one_test(root, with_skiplists)
+        base = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        flags = [ROCM] if with_skiplists else []
+        cmds = [
+            Command("plugin", base + flags, root, child_env()),
+            Command("no plugin", base + PLAIN, root, child_env()),
+        ]
+        got = measure(cmds, runs)
+        c, b = (
+            [s.cpu * 1000 for s in got["plugin"]],
+            [s.cpu * 1000 for s in got["no plugin"]],
+        )
+        what = "one-entry skiplist (rocm)" if with_skiplists else "no skiplists/"
+        rows.append(
+            say(
+                Row(
+                    "fixed",
+                    f"a one-test suite, {what}: CPU time of the whole run",
+                    "pytest with the plugin loaded",
+                    "pytest -p no:testmatrix.plugin",
+                    "ms",
+                    median(c),
+                    median(b),
+                    Target("added_ms", 10),
+                    runs,
+                    met_seconds=median(c) - median(b),
+                    detail={
+                        "wall_ms": {
+                            "plugin": round(median(walls(got["plugin"])) * 1000, 1),
+                            "no plugin": round(
+                                median(walls(got["no plugin"])) * 1000, 1
+                            ),
+                        },
+                        "maxrss_mb": {
+                            k: round(median([s.maxrss_mb for s in got[k]]), 2)
+                            for k in got
+                        },
+                    },
+                    samples={"candidate": c, "baseline": b},
+                )
+            )
+        )
+    rows[-1].detail["import_ms"] = import_time(py, runs)
+    return rows
+
+
+def import_time(py: str, runs: int) -> dict[str, float]:
+    """`python -X importtime -c 'import pytest; import testmatrix.plugin'`: the
+    plugin's own cumulative import time (pytest's is apart), median of runs."""
+    found: dict[str, list[float]] = {}
+    for _ in range(max(runs, 2) + 1):
+        proc = subprocess.run(
+            [py, "-X", "importtime", "-c", "import pytest; import testmatrix.plugin"],
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for line in proc.stderr.splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) == 3 and parts[2] == "testmatrix.plugin":
+                found.setdefault("testmatrix.plugin", []).append(int(parts[1]) / 1000)
+    return {k: round(median(v[1:]), 2) for k, v in found.items()}
 
 
 def handwritten_noxfile(root: Path) -> str:
@@ -996,7 +1267,7 @@ def describe_machine(m: dict[str, Any]) -> str:
 
 def _num(value: float, unit: str) -> str:
     if unit == "us/item":
-        return f"{value:.3f} µs/item"
+        return f"{value:.3f} CPU µs/item"
     if unit == "ms":
         return f"{value:.0f} ms"
     return f"{value:.2f} s"
@@ -1034,25 +1305,37 @@ def table(result: dict[str, Any]) -> str:
             f"{_num(r['baseline_value'], unit)} | {r['ratio']} | {r['target']} "
             f"| {met} | {floor} |"
         )
-    by_size = [
-        r for r in result["figures"] if r["figure"] == "F3" and "rocm" in r["name"]
-    ]
+    by_size = [r for r in result["figures"] if r["figure"] == "F3"]
     if by_size:
         lines += [
             "",
-            "F3 by size (rocm skiplists; baseline: plain pytest with the same "
-            "--ignore/--deselect flags):",
+            "F3 by size (baseline: the floor, plain pytest on a copy without the "
+            "ignored files with the same --deselect flags; for cuda, plain pytest):",
             "",
-            "| tests | plugin | plain + flags | ratio | target | met "
-            "| CPU time ratio |",
-            "|---|---|---|---|---|---|---|",
+            "| tests | skiplist | plugin | floor | wall ratio | CPU ratio "
+            "| met (wall, CPU) "
+            "| vs plain + flags (wall, CPU) | peak memory above floor "
+            "| excess CPU after atexit |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in by_size:
+            d = r.get("detail", {})
             met = {True: "yes", False: "NO", None: "-"}[r["met"]]
+            if "cpu_ratio" in d:
+                met += ", " + ("yes" if d["cpu_ratio"] <= 1.02 else "NO")
+            plain = d.get("plain_flags")
+            vs = f"{plain['wall_ratio']}, {plain['cpu_ratio']}" if plain else "-"
+            after = "-"
+            if "after_atexit_excess_cpu_s" in d:
+                after = (
+                    f"{d['after_atexit_excess_cpu_s'] * 1000:+.0f} ms of "
+                    f"{d['excess_cpu_s'] * 1000:+.0f} ms"
+                )
             lines.append(
-                f"| {r['items']:,} | {r['candidate_value']:.2f} s "
-                f"| {r['baseline_value']:.2f} s | {r['ratio']} | {r['target']} "
-                f"| {met} | {r.get('detail', {}).get('cpu_ratio', '-')} |"
+                f"| {r['items']:,} | {'cuda' if 'cuda' in r['name'] else 'rocm'} "
+                f"| {r['candidate_value']:.2f} s | {r['baseline_value']:.2f} s "
+                f"| {r['ratio']} | {d.get('cpu_ratio', '-')} | {met} | {vs} "
+                f"| {d.get('maxrss_above_floor_mb', '-')} MB | {after} |"
             )
     return "\n".join(lines)
 
@@ -1068,6 +1351,24 @@ def parse_sizes(text: str) -> list[int]:
             continue
         out.append(int(float(part[:-1]) * 1000) if part.endswith("k") else int(part))
     return out
+
+
+def merge(paths: list[str], out: Path) -> int:
+    """One results file from several runs' (each figure keeps its own runs)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    result = {**parts[0], "merged_from": [], "figures": [], "workspaces": {}}
+    result["seconds_per_figure"] = {}
+    for path, part in zip(paths, parts, strict=True):
+        result["merged_from"].append(
+            {"file": Path(path).name, "date": part["date"], "sizes": part["sizes"]}
+        )
+        result["figures"] += part["figures"]
+        result["workspaces"].update(part["workspaces"])
+        result["seconds_per_figure"].update(part["seconds_per_figure"])
+    result["seconds"] = round(sum(p["seconds"] for p in parts), 1)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1099,7 +1400,16 @@ def main(argv: list[str] | None = None) -> int:
         help="tiny suites and one run: checks that every figure works, measures "
         "nothing",
     )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="combine the results files of separate runs (on one machine) into "
+        "--json and print their table; measures nothing",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, Path(args.json))
     only = [f.strip().lower() for f in args.only.split(",") if f.strip()]
     unknown = [f for f in only if f not in FIGURES]
     if unknown:
@@ -1132,7 +1442,14 @@ def main(argv: list[str] | None = None) -> int:
     steps: list[tuple[str, Callable[[], list[Row]]]] = [
         ("f1", lambda: figure1(py, ws, ref, args.runs, work)),
         ("f2", lambda: figure2(py, ws, ref, args.runs, work)),
-        ("f3", lambda: figure3(py, ws, sizes, ref, args.runs)),
+        ("f2one", lambda: figure2_one_function(py, args.runs, work, args.smoke)),
+        ("f3", lambda: figure3(py, ws, sizes, ref, args.runs, work)),
+        (
+            "fixed",
+            lambda: fixed_cost(
+                py, args.runs if args.smoke else max(args.runs, 10), work
+            ),
+        ),
         ("f4", lambda: figure4(py, ws, ref, args.runs)),
         ("f5", lambda: figure5(py, ws, ref, args.runs)),
         ("f6", lambda: figure6(py, args.runs, work, Path(args.reference))),

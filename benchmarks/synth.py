@@ -839,3 +839,71 @@ if __name__ == "__main__":  # python benchmarks/synth.py DIR [ITEMS] [ENTRIES]
     items = int(sys.argv[2]) if len(sys.argv) > 2 else Scale.items
     entries = int(sys.argv[3]) if len(sys.argv) > 3 else Scale.entries
     print(build(where, Scale(items=items, entries=entries)))
+
+
+_PLUGIN_CONFTEST = 'pytest_plugins = ["testmatrix.plugin"]\n'
+
+
+def _small_workspace(root: Path, rocm_entries: str, test_file: str, text: str) -> None:
+    """A workspace of one test file and one suite, with cuda and rocm skiplists."""
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "tests").mkdir(parents=True)
+    (root / "tests" / test_file).write_text(text)
+    markers = "".join(f"    {name}: {doc}\n" for name, doc in MARKERS.items())
+    (root / "pytest.ini").write_text(
+        f"[pytest]\npythonpath = {SRC}\naddopts = --import-mode=importlib\n"
+        f"markers =\n{markers}"
+    )
+    (root / "conftest.py").write_text(_PLUGIN_CONFTEST)
+    if rocm_entries is None:
+        return
+    sk = root / "skiplists" / "platforms"
+    sk.mkdir(parents=True)
+    (root / "skiplists/suites.toml").write_text('[suites.unit]\npath = "tests"\n')
+    (sk / "cuda.toml").write_text(
+        '[platform]\ndescription = "NVIDIA"\nhardware = "cuda"\n'
+    )
+    (sk / "rocm.toml").write_text(
+        '[platform]\ndescription = "AMD"\nhardware = "rocm"\n\n' + rocm_entries
+    )
+
+
+def build_one_test(root: Path, skiplists: bool) -> None:
+    """One test; with `skiplists`, a workspace whose rocm skiplist has one deselect
+    (of a test that does not exist): the smallest run the plugin applies to."""
+    entry = (
+        '[[deselect]]\ntests = ["tests/test_one.py::test_other"]\n'
+        'reason = "the fixed cost of one entry"\n' + _issue(1)
+    )
+    text = "def test_one():\n    assert True\n"
+    _small_workspace(root, entry if skiplists else None, "test_one.py", text)  # type: ignore[arg-type]
+
+
+def build_one_function(root: Path, tests: int, deselects: int) -> None:
+    """One function parametrized `tests` ways over model ids (one in ten marked
+    encoder_decoder), `deselects` of its tests deselected one by one, spread
+    evenly, and a skip of two of its encoder models."""
+    text = (
+        "import pytest\n\n"
+        f"MODELS = [f'org/m-{{i:05d}}' for i in range({tests})]\n"
+        "PARAMS = [\n"
+        "    pytest.param(m, marks=pytest.mark.encoder_decoder) if i % 10 == 0 else m\n"
+        "    for i, m in enumerate(MODELS)\n"
+        "]\n\n\n"
+        '@pytest.mark.parametrize("model", PARAMS)\n'
+        "def test_generate(model):\n    assert model\n"
+    )
+    step = max(1, tests // max(1, deselects))
+    ids = [
+        f'    "tests/test_one_function.py::test_generate[org/m-{i:05d}]",\n'
+        for i in range(1, tests, step)
+    ][:deselects]
+    entries = (
+        f"[[deselect]]\ntests = [\n{''.join(ids)}]\n"
+        'reason = "fails on ROCm, one test at a time"\n' + _issue(2) + "\n"
+        f'[[skip]]\nmarker = "{ENCODER_MARKER}"\n'
+        'models = ["org/m-00000", "org/m-00010"]\n'
+        'reason = "encoder attention"\n' + _issue(3)
+    )
+    _small_workspace(root, entries, "test_one_function.py", text)

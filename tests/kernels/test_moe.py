@@ -18,7 +18,9 @@ def test_fused_moe_routes_every_token_to_top_k_experts(experts, top_k):
 @pytest.mark.parametrize("world_size", [2])
 def test_tensor_parallel_all_reduce_sums_the_shards(world_size):
     shards = [[float(rank + i) for i in range(4)] for rank in range(world_size)]
-    assert all_reduce(shards) == [sum(rank + i for rank in range(world_size)) for i in range(4)]
+    assert all_reduce(shards) == [
+        sum(rank + i for rank in range(world_size)) for i in range(4)
+    ]
 
 
 @pytest.mark.multi_gpu

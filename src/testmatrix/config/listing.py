@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from testmatrix.config import cache
 from testmatrix.config.cache import read_files as read_files
+from testmatrix.config.root import find_root as find_root
 from testmatrix.core.names import (
     HARDWARE,
     NAME_PATTERN,
     RESERVED_PLATFORMS,
-    SKIPLIST_DIR,
     platform_description,
     session_doc,
     session_keys,
@@ -98,15 +98,6 @@ def from_workspace(workspace: Workspace) -> list[Listed]:
     ]
     suites = [(s.name, s.runs_on) for s in workspace.suites.values()]
     return _listing(targets, suites) or []  # the loader refused collisions
-
-
-def find_root(start: Path) -> Path | None:
-    """The nearest directory at or above `start` with skiplists/suites.toml, if any."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        if (directory / SKIPLIST_DIR / "suites.toml").is_file():
-            return directory
-    return None
 
 
 def _decoded(body: str) -> list[Listed] | None:

@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
+# the target platform a run simulates (the plugin sets it; code under test reads it)
+ENV_PLATFORM = "TESTMATRIX_PLATFORM"
+
 SKIPLIST_DIR = "skiplists"
 
 

@@ -24,6 +24,8 @@ from testmatrix.core.model import (
 from testmatrix.core.models import ModelFinder, models_of
 from testmatrix.core.names import session_name as session_name  # re-exported
 from testmatrix.core.names import suite_runs_on
+from testmatrix.core.nodeids import DeselectLookup
+from testmatrix.core.nodeids import IdsBelow as IdsBelow  # re-exported
 from testmatrix.core.runs import named_view
 from testmatrix.core.selection import Selection
 
@@ -41,51 +43,6 @@ class _File(NamedTuple):
     flaky: tuple[tuple[FlakyEntry, Rerun, str], ...]
     rerun: Rerun | None  # the suite's own reruns
     runs: Fate  # a test here that no entry decides (with the suite's reruns)
-
-
-class IdsBelow(NamedTuple):
-    """One function's tests with no marker a skip names, where deselects name some
-    of them: each one's fate from the rest of its node id past the function's
-    (`[params]`, or '' unparametrized), what `Rules.fate` gives it. Made by
-    `IdsBelow.of` for `Rules.group_fate`.
-
-    The first deselect (in declared order) whose rest starts the test's decides. A
-    rest ending in ']' can only start a test's rest where that has a ']' too, so those
-    are looked up by the test's rest cut after each of its ']' (one or two lookups per
-    test, however many deselects the function has); the few other rests (open
-    prefixes such as '[e5-' or '') are compared one by one."""
-
-    closed: dict[str, int]  # rest ending in ']': the index of its first deselect
-    open: tuple[tuple[str, int], ...]  # the other rests, with their indexes
-    fates: tuple[Fate, ...]  # each deselect's fate, by index
-    otherwise: Fate  # a test none of them names
-
-    @classmethod
-    def of(cls, rests: list[str], fates: list[Fate], otherwise: Fate) -> IdsBelow:
-        closed: dict[str, int] = {}
-        open_: list[tuple[str, int]] = []
-        for index, rest in enumerate(rests):
-            if rest.endswith("]"):
-                closed.setdefault(rest, index)
-            else:
-                open_.append((rest, index))
-        return cls(closed, tuple(open_), tuple(fates), otherwise)
-
-    def fate(self, rest: str) -> Fate:
-        best = len(self.fates)
-        closed = self.closed
-        end = rest.find("]")
-        while end >= 0:
-            index = closed.get(rest[: end + 1], best)
-            best = index if index < best else best
-            end = rest.find("]", end + 1)
-        for prefix, index in self.open:
-            if index >= best:
-                break
-            if rest.startswith(prefix):
-                best = index
-                break
-        return self.fates[best] if best < len(self.fates) else self.otherwise
 
 
 def _folders(path: str) -> list[str]:
@@ -143,6 +100,7 @@ class Rules:
         )
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         self._files: dict[str, _File] = {}
+        self._deselect_lookups: dict[str, DeselectLookup] = {}
         self._flaky_prefixes: tuple[tuple[FlakyEntry, str], ...] = ()
         self._listing: dict[str, list[tuple[int, SkipEntry]]] | None = None
         self._fates: dict[tuple[object, ...], Fate] = {}  # shared by many tests
@@ -350,6 +308,15 @@ class Rules:
             return file
         return None if file.deselects or file.flaky else file.runs
 
+    def ids_decide(self, test: TestCase) -> bool:
+        """Whether the node ids of the test's file can change a fate (deselects or
+        flaky patterns near it, or the suite's -m/-k): else a marked test's fate
+        follows from its markers, parameters and constants alone."""
+        if self._by_expression:
+            return True
+        file = self._files.get(test.path) or self._file(test)
+        return bool(file.deselects or file.flaky)
+
     def group_fate(self, test: TestCase) -> Fate | IdsBelow | None:
         """The fate every test with no marker a skip names gets whose node id starts
         with `test.nodeid` (a prefix: one function's parametrizations), whatever
@@ -390,10 +357,15 @@ class Rules:
     def deselect_for(self, test: TestCase) -> DeselectEntry | None:
         """The first deselect (in declaration order) whose id prefixes the test's."""
         file = self._files.get(test.path) or self._file(test)
-        nodeid = test.nodeid
-        if not nodeid.startswith(file.deselect_ids):
-            return None  # most tests: none of them, in one call
-        return next((e for e in file.deselects if nodeid.startswith(e.nodeid)), None)
+        if not file.deselects:
+            return None
+        lookup = self._deselect_lookups.get(test.path)
+        if lookup is None:  # thousands of ids in one file cost no more per test
+            lookup = self._deselect_lookups[test.path] = DeselectLookup(
+                file.deselect_ids
+            )
+        index = lookup.first(test.nodeid)
+        return None if index is None else file.deselects[index]
 
     def ignored_path(self, relpath: str) -> IgnoreEntry | None:
         """The entry ignoring exactly this path (pytest asks for each directory); an

@@ -10,12 +10,11 @@ from testmatrix.core.model import (
     Variant,
     Workspace,
 )
+from testmatrix.core.names import ENV_PLATFORM as ENV_PLATFORM
 from testmatrix.core.names import (
     session_name as session_name,  # named once, for nox -l too
 )
 from testmatrix.errors import UsageError, unknown
-
-ENV_PLATFORM = "TESTMATRIX_PLATFORM"
 
 
 def platform_named(workspace: Workspace, name: str) -> Platform | None:

@@ -15,42 +15,27 @@ pytest-xdist.
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from testmatrix.core import options as opt
-from testmatrix.core.fate import FateKind, entry_record
-from testmatrix.core.model import cite
-from testmatrix.core.rules import describe_entries, entries_holding
-from testmatrix.core.targets import ENV_PLATFORM
-from testmatrix.errors import TestmatrixError
-from testmatrix.plugin import expect
-from testmatrix.plugin.decide import Decider, note_models, properties
-from testmatrix.plugin.items import relpath
-from testmatrix.plugin.load import load_state
-from testmatrix.plugin.options import OPTIONS, SHORT_NAMES, ShortNames
-from testmatrix.plugin.sharder import SHARDER, Sharder
-from testmatrix.plugin.state import (
-    ENV_VARIANT,
-    FATE,
+from testmatrix.plugin.keys import (
     PREVIOUS_ENV,
+    PROPERTIES_SET,
     STATE,
-    TARGET_ENV,
     WORKER_OUTPUT,
-    State,
-    is_worker,
 )
-from testmatrix.plugin.summary import (
-    Controller,
-    Outcomes,
-    empty_because,
-    summarise,
-    tally,
-)
+from testmatrix.plugin.options import OPTIONS, SHORT_NAMES, ShortNames
+
+# Every pytest run imports this module, so it imports no more than the options:
+# the rest loads once a workspace exists (a project without skiplists/ pays for
+# none of it).
+if TYPE_CHECKING:
+    from testmatrix.plugin.state import State
 
 
 def pytest_addoption(
@@ -91,6 +76,19 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("help", False) or config.getoption("version", False):
         return
+    from testmatrix.plugin.options import may_apply
+
+    if not may_apply(config):
+        return  # no skiplists here: nothing to do, nothing to say
+    from testmatrix.core.targets import ENV_PLATFORM
+    from testmatrix.errors import TestmatrixError
+    from testmatrix.plugin import expect
+    from testmatrix.plugin.keys import ENV_VARIANT
+    from testmatrix.plugin.load import load_state
+    from testmatrix.plugin.sharder import SHARDER, Sharder
+    from testmatrix.plugin.state import TARGET_ENV, is_worker
+    from testmatrix.plugin.summary import Controller, Outcomes
+
     try:
         state = load_state(config)
     except TestmatrixError as exc:
@@ -128,9 +126,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    state = config.stash.get(STATE, None)
+    state: State | None = config.stash.get(STATE, None)
     if state is None:
         return []
+    from testmatrix.core import options as opt
+    from testmatrix.core.rules import describe_entries, entries_holding
+
     rules = state.rules
     detected = state.detection.describe()
     plat = rules.platform
@@ -167,9 +168,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    state = config.stash.get(STATE, None)
+    state: State | None = config.stash.get(STATE, None)
     if state is None or not (state.rules.ignores or state.rules.selects):
         return None
+    from testmatrix.core.fate import entry_record
+    from testmatrix.plugin.items import relpath
+
     rel = relpath(collection_path, state.workspace.root)
     if rel is None:
         return None
@@ -195,7 +199,7 @@ def pytest_collection_modifyitems(
     list."""
     collected = list(items)  # before any hook narrows it
     result = yield
-    state = config.stash.get(STATE, None)
+    state: State | None = config.stash.get(STATE, None)
     if state is not None:
         decide_collected(state, config, items, collected)
     return result
@@ -207,21 +211,28 @@ def decide_collected(
     items: list[pytest.Item],
     collected: list[pytest.Item],
 ) -> None:
-    """Applies the fates to what the other hooks kept, then shards it."""
-    rules = state.rules
-    if rules.decides_nothing:
-        # every test runs as it is (cuda here): only its target, in its report
-        target = properties(rules.runs.record())
-        for item in items:
-            item.user_properties.extend(target)
-    else:
+    """Applies the fates to what the other hooks kept, then shards it (each kept
+    test's report gets its fate's properties when it runs: `report_fate`)."""
+    from testmatrix.plugin.decide import Decider
+    from testmatrix.plugin.sharder import SHARDER, Sharder
+
+    if not state.rules.decides_nothing:  # else every test runs as it is (cuda)
         same = len(items) == len(collected) and all(
             a is b for a, b in zip(items, collected, strict=True)
         )
         if not same:  # a hook may add tests too: they are decided as well
             known = {id(item) for item in collected}
             collected += [item for item in items if id(item) not in known]
-        keep, deselected = Decider(state).split(collected)
+        decider = state.decider = Decider(state)
+        # what the decisions keep (a cache per file and function) is little, but
+        # its allocations would start collections that walk every collected node
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            keep, deselected = decider.split(collected)
+        finally:
+            if collecting:
+                gc.enable()
         if deselected:
             _leave_out(config, items, same, keep, deselected)
     sharder = config.pluginmanager.get_plugin(SHARDER)
@@ -248,24 +259,51 @@ def _leave_out(
     items[:] = [i for i in items if id(i) not in out]
 
 
+def report_fate(state: State, item: pytest.Item) -> None:
+    """The test's fate in its report's properties, once (reruns report again)."""
+    if item.stash.get(PROPERTIES_SET, False):
+        return
+    item.stash[PROPERTIES_SET] = True
+    from testmatrix.plugin.decide import properties_of
+
+    item.user_properties.extend(properties_of(state, item))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    state = item.config.stash.get(STATE, None)
+    state: State | None = item.config.stash.get(STATE, None)
     if state is None:
         return
+    from testmatrix.core.fate import FateKind
+    from testmatrix.plugin.decide import fate_of, note_models
+
+    report_fate(state, item)
     note_models(item, state.rules)
-    fate = item.stash.get(FATE, None)
+    fate = fate_of(state, item)
     if fate is not None and fate.kind is FateKind.ERROR:
         pytest.fail(f"testmatrix: {fate.message}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, Any]:
+    # a setup hook that raised before ours ran (a conftest's skip) still gets them
+    state: State | None = item.config.stash.get(STATE, None)
+    if state is not None:
+        report_fate(state, item)
+    return (yield)
 
 
 def pytest_sessionfinish(
     session: pytest.Session, exitstatus: int | pytest.ExitCode
 ) -> None:
     config = session.config
-    state = config.stash.get(STATE, None)
+    state: State | None = config.stash.get(STATE, None)
     if state is None:
         return
+    from testmatrix.core import options as opt
+    from testmatrix.plugin.state import is_worker
+    from testmatrix.plugin.summary import empty_because, summarise
+
     if is_worker(config):
         output: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
         output[WORKER_OUTPUT] = state.collected()
@@ -313,9 +351,11 @@ def pytest_terminal_summary(
     exitstatus: pytest.ExitCode,
     config: pytest.Config,
 ) -> None:
-    state = config.stash.get(STATE, None)
+    state: State | None = config.stash.get(STATE, None)
     if state is None or (state.rules.platform is None and not state.rules.selects):
         return
+    from testmatrix.plugin.summary import tally
+
     tallied = tally(state)
     counts = tallied["counts"]
     write = terminalreporter.write_line
@@ -336,6 +376,20 @@ def pytest_terminal_summary(
             "testmatrix"
         )
         return
+    _write_skiplist(state, tallied, write)
+
+
+def _write_skiplist(
+    state: State, tallied: dict[str, Any], write: Callable[..., None]
+) -> None:
+    """The summary's lines about what the skiplist did in this run."""
+    from testmatrix.core.fate import FateKind
+    from testmatrix.core.model import cite
+    from testmatrix.core.rules import entries_holding
+
+    counts = tallied["counts"]
+    platform = state.rules.platform
+    assert platform is not None  # the caller returned without one
     skipped = sum(r.get("fate") == FateKind.SKIPPED.value for r in state.tests.values())
     write(
         f"{len(state.ignored)} paths ignored, "
@@ -343,7 +397,7 @@ def pytest_terminal_summary(
         f"{counts['deselected']} deselected, "
         f"{counts['no_model']} marked tests with no model found; "
         f"{len(tallied['entries'])} of the "
-        f"{len(entries_holding(state.rules.platform, state.rules.variant))} "
+        f"{len(entries_holding(platform, state.rules.variant))} "
         "entries used"
     )
     if counts["skipped_in_code"]:

@@ -118,16 +118,28 @@ class ConstantReader:
     def __init__(self, shown: Callable[[str], str | None]):
         self._shown = shown
         self._by_function: dict[tuple[int, str], tuple[object, Found]] = {}
+        # by code object (a fixture serves many functions), and by file: within one
+        # collection each file is looked at once, not once per function
+        self._by_code: dict[object, Found] = {}
+        self._modules: dict[str, dict[str, Found]] = {}
 
     def _uses(self, function: object) -> Found:
+        code = getattr(function, "__code__", None)
+        found = self._by_code.get(code) if code is not None else None
+        if found is not None:
+            return found
         key = _function_key(function)
         if key is None:
             return ()
         filename, qualname = key
-        shown = self._shown(filename)
-        if shown is None:
-            return ()
-        return module_uses(filename, shown).get(qualname, ())
+        module = self._modules.get(filename)
+        if module is None:
+            shown = self._shown(filename)
+            module = {} if shown is None else module_uses(filename, shown)
+            self._modules[filename] = module
+        found = module.get(qualname, ())
+        self._by_code[code] = found
+        return found
 
     def read(self, item: pytest.Item) -> Found:
         function = getattr(item, "function", None)

@@ -10,7 +10,7 @@ import pytest
 from testmatrix.core.fate import Fate, FateKind, TestCase
 from testmatrix.core.rules import IdsBelow, Rules
 from testmatrix.plugin.items import CaseReader, named_strings
-from testmatrix.plugin.state import FATE, LEFT_OUT, MODELS_SET, PROPERTY, Record, State
+from testmatrix.plugin.state import LEFT_OUT, MODELS_SET, PROPERTY, Record, State
 
 
 def properties(record: Record) -> list[tuple[str, str]]:
@@ -18,6 +18,7 @@ def properties(record: Record) -> list[tuple[str, str]]:
 
 
 UNSEEN: Any = object()  # a key not looked at yet
+_NO_STRINGS = frozenset({int, float, bool, type(None), bytes})  # name no model
 
 
 class Functions(dict[str | None, "Act | IdsBelow | None"]):
@@ -38,14 +39,13 @@ class Act:
     properties and the marks that carry the fate out (pytest-rerunfailures' flaky,
     pytest's skip)."""
 
-    __slots__ = ("fate", "left_out", "marks", "properties", "record", "stash")
+    __slots__ = ("fate", "left_out", "marks", "properties", "record")
 
     def __init__(self, fate: Fate):
         self.fate = fate
         self.left_out = fate.kind in LEFT_OUT
         self.record = fate.record()
         self.properties = properties(self.record)
-        self.stash = fate.kind is not FateKind.RUN  # setup and reports read it
         self.marks: list[pytest.MarkDecorator] = []
         if fate.rerun is not None:
             rerun = fate.rerun
@@ -102,11 +102,32 @@ class Decider:
         # the node id decides, the acts of its functions (Rules.group_fate,
         # Rules.unmarked), or None where each needs its whole reading
         self.shared: dict[int, Act | Functions | None] = {}
+        self.relevant = self.reader.relevant or frozenset()
+        self.last: tuple[pytest.Item, Act] | None = None  # at_run's
+        # marked tests: by id of the parent, whether node ids decide in its file;
+        # the acts of those whose ids decide nothing, by what else decides (marked)
+        self.ids_decide: dict[int, bool] = {}
+        self.by_reading: dict[tuple[object, ...], Act] = {}
+        self.left_out_acts: dict[tuple[tuple[str, str], ...], Act] = {}
+        self.held: list[Fate] = []
 
     def act_of(self, fate: Fate) -> Act:
         act = self.acts.get(id(fate))
         if act is None:  # the act holds the fate: its id is not reused meanwhile
-            act = self.acts[id(fate)] = Act(fate)
+            act = self.acts[id(fate)] = self._new_act(fate)
+        return act
+
+    def _new_act(self, fate: Fate) -> Act:
+        """A test left out only counts its record: the single-test deselects of one
+        table (a fate each) share one act, and one record to count."""
+        if fate.kind not in LEFT_OUT:
+            return Act(fate)
+        record = fate.record()
+        key = tuple(record.items())
+        act = self.left_out_acts.get(key)
+        if act is None:
+            act = self.left_out_acts[key] = Act(fate)
+        self.held.append(fate)  # its id keys self.acts: it must outlive them
         return act
 
     def by_parent(self, item: pytest.Item) -> Act | Functions | None:
@@ -134,61 +155,121 @@ class Decider:
         functions[name] = act
         return act
 
+    def act(self, item: pytest.Item) -> Act:
+        """What the item's fate does to it (the same at collection and at run time:
+        nothing is kept per test, and its report's properties are looked up here)."""
+        for mark in item.own_markers:
+            if mark.name in self.relevant:
+                return self.marked(item)
+        parent = id(item.parent)  # items hold their parent: the id is its own
+        try:
+            how = self.shared[parent]
+        except KeyError:
+            how = self.shared[parent] = self.by_parent(item)
+        if how is None:  # its class or module carries such a marker
+            return self.marked(item)
+        if how.__class__ is not Functions:
+            return how  # type: ignore[return-value]  # an Act: the file decides
+        functions: Functions = how
+        name = getattr(item, "originalname", None)
+        act = functions.get(name, UNSEEN)
+        if act is UNSEEN:
+            act = self.by_function(functions, name)
+        if act.__class__ is Act:
+            return act
+        if (
+            act.__class__ is IdsBelow
+            and name is not None
+            and item.name.startswith(name)  # pytest's name[params]
+        ):
+            return self.act_of(act.fate(item.name[len(name) :]))
+        # each test's whole id decides
+        fate = self.rules.unmarked(TestCase(item.nodeid, functions.path))
+        assert fate is not None  # the file said its ids decide
+        return self.act_of(fate)
+
+    def marked(self, item: pytest.Item) -> Act:
+        """A test with a marker a skip names (its own, its class's or its module's):
+        read in full once per function, marks and parameters that may name a model
+        (ints and floats do not), where node ids decide nothing in its file."""
+        parent = item.parent
+        ids = self.ids_decide.get(id(parent))
+        if ids is None:
+            path = self.reader.shared(item)[0]
+            ids = self.rules.ids_decide(TestCase(item.nodeid, path))
+            self.ids_decide[id(parent)] = ids
+        if ids:
+            return self.act_of(self.rules.fate(self.reader.read(item)))
+        key: tuple[object, ...] = (
+            id(parent),
+            getattr(item, "originalname", None),
+            *map(id, item.own_markers),  # each mark object is the item's to keep
+        )
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            for name, value in callspec.params.items():
+                if value.__class__ not in _NO_STRINGS:  # it may name a model
+                    key += (name, id(value))  # the item holds the value
+        act = self.by_reading.get(key)
+        if act is None:
+            fate = self.rules.fate(self.reader.read(item))
+            act = self.act_of(fate)
+            if fate.no_model is None:  # its message names the test
+                self.by_reading[key] = act
+        return act
+
+    def at_run(self, item: pytest.Item) -> Act:
+        """`act` for a test about to run: its hooks ask several times in a row."""
+        last = self.last
+        if last is not None and last[0] is item:
+            return last[1]
+        act = self.act(item)
+        self.last = (item, act)
+        return act
+
     def split(
         self, items: list[pytest.Item]
     ) -> tuple[list[pytest.Item], list[pytest.Item]]:
-        """(kept, deselected): kept tests carry their marks and properties, and
-        each deselected one's record joins the run's left-out records."""
+        """(kept, deselected): kept tests carry the marks that carry their fate out
+        (their report's properties are added when they run), and each deselected
+        one's record joins the run's left-out records."""
         keep: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
-        # locals: this loop runs once per collected test
-        rules, reader, shared, act_of = (
-            self.rules,
-            self.reader,
-            self.shared,
-            self.act_of,
-        )
-        relevant = reader.relevant or frozenset()
+        decide = self.act  # a local: this loop runs once per collected test
         left_out = self.state.left_out
         for item in items:
-            for mark in item.own_markers:
-                if mark.name in relevant:
-                    act = None
-                    break
-            else:
-                parent = id(item.parent)  # items hold their parent: the id is its own
-                try:
-                    how = shared[parent]
-                except KeyError:
-                    how = shared[parent] = self.by_parent(item)
-                if isinstance(how, Functions):  # by function, else by node id
-                    name = getattr(item, "originalname", None)
-                    act = how.get(name, UNSEEN)
-                    if act is UNSEEN:
-                        act = self.by_function(how, name)
-                    if act.__class__ is not Act:  # each test's id decides
-                        if (
-                            isinstance(act, IdsBelow)
-                            and name is not None
-                            and item.name.startswith(name)  # pytest's name[params]
-                        ):
-                            act = act_of(act.fate(item.name[len(name) :]))
-                        else:
-                            fate = rules.unmarked(TestCase(item.nodeid, how.path))
-                            assert fate is not None  # the file said its ids decide
-                            act = act_of(fate)
-                else:
-                    act = how
-            if act is None:
-                act = act_of(rules.fate(reader.read(item)))
+            act = decide(item)
             if act.left_out:
                 left_out.append(act.record)
                 deselected.append(item)
                 continue
-            item.user_properties.extend(act.properties)
-            for decorator in act.marks:
-                item.add_marker(decorator)
-            if act.stash:
-                item.stash[FATE] = act.fate
+            if act.marks:
+                for decorator in act.marks:
+                    item.add_marker(decorator)
             keep.append(item)
         return keep, deselected
+
+
+def _decider(state: State) -> Decider:
+    if state.decider is None:  # tests run that were never decided here
+        state.decider = Decider(state)
+    decider: Decider = state.decider
+    return decider
+
+
+def properties_of(state: State, item: pytest.Item) -> list[tuple[str, str]]:
+    """The properties of a test's fate, for its reports."""
+    if state.rules.decides_nothing:  # every test runs: only its target
+        if state.target_properties is None:
+            state.target_properties = [
+                (PROPERTY + k, v) for k, v in state.rules.runs.record().items() if v
+            ]
+        return state.target_properties
+    return _decider(state).at_run(item).properties
+
+
+def fate_of(state: State, item: pytest.Item) -> Fate | None:
+    """The fate of a test about to run, where one can change how it runs."""
+    if state.rules.decides_nothing:
+        return None
+    return _decider(state).at_run(item).fate

@@ -74,9 +74,11 @@ _TEARDOWN = pytest.StashKey[tuple[bool, str]]()
 
 
 def _expected(item: pytest.Item) -> Fate | None:
-    from testmatrix.plugin.state import FATE
+    from testmatrix.plugin.decide import fate_of
+    from testmatrix.plugin.keys import STATE
 
-    fate: Fate | None = item.stash.get(FATE, None)
+    state = item.config.stash.get(STATE, None)
+    fate = fate_of(state, item) if state is not None else None
     if fate is None or fate.kind is not FateKind.EXPECTED_FAIL or fate.entry is None:
         return None
     return fate

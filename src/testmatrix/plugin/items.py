@@ -140,7 +140,7 @@ class CaseReader:
         self._strings: dict[tuple[str, int], tuple[object, _Strings]] = {}
 
     def _shown(self, filename: str) -> str | None:
-        return relpath(Path(filename), self.root)
+        return relpath(Path(filename), self.root)  # once per file (ConstantReader)
 
     def _wanted(self, name: str) -> bool:
         if self.relevant is None:
@@ -160,7 +160,7 @@ class CaseReader:
         self._uses[id(mark)] = (mark, use)
         return use
 
-    def _named_strings(
+    def named_strings(
         self, name: str, value: object
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """named_strings as (values, where each came from), once per parameter
@@ -232,7 +232,7 @@ class CaseReader:
             for name, value in callspec.params.items():
                 found = strings.get((name, id(value)))
                 if found is None:
-                    more, source = self._named_strings(name, value)
+                    more, source = self.named_strings(name, value)
                 else:
                     more, source = found[1]
                 if more:

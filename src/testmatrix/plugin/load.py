@@ -23,21 +23,13 @@ from testmatrix.core.targets import (
 from testmatrix.errors import TestmatrixError, UsageError
 from testmatrix.plugin import shard
 from testmatrix.plugin.options import (
-    OPTIONS,
     SHORT_NAMES,
     ShortNames,
+    explicit,
     registered_markers,
 )
 from testmatrix.plugin.state import ENV_STRICT, ENV_VARIANT, State
 from testmatrix.system.detect import detect
-
-
-def _explicit(config: pytest.Config) -> str | None:
-    """The first testmatrix option given on this command line, if any."""
-    for option, spec in OPTIONS:
-        if config.getoption(option.dest) not in (None, spec.get("default")):
-            return option.long
-    return None
 
 
 def _workspace(config: pytest.Config) -> Workspace | None:
@@ -50,7 +42,7 @@ def _workspace(config: pytest.Config) -> Workspace | None:
     if not option:
         root = _config.find_root(config.rootpath)
         if root is None:
-            asked = _explicit(config)
+            asked = explicit(config)
             if asked is None:
                 return None
             raise TestmatrixError(

@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 
 from testmatrix.core import options as opt
-from testmatrix.core.targets import (
-    ENV_PLATFORM,
-)
-from testmatrix.plugin.state import ENV_VARIANT
+from testmatrix.core.names import ENV_PLATFORM
+from testmatrix.plugin.keys import ENV_VARIANT
 
 # Option specs: the prefixed long form is always registered; the short one only
 # where no other plugin owns it (see options.py).
@@ -116,6 +114,27 @@ OPTIONS: tuple[tuple[opt.Option, dict[str, Any]], ...] = (
         },
     ),
 )
+
+
+def explicit(config: pytest.Config) -> str | None:
+    """The first testmatrix option given on this command line, if any."""
+    for option, spec in OPTIONS:
+        if config.getoption(option.dest) not in (None, spec.get("default")):
+            return option.long
+    return None
+
+
+def may_apply(config: pytest.Config) -> bool:
+    """Whether skiplists may apply to this run (a workspace handed over, a
+    testmatrix option or setting, skiplists/suites.toml at or above the rootdir):
+    asked of every pytest run before any of testmatrix's configuration loads."""
+    from testmatrix.config.root import find_root
+
+    if config.hook.pytest_testmatrix_workspace.get_hookimpls():
+        return True
+    if config.getoption(opt.SKIPLISTS.dest) or config.getini("skiplists"):
+        return True
+    return explicit(config) is not None or find_root(config.rootpath) is not None
 
 
 def option_names(parser: object) -> set[str] | None:

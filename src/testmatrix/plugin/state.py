@@ -8,33 +8,33 @@ from typing import Any
 import pytest
 
 from testmatrix.core.facts import Detection
-from testmatrix.core.fate import Fate, FateKind
+from testmatrix.core.fate import FateKind
 from testmatrix.core.model import Workspace
+from testmatrix.core.names import ENV_PLATFORM
 from testmatrix.core.rules import Rules
-from testmatrix.core.targets import (
-    ENV_PLATFORM,
+from testmatrix.plugin.keys import (
+    ENV_STRICT as ENV_STRICT,
+)
+from testmatrix.plugin.keys import (
+    ENV_VARIANT,
+    FATE,
+    MODELS_SET,
+    PREVIOUS_ENV,
+    PROPERTIES_SET,
+    PROPERTY,
+    STATE,
+    WORKER_OUTPUT,
 )
 
-FATE = pytest.StashKey[Fate]()
-
-
-STATE = pytest.StashKey["State"]()
-
-
-MODELS_SET = pytest.StashKey[bool]()
-
-
-ENV_STRICT = "TESTMATRIX_STRICT_PLATFORM"
-
-
-ENV_VARIANT = "TESTMATRIX_VARIANT"
-
-
-PROPERTY = "testmatrix_"  # the prefix of the properties a test's report carries
-
-
-WORKER_OUTPUT = "testmatrix"  # xdist: what a worker hands the controller
-
+__all__ = [
+    "FATE",
+    "MODELS_SET",
+    "PREVIOUS_ENV",
+    "PROPERTIES_SET",
+    "PROPERTY",
+    "STATE",
+    "WORKER_OUTPUT",
+]
 
 Record = dict[str, str]  # a fate or an entry as plain strings (plan's records)
 
@@ -71,6 +71,12 @@ class State:
         self.short_names_taken: tuple[str, ...] = ()  # our aliases other plugins own
         self.other_shards = 0  # tests this shard leaves to the other shards
         self.empty_because = ""  # set when the skiplist left nothing to run
+        # decide.Decider, made at collection: asked again for each test that runs
+        # (what its report carries), so nothing is kept per collected test
+        self.decider: Any = None
+        self.target_properties: list[tuple[str, str]] | None = (
+            None  # decide.properties_of
+        )
 
     @property
     def simulated(self) -> bool:
@@ -111,6 +117,3 @@ LEFT_OUT = (
     FateKind.NOT_IN_SUITE,
     FateKind.NO_SESSION,
 )
-
-
-PREVIOUS_ENV = pytest.StashKey[dict[str, "str | None"]]()

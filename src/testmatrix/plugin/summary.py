@@ -3,6 +3,7 @@ session's summary (xdist's workers included)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -92,10 +93,11 @@ def empty_because(state: State) -> str:
     return ", ".join(parts)
 
 
-def _entries(records: Iterable[Record]) -> dict[str, dict[str, Any]]:
-    """Each entry used, by location: kind, reason, issue and how many tests."""
+def _entries(records: Iterable[tuple[Record, int]]) -> dict[str, dict[str, Any]]:
+    """Each entry used, by location: kind, reason, issue and how many tests (each
+    record with how many tests share it)."""
     used: dict[str, dict[str, Any]] = {}
-    for record in records:
+    for record, times in records:
         where = record.get("entry")
         if not where:
             continue
@@ -108,7 +110,7 @@ def _entries(records: Iterable[Record]) -> dict[str, dict[str, Any]]:
                 "tests": 0,
             },
         )
-        row["tests"] += "fate" in record  # an ignored path is no test
+        row["tests"] += times * ("fate" in record)  # an ignored path is no test
     return used
 
 
@@ -165,18 +167,26 @@ def tally(state: State) -> dict[str, Any]:
             row = models.setdefault(model, {})
             row[kind] = row.get(kind, 0) + 1
     counts["errors"] += len(state.teardown_errors)
-    left = [r.get("fate") for r in state.left_out]
-    counts["deselected"] = sum(
-        f in (FateKind.DESELECTED.value, FateKind.IGNORED.value) for f in left
+    # the tests left out share a few records (one per fate): counted by identity
+    # in C, then each distinct record read once
+    shared = Counter(map(id, state.left_out))
+    distinct = dict(zip(map(id, state.left_out), state.left_out, strict=True))
+    left = Counter[str | None]()
+    for key, times in shared.items():
+        left[distinct[key].get("fate")] += times
+    counts["deselected"] = (
+        left[FateKind.DESELECTED.value] + left[FateKind.IGNORED.value]
     )
     counts["ignored_paths"] = len(state.ignored)
     # bare pytest on a platform: what only suites of other platforms run
-    counts["no_session"] = left.count(FateKind.NO_SESSION.value)
+    counts["no_session"] = left[FateKind.NO_SESSION.value]
     # the suite's partitioning, apart from what the platform's entries keep out
-    counts["not_in_suite"] = len(state.excluded) + left.count(
-        FateKind.NOT_IN_SUITE.value
-    )
-    records = [*state.tests.values(), *state.left_out, *state.ignored.values()]
+    counts["not_in_suite"] = len(state.excluded) + left[FateKind.NOT_IN_SUITE.value]
+    records = [
+        *((r, 1) for r in state.tests.values()),
+        *((distinct[key], times) for key, times in shared.items()),
+        *((r, 1) for r in state.ignored.values()),
+    ]
     return {
         "counts": counts,
         "entries": _entries(records),

@@ -47,3 +47,27 @@ def test_thousands_of_single_test_deselects_cost_a_lookup_each():
     assert below.open == () and len(below.closed) == 4000
     assert below.fate("[m3999-fp16]") is fates[3999]
     assert below.fate("[m4000-fp16]") is below.otherwise
+
+
+def test_a_files_deselects_are_found_as_a_scan_of_them_in_order_finds_them():
+    from testmatrix.core.nodeids import DeselectLookup
+
+    rng = random.Random(20261208)
+    heads = ["t.py", "t.py::", "t.py::test_a", "t.py::test_ab", "t.py::C::test_a"]
+    for _ in range(300):
+        ids = []
+        for _ in range(rng.randint(1, 12)):
+            body = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 4)))
+            head = rng.choice(heads)
+            ids.append(head + rng.choice(["", "[" + body, "[" + body + "]", body]))
+        lookup = DeselectLookup(tuple(ids))
+        tests = [
+            rng.choice(heads[2:])
+            + rng.choice(
+                ["", "[" + "".join(rng.choice(PIECES) for _ in range(3)) + "]"]
+            )
+            for _ in range(30)
+        ]
+        for nodeid in tests + ids + [i + "]" for i in ids]:
+            scan = next((n for n, i in enumerate(ids) if nodeid.startswith(i)), None)
+            assert lookup.first(nodeid) == scan, (ids, nodeid)

@@ -443,7 +443,7 @@ def test_benchmark_runs_end_to_end_on_a_tiny_suite(tmp_path):
     data = json.loads(out.read_text())
     figures = [f["figure"] for f in data["figures"]]
     # F6 reads vLLM's CI files vendored under tests/selftest/data/vllm
-    expected = ["F1", "F2", "F3", "F4", "F5", "F6", "session", "saving"]
+    expected = ["F1", "F2", "F3", "fixed", "F4", "F5", "F6", "session", "saving"]
     assert list(dict.fromkeys(figures)) == expected
     assert all(
         f["candidate_value"] > 0 and f["baseline_value"] > 0 for f in data["figures"]
@@ -454,8 +454,15 @@ def test_benchmark_runs_end_to_end_on_a_tiny_suite(tmp_path):
     assert "testmatrix.plugin" in f1["testmatrix"]["modifyitems_impls"]
     assert "naivehook" in f1["naive hook"]["modifyitems_impls"]
     assert "testmatrix.plugin" not in f1["naive hook"]["modifyitems_impls"]
-    # both sizes of the tiny run, nox -l cold and warm with its floor
-    assert len([f for f in data["figures"] if f["figure"] == "F3"]) == 3
+    # both sizes of the tiny run against the floor, with each side's peak memory
+    # and the CPU time it spends after atexit; nox -l cold and warm with its floor
+    f3 = [f for f in data["figures"] if f["figure"] == "F3"]
+    assert len(f3) == 3
+    for row in f3:
+        sides = row["detail"]["sides"]
+        assert all(s["maxrss_mb"] > 0 for s in sides.values())
+        assert all(s["after_atexit_cpu_s"] is not None for s in sides.values())
+    assert "plain_flags" in f3[0]["detail"]
     assert [f.get("floor", 0) > 0 for f in data["figures"] if f["figure"] == "F4"] == [
         True,
         True,

@@ -96,17 +96,21 @@ class _Capture:
         self.items: list[pytest.Item] = []
         self.deselected: list[pytest.Item] = []
         self.left_out: list[dict[str, str]] = []
+        # each kept test's report properties, as its reports will carry them
+        self.properties: dict[str, list[tuple[str, str]]] = {}
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += items
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from testmatrix.plugin.decide import properties_of
         from testmatrix.plugin.state import STATE
 
         self.items = list(session.items)  # as every collection hook left them
         state = session.config.stash.get(STATE, None)
         if state is not None:
             self.left_out = list(state.left_out)
+            self.properties = {i.nodeid: properties_of(state, i) for i in self.items}
 
 
 def collect(root: Path, *flags: str) -> _Capture:
@@ -213,7 +217,7 @@ def test_the_plugin_decides_each_test_as_rules_fate_does(synth, target):
     for item in ran.items:
         record = {
             k[len(PROPERTY) :]: v
-            for k, v in item.user_properties
+            for k, v in ran.properties[item.nodeid]
             if k.startswith(PROPERTY)
         }
         decided[item.nodeid] = (item, record)

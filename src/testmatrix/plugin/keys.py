@@ -1,0 +1,39 @@
+"""What the plugin's hooks share, importing nothing of testmatrix's: every run
+imports this module, a run without skiplists nothing more."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from testmatrix.core.fate import Fate
+
+# the run's plugin.state.State, typed where it is read (`State | None`): naming State
+# here would make state and keys import each other
+STATE: pytest.StashKey[Any] = pytest.StashKey()
+
+
+FATE: pytest.StashKey[Fate] = pytest.StashKey()
+
+
+MODELS_SET = pytest.StashKey[bool]()
+
+
+PROPERTIES_SET = pytest.StashKey[bool]()  # the fate is in the test's report
+
+
+PREVIOUS_ENV = pytest.StashKey[dict[str, "str | None"]]()
+
+
+ENV_STRICT = "TESTMATRIX_STRICT_PLATFORM"
+
+
+ENV_VARIANT = "TESTMATRIX_VARIANT"
+
+
+PROPERTY = "testmatrix_"  # the prefix of the properties a test's report carries
+
+
+WORKER_OUTPUT = "testmatrix"  # xdist: what a worker hands the controller
