@@ -82,7 +82,6 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # no skiplists here: nothing to do, nothing to say
     from testmatrix.core.targets import ENV_PLATFORM
     from testmatrix.errors import TestmatrixError
-    from testmatrix.plugin import expect
     from testmatrix.plugin.keys import ENV_VARIANT
     from testmatrix.plugin.load import load_state
     from testmatrix.plugin.sharder import SHARDER, Sharder
@@ -104,7 +103,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(Sharder(state), SHARDER)
     target = state.rules.platform
     if state.rules.apply and target and any(e.fails for e in target.entries):
-        # judges expected failures by their error
+        from testmatrix.plugin import expect  # judges expected failures by their error
+
         config.pluginmanager.register(expect, "testmatrix-expect")
     # Code under test (the bundled mini-vLLM) reads these to simulate the target.
     rules = state.rules

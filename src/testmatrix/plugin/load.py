@@ -13,7 +13,6 @@ from testmatrix.core import options as opt
 from testmatrix.core.model import Workspace
 from testmatrix.core.rules import Rules
 from testmatrix.core.runs import run_part
-from testmatrix.core.session import suite_named
 from testmatrix.core.targets import (
     ENV_PLATFORM,
     hardware_mismatch,
@@ -96,6 +95,8 @@ def load_state(config: pytest.Config) -> State | None:
     suite = config.getoption(opt.SUITE.dest)
     run = config.getoption(opt.RUN.dest)
     if suite is not None:
+        from testmatrix.core.session import suite_named
+
         run_part(suite_named(workspace, suite), run)  # a suite of runs needs one
     elif run is not None:
         raise UsageError(f"{opt.RUN.long} names a run of {opt.SUITE.long}: give both")
