@@ -3,14 +3,17 @@ hooks act on."""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from testmatrix.config import loader as _config
 from testmatrix.core import options as opt
-from testmatrix.core.model import Workspace
+from testmatrix.core.facts import Detection
+from testmatrix.core.model import Platform, Variant, Workspace
 from testmatrix.core.rules import Rules
 from testmatrix.core.runs import run_part
 from testmatrix.core.targets import (
@@ -57,6 +60,20 @@ def _workspace(config: pytest.Config) -> Workspace | None:
     return _config.load_workspace(skiplist_dir=directory)
 
 
+def _variant(
+    config: pytest.Config,
+    platform: Platform | None,
+    detection: Callable[[], Detection],
+) -> Variant | None:
+    """The variant asked for, else the detected one (asking the probes only where
+    the platform has variants to tell apart)."""
+    requested = config.getoption(opt.VARIANT.dest) or os.environ.get(ENV_VARIANT)
+    if requested or platform is None or not platform.variants:
+        return target_variant(platform, requested, "", ())
+    found = detection()
+    return target_variant(platform, requested, found.hardware, found.models)
+
+
 def load_state(config: pytest.Config) -> State | None:
     workspace = _workspace(config)
     if workspace is None:
@@ -73,25 +90,26 @@ def load_state(config: pytest.Config) -> State | None:
                     f"{entry.marker}: named by testmatrix skip entries "
                     f"({entry.location})",
                 )
-    detection = detect()
+    # the probes run only where an answer needs them (a named platform without
+    # variants does not; the report header and the summary ask later, if at all)
+    detection = functools.cache(detect)
     requested = config.getoption(opt.PLATFORM.dest) or os.environ.get(ENV_PLATFORM)
-    platform = target_platform(workspace, requested, detection.hardware)
-    variant = target_variant(
-        platform,
-        config.getoption(opt.VARIANT.dest) or os.environ.get(ENV_VARIANT),
-        detection.hardware,
-        detection.models,
+    platform = target_platform(
+        workspace, requested, "" if requested else detection().hardware
     )
+    variant = _variant(config, platform, detection)
     strict = bool(
         config.getoption(opt.STRICT.dest)
         or config.getini("strict_platform")
         or os.environ.get(ENV_STRICT) == "1"
     )
-    refusal = hardware_mismatch(
-        platform, variant, detection.hardware, detection.models, detection.describe()
-    )
-    if strict and refusal:
-        raise TestmatrixError(refusal)
+    if strict:
+        found = detection()
+        refusal = hardware_mismatch(
+            platform, variant, found.hardware, found.models, found.describe()
+        )
+        if refusal:
+            raise TestmatrixError(refusal)
     suite = config.getoption(opt.SUITE.dest)
     run = config.getoption(opt.RUN.dest)
     if suite is not None:

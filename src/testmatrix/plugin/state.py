@@ -3,6 +3,7 @@ reports carry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -43,11 +44,15 @@ class State:
     """What the plugin decided for this run, and what it saw happen."""
 
     def __init__(
-        self, workspace: Workspace, rules: Rules, detection: Detection, strict: bool
+        self,
+        workspace: Workspace,
+        rules: Rules,
+        detect: Callable[[], Detection],
+        strict: bool,
     ):
         self.workspace = workspace
         self.rules = rules
-        self.detection = detection
+        self._detect = detect  # the hardware probes, run on first use
         self.strict = strict
         self.shard: tuple[int, int] | None = None
         self.durations: dict[str, float] | None = None
@@ -77,6 +82,12 @@ class State:
         self.target_properties: list[tuple[str, str]] | None = (
             None  # decide.properties_of
         )
+
+    @property
+    def detection(self) -> Detection:
+        """What the probes found (run once, where asked: the report header, the
+        summary, a platform or variant left to detection)."""
+        return self._detect()
 
     @property
     def simulated(self) -> bool:
