@@ -70,7 +70,7 @@ def _values(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
-    spec: _Spec = type(self).__record__
+    spec: _Spec = type(self).__record__ or _spec(type(self))
     setter = object.__setattr__
     if len(args) > len(spec.positional):
         raise TypeError(
@@ -105,24 +105,31 @@ def _keywords(self: Any, spec: _Spec, args: tuple[Any, ...], kwargs: Any) -> Non
         object.__setattr__(self, key, value)
 
 
+def _spec(cls: type) -> _Spec:
+    """The class's fields, read when it is first used: a record class that a run
+    never makes costs no more than its declaration."""
+    spec: _Spec | None = cls.__dict__["__record__"]
+    if spec is None:
+        spec = _Spec(cls)
+        setattr(cls, "__record__", spec)  # noqa: B010 - the class, not an instance
+    return spec
+
+
 def _repr(self: Any) -> str:
-    spec: _Spec = type(self).__record__
+    spec = type(self).__record__ or _spec(type(self))
     shown = ", ".join(f"{key}={getattr(self, key)!r}" for key in spec.names)
     return f"{type(self).__qualname__}({shown})"
 
 
-def _compare(values: Callable[[Any], tuple[Any, ...]]) -> tuple[Any, Any]:
-    """__eq__ and __hash__ over the compared values (closures: nothing compiled)."""
+def _eq(self: Any, other: object) -> bool:
+    spec = type(self).__record__ or _spec(type(self))
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return bool(spec.values(self) == spec.values(other))
 
-    def __eq__(self: Any, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return bool(values(self) == values(other))
 
-    def __hash__(self: Any) -> int:
-        return hash(values(self))
-
-    return __eq__, __hash__
+def _hash(self: Any) -> int:
+    return hash((type(self).__record__ or _spec(type(self))).values(self))
 
 
 def _frozen(self: Any, name: str, value: Any = None) -> None:
@@ -133,14 +140,12 @@ def _frozen(self: Any, name: str, value: Any = None) -> None:
 def record(cls: type[_T]) -> type[_T]:
     """A frozen dataclass whose methods are shared functions (see the module)."""
     cls = dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
-    spec = _Spec(cls)
-    cls.__record__ = spec  # type: ignore[attr-defined]
-    eq, hashed = _compare(spec.values)
+    cls.__record__ = None  # type: ignore[attr-defined]  # its own: _spec
     for name, method in (
         ("__init__", _init),
         ("__repr__", _repr),
-        ("__eq__", eq),
-        ("__hash__", hashed),
+        ("__eq__", _eq),
+        ("__hash__", _hash),
         ("__setattr__", _frozen),
         ("__delattr__", _frozen),
     ):

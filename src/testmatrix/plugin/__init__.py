@@ -84,7 +84,6 @@ def pytest_configure(config: pytest.Config) -> None:
     from testmatrix.errors import TestmatrixError
     from testmatrix.plugin.keys import ENV_VARIANT
     from testmatrix.plugin.load import load_state
-    from testmatrix.plugin.sharder import SHARDER, Sharder
     from testmatrix.plugin.state import TARGET_ENV, is_worker
     from testmatrix.plugin.summary import Controller, Outcomes
 
@@ -100,6 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and not is_worker(config):
         config.pluginmanager.register(Controller(state), "testmatrix-xdist")
     if state.shard is not None:
+        from testmatrix.plugin.sharder import SHARDER, Sharder
+
         config.pluginmanager.register(Sharder(state), SHARDER)
     target = state.rules.platform
     if state.rules.apply and target and any(e.fails for e in target.entries):
@@ -214,7 +215,6 @@ def decide_collected(
     """Applies the fates to what the other hooks kept, then shards it (each kept
     test's report gets its fate's properties when it runs: `report_fate`)."""
     from testmatrix.plugin.decide import Decider
-    from testmatrix.plugin.sharder import SHARDER, Sharder
 
     if not state.rules.decides_nothing:  # else every test runs as it is (cuda)
         same = len(items) == len(collected) and all(
@@ -235,6 +235,10 @@ def decide_collected(
                 gc.enable()
         if deselected:
             _leave_out(config, items, same, keep, deselected)
+    if state.shard is None:
+        return  # no sharder registered (pytest_configure)
+    from testmatrix.plugin.sharder import SHARDER, Sharder
+
     sharder = config.pluginmanager.get_plugin(SHARDER)
     if isinstance(sharder, Sharder):
         sharder.split(config, items)

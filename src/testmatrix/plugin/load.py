@@ -23,7 +23,6 @@ from testmatrix.core.targets import (
     target_variant,
 )
 from testmatrix.errors import TestmatrixError, UsageError
-from testmatrix.plugin import shard
 from testmatrix.plugin.options import (
     SHORT_NAMES,
     ShortNames,
@@ -128,8 +127,29 @@ def load_state(config: pytest.Config) -> State | None:
         run=run,
     )
     state = State(workspace, rules, detection, strict)
+    _shard(config, state)
+    for option, what in ((opt.SUMMARY.dest, "summary"), ("xmlpath", "JUnit report")):
+        written = config.getoption(option, None)
+        if written:  # found now, not after the tests ran
+            from testmatrix.results.reports import check_writable
+
+            check_writable(Path(written), what)
+    names = config.pluginmanager.get_plugin(SHORT_NAMES)
+    if isinstance(names, ShortNames):
+        state.short_names_taken = tuple(names.taken)
+    return state
+
+
+def _shard(config: pytest.Config, state: State) -> None:
+    """The shard this run keeps and the durations that balance the shards, if
+    asked for (testmatrix.plugin.shard is imported only then)."""
     num = config.getoption(opt.NUM_SHARDS.dest)
     shard_id = config.getoption(opt.SHARD_ID.dest)
+    durations = config.getoption(opt.DURATIONS.dest)
+    if num is None and shard_id is None and not durations:
+        return
+    from testmatrix.plugin import shard
+
     if num is not None or shard_id is not None:
         if num is None or shard_id is None:
             raise TestmatrixError(
@@ -138,16 +158,5 @@ def load_state(config: pytest.Config) -> State | None:
             )
         shard.check(shard_id, num)
         state.shard = (shard_id, num)
-    for option, what in ((opt.SUMMARY.dest, "summary"), ("xmlpath", "JUnit report")):
-        written = config.getoption(option, None)
-        if written:  # found now, not after the tests ran
-            from testmatrix.results.reports import check_writable
-
-            check_writable(Path(written), what)
-    durations = config.getoption(opt.DURATIONS.dest)
     if durations:
         state.durations = shard.load_durations(Path(durations))
-    names = config.pluginmanager.get_plugin(SHORT_NAMES)
-    if isinstance(names, ShortNames):
-        state.short_names_taken = tuple(names.taken)
-    return state
