@@ -172,10 +172,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     state: State | None = config.stash.get(STATE, None)
     if state is None or not (state.rules.ignores or state.rules.selects):
         return None
-    from testmatrix.core.fate import entry_record
-    from testmatrix.plugin.items import relpath
-
-    rel = relpath(collection_path, state.workspace.root)
+    rel = state.relpath(collection_path)
     if rel is None:
         return None
     exclude = state.rules.excluded_path(rel)
@@ -185,6 +182,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     entry = state.rules.ignored_path(rel)
     if entry is None:
         return None
+    from testmatrix.core.fate import entry_record
+
     state.ignored[rel] = entry_record(entry)
     return True
 
