@@ -864,9 +864,26 @@ def collection_row(
     return row
 
 
-def fixed_cost(py: str, runs: int, work: Path) -> list[Row]:
+def baseline_tree(root: Path, src: Path) -> Path:
+    """A copy of the one-test tree that imports testmatrix from `src` (another
+    checkout's src/: the code before a change), for --baseline-src."""
+    copy = root.with_name(root.name + "-baseline")
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    ini = copy / "pytest.ini"
+    ini.write_text(
+        ini.read_text().replace(f"pythonpath = {SRC}", f"pythonpath = {src}")
+    )
+    return copy
+
+
+def fixed_cost(
+    py: str, runs: int, work: Path, baseline_src: Path | None = None
+) -> list[Row]:
     """What loading the plugin costs a one-test suite: without skiplists/ (the
-    plugin must do nothing), and with a one-entry skiplist; and the import alone."""
+    plugin must do nothing), and with a one-entry skiplist; and the import alone.
+    With `baseline_src`, the same plugin run from that src/ is interleaved too."""
     rows = []
     for with_skiplists in (False, True):
         root = work / ("one-test-skiplists" if with_skiplists else "one-test")
@@ -877,6 +894,11 @@ def fixed_cost(py: str, runs: int, work: Path) -> list[Row]:
             Command("plugin", base + flags, root, child_env()),
             Command("no plugin", base + PLAIN, root, child_env()),
         ]
+        if baseline_src is not None:
+            env = child_env()
+            env["PYTHONPATH"] = env["PYTHONPATH"].replace(str(SRC), str(baseline_src))
+            other = baseline_tree(root, baseline_src)
+            cmds.append(Command("baseline src", base + flags, other, env))
         got = measure(cmds, runs)
         c, b = (
             [s.cpu * 1000 for s in got["plugin"]],
@@ -907,13 +929,35 @@ def fixed_cost(py: str, runs: int, work: Path) -> list[Row]:
                             k: round(median([s.maxrss_mb for s in got[k]]), 2)
                             for k in got
                         },
-                    },
+                    }
+                    | _baseline_src(got, baseline_src),
                     samples={"candidate": c, "baseline": b},
                 )
             )
         )
     rows[-1].detail["import_ms"] = import_time(py, runs)
     return rows
+
+
+def _baseline_src(got: dict[str, list[Sample]], src: Path | None) -> dict[str, Any]:
+    """The plugin's CPU time from --baseline-src, beside this tree's (interleaved)."""
+    if src is None:
+        return {}
+    cpu = [s.cpu * 1000 for s in got["baseline src"]]
+    mine = median([s.cpu * 1000 for s in got["plugin"]])
+    plain = median([s.cpu * 1000 for s in got["no plugin"]])
+    print(
+        f"    baseline src {src}: {median(cpu):.1f} ms CPU (+{median(cpu) - plain:.1f}"
+        f" over no plugin; this tree +{mine - plain:.1f})",
+        flush=True,
+    )
+    return {
+        "baseline_src": {
+            "src": str(src),
+            "cpu_ms": round(median(cpu), 1),
+            "samples": [round(v, 1) for v in cpu],
+        }
+    }
 
 
 def import_time(py: str, runs: int) -> dict[str, float]:
@@ -1395,6 +1439,12 @@ def main(argv: list[str] | None = None) -> int:
         help="vLLM's CI snapshot (figure 6; default: tests/selftest/data/vllm)",
     )
     parser.add_argument(
+        "--baseline-src",
+        default=None,
+        help="another checkout's src/ (the code before a change): the fixed figure "
+        "runs the plugin from it too, interleaved",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="tiny suites and one run: checks that every figure works, measures "
@@ -1447,7 +1497,10 @@ def main(argv: list[str] | None = None) -> int:
         (
             "fixed",
             lambda: fixed_cost(
-                py, args.runs if args.smoke else max(args.runs, 10), work
+                py,
+                args.runs if args.smoke else max(args.runs, 10),
+                work,
+                Path(args.baseline_src).resolve() if args.baseline_src else None,
             ),
         ),
         ("f4", lambda: figure4(py, ws, ref, args.runs)),

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from testmatrix.config import cache, listing
-from testmatrix.config.listing import find_root as find_root
+from testmatrix.config import cache
+from testmatrix.config.root import find_root as find_root
 from testmatrix.core.model import Workspace
 from testmatrix.core.names import HARDWARE as HARDWARE
 from testmatrix.core.names import NAME_PATTERN as NAME_PATTERN
@@ -75,6 +75,8 @@ def load_workspace(
         except codec.Refused:  # pragma: no cover - the model holds only its own
             return workspace
         cache.put(skiplist_dir, "workspace", current, body, root=str(root))
+        from testmatrix.config import listing
+
         listing.store_for(workspace, files)  # and their sessions, for nox -l
     return workspace
 

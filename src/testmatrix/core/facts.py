@@ -6,11 +6,13 @@ reads these records, so it can be tested without a GPU or an installed package.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from testmatrix.core.record import record
 
-@dataclass(frozen=True)
+
+@record
 class Detection:
     """The hardware found ('rocm', 'cuda' or 'none'), how many devices, how we know."""
 
@@ -35,7 +37,7 @@ class Detection:
 DISTRIBUTION = "pytest-testmatrix"
 
 
-@dataclass(frozen=True)
+@record
 class Origin:
     """The running testmatrix: its version, the source tree it is imported from (a
     checkout, installed editable or put on sys.path), or the local file or directory

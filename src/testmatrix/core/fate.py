@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from testmatrix.core.model import (
@@ -15,6 +14,7 @@ from testmatrix.core.model import (
 from testmatrix.core.names import (
     session_name as session_name,  # named once, for nox -l too
 )
+from testmatrix.core.record import record
 
 
 class FateKind(str, enum.Enum):
@@ -33,7 +33,7 @@ class FateKind(str, enum.Enum):
     SKIPPED_IN_CODE = "skipped-in-code"
 
 
-@dataclass(frozen=True)
+@record
 class MarkerUse:
     """A marker on a test and the models its author named on it, if any."""
 
@@ -62,7 +62,7 @@ class TestCase(NamedTuple):
     constants: tuple[tuple[str, str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Rerun:
     """A known flake (or a suite that asks for reruns): rerun a failure this often."""
 
@@ -77,7 +77,7 @@ class Rerun:
         return f"suite {self.suite} reruns failures"
 
 
-@dataclass(frozen=True)
+@record
 class Fate:
     """What happens to a test on a platform, and the entry that decided it."""
 

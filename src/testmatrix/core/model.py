@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from typing import Any
 from testmatrix.core.names import HARDWARE as HARDWARE
 from testmatrix.core.names import NAME_PATTERN as NAME_PATTERN
 from testmatrix.core.names import target_name
+from testmatrix.core.record import record
 
 Scalar = str | int | float | bool
 
@@ -50,7 +51,7 @@ def frozen_map(data: Mapping | None = None) -> FrozenMap:
     return FrozenMap(data)
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """Where a declaration stands: a skiplist file (workspace-relative) and line."""
 
@@ -61,7 +62,7 @@ class Location:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True)
+@record
 class BuildkiteSettings:
     """Buildkite step settings of one layer; None: not set here (a lower layer's holds).
 
@@ -98,7 +99,7 @@ class BuildkiteSettings:
         """These settings laid over `lower`: set values win, env and agents merge,
         source_file_dependencies add up."""
         values: dict[str, Any] = {}  # each field's own type, read by name
-        for name in self.__dataclass_fields__:
+        for name in (f.name for f in fields(self)):
             mine, theirs = getattr(self, name), getattr(lower, name)
             if mine is not None and theirs is not None and name in self.MERGED:
                 values[name] = frozen_map({**theirs, **mine})
@@ -109,7 +110,7 @@ class BuildkiteSettings:
         return BuildkiteSettings(**values)
 
 
-@dataclass(frozen=True)
+@record
 class GithubSettings:
     """GitHub Actions job settings of one layer (testmatrix export --format github);
     None: not set here. Layers merge as Buildkite's do; `env` tables merge, and
@@ -125,7 +126,7 @@ class GithubSettings:
     def over(self, lower: GithubSettings) -> GithubSettings:
         """These settings laid over `lower`: set values win, env tables merge."""
         values: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
+        for name in (f.name for f in fields(self)):
             mine, theirs = getattr(self, name), getattr(lower, name)
             if name == "env" and mine is not None and theirs is not None:
                 values[name] = frozen_map({**theirs, **mine})
@@ -134,7 +135,7 @@ class GithubSettings:
         return GithubSettings(**values)
 
 
-@dataclass(frozen=True)
+@record
 class Exclude:
     """A path a suite leaves out on every platform: partitioning, never a skip
     (vLLM splits one directory over several CI jobs this way)."""
@@ -145,7 +146,7 @@ class Exclude:
     location: Location
 
 
-@dataclass(frozen=True)
+@record
 class Override:
     """What a suite, or one of its runs, does differently on one platform or variant
     (`[suites.NAME.on."rocm:mi300"]`): its -m, -k and arguments replace the suite's,
@@ -160,7 +161,7 @@ class Override:
     args: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Suite:
     """A named selection of tests: paths minus excludes, narrowed by -m and -k, run
     with its environment and arguments on the platforms (or variants) it names.
@@ -278,7 +279,7 @@ def base_of(paths: tuple[str, ...]) -> str:
     return "/".join(common)
 
 
-@dataclass(frozen=True)
+@record
 class ModelList:
     """A named list of model ids, defined once and referenced by entries."""
 
@@ -295,7 +296,7 @@ def cite(reason: str, issue: str | None, location: str) -> str:
     return f"{reason}{link} [{location}]"
 
 
-@dataclass(frozen=True)
+@record
 class Signature:
     """The error an entry's tests are expected to fail with: an exception type (by
     class name, or dotted name) and a pattern searched for in its message."""
@@ -307,7 +308,7 @@ class Signature:
         return f"{self.error}: {self.match}" if self.match else self.error
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """What every skiplist entry carries: why, where it is tracked, where it stands,
     and the variants it holds on (empty: the whole platform)."""
@@ -338,7 +339,7 @@ class Entry:
         return cite(self.reason, self.issue, str(self.location))
 
 
-@dataclass(frozen=True)
+@record
 class IgnoreEntry(Entry):
     """A file or directory of one suite that is never collected on the platform."""
 
@@ -353,7 +354,7 @@ class IgnoreEntry(Entry):
         return f"'{self.target}'"
 
 
-@dataclass(frozen=True)
+@record
 class SkipEntry(Entry):
     """Tests carrying `marker` are skipped when their model is one of `models`."""
 
@@ -368,7 +369,7 @@ class SkipEntry(Entry):
         return f"marker '{self.marker}'"
 
 
-@dataclass(frozen=True)
+@record
 class DeselectEntry(Entry):
     """One test id (a pytest node id prefix, as --deselect takes it)."""
 
@@ -381,7 +382,7 @@ class DeselectEntry(Entry):
         return f"'{self.nodeid}'"
 
 
-@dataclass(frozen=True)
+@record
 class FlakyEntry(Entry):
     """Tests known to be flaky on the platform: rerun up to `reruns` times."""
 
@@ -396,7 +397,7 @@ class FlakyEntry(Entry):
         return f"'{self.pattern}'"
 
 
-@dataclass(frozen=True)
+@record
 class Variant:
     """A hardware variant of a platform (ROCm: mi300, mi355), with entries of its own
     and its own Buildkite agents."""
@@ -412,7 +413,7 @@ class Variant:
     github: GithubSettings = field(default_factory=GithubSettings)
 
 
-@dataclass(frozen=True)
+@record
 class Platform:
     """One hardware platform, its variants and its entries."""
 
@@ -434,7 +435,7 @@ class Platform:
         return (*self.ignores, *self.skips, *self.deselects, *self.flaky)
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """What a session runs on: a platform as a whole, or one of its variants."""
 
@@ -451,7 +452,7 @@ class Target:
         return self.variant.name if self.variant else None
 
 
-@dataclass(frozen=True)
+@record
 class Workspace:
     """Everything `skiplists/` declares, with paths resolved against `root`."""
 

@@ -11,13 +11,15 @@ pytest-shard, which owns `--shard-id` and `--num-shards`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from testmatrix.core.record import record
 
 PREFIX = "--testmatrix-"
 
 
-@dataclass(frozen=True)
+@record
 class Option:
+    """One of testmatrix's pytest options, by its name without the prefix."""
+
     name: str  # "platform"
 
     @property

@@ -82,10 +82,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # no skiplists here: nothing to do, nothing to say
     from testmatrix.core.targets import ENV_PLATFORM
     from testmatrix.errors import TestmatrixError
-    from testmatrix.plugin import expect
     from testmatrix.plugin.keys import ENV_VARIANT
     from testmatrix.plugin.load import load_state
-    from testmatrix.plugin.sharder import SHARDER, Sharder
     from testmatrix.plugin.state import TARGET_ENV, is_worker
     from testmatrix.plugin.summary import Controller, Outcomes
 
@@ -101,10 +99,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and not is_worker(config):
         config.pluginmanager.register(Controller(state), "testmatrix-xdist")
     if state.shard is not None:
+        from testmatrix.plugin.sharder import SHARDER, Sharder
+
         config.pluginmanager.register(Sharder(state), SHARDER)
     target = state.rules.platform
     if state.rules.apply and target and any(e.fails for e in target.entries):
-        # judges expected failures by their error
+        from testmatrix.plugin import expect  # judges expected failures by their error
+
         config.pluginmanager.register(expect, "testmatrix-expect")
     # Code under test (the bundled mini-vLLM) reads these to simulate the target.
     rules = state.rules
@@ -171,10 +172,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     state: State | None = config.stash.get(STATE, None)
     if state is None or not (state.rules.ignores or state.rules.selects):
         return None
-    from testmatrix.core.fate import entry_record
-    from testmatrix.plugin.items import relpath
-
-    rel = relpath(collection_path, state.workspace.root)
+    rel = state.relpath(collection_path)
     if rel is None:
         return None
     exclude = state.rules.excluded_path(rel)
@@ -184,6 +182,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     entry = state.rules.ignored_path(rel)
     if entry is None:
         return None
+    from testmatrix.core.fate import entry_record
+
     state.ignored[rel] = entry_record(entry)
     return True
 
@@ -214,7 +214,6 @@ def decide_collected(
     """Applies the fates to what the other hooks kept, then shards it (each kept
     test's report gets its fate's properties when it runs: `report_fate`)."""
     from testmatrix.plugin.decide import Decider
-    from testmatrix.plugin.sharder import SHARDER, Sharder
 
     if not state.rules.decides_nothing:  # else every test runs as it is (cuda)
         same = len(items) == len(collected) and all(
@@ -235,6 +234,10 @@ def decide_collected(
                 gc.enable()
         if deselected:
             _leave_out(config, items, same, keep, deselected)
+    if state.shard is None:
+        return  # no sharder registered (pytest_configure)
+    from testmatrix.plugin.sharder import SHARDER, Sharder
+
     sharder = config.pluginmanager.get_plugin(SHARDER)
     if isinstance(sharder, Sharder):
         sharder.split(config, items)

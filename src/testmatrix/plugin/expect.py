@@ -15,11 +15,10 @@ import pytest
 from testmatrix.core import errorpattern
 from testmatrix.core.fate import Fate, FateKind
 from testmatrix.core.model import Signature
-
-# what happened to an expected failure, in the report's user_properties (they reach
-# xdist's controller and the JUnit file)
-PROPERTY = "testmatrix_expectation"
-AS_EXPECTED, STALE, DIFFERENT = "expected-fail", "stale", "fails-differently"
+from testmatrix.plugin.keys import AS_EXPECTED as AS_EXPECTED
+from testmatrix.plugin.keys import DIFFERENT as DIFFERENT
+from testmatrix.plugin.keys import EXPECTATION as PROPERTY
+from testmatrix.plugin.keys import STALE as STALE
 
 
 def matches(signature: Signature, error: BaseException) -> bool:

@@ -37,3 +37,10 @@ PROPERTY = "testmatrix_"  # the prefix of the properties a test's report carries
 
 
 WORKER_OUTPUT = "testmatrix"  # xdist: what a worker hands the controller
+
+
+# what happened to an expected failure (plugin.expect), in the report's
+# user_properties (they reach xdist's controller and the JUnit file); here, so the
+# summary counts them without importing expect
+EXPECTATION = "testmatrix_expectation"
+AS_EXPECTED, STALE, DIFFERENT = "expected-fail", "stale", "fails-differently"

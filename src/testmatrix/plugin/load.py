@@ -3,17 +3,19 @@ hooks act on."""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from testmatrix.config import loader as _config
 from testmatrix.core import options as opt
-from testmatrix.core.model import Workspace
+from testmatrix.core.facts import Detection
+from testmatrix.core.model import Platform, Variant, Workspace
 from testmatrix.core.rules import Rules
 from testmatrix.core.runs import run_part
-from testmatrix.core.session import suite_named
 from testmatrix.core.targets import (
     ENV_PLATFORM,
     hardware_mismatch,
@@ -21,7 +23,6 @@ from testmatrix.core.targets import (
     target_variant,
 )
 from testmatrix.errors import TestmatrixError, UsageError
-from testmatrix.plugin import shard
 from testmatrix.plugin.options import (
     SHORT_NAMES,
     ShortNames,
@@ -58,6 +59,20 @@ def _workspace(config: pytest.Config) -> Workspace | None:
     return _config.load_workspace(skiplist_dir=directory)
 
 
+def _variant(
+    config: pytest.Config,
+    platform: Platform | None,
+    detection: Callable[[], Detection],
+) -> Variant | None:
+    """The variant asked for, else the detected one (asking the probes only where
+    the platform has variants to tell apart)."""
+    requested = config.getoption(opt.VARIANT.dest) or os.environ.get(ENV_VARIANT)
+    if requested or platform is None or not platform.variants:
+        return target_variant(platform, requested, "", ())
+    found = detection()
+    return target_variant(platform, requested, found.hardware, found.models)
+
+
 def load_state(config: pytest.Config) -> State | None:
     workspace = _workspace(config)
     if workspace is None:
@@ -74,28 +89,31 @@ def load_state(config: pytest.Config) -> State | None:
                     f"{entry.marker}: named by testmatrix skip entries "
                     f"({entry.location})",
                 )
-    detection = detect()
+    # the probes run only where an answer needs them (a named platform without
+    # variants does not; the report header and the summary ask later, if at all)
+    detection = functools.cache(detect)
     requested = config.getoption(opt.PLATFORM.dest) or os.environ.get(ENV_PLATFORM)
-    platform = target_platform(workspace, requested, detection.hardware)
-    variant = target_variant(
-        platform,
-        config.getoption(opt.VARIANT.dest) or os.environ.get(ENV_VARIANT),
-        detection.hardware,
-        detection.models,
+    platform = target_platform(
+        workspace, requested, "" if requested else detection().hardware
     )
+    variant = _variant(config, platform, detection)
     strict = bool(
         config.getoption(opt.STRICT.dest)
         or config.getini("strict_platform")
         or os.environ.get(ENV_STRICT) == "1"
     )
-    refusal = hardware_mismatch(
-        platform, variant, detection.hardware, detection.models, detection.describe()
-    )
-    if strict and refusal:
-        raise TestmatrixError(refusal)
+    if strict:
+        found = detection()
+        refusal = hardware_mismatch(
+            platform, variant, found.hardware, found.models, found.describe()
+        )
+        if refusal:
+            raise TestmatrixError(refusal)
     suite = config.getoption(opt.SUITE.dest)
     run = config.getoption(opt.RUN.dest)
     if suite is not None:
+        from testmatrix.core.session import suite_named
+
         run_part(suite_named(workspace, suite), run)  # a suite of runs needs one
     elif run is not None:
         raise UsageError(f"{opt.RUN.long} names a run of {opt.SUITE.long}: give both")
@@ -109,8 +127,29 @@ def load_state(config: pytest.Config) -> State | None:
         run=run,
     )
     state = State(workspace, rules, detection, strict)
+    _shard(config, state)
+    for option, what in ((opt.SUMMARY.dest, "summary"), ("xmlpath", "JUnit report")):
+        written = config.getoption(option, None)
+        if written:  # found now, not after the tests ran
+            from testmatrix.results.reports import check_writable
+
+            check_writable(Path(written), what)
+    names = config.pluginmanager.get_plugin(SHORT_NAMES)
+    if isinstance(names, ShortNames):
+        state.short_names_taken = tuple(names.taken)
+    return state
+
+
+def _shard(config: pytest.Config, state: State) -> None:
+    """The shard this run keeps and the durations that balance the shards, if
+    asked for (testmatrix.plugin.shard is imported only then)."""
     num = config.getoption(opt.NUM_SHARDS.dest)
     shard_id = config.getoption(opt.SHARD_ID.dest)
+    durations = config.getoption(opt.DURATIONS.dest)
+    if num is None and shard_id is None and not durations:
+        return
+    from testmatrix.plugin import shard
+
     if num is not None or shard_id is not None:
         if num is None or shard_id is None:
             raise TestmatrixError(
@@ -119,16 +158,5 @@ def load_state(config: pytest.Config) -> State | None:
             )
         shard.check(shard_id, num)
         state.shard = (shard_id, num)
-    for option, what in ((opt.SUMMARY.dest, "summary"), ("xmlpath", "JUnit report")):
-        written = config.getoption(option, None)
-        if written:  # found now, not after the tests ran
-            from testmatrix.results.reports import check_writable
-
-            check_writable(Path(written), what)
-    durations = config.getoption(opt.DURATIONS.dest)
     if durations:
         state.durations = shard.load_durations(Path(durations))
-    names = config.pluginmanager.get_plugin(SHORT_NAMES)
-    if isinstance(names, ShortNames):
-        state.short_names_taken = tuple(names.taken)
-    return state

@@ -11,7 +11,7 @@ import pytest
 
 from testmatrix.core import options as opt
 from testmatrix.core.fate import FateKind
-from testmatrix.plugin import expect
+from testmatrix.plugin.keys import AS_EXPECTED, DIFFERENT, STALE
 from testmatrix.plugin.state import PROPERTY, WORKER_OUTPUT, Record, State
 
 
@@ -115,9 +115,9 @@ def _entries(records: Iterable[tuple[Record, int]]) -> dict[str, dict[str, Any]]
 
 
 _EXPECTATIONS = {
-    expect.AS_EXPECTED: "expected_fail",
-    expect.STALE: "unexpected_pass",
-    expect.DIFFERENT: "fails_differently",
+    AS_EXPECTED: "expected_fail",
+    STALE: "unexpected_pass",
+    DIFFERENT: "fails_differently",
 }
 
 

@@ -1,0 +1,96 @@
+"""Frozen records behave as frozen dataclasses do: the same constructor, equality,
+hash, repr, immutability and dataclasses' own functions, without compiled methods."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import field
+
+import pytest
+
+from testmatrix.core.model import DeselectEntry, Location
+from testmatrix.core.record import record
+
+
+@record
+class Base:
+    """A record with a keyword-only field, as the model's Entry has."""
+
+    name: str
+    tags: tuple[str, ...] = field(default=(), kw_only=True)
+
+
+@record
+class Child(Base):
+    """A record extending another, with a default and a default factory."""
+
+    size: int
+    extra: str | None = None
+    seen: dict[str, int] = field(default_factory=dict, compare=False)
+
+
+def test_the_constructor_takes_positional_then_keyword_only_fields():
+    made = Child("a", 3, tags=("x",))
+    assert (made.name, made.size, made.extra, made.tags) == ("a", 3, None, ("x",))
+    assert made.seen == {}
+    assert Child("a", 3).seen is not Child("a", 3).seen  # a factory per instance
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        (("a",), {}, "missing required argument: 'size'"),
+        (("a", 1, None, {}, 5), {}, "takes 4 positional arguments but 5 were given"),
+        (("a", 1), {"colour": 2}, "unexpected keyword argument 'colour'"),
+        (("a", 1), {"name": "b"}, "multiple values for argument 'name'"),
+    ],
+)
+def test_wrong_arguments_raise_type_error_naming_them(args, kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        Child(*args, **kwargs)
+
+
+def test_keyword_only_fields_are_not_positional():
+    with pytest.raises(TypeError, match="positional"):
+        Base("a", ("x",))  # type: ignore[misc]
+
+
+def test_equality_and_hash_follow_the_compared_fields_and_the_class():
+    one, same = Child("a", 1, seen={"x": 1}), Child("a", 1)
+    assert one == same and hash(one) == hash(same)  # `seen` is not compared
+    assert one != Child("a", 2)
+    assert one != Base("a")  # another class is never equal
+    assert len({one, same, Child("b", 1)}) == 2
+
+
+def test_fields_cannot_be_set_or_deleted():
+    made = Child("a", 1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.size = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del made.size  # type: ignore[misc]
+
+
+def test_repr_fields_replace_and_asdict_are_dataclasses_own():
+    made = Child("a", 1, tags=("t",))
+    assert repr(made) == ("Child(name='a', tags=('t',), size=1, extra=None, seen={})")
+    assert [f.name for f in dataclasses.fields(made)] == [
+        "name",
+        "tags",
+        "size",
+        "extra",
+        "seen",
+    ]
+    assert dataclasses.replace(made, size=5) == Child("a", 5, tags=("t",))
+    assert dataclasses.asdict(made)["tags"] == ("t",)
+    assert dataclasses.is_dataclass(made)
+
+
+def test_the_model_records_keep_their_methods():
+    where = Location("skiplists/platforms/rocm.toml", 3)
+    entry = DeselectEntry("rocm", "why", None, None, where, "tests/a.py::t")
+    assert str(where) == "skiplists/platforms/rocm.toml:3"  # its own __str__
+    assert entry.subject == "'tests/a.py::t'" and entry.variants == ()
+    assert entry == dataclasses.replace(entry) and hash(entry) == hash(
+        dataclasses.replace(entry)
+    )
