@@ -1,19 +1,17 @@
-"""JUnit XML files as test results: streamed with ElementTree's pull parser,
-bounded in size, each `<testcase>` one `Result` with its `testmatrix_*` fate."""
+"""JUnit XML files as test results: streamed through expat's events, bounded in
+size, each `<testcase>` one `Result` with its `testmatrix_*` fate."""
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, cast
+from typing import BinaryIO, NamedTuple
+from xml.parsers import expat
 
 from ..errors import TestmatrixError
 from .outcomes import Outcome
 
 MAX_JUNIT_BYTES = 512 * 1024 * 1024  # one job's file; pytest writes a few MB
-MAX_TREE_BYTES = 64 * 1024 * 1024  # parsed whole below this size, streamed above
 CHUNK = 1 << 20
 MAX_ID = 4096  # a test id longer than this is no pytest node id
 MAX_MESSAGE = 500  # the first line of a message, cut here
@@ -142,31 +140,26 @@ _new = tuple.__new__
 _RESULT_TAGS = frozenset({"failure", "error", "skipped"})
 
 
-def _case(element: ET.Element, path: Path, number: int) -> Result:
-    # the hot loop of an ingest (50,000 calls a nightly build): plain passes take
-    # the shortest path
-    props = _NO_PROPS
-    tag = kind = text = None
-    reran = False
-    for child in element:
-        ctag = child.tag
-        if ctag == "properties":
-            props = {p.get("name", ""): p.get("value", "") for p in child}
-        elif ctag in _RESULT_TAGS:
-            # a failing test with a failing teardown has both: the failure counts
-            if tag is None or ctag == "failure":
-                tag, kind = ctag, child.get("type")
-                text = child.get("message") or child.text
-        elif ctag in RERUN_TAGS:
-            reran = True
-    classname = element.get("classname", "")
-    name = element.get("name", "")
+def _result(
+    attrs: dict[str, str],
+    props: dict[str, str],
+    tag: str | None,
+    kind: str | None,
+    text: str | None,
+    reran: bool,
+    path: Path,
+    before: int,
+) -> Result:
+    """One `<testcase>`'s result from what the parser saw in it: its attributes,
+    properties, and its first result element (tag, type, message or text)."""
+    classname = attrs.get("classname", "")
+    name = attrs.get("name", "")
     if not name or len(classname) + len(name) > MAX_ID:
         raise TestmatrixError(
-            f"{path}: testcase {number}: no name, or an id over {MAX_ID} characters"
+            f"{path}: testcase {before + 1}: no name, or an id over {MAX_ID} characters"
         )
     try:
-        duration: float | None = float(element.get("time", ""))
+        duration: float | None = float(attrs.get("time", ""))
         if not 0 <= duration < 1e9:  # type: ignore[operator]
             duration = None
     except ValueError:
@@ -192,21 +185,13 @@ def _case(element: ET.Element, path: Path, number: int) -> Result:
     return Result(nodeid, outcome, entry, error_type, message, duration, target)
 
 
-class _NoDTD(ET.TreeBuilder):
-    """ElementTree's builder (in C), refusing a DTD before expat reads its entities:
-    pytest writes none, and entity expansion is how an XML file eats memory."""
-
-    def doctype(self, name: str, pubid: str, system: str) -> None:
-        raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
-
-
 class _Refused(Exception):
     pass
 
 
 def read_junit(path: Path) -> list[Result]:
-    """Every `<testcase>` of a JUnit file: parsed whole up to MAX_TREE_BYTES (as
-    fast as ElementTree goes), streamed above, refused over MAX_JUNIT_BYTES."""
+    """Every `<testcase>` of a JUnit file, streamed (memory stays flat whatever
+    its size); refused over MAX_JUNIT_BYTES."""
     try:
         size = path.stat().st_size
         if size > MAX_JUNIT_BYTES:
@@ -215,15 +200,14 @@ def read_junit(path: Path) -> list[Result]:
                 "have"
             )
         with open(path, "rb") as handle:
-            if size <= MAX_TREE_BYTES:
-                return _whole(handle, path)
-            return _streamed(handle, path)
+            return _parse(handle, path)
     except OSError as exc:
         raise TestmatrixError(f"{path}: cannot read: {exc.strerror}") from None
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else 1
-        why = str(exc).split(":")[0]
-        raise TestmatrixError(f"{path}:{line}: not well-formed XML: {why}") from None
+    except expat.ExpatError as exc:
+        why = expat.ErrorString(exc.code) if exc.code else str(exc)
+        raise TestmatrixError(
+            f"{path}:{exc.lineno or 1}: not well-formed XML: {why}"
+        ) from None
     except _Refused as exc:
         raise TestmatrixError(f"{path}:1: {exc}") from None
 
@@ -235,36 +219,82 @@ def _check_root(tag: str, path: Path) -> None:
         )
 
 
-def _whole(handle: BinaryIO, path: Path) -> list[Result]:
-    root = ET.parse(handle, parser=ET.XMLParser(target=_NoDTD())).getroot()
-    _check_root(root.tag, path)
-    return [_case(e, path, n) for n, e in enumerate(root.iter("testcase"), 1)]
+def _doctype(*_: object) -> None:
+    """Refused before expat reads its entities: entity expansion is how an XML file
+    eats memory."""
+    raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
 
 
-def _streamed(handle: BinaryIO, path: Path) -> list[Result]:
-    """A big file, chunk by chunk: each test case let go once read. ElementTree's
-    streaming takes only its own builder, so a DTD is looked for in the bytes
-    before the root element, before the parser sees them."""
+def _parse(handle: BinaryIO, path: Path) -> list[Result]:
+    """expat's events, handled as they come: no element tree is built (building
+    one, then walking it, cost twice what the events alone cost)."""
     cases: list[Result] = []
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-    prolog: bytes | None = b""  # None once the root element started
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    # the state of the <testcase> being read; `case` is None outside one
+    case: dict[str, str] | None = None
+    depth = 0  # below the test case: 1 for its children
+    props = _NO_PROPS
+    in_props = reran = False
+    tag: str | None = None
+    kind: str | None = None
+    text: list[str] | None = None  # a result element's text, where it has no message
+    root = True  # the next element is the root
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal case, depth, props, in_props, reran, tag, kind, text, root
+        if case is None:
+            if name == "testcase":
+                case, depth, tag = attrs, 0, None
+                props, reran, in_props = _NO_PROPS, False, False
+            elif root:
+                _check_root(name, path)
+                root = False
+            return
+        depth += 1
+        if name == "testcase":
+            raise TestmatrixError(
+                f"{path}:{parser.CurrentLineNumber}: a testcase inside a testcase"
+            )
+        if depth == 2:
+            if in_props:
+                props[attrs.get("name", "")] = attrs.get("value", "")
+            elif text is not None:  # ElementTree's text: what comes before a child
+                parser.CharacterDataHandler = None
+        elif depth == 1:
+            in_props = name == "properties"
+            if in_props:
+                props = {}
+            elif name in _RESULT_TAGS:
+                # a failing test with a failing teardown has both: the failure counts
+                if tag is None or name == "failure":
+                    tag, kind = name, attrs.get("type")
+                    message = attrs.get("message")
+                    if message:
+                        text = [message]
+                    else:
+                        text = []
+                        parser.CharacterDataHandler = text.append
+            elif name in RERUN_TAGS:
+                reran = True
+
+    def end(name: str) -> None:
+        nonlocal case, depth, text
+        if case is None:
+            return
+        if depth:
+            if depth == 1 and text is not None:
+                parser.CharacterDataHandler = None
+            depth -= 1
+            return
+        joined = None if text is None else "".join(text)
+        cases.append(_result(case, props, tag, kind, joined, reran, path, len(cases)))
+        case, text = None, None
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = _doctype
     while chunk := handle.read(CHUNK):
-        if prolog is not None:
-            prolog += chunk
-            if b"<!DOCTYPE" in prolog:
-                raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
-        parser.feed(chunk)
-        # start and end events come with elements (typeshed allows other events)
-        events = cast("Iterator[tuple[str, ET.Element]]", parser.read_events())
-        for event, element in events:
-            if event == "start":
-                if prolog is not None:
-                    _check_root(element.tag, path)
-                    prolog = None
-            elif element.tag == "testcase":
-                cases.append(_case(element, path, len(cases) + 1))
-                element.clear()  # what is read is let go: memory stays flat
-    parser.close()
-    if prolog is not None:
-        raise TestmatrixError(f"{path}:1: empty: not a JUnit report")
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
     return cases
