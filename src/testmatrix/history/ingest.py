@@ -65,28 +65,36 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
     with collector_paused(), store.transaction():
         if store.value("SELECT id FROM builds WHERE name = ?", (info.name,)):
             return Ingested(info.name, len(jobs), count, new=False, rebuilt=False)
-        build = (store.value("SELECT max(id) FROM builds") or 0) + 1
-        newest = store.value("SELECT max(started) FROM builds")
-        store.execute(
-            "INSERT INTO builds (id, name, commit_sha, branch, started, ingested)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (build, info.name, info.commit[:100], info.branch[:200], date, now),
-        )
-        rows = _rows(store, build, jobs, rollup.ordinals(store))
-        store.insert_many("jobs", _JOB_COLUMNS, rows.jobs)
-        store.insert_many("results", _RESULT_COLUMNS, rows.facts)
-        if rows.facts:
-            store.execute(
-                "UPDATE builds SET first_result = ?, last_result = ? WHERE id = ?",
-                (rows.facts[0][0], rows.facts[-1][0], build),
-            )
-        touched = sorted({r[2] for r in rows.jobs})
-        rebuilt = newest is not None and date < newest
-        if rebuilt:
-            rollup.rebuild(store, touched)
-        elif touched:
-            rollup.append_build(store, rows.state)
+        # the rows die with _write's frame, before the collector runs again
+        rebuilt = _write(store, info, date, now, jobs)
     return Ingested(info.name, len(jobs), count, new=True, rebuilt=rebuilt)
+
+
+def _write(store: Store, info: BuildInfo, date: str, now: str, jobs: list[Job]) -> bool:
+    """The build's rows written and folded into the state; whether its targets'
+    state was rebuilt (a build older than the newest)."""
+    build = (store.value("SELECT max(id) FROM builds") or 0) + 1
+    newest = store.value("SELECT max(started) FROM builds")
+    store.execute(
+        "INSERT INTO builds (id, name, commit_sha, branch, started, ingested)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (build, info.name, info.commit[:100], info.branch[:200], date, now),
+    )
+    rows = _rows(store, build, jobs, rollup.ordinals(store))
+    store.insert_many("jobs", _JOB_COLUMNS, rows.jobs)
+    store.insert_many("results", _RESULT_COLUMNS, rows.facts)
+    if rows.facts:
+        store.execute(
+            "UPDATE builds SET first_result = ?, last_result = ? WHERE id = ?",
+            (rows.facts[0][0], rows.facts[-1][0], build),
+        )
+    touched = sorted({r[2] for r in rows.jobs})
+    rebuilt = newest is not None and date < newest
+    if rebuilt:
+        rollup.rebuild(store, touched)
+    elif touched:
+        rollup.append_build(store, rows.state)
+    return rebuilt
 
 
 _JOB_COLUMNS = (

@@ -1,11 +1,12 @@
 """JUnit XML files as test results: streamed through expat's events, bounded in
-size, each `<testcase>` one `Result` with its `testmatrix_*` fate."""
+size, each `<testcase>` one `Result` with its `testmatrix_*` fate. No element tree
+is built: building one, then walking it, cost as much again as the events."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 from xml.parsers import expat
 
 from ..errors import TestmatrixError
@@ -164,7 +165,12 @@ def _result(
             duration = None
     except ValueError:
         duration = None
-    entry = _entry(props) if props else None
+    # most tests: no entry decided their fate (no call to find that out)
+    entry = (
+        _entry(props)
+        if "testmatrix_entry" in props or "testmatrix_rerun" in props
+        else None
+    )
     target = props.get("testmatrix_target", "")
     head = _HEADS.get(classname)
     nodeid = f"{head}::{name}" if head else node_id(classname, name)
@@ -199,8 +205,12 @@ def read_junit(path: Path) -> list[Result]:
                 f"{path}: {size} bytes, over the {MAX_JUNIT_BYTES} a JUnit file may "
                 "have"
             )
+        parser, cases = _reader(path)
         with open(path, "rb") as handle:
-            return _parse(handle, path)
+            while chunk := handle.read(CHUNK):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+        return cases
     except OSError as exc:
         raise TestmatrixError(f"{path}: cannot read: {exc.strerror}") from None
     except expat.ExpatError as exc:
@@ -219,52 +229,48 @@ def _check_root(tag: str, path: Path) -> None:
         )
 
 
+def _nested(path: Path, line: int) -> TestmatrixError:
+    return TestmatrixError(f"{path}:{line}: a testcase inside a testcase")
+
+
 def _doctype(*_: object) -> None:
     """Refused before expat reads its entities: entity expansion is how an XML file
     eats memory."""
     raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
 
 
-def _parse(handle: BinaryIO, path: Path) -> list[Result]:
-    """expat's events, handled as they come: no element tree is built (building
-    one, then walking it, cost twice what the events alone cost)."""
+def _reader(path: Path) -> tuple[expat.XMLParserType, list[Result]]:
+    """A parser that reads each test case into the list as expat's events come."""
     cases: list[Result] = []
     parser = expat.ParserCreate()
     parser.buffer_text = True
-    # the state of the <testcase> being read; `case` is None outside one
-    case: dict[str, str] | None = None
-    depth = 0  # below the test case: 1 for its children
-    props = _NO_PROPS
-    in_props = reran = False
+    case: dict[str, str] | None = None  # the <testcase> being read
+    depth = inner = 0  # below the test case, below its <properties> (1: children)
+    props, reran, root = _NO_PROPS, False, True
     tag: str | None = None
     kind: str | None = None
     text: list[str] | None = None  # a result element's text, where it has no message
-    root = True  # the next element is the root
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal case, depth, props, in_props, reran, tag, kind, text, root
+        nonlocal case, depth, props, reran, tag, kind, text, root
         if case is None:
             if name == "testcase":
-                case, depth, tag = attrs, 0, None
-                props, reran, in_props = _NO_PROPS, False, False
+                case, depth, tag, props, reran = attrs, 0, None, _NO_PROPS, False
             elif root:
                 _check_root(name, path)
                 root = False
             return
         depth += 1
         if name == "testcase":
-            raise TestmatrixError(
-                f"{path}:{parser.CurrentLineNumber}: a testcase inside a testcase"
-            )
+            raise _nested(path, parser.CurrentLineNumber)
         if depth == 2:
-            if in_props:
-                props[attrs.get("name", "")] = attrs.get("value", "")
-            elif text is not None:  # ElementTree's text: what comes before a child
+            if text is not None:  # ElementTree's text: what comes before a child
                 parser.CharacterDataHandler = None
         elif depth == 1:
-            in_props = name == "properties"
-            if in_props:
+            if name == "properties":  # its own handlers, until it ends
                 props = {}
+                parser.StartElementHandler = property_start
+                parser.EndElementHandler = property_end
             elif name in _RESULT_TAGS:
                 # a failing test with a failing teardown has both: the failure counts
                 if tag is None or name == "failure":
@@ -291,10 +297,25 @@ def _parse(handle: BinaryIO, path: Path) -> list[Result]:
         cases.append(_result(case, props, tag, kind, joined, reran, path, len(cases)))
         case, text = None, None
 
+    def property_start(name: str, attrs: dict[str, str]) -> None:
+        # most of a file's elements: its tests' properties
+        nonlocal inner
+        inner += 1
+        if inner == 1:
+            props[attrs.get("name", "")] = attrs.get("value", "")
+        if name == "testcase":
+            raise _nested(path, parser.CurrentLineNumber)
+
+    def property_end(name: str) -> None:
+        nonlocal inner, depth
+        if inner:
+            inner -= 1
+            return
+        depth -= 1  # </properties>
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = _doctype
-    while chunk := handle.read(CHUNK):
-        parser.Parse(chunk, False)
-    parser.Parse(b"", True)
-    return cases
+    return parser, cases
