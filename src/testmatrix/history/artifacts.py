@@ -15,6 +15,7 @@ from ..errors import TestmatrixError
 from ..jsonio import read_json
 from .junit import Result, junit_address, read_junit
 from .outcomes import Outcome
+from .pause import collector_paused
 
 MAX_FILES = 100_000  # report files in one build's artifacts
 MAX_SUMMARY_BYTES = 128 * 1024 * 1024
@@ -85,6 +86,13 @@ def read_artifacts(
 ) -> Artifacts:
     """Every job in a build's artifacts folder. `target` names the target of plain
     JUnit files; else `pools` (agent-pool pattern -> target) read from their path."""
+    with collector_paused():
+        return _read_artifacts(directory, target, pools)
+
+
+def _read_artifacts(
+    directory: Path, target: str | None, pools: Mapping[str, str]
+) -> Artifacts:
     jobs: list[Job] = []
     notes: list[str] = []
     files = _files(directory)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TestmatrixError
 from . import rollup
 from .artifacts import Job
-from .outcomes import CODE
+from .outcomes import CODE, Outcome
+from .pause import collector_paused
 from .store import Store
 
 MAX_BUILD_NAME = 200
@@ -52,25 +52,6 @@ def parse_date(text: str) -> str:
     return when.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _ids(
-    store: Store, table: str, columns: tuple[str, ...], wanted: Iterable[tuple]
-) -> dict[tuple, int]:
-    """Ids of dimension rows by their values, inserting the ones missing (the
-    writer's lock is held: nobody else assigns ids meanwhile)."""
-    wanted = set(wanted)
-    names = ", ".join(columns)
-    known: dict[tuple, int] = {}
-    for row in store.rows(f"SELECT id, {names} FROM {table}"):
-        known[tuple(row[1:])] = row[0]
-    missing = sorted(wanted - known.keys())
-    if missing:
-        first = (store.value(f"SELECT max(id) FROM {table}") or 0) + 1
-        rows = [(first + i, *values) for i, values in enumerate(missing)]
-        store.insert_many(table, ("id", *columns), rows)
-        known.update({tuple(r[1:]): r[0] for r in rows})
-    return known
-
-
 def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
     """Write a build's jobs and results, and fold them into `state`; a build already
     there is left as it is."""
@@ -81,33 +62,39 @@ def ingest(store: Store, info: BuildInfo, jobs: list[Job]) -> Ingested:
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     date = parse_date(info.date or now)
     count = sum(len(j.results) for j in jobs)
-    with store.transaction():
+    with collector_paused(), store.transaction():
         if store.value("SELECT id FROM builds WHERE name = ?", (info.name,)):
             return Ingested(info.name, len(jobs), count, new=False, rebuilt=False)
-        build = (store.value("SELECT max(id) FROM builds") or 0) + 1
-        newest = store.value("SELECT max(started) FROM builds")
-        store.execute(
-            "INSERT INTO builds (id, name, commit_sha, branch, started, ingested)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (build, info.name, info.commit[:100], info.branch[:200], date, now),
-        )
-        rows = _rows(
-            store, build, jobs, _dimensions(store, jobs), rollup.ordinals(store)
-        )
-        store.insert_many("jobs", _JOB_COLUMNS, rows.jobs)
-        store.insert_many("results", _RESULT_COLUMNS, rows.facts)
-        if rows.facts:
-            store.execute(
-                "UPDATE builds SET first_result = ?, last_result = ? WHERE id = ?",
-                (rows.facts[0][0], rows.facts[-1][0], build),
-            )
-        touched = sorted({r[2] for r in rows.jobs})
-        rebuilt = newest is not None and date < newest
-        if rebuilt:
-            rollup.rebuild(store, touched)
-        elif touched:
-            rollup.append_build(store, rows.state)
+        # the rows die with _write's frame, before the collector runs again
+        rebuilt = _write(store, info, date, now, jobs)
     return Ingested(info.name, len(jobs), count, new=True, rebuilt=rebuilt)
+
+
+def _write(store: Store, info: BuildInfo, date: str, now: str, jobs: list[Job]) -> bool:
+    """The build's rows written and folded into the state; whether its targets'
+    state was rebuilt (a build older than the newest)."""
+    build = (store.value("SELECT max(id) FROM builds") or 0) + 1
+    newest = store.value("SELECT max(started) FROM builds")
+    store.execute(
+        "INSERT INTO builds (id, name, commit_sha, branch, started, ingested)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (build, info.name, info.commit[:100], info.branch[:200], date, now),
+    )
+    rows = _rows(store, build, jobs, rollup.ordinals(store))
+    store.insert_many("jobs", _JOB_COLUMNS, rows.jobs)
+    store.insert_many("results", _RESULT_COLUMNS, rows.facts)
+    if rows.facts:
+        store.execute(
+            "UPDATE builds SET first_result = ?, last_result = ? WHERE id = ?",
+            (rows.facts[0][0], rows.facts[-1][0], build),
+        )
+    touched = sorted({r[2] for r in rows.jobs})
+    rebuilt = newest is not None and date < newest
+    if rebuilt:
+        rollup.rebuild(store, touched)
+    elif touched:
+        rollup.append_build(store, rows.state)
+    return rebuilt
 
 
 _JOB_COLUMNS = (
@@ -124,39 +111,36 @@ _RESULT_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass
-class _Dimensions:
-    """Ids of the build's names, texts and entries (new ones inserted)."""
+class _Ids:
+    """A dimension table's ids by value: those there, loaded once, and the ones
+    this build adds, numbered after them as they are met (inserted at the end)."""
 
-    targets: dict[tuple, int]
-    suites: dict[tuple, int]
-    tests: dict[str, int]
-    entries: dict[tuple, int]
-    messages: dict[tuple, int]
+    def __init__(self, store: Store, table: str, columns: tuple[str, ...]):
+        self.table, self.columns = table, columns
+        names = ", ".join(columns)
+        rows = store.rows(f"SELECT {names}, id FROM {table}")
+        if len(columns) == 1:  # keyed by the value itself, not a 1-tuple
+            self.known: dict[Any, int] = dict(rows)
+        else:
+            self.known = {row[:-1]: row[-1] for row in rows}
+        self.next = max(self.known.values(), default=0) + 1
+        self.added: list[tuple[Any, ...]] = []
 
+    def add(self, value: Any) -> int:
+        """The id of a value not yet known."""
+        found = self.known[value] = self.next
+        self.next += 1
+        values = value if isinstance(value, tuple) else (value,)
+        self.added.append((found, *values))
+        return found
 
-def _dimensions(store: Store, jobs: list[Job]) -> _Dimensions:
-    results = [r for j in jobs for r in j.results]
-    tests = _ids(
-        store, "tests", ("nodeid",), {(n,) for n in {r.nodeid for r in results}}
-    )
-    return _Dimensions(
-        _ids(store, "targets", ("name",), ((j.target,) for j in jobs)),
-        _ids(store, "suites", ("name",), ((j.suite,) for j in jobs)),
-        {k[0]: v for k, v in tests.items()},
-        _ids(
-            store,
-            "entries",
-            ("location", "kind", "reason", "issue"),
-            (r.entry for r in results if r.entry is not None),
-        ),
-        _ids(
-            store,
-            "messages",
-            ("error_type", "text"),
-            ((r.error_type, r.message) for r in results if r.message or r.error_type),
-        ),
-    )
+    def get(self, value: Any) -> int:
+        found = self.known.get(value)
+        return self.add(value) if found is None else found
+
+    def write(self, store: Store) -> None:
+        if self.added:
+            store.insert_many(self.table, ("id", *self.columns), self.added)
 
 
 @dataclass
@@ -166,56 +150,90 @@ class _Rows:
     state: list[tuple[Any, ...]]  # rollup.build_row's, one per target and test
 
 
-def _rows(
-    store: Store, build: int, jobs: list[Job], dims: _Dimensions, seen: dict[int, int]
-) -> _Rows:
-    """The build's job, result and state rows; ids numbered after the last ones.
-    `seen`: each target's number of builds before this one."""
+_PASSED, _PASSED_CODE = Outcome.PASSED, CODE[Outcome.PASSED]
+
+
+class _Dims:
+    """The dimension tables' ids: targets, suites, tests, entries, messages."""
+
+    def __init__(self, store: Store):
+        self.targets = _Ids(store, "targets", ("name",))
+        self.suites = _Ids(store, "suites", ("name",))
+        self.tests = _Ids(store, "tests", ("nodeid",))
+        self.entries = _Ids(store, "entries", ("location", "kind", "reason", "issue"))
+        self.messages = _Ids(store, "messages", ("error_type", "text"))
+
+    def write(self, store: Store) -> None:
+        for ids in (self.targets, self.suites, self.tests, self.entries, self.messages):
+            ids.write(store)
+
+
+def _rows(store: Store, build: int, jobs: list[Job], seen: dict[int, int]) -> _Rows:
+    """The build's job, result and state rows, and its new names and texts written;
+    ids numbered after the last ones. `seen`: each target's number of builds before
+    this one."""
+    dims = _Dims(store)
     next_job = (store.value("SELECT max(id) FROM jobs") or 0) + 1
     next_result = (store.value("SELECT max(id) FROM results") or 0) + 1
     out = _Rows([], [], [])
-    tests, entries, messages, codes = dims.tests, dims.entries, dims.messages, CODE
-    fact, state = out.facts.append, out.state
-    letter, passes, runs = rollup.LETTER, rollup.PASS_CODES, rollup.RUN_CODES
     where: dict[tuple[int, int], int] = {}  # (target, test) -> its state row
     several: dict[tuple[int, int], list[rollup.Item]] = {}
     for job_id, job in enumerate(jobs, next_job):
-        target, suite = dims.targets[(job.target,)], dims.suites[(job.suite,)]
+        target, suite = dims.targets.get(job.target), dims.suites.get(job.suite)
         out.jobs.append(
-            (
-                job_id,
-                build,
-                target,
-                suite,
-                job.shard,
-                job.source[:1000],
-                int(job.simulated),
-            )
-        )
-        ordinal = seen.get(target, 0)
-        for r in job.results:  # the hot loop: 50,000 rounds a nightly build
-            test, code = tests[r.nodeid], codes[r.outcome]
-            entry = None if r.entry is None else entries[r.entry]
-            message = (
-                messages.get((r.error_type, r.message))
-                if r.message or r.error_type
-                else None
-            )
-            fact((next_result, job_id, test, code, entry, message, r.duration))
-            next_result += 1
-            key = (target, test)
-            if key not in where:
-                where[key] = len(state)
-                state.append(
-                    (target, test, suite, code, entry, message, build,
-                     build if code in passes else None,
-                     build if code in runs else None,
-                     build, build, ordinal, letter[code])
-                )  # fmt: skip
-            else:  # another job ran it too: the worst of them, below
-                first = state[where[key]]
-                items = several.setdefault(key, [first[3:4] + first[2:3] + first[4:6]])
-                items.append((code, suite, entry, message))
+            (job_id, build, target, suite, job.shard, job.source[:1000],
+             int(job.simulated))
+        )  # fmt: skip
+        head = (build, job_id, target, suite, seen.get(target, 0))
+        next_result = _job_rows(dims, head, job, next_result, out, where, several)
     for key, items in several.items():
-        state[where[key]] = rollup.build_row(build, seen.get(key[0], 0), key, items)
+        out.state[where[key]] = rollup.build_row(build, seen.get(key[0], 0), key, items)
+    dims.write(store)
     return out
+
+
+def _job_rows(
+    dims: _Dims,
+    head: tuple[int, int, int, int, int],
+    job: Job,
+    next_result: int,
+    out: _Rows,
+    where: dict[tuple[int, int], int],
+    several: dict[tuple[int, int], list[rollup.Item]],
+) -> int:
+    """One job's result rows and its tests' state rows (where another job of the
+    build ran a test too, its results go to `several`); the next result id."""
+    build, job_id, target, suite, ordinal = head
+    tests, entries, messages = dims.tests, dims.entries, dims.messages
+    known_tests, known_entries = tests.known, entries.known
+    known_messages = messages.known
+    fact, state, codes = out.facts.append, out.state, CODE
+    letter, passes, runs = rollup.LETTER, rollup.PASS_CODES, rollup.RUN_CODES
+    # the hot loop: 50,000 rounds a nightly build, most of them plain passes
+    for nodeid, outcome, entry, error_type, text, duration, _ in job.results:
+        test = known_tests.get(nodeid) or tests.add(nodeid)
+        # an enum's hash is Python code: the common outcome by identity
+        code = _PASSED_CODE if outcome is _PASSED else codes[outcome]
+        entry_id = None
+        if entry is not None:
+            entry_id = known_entries.get(entry) or entries.add(entry)
+        message = None
+        if text or error_type:
+            said = (error_type, text)
+            message = known_messages.get(said) or messages.add(said)
+        fact((next_result, job_id, test, code, entry_id, message, duration))
+        next_result += 1
+        key = (target, test)
+        if key not in where:
+            where[key] = len(state)
+            state.append(
+                (target, test, suite, code, entry_id, message, build,
+                 build if code in passes else None,
+                 build if code in runs else None,
+                 build, build, ordinal, letter[code])
+            )  # fmt: skip
+        else:  # another job ran it too: the worst of them, below
+            first = state[where[key]]
+            items = several.setdefault(key, [first[3:4] + first[2:3] + first[4:6]])
+            items.append((code, suite, entry_id, message))
+    return next_result

@@ -1,19 +1,18 @@
-"""JUnit XML files as test results: streamed with ElementTree's pull parser,
-bounded in size, each `<testcase>` one `Result` with its `testmatrix_*` fate."""
+"""JUnit XML files as test results: streamed through expat's events, bounded in
+size, each `<testcase>` one `Result` with its `testmatrix_*` fate. No element tree
+is built: building one, then walking it, cost as much again as the events."""
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, cast
+from typing import NamedTuple
+from xml.parsers import expat
 
 from ..errors import TestmatrixError
 from .outcomes import Outcome
 
 MAX_JUNIT_BYTES = 512 * 1024 * 1024  # one job's file; pytest writes a few MB
-MAX_TREE_BYTES = 64 * 1024 * 1024  # parsed whole below this size, streamed above
 CHUNK = 1 << 20
 MAX_ID = 4096  # a test id longer than this is no pytest node id
 MAX_MESSAGE = 500  # the first line of a message, cut here
@@ -142,36 +141,36 @@ _new = tuple.__new__
 _RESULT_TAGS = frozenset({"failure", "error", "skipped"})
 
 
-def _case(element: ET.Element, path: Path, number: int) -> Result:
-    # the hot loop of an ingest (50,000 calls a nightly build): plain passes take
-    # the shortest path
-    props = _NO_PROPS
-    tag = kind = text = None
-    reran = False
-    for child in element:
-        ctag = child.tag
-        if ctag == "properties":
-            props = {p.get("name", ""): p.get("value", "") for p in child}
-        elif ctag in _RESULT_TAGS:
-            # a failing test with a failing teardown has both: the failure counts
-            if tag is None or ctag == "failure":
-                tag, kind = ctag, child.get("type")
-                text = child.get("message") or child.text
-        elif ctag in RERUN_TAGS:
-            reran = True
-    classname = element.get("classname", "")
-    name = element.get("name", "")
+def _result(
+    attrs: dict[str, str],
+    props: dict[str, str],
+    tag: str | None,
+    kind: str | None,
+    text: str | None,
+    reran: bool,
+    path: Path,
+    before: int,
+) -> Result:
+    """One `<testcase>`'s result from what the parser saw in it: its attributes,
+    properties, and its first result element (tag, type, message or text)."""
+    classname = attrs.get("classname", "")
+    name = attrs.get("name", "")
     if not name or len(classname) + len(name) > MAX_ID:
         raise TestmatrixError(
-            f"{path}: testcase {number}: no name, or an id over {MAX_ID} characters"
+            f"{path}: testcase {before + 1}: no name, or an id over {MAX_ID} characters"
         )
     try:
-        duration: float | None = float(element.get("time", ""))
+        duration: float | None = float(attrs.get("time", ""))
         if not 0 <= duration < 1e9:  # type: ignore[operator]
             duration = None
     except ValueError:
         duration = None
-    entry = _entry(props) if props else None
+    # most tests: no entry decided their fate (no call to find that out)
+    entry = (
+        _entry(props)
+        if "testmatrix_entry" in props or "testmatrix_rerun" in props
+        else None
+    )
     target = props.get("testmatrix_target", "")
     head = _HEADS.get(classname)
     nodeid = f"{head}::{name}" if head else node_id(classname, name)
@@ -192,21 +191,13 @@ def _case(element: ET.Element, path: Path, number: int) -> Result:
     return Result(nodeid, outcome, entry, error_type, message, duration, target)
 
 
-class _NoDTD(ET.TreeBuilder):
-    """ElementTree's builder (in C), refusing a DTD before expat reads its entities:
-    pytest writes none, and entity expansion is how an XML file eats memory."""
-
-    def doctype(self, name: str, pubid: str, system: str) -> None:
-        raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
-
-
 class _Refused(Exception):
     pass
 
 
 def read_junit(path: Path) -> list[Result]:
-    """Every `<testcase>` of a JUnit file: parsed whole up to MAX_TREE_BYTES (as
-    fast as ElementTree goes), streamed above, refused over MAX_JUNIT_BYTES."""
+    """Every `<testcase>` of a JUnit file, streamed (memory stays flat whatever
+    its size); refused over MAX_JUNIT_BYTES."""
     try:
         size = path.stat().st_size
         if size > MAX_JUNIT_BYTES:
@@ -214,16 +205,19 @@ def read_junit(path: Path) -> list[Result]:
                 f"{path}: {size} bytes, over the {MAX_JUNIT_BYTES} a JUnit file may "
                 "have"
             )
+        parser, cases = _reader(path)
         with open(path, "rb") as handle:
-            if size <= MAX_TREE_BYTES:
-                return _whole(handle, path)
-            return _streamed(handle, path)
+            while chunk := handle.read(CHUNK):
+                parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+        return cases
     except OSError as exc:
         raise TestmatrixError(f"{path}: cannot read: {exc.strerror}") from None
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else 1
-        why = str(exc).split(":")[0]
-        raise TestmatrixError(f"{path}:{line}: not well-formed XML: {why}") from None
+    except expat.ExpatError as exc:
+        why = expat.ErrorString(exc.code) if exc.code else str(exc)
+        raise TestmatrixError(
+            f"{path}:{exc.lineno or 1}: not well-formed XML: {why}"
+        ) from None
     except _Refused as exc:
         raise TestmatrixError(f"{path}:1: {exc}") from None
 
@@ -235,36 +229,93 @@ def _check_root(tag: str, path: Path) -> None:
         )
 
 
-def _whole(handle: BinaryIO, path: Path) -> list[Result]:
-    root = ET.parse(handle, parser=ET.XMLParser(target=_NoDTD())).getroot()
-    _check_root(root.tag, path)
-    return [_case(e, path, n) for n, e in enumerate(root.iter("testcase"), 1)]
+def _nested(path: Path, line: int) -> TestmatrixError:
+    return TestmatrixError(f"{path}:{line}: a testcase inside a testcase")
 
 
-def _streamed(handle: BinaryIO, path: Path) -> list[Result]:
-    """A big file, chunk by chunk: each test case let go once read. ElementTree's
-    streaming takes only its own builder, so a DTD is looked for in the bytes
-    before the root element, before the parser sees them."""
+def _doctype(*_: object) -> None:
+    """Refused before expat reads its entities: entity expansion is how an XML file
+    eats memory."""
+    raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
+
+
+def _reader(path: Path) -> tuple[expat.XMLParserType, list[Result]]:
+    """A parser that reads each test case into the list as expat's events come."""
     cases: list[Result] = []
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-    prolog: bytes | None = b""  # None once the root element started
-    while chunk := handle.read(CHUNK):
-        if prolog is not None:
-            prolog += chunk
-            if b"<!DOCTYPE" in prolog:
-                raise _Refused("a JUnit file with a DTD (pytest writes none): refused")
-        parser.feed(chunk)
-        # start and end events come with elements (typeshed allows other events)
-        events = cast("Iterator[tuple[str, ET.Element]]", parser.read_events())
-        for event, element in events:
-            if event == "start":
-                if prolog is not None:
-                    _check_root(element.tag, path)
-                    prolog = None
-            elif element.tag == "testcase":
-                cases.append(_case(element, path, len(cases) + 1))
-                element.clear()  # what is read is let go: memory stays flat
-    parser.close()
-    if prolog is not None:
-        raise TestmatrixError(f"{path}:1: empty: not a JUnit report")
-    return cases
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    case: dict[str, str] | None = None  # the <testcase> being read
+    depth = inner = 0  # below the test case, below its <properties> (1: children)
+    props, reran, root = _NO_PROPS, False, True
+    tag: str | None = None
+    kind: str | None = None
+    text: list[str] | None = None  # a result element's text, where it has no message
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal case, depth, props, reran, tag, kind, text, root
+        if case is None:
+            if name == "testcase":
+                case, depth, tag, props, reran = attrs, 0, None, _NO_PROPS, False
+            elif root:
+                _check_root(name, path)
+                root = False
+            return
+        depth += 1
+        if name == "testcase":
+            raise _nested(path, parser.CurrentLineNumber)
+        if depth == 2:
+            if text is not None:  # ElementTree's text: what comes before a child
+                parser.CharacterDataHandler = None
+        elif depth == 1:
+            if name == "properties":  # its own handlers, until it ends
+                props = {}
+                parser.StartElementHandler = property_start
+                parser.EndElementHandler = property_end
+            elif name in _RESULT_TAGS:
+                # a failing test with a failing teardown has both: the failure counts
+                if tag is None or name == "failure":
+                    tag, kind = name, attrs.get("type")
+                    message = attrs.get("message")
+                    if message:
+                        text = [message]
+                    else:
+                        text = []
+                        parser.CharacterDataHandler = text.append
+            elif name in RERUN_TAGS:
+                reran = True
+
+    def end(name: str) -> None:
+        nonlocal case, depth, text
+        if case is None:
+            return
+        if depth:
+            if depth == 1 and text is not None:
+                parser.CharacterDataHandler = None
+            depth -= 1
+            return
+        joined = None if text is None else "".join(text)
+        cases.append(_result(case, props, tag, kind, joined, reran, path, len(cases)))
+        case, text = None, None
+
+    def property_start(name: str, attrs: dict[str, str]) -> None:
+        # most of a file's elements: its tests' properties
+        nonlocal inner
+        inner += 1
+        if inner == 1:
+            props[attrs.get("name", "")] = attrs.get("value", "")
+        if name == "testcase":
+            raise _nested(path, parser.CurrentLineNumber)
+
+    def property_end(name: str) -> None:
+        nonlocal inner, depth
+        if inner:
+            inner -= 1
+            return
+        depth -= 1  # </properties>
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = _doctype
+    return parser, cases

@@ -169,8 +169,8 @@ def test_plain_junit_with_no_target_is_refused_in_one_line(
 def test_a_bad_file_is_one_located_line_and_writes_nothing(
     tmp_path: Path, capsys, monkeypatch, name, text, expected, streamed
 ) -> None:
-    if streamed:  # as a file over 64 MiB is read
-        monkeypatch.setattr(junit, "MAX_TREE_BYTES", 0)
+    if streamed:  # a few bytes at a time: errors found across chunks
+        monkeypatch.setattr(junit, "CHUNK", 5)
     folder = tmp_path / "artifacts" / "reports" / "rocm-x"
     folder.mkdir(parents=True)
     (folder / "junit.xml").write_text(PLAIN)
