@@ -29,7 +29,8 @@ FLAGS = [
     "--disable-sync",
 ]
 FAILING = ("failed", "unexpected_pass", "fails_differently")
-pytestmark = pytest.mark.slow
+# one worker builds the site and starts Chromium once for all of them (-n 2)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture(scope="module")

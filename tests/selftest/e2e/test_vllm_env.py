@@ -19,7 +19,8 @@ from selftest.helpers import REPO, Result, clean_env, collected_ids, run, write
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import session_command, sessions
 
-pytestmark = pytest.mark.slow
+# one worker builds the virtualenv once for all of them (-n 2)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("vllm-env")]
 
 # vLLM's requirements/test/rocm.in (2026-05): its pytest plugins, and nox
 VLLM_PLUGINS = [

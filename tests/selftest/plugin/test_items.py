@@ -40,6 +40,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from synth import Scale, build
 
 PROPERTY = "testmatrix_"
+# one worker builds and collects the synthetic suite once for all of them (-n 2)
+pytestmark = pytest.mark.xdist_group("synth")
 
 
 def reference_case(
