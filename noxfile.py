@@ -20,7 +20,9 @@ STYLED = [
 TOOLS = ["ruff==0.17.6", "mypy==2.4.1", "import-linter==2.17"]  # pinned: output varies
 # CI has two cores: both tiers run in two pytest-xdist workers (`-- -n 0` for one
 # process). Tests that must share one costly thing (a browser, a built environment)
-# carry the same xdist_group mark, and loadgroup sends each group to one worker.
+# carry the same xdist_group mark, and loadgroup sends each group to one worker; on
+# pytest 9.2 with xdist 3.8 it distributes them as `load` does (pytest-xdist#1386),
+# which costs time, not correctness: every test is safe in either worker.
 XDIST = ("-n", "2", "--dist", "loadgroup")
 
 
