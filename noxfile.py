@@ -18,20 +18,26 @@ STYLED = [
     "conftest.py",
 ]
 TOOLS = ["ruff==0.17.6", "mypy==2.4.1", "import-linter==2.17"]  # pinned: output varies
+# CI has two cores: both tiers run in two pytest-xdist workers (`-- -n 0` for one
+# process). Tests that must share one costly thing (a browser, a built environment)
+# carry the same xdist_group mark, and loadgroup sends each group to one worker; on
+# pytest 9.2 with xdist 3.8 it distributes them as `load` does (pytest-xdist#1386),
+# which costs time, not correctness: every test is safe in either worker.
+XDIST = ("-n", "2", "--dist", "loadgroup")
 
 
 @nox.session(default=False, tags=["dev"])
 def tests(session: nox.Session) -> None:
     """testmatrix's own tests, both tiers: real nox, pytest and testmatrix runs too."""
     session.install("-e", ".[test]")
-    session.run("pytest", "tests/selftest", *session.posargs)
+    session.run("pytest", "tests/selftest", *XDIST, *session.posargs)
 
 
 @nox.session(name="tests-fast", default=False, tags=["dev"])
 def tests_fast(session: nox.Session) -> None:
     """The fast tier of testmatrix's tests: unit and in-process plugin tests."""
     session.install("-e", ".[test]")
-    session.run("pytest", "tests/selftest", "-m", "not slow", *session.posargs)
+    session.run("pytest", "tests/selftest", "-m", "not slow", *XDIST, *session.posargs)
 
 
 # vLLM's pinned test stacks, at both ends of the pytest range pyproject allows: its
@@ -71,7 +77,7 @@ def _pinned(session: nox.Session, stack: str) -> None:
     _, pins = PINNED_STACKS[stack]
     session.install("-e", ".[test]", *pins)  # one resolve: the pins hold
     # the fast tier with vLLM's plugins loaded, then the real startup and collection
-    session.run("pytest", "tests/selftest", "-m", "not slow", *session.posargs)
+    session.run("pytest", "tests/selftest", "-m", "not slow", *XDIST, *session.posargs)
     session.run("pytest", PINNED_TEST, *session.posargs)
 
 

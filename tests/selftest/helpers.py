@@ -119,42 +119,6 @@ MINIMAL_INI = """
 """
 
 
-def variant_repeats_platform(workspace, name: str) -> bool:
-    """Whether a variant's session selects what its platform-wide session selects
-    (no entry of the variant's own touches the suite): the fast tier checks one of
-    the two, the full tier both."""
-    from testmatrix.core.options import VARIANT
-    from testmatrix.core.session import session_argv, sessions
-
-    key = sessions(workspace)[name]
-    wide = f"{key.platform}-{key.suite}"
-    if key.variant is None or wide not in sessions(workspace):
-        return False
-    own = session_argv(workspace, key.platform, key.suite, variant=key.variant)
-    own = [a for a in own if not a.startswith(VARIANT.names())]
-    return own == session_argv(workspace, key.platform, key.suite)
-
-
-def repeats_or_trivial(workspace, name: str) -> bool:
-    """A session the fast tier may leave to the full one: a variant repeating its
-    platform-wide session, or one with nothing of its own to decide (no entry on its
-    platform, and its suite's selection, if any, decided by the same suite's session
-    on a platform that has entries)."""
-    from testmatrix.core.session import sessions
-
-    every = sessions(workspace)
-    key = every[name]
-    if workspace.platforms[key.platform].entries:
-        return variant_repeats_platform(workspace, name)
-    suite = workspace.suites[key.suite]
-    if not (suite.excludes or suite.markexpr or suite.keyword):
-        return True  # nothing to decide at all
-    return any(
-        other.suite == key.suite and workspace.platforms[other.platform].entries
-        for other in every.values()
-    )
-
-
 def run_import(cwd: Path, *args: object) -> Result:
     """`testmatrix import ...` in this process, from `cwd`."""
     from testmatrix.cli import main

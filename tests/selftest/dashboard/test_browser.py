@@ -5,6 +5,7 @@ the Markdown matrix written by the `testmatrix` command."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -29,14 +30,34 @@ FLAGS = [
     "--disable-sync",
 ]
 FAILING = ("failed", "unexpected_pass", "fails_differently")
-pytestmark = pytest.mark.slow
+# one worker runs them all where loadgroup groups (pytest-xdist#1386); else the workers
+# share the site (the built fixture) and each starts its Chromium
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Three builds, their site (written by `testmatrix report --html`) and the
-    latest build's Markdown matrix (by `testmatrix report`)."""
-    root = tmp_path_factory.mktemp("browser")
+    latest build's Markdown matrix (by `testmatrix report`).
+
+    Under pytest-xdist the workers share them, made by the first to ask, in this
+    run's base folder (their own folders' parent), under a lock; the tests only read
+    them."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _build_site(tmp_path_factory.mktemp("browser"))
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "dashboard-site"
+    with FileLock(f"{root}.lock"):
+        if not (root / "built").exists():
+            shutil.rmtree(root, ignore_errors=True)  # a worker that failed midway
+            root.mkdir()
+            _build_site(root)
+            (root / "built").touch()
+    return _site_of(root)
+
+
+def _build_site(root: Path) -> dict[str, Any]:
     builds = make_builds(root)
     site = root / "site"
     latest = [str(p) for p in sorted(builds[-1].rglob("summary*.json"))]
@@ -53,7 +74,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert result.returncode == 0, result.output
     markdown = run(command, ws, env)
     assert markdown.returncode == 0, markdown.output
-    return {"builds": builds, "site": site, "markdown": markdown.stdout}
+    (root / "matrix.md").write_text(markdown.stdout)
+    assert sorted((root / "builds").iterdir()) == builds
+    return _site_of(root)
+
+
+def _site_of(root: Path) -> dict[str, Any]:
+    return {
+        "builds": sorted((root / "builds").iterdir()),
+        "site": root / "site",
+        "markdown": (root / "matrix.md").read_text(),
+    }
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,9 @@ from testmatrix.dashboard.data import (
 )
 from testmatrix.results import reports
 
+# the builds conftest.tiny_builds makes once per worker: one worker for all (-n 2)
+pytestmark = pytest.mark.xdist_group("dashboard-builds")
+
 PROBE = "tests/unit/test_probe.py"
 KNOWN = f"{PROBE}::test_known_bug"
 

@@ -16,6 +16,9 @@ from testmatrix.history import ingest, open_store
 from testmatrix.history.artifacts import read_artifacts
 from testmatrix.history.ingest import BuildInfo
 
+# the builds conftest.tiny_builds makes once per worker: one worker for all (-n 2)
+pytestmark = pytest.mark.xdist_group("dashboard-builds")
+
 PROBE = "tests/unit/test_probe.py"
 
 

@@ -15,6 +15,9 @@ from testmatrix.dashboard.data import Build, Cell, DashboardData, Entry, Result
 from testmatrix.dashboard.site import MARKER
 from testmatrix.dashboard.viewer import fnv1a
 
+# the builds conftest.tiny_builds makes once per worker: one worker for all (-n 2)
+pytestmark = pytest.mark.xdist_group("dashboard-builds")
+
 HOSTILE = "\"><script>alert(1)</script><img src=x onerror=alert(2)>|\nx'y"
 
 

@@ -15,7 +15,7 @@ import sys
 import pytest
 from nox.virtualenv import PassthroughEnv
 
-from selftest.helpers import REPO, repeats_or_trivial, run_nox
+from selftest.helpers import REPO, run_nox
 from selftest.tox.toxrun import tox_config
 from testmatrix import cli
 from testmatrix.buildkite import export as buildkite
@@ -145,22 +145,29 @@ def _select(args: tuple[str, ...]) -> list[str]:
     return sorted(recorder.ids)
 
 
+# The fast tier's sample: its argv carries every kind of flag the builder writes
+# (--ignore, -m, --deselect, and a variant's entries on top of the platform's).
+SELECTS_FAST = "rocm-mi355-kernels"
+
+
 @pytest.mark.parametrize(
     "name",
     [
         pytest.param(
             name,
-            # the full tier's: a variant session repeating its platform-wide one,
-            # and cuda's sessions of suites without a selection of their own (no
-            # entry and no selection: nothing the plugin could decide otherwise)
-            marks=pytest.mark.slow if repeats_or_trivial(WS, name) else (),
+            # two collections of the bundled suite each, in this process: the
+            # full tier checks every session, the fast tier its sample
+            marks=pytest.mark.slow if name != SELECTS_FAST else (),
         )
         for name in SESSIONS
     ],
 )
 def test_plugin_selects_what_the_session_command_selects(name):
     """The session's flags with no skiplist applied select exactly what the plugin
-    selects from the platform and suite alone: a changed argv builder fails here."""
+    selects from the platform and suite alone: a changed argv builder fails here.
+
+    Every session in the full tier; in the fast tier one whose argv has every kind of
+    flag (SELECTS_FAST)."""
     key = sessions(WS)[name]
     argv = argv_json(name)["argv"]
     paths = list(WS.suites[key.suite].paths)
@@ -172,6 +179,13 @@ def test_plugin_selects_what_the_session_command_selects(name):
         target.append(f"--variant={key.variant}")
     by_plugin = _select((*paths, *target))
     assert by_flags == by_plugin
+
+
+def test_the_fast_sample_is_a_session_with_every_kind_of_flag():
+    argv = argv_json(SELECTS_FAST)["argv"]
+    assert SELECTS_FAST in SESSIONS
+    for flag in ("--ignore=", "-m", "--deselect", "--testmatrix-variant="):
+        assert any(a.startswith(flag) for a in argv), (flag, argv)
 
 
 @pytest.mark.slow

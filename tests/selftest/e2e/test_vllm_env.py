@@ -19,7 +19,9 @@ from selftest.helpers import REPO, Result, clean_env, collected_ids, run, write
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import session_command, sessions
 
-pytestmark = pytest.mark.slow
+# one worker runs them all where loadgroup groups (pytest-xdist#1386); else the workers
+# share the virtualenv (the env fixture)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("vllm-env")]
 
 # vLLM's requirements/test/rocm.in (2026-05): its pytest plugins, and nox
 VLLM_PLUGINS = [
@@ -50,8 +52,26 @@ def _pip(python: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> Path:
-    """The fresh virtualenv's python: vLLM's plugins and testmatrix's wheel."""
-    root = tmp_path_factory.mktemp("vllm-env")
+    """The fresh virtualenv's python: vLLM's plugins and testmatrix's wheel.
+
+    Under pytest-xdist the workers share one, built by the first to ask, in this run's
+    base folder (their own folders' parent), under a lock; the tests only run it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _build_env(tmp_path_factory.mktemp("vllm-env"))
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "vllm-env"
+    with FileLock(f"{root}.lock"):
+        python = root / "venv/bin/python"
+        if not (root / "built").exists():
+            shutil.rmtree(root, ignore_errors=True)  # a worker that failed midway
+            root.mkdir()
+            _build_env(root)
+            (root / "built").touch()
+    return python
+
+
+def _build_env(root: Path) -> Path:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", root, REPO],
         check=True,

@@ -30,6 +30,10 @@ def ingest_all(url: str, history: list[BuildSpec], tmp: Path, order=None) -> Non
         store.close()
 
 
+# one worker generates and ingests each history once for all of them (-n 2)
+pytestmark = pytest.mark.xdist_group("history-queries")
+
+
 @pytest.fixture(
     scope="module",
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)],

@@ -5,6 +5,7 @@ TYPE_CHECKING (the layer order itself is import-linter's contract, `nox -s check
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,12 @@ SRC = REPO / "src" / "testmatrix"
 MODULES = sorted(SRC.rglob("*.py"))
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
+
+
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """A module's syntax tree, parsed once for every test here (they only read it)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
 
 
 def _name(path: Path) -> str:
@@ -34,7 +41,7 @@ def test_no_module_is_over_600_lines():
 def test_no_function_is_over_80_lines():
     long = []
     for path in MODULES:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 size = (node.end_lineno or node.lineno) - node.lineno + 1
                 if size > MAX_FUNCTION_LINES:
@@ -46,7 +53,7 @@ def _imports(path: Path, name: str, known: set[str]) -> set[str]:
     """Every testmatrix module `path` imports, wherever the import statement is."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -94,9 +101,7 @@ def test_no_import_cycle():
 @pytest.mark.parametrize("layer", ["core"])
 def test_the_core_imports_no_adapter_and_no_private_pytest(layer):
     for path in (SRC / layer).rglob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        tree = ast.parse(text)
-        for node in ast.walk(tree):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.startswith("_pytest"), path
                 if node.module.startswith("testmatrix."):

@@ -40,6 +40,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from synth import Scale, build
 
 PROPERTY = "testmatrix_"
+# one worker builds and collects the synthetic suite once for all of them (-n 2)
+pytestmark = pytest.mark.xdist_group("synth")
 
 
 def reference_case(
@@ -161,6 +163,7 @@ def test_case_reader_reads_what_iter_markers_reads(synth, every_item, relevant):
 def test_the_shortcuts_for_unmarked_tests_give_rules_fate(synth, every_item):
     root, workspace = synth
     checked = below = 0
+    read: dict[tuple[str, frozenset[str]], TestCase] = {}  # targets share readings
     for target in workspace.targets():
         for suite in (None, *workspace.suites):
             rules = Rules(
@@ -168,7 +171,10 @@ def test_the_shortcuts_for_unmarked_tests_give_rules_fate(synth, every_item):
             )
             relevant = frozenset(rules.skips)
             for item in every_item:
-                case = reference_case(item, root, relevant)
+                key = (item.nodeid, relevant)
+                if key not in read:
+                    read[key] = reference_case(item, root, relevant)
+                case = read[key]
                 if case.markers:
                     continue
                 fate = rules.fate(case)

@@ -16,7 +16,8 @@ from selftest.helpers import REPO, Result, clean_env, run, write
 
 SHARD = "pytest-shard==0.1.2"  # vLLM's pin; it owns --shard-id and --num-shards
 
-pytestmark = pytest.mark.slow
+# one worker installs the stack once for all of them (-n 2)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pinned-stack")]
 
 
 def _installed(root: Path) -> None:

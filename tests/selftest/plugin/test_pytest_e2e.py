@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import pytest
 
-from selftest.helpers import REPO, collected_ids, repeats_or_trivial, run_pytest
+from selftest.helpers import REPO, collected_ids, run_pytest
 from testmatrix.config.loader import load_workspace
 from testmatrix.core.session import session_argv, sessions
 
@@ -67,17 +67,24 @@ def target_args(name: str) -> list[str]:
     return [f"--platform={key.platform}", *variant, f"--suite={key.suite}"]
 
 
+# The fast tier's samples of the runs below, each two runs of pytest over the bundled
+# suite in this process (the full tier runs every session): pooling's session, with
+# most of ROCm's ignored files; language's, whose encoder tests are expected to fail;
+# and an MI355 variant's, whose entries deselect tests.
+FAST_SAMPLE = ("rocm-pooling", "rocm-language", "rocm-mi355-kernels")
+
+
 @pytest.mark.parametrize(
     "name",
     [
-        # cuda has no entries: its flags and its plugin run agree trivially, so
-        # checking them is the full tier's
-        pytest.param(name, marks=pytest.mark.slow if name.startswith("cuda") else ())
+        pytest.param(name, marks=pytest.mark.slow if name != FAST_SAMPLE[0] else ())
         for name in PLATFORM_WIDE
     ],
 )
 def test_plugin_selects_exactly_what_the_nox_argv_selects(inprocess, name):
-    """Without --suite, the plugin applies every suite's ignores of the platform."""
+    """Without --suite, the plugin applies every suite's ignores of the platform.
+
+    Every platform-wide session in the full tier, rocm-pooling in the fast tier."""
     key = SESSIONS[name]
     argv = session_argv(WS, key.platform, key.suite)
     flags_only = [a for a in argv if not a.startswith(("--platform=", "--suite="))]
@@ -103,11 +110,11 @@ def test_plugin_selects_exactly_what_the_nox_argv_selects(inprocess, name):
             runner,
             name,
             id=f"{name}-{label}",
-            # one real process per session, and in-process runs of variant sessions
-            # that repeat their platform-wide one, are the full tier's
+            # one real process per session, and the in-process runs but the fast
+            # tier's samples, are the full tier's
             marks=(
                 pytest.mark.slow
-                if runner == "subprocess" or repeats_or_trivial(WS, name)
+                if runner == "subprocess" or name not in FAST_SAMPLE[1:]
                 else ()
             ),
         )
@@ -116,6 +123,9 @@ def test_plugin_selects_exactly_what_the_nox_argv_selects(inprocess, name):
     ],
 )
 def test_bare_pytest_counts(request, runner, name):
+    """A bare `pytest --platform ...` counts what the session's real run counts:
+    every session in and out of process in the full tier, FAST_SAMPLE[1:] in
+    process in the fast tier."""
     passed, skipped, ignored_files, _, deselected, xfailed = expected(name)
     run = request.getfixturevalue("inprocess") if runner == "inprocess" else run_pytest
     paths = WS.suites[SESSIONS[name].suite].paths
@@ -131,6 +141,14 @@ def test_bare_pytest_counts(request, runner, name):
             f"{ignored_files} paths ignored, {skipped} tests skipped by model entries"
             in result.stdout
         )
+
+
+def test_the_fast_samples_are_sessions_of_each_kind():
+    pooling, language, mi355 = FAST_SAMPLE
+    assert set(FAST_SAMPLE) <= set(SESSIONS)
+    assert len(WS.platforms["rocm"].entries) > 1
+    assert expected(language).xfailed and expected(pooling).xfailed
+    assert expected(mi355).deselected and SESSIONS[mi355].variant == "mi355"
 
 
 def test_ignored_and_skipped_tests_are_what_cuda_runs_beyond_rocm():

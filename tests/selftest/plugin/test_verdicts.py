@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from selftest.helpers import REPO
 
 ENCODER = "Encoder self-attention is not implemented"
@@ -201,6 +203,43 @@ def test_lint_reports_overlapping_entries(tiny, capsys, monkeypatch):
     assert "dead entry" not in out
 
 
+def test_bare_pytest_keeps_out_a_suite_with_no_session_on_the_platform(inprocess, tiny):
+    """The fast tier's version of the next test, on a small workspace."""
+    root = tiny(
+        {
+            "skiplists/suites.toml": """
+                [suites.unit]
+                path = "tests/unit"
+                exclude = ["amd"]
+                exclude_reason = "suite amd runs them"
+
+                [suites.amd]
+                path = "tests/unit/amd"
+                platforms = ["rocm"]
+                platforms_reason = "AMD's kernels"
+            """,
+            "skiplists/platforms/rocm.toml": '[platform]\nhardware = "rocm"\n',
+            "tests/unit/test_a.py": "def test_a():\n    pass\n",
+            "tests/unit/amd/test_k.py": "def test_k1():\n    pass\n"
+            "def test_k2():\n    pass\n",
+        }
+    )
+    result = inprocess(root, "tests/unit", "--platform=cuda", "-q", "--co")
+    assert result.returncode == 0, result.output
+    assert "tests/unit/test_a.py::test_a" in result.stdout
+    assert "tests/unit/amd" not in result.stdout
+    assert (
+        "2 tests left out: no session on cuda runs them (suite amd has none "
+        "here); as the sessions do, --suite or --no-skiplist runs them"
+    ) in result.stdout
+    rocm = inprocess(root, "tests/unit", "--platform=rocm", "-q", "--co")
+    assert "tests/unit/amd/test_k.py::test_k1" in rocm.stdout
+    asked = inprocess(root, "tests/unit/amd", "--platform=cuda", "--suite=amd")
+    assert asked.returncode == 0, asked.output
+    assert "no session on cuda" not in asked.stdout
+
+
+@pytest.mark.slow  # three runs over the bundled suite; the fast tier has the one above
 def test_bare_pytest_keeps_out_what_no_session_on_the_platform_runs(inprocess):
     result = inprocess(REPO, "tests/kernels", "--platform=cuda", "-q", "--co")
     assert result.returncode == 0, result.output

@@ -38,6 +38,10 @@ def checkout(root: Path, listing: str, *extra: str) -> Path:
     return root
 
 
+# one worker imports the snapshot once for all of them (-n 2)
+pytestmark = pytest.mark.xdist_group("vllm-snapshot")
+
+
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory) -> tuple[Path, dict, float]:
     """The 2026-05 snapshot imported into an empty checkout: (root, --json, seconds)."""
