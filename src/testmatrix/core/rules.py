@@ -226,10 +226,15 @@ class Rules(MadeFates):
         return {id(entry): i for i, entry in enumerate(self.deselects)}
 
     def _in_precedence(
-        self, entries: Sequence[DeselectEntry]
+        self, entries: Sequence[DeselectEntry], in_order: bool = False
     ) -> tuple[DeselectEntry, ...]:
         """As declared, those that keep a test out before those expecting a failure
         (PRECEDENCE): the first that matches decides."""
+        if in_order:  # one folder's or file's: as declared already
+            first = [e for e in entries if e.fails is None]
+            if len(first) < len(entries):
+                first += [e for e in entries if e.fails is not None]
+            return tuple(first)
         order = self.deselect_order
         return tuple(sorted(entries, key=lambda e: (e.fails is not None, order[id(e)])))
 
@@ -260,7 +265,9 @@ class Rules(MadeFates):
         own = self.deselect_index.get(path, ()) if self.deselects else ()
         deselects: tuple[DeselectEntry, ...] = folder_deselects
         if own:
-            deselects = self._in_precedence((*own, *folder_deselects))
+            deselects = self._in_precedence(
+                (*own, *folder_deselects), in_order=not folder_deselects
+            )
         # node ids of one file share their file part: the prefix a flaky pattern
         # must agree with to match any test here
         head = test.nodeid.split("::", 1)[0] + "::"
@@ -299,8 +306,9 @@ class Rules(MadeFates):
         near: tuple[DeselectEntry, ...] = ()
         if self.deselects:
             index = self.deselect_index
-            found = [e for where in folders for e in index.get(where, ())]
-            near = self._in_precedence(found) if found else ()
+            near_by = [index[where] for where in folders if where in index]
+            found = [e for entries in near_by for e in entries]
+            near = self._in_precedence(found, in_order=len(near_by) == 1)
         return ignore, near
 
     def _no_session(self, path: str) -> Fate | None:
@@ -353,20 +361,26 @@ class Rules(MadeFates):
         file = self._files.get(test.path) or self._file(test)
         return bool(file.deselects or file.flaky)
 
-    def named_by_id(self, test: TestCase) -> bool:
-        """Whether the test's node id decides something of its fate: a deselect or
-        a flaky pattern names it, or the suite's -m/-k chooses. Where it does not,
-        a marked test's fate follows from its file, markers, parameters and
-        constants alone (as in a file where `ids_decide` is False)."""
+    def by_id(self, test: TestCase) -> Fate | bool:
+        """What the test's node id decides of its fate: False where nothing (no
+        deselect or flaky pattern names it, and the suite's -m/-k does not choose):
+        a marked test's fate then follows from its file, markers, parameters and
+        constants alone, as in a file where `ids_decide` is False; its fate where
+        a deselect expecting no error leaves it out, whatever else it carries;
+        True where the rest of the test must be read too."""
         if self._by_expression:
             return True
         file = self._files.get(test.path) or self._file(test)
-        if file.deselects and self.deselect_for(test) is not None:
-            return True
+        if file.deselects:
+            entry = self.deselect_for(test)
+            if entry is not None:
+                if entry.fails is None and file.left_out is file.decided is None:
+                    return self._deselected(test, entry)  # what `fate` gives
+                return True
         return bool(file.flaky) and self.rerun_for(test) is not file.rerun
 
     def marked_runs(self, test: TestCase) -> Fate | None:
-        """For a marked test that no node id decides (`named_by_id`) and no skip
+        """For a marked test that no node id decides (`by_id`) and no skip
         of its markers lists a model of: what it does, for the collection (it
         runs, with its file's reruns; which model it runs with is in its full
         fate). None where the file or the suite's -m/-k decides otherwise."""

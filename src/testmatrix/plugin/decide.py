@@ -228,9 +228,9 @@ class Decider:
 
     def below(self, below: IdsBelow, rest: str) -> Act:
         """The act of a test that a function's deselects may name, by the rest of
-        its id: once per entry, and one for the entries whose left-out tests count
-        the same record (the single-test deselects of one table), whose fate is
-        made only if it is asked for."""
+        its id: once per entry; a deselected test's from its entry's record (the
+        summary counts records by what they say), its fate made only if asked
+        for."""
         index = below.find(rest)
         if index >= below.size:
             return self.act_of(below.otherwise)
@@ -241,12 +241,8 @@ class Decider:
         if act is None:
             if entry.fails is None:  # deselected: its record, not yet its fate
                 record = deselected_record(self.rules.name, entry)
-                key = tuple(record.items())
-                act = self.left_out_acts.get(key)
-                if act is None:
-                    fates = below.fates
-                    act = Act.left_out_by(record, lambda: fates[index])
-                    self.left_out_acts[key] = act
+                fates = below.fates
+                act = Act.left_out_by(record, lambda: fates[index])
             else:
                 act = self.act_of(below.fates[index])
             self.entry_acts[id(entry)] = act
@@ -266,8 +262,11 @@ class Decider:
             self.plain_runs[id(parent)] = None if runs is None else self.act_of(runs)
         if ids:  # its own id may decide: where it does, it is read in full
             path = self.reader.shared(item)[0]
-            if self.rules.named_by_id(TestCase(item.nodeid, path)):
+            named = self.rules.by_id(TestCase(item.nodeid, path))
+            if named is True:
                 return self.act_of(self.rules.fate(self.reader.read(item)))
+            if named is not False:  # a deselect leaves it out, whatever it reads
+                return self.act_of(named)
         key: tuple[object, ...] = (
             id(parent),
             getattr(item, "originalname", None),
