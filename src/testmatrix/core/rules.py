@@ -379,6 +379,19 @@ class Rules(MadeFates):
                 return True
         return bool(file.flaky) and self.rerun_for(test) is not file.rerun
 
+    def ids_may_name(self, test: TestCase) -> bool:
+        """Whether a deselect or flaky pattern may name a test whose node id starts
+        with `test.nodeid` (a function's), or the suite's -m/-k chooses: where not,
+        `by_id` is False for each of them."""
+        if self._by_expression:
+            return True
+        file = self._files.get(test.path) or self._file(test)
+        prefix = test.nodeid
+        for entry in file.deselects:
+            if prefix.startswith(entry.nodeid) or entry.nodeid.startswith(prefix):
+                return True
+        return any(lit[: len(prefix)] == prefix[: len(lit)] for *_, lit in file.flaky)
+
     def marked_runs(self, test: TestCase) -> Fate | None:
         """For a marked test that no node id decides (`by_id`) and no skip
         of its markers lists a model of: what it does, for the collection (it

@@ -140,6 +140,7 @@ class Decider:
         self.collecting = False
         self.plain_runs: dict[int, Act | None] = {}
         self.collected: dict[tuple[object, ...], Act | None] = {}  # by reading
+        self.function_ids: dict[tuple[int, str], bool] = {}  # ids_may_name
         self.listed = rules.skip_index
         self.by_reading: dict[tuple[object, ...], Act] = {}
         self.left_out_acts: dict[tuple[tuple[str, str], ...], Act] = {}
@@ -260,7 +261,7 @@ class Decider:
             ids = self.ids_decide[id(parent)] = self.rules.ids_decide(case)
             runs = self.rules.marked_runs(case)
             self.plain_runs[id(parent)] = None if runs is None else self.act_of(runs)
-        if ids:  # its own id may decide: where it does, it is read in full
+        if ids and self.ids_may_name(item):  # where its id decides: read in full
             path = self.reader.shared(item)[0]
             named = self.rules.by_id(TestCase(item.nodeid, path))
             if named is True:
@@ -288,6 +289,21 @@ class Decider:
             if fate.no_model is None:  # its message names the test
                 self.by_reading[key] = act
         return act
+
+    def ids_may_name(self, item: pytest.Item) -> bool:
+        """Whether a node id may decide something of a test of the item's function
+        (Rules.ids_may_name, once per function)."""
+        name = getattr(item, "originalname", None)
+        parent = item.parent
+        if name is None or parent is None:
+            return True
+        key = (id(parent), name)  # its items hold the parent: the id is its own
+        may = self.function_ids.get(key)
+        if may is None:
+            path = self.reader.shared(item)[0]
+            case = TestCase(f"{parent.nodeid}::{name}", path)
+            may = self.function_ids[key] = self.rules.ids_may_name(case)
+        return may
 
     def unlisted(self, item: pytest.Item) -> Act | None:
         """While collecting: the act of a marked test that no skip of its markers
