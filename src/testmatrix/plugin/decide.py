@@ -145,8 +145,7 @@ class Decider:
         self.by_reading: dict[tuple[object, ...], Act] = {}
         self.left_out_acts: dict[tuple[tuple[str, str], ...], Act] = {}
         self.held: list[Fate] = []
-        # a function's deselects (`below`): each entry's act, by id of the entry;
-        # the acts of the left-out tests by what their records say of the entry
+        # a function's deselects (`below`): each entry's act, by id of the entry
         self.entry_acts: dict[int, Act] = {}
 
     def act_of(self, fate: Fate) -> Act:
