@@ -110,6 +110,19 @@ class Fate:
         return out
 
 
+def deselected_record(platform: str, entry: Entry) -> dict[str, str]:
+    """The record of a test a deselect entry (expecting no error) leaves out: its
+    fate's `record()`, without making the fate."""
+    return {
+        "fate": "deselected",  # FateKind.DESELECTED.value
+        "target": platform,
+        "entry": str(entry.location),
+        "entry_kind": entry.kind,
+        "reason": entry.reason,
+        "issue": entry.issue or "",
+    }
+
+
 def entry_record(entry: Entry) -> dict[str, str]:
     """An entry as plain strings: where it is declared, its kind, reason and issue."""
     return {

@@ -4,6 +4,7 @@ first deselect of a file prefixing a node id)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from testmatrix.core.fate import Fate
@@ -23,11 +24,21 @@ class IdsBelow(NamedTuple):
 
     closed: dict[str, int]  # rest ending in ']': the index of its first deselect
     open: tuple[tuple[str, int], ...]  # the other rests, with their indexes
-    fates: tuple[Fate, ...]  # each deselect's fate, by index
+    # each deselect's fate, by index (a sequence that may make each on first use:
+    # thousands of single-test deselects need no fate until one is asked for)
+    fates: Sequence[Fate]
     otherwise: Fate  # a test none of them names
+    keys: Sequence[object] = ()  # what each deselect is, by index (Rules's entries)
+    size: int = 0  # how many deselects: len(fates)
 
     @classmethod
-    def of(cls, rests: list[str], fates: list[Fate], otherwise: Fate) -> IdsBelow:
+    def of(
+        cls,
+        rests: list[str],
+        fates: Sequence[Fate],
+        otherwise: Fate,
+        keys: Sequence[object] = (),
+    ) -> IdsBelow:
         closed: dict[str, int] = {}
         open_: list[tuple[str, int]] = []
         for index, rest in enumerate(rests):
@@ -35,11 +46,16 @@ class IdsBelow(NamedTuple):
                 closed.setdefault(rest, index)
             else:
                 open_.append((rest, index))
-        return cls(closed, tuple(open_), tuple(fates), otherwise)
+        return cls(closed, tuple(open_), fates, otherwise, keys, len(rests))
+
+    def find(self, rest: str) -> int:
+        """The index of the deselect deciding a test with this rest of its id, or
+        `size` where none names it."""
+        return _first_below(self.closed, self.open, rest, self.size)
 
     def fate(self, rest: str) -> Fate:
-        best = _first_below(self.closed, self.open, rest, len(self.fates))
-        return self.fates[best] if best < len(self.fates) else self.otherwise
+        best = _first_below(self.closed, self.open, rest, self.size)
+        return self.fates[best] if best < self.size else self.otherwise
 
 
 def _first_below(
@@ -72,7 +88,7 @@ class DeselectLookup:
     compared once per function, not once per test."""
 
     def __init__(self, ids: tuple[str, ...]):
-        self.count = len(ids)
+        self.size = len(ids)
         plain: list[tuple[str, int]] = []
         below: dict[str, tuple[dict[str, int], list[tuple[str, int]]]] = {}
         for index, nodeid in enumerate(ids):
@@ -96,11 +112,11 @@ class DeselectLookup:
         head, rest = (nodeid, "") if cut < 0 else (nodeid[:cut], nodeid[cut:])
         best = self.heads.get(head)
         if best is None:
-            best = self.count
+            best = self.size
             if head.startswith(self.plain_ids):  # one call rules most heads out
                 best = next(i for p, i in self.plain if head.startswith(p))
             self.heads[head] = best
         found = self.below.get(head)
         if found is not None and rest:
             best = _first_below(found[0], found[1], rest, best)
-        return best if best < self.count else None
+        return best if best < self.size else None

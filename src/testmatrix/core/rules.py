@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from testmatrix.core.fate import Fate, FateKind, Rerun, TestCase
 from testmatrix.core.holding import entries_holding as entries_holding
+from testmatrix.core.made import DeselectFates, MadeFates
 from testmatrix.core.model import (
     DeselectEntry,
     Entry,
@@ -59,7 +60,7 @@ def _literal_prefix(pattern: str) -> str:
     return pattern[: min(cut)] if cut else pattern
 
 
-class Rules:
+class Rules(MadeFates):
     """One target's entries (a platform, or one of its variants), and with a suite its
     selection and its ignores only, indexed for per-test decisions."""
 
@@ -76,9 +77,8 @@ class Rules:
         self.workspace = workspace
         self.platform = platform
         self.variant = variant
-        self.name = platform.name if platform else "none"
-        if variant is not None:
-            self.name += f":{variant}"
+        name = platform.name if platform else "none"
+        super().__init__(name if variant is None else f"{name}:{variant}")
         self.apply = apply and platform is not None
         # the suite as this session's pytest process runs it: one run, on the target
         self.suite = named_view(workspace, suite, platform, variant, run)
@@ -100,10 +100,12 @@ class Rules:
         )
         self._ignore_cache: dict[str, IgnoreEntry | None] = {}
         self._files: dict[str, _File] = {}
+        self._folder_facts: dict[
+            str, tuple[IgnoreEntry | None, tuple[DeselectEntry, ...]]
+        ] = {}
         self._deselect_lookups: dict[str, DeselectLookup] = {}
-        self._flaky_prefixes: tuple[tuple[FlakyEntry, str], ...] = ()
+        self._flaky_prefixes: tuple[tuple[FlakyEntry, Rerun, str], ...] = ()
         self._listing: dict[str, list[tuple[int, SkipEntry]]] | None = None
-        self._fates: dict[tuple[object, ...], Fate] = {}  # shared by many tests
         self._selection = Selection(self.suite) if self.suite is not None else None
         # bare pytest (no suite) on a platform: what no session on this target runs
         # stays out, as the sessions leave it out (a suite for other platforms only)
@@ -124,7 +126,8 @@ class Rules:
             self.deselects = tuple(e for e in held if isinstance(e, DeselectEntry))
             self.flaky = tuple(e for e in held if isinstance(e, FlakyEntry))
             self._flaky_prefixes = tuple(
-                (e, _literal_prefix(e.pattern)) for e in self.flaky
+                (e, Rerun(e.reruns, e.delay, entry=e), _literal_prefix(e.pattern))
+                for e in self.flaky
             )
             for entry in held:
                 if not isinstance(entry, SkipEntry):
@@ -217,8 +220,23 @@ class Rules:
         return {path: tuple(entries) for path, entries in index.items()}
 
     @cached_property
-    def deselect_order(self) -> dict[DeselectEntry, int]:
-        return {entry: i for i, entry in enumerate(self.deselects)}
+    def deselect_order(self) -> dict[int, int]:
+        """Each deselect's place in declaration order, by its id (the rules hold
+        their entries; hashing an entry hashes all its fields)."""
+        return {id(entry): i for i, entry in enumerate(self.deselects)}
+
+    def _in_precedence(
+        self, entries: Sequence[DeselectEntry], in_order: bool = False
+    ) -> tuple[DeselectEntry, ...]:
+        """As declared, those that keep a test out before those expecting a failure
+        (PRECEDENCE): the first that matches decides."""
+        if in_order:  # one folder's or file's: as declared already
+            first = [e for e in entries if e.fails is None]
+            if len(first) < len(entries):
+                first += [e for e in entries if e.fails is not None]
+            return tuple(first)
+        order = self.deselect_order
+        return tuple(sorted(entries, key=lambda e: (e.fails is not None, order[id(e)])))
 
     def _file(self, test: TestCase) -> _File:
         """The decisions shared by every test of the test's file, made once."""
@@ -229,7 +247,14 @@ class Rules:
         elif self.sessionless:
             left_out = self._no_session(path)
         decided: Fate | None = None if self.apply else self.runs
-        ignore = self.ignore_for(path) if self.apply else None
+        folder, _, _ = path.rpartition("/")
+        near_folders = self._folder_facts.get(folder)
+        if near_folders is None:  # what the file's folders say, once per folder
+            near_folders = self._folder_facts[folder] = self._folder(path)
+        folder_ignore, folder_deselects = near_folders
+        ignore = None
+        if self.apply and self.ignores:
+            ignore = self.ignores.get(path) or folder_ignore
         expected: Fate | None = None  # an ignore expecting the file's tests to fail
         if ignore is not None:
             if ignore.fails is not None:
@@ -237,35 +262,54 @@ class Rules:
             else:
                 message = f"{ignore.target} is ignored on {self.name}: {ignore.cite()}"
                 decided = Fate(FateKind.IGNORED, self.name, ignore, message=message)
-        index = self.deselect_index
-        near = [e for where in (path, *_folders(path)) for e in index.get(where, ())]
-        order = self.deselect_order
-        # as declared, those that keep a test out before those expecting a failure
-        # (PRECEDENCE): the first that matches decides
-        deselects = tuple(sorted(near, key=lambda e: (e.fails is not None, order[e])))
+        own = self.deselect_index.get(path, ()) if self.deselects else ()
+        deselects: tuple[DeselectEntry, ...] = folder_deselects
+        if own:
+            deselects = self._in_precedence(
+                (*own, *folder_deselects), in_order=not folder_deselects
+            )
         # node ids of one file share their file part: the prefix a flaky pattern
         # must agree with to match any test here
         head = test.nodeid.split("::", 1)[0] + "::"
         flaky = tuple(
-            (e, Rerun(e.reruns, e.delay, entry=e), lit)
-            for e, lit in (self._flaky_prefixes if self.apply else ())
+            (e, rerun, lit)
+            for e, rerun, lit in (self._flaky_prefixes if self.apply else ())
             if lit[: len(head)] == head[: len(lit)]
         )
         rerun = None
+        runs = self.runs
         if self.apply:
             for suite in self.rerun_suites:
                 if suite.reruns and suite.holds(path):
-                    rerun = Rerun(suite.reruns, suite.reruns_delay, suite=suite.name)
+                    # one policy and one fate per suite: its files' tests share them
+                    rerun, runs = self._suite_runs(suite)
                     break
-        runs = (
-            self.runs if rerun is None else Fate(FateKind.RUN, self.name, rerun=rerun)
-        )
         if expected is not None:  # what no other entry decides here must fail
             runs, rerun = expected, None
         ids = tuple(e.nodeid for e in deselects)
         file = _File(left_out, decided, deselects, ids, flaky, rerun, runs)
         self._files[path] = file
         return file
+
+    def _folder(
+        self, path: str
+    ) -> tuple[IgnoreEntry | None, tuple[DeselectEntry, ...]]:
+        """What the folders holding a file say of every file in them: the ignore
+        covering them (innermost first), and the deselects whose id names one of
+        them (in precedence order)."""
+        folders = _folders(path)
+        ignore = None
+        if self.apply and self.ignores:
+            ignore = next(
+                (e for f in folders if (e := self.ignores.get(f)) is not None), None
+            )
+        near: tuple[DeselectEntry, ...] = ()
+        if self.deselects:
+            index = self.deselect_index
+            near_by = [index[where] for where in folders if where in index]
+            found = [e for entries in near_by for e in entries]
+            near = self._in_precedence(found, in_order=len(near_by) == 1)
+        return ignore, near
 
     def _no_session(self, path: str) -> Fate | None:
         """NO_SESSION where suites select the file but none of them has a session
@@ -317,6 +361,53 @@ class Rules:
         file = self._files.get(test.path) or self._file(test)
         return bool(file.deselects or file.flaky)
 
+    def by_id(self, test: TestCase) -> Fate | bool:
+        """What the test's node id decides of its fate: False where nothing (no
+        deselect or flaky pattern names it, and the suite's -m/-k does not choose):
+        a marked test's fate then follows from its file, markers, parameters and
+        constants alone, as in a file where `ids_decide` is False; its fate where
+        a deselect expecting no error leaves it out, whatever else it carries;
+        True where the rest of the test must be read too."""
+        if self._by_expression:
+            return True
+        file = self._files.get(test.path) or self._file(test)
+        if file.deselects:
+            entry = self.deselect_for(test)
+            if entry is not None:
+                if entry.fails is None and file.left_out is file.decided is None:
+                    return self._deselected(test, entry)  # what `fate` gives
+                return True
+        return bool(file.flaky) and self.rerun_for(test) is not file.rerun
+
+    def ids_may_name(self, test: TestCase) -> bool:
+        """Whether a deselect or flaky pattern may name a test whose node id starts
+        with `test.nodeid` (a function's), or the suite's -m/-k chooses: where not,
+        `by_id` is False for each of them."""
+        if self._by_expression:
+            return True
+        file = self._files.get(test.path) or self._file(test)
+        prefix = test.nodeid
+        for entry in file.deselects:
+            if prefix.startswith(entry.nodeid) or entry.nodeid.startswith(prefix):
+                return True
+        return any(lit[: len(prefix)] == prefix[: len(lit)] for *_, lit in file.flaky)
+
+    def marked_runs(self, test: TestCase) -> Fate | None:
+        """For a marked test that no node id decides (`by_id`) and no skip
+        of its markers lists a model of: what it does, for the collection (it
+        runs, with its file's reruns; which model it runs with is in its full
+        fate). None where the file or the suite's -m/-k decides otherwise."""
+        if self._by_expression:
+            return None
+        file = self._files.get(test.path) or self._file(test)
+        if (
+            file.left_out is not None
+            or file.decided is not None
+            or file.runs.kind is not FateKind.RUN
+        ):
+            return None
+        return file.runs
+
     def group_fate(self, test: TestCase) -> Fate | IdsBelow | None:
         """The fate every test with no marker a skip names gets whose node id starts
         with `test.nodeid` (a prefix: one function's parametrizations), whatever
@@ -328,7 +419,7 @@ class Rules:
             return file
         prefix = test.nodeid
         rests: list[str] = []
-        fates: list[Fate] = []
+        named: list[DeselectEntry] = []
         otherwise = file.runs
         for entry in file.deselects:  # the first that matches decides
             if prefix.startswith(entry.nodeid):
@@ -336,14 +427,15 @@ class Rules:
                 break
             if entry.nodeid.startswith(prefix):  # it names some of them
                 rests.append(entry.nodeid[len(prefix) :])
-                fates.append(self._deselected(test, entry))
+                named.append(entry)
         if otherwise is file.runs:  # a test no deselect names may be flaky
             for _, _, lit in file.flaky:
                 if lit[: len(prefix)] == prefix[: len(lit)]:
                     return None  # a pattern that may match some of them
         if not rests:
             return otherwise
-        return IdsBelow.of(rests, fates, otherwise)
+        fates = DeselectFates(self, test, tuple(named))  # each made when asked
+        return IdsBelow.of(rests, fates, otherwise, fates.entries)
 
     def unmarked(self, test: TestCase) -> Fate | None:
         """The fate of a test that carries no marker a skip names, from its file and
@@ -400,23 +492,6 @@ class Rules:
             ):
                 return rerun
         return file.rerun
-
-    def _expected(
-        self,
-        test: TestCase,
-        entry: Entry,
-        model: str | None = None,
-        why: str | None = None,
-    ) -> Fate:
-        """The test runs and must fail with the entry's error (a known failure whose
-        cause is checked on every run: a pass says the entry is stale)."""
-        what = f"{model} ({why}) " if model else ""
-        message = (
-            f"{what}expected to fail on {self.name} with {entry.fails}: {entry.cite()}"
-        )
-        rerun = None  # an expected failure is never rerun
-        kind = FateKind.EXPECTED_FAIL
-        return Fate(kind, self.name, entry, model, message, rerun, why)
 
     def fate(self, test: TestCase) -> Fate:
         """Decide one test's fate (PRECEDENCE): an entry that keeps the test from
@@ -496,55 +571,6 @@ class Rules:
         if rerun is not None:
             return file.runs if rerun is file.rerun else self._rerun_fate(rerun)
         return self.runs
-
-    def _deselected(self, test: TestCase, entry: DeselectEntry) -> Fate:
-        """A deselect's fate: the same for every test it names, so made once."""
-        key = ("deselect", id(entry))
-        fate = self._fates.get(key)
-        if fate is None:
-            if entry.fails is not None:
-                fate = self._expected(test, entry)
-            else:
-                message = f"deselected on {self.name}: {entry.cite()}"
-                fate = Fate(FateKind.DESELECTED, self.name, entry, message=message)
-            self._fates[key] = fate
-        return fate
-
-    def _skipped(self, test: TestCase, skip: SkipEntry, model: str, why: str) -> Fate:
-        """A skip's fate for a model: the same for every test it decides, so made
-        once per skip, model and reason."""
-        key = ("skip", id(skip), model, why)  # entries live as long as these rules
-        fate = self._fates.get(key)
-        if fate is None:
-            if skip.fails is not None:
-                fate = self._expected(test, skip, model, why)
-            else:
-                message = (
-                    f"{model} ({why}) is skipped on {self.name} ({skip.marker}): "
-                    f"{skip.cite()}"
-                )
-                kind = FateKind.SKIPPED
-                fate = Fate(kind, self.name, skip, model, message, model_from=why)
-            self._fates[key] = fate
-        return fate
-
-    def _runs_with(self, model: str, why: str, rerun: Rerun | None) -> Fate:
-        """A marked test that runs: which model, and why it counts (made once per
-        model, reason and rerun policy)."""
-        key = ("runs", model, why, id(rerun))
-        fate = self._fates.get(key)
-        if fate is None:
-            message = f"{model} ({why}) is not on {self.name}'s skiplist"
-            fate = Fate(FateKind.RUN, self.name, None, model, message, rerun, why)
-            self._fates[key] = fate
-        return fate
-
-    def _rerun_fate(self, rerun: Rerun) -> Fate:
-        key = ("rerun", id(rerun))
-        fate = self._fates.get(key)
-        if fate is None:
-            fate = self._fates[key] = Fate(FateKind.RUN, self.name, rerun=rerun)
-        return fate
 
 
 def describe_entries(entries: Sequence[Entry]) -> str:

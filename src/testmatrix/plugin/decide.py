@@ -3,11 +3,12 @@ out once for the tests that share it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from testmatrix.core.fate import Fate, FateKind, TestCase
+from testmatrix.core.fate import Fate, FateKind, TestCase, deselected_record
 from testmatrix.core.rules import IdsBelow, Rules
 from testmatrix.plugin.items import CaseReader, named_strings
 from testmatrix.plugin.state import LEFT_OUT, MODELS_SET, PROPERTY, Record, State
@@ -37,15 +38,18 @@ class Functions(dict[str | None, "Act | IdsBelow | None"]):
 class Act:
     """What a fate does to a test: leaves it out, or keeps it with its report's
     properties and the marks that carry the fate out (pytest-rerunfailures' flaky,
-    pytest's skip)."""
+    pytest's skip). A left-out test needs its record only: `Act.left_out_by`
+    makes its fate when it is asked for, and the properties are made on first use
+    (by the tests that run)."""
 
-    __slots__ = ("fate", "left_out", "marks", "properties", "record")
+    __slots__ = ("_fate", "_make", "_properties", "left_out", "marks", "record")
 
-    def __init__(self, fate: Fate):
-        self.fate = fate
+    def __init__(self, fate: Fate, record: Record | None = None):
+        self._fate: Fate | None = fate
+        self._make: Callable[[], Fate] | None = None
         self.left_out = fate.kind in LEFT_OUT
-        self.record = fate.record()
-        self.properties = properties(self.record)
+        self.record = fate.record() if record is None else record
+        self._properties: list[tuple[str, str]] | None = None
         self.marks: list[pytest.MarkDecorator] = []
         if fate.rerun is not None:
             rerun = fate.rerun
@@ -53,6 +57,28 @@ class Act:
             self.marks.append(flaky)
         if fate.kind is FateKind.SKIPPED:
             self.marks.append(pytest.mark.skip(reason=fate.message))
+
+    @classmethod
+    def left_out_by(cls, record: Record, make: Callable[[], Fate]) -> Act:
+        """A left-out test's act from its record; `make` makes its fate (whose
+        record is `record`) if it is asked for."""
+        act = cls.__new__(cls)
+        act._fate, act._make, act._properties = None, make, None
+        act.left_out, act.record, act.marks = True, record, []
+        return act
+
+    @property
+    def fate(self) -> Fate:
+        if self._fate is None:
+            assert self._make is not None
+            self._fate = self._make()
+        return self._fate
+
+    @property
+    def properties(self) -> list[tuple[str, str]]:
+        if self._properties is None:
+            self._properties = properties(self.record)
+        return self._properties
 
 
 def _models(item: pytest.Item, rules: Rules) -> list[str]:
@@ -107,9 +133,20 @@ class Decider:
         # marked tests: by id of the parent, whether node ids decide in its file;
         # the acts of those whose ids decide nothing, by what else decides (marked)
         self.ids_decide: dict[int, bool] = {}
+        # while the collection is decided (`split`), a marked test that no skip of
+        # its markers lists a model of gets the act of its file's tests that run,
+        # by id of the parent (Rules.marked_runs): its full fate (its model, and
+        # why) is what its reports carry, worked out when it runs
+        self.collecting = False
+        self.plain_runs: dict[int, Act | None] = {}
+        self.collected: dict[tuple[object, ...], Act | None] = {}  # by reading
+        self.function_ids: dict[tuple[int, str], bool] = {}  # ids_may_name
+        self.listed = rules.skip_index
         self.by_reading: dict[tuple[object, ...], Act] = {}
         self.left_out_acts: dict[tuple[tuple[str, str], ...], Act] = {}
         self.held: list[Fate] = []
+        # a function's deselects (`below`): each entry's act, by id of the entry
+        self.entry_acts: dict[int, Act] = {}
 
     def act_of(self, fate: Fate) -> Act:
         act = self.acts.get(id(fate))
@@ -126,7 +163,7 @@ class Decider:
         key = tuple(record.items())
         act = self.left_out_acts.get(key)
         if act is None:
-            act = self.left_out_acts[key] = Act(fate)
+            act = self.left_out_acts[key] = Act(fate, record)
         self.held.append(fate)  # its id keys self.acts: it must outlive them
         return act
 
@@ -158,8 +195,9 @@ class Decider:
     def act(self, item: pytest.Item) -> Act:
         """What the item's fate does to it (the same at collection and at run time:
         nothing is kept per test, and its report's properties are looked up here)."""
+        relevant = self.relevant
         for mark in item.own_markers:
-            if mark.name in self.relevant:
+            if mark.name in relevant:
                 return self.marked(item)
         parent = id(item.parent)  # items hold their parent: the id is its own
         try:
@@ -182,24 +220,53 @@ class Decider:
             and name is not None
             and item.name.startswith(name)  # pytest's name[params]
         ):
-            return self.act_of(act.fate(item.name[len(name) :]))
+            return self.below(act, item.name[len(name) :])
         # each test's whole id decides
         fate = self.rules.unmarked(TestCase(item.nodeid, functions.path))
         assert fate is not None  # the file said its ids decide
         return self.act_of(fate)
 
+    def below(self, below: IdsBelow, rest: str) -> Act:
+        """The act of a test that a function's deselects may name, by the rest of
+        its id: once per entry; a deselected test's from its entry's record (the
+        summary counts records by what they say), its fate made only if asked
+        for."""
+        index = below.find(rest)
+        if index >= below.size:
+            return self.act_of(below.otherwise)
+        entry: Any = below.keys[index] if below.keys else None
+        if entry is None:
+            return self.act_of(below.fates[index])
+        act = self.entry_acts.get(id(entry))  # the rules hold their entries
+        if act is None:
+            if entry.fails is None:  # deselected: its record, not yet its fate
+                record = deselected_record(self.rules.name, entry)
+                fates = below.fates
+                act = Act.left_out_by(record, lambda: fates[index])
+            else:
+                act = self.act_of(below.fates[index])
+            self.entry_acts[id(entry)] = act
+        return act
+
     def marked(self, item: pytest.Item) -> Act:
         """A test with a marker a skip names (its own, its class's or its module's):
         read in full once per function, marks and parameters that may name a model
-        (ints and floats do not), where node ids decide nothing in its file."""
+        (ints and floats do not), where its node id decides nothing."""
         parent = item.parent
         ids = self.ids_decide.get(id(parent))
         if ids is None:
             path = self.reader.shared(item)[0]
-            ids = self.rules.ids_decide(TestCase(item.nodeid, path))
-            self.ids_decide[id(parent)] = ids
-        if ids:
-            return self.act_of(self.rules.fate(self.reader.read(item)))
+            case = TestCase(item.nodeid, path)
+            ids = self.ids_decide[id(parent)] = self.rules.ids_decide(case)
+            runs = self.rules.marked_runs(case)
+            self.plain_runs[id(parent)] = None if runs is None else self.act_of(runs)
+        if ids and self.ids_may_name(item):  # where its id decides: read in full
+            path = self.reader.shared(item)[0]
+            named = self.rules.by_id(TestCase(item.nodeid, path))
+            if named is True:
+                return self.act_of(self.rules.fate(self.reader.read(item)))
+            if named is not False:  # a deselect leaves it out, whatever it reads
+                return self.act_of(named)
         key: tuple[object, ...] = (
             id(parent),
             getattr(item, "originalname", None),
@@ -211,12 +278,39 @@ class Decider:
                 if value.__class__ not in _NO_STRINGS:  # it may name a model
                     key += (name, id(value))  # the item holds the value
         act = self.by_reading.get(key)
+        if act is None and self.collecting:  # its marks only
+            act = self.collected.get(key, UNSEEN)
+            if act is UNSEEN:
+                act = self.collected[key] = self.unlisted(item)
         if act is None:
             fate = self.rules.fate(self.reader.read(item))
             act = self.act_of(fate)
             if fate.no_model is None:  # its message names the test
                 self.by_reading[key] = act
         return act
+
+    def ids_may_name(self, item: pytest.Item) -> bool:
+        """Whether a node id may decide something of a test of the item's function
+        (Rules.ids_may_name, once per function)."""
+        name = getattr(item, "originalname", None)
+        parent = item.parent
+        if name is None or parent is None:
+            return True
+        key = (id(parent), name)  # its items hold the parent: the id is its own
+        may = self.function_ids.get(key)
+        if may is None:
+            path = self.reader.shared(item)[0]
+            case = TestCase(f"{parent.nodeid}::{name}", path)
+            may = self.function_ids[key] = self.rules.ids_may_name(case)
+        return may
+
+    def unlisted(self, item: pytest.Item) -> Act | None:
+        """While collecting: the act of a marked test that no skip of its markers
+        lists a model of (its file's tests' that run: `plain_runs`), else None."""
+        runs = self.plain_runs[id(item.parent)]
+        if runs is None or self.reader.names_listed(item, self.listed):
+            return None
+        return runs
 
     def at_run(self, item: pytest.Item) -> Act:
         """`act` for a test about to run: its hooks ask several times in a row."""
@@ -237,16 +331,20 @@ class Decider:
         deselected: list[pytest.Item] = []
         decide = self.act  # a local: this loop runs once per collected test
         left_out = self.state.left_out
-        for item in items:
-            act = decide(item)
-            if act.left_out:
-                left_out.append(act.record)
-                deselected.append(item)
-                continue
-            if act.marks:
-                for decorator in act.marks:
-                    item.add_marker(decorator)
-            keep.append(item)
+        self.collecting = True
+        try:
+            for item in items:
+                act = decide(item)
+                if act.left_out:
+                    left_out.append(act.record)
+                    deselected.append(item)
+                    continue
+                if act.marks:
+                    for decorator in act.marks:
+                        item.add_marker(decorator)
+                keep.append(item)
+        finally:
+            self.collecting = False
         return keep, deselected
 
 

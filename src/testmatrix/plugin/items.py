@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import operator
 import os
+from collections.abc import Container, Mapping
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,33 @@ def relpath(path: Path, root: Path) -> str | None:
     if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
         return None
     return rel.replace(os.sep, "/")
+
+
+class RelPaths:
+    """`relpath` for one root without its cost where it is a string cut: a path
+    pytest gives is absolute and normal, so one under the root is the root's
+    prefix and the rest (a path with '.' parts, or not under the root, takes
+    `relpath`)."""
+
+    __slots__ = ("prefix", "root")
+
+    def __init__(self, root: Path):
+        self.root = root
+        absolute = os.path.abspath(root)
+        # the fast cut only where paths are posix: elsewhere relpath says it
+        self.prefix = os.path.join(absolute, "") if os.sep == "/" else None
+
+    def __call__(self, path: Path) -> str | None:
+        text = os.fspath(path)
+        prefix = self.prefix
+        if (
+            prefix is not None
+            and text.startswith(prefix)
+            and "/." not in text  # '..', '.', hidden folders: relpath decides
+            and "//" not in text
+        ):
+            return text[len(prefix) :] or None
+        return relpath(path, self.root)
 
 
 def strings(value: object) -> list[str]:
@@ -97,6 +125,7 @@ def named_strings(name: str, value: object) -> list[tuple[str, str]]:
 
 
 _NAME = operator.attrgetter("name")
+_NO_STRINGS = frozenset({int, float, bool, type(None), bytes})  # name no model
 _Shared = tuple[str, tuple[MarkerUse, ...], frozenset[str]]
 _Strings = tuple[tuple[str, ...], tuple[str, ...]]
 
@@ -125,6 +154,7 @@ class CaseReader:
         models: ModelFinder | None = None,
     ):
         self.root = root
+        self.relpath = RelPaths(root)
         self.relevant = relevant
         self.selection = selection
         self.keywords = keywords
@@ -137,6 +167,11 @@ class CaseReader:
         # by id of the parent node: (the node, what its items share)
         self._parents: dict[int, tuple[object, _Shared]] = {}
         self._uses: dict[int, tuple[object, MarkerUse]] = {}  # by id of the Mark
+        self._bare: dict[str, MarkerUse] = {}  # a marker without arguments
+        # by id of a node: (the node, its chain's uses and marker names)
+        self._chains: dict[
+            int, tuple[object, tuple[tuple[MarkerUse, ...], frozenset[str]]]
+        ] = {}
         self._strings: dict[tuple[str, int], tuple[object, _Strings]] = {}
 
     def _shown(self, filename: str) -> str | None:
@@ -153,6 +188,12 @@ class CaseReader:
         cached = self._uses.get(id(mark))
         if cached is not None:
             return cached[1]
+        if not mark.args and not mark.kwargs:  # a bare marker names no model
+            use = self._bare.get(mark.name)
+            if use is None:
+                use = self._bare[mark.name] = MarkerUse(mark.name)
+            self._uses[id(mark)] = (mark, use)
+            return use
         named = [m for arg in mark.args for m in strings(arg)]
         for key in ("model", "models"):
             named += strings(mark.kwargs.get(key))
@@ -165,6 +206,8 @@ class CaseReader:
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """named_strings as (values, where each came from), once per parameter
         value (values are shared by every test their parametrization makes)."""
+        if value.__class__ is str:  # most parameters: nothing to look up
+            return (value,), (name,)
         key = (name, id(value))
         cached = self._strings.get(key)
         if cached is not None:
@@ -174,6 +217,53 @@ class CaseReader:
         self._strings[key] = (value, split)
         return split
 
+    def names_listed(
+        self, item: pytest.Item, listed: Mapping[str, Container[str]]
+    ) -> bool:
+        """Whether the item may name a model that a skip of one of its markers
+        lists (`listed`: each marker's listed models): on the marker, in its
+        parameters or, where no parameter is a model, in the module constants it
+        names. False: no skip of its markers can decide it, whatever its full
+        reading holds. A value listed anywhere says True, even where the full
+        reading would not take it."""
+        relevant = self.relevant
+        models = self.models
+        if relevant is None or models is None:
+            return True  # a reader for explain or lint: read it in full
+        indexes: list[Container[str]] = []
+        own = [self._use(m) for m in item.own_markers if m.name in relevant]
+        for use in (*own, *self.shared(item)[1]):
+            index = listed.get(use.name)
+            if index is None:
+                continue
+            if not use.models:
+                indexes.append(index)  # its parameters or constants name it
+            elif any(model in index for model in use.models):
+                return True
+        if not indexes:
+            return False
+        callspec = getattr(item, "callspec", None)
+        a_model = False  # a parameter is a model: constants are not read
+        if callspec is not None:
+            rule = models.rule
+            for name, value in callspec.params.items():
+                if value.__class__ in _NO_STRINGS:
+                    continue
+                values, where = self.named_strings(name, value)
+                for text, field in zip(values, where, strict=True):
+                    for index in indexes:
+                        if text in index:
+                            return True
+                    if not a_model:
+                        a_model = rule(field, text) is not None
+        if a_model:
+            return False
+        return any(
+            value in index
+            for value, _, _ in self.constants.read(item)
+            for index in indexes
+        )
+
     def shared(self, item: pytest.Item) -> _Shared:
         """The item's file path, the uses of the wanted markers its class, module
         and folders carry, and every marker name up its chain (read once per
@@ -182,19 +272,31 @@ class CaseReader:
         cached = self._parents.get(id(parent))
         if cached is not None:
             return cached[1]
-        path = relpath(item.path, self.root) or item.nodeid.split("::", 1)[0]
-        uses: list[MarkerUse] = []
-        names: set[str] = set()
-        node = parent
-        while node is not None:  # closest first, as pytest's iter_markers
-            for mark in node.own_markers:
-                names.add(mark.name)
-                if self._wanted(mark.name):
-                    uses.append(self._use(mark))
-            node = node.parent
-        shared = (path, tuple(uses), frozenset(names))
+        path = self.relpath(item.path) or item.nodeid.split("::", 1)[0]
+        if parent is None:
+            shared: _Shared = (path, (), frozenset())
+        else:
+            shared = (path, *self._chain(parent))
         self._parents[id(parent)] = (parent, shared)
         return shared
+
+    def _chain(
+        self, node: pytest.Item | pytest.Collector
+    ) -> tuple[tuple[MarkerUse, ...], frozenset[str]]:
+        """The uses of the wanted markers a node and the nodes above it carry
+        (closest first, as pytest's iter_markers), and every marker name among
+        them: once per node, so a folder's are read once for all its files."""
+        cached = self._chains.get(id(node))
+        if cached is not None:
+            return cached[1]
+        up = node.parent
+        up_uses, up_names = self._chain(up) if up is not None else ((), frozenset())
+        own = node.own_markers
+        uses = tuple(self._use(m) for m in own if self._wanted(m.name))
+        names = up_names.union([m.name for m in own]) if own else up_names
+        chain = (uses + up_uses if uses else up_uses, names)
+        self._chains[id(node)] = (node, chain)
+        return chain
 
     def read(self, item: pytest.Item) -> TestCase:
         # one call per collected test: lookups are inlined, the caches' keys are ids

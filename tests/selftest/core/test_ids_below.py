@@ -71,3 +71,30 @@ def test_a_files_deselects_are_found_as_a_scan_of_them_in_order_finds_them():
         for nodeid in tests + ids + [i + "]" for i in ids]:
             scan = next((n for n, i in enumerate(ids) if nodeid.startswith(i)), None)
             assert lookup.first(nodeid) == scan, (ids, nodeid)
+
+
+def test_a_functions_deselect_fates_are_made_when_asked_and_once():
+    """`Rules.group_fate`'s IdsBelow makes a deselect's fate on first use: the same
+    fate `Rules.fate` gives, once per entry; a deselected test's record is that
+    fate's record without making it."""
+    from testmatrix.core.fate import TestCase, deselected_record
+    from testmatrix.core.made import DeselectFates, MadeFates
+    from testmatrix.core.model import DeselectEntry, Location
+
+    made = MadeFates("rocm")
+    entries = tuple(
+        DeselectEntry(
+            "rocm", "why", issue, None, Location("s.toml", i), nodeid=f"t[{i}]"
+        )
+        for i, issue in enumerate(["https://x/1", None, "https://x/3"])
+    )
+    fates = DeselectFates(made, TestCase("t", "t.py"), entries)
+    assert made._fates == {}  # nothing made yet
+    assert len(fates) == 3
+    second = fates[1]
+    assert len(made._fates) == 1 and fates[1] is second
+    assert second.kind is FateKind.DESELECTED and second.entry is entries[1]
+    assert second.message == "deselected on rocm: why (no issue link) [s.toml:1]"
+    assert list(fates[0:2]) == [fates[0], second]
+    for entry, fate in zip(entries, fates, strict=True):
+        assert deselected_record("rocm", entry) == fate.record()

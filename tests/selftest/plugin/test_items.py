@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -241,3 +243,81 @@ def test_the_plugin_decides_each_test_as_rules_fate_does(synth, target):
         expected = rules.fate(reference_case(item, root, relevant)).record()
         assert record == expected, item.nodeid
         assert expected["fate"] == "deselected" and expected["entry"]
+
+
+class _Collected:
+    """Each collected test's act as the collection decides it (`Decider.split`'s
+    shortcuts) and as its full decision gives it (what it gets when it runs)."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[pytest.Item, Any, Any]] = []
+        self.items: list[pytest.Item] = []
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, items: list[pytest.Item]
+    ) -> Generator[None, None, None]:
+        self.items = list(items)  # before any decision
+        yield
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from testmatrix.plugin.decide import Decider
+        from testmatrix.plugin.state import STATE
+
+        state = session.config.stash[STATE]
+        collecting, full = Decider(state), Decider(state)
+        collecting.collecting = True
+        for item in self.items:
+            self.pairs.append((item, collecting.act(item), full.act(item)))
+
+
+@pytest.mark.parametrize(
+    "target", ["rocm:mi355", pytest.param("rocm", marks=pytest.mark.slow)]
+)
+def test_the_collection_shortcuts_keep_or_leave_out_as_the_full_decision(synth, target):
+    """While collecting, a marked test that no skip lists a model of gets its
+    file's run act, and a function's single-test deselects give records without
+    fates: each test is left out with the same record, or kept with the same
+    marks, as its full decision says."""
+    root, _ = synth
+    platform, _, variant = target.partition(":")
+    flags = [opt.PLATFORM.flag(platform)]
+    if variant:
+        flags.append(opt.VARIANT.flag(variant))
+    seen = _Collected()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = pytest.main(
+            [str(root / "tests"), "--collect-only", "-qq", "--rootdir", str(root)]
+            + ["-p", "no:cacheprovider", *flags],
+            plugins=[seen],
+        )
+    assert code == 0, out.getvalue()[-3000:]
+    assert len(seen.pairs) == len(seen.items) > 250
+    shortcuts = lazy = 0
+    for item, fast, full in seen.pairs:
+        assert fast.left_out == full.left_out, item.nodeid
+        if full.left_out:
+            assert fast.record == full.record, item.nodeid
+            lazy += fast._fate is None
+        else:
+            marks = [str(m.mark) for m in full.marks]
+            assert [str(m.mark) for m in fast.marks] == marks, item.nodeid
+        shortcuts += fast.fate != full.fate
+    assert shortcuts > 10  # marked tests kept on their file's act
+    assert lazy >= 1  # single-test deselects left out without their fates
+
+
+@pytest.mark.parametrize(
+    "relative",
+    ["tests/a.py", "a.py", "tests/../a.py", "tests/./a.py", ".hidden/a.py", "x//a.py"],
+)
+def test_relpaths_cut_what_relpath_gives(tmp_path, relative):
+    from testmatrix.plugin.items import RelPaths
+
+    cut = RelPaths(tmp_path)
+    for path in (tmp_path / relative, Path(str(tmp_path) + "/" + relative)):
+        assert cut(path) == item_relpath(path, tmp_path), path
+    outside = tmp_path.parent / "elsewhere" / "a.py"
+    assert cut(outside) is None and item_relpath(outside, tmp_path) is None
+    assert cut(tmp_path) == item_relpath(tmp_path, tmp_path)
