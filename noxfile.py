@@ -76,8 +76,10 @@ PINNED_TEST = "tests/selftest/plugin/test_pinned_stack.py"
 def _pinned(session: nox.Session, stack: str) -> None:
     _, pins = PINNED_STACKS[stack]
     session.install("-e", ".[test]", *pins)  # one resolve: the pins hold
-    # the fast tier with vLLM's plugins loaded, then the real startup and collection
-    session.run("pytest", "tests/selftest", "-m", "not slow", *XDIST, *session.posargs)
+    # the fast tier and the in-process pytest runs with vLLM's plugins loaded, then
+    # the real startup and collection
+    tier = "not slow or inprocess"
+    session.run("pytest", "tests/selftest", "-m", tier, *XDIST, *session.posargs)
     session.run("pytest", PINNED_TEST, *session.posargs)
 
 

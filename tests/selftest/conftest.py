@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from selftest.helpers import COPIED, MINIMAL_INI, REPO, Result, write
+from selftest.tiers import listed
 
 # What a user's shell would not have (helpers.clean_env drops them for subprocesses);
 # PYTEST_CURRENT_TEST and pytester's own PYTEST_DEBUG_TEMPROOT belong to this run.
@@ -19,6 +20,26 @@ PYTEST_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOA
 # Module names an in-process run gives the files under its rootdir (importlib mode
 # names them by their path from the rootdir), and the bundled suite's mini engine.
 BUNDLED_MODULES = ("conftest", "tests", "minivllm")
+
+
+# the test functions measured too slow for the fast tier (tiers.py says how)
+MEASURED_SLOW = frozenset(
+    listed((Path(__file__).with_name("tiers.txt")).read_text(encoding="utf-8"))
+)
+IN_PROCESS = ("inprocess", "pytester")  # fixtures that run pytest in this process
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tiers: a test that runs pytest in-process is `inprocess` and `slow` (the
+    pinned stacks run these beside the fast tier); one tiers.txt lists is `slow`."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if any(name in names for name in IN_PROCESS):
+            item.add_marker(pytest.mark.inprocess)
+            item.add_marker(pytest.mark.slow)
+        elif item.nodeid.split("[", 1)[0] in MEASURED_SLOW:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
