@@ -2,8 +2,8 @@
 functions whose cases took too long for the fast tier on the CI machine class (2
 cores), and conftest.py marks them `slow` at collection.
 
-    pytest tests/selftest -m "not slow" -n 0 -p no:cacheprovider --durations=0 -vv > d.txt
-    python tests/selftest/tiers.py d.txt          # adds what crossed the line
+    pytest tests/selftest -m "not slow" -n 0 --durations=0 -vv > d.txt
+    python tests/selftest/tiers.py d.txt     # adds what crossed the line
 
 A function moves when one of its cases took SLOWEST seconds or all of them TOTAL
 (setup, call and teardown counted). Nothing is removed here: an entry leaves by
