@@ -279,7 +279,7 @@ def test_shards_cover_every_test_once_and_balance_by_durations():
         )
 
 
-@pytest.mark.slow  # four collections of the bundled suite; the fast tier has assign's
+@pytest.mark.slow  # four collections of the bundled suite
 def test_every_selected_test_runs_in_exactly_one_shard(inprocess):
     seen = []
     for shard in range(3):

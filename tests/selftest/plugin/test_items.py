@@ -202,16 +202,8 @@ def test_the_shortcuts_for_unmarked_tests_give_rules_fate(synth, every_item):
     assert below > 50  # functions some of whose tests deselects name
 
 
-# the fast tier keeps mi355 (its variant entries and the platform-wide ones); the
-# other targets repeat the same paths with fewer entries: full tier
-@pytest.mark.parametrize(
-    "target",
-    [
-        "rocm:mi355",
-        *(pytest.param(t, marks=pytest.mark.slow) for t in ("rocm", "rocm:mi300")),
-        pytest.param("cuda", marks=pytest.mark.slow),
-    ],
-)
+# a collection of the synthetic suite per target (tiers.txt: the full tier)
+@pytest.mark.parametrize("target", ["rocm:mi355", "rocm", "rocm:mi300", "cuda"])
 def test_the_plugin_decides_each_test_as_rules_fate_does(synth, target):
     root, workspace = synth
     platform, _, variant = target.partition(":")

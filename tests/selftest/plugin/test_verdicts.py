@@ -239,7 +239,7 @@ def test_bare_pytest_keeps_out_a_suite_with_no_session_on_the_platform(inprocess
     assert "no session on cuda" not in asked.stdout
 
 
-@pytest.mark.slow  # three runs over the bundled suite; the fast tier has the one above
+@pytest.mark.slow  # three runs over the bundled suite (the one above: a tiny workspace)
 def test_bare_pytest_keeps_out_what_no_session_on_the_platform_runs(inprocess):
     result = inprocess(REPO, "tests/kernels", "--platform=cuda", "-q", "--co")
     assert result.returncode == 0, result.output
