@@ -62,6 +62,9 @@ class TestCase(NamedTuple):
     constants: tuple[tuple[str, str, str], ...] = ()
 
 
+TestCase.__test__ = False  # type: ignore[attr-defined]  # no test class to pytest
+
+
 @record
 class Rerun:
     """A known flake (or a suite that asks for reruns): rerun a failure this often."""
