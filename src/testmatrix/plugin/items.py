@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import operator
-import os
 from collections.abc import Container, Mapping
 from pathlib import Path
 
@@ -14,6 +12,8 @@ import pytest
 from testmatrix.core.fate import MarkerUse, TestCase
 from testmatrix.core.models import ModelFinder
 from testmatrix.plugin.constants import ConstantReader
+from testmatrix.plugin.paths import RelPaths as RelPaths
+from testmatrix.plugin.paths import relpath as relpath
 
 # pytest's own marks never name models; reading their long argument lists is waste
 _PYTEST_MARKS = frozenset(
@@ -28,43 +28,6 @@ _PYTEST_MARKS = frozenset(
         "timeout",
     }
 )
-
-
-@functools.lru_cache(maxsize=65536)
-def relpath(path: Path, root: Path) -> str | None:
-    """Workspace-relative posix path, or None outside the workspace; cached, as every
-    item of a file asks for the same one."""
-    rel = os.path.relpath(os.path.abspath(path), root)
-    if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
-        return None
-    return rel.replace(os.sep, "/")
-
-
-class RelPaths:
-    """`relpath` for one root without its cost where it is a string cut: a path
-    pytest gives is absolute and normal, so one under the root is the root's
-    prefix and the rest (a path with '.' parts, or not under the root, takes
-    `relpath`)."""
-
-    __slots__ = ("prefix", "root")
-
-    def __init__(self, root: Path):
-        self.root = root
-        absolute = os.path.abspath(root)
-        # the fast cut only where paths are posix: elsewhere relpath says it
-        self.prefix = os.path.join(absolute, "") if os.sep == "/" else None
-
-    def __call__(self, path: Path) -> str | None:
-        text = os.fspath(path)
-        prefix = self.prefix
-        if (
-            prefix is not None
-            and text.startswith(prefix)
-            and "/." not in text  # '..', '.', hidden folders: relpath decides
-            and "//" not in text
-        ):
-            return text[len(prefix) :] or None
-        return relpath(path, self.root)
 
 
 def strings(value: object) -> list[str]:

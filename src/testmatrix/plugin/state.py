@@ -3,7 +3,6 @@ reports carry."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from testmatrix.plugin.keys import (
     STATE,
     WORKER_OUTPUT,
 )
+from testmatrix.plugin.paths import RelPaths
 
 __all__ = [
     "FATE",
@@ -55,7 +55,7 @@ class State:
         self.workspace = workspace
         self.rules = rules
         self._detect = detect  # the hardware probes, run on first use
-        self._root_prefix = os.path.join(str(workspace.root), "")  # "/root/"
+        self._relpaths = RelPaths(workspace.root)
         self.strict = strict
         self.shard: tuple[int, int] | None = None
         self.durations: dict[str, float] | None = None
@@ -91,13 +91,7 @@ class State:
         the workspace. pytest's paths are absolute and normalized: below the root's
         own spelling, cutting its prefix is the answer (os.path.relpath cost 0.1 ms
         a call, for every directory and file pytest visits); others ask relpath."""
-        text = str(path)
-        if text.startswith(self._root_prefix):
-            rel = text[len(self._root_prefix) :]
-            return rel if os.sep == "/" else rel.replace(os.sep, "/")
-        from testmatrix.plugin.items import relpath
-
-        return relpath(path, self.workspace.root)
+        return self._relpaths(path)
 
     @property
     def detection(self) -> Detection:
