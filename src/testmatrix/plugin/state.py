@@ -79,6 +79,7 @@ class State:
         self.short_names_taken: tuple[str, ...] = ()  # our aliases other plugins own
         self.other_shards = 0  # tests this shard leaves to the other shards
         self.empty_because = ""  # set when the skiplist left nothing to run
+        self.tallied: dict[str, Any] | None = None  # summary.tally, at the run's end
         # decide.Decider, made at collection: asked again for each test that runs
         # (what its report carries), so nothing is kept per collected test
         self.decider: Any = None

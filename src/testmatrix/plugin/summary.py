@@ -122,7 +122,14 @@ _EXPECTATIONS = {
 
 
 def tally(state: State) -> dict[str, Any]:
-    """The run's counts, entries used and per-model outcomes."""
+    """The run's counts, entries used and per-model outcomes, once the run has
+    ended: counted once, for the summary file and the terminal summary both."""
+    if state.tallied is None:
+        state.tallied = _tally(state)
+    return state.tallied
+
+
+def _tally(state: State) -> dict[str, Any]:
     counts = {
         "passed": 0,
         "failed": 0,
