@@ -1,5 +1,5 @@
 """What every query reads first: builds in order, names by id, each target's
-builds, and the `state` rows decoded."""
+builds, and the `state` rows decoded and caught up to their target's newest build."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TestmatrixError
-from .outcomes import BY_CODE, Outcome
+from .outcomes import BY_CODE, CODE, SKIPPED, TEST_PASSED, Outcome
 from .store import RECENT_DEPTH, Store
 
 
@@ -124,6 +124,10 @@ class Context:
             sql += " WHERE " + " AND ".join(clauses)
         out = []
         for r in self.store.rows(sql, params):
+            builds = self.builds_of(r[0])
+            streak, passed, ran, seen, seen_at, recent = caught_up(
+                builds, r[3], r[7], r[8], r[9], r[11], r[12], r[13]
+            )
             out.append(
                 StateRow(
                     r[0],
@@ -133,13 +137,13 @@ class Context:
                     r[4],
                     r[5],
                     r[6],
-                    r[7],
-                    r[8],
-                    r[9],
+                    streak,
+                    passed,
+                    ran,
                     r[10],
-                    r[11],
-                    r[12],
-                    r[13],
+                    seen,
+                    seen_at,
+                    recent,
                 )
             )
         return out
@@ -182,3 +186,37 @@ def letters(row: StateRow, builds: list[int], size: int) -> str:
     """The letters of `in_window`, without the builds: a string slice, no list."""
     first = row.seen_at - len(row.recent) + 1
     return row.recent[max(0, len(builds) - size - first) :].replace(".", "")
+
+
+PASSING = frozenset(CODE[o] for o in TEST_PASSED)
+RUNNING = frozenset(CODE[o] for o in Outcome if o not in SKIPPED)
+
+
+def caught_up(
+    builds: list[int],
+    code: int,
+    streak: int,
+    last_pass: int | None,
+    last_run: int | None,
+    last_seen: int,
+    seen_at: int,
+    recent: str,
+) -> tuple[int, int | None, int | None, int, int, str]:
+    """A state row's streak, last pass, last run, last seen, build number and recent
+    letters as of its target's newest build (`builds`: the target's, oldest first).
+    An ingest writes a row only when its test's result changes (rollup.py): a row
+    stands for every build of its target since `seen_at`, with its last letter
+    ('.': the test is still missing)."""
+    gap = len(builds) - 1 - seen_at
+    if gap <= 0:
+        return streak, last_pass, last_run, last_seen, seen_at, recent
+    letter = recent[-1]
+    recent = letter * RECENT_DEPTH if gap >= RECENT_DEPTH else recent + letter * gap
+    if letter != ".":
+        newest = builds[-1]
+        streak, last_seen = streak + gap, newest
+        if code in PASSING:
+            last_pass = newest
+        if code in RUNNING:
+            last_run = newest
+    return streak, last_pass, last_run, last_seen, len(builds) - 1, recent

@@ -7,7 +7,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Context, StateRow, check_window, letters
+from .base import Context, StateRow, caught_up, check_window, letters
 from .outcomes import CODE, Outcome
 from .store import Store
 
@@ -99,15 +99,33 @@ def _last_runs(ctx: Context, tests: set[int]) -> dict[int, str]:
     for start in range(0, len(wanted), 500):
         part = wanted[start : start + 500]
         marks = ", ".join("?" * len(part))
-        for test, build in ctx.store.rows(
-            f"SELECT test_id, last_run FROM state WHERE last_run IS NOT NULL"
+        for test, target, *row in ctx.store.rows(
+            "SELECT test_id, target_id, outcome, last_run, last_seen, seen_at,"
+            f" substr(recent, length(recent)) FROM state WHERE last_run IS NOT NULL"
             f" AND test_id IN ({marks})",
             part,
         ):
+            build = _caught_up(ctx, target, *row)[0]
+            assert build is not None  # a row with a last run keeps one
             date = ctx.builds[build].date
             if date > out.get(test, ""):
                 out[test] = date
     return out
+
+
+def _caught_up(
+    ctx: Context,
+    target: int,
+    code: int,
+    last_run: int | None,
+    last_seen: int,
+    seen_at: int,
+    letter: str,
+) -> tuple[int | None, int]:
+    """A state row's last run and last seen as of its target's newest build."""
+    caught = caught_up(ctx.builds_of(target), code, 0, None, last_run, last_seen,
+                       seen_at, letter)  # fmt: skip
+    return caught[2], caught[3]
 
 
 def _judge(
@@ -207,10 +225,14 @@ def _unreported(
             pending.append((entry, target.name, target_id))
     if not pending:
         return []
-    rows = ctx.store.rows(
-        "SELECT t.nodeid, s.last_seen, s.last_run FROM state s"
-        " JOIN tests t ON t.id = s.test_id"
-    )
+    rows = [
+        (nodeid, *_caught_up(ctx, *row)[::-1])
+        for nodeid, *row in ctx.store.rows(
+            "SELECT t.nodeid, s.target_id, s.outcome, s.last_run, s.last_seen,"
+            " s.seen_at, substr(s.recent, length(s.recent)) FROM state s"
+            " JOIN tests t ON t.id = s.test_id"
+        )
+    ]
     latest = {b for t in ctx.target_builds() for b in ctx.window(t, recent)}
     out = []
     for entry, target, _ in pending:

@@ -80,7 +80,8 @@ def _write(store: Store, info: BuildInfo, date: str, now: str, jobs: list[Job]) 
         " VALUES (?, ?, ?, ?, ?, ?)",
         (build, info.name, info.commit[:100], info.branch[:200], date, now),
     )
-    rows = _rows(store, build, jobs, rollup.ordinals(store))
+    seen = rollup.ordinals(store)
+    rows = _rows(store, build, jobs, seen)
     store.insert_many("jobs", _JOB_COLUMNS, rows.jobs)
     store.insert_many("results", _RESULT_COLUMNS, rows.facts)
     if rows.facts:
@@ -88,12 +89,12 @@ def _write(store: Store, info: BuildInfo, date: str, now: str, jobs: list[Job]) 
             "UPDATE builds SET first_result = ?, last_result = ? WHERE id = ?",
             (rows.facts[0][0], rows.facts[-1][0], build),
         )
-    touched = sorted({r[2] for r in rows.jobs})
+    touched = sorted(rows.previous)
     rebuilt = newest is not None and date < newest
     if rebuilt:
         rollup.rebuild(store, touched)
     elif touched:
-        rollup.append_build(store, rows.state)
+        rollup.append_build(store, rows.state, rows.targets(seen))
     return rebuilt
 
 
@@ -148,6 +149,11 @@ class _Rows:
     jobs: list[tuple[Any, ...]]
     facts: list[tuple[Any, ...]]
     state: list[tuple[Any, ...]]  # rollup.build_row's, one per target and test
+    previous: dict[int, int | None]  # each target the build ran -> its last build
+
+    def targets(self, seen: dict[int, int]) -> dict[int, tuple[int, int | None]]:
+        """Each target the build ran -> (its builds before this one, the last)."""
+        return {t: (seen.get(t, 0), p) for t, p in self.previous.items()}
 
 
 _PASSED, _PASSED_CODE = Outcome.PASSED, CODE[Outcome.PASSED]
@@ -175,7 +181,7 @@ def _rows(store: Store, build: int, jobs: list[Job], seen: dict[int, int]) -> _R
     dims = _Dims(store)
     next_job = (store.value("SELECT max(id) FROM jobs") or 0) + 1
     next_result = (store.value("SELECT max(id) FROM results") or 0) + 1
-    out = _Rows([], [], [])
+    out = _Rows([], [], [], {})
     where: dict[tuple[int, int], int] = {}  # (target, test) -> its state row
     several: dict[tuple[int, int], list[rollup.Item]] = {}
     for job_id, job in enumerate(jobs, next_job):
@@ -184,10 +190,14 @@ def _rows(store: Store, build: int, jobs: list[Job], seen: dict[int, int]) -> _R
             (job_id, build, target, suite, job.shard, job.source[:1000],
              int(job.simulated))
         )  # fmt: skip
+        if target not in out.previous:
+            out.previous[target] = rollup.previous_build(store, target, build)
         head = (build, job_id, target, suite, seen.get(target, 0))
         next_result = _job_rows(dims, head, job, next_result, out, where, several)
     for key, items in several.items():
-        out.state[where[key]] = rollup.build_row(build, seen.get(key[0], 0), key, items)
+        out.state[where[key]] = rollup.build_row(
+            build, seen.get(key[0], 0), key, items, out.previous[key[0]]
+        )
     dims.write(store)
     return out
 
@@ -208,6 +218,7 @@ def _job_rows(
     known_tests, known_entries = tests.known, entries.known
     known_messages = messages.known
     fact, state, codes = out.facts.append, out.state, CODE
+    previous = out.previous[target]
     letter, passes, runs = rollup.LETTER, rollup.PASS_CODES, rollup.RUN_CODES
     # the hot loop: 50,000 rounds a nightly build, most of them plain passes
     for nodeid, outcome, entry, error_type, text, duration, _ in job.results:
@@ -230,7 +241,7 @@ def _job_rows(
                 (target, test, suite, code, entry_id, message, build,
                  build if code in passes else None,
                  build if code in runs else None,
-                 build, build, ordinal, letter[code])
+                 build, build, ordinal, letter[code], previous, previous)
             )  # fmt: skip
         else:  # another job ran it too: the worst of them, below
             first = state[where[key]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from .base import Build, Context, StateRow, check_window, in_window
+from .base import Build, Context, StateRow, caught_up, check_window, in_window
 from .outcomes import (
     BY_CODE,
     FAILED_LETTERS,
@@ -65,20 +65,7 @@ def status(
     node ids or their prefixes (a file, a function)."""
     check_window("--window", window)
     ctx = Context(store)
-    chosen = ctx.target_ids(targets)
-    sql = (
-        "SELECT s.target_id, t.nodeid, s.suite_id, s.outcome, s.entry_id, s.message_id,"
-        " s.streak_start, s.streak_len, s.last_pass, s.last_seen, s.seen_at, s.recent"
-        " FROM state s JOIN tests t ON t.id = s.test_id"
-    )
-    if chosen is not None:
-        sql += f" WHERE s.target_id IN ({', '.join('?' * len(chosen))})"
-    rows = store.rows(sql, chosen or ())
-    if suites:
-        ids = {k for k, v in ctx.suites.items() if v in suites}
-        rows = [r for r in rows if r[2] in ids]
-    if tests:
-        rows = [r for r in rows if _matches(r[1], tests)]
+    rows = _status_rows(ctx, ctx.target_ids(targets), suites, tests)
     entries = ctx.names("entries", "location, reason", {r[4] for r in rows if r[4]})
     messages = ctx.names("messages", "error_type, text", {r[5] for r in rows if r[5]})
     builds, names, suite_names = ctx.builds, ctx.targets, ctx.suites
@@ -124,6 +111,38 @@ def status(
             )
         )
     out.sort(key=lambda s: (s.target, s.test))
+    return out
+
+
+def _status_rows(
+    ctx: Context,
+    chosen: list[int] | None,
+    suites: tuple[str, ...],
+    tests: tuple[str, ...],
+) -> list[tuple]:
+    """The chosen state rows with their test's node id, caught up to their target's
+    newest build: target, test, suite, outcome, entry, message, streak start,
+    streak, last pass, last seen, its build number, recent letters."""
+    sql = (
+        "SELECT s.target_id, t.nodeid, s.suite_id, s.outcome, s.entry_id, s.message_id,"
+        " s.streak_start, s.streak_len, s.last_pass, s.last_seen, s.seen_at, s.recent"
+        " FROM state s JOIN tests t ON t.id = s.test_id"
+    )
+    if chosen is not None:
+        sql += f" WHERE s.target_id IN ({', '.join('?' * len(chosen))})"
+    rows = ctx.store.rows(sql, chosen or ())
+    if suites:
+        ids = {k for k, v in ctx.suites.items() if v in suites}
+        rows = [r for r in rows if r[2] in ids]
+    if tests:
+        rows = [r for r in rows if _matches(r[1], tests)]
+    builds = ctx.target_builds()
+    out = []
+    for r in rows:
+        streak, passed, _, seen, seen_at, recent = caught_up(
+            builds[r[0]], r[3], r[7], r[8], None, r[9], r[10], r[11]
+        )
+        out.append((*r[:7], streak, passed, seen, seen_at, recent))
     return out
 
 

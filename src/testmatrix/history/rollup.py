@@ -107,15 +107,48 @@ def add(pairs: Pairs, key: tuple[int, int], item: Item) -> None:
         pairs[key] = [found, item]
 
 
-_GAP = "excluded.seen_at - state.seen_at - 1"  # builds of the target without the test
+# A row is written only when its test's result changes (outcome, letter, suite,
+# entry or message) or the test goes missing: an unchanged row stands for every build
+# of its target since `seen_at` (its last letter repeated; '.': still missing), and
+# readers catch it up (base.caught_up). Most of a nightly build's 50,000 results
+# change nothing, and rewriting each row with its recent letters was most of an
+# ingest's database work.
+_LAST = "substr({t}.recent, length({t}.recent))"  # the letter the row continues
 
 
-def upsert(depth: int) -> str:
-    """advance() in SQL, for a whole build at once: the database folds the rows in C.
-    The right-hand sides read the row as it was (SQLite and PostgreSQL agree).
+def _fill(count: str, letter: str, depth: int) -> str:
+    """`count` (at most `depth`) copies of `letter`, in SQL."""
+    return f"replace(substr('{'.' * depth}', 1, {count}), '.', {letter})"
 
-    `recent` keeps at least `depth` letters, cut back only once it holds twice that
-    many (cutting it on every build cost a third of the upsert)."""
+
+def _extended(recent: str, gap: str, letter: str, depth: int) -> str:
+    """`recent` and `gap` more builds of `letter` after it, in SQL: cut back once it
+    holds twice `depth` letters (cutting it on every write cost a third of it), and
+    only the filler where the gap alone fills the window."""
+    kept = (
+        f"CASE WHEN length({recent}) >= {2 * depth} THEN substr({recent}, {depth + 1})"
+        f" ELSE {recent} END"
+    )
+    return (
+        f"CASE WHEN {gap} >= {depth} THEN {_fill(str(depth), letter, depth)}"
+        f" ELSE {kept} || {_fill(gap, letter, depth)} END"
+    )
+
+
+def _codes(codes: frozenset[int]) -> str:
+    return ", ".join(str(c) for c in sorted(codes))
+
+
+def upsert(depth: int, postgres: bool = False) -> str:
+    """The build's results folded into the state, one row per target and test, by
+    the database (in C): new tests inserted, changed ones advanced, unchanged ones
+    not written at all (the WHERE of DO UPDATE). The right-hand sides read the row as
+    it was (SQLite and PostgreSQL agree). Two parameters follow the row's: the
+    target's previous build, for the builds the row stood for unwritten."""
+    last = _LAST.format(t="state")
+    gap = "(excluded.seen_at - state.seen_at - 1)"  # builds the row stood for
+    stood = f"({gap} > 0 AND {last} <> '.')"
+    differs = "IS DISTINCT FROM" if postgres else "IS NOT"
     return f"""INSERT INTO state ({", ".join(COLUMNS)})
 VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (target_id, test_id) DO UPDATE SET
@@ -124,37 +157,91 @@ ON CONFLICT (target_id, test_id) DO UPDATE SET
  streak_start = CASE WHEN state.outcome = excluded.outcome
   THEN state.streak_start ELSE excluded.streak_start END,
  streak_len = CASE WHEN state.outcome = excluded.outcome
-  THEN state.streak_len + 1 ELSE 1 END,
- last_pass = coalesce(excluded.last_pass, state.last_pass),
- last_run = coalesce(excluded.last_run, state.last_run),
+  THEN state.streak_len + CASE WHEN {last} <> '.' THEN {gap} ELSE 0 END + 1
+  ELSE 1 END,
+ last_pass = coalesce(excluded.last_pass, CASE WHEN {stood}
+  AND state.outcome IN ({_codes(PASS_CODES)}) THEN ? ELSE state.last_pass END),
+ last_run = coalesce(excluded.last_run, CASE WHEN {stood}
+  AND state.outcome IN ({_codes(RUN_CODES)}) THEN ? ELSE state.last_run END),
  last_seen = excluded.last_seen, seen_at = excluded.seen_at,
- recent = CASE WHEN {_GAP} >= {depth} THEN excluded.recent
-  ELSE CASE WHEN length(state.recent) >= {2 * depth}
-   THEN substr(state.recent, {depth + 1}) ELSE state.recent END
-   || substr('{"." * depth}', 1, {_GAP}) || excluded.recent END"""
+ recent = {_extended("state.recent", gap, last, depth)} || excluded.recent
+WHERE state.outcome <> excluded.outcome OR state.suite_id <> excluded.suite_id
+ OR state.entry_id {differs} excluded.entry_id
+ OR state.message_id {differs} excluded.message_id OR {last} <> excluded.recent"""
 
 
-_UPSERT = upsert(RECENT_DEPTH)
+def missing(depth: int, ordinal: int, previous: int | None) -> str:
+    """The state of a test that a target's new build (its `ordinal`-th, after build
+    `previous`) did not report and its last build did: a '.' written after the
+    builds the row stood for. Parameters: the target and the test. The integers are
+    ours, written into the statement."""
+    last = _LAST.format(t="state")
+    gap = f"({int(ordinal)} - seen_at - 1)"
+    before = "NULL" if previous is None else str(int(previous))
+    return f"""UPDATE state SET
+ streak_len = streak_len + {gap},
+ last_pass = CASE WHEN {gap} > 0 AND outcome IN ({_codes(PASS_CODES)})
+  THEN {before} ELSE last_pass END,
+ last_run = CASE WHEN {gap} > 0 AND outcome IN ({_codes(RUN_CODES)})
+  THEN {before} ELSE last_run END,
+ last_seen = CASE WHEN {gap} > 0 THEN {before} ELSE last_seen END,
+ recent = {_extended("recent", gap, last, depth)} || '.',
+ seen_at = {int(ordinal)}
+WHERE target_id = ? AND test_id = ? AND seen_at < {int(ordinal)} AND {last} <> '.'"""
 
 
 def build_row(
-    build: int, ordinal: int, key: tuple[int, int], items: list[Item]
+    build: int, ordinal: int, key: tuple[int, int], items: list[Item], previous: Any
 ) -> tuple:
     """A state row of one build's results of a test, for the upsert (its other
-    columns come from the row it updates)."""
+    columns come from the row it updates), and the target's previous build twice."""
     code, suite, entry, message = min(items, key=lambda i: _RANK[i[0]])
     letter = letter_of([BY_CODE[i[0]] for i in items])
     passed = build if code in PASS_CODES else None
     ran = build if code in RUN_CODES else None
     return (*key, suite, code, entry, message, build, passed, ran, build, build,
-            ordinal, letter)  # fmt: skip
+            ordinal, letter, previous, previous)  # fmt: skip
 
 
-def append_build(store: Store, rows: list[tuple]) -> None:
+def previous_build(store: Store, target: int, build: int) -> int | None:
+    """The target's newest build before `build` (None: its first)."""
+    return store.value(
+        "SELECT b.id FROM builds b WHERE b.id <> ? AND EXISTS (SELECT 1 FROM jobs j"
+        " WHERE j.build_id = b.id AND j.target_id = ?)"
+        " ORDER BY b.started DESC, b.id DESC LIMIT 1",
+        (build, target),
+    )
+
+
+def append_build(
+    store: Store, rows: list[tuple], targets: dict[int, tuple[int, int | None]]
+) -> None:
     """Fold the newest build's rows (`build_row`'s, one per target and test) into
-    the state: advance() done by the database, one upsert per test."""
-    rows.sort()  # in the state's key order: the b-tree is walked once
-    store.executemany(_UPSERT, rows)
+    the state: the rows whose result changed and the new ones upserted, a '.' for
+    the tests its targets' last builds had and it has not, nothing written for the
+    rest. `targets`: each target the build ran -> (its number of builds before this
+    one, its previous build)."""
+    # what each row says now, read in one pass: comparing here costs a tenth of
+    # letting the database look every row up
+    marks = ", ".join("?" * len(targets))
+    before: dict[tuple[int, int], tuple[Any, ...]] = {}
+    for target, test, *said in store.rows(
+        "SELECT target_id, test_id, suite_id, outcome, entry_id, message_id,"
+        f" substr(recent, length(recent)) FROM state WHERE target_id IN ({marks})",
+        sorted(targets),
+    ):
+        before[target, test] = tuple(said)
+    pop = before.pop
+    changed = [r for r in rows if pop((r[0], r[1]), None) != (*r[2:6], r[12])]
+    changed.sort()  # in the state's key order: the b-tree is walked once
+    store.executemany(upsert(RECENT_DEPTH, store.postgres), changed)
+    gone: dict[int, list[tuple[int, int]]] = {}
+    for (target, test), was in before.items():
+        if was[-1] != ".":
+            gone.setdefault(target, []).append((target, test))
+    for target, keys in sorted(gone.items()):
+        ordinal, previous = targets[target]
+        store.executemany(missing(RECENT_DEPTH, ordinal, previous), sorted(keys))
 
 
 def ordinals(store: Store) -> dict[int, int]:
@@ -209,4 +296,9 @@ def rebuild(store: Store, targets: list[int]) -> None:
             place = ordinal[(key[0], build)]
             state[key] = advance(state.get(key), key, build, place, items)
         start = end
+    for key, row in state.items():  # missing from the target's newest builds
+        gap = counts[key[0]] - row[12]
+        if gap > 0:
+            dots = "." * RECENT_DEPTH if gap >= RECENT_DEPTH else row[13] + "." * gap
+            state[key] = (*row[:12], counts[key[0]], dots[-2 * RECENT_DEPTH :])
     _replace(store, targets, list(state.values()))

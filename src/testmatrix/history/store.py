@@ -22,10 +22,12 @@ from ..errors import TestmatrixError
 
 ENV_DB = "TESTMATRIX_HISTORY_DB"
 DEFAULT_DB = ".testmatrix/history.sqlite"  # under the workspace root
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # The outcomes a `state` row remembers, per target and test: windows longer than
 # this read `results` instead
 RECENT_DEPTH = 100
+
+_NOW = "(SELECT n FROM target_now t WHERE t.target_id = state.target_id)"
 
 # Version N's statements take a database at version N-1 to N.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -75,6 +77,19 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # whether a job ran on simulated hardware (its summary's `simulated`): what it
     # says of the hardware is nothing, and `testmatrix propose` leaves it out
     2: ("ALTER TABLE jobs ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0",),
+    # a state row is written only when its test's result changes or it goes
+    # missing, and stands unwritten for the builds after (rollup.py): rows of tests
+    # a target's newest builds lacked get their '.'s now, as a new row would
+    3: (
+        "CREATE TABLE target_now (target_id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+        "INSERT INTO target_now (target_id, n) SELECT target_id,"
+        " count(DISTINCT build_id) - 1 FROM jobs GROUP BY target_id",
+        f"UPDATE state SET recent = CASE WHEN {_NOW} - seen_at >= {RECENT_DEPTH}"
+        f" THEN '{'.' * RECENT_DEPTH}' ELSE recent ||"
+        f" substr('{'.' * RECENT_DEPTH}', 1, {_NOW} - seen_at) END,"
+        f" seen_at = {_NOW} WHERE seen_at < {_NOW}",
+        "DROP TABLE target_now",
+    ),
 }
 
 

@@ -219,7 +219,7 @@ def test_a_version_1_database_gains_the_simulated_column(tmp_path: Path) -> None
     with sqlite3.connect(db) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(jobs)")]
         version = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-    assert "simulated" in columns and version == (SCHEMA_VERSION,) == (2,)
+    assert "simulated" in columns and version == (SCHEMA_VERSION,) == (3,)
 
 
 def test_a_database_of_a_newer_schema_is_refused(tmp_path: Path, capsys) -> None:

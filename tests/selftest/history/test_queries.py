@@ -377,7 +377,6 @@ def test_a_shallow_rollup_answers_as_a_deep_one(
     from testmatrix.history import rollup
 
     monkeypatch.setattr(rollup, "RECENT_DEPTH", 4)
-    monkeypatch.setattr(rollup, "_UPSERT", rollup.upsert(4))
     builds = gen.generate(seed=5, builds=14)
     url = str(tmp_path / "h.sqlite")
     ingest_all(url, builds, tmp_path)
@@ -393,3 +392,59 @@ def test_a_shallow_rollup_answers_as_a_deep_one(
     assert flakes == truth_flaky(builds, 4, 0.3, 3)
     returned = got[("cuda", "tests/lang/test_returns.py::test_returns_0")]
     assert returned[:3] == ("failed", "110", 4)
+
+
+def test_a_version_2_database_answers_the_same_after_its_migration(
+    tmp_path: Path,
+) -> None:
+    """Version 2 wrote every row at every build, up to its test's last report;
+    version 3 writes a row only when its test's result changes or it goes missing.
+    A history made as version 2 left it (every row caught up, then cut back to its
+    last report) migrates to answers equal to the generated truth."""
+    import sqlite3
+
+    from testmatrix.history.base import Context, caught_up
+
+    builds = gen.generate(seed=11, builds=12)
+    url = str(tmp_path / "h.sqlite")
+    ingest_all(url, builds, tmp_path)
+    store = _store(url)
+    ctx, old = Context(store), []
+    for target, test, code, streak, passed, ran, seen, seen_at, recent in store.rows(
+        "SELECT target_id, test_id, outcome, streak_len, last_pass, last_run,"
+        " last_seen, seen_at, recent FROM state"
+    ):
+        row = caught_up(ctx.builds_of(target), code, streak, passed, ran, seen,
+                        seen_at, recent)  # fmt: skip
+        letters = row[5].rstrip(".")
+        old.append((*row[:4], row[4] - (len(row[5]) - len(letters)), letters,
+                    target, test))  # fmt: skip
+    store.close()
+    newest = max(r[4] for r in old)
+    assert any(r[4] < newest for r in old)  # tests the last builds lacked: cut back
+    with sqlite3.connect(url) as conn:
+        conn.executemany(
+            "UPDATE state SET streak_len = ?, last_pass = ?, last_run = ?,"
+            " last_seen = ?, seen_at = ?, recent = ? WHERE target_id = ?"
+            " AND test_id = ?",
+            old,
+        )
+        conn.execute("DELETE FROM schema_version WHERE version = 3")
+    store = _store(url)
+    got = {
+        (s.target, s.test): (
+            s.outcome,
+            s.since_build,
+            s.streak,
+            s.last_pass_build,
+            s.last_seen_build,
+            s.changes,
+            s.entry,
+        )
+        for s in status(store)
+    }
+    flakes = {(f.target, f.test): f.reasons for f in flaky(store)}
+    assert store.value("SELECT max(version) FROM schema_version") == 3
+    store.close()
+    assert got == truth_status(builds, 30)
+    assert flakes == truth_flaky(builds, 30, 0.3, 3)
