@@ -3,16 +3,20 @@ same JUnit files, in one process: for before/after comparisons of two trees, run
 alternately on copies of one history (see docs/benchmarks.md, History).
 
 Usage: python benchmarks/history_ab.py --src TREE --db HISTORY.sqlite
-       --artifacts DIR [--runs 2] [--label NAME]
+       --artifacts DIR [DIR ...] [--label NAME]
 
-DIR and the history come from `benchmarks/history.py --workdir DIR` (its
-`artifacts/` and `history.sqlite`). Prints one JSON line per run: CPU (user +
-system, this process's rusage) and wall seconds of each side, and the load.
+The history and the artifacts come from `benchmarks/history.py --workdir WORK`
+(its `history.sqlite` and `artifacts-N/`, the nightlies after the history's
+newest): each DIR is ingested in turn as the next nightly, one run each (the same
+build again would change nothing in the rollup). Prints one JSON line per run: CPU
+(user + system, this process's rusage) and wall seconds of each side, and the
+load.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import resource
@@ -31,8 +35,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--src", type=Path, required=True, help="a checkout's root")
     parser.add_argument("--db", required=True, help="a history to ingest into")
-    parser.add_argument("--artifacts", type=Path, required=True)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--artifacts", type=Path, nargs="+", required=True)
     parser.add_argument("--label", default="")
     args = parser.parse_args()
     sys.path.insert(0, str(args.src.resolve() / "src"))
@@ -40,22 +43,23 @@ def main() -> int:
     from testmatrix.history.artifacts import read_artifacts
     from testmatrix.history.ingest import BuildInfo
 
-    files = sorted(args.artifacts.rglob("junit*.xml"))
-
-    def parse() -> None:
-        for path in files:  # each tree let go, as benchmarks/history.py does
-            ET.parse(path)
-
     store = open_store(args.db, create=False)
-    parse()  # warm: the OS cache
-    for n in range(args.runs):
+    newest = dt.datetime.fromisoformat(store.value("SELECT max(started) FROM builds"))
+    for n, folder in enumerate(args.artifacts):
+        files = sorted(folder.rglob("junit*.xml"))
+
+        def parse(files: list[Path] = files) -> None:
+            for path in files:  # each tree let go, as benchmarks/history.py does
+                ET.parse(path)
+
+        parse()  # warm: the OS cache
         cpu, wall = _cpu(), time.perf_counter()
         parse()
         parse_cpu, parse_wall = _cpu() - cpu, time.perf_counter() - wall
         cpu, wall = _cpu(), time.perf_counter()
-        jobs = read_artifacts(args.artifacts, None, {}).jobs
-        name = f"ab-{args.label}-{os.getpid()}-{n}"
-        ingest(store, BuildInfo(name, "c", "2099-01-01T00:00:00+00:00"), jobs)
+        jobs = read_artifacts(folder, None, {}).jobs
+        date = (newest + dt.timedelta(days=n + 1)).isoformat()
+        ingest(store, BuildInfo(f"ab-{folder.name}", "c", date), jobs)
         del jobs
         ingest_cpu, ingest_wall = _cpu() - cpu, time.perf_counter() - wall
         figures = {
