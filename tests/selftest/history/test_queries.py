@@ -54,6 +54,22 @@ def _store(url: str):
     return open_store(url, create=False)
 
 
+def status_facts(store, window: int = 30) -> dict[tuple[str, str], tuple]:
+    """What `status` says of each target and test, as truth_status gives it."""
+    return {
+        (s.target, s.test): (
+            s.outcome,
+            s.since_build,
+            s.streak,
+            s.last_pass_build,
+            s.last_seen_build,
+            s.changes,
+            s.entry,
+        )
+        for s in status(store, window=window)
+    }
+
+
 def truth_status(history: list[BuildSpec], window: int) -> dict[tuple[str, str], tuple]:
     out = {}
     for (target, test), seq in gen.sequences(history).items():
@@ -82,18 +98,7 @@ def truth_status(history: list[BuildSpec], window: int) -> dict[tuple[str, str],
 def test_status_matches_the_generated_history(history, window: int) -> None:
     url, builds = history
     store = _store(url)
-    got = {
-        (s.target, s.test): (
-            s.outcome,
-            s.since_build,
-            s.streak,
-            s.last_pass_build,
-            s.last_seen_build,
-            s.changes,
-            s.entry,
-        )
-        for s in status(store, window=window)
-    }
+    got = status_facts(store, window)
     store.close()
     assert got == truth_status(builds, window)
     # the scenarios' stories, as a reader would check them
@@ -353,18 +358,7 @@ def test_a_backfilled_build_gives_the_same_answers(db_url: str, tmp_path: Path) 
     builds = gen.generate(seed=3, builds=8)
     ingest_all(db_url, builds, tmp_path, order=[0, 1, 2, 5, 6, 7, 3, 4])
     store = _store(db_url)
-    got = {
-        (s.target, s.test): (
-            s.outcome,
-            s.since_build,
-            s.streak,
-            s.last_pass_build,
-            s.last_seen_build,
-            s.changes,
-            s.entry,
-        )
-        for s in status(store)
-    }
+    got = status_facts(store)
     store.close()
     assert got == truth_status(builds, 30)
 
@@ -431,18 +425,7 @@ def test_a_version_2_database_answers_the_same_after_its_migration(
         )
         conn.execute("DELETE FROM schema_version WHERE version = 3")
     store = _store(url)
-    got = {
-        (s.target, s.test): (
-            s.outcome,
-            s.since_build,
-            s.streak,
-            s.last_pass_build,
-            s.last_seen_build,
-            s.changes,
-            s.entry,
-        )
-        for s in status(store)
-    }
+    got = status_facts(store)
     flakes = {(f.target, f.test): f.reasons for f in flaky(store)}
     assert store.value("SELECT max(version) FROM schema_version") == 3
     store.close()
