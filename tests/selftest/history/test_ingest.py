@@ -403,3 +403,62 @@ def test_ignores_are_judged_by_their_tests_on_other_targets(
     assert ("skiplists/platforms/rocm.toml:46", "rocm", "no_tests", ()) in found
     score = [f for f in found if f[0] == "skiplists/platforms/rocm.toml:47"]
     assert score == []  # test_score.py ran on cuda in the newest build
+
+
+def _cases(*cases: str) -> str:
+    return f"<testsuites><testsuite>{''.join(cases)}</testsuite></testsuites>"
+
+
+def test_a_build_writes_the_state_of_changed_and_missing_tests_only(
+    tmp_path: Path,
+) -> None:
+    """Of three nightlies: a test that passes throughout keeps the row its first
+    build wrote, and still reads as a streak of three; one that starts failing, and
+    one that goes missing, are written, and read as the builds said."""
+    from testmatrix.history.artifacts import read_artifacts
+    from testmatrix.history.ingest import BuildInfo, ingest
+
+    same = '<testcase classname="test_a" name="test_same" time="1"/>'
+    turns = '<testcase classname="test_a" name="test_turns" time="1"/>'
+    failing = (
+        '<testcase classname="test_a" name="test_turns" time="1">'
+        '<failure message="AssertionError: no">x</failure></testcase>'
+    )
+    goes = '<testcase classname="test_a" name="test_goes" time="1"/>'
+    nights = [_cases(same, turns, goes), _cases(same, turns, goes),
+              _cases(same, failing)]  # fmt: skip
+    store = open_store(str(tmp_path / "h.sqlite"), create=True)
+    rows = []
+    for n, xml in enumerate(nights):
+        folder = tmp_path / f"night{n}" / "job"
+        folder.mkdir(parents=True)
+        (folder / "junit.xml").write_text(xml)
+        jobs = read_artifacts(folder.parent, "cuda", {}).jobs
+        ingest(store, BuildInfo(f"n{n}", date=f"2026-01-0{n + 1}"), jobs)
+        rows.append(
+            {r[0]: r[1:] for r in store.rows(
+                "SELECT t.nodeid, s.* FROM state s JOIN tests t ON t.id = s.test_id")}
+        )  # fmt: skip
+    same_id, turns_id, goes_id = (
+        f"test_a.py::{n}" for n in ("test_same", "test_turns", "test_goes")
+    )
+    assert rows[0][same_id] == rows[1][same_id] == rows[2][same_id]
+    assert rows[1][turns_id] == rows[0][turns_id] != rows[2][turns_id]
+    assert rows[1][goes_id] == rows[0][goes_id] != rows[2][goes_id]
+    got = {
+        s.test: (
+            s.outcome,
+            s.since_build,
+            s.streak,
+            s.last_pass_build,
+            s.last_seen_build,
+            s.changes,
+        )
+        for s in status(store)
+    }
+    store.close()
+    assert got == {
+        same_id: ("passed", "n0", 3, "n2", "n2", 0),
+        turns_id: ("failed", "n2", 1, "n1", "n2", 1),
+        goes_id: ("passed", "n0", 2, "n1", "n1", 0),
+    }
