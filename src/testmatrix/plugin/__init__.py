@@ -17,19 +17,48 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Generator
+import sys
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from testmatrix.plugin.keys import (
-    PREVIOUS_ENV,
-    PROPERTIES_SET,
-    STATE,
-    WORKER_OUTPUT,
-)
-from testmatrix.plugin.options import OPTIONS, SHORT_NAMES, ShortNames
+
+@contextmanager
+def _unrewritten() -> Iterator[None]:
+    """testmatrix's own modules imported by Python's loader, not pytest's.
+
+    pytest rewrites the asserts of every module of a plugin's package (of its whole
+    distribution, when installed) and loads each from its own cache with
+    `marshal.load` on an open file, which reads object by object: about 2 M
+    instructions a module, a quarter of what the plugin cost a one-test run. Our
+    modules hold no test's assertions; so their imports run with pytest's import
+    hook set aside (and put back where it was), and only this module goes through
+    it. Nothing else is imported meanwhile: only import statements run inside."""
+    hooks = [
+        (i, finder)
+        for i, finder in enumerate(sys.meta_path)
+        if type(finder).__module__ == "_pytest.assertion.rewrite"
+    ]
+    for _, finder in reversed(hooks):
+        sys.meta_path.remove(finder)
+    try:
+        yield
+    finally:
+        for i, finder in hooks:
+            sys.meta_path.insert(i, finder)
+
+
+with _unrewritten():
+    from testmatrix.plugin.keys import (
+        PREVIOUS_ENV,
+        PROPERTIES_SET,
+        STATE,
+        WORKER_OUTPUT,
+    )
+    from testmatrix.plugin.options import OPTIONS, SHORT_NAMES, ShortNames
 
 # Every pytest run imports this module, so it imports no more than the options:
 # the rest loads once a workspace exists (a project without skiplists/ pays for
@@ -67,7 +96,8 @@ def pytest_addoption(
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from testmatrix.plugin import hookspecs
+    with _unrewritten():
+        from testmatrix.plugin import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
 
@@ -80,12 +110,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if not may_apply(config):
         return  # no skiplists here: nothing to do, nothing to say
-    from testmatrix.core.targets import ENV_PLATFORM
-    from testmatrix.errors import TestmatrixError
-    from testmatrix.plugin.keys import ENV_VARIANT
-    from testmatrix.plugin.load import load_state
-    from testmatrix.plugin.state import TARGET_ENV, is_worker
-    from testmatrix.plugin.summary import Controller, Outcomes
+    with _unrewritten():
+        # what the collection and run hooks import by name later: loaded here too
+        import testmatrix.plugin.decide  # noqa: F401
+        from testmatrix.core.targets import ENV_PLATFORM
+        from testmatrix.errors import TestmatrixError
+        from testmatrix.plugin.keys import ENV_VARIANT
+        from testmatrix.plugin.load import load_state
+        from testmatrix.plugin.state import TARGET_ENV, is_worker
+        from testmatrix.plugin.summary import Controller, Outcomes
 
     try:
         state = load_state(config)
