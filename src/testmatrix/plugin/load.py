@@ -7,12 +7,12 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from testmatrix.config import loader as _config
 from testmatrix.core import options as opt
-from testmatrix.core.facts import Detection
 from testmatrix.core.model import Platform, Variant, Workspace
 from testmatrix.core.rules import Rules
 from testmatrix.core.runs import run_part
@@ -30,7 +30,17 @@ from testmatrix.plugin.options import (
     registered_markers,
 )
 from testmatrix.plugin.state import ENV_STRICT, ENV_VARIANT, State
-from testmatrix.system.detect import detect
+
+if TYPE_CHECKING:
+    from testmatrix.core.facts import Detection
+
+
+def _detect() -> Detection:
+    """The hardware probes' answer; their module loads only where one is asked for
+    (a named platform without variants asks none, unless --strict-platform)."""
+    from testmatrix.system.detect import detect
+
+    return detect()
 
 
 def _workspace(config: pytest.Config) -> Workspace | None:
@@ -91,7 +101,7 @@ def load_state(config: pytest.Config) -> State | None:
                 )
     # the probes run only where an answer needs them (a named platform without
     # variants does not; the report header and the summary ask later, if at all)
-    detection = functools.cache(detect)
+    detection = functools.cache(_detect)
     requested = config.getoption(opt.PLATFORM.dest) or os.environ.get(ENV_PLATFORM)
     platform = target_platform(
         workspace, requested, "" if requested else detection().hardware
