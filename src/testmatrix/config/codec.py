@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 from pathlib import Path
@@ -53,9 +54,16 @@ RECORDS: dict[str, type] = {
         Platform,
     )
 }
-FIELDS = {
-    name: [f.name for f in dataclasses.fields(cls)] for name, cls in RECORDS.items()
-}
+
+
+@functools.cache
+def _fields(tag: str) -> tuple[str, ...] | None:
+    """A record's field names in declaration order (read when one is first
+    written or read: a record class declares its fields on first use)."""
+    cls = RECORDS.get(tag)
+    return None if cls is None else tuple(f.name for f in dataclasses.fields(cls))
+
+
 # the workspace's own fields but where it lies (the caller says)
 WORKSPACE_FIELDS = [
     f.name
@@ -99,7 +107,9 @@ def encode(workspace: Workspace) -> str:
         name = type(obj).__name__
         if RECORDS.get(name) is not type(obj):
             raise Refused(f"{name} is not one of the model's records")
-        return {"@": name, "v": [value(getattr(obj, f)) for f in FIELDS[name]]}
+        names = _fields(name)
+        assert names is not None  # one of RECORDS: checked above
+        return {"@": name, "v": [value(getattr(obj, f)) for f in names]}
 
     values = [value(getattr(workspace, name)) for name in WORKSPACE_FIELDS]
     return json.dumps(values, separators=(",", ":"))
@@ -148,7 +158,7 @@ class _Decoder:
             if type(line) is not int:
                 raise Refused("a location's line is not an integer")
             return Location(self.file(file), line)
-        names = FIELDS.get(tag)
+        names = _fields(tag) if type(tag) is str else None
         if names is None or type(value) is not list or len(value) != len(names):
             raise Refused(f"{tag!r} is not one of the model's records")
         fields = zip(names, value, strict=True)

@@ -136,10 +136,30 @@ def _frozen(self: Any, name: str, value: Any = None) -> None:
     raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
+class _Undeclared:
+    """A record class's `__dataclass_fields__` until something reads them (its
+    first instance, `dataclasses.fields`): dataclasses then declares the class (a
+    tenth of a millisecond each, for classes most runs never make) and this gives
+    way to the fields."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        _declare(self.cls)
+        return self.cls.__dict__["__dataclass_fields__"]
+
+
+def _declare(cls: type) -> None:
+    if isinstance(cls.__dict__.get("__dataclass_fields__"), _Undeclared):
+        delattr(cls, "__dataclass_fields__")
+        dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def record(cls: type[_T]) -> type[_T]:
     """A frozen dataclass whose methods are shared functions (see the module)."""
-    cls = dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
+    cls.__dataclass_fields__ = _Undeclared(cls)  # type: ignore[attr-defined]
     cls.__record__ = None  # type: ignore[attr-defined]  # its own: _spec
     for name, method in (
         ("__init__", _init),
