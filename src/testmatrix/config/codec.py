@@ -35,6 +35,7 @@ from testmatrix.core.model import (
     Variant,
     Workspace,
 )
+from testmatrix.core.record import restore
 
 # the records a cached workspace may hold: the allowlist
 RECORDS: dict[str, type] = {
@@ -162,8 +163,8 @@ class _Decoder:
         if names is None or type(value) is not list or len(value) != len(names):
             raise Refused(f"{tag!r} is not one of the model's records")
         fields = zip(names, value, strict=True)
-        return RECORDS[tag](
-            **{n: _tuples(v) if type(v) is list else v for n, v in fields}
+        return restore(
+            RECORDS[tag], {n: _tuples(v) if type(v) is list else v for n, v in fields}
         )
 
 

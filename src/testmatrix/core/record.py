@@ -172,3 +172,12 @@ def record(cls: type[_T]) -> type[_T]:
         if name not in cls.__dict__:
             setattr(cls, name, method)
     return cls
+
+
+def restore(cls: type[_T], values: dict[str, Any]) -> _T:
+    """A record of `cls` holding `values`, every one of its fields by name, made
+    without its constructor (a cache's decoder, which has checked the names: a
+    tenth of the constructor's cost, for hundreds of records at start-up)."""
+    made = object.__new__(cls)
+    made.__dict__.update(values)
+    return made
