@@ -9,7 +9,7 @@ from dataclasses import field
 import pytest
 
 from testmatrix.core.model import DeselectEntry, Location
-from testmatrix.core.record import record
+from testmatrix.core.record import record, restore
 
 
 @record
@@ -94,3 +94,28 @@ def test_the_model_records_keep_their_methods():
     assert entry == dataclasses.replace(entry) and hash(entry) == hash(
         dataclasses.replace(entry)
     )
+
+
+def test_a_record_class_is_declared_to_dataclasses_when_first_used():
+    @record
+    class Late:
+        """Declared only when something reads its fields."""
+
+        name: str
+        tags: tuple[str, ...] = field(default_factory=tuple)
+
+    assert not isinstance(Late.__dict__["__dataclass_fields__"], dict)
+    assert Late("a") == Late("a", ()) and Late("a").tags == ()
+    assert isinstance(Late.__dict__["__dataclass_fields__"], dict)  # now declared
+    assert [f.name for f in dataclasses.fields(Late)] == ["name", "tags"]
+    assert "tags" not in Late.__dict__  # a factory's field: no class attribute
+
+
+def test_restore_makes_the_record_its_constructor_makes():
+    made = Child("a", 1, tags=("t",), seen={"x": 1})
+    values = {f.name: getattr(made, f.name) for f in dataclasses.fields(Child)}
+    restored = restore(Child, values)
+    assert type(restored) is Child and restored == made and repr(restored) == repr(made)
+    assert hash(restored) == hash(made) and restored.seen == {"x": 1}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        restored.size = 2  # type: ignore[misc]
