@@ -934,7 +934,9 @@ def fixed_cost(
         ]
         if baseline_src is not None:
             if case == "installed":
-                other, other_env = installed_copy(root, baseline_src, "baseline")
+                other, other_env = installed_copy(
+                    root, baseline_src, "installed-baseline"
+                )
             else:
                 other, other_env = baseline_tree(root, baseline_src), child_env()
                 other_env["PYTHONPATH"] = other_env["PYTHONPATH"].replace(
