@@ -10,9 +10,7 @@ working directory again when read, so one cache serves every working directory.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import functools
 import json
 import os
 from pathlib import Path
@@ -35,7 +33,7 @@ from testmatrix.core.model import (
     Variant,
     Workspace,
 )
-from testmatrix.core.record import restore
+from testmatrix.core.record import field_names, restore
 
 # the records a cached workspace may hold: the allowlist
 RECORDS: dict[str, type] = {
@@ -57,19 +55,16 @@ RECORDS: dict[str, type] = {
 }
 
 
-@functools.cache
 def _fields(tag: str) -> tuple[str, ...] | None:
     """A record's field names in declaration order (read when one is first
-    written or read: a record class declares its fields on first use)."""
+    written or read)."""
     cls = RECORDS.get(tag)
-    return None if cls is None else tuple(f.name for f in dataclasses.fields(cls))
+    return None if cls is None else field_names(cls)
 
 
 # the workspace's own fields but where it lies (the caller says)
 WORKSPACE_FIELDS = [
-    f.name
-    for f in dataclasses.fields(Workspace)
-    if f.name not in ("root", "skiplist_dir")
+    name for name in field_names(Workspace) if name not in ("root", "skiplist_dir")
 ]
 
 

@@ -11,6 +11,7 @@ class the same methods as shared functions that read its field list instead.
 from __future__ import annotations
 
 import dataclasses
+import inspect  # dataclasses imports it too
 from collections.abc import Callable
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,26 +29,71 @@ else:  # typing has it from 3.11 on; only type checkers read it
 _MISSING = dataclasses.MISSING
 
 
-class _Spec:
-    """A record class's fields, read once when the class is made."""
+# (name, init, kw_only, compare, default: (is a factory, value) or None)
+_Found = tuple[str, bool, bool, bool, "tuple[bool, Any] | None"]
 
-    __slots__ = ("keyword", "names", "positional", "rest", "values")
+
+class _Spec:
+    """A record class's fields, read once when the class is first used."""
+
+    __slots__ = ("fields", "keyword", "names", "positional", "rest", "values")
 
     def __init__(self, cls: type) -> None:
-        found = [f for f in dataclasses.fields(cls) if f.init]
-        self.names = tuple(f.name for f in found)
-        self.positional = tuple(f.name for f in found if not f.kw_only)
+        scanned = _scan(cls)
+        self.fields = tuple(f[0] for f in scanned)  # every field, in order
+        found = [f for f in scanned if f[1]]
+        self.names = tuple(f[0] for f in found)
+        self.positional = tuple(f[0] for f in found if not f[2])
         self.keyword = frozenset(self.names)
         # by how many were given positionally: the other fields, with their
         # default (a value, or a factory to call), or None where they must be given
         self.rest = [
-            tuple((f.name, _default(f)) for f in found if f.name not in given)
+            tuple((f[0], f[4]) for f in found if f[0] not in given)
             for given in (
                 set(self.positional[:n]) for n in range(len(self.positional) + 1)
             )
         ]
-        compared = [f.name for f in dataclasses.fields(cls) if f.compare]
+        compared = [f[0] for f in scanned if f[3]]
         self.values: Callable[[Any], tuple[Any, ...]] = _values(compared)
+
+
+def _scan(cls: type) -> list[_Found]:
+    """The record's fields as dataclasses declares them (the bases' first, a
+    redeclared field where it first stood), read from the annotations and class
+    attributes without declaring the class: what its first use needs, at a tenth
+    of the cost. Classes dataclasses has declared are read from their fields; an
+    annotation this does not read (ClassVar, InitVar, KW_ONLY) has dataclasses
+    declare the class."""
+    found: dict[str, _Found] = {}
+    for base in reversed(cls.__mro__):
+        if "__record__" not in base.__dict__:
+            continue  # not a record: dataclasses takes no fields from it either
+        if isinstance(base.__dict__.get("__dataclass_fields__"), dict):
+            found.update((f.name, _read(f)) for f in dataclasses.fields(base))
+            continue
+        for name, note in inspect.get_annotations(base).items():
+            if not isinstance(note, str) or _special(note):
+                _declare(cls)
+                return [_read(f) for f in dataclasses.fields(cls)]
+            value = base.__dict__.get(name, _MISSING)
+            if isinstance(value, dataclasses.Field):
+                found[name] = (name, *_read(value)[1:])
+            else:
+                default = None if value is _MISSING else (False, value)
+                found[name] = (name, True, False, True, default)
+    return list(found.values())
+
+
+def _special(note: str) -> bool:
+    """An annotation that declares no plain field: `typing.ClassVar[int]`,
+    `InitVar[str]`, `dataclasses.KW_ONLY`."""
+    name = note.split("[", 1)[0].strip().rsplit(".", 1)[-1]
+    return name in ("ClassVar", "InitVar", "KW_ONLY")
+
+
+def _read(f: dataclasses.Field[Any]) -> _Found:
+    kw_only = f.kw_only is True  # MISSING: the class's default, False for records
+    return (f.name, f.init, kw_only, bool(f.compare), _default(f))
 
 
 def _default(f: dataclasses.Field[Any]) -> tuple[bool, Any] | None:
@@ -181,3 +227,8 @@ def restore(cls: type[_T], values: dict[str, Any]) -> _T:
     made = object.__new__(cls)
     made.__dict__.update(values)
     return made
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """A record class's fields, in declaration order, without declaring it."""
+    return (cls.__dict__["__record__"] or _spec(cls)).fields
