@@ -878,33 +878,79 @@ def baseline_tree(root: Path, src: Path) -> Path:
     return copy
 
 
+def installed_copy(
+    root: Path, src: Path, name: str = "installed"
+) -> tuple[Path, dict[str, str]]:
+    """A copy of the one-test tree whose plugin loads as an installed one does: from
+    the pytest11 entry point of a dist-info on PYTHONPATH (its RECORD naming the
+    package's files, as a wheel's does: pytest marks them for rewriting), with no
+    `pytest_plugins` line (which has pytest look the name up among every installed
+    distribution's entry points first). The environment goes with it."""
+    copy = root.with_name(f"{root.name}-{name}")
+    site = root.with_name(f"{root.name}-{name}-site")
+    for path in (copy, site):
+        if path.exists():
+            shutil.rmtree(path)
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "conftest.py").write_text("")
+    ini = copy / "pytest.ini"
+    ini.write_text(ini.read_text().replace(f"pythonpath = {SRC}\n", ""))
+    info = site / "pytest_testmatrix-0.dev0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: pytest-testmatrix\nVersion: 0.dev0\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[pytest11]\ntestmatrix.plugin = testmatrix.plugin\n"
+    )
+    files = sorted(p.relative_to(src) for p in (src / "testmatrix").rglob("*.py"))
+    (info / "RECORD").write_text("".join(f"{p.as_posix()},,\n" for p in files))
+    env = child_env()
+    paths = env["PYTHONPATH"].replace(str(SRC), str(src))
+    env["PYTHONPATH"] = os.pathsep.join([str(site), paths])
+    return copy, env
+
+
 def fixed_cost(
     py: str, runs: int, work: Path, baseline_src: Path | None = None
 ) -> list[Row]:
     """What loading the plugin costs a one-test suite: without skiplists/ (the
-    plugin must do nothing), and with a one-entry skiplist; and the import alone.
-    With `baseline_src`, the same plugin run from that src/ is interleaved too."""
+    plugin must do nothing), and with a one-entry skiplist, loaded from the conftest
+    and as an installed plugin; and the import alone. With `baseline_src`, the same
+    plugin run from that src/ is interleaved too."""
     rows = []
-    for with_skiplists in (False, True):
+    for case in ("no skiplists/", "one-entry skiplist (rocm)", "installed"):
+        with_skiplists = case != "no skiplists/"
         root = work / ("one-test-skiplists" if with_skiplists else "one-test")
         build_one_test(root, with_skiplists)
         base = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         flags = [ROCM] if with_skiplists else []
+        tree, env = root, child_env()
+        if case == "installed":
+            tree, env = installed_copy(root, SRC)
         cmds = [
-            Command("plugin", base + flags, root, child_env()),
-            Command("no plugin", base + PLAIN, root, child_env()),
+            Command("plugin", base + flags, tree, env),
+            Command("no plugin", base + PLAIN, tree, env),
         ]
         if baseline_src is not None:
-            env = child_env()
-            env["PYTHONPATH"] = env["PYTHONPATH"].replace(str(SRC), str(baseline_src))
-            other = baseline_tree(root, baseline_src)
-            cmds.append(Command("baseline src", base + flags, other, env))
+            if case == "installed":
+                other, other_env = installed_copy(
+                    root, baseline_src, "installed-baseline"
+                )
+            else:
+                other, other_env = baseline_tree(root, baseline_src), child_env()
+                other_env["PYTHONPATH"] = other_env["PYTHONPATH"].replace(
+                    str(SRC), str(baseline_src)
+                )
+            cmds.append(Command("baseline src", base + flags, other, other_env))
         got = measure(cmds, runs)
         c, b = (
             [s.cpu * 1000 for s in got["plugin"]],
             [s.cpu * 1000 for s in got["no plugin"]],
         )
-        what = "one-entry skiplist (rocm)" if with_skiplists else "no skiplists/"
+        what = case
+        if case == "installed":
+            what = "one-entry skiplist (rocm), installed: loaded from its entry point"
         rows.append(
             say(
                 Row(

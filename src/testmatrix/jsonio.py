@@ -54,9 +54,14 @@ def read_bytes(
         # without waiting: a FIFO nobody writes to would block the open
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         with open(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 raise TestmatrixError(f"{shown}: {what} is not a regular file")
-            data = file.read(limit + 1)
+            # read(n) allocates n bytes before it reads: ask for the file's size
+            # (and one more), then for the rest of the limit if it grew meanwhile
+            data = file.read(min(info.st_size, limit) + 1)
+            if info.st_size < len(data) <= limit:
+                data += file.read(limit + 1 - len(data))
     except OSError as exc:
         raise TestmatrixError(f"{shown}: cannot read {what}: {exc.strerror}") from None
     if len(data) > limit:

@@ -10,7 +10,6 @@ working directory again when read, so one cache serves every working directory.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import os
@@ -34,6 +33,7 @@ from testmatrix.core.model import (
     Variant,
     Workspace,
 )
+from testmatrix.core.record import field_names, restore
 
 # the records a cached workspace may hold: the allowlist
 RECORDS: dict[str, type] = {
@@ -53,14 +53,18 @@ RECORDS: dict[str, type] = {
         Platform,
     )
 }
-FIELDS = {
-    name: [f.name for f in dataclasses.fields(cls)] for name, cls in RECORDS.items()
-}
+
+
+def _fields(tag: str) -> tuple[str, ...] | None:
+    """A record's field names in declaration order (read when one is first
+    written or read)."""
+    cls = RECORDS.get(tag)
+    return None if cls is None else field_names(cls)
+
+
 # the workspace's own fields but where it lies (the caller says)
 WORKSPACE_FIELDS = [
-    f.name
-    for f in dataclasses.fields(Workspace)
-    if f.name not in ("root", "skiplist_dir")
+    name for name in field_names(Workspace) if name not in ("root", "skiplist_dir")
 ]
 
 
@@ -99,7 +103,9 @@ def encode(workspace: Workspace) -> str:
         name = type(obj).__name__
         if RECORDS.get(name) is not type(obj):
             raise Refused(f"{name} is not one of the model's records")
-        return {"@": name, "v": [value(getattr(obj, f)) for f in FIELDS[name]]}
+        names = _fields(name)
+        assert names is not None  # one of RECORDS: checked above
+        return {"@": name, "v": [value(getattr(obj, f)) for f in names]}
 
     values = [value(getattr(workspace, name)) for name in WORKSPACE_FIELDS]
     return json.dumps(values, separators=(",", ":"))
@@ -148,12 +154,12 @@ class _Decoder:
             if type(line) is not int:
                 raise Refused("a location's line is not an integer")
             return Location(self.file(file), line)
-        names = FIELDS.get(tag)
+        names = _fields(tag) if type(tag) is str else None
         if names is None or type(value) is not list or len(value) != len(names):
             raise Refused(f"{tag!r} is not one of the model's records")
         fields = zip(names, value, strict=True)
-        return RECORDS[tag](
-            **{n: _tuples(v) if type(v) is list else v for n, v in fields}
+        return restore(
+            RECORDS[tag], {n: _tuples(v) if type(v) is list else v for n, v in fields}
         )
 
 

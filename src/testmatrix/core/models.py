@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cached_property
 
 from testmatrix.core.fate import TestCase
 from testmatrix.core.model import Workspace
@@ -23,10 +24,19 @@ class ModelFinder:
 
     def __init__(self, workspace: Workspace):
         self.known = workspace.known_models
-        self.model_re = re.compile(workspace.model_pattern)
-        self.params_re = re.compile(workspace.model_params)
+        self._patterns = (workspace.model_pattern, workspace.model_params)
         self._by_value: dict[tuple[str, str], str | None] = {}
         self._by_params: dict[object, Found] = {}
+
+    # compiled when a value is first judged by them (1 ms at start-up, where most
+    # runs need neither: a listed model, or no marked test, decides without them)
+    @cached_property
+    def model_re(self) -> re.Pattern[str]:
+        return re.compile(self._patterns[0])
+
+    @cached_property
+    def params_re(self) -> re.Pattern[str]:
+        return re.compile(self._patterns[1])
 
     def rule(self, name: str, value: str) -> str | None:
         """Why a parameter value counts as the test's model, or None."""

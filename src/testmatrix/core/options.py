@@ -11,16 +11,35 @@ pytest-shard, which owns `--shard-id` and `--num-shards`.
 
 from __future__ import annotations
 
-from testmatrix.core.record import record
-
 PREFIX = "--testmatrix-"
 
 
-@record
 class Option:
-    """One of testmatrix's pytest options, by its name without the prefix."""
+    """One of testmatrix's pytest options, by its name without the prefix. (A plain
+    class, not a record: every pytest run that loads the plugin makes these, and
+    most of them nothing else.)"""
+
+    __slots__ = ("name",)
 
     name: str  # "platform"
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {key!r}")  # frozen, as before
+
+    def __repr__(self) -> str:
+        return f"Option(name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Option)
+        return self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
 
     @property
     def long(self) -> str:

@@ -5,12 +5,15 @@ __hash__, __setattr__ and __delattr__ as source and compiles it: about 1.5 ms a
 class on a loaded 2-core machine, 30 ms for the model alone, paid by every pytest
 run that loads the plugin. `record` keeps dataclasses' declarations (`field`,
 `fields`, `replace`, `asdict`, `kw_only`, defaults and factories) and gives the
-class the same methods as shared functions that read its field list instead.
+class the same methods as shared functions that read its field list instead. That
+list is read from the class's annotations when it is first used; dataclasses
+declares the class only when one of its functions asks.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect  # dataclasses imports it too
 from collections.abc import Callable
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,26 +31,71 @@ else:  # typing has it from 3.11 on; only type checkers read it
 _MISSING = dataclasses.MISSING
 
 
-class _Spec:
-    """A record class's fields, read once when the class is made."""
+# (name, init, kw_only, compare, default: (is a factory, value) or None)
+_Found = tuple[str, bool, bool, bool, "tuple[bool, Any] | None"]
 
-    __slots__ = ("keyword", "names", "positional", "rest", "values")
+
+class _Spec:
+    """A record class's fields, read once when the class is first used."""
+
+    __slots__ = ("fields", "keyword", "names", "positional", "rest", "values")
 
     def __init__(self, cls: type) -> None:
-        found = [f for f in dataclasses.fields(cls) if f.init]
-        self.names = tuple(f.name for f in found)
-        self.positional = tuple(f.name for f in found if not f.kw_only)
+        scanned = _scan(cls)
+        self.fields = tuple(f[0] for f in scanned)  # every field, in order
+        found = [f for f in scanned if f[1]]
+        self.names = tuple(f[0] for f in found)
+        self.positional = tuple(f[0] for f in found if not f[2])
         self.keyword = frozenset(self.names)
         # by how many were given positionally: the other fields, with their
         # default (a value, or a factory to call), or None where they must be given
         self.rest = [
-            tuple((f.name, _default(f)) for f in found if f.name not in given)
+            tuple((f[0], f[4]) for f in found if f[0] not in given)
             for given in (
                 set(self.positional[:n]) for n in range(len(self.positional) + 1)
             )
         ]
-        compared = [f.name for f in dataclasses.fields(cls) if f.compare]
+        compared = [f[0] for f in scanned if f[3]]
         self.values: Callable[[Any], tuple[Any, ...]] = _values(compared)
+
+
+def _scan(cls: type) -> list[_Found]:
+    """The record's fields as dataclasses declares them (the bases' first, a
+    redeclared field where it first stood), read from the annotations and class
+    attributes without declaring the class: what its first use needs, at a tenth
+    of the cost. Classes dataclasses has declared are read from their fields; an
+    annotation this does not read (ClassVar, InitVar, KW_ONLY) has dataclasses
+    declare the class."""
+    found: dict[str, _Found] = {}
+    for base in reversed(cls.__mro__):
+        if "__record__" not in base.__dict__:
+            continue  # not a record: dataclasses takes no fields from it either
+        if isinstance(base.__dict__.get("__dataclass_fields__"), dict):
+            found.update((f.name, _read(f)) for f in dataclasses.fields(base))
+            continue
+        for name, note in inspect.get_annotations(base).items():
+            if not isinstance(note, str) or _special(note):
+                _declare(cls)
+                return [_read(f) for f in dataclasses.fields(cls)]
+            value = base.__dict__.get(name, _MISSING)
+            if isinstance(value, dataclasses.Field):
+                found[name] = (name, *_read(value)[1:])
+            else:
+                default = None if value is _MISSING else (False, value)
+                found[name] = (name, True, False, True, default)
+    return list(found.values())
+
+
+def _special(note: str) -> bool:
+    """An annotation that declares no plain field: `typing.ClassVar[int]`,
+    `InitVar[str]`, `dataclasses.KW_ONLY`."""
+    name = note.split("[", 1)[0].strip().rsplit(".", 1)[-1]
+    return name in ("ClassVar", "InitVar", "KW_ONLY")
+
+
+def _read(f: dataclasses.Field[Any]) -> _Found:
+    kw_only = f.kw_only is True  # MISSING: the class's default, False for records
+    return (f.name, f.init, kw_only, bool(f.compare), _default(f))
 
 
 def _default(f: dataclasses.Field[Any]) -> tuple[bool, Any] | None:
@@ -136,10 +184,30 @@ def _frozen(self: Any, name: str, value: Any = None) -> None:
     raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
+class _Undeclared:
+    """A record class's `__dataclass_fields__` until dataclasses' functions read
+    them (`fields`, `replace`, `asdict`, `is_dataclass`): dataclasses then declares
+    the class (0.2 ms a class on this machine, which a run's records never need:
+    they read their fields with `_scan`) and this gives way to the fields."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        _declare(self.cls)
+        return self.cls.__dict__["__dataclass_fields__"]
+
+
+def _declare(cls: type) -> None:
+    if isinstance(cls.__dict__.get("__dataclass_fields__"), _Undeclared):
+        delattr(cls, "__dataclass_fields__")
+        dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def record(cls: type[_T]) -> type[_T]:
     """A frozen dataclass whose methods are shared functions (see the module)."""
-    cls = dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
+    cls.__dataclass_fields__ = _Undeclared(cls)  # type: ignore[attr-defined]
     cls.__record__ = None  # type: ignore[attr-defined]  # its own: _spec
     for name, method in (
         ("__init__", _init),
@@ -152,3 +220,17 @@ def record(cls: type[_T]) -> type[_T]:
         if name not in cls.__dict__:
             setattr(cls, name, method)
     return cls
+
+
+def restore(cls: type[_T], values: dict[str, Any]) -> _T:
+    """A record of `cls` holding `values`, every one of its fields by name, made
+    without its constructor (a cache's decoder, which has checked the names: a
+    tenth of the constructor's cost, for hundreds of records at start-up)."""
+    made = object.__new__(cls)
+    made.__dict__.update(values)
+    return made
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """A record class's fields, in declaration order, without declaring it."""
+    return (cls.__dict__["__record__"] or _spec(cls)).fields

@@ -3,19 +3,17 @@ platform entry applies."""
 
 from __future__ import annotations
 
-from testmatrix.core.expression import (
-    Expression,
-    ExpressionError,
-    keywords_matcher,
-    marks_matcher,
-    names_matcher,
-)
+from typing import TYPE_CHECKING
+
 from testmatrix.core.fate import Fate, FateKind, TestCase
 from testmatrix.core.model import Suite, path_holds
 from testmatrix.core.names import (
     session_name as session_name,  # named once, for nox -l too
 )
 from testmatrix.errors import UsageError
+
+if TYPE_CHECKING:
+    from testmatrix.core.expression import Expression
 
 
 class Selection:
@@ -37,6 +35,9 @@ class Selection:
     def _compile(self, key: str, text: str | None) -> Expression | None:
         if not text:
             return None
+        # the grammar loads only for a suite with -m or -k (a bare run has none)
+        from testmatrix.core.expression import Expression, ExpressionError
+
         try:
             parsed = Expression.compile(text)
             if key == "keyword" and parsed.calls:
@@ -89,9 +90,11 @@ class Selection:
             if fate is not None:
                 return fate
         keyword = self._keyword
-        if keyword is not None and not keyword.evaluate(
-            keywords_matcher(test.keywords or ())
-        ):
+        if keyword is None:
+            return None
+        from testmatrix.core.expression import keywords_matcher
+
+        if not keyword.evaluate(keywords_matcher(test.keywords or ())):
             why = f"not in suite {suite.name}: -k '{suite.keyword}' deselects it"
             return Fate(FateKind.NOT_IN_SUITE, target, message=why)
         return None
@@ -112,6 +115,8 @@ class Selection:
         assert self._markexpr is not None
         why = f"not in suite {self.suite.name}: -m '{self.suite.markexpr}' deselects it"
         if self._markexpr.calls:
+            from testmatrix.core.expression import marks_matcher
+
             if self._markexpr.evaluate(marks_matcher(test.mark_args or {})):
                 return None
             return Fate(FateKind.NOT_IN_SUITE, target, message=why)
@@ -119,6 +124,8 @@ class Selection:
         key = (marks, target)  # -m reads the marker names alone: many tests share
         if key in self._by_marks:
             return self._by_marks[key]
+        from testmatrix.core.expression import names_matcher
+
         fate = None
         if not self._markexpr.evaluate(names_matcher(marks)):
             fate = Fate(FateKind.NOT_IN_SUITE, target, message=why)

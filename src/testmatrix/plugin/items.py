@@ -5,15 +5,20 @@ from __future__ import annotations
 import dataclasses
 import operator
 from collections.abc import Container, Mapping
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from testmatrix.core.fate import MarkerUse, TestCase
 from testmatrix.core.models import ModelFinder
-from testmatrix.plugin.constants import ConstantReader
 from testmatrix.plugin.paths import RelPaths as RelPaths
 from testmatrix.plugin.paths import relpath as relpath
+from testmatrix.plugin.unrewritten import unrewritten
+
+if TYPE_CHECKING:
+    from testmatrix.plugin.constants import ConstantReader
 
 # pytest's own marks never name models; reading their long argument lists is waste
 _PYTEST_MARKS = frozenset(
@@ -122,7 +127,6 @@ class CaseReader:
         self.selection = selection
         self.keywords = keywords
         self.arguments = arguments
-        self.constants = ConstantReader(self._shown)
         self.models = models
         # Caches keyed by the id of a node, a Mark or a parameter value. Each entry
         # holds its object, so the object lives as long as the cache and no other
@@ -136,6 +140,15 @@ class CaseReader:
             int, tuple[object, tuple[tuple[MarkerUse, ...], frozenset[str]]]
         ] = {}
         self._strings: dict[tuple[str, int], tuple[object, _Strings]] = {}
+
+    @cached_property
+    def constants(self) -> ConstantReader:
+        """The module constants' reader, made (and its module loaded) when a test
+        first needs its constants read: a run with no marked test never does."""
+        with unrewritten():
+            from testmatrix.plugin.constants import ConstantReader
+
+        return ConstantReader(self._shown)
 
     def _shown(self, filename: str) -> str | None:
         return relpath(Path(filename), self.root)  # once per file (ConstantReader)

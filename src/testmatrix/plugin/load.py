@@ -7,12 +7,12 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from testmatrix.config import loader as _config
 from testmatrix.core import options as opt
-from testmatrix.core.facts import Detection
 from testmatrix.core.model import Platform, Variant, Workspace
 from testmatrix.core.rules import Rules
 from testmatrix.core.runs import run_part
@@ -30,7 +30,19 @@ from testmatrix.plugin.options import (
     registered_markers,
 )
 from testmatrix.plugin.state import ENV_STRICT, ENV_VARIANT, State
-from testmatrix.system.detect import detect
+from testmatrix.plugin.unrewritten import unrewritten
+
+if TYPE_CHECKING:
+    from testmatrix.core.facts import Detection
+
+
+def _detect() -> Detection:
+    """The hardware probes' answer; their module loads only where one is asked for
+    (a named platform without variants asks none, unless --strict-platform)."""
+    with unrewritten():
+        from testmatrix.system.detect import detect
+
+    return detect()
 
 
 def _workspace(config: pytest.Config) -> Workspace | None:
@@ -91,7 +103,7 @@ def load_state(config: pytest.Config) -> State | None:
                 )
     # the probes run only where an answer needs them (a named platform without
     # variants does not; the report header and the summary ask later, if at all)
-    detection = functools.cache(detect)
+    detection = functools.cache(_detect)
     requested = config.getoption(opt.PLATFORM.dest) or os.environ.get(ENV_PLATFORM)
     platform = target_platform(
         workspace, requested, "" if requested else detection().hardware
@@ -112,7 +124,8 @@ def load_state(config: pytest.Config) -> State | None:
     suite = config.getoption(opt.SUITE.dest)
     run = config.getoption(opt.RUN.dest)
     if suite is not None:
-        from testmatrix.core.session import suite_named
+        with unrewritten():
+            from testmatrix.core.session import suite_named
 
         run_part(suite_named(workspace, suite), run)  # a suite of runs needs one
     elif run is not None:
@@ -131,7 +144,8 @@ def load_state(config: pytest.Config) -> State | None:
     for option, what in ((opt.SUMMARY.dest, "summary"), ("xmlpath", "JUnit report")):
         written = config.getoption(option, None)
         if written:  # found now, not after the tests ran
-            from testmatrix.results.reports import check_writable
+            with unrewritten():
+                from testmatrix.results.reports import check_writable
 
             check_writable(Path(written), what)
     names = config.pluginmanager.get_plugin(SHORT_NAMES)
@@ -148,7 +162,8 @@ def _shard(config: pytest.Config, state: State) -> None:
     durations = config.getoption(opt.DURATIONS.dest)
     if num is None and shard_id is None and not durations:
         return
-    from testmatrix.plugin import shard
+    with unrewritten():
+        from testmatrix.plugin import shard
 
     if num is not None or shard_id is not None:
         if num is None or shard_id is None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from testmatrix.core.facts import Detection
 from testmatrix.core.fate import FateKind
 from testmatrix.core.model import Workspace
 from testmatrix.core.names import ENV_PLATFORM
@@ -28,6 +27,9 @@ from testmatrix.plugin.keys import (
     WORKER_OUTPUT,
 )
 from testmatrix.plugin.paths import RelPaths
+
+if TYPE_CHECKING:
+    from testmatrix.core.facts import Detection
 
 __all__ = [
     "FATE",

@@ -14,7 +14,7 @@ import pytest
 from selftest.helpers import Result
 from testmatrix import errors
 from testmatrix.cli import main
-from testmatrix.jsonio import read_json
+from testmatrix.jsonio import read_bytes, read_json
 
 
 def cli(cwd: Path, *args: object) -> Result:
@@ -133,6 +133,16 @@ def test_a_json_input_over_the_limit_is_refused_unread(tmp_path):
         read_json(path, "durations file", limit=1024 * 1024 // 1024)
     assert str(info.value) == f"{path}: durations file is bigger than 0 MiB; not read"
     assert read_json(path, "durations file") == {"a": "x" * 2048}
+
+
+@pytest.mark.parametrize("size", [0, 1, 1023, 1024])
+def test_a_file_up_to_the_limit_is_read_whole_and_one_byte_more_refused(tmp_path, size):
+    path = tmp_path / "data"
+    path.write_bytes(b"x" * size)
+    assert read_bytes(path, "data", limit=1024) == b"x" * size
+    path.write_bytes(b"x" * 1025)
+    with pytest.raises(errors.TestmatrixError, match="bigger than"):
+        read_bytes(path, "data", limit=1024)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "device"])

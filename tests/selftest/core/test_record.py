@@ -4,12 +4,15 @@ hash, repr, immutability and dataclasses' own functions, without compiled method
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
+import types
 from dataclasses import field
 
 import pytest
 
 from testmatrix.core.model import DeselectEntry, Location
-from testmatrix.core.record import record
+from testmatrix.core.record import _default, _Spec, field_names, record
 
 
 @record
@@ -94,3 +97,59 @@ def test_the_model_records_keep_their_methods():
     assert entry == dataclasses.replace(entry) and hash(entry) == hash(
         dataclasses.replace(entry)
     )
+
+
+def test_a_record_class_is_declared_to_dataclasses_only_when_they_read_it():
+    @record
+    class Late:
+        """Declared only when dataclasses' functions read its fields."""
+
+        name: str
+        tags: tuple[str, ...] = field(default_factory=tuple)
+
+    assert Late("a") == Late("a", ()) and Late("a").tags == ()
+    assert field_names(Late) == ("name", "tags")
+    assert not isinstance(Late.__dict__["__dataclass_fields__"], dict)  # not yet
+    assert [f.name for f in dataclasses.fields(Late)] == ["name", "tags"]
+    assert isinstance(Late.__dict__["__dataclass_fields__"], dict)  # now declared
+    assert "tags" not in Late.__dict__  # a factory's field: no class attribute
+    assert Late("b").tags == () and Late("b") != Late("a")  # as before
+
+
+@pytest.mark.parametrize("module", ["testmatrix.core.model", "testmatrix.core.fate"])
+def test_a_records_own_reading_of_its_fields_is_what_dataclasses_declares(
+    module, monkeypatch
+):
+    """The constructor and the codec read a class's fields without declaring it;
+    they read what dataclasses then declares (each class of the module executed
+    afresh, so that none is declared yet)."""
+    fresh = _fresh(module, monkeypatch)
+    records = [
+        c
+        for c in vars(fresh).values()
+        if isinstance(c, type) and c.__module__ == fresh.__name__
+        if "__record__" in c.__dict__
+    ]
+    assert len(records) >= 3
+    for cls in records:
+        spec = _Spec(cls)
+        assert not isinstance(cls.__dict__["__dataclass_fields__"], dict), cls
+        declared = dataclasses.fields(cls)
+        assert spec.fields == tuple(f.name for f in declared), cls
+        init = [f for f in declared if f.init]
+        assert spec.names == tuple(f.name for f in init)
+        assert spec.positional == tuple(f.name for f in init if not f.kw_only)
+        assert spec.rest[0] == tuple((f.name, _default(f)) for f in init)
+
+
+def _fresh(module: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    found = importlib.util.find_spec(module)
+    assert found is not None and found.origin is not None
+    name = f"_fresh_{module.replace('.', '_')}"
+    spec = importlib.util.spec_from_file_location(name, found.origin)
+    assert spec is not None and spec.loader is not None
+    fresh = importlib.util.module_from_spec(spec)
+    # dataclasses reads the module of a class it declares
+    monkeypatch.setitem(sys.modules, name, fresh)
+    spec.loader.exec_module(fresh)
+    return fresh
