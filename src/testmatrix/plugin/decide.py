@@ -3,12 +3,13 @@ out once for the tests that share it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from testmatrix.core.fate import Fate, FateKind, TestCase, deselected_record
+from testmatrix.core.model import DeselectEntry
 from testmatrix.core.rules import IdsBelow, Rules
 from testmatrix.plugin.items import CaseReader, named_strings
 from testmatrix.plugin.state import LEFT_OUT, MODELS_SET, PROPERTY, Record, State
@@ -38,15 +39,13 @@ class Functions(dict[str | None, "Act | IdsBelow | None"]):
 class Act:
     """What a fate does to a test: leaves it out, or keeps it with its report's
     properties and the marks that carry the fate out (pytest-rerunfailures' flaky,
-    pytest's skip). A left-out test needs its record only: `Act.left_out_by`
-    makes its fate when it is asked for, and the properties are made on first use
-    (by the tests that run)."""
+    pytest's skip); the properties are made on first use (by the tests that
+    run)."""
 
-    __slots__ = ("_fate", "_make", "_properties", "left_out", "marks", "record")
+    __slots__ = ("_fate", "_properties", "left_out", "marks", "record")
 
     def __init__(self, fate: Fate, record: Record | None = None):
-        self._fate: Fate | None = fate
-        self._make: Callable[[], Fate] | None = None
+        self._fate = fate
         self.left_out = fate.kind in LEFT_OUT
         self.record = fate.record() if record is None else record
         self._properties: list[tuple[str, str]] | None = None
@@ -58,20 +57,8 @@ class Act:
         if fate.kind is FateKind.SKIPPED:
             self.marks.append(pytest.mark.skip(reason=fate.message))
 
-    @classmethod
-    def left_out_by(cls, record: Record, make: Callable[[], Fate]) -> Act:
-        """A left-out test's act from its record; `make` makes its fate (whose
-        record is `record`) if it is asked for."""
-        act = cls.__new__(cls)
-        act._fate, act._make, act._properties = None, make, None
-        act.left_out, act.record, act.marks = True, record, []
-        return act
-
     @property
     def fate(self) -> Fate:
-        if self._fate is None:
-            assert self._make is not None
-            self._fate = self._make()
         return self._fate
 
     @property
@@ -79,6 +66,33 @@ class Act:
         if self._properties is None:
             self._properties = properties(self.record)
         return self._properties
+
+
+class LeftOutBy(tuple[DeselectEntry, str, Sequence[Fate], int]):
+    """The act of a test a deselect entry (expecting no error) leaves out, where
+    one of a function's thousands of single-test deselects names it: (the entry,
+    the target, the fates of the function's deselects, the entry's index there).
+    A tuple made in C, with neither fate nor record while deciding: the record
+    is made when the summary counts it, the fate if it is asked for."""
+
+    __slots__ = ()
+    left_out = True
+    marks: tuple[pytest.MarkDecorator, ...] = ()
+
+    @property
+    def fate(self) -> Fate:
+        return self[2][self[3]]
+
+    @property
+    def record(self) -> Record:
+        return deselected_record(self[1], self[0])
+
+    @property
+    def properties(self) -> list[tuple[str, str]]:
+        return properties(self.record)
+
+
+_TUPLE = tuple.__new__  # LeftOutBy's maker, in C
 
 
 def _models(item: pytest.Item, rules: Rules) -> list[str]:
@@ -129,7 +143,7 @@ class Decider:
         # Rules.unmarked), or None where each needs its whole reading
         self.shared: dict[int, Act | Functions | None] = {}
         self.relevant = self.reader.relevant or frozenset()
-        self.last: tuple[pytest.Item, Act] | None = None  # at_run's
+        self.last: tuple[pytest.Item, Act | LeftOutBy] | None = None  # at_run's
         # marked tests: by id of the parent, whether node ids decide in its file;
         # the acts of those whose ids decide nothing, by what else decides (marked)
         self.ids_decide: dict[int, bool] = {}
@@ -146,7 +160,7 @@ class Decider:
         self.left_out_acts: dict[tuple[tuple[str, str], ...], Act] = {}
         self.held: list[Fate] = []
         # a function's deselects (`below`): each entry's act, by id of the entry
-        self.entry_acts: dict[int, Act] = {}
+        self.entry_acts: dict[int, Act | LeftOutBy] = {}
 
     def act_of(self, fate: Fate) -> Act:
         act = self.acts.get(id(fate))
@@ -192,7 +206,7 @@ class Decider:
         functions[name] = act
         return act
 
-    def act(self, item: pytest.Item) -> Act:
+    def act(self, item: pytest.Item) -> Act | LeftOutBy:
         """What the item's fate does to it (the same at collection and at run time:
         nothing is kept per test, and its report's properties are looked up here)."""
         relevant = self.relevant
@@ -226,11 +240,10 @@ class Decider:
         assert fate is not None  # the file said its ids decide
         return self.act_of(fate)
 
-    def below(self, below: IdsBelow, rest: str) -> Act:
+    def below(self, below: IdsBelow, rest: str) -> Act | LeftOutBy:
         """The act of a test that a function's deselects may name, by the rest of
-        its id: once per entry; a deselected test's from its entry's record (the
-        summary counts records by what they say), its fate made only if asked
-        for."""
+        its id: once per entry; a deselected test's from its entry alone (its
+        record is made when the summary counts it, its fate if asked for)."""
         index = below.find(rest)
         if index >= below.size:
             return self.act_of(below.otherwise)
@@ -239,10 +252,9 @@ class Decider:
             return self.act_of(below.fates[index])
         act = self.entry_acts.get(id(entry))  # the rules hold their entries
         if act is None:
-            if entry.fails is None:  # deselected: its record, not yet its fate
-                record = deselected_record(self.rules.name, entry)
-                fates = below.fates
-                act = Act.left_out_by(record, lambda: fates[index])
+            if entry.fails is None:  # deselected: neither record nor fate yet
+                made = (entry, self.rules.name, below.fates, index)
+                act = _TUPLE(LeftOutBy, made)
             else:
                 act = self.act_of(below.fates[index])
             self.entry_acts[id(entry)] = act
@@ -312,7 +324,7 @@ class Decider:
             return None
         return runs
 
-    def at_run(self, item: pytest.Item) -> Act:
+    def at_run(self, item: pytest.Item) -> Act | LeftOutBy:
         """`act` for a test about to run: its hooks ask several times in a row."""
         last = self.last
         if last is not None and last[0] is item:
@@ -335,8 +347,8 @@ class Decider:
         try:
             for item in items:
                 act = decide(item)
-                if act.left_out:
-                    left_out.append(act.record)
+                if act.left_out:  # its record is made when it is counted
+                    left_out.append(act)
                     deselected.append(item)
                     continue
                 if act.marks:

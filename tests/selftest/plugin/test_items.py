@@ -29,6 +29,7 @@ from testmatrix.core.fate import MarkerUse, TestCase
 from testmatrix.core.model import Workspace
 from testmatrix.core.rules import IdsBelow, Rules
 from testmatrix.plugin.constants import ConstantReader
+from testmatrix.plugin.decide import LeftOutBy
 from testmatrix.plugin.items import (
     _PYTEST_MARKS,
     CaseReader,
@@ -108,12 +109,12 @@ class _Capture:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         from testmatrix.plugin.decide import properties_of
-        from testmatrix.plugin.state import STATE
+        from testmatrix.plugin.state import STATE, record_of
 
         self.items = list(session.items)  # as every collection hook left them
         state = session.config.stash.get(STATE, None)
         if state is not None:
-            self.left_out = list(state.left_out)
+            self.left_out = [record_of(r) for r in state.left_out]
             self.properties = {i.nodeid: properties_of(state, i) for i in self.items}
 
 
@@ -291,7 +292,7 @@ def test_the_collection_shortcuts_keep_or_leave_out_as_the_full_decision(synth, 
         assert fast.left_out == full.left_out, item.nodeid
         if full.left_out:
             assert fast.record == full.record, item.nodeid
-            lazy += fast._fate is None
+            lazy += isinstance(fast, LeftOutBy)
         else:
             marks = [str(m.mark) for m in full.marks]
             assert [str(m.mark) for m in fast.marks] == marks, item.nodeid
