@@ -4,6 +4,7 @@ out once for the tests that share it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ def properties(record: Record) -> list[tuple[str, str]]:
 
 
 UNSEEN: Any = object()  # a key not looked at yet
+_NAME = attrgetter("name")
 _NO_STRINGS = frozenset({int, float, bool, type(None), bytes})  # name no model
 
 
@@ -209,10 +211,8 @@ class Decider:
     def act(self, item: pytest.Item) -> Act | LeftOutBy:
         """What the item's fate does to it (the same at collection and at run time:
         nothing is kept per test, and its report's properties are looked up here)."""
-        relevant = self.relevant
-        for mark in item.own_markers:
-            if mark.name in relevant:
-                return self.marked(item)
+        if not self.relevant.isdisjoint(map(_NAME, item.own_markers)):
+            return self.marked(item)
         parent = id(item.parent)  # items hold their parent: the id is its own
         try:
             how = self.shared[parent]
@@ -341,12 +341,19 @@ class Decider:
         one's record joins the run's left-out records."""
         keep: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
-        decide = self.act  # a local: this loop runs once per collected test
+        decide = self.act  # locals: this loop runs once per collected test
         left_out = self.state.left_out
+        shared: dict[int, Any] = self.shared  # an Act where the file decides
+        relevant = self.relevant
         self.collecting = True
         try:
             for item in items:
-                act = decide(item)
+                # most tests: their file decides (`act`'s first steps, inlined)
+                act: Act | LeftOutBy = shared.get(id(item.parent), UNSEEN)
+                if act.__class__ is not Act or not relevant.isdisjoint(
+                    map(_NAME, item.own_markers)
+                ):
+                    act = decide(item)
                 if act.left_out:  # its record is made when it is counted
                     left_out.append(act)
                     deselected.append(item)
