@@ -128,12 +128,19 @@ class State:
         distinct = dict(zip(map(id, left_out), left_out, strict=True))
         return [(record_of(distinct[key]), times) for key, times in shared.items()]
 
+    def _left_out_records(self) -> list[Record]:
+        """The records of the tests left out, in order, each made once."""
+        left_out = self.left_out
+        distinct = dict(zip(map(id, left_out), left_out, strict=True))
+        made = {key: record_of(r) for key, r in distinct.items()}
+        return [made[key] for key in map(id, left_out)]
+
     def collected(self) -> dict[str, Any]:
         """What collection decided beyond the run's reports (xdist worker output)."""
         return {
             "ignored": self.ignored,
             "excluded": sorted(self.excluded),
-            "left_out": [record_of(r) for r in self.left_out],
+            "left_out": self._left_out_records(),
         }
 
     def add_collected(self, data: dict[str, Any]) -> None:
