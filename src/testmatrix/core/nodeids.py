@@ -23,7 +23,7 @@ from testmatrix.core.fate import Fate
 from testmatrix.core.model import DeselectEntry
 
 _Open = tuple[tuple[str, int], ...]  # (rest past the function part, index)
-_LAST = itemgetter(-1)
+_LAST, _SECOND = itemgetter(-1), itemgetter(1)
 
 
 class IdsBelow(NamedTuple):
@@ -130,10 +130,11 @@ class DeselectLookup:
         self.sorted = sorted(self.index)
         # whether some id ends in something else than ']' (an open prefix)
         self.loose = "" in self.index or bool(set(map(_LAST, self.index)) - {"]"})
-        # function part: the first id prefixing it, and the open ids below it
-        self.heads: dict[str, tuple[int, _Open]] = {}
+        # function part: the first id prefixing it, whether ids past it start
+        # with it and '[' (they name some of its tests), and the open ones
+        self.heads: dict[str, tuple[int, bool, _Open]] = {}
 
-    def _head(self, head: str) -> tuple[int, _Open]:
+    def _head(self, head: str) -> tuple[int, bool, _Open]:
         found = self.heads.get(head)
         if found is not None:
             return found
@@ -144,22 +145,24 @@ class DeselectLookup:
                 break
             at = index.get(head[:length], best)
             best = at if at < best else best
+        ids = self.sorted
+        start = bisect_left(ids, head + "[")
+        named = start < len(ids) and ids[start].startswith(head + "[")
         open_: _Open = ()
-        if self.loose:  # the ids past the function part that end otherwise
+        if named and self.loose:  # the ids past the function part ending otherwise
+            end = bisect_left(ids, head + "\\")  # the character after '['
             cut = len(head)
-            below = self.sorted[
-                bisect_left(self.sorted, head + "[") : bisect_left(
-                    self.sorted,
-                    head + "\\",  # the character after '['
-                )
-            ]
             open_ = tuple(
                 sorted(
-                    ((i[cut:], index[i]) for i in below if not i.endswith("]")),
-                    key=lambda pair: pair[1],
+                    (
+                        (i[cut:], index[i])
+                        for i in ids[start:end]
+                        if not i.endswith("]")
+                    ),
+                    key=_SECOND,
                 )
             )
-        found = self.heads[head] = (best, open_)
+        found = self.heads[head] = (best, named, open_)
         return found
 
     def head_first(self, head: str) -> int:
@@ -168,24 +171,23 @@ class DeselectLookup:
         [params] names one first."""
         return self._head(head)[0]
 
+    def names_some(self, head: str) -> bool:
+        """Whether ids past a function part name some of its tests (they start
+        with it and '[')."""
+        return self._head(head)[1]
+
     def first(self, nodeid: str) -> int | None:
         cut = params_at(nodeid)
-        if cut < 0:
-            best = self._head(nodeid)[0]
-        else:
-            head = nodeid[:cut]
-            best, open_ = self._head(head)
+        head = nodeid if cut < 0 else nodeid[:cut]
+        best, named, open_ = self.heads.get(head) or self._head(head)
+        if named and cut >= 0:
             best = _first_below(self.index, open_, head, nodeid[cut:], best)
         return best if best < self.size else None
 
     def ids_below(
         self, head: str, fates: Sequence[Fate], otherwise: Fate, keys: Sequence[object]
-    ) -> IdsBelow | None:
+    ) -> IdsBelow:
         """The `IdsBelow` of a function part's tests, by the indexes here (`fates`
-        and `keys` are the file's, in the same order); None where no id names
-        some of them only (each starts with the function part and '[')."""
-        start = bisect_left(self.sorted, head + "[")
-        if start == len(self.sorted) or not self.sorted[start].startswith(head + "["):
-            return None
-        best, open_ = self._head(head)
+        and `keys` are the file's, in the same order), where `names_some`."""
+        best, _, open_ = self._head(head)
         return IdsBelow(self.index, open_, fates, otherwise, keys, best, head)

@@ -433,11 +433,10 @@ class Rules(MadeFates):
             for _, _, lit in file.flaky:
                 if lit[: len(prefix)] == prefix[: len(lit)]:
                     return None  # a pattern that may match some of them
-        if lookup is None:
+        if lookup is None or not lookup.names_some(prefix):
             return otherwise
         fates = DeselectFates(self, test, file.deselects)  # each made when asked
-        below = lookup.ids_below(prefix, fates, otherwise, file.deselects)
-        return otherwise if below is None else below
+        return lookup.ids_below(prefix, fates, otherwise, file.deselects)
 
     def unmarked(self, test: TestCase) -> Fate | None:
         """The fate of a test that carries no marker a skip names, from its file and
@@ -453,7 +452,8 @@ class Rules(MadeFates):
         file = self._files.get(test.path) or self._file(test)
         if not file.deselects:
             return None
-        index = self._lookup(test.path, file).first(test.nodeid)
+        lookup = self._deselect_lookups.get(test.path) or self._lookup(test.path, file)
+        index = lookup.first(test.nodeid)
         return None if index is None else file.deselects[index]
 
     def _lookup(self, path: str, file: _File) -> DeselectLookup:

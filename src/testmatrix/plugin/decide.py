@@ -348,11 +348,17 @@ class Decider:
         self.collecting = True
         try:
             for item in items:
-                # most tests: their file decides (`act`'s first steps, inlined)
-                act: Act | LeftOutBy = shared.get(id(item.parent), UNSEEN)
-                if act.__class__ is not Act or not relevant.isdisjoint(
-                    map(_NAME, item.own_markers)
-                ):
+                # `act`'s first steps, inlined: most tests' file or function
+                # decides them
+                act = shared.get(id(item.parent), UNSEEN)
+                if act.__class__ is not Act:
+                    if act.__class__ is Functions:
+                        act = act.get(getattr(item, "originalname", None), UNSEEN)
+                    if act.__class__ is not Act or not relevant.isdisjoint(
+                        map(_NAME, item.own_markers)
+                    ):
+                        act = decide(item)
+                elif not relevant.isdisjoint(map(_NAME, item.own_markers)):
                     act = decide(item)
                 if act.left_out:  # its record is made when it is counted
                     left_out.append(act)

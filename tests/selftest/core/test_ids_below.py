@@ -101,10 +101,10 @@ def test_a_functions_deselect_fates_are_made_when_asked_and_once():
 
 
 def test_a_functions_ids_below_decide_its_tests_as_a_scan_of_the_files_ids():
-    """`DeselectLookup.head_first` and `ids_below` (what `Rules.group_fate` builds
-    a function's `IdsBelow` from) give each test of a function the first of the
-    file's ids, in order, that starts its id: plain ids, ids with [params], open
-    prefixes, and ids of other functions alike."""
+    """`DeselectLookup.head_first`, `names_some` and `ids_below` (what
+    `Rules.group_fate` builds a function's `IdsBelow` from) give each test of a
+    function the first of the file's ids, in order, that starts its id: plain
+    ids, ids with [params], open prefixes, and ids of other functions alike."""
     from testmatrix.core.nodeids import DeselectLookup
 
     rng = random.Random(20261209)
@@ -121,9 +121,10 @@ def test_a_functions_ids_below_decide_its_tests_as_a_scan_of_the_files_ids():
         lookup = DeselectLookup(tuple(ids))
         for head in heads:
             first = lookup.head_first(head)
-            below = lookup.ids_below(
-                head, fates, fates[first] if first < len(ids) else otherwise, ids
-            )
+            below = None
+            if lookup.names_some(head):
+                whole = fates[first] if first < len(ids) else otherwise
+                below = lookup.ids_below(head, fates, whole, ids)
             rests = ["", *(i[len(head) :] for i in ids if i.startswith(head + "["))]
             rests += ["[" + "".join(rng.choice(PIECES) for _ in range(3)) + "]"]
             for rest in rests:
