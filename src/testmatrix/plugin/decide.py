@@ -222,7 +222,11 @@ class Decider:
             return self.marked(item)
         if how.__class__ is not Functions:
             return how  # type: ignore[return-value]  # an Act: the file decides
-        functions: Functions = how
+        return self.in_function(item, how)
+
+    def in_function(self, item: pytest.Item, functions: Functions) -> Act | LeftOutBy:
+        """`act` for a test with no marker a skip names, whose function or node
+        id decides (its parent's `Functions`)."""
         name = getattr(item, "originalname", None)
         act = functions.get(name, UNSEEN)
         if act is UNSEEN:
@@ -341,7 +345,7 @@ class Decider:
         one's record joins the run's left-out records."""
         keep: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
-        decide = self.act  # locals: this loop runs once per collected test
+        decide, in_function = self.act, self.in_function  # locals: a loop per test
         left_out = self.state.left_out
         shared: dict[int, Any] = self.shared  # an Act where the file decides
         relevant = self.relevant
@@ -352,11 +356,14 @@ class Decider:
                 # decides them
                 act = shared.get(id(item.parent), UNSEEN)
                 if act.__class__ is not Act:
-                    if act.__class__ is Functions:
-                        act = act.get(getattr(item, "originalname", None), UNSEEN)
-                    if act.__class__ is not Act or not relevant.isdisjoint(
+                    if act.__class__ is Functions and relevant.isdisjoint(
                         map(_NAME, item.own_markers)
                     ):
+                        found = act.get(getattr(item, "originalname", None))
+                        act = (
+                            found if found.__class__ is Act else in_function(item, act)
+                        )
+                    else:
                         act = decide(item)
                 elif not relevant.isdisjoint(map(_NAME, item.own_markers)):
                     act = decide(item)
