@@ -216,9 +216,10 @@ def decide_collected(
     from testmatrix.plugin.decide import Decider
 
     if not state.rules.decides_nothing:  # else every test runs as it is (cuda)
-        same = len(items) == len(collected) and all(
-            a is b for a, b in zip(items, collected, strict=True)
-        )
+        from operator import is_
+
+        # compared in C, not a generator step per test
+        same = len(items) == len(collected) and all(map(is_, items, collected))
         if not same:  # a hook may add tests too: they are decided as well
             known = {id(item) for item in collected}
             collected += [item for item in items if id(item) not in known]
