@@ -363,7 +363,7 @@ class Rules(MadeFates):
         file = self._files.get(test.path) or self._file(test)
         return bool(file.deselects or file.flaky)
 
-    def by_id(self, test: TestCase) -> Fate | bool:
+    def by_id(self, test: TestCase) -> DeselectEntry | bool:
         """What the test's node id decides of its fate: False where nothing (no
         deselect or flaky pattern names it, and the suite's -m/-k does not choose):
         a marked test's fate then follows from its file, markers, parameters and
@@ -377,7 +377,7 @@ class Rules(MadeFates):
             entry = self.deselect_for(test)
             if entry is not None:
                 if entry.fails is None and file.left_out is file.decided is None:
-                    return self._deselected(test, entry)  # what `fate` gives
+                    return entry  # its fate is what `fate` gives
                 return True
         return bool(file.flaky) and self.rerun_for(test) is not file.rerun
 

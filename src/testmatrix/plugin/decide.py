@@ -3,13 +3,13 @@ out once for the tests that share it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
 import pytest
 
 from testmatrix.core.fate import Fate, FateKind, TestCase, deselected_record
+from testmatrix.core.made import MadeFates
 from testmatrix.core.model import DeselectEntry
 from testmatrix.core.rules import IdsBelow, Rules
 from testmatrix.plugin.items import CaseReader, named_strings
@@ -70,10 +70,10 @@ class Act:
         return self._properties
 
 
-class LeftOutBy(tuple[DeselectEntry, str, Sequence[Fate], int]):
+class LeftOutBy(tuple[DeselectEntry, str, MadeFates]):
     """The act of a test a deselect entry (expecting no error) leaves out, where
-    one of a function's thousands of single-test deselects names it: (the entry,
-    the target, the fates of the function's deselects, the entry's index there).
+    one of a function's thousands of single-test deselects names it, or its own
+    id: (the entry, the target, what makes the target's fates).
     A tuple made in C, with neither fate nor record while deciding: the record
     is made when the summary counts it, the fate if it is asked for."""
 
@@ -83,7 +83,7 @@ class LeftOutBy(tuple[DeselectEntry, str, Sequence[Fate], int]):
 
     @property
     def fate(self) -> Fate:
-        return self[2][self[3]]
+        return self[2].deselected_fate(self[0])
 
     @property
     def record(self) -> Record:
@@ -162,7 +162,7 @@ class Decider:
         self.left_out_acts: dict[tuple[tuple[str, str], ...], Act] = {}
         self.held: list[Fate] = []
         # a function's deselects (`below`): each entry's act, by id of the entry
-        self.entry_acts: dict[int, Act | LeftOutBy] = {}
+        self.entry_acts: dict[int, LeftOutBy] = {}
 
     def act_of(self, fate: Fate) -> Act:
         act = self.acts.get(id(fate))
@@ -254,17 +254,20 @@ class Decider:
         entry: Any = below.keys[index] if below.keys else None
         if entry is None:
             return self.act_of(below.fates[index])
+        if entry.fails is None:  # deselected: neither record nor fate yet
+            return self.left_out_by(entry)
+        return self.act_of(below.fates[index])
+
+    def left_out_by(self, entry: DeselectEntry) -> LeftOutBy:
+        """The act of the tests a deselect expecting no error leaves out, once per
+        entry: neither record nor fate yet."""
         act = self.entry_acts.get(id(entry))  # the rules hold their entries
         if act is None:
-            if entry.fails is None:  # deselected: neither record nor fate yet
-                made = (entry, self.rules.name, below.fates, index)
-                act = _TUPLE(LeftOutBy, made)
-            else:
-                act = self.act_of(below.fates[index])
-            self.entry_acts[id(entry)] = act
+            made = (entry, self.rules.name, self.rules)
+            act = self.entry_acts[id(entry)] = _TUPLE(LeftOutBy, made)
         return act
 
-    def marked(self, item: pytest.Item) -> Act:
+    def marked(self, item: pytest.Item) -> Act | LeftOutBy:
         """A test with a marker a skip names (its own, its class's or its module's):
         read in full once per function, marks and parameters that may name a model
         (ints and floats do not), where its node id decides nothing."""
@@ -282,7 +285,7 @@ class Decider:
             if named is True:
                 return self.act_of(self.rules.fate(self.reader.read(item)))
             if named is not False:  # a deselect leaves it out, whatever it reads
-                return self.act_of(named)
+                return self.left_out_by(named)
         key: tuple[object, ...] = (
             id(parent),
             getattr(item, "originalname", None),

@@ -60,14 +60,16 @@ def test_tests_left_out_are_counted_by_record_and_a_worker_hands_over_records(
     first left out, and a worker hands its controller plain records, which count
     the same there."""
     from testmatrix.core.fate import Fate, FateKind, deselected_record
+    from testmatrix.core.made import MadeFates
     from testmatrix.core.model import DeselectEntry, Location
     from testmatrix.plugin.decide import Act, LeftOutBy
 
     entry = DeselectEntry(
         "rocm", "why", None, None, Location("s.toml", 3), nodeid="t.py::f[a]"
     )
-    fate = Fate(FateKind.DESELECTED, "rocm", entry, message="deselected")
-    by_entry = tuple.__new__(LeftOutBy, (entry, "rocm", [fate], 0))
+    made = MadeFates("rocm")
+    fate = made.deselected_fate(entry)
+    by_entry = tuple.__new__(LeftOutBy, (entry, "rocm", made))
     act = Act(Fate(FateKind.NOT_IN_SUITE, "rocm"))
     plain = {"fate": "ignored", "target": "rocm"}
     state = _state(tmp_path)
