@@ -45,9 +45,10 @@ def _count(counts: Counter[str], frame: FrameType) -> Any:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     path = os.environ.get(OPCOUNT_ENV)
-    plugin = sys.modules.get("testmatrix.plugin")
-    if not path or plugin is None:
+    if not path:
         return
+    import testmatrix.plugin as plugin
+
     decide = plugin.decide_collected
 
     def counted(*args: Any) -> None:
