@@ -127,6 +127,7 @@ class Decider:
 
     def __init__(self, state: State):
         rules = self.rules = state.rules
+        self.target = rules.name
         suite = rules.suite
         self.state = state
         self.reader = CaseReader(
@@ -252,18 +253,22 @@ class Decider:
         if index >= below.size:
             return self.act_of(below.otherwise)
         entry: Any = below.keys[index] if below.keys else None
-        if entry is None:
+        if entry is None or entry.fails is not None:
             return self.act_of(below.fates[index])
-        if entry.fails is None:  # deselected: neither record nor fate yet
-            return self.left_out_by(entry)
-        return self.act_of(below.fates[index])
+        # deselected: neither record nor fate yet (`left_out_by`, inlined: a
+        # function's thousands of single-test deselects each make one)
+        act = self.entry_acts.get(id(entry))
+        if act is None:
+            made = (entry, self.target, self.rules)
+            act = self.entry_acts[id(entry)] = _TUPLE(LeftOutBy, made)
+        return act
 
     def left_out_by(self, entry: DeselectEntry) -> LeftOutBy:
         """The act of the tests a deselect expecting no error leaves out, once per
         entry: neither record nor fate yet."""
         act = self.entry_acts.get(id(entry))  # the rules hold their entries
         if act is None:
-            made = (entry, self.rules.name, self.rules)
+            made = (entry, self.target, self.rules)
             act = self.entry_acts[id(entry)] = _TUPLE(LeftOutBy, made)
         return act
 
