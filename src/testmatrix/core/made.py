@@ -10,6 +10,8 @@ from typing import overload
 from testmatrix.core.fate import Fate, FateKind, Rerun, TestCase
 from testmatrix.core.model import DeselectEntry, Entry, SkipEntry, Suite
 
+_ANY = TestCase("", "")  # what `_deselected` and `_expected` never read
+
 
 class MadeFates:
     """What makes the fates of one target's rules (its name), each once."""
@@ -57,6 +59,10 @@ class MadeFates:
                 fate = Fate(FateKind.DESELECTED, self.name, entry, message=message)
             self._fates[key] = fate
         return fate
+
+    def deselected_fate(self, entry: DeselectEntry) -> Fate:
+        """A deselect's fate, as `_deselected` makes it (no test is needed)."""
+        return self._deselected(_ANY, entry)
 
     def _skipped(self, test: TestCase, skip: SkipEntry, model: str, why: str) -> Fate:
         """A skip's fate for a model: the same for every test it decides, so made

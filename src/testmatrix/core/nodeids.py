@@ -1,35 +1,53 @@
 """Node-id lookups that cost the same however many deselects a file or function
-has: `IdsBelow` (one function's tests by their [params]) and `DeselectLookup` (the
-first deselect of a file prefixing a node id)."""
+has: `DeselectLookup` (the first deselect of a file prefixing a node id) and
+`IdsBelow` (one function's tests by their [params]).
+
+An id that prefixes a test's id is that id cut somewhere. Where it ends in ']', the
+cut follows one of the test id's ']': a dict lookup per ']' (one or two a test).
+Where it is no longer than the function part of the test's id (the id up to its
+[params]), the cut is at its own length: a dict lookup per distinct length, once
+per function. The rest (ids longer than the function part, not ending in ']':
+open prefixes such as 'test_f[e5-') start with the function part and '[': found
+once per function in the sorted ids, and compared with each of its tests. Nothing
+here is a loop over the ids in Python: a file's thousands of single-test deselects
+are indexed by dict, set and sort, in C."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import NamedTuple
 
 from testmatrix.core.fate import Fate
+from testmatrix.core.model import DeselectEntry
+
+_Open = tuple[tuple[str, int], ...]  # (rest past the function part, index)
+_LAST, _SECOND = itemgetter(-1), itemgetter(1)
 
 
 class IdsBelow(NamedTuple):
     """One function's tests with no marker a skip names, where deselects name some
     of them: each one's fate from the rest of its node id past the function's
     (`[params]`, or '' unparametrized), what `Rules.fate` gives it. Made by
-    `IdsBelow.of` for `Rules.group_fate`.
+    `DeselectLookup.ids_below` for `Rules.group_fate` (or `IdsBelow.of`, from the
+    rests alone).
 
-    The first deselect (in declared order) whose rest starts the test's decides. A
-    rest ending in ']' can only start a test's rest where that has a ']' too, so those
-    are looked up by the test's rest cut after each of its ']' (one or two lookups per
-    test, however many deselects the function has); the few other rests (open
-    prefixes such as '[e5-' or '') are compared one by one."""
+    The first deselect (in precedence order) whose id starts the test's decides:
+    the ids ending in ']' are looked up by `head` and the test's rest cut after
+    each of its ']'; the few others (`open`) are compared one by one."""
 
-    closed: dict[str, int]  # rest ending in ']': the index of its first deselect
-    open: tuple[tuple[str, int], ...]  # the other rests, with their indexes
+    closed: dict[str, int]  # id (head + rest) ending in ']': its first index
+    open: _Open  # the other rests, with their indexes, in index order
     # each deselect's fate, by index (a sequence that may make each on first use:
     # thousands of single-test deselects need no fate until one is asked for)
     fates: Sequence[Fate]
     otherwise: Fate  # a test none of them names
     keys: Sequence[object] = ()  # what each deselect is, by index (Rules's entries)
-    size: int = 0  # how many deselects: len(fates)
+    # how many deselects may decide: an index from here on never does (a file's
+    # deselects, where the first id prefixing the function's stands at `size`)
+    size: int = 0
+    head: str = ""  # the function's node id, which the keys of `closed` start with
 
     @classmethod
     def of(
@@ -51,21 +69,21 @@ class IdsBelow(NamedTuple):
     def find(self, rest: str) -> int:
         """The index of the deselect deciding a test with this rest of its id, or
         `size` where none names it."""
-        return _first_below(self.closed, self.open, rest, self.size)
+        return _first_below(self.closed, self.open, self.head, rest, self.size)
 
     def fate(self, rest: str) -> Fate:
-        best = _first_below(self.closed, self.open, rest, self.size)
+        best = _first_below(self.closed, self.open, self.head, rest, self.size)
         return self.fates[best] if best < self.size else self.otherwise
 
 
 def _first_below(
-    closed: dict[str, int], open_: tuple[tuple[str, int], ...], rest: str, best: int
+    closed: dict[str, int], open_: _Open, head: str, rest: str, best: int
 ) -> int:
-    """The lowest index among the rests that start `rest` (`IdsBelow`), else `best`:
-    a lookup per ']' of `rest`, then the open rests below the best so far."""
+    """The lowest index among the ids that start `head + rest` past `head`, else
+    `best`: a lookup per ']' of `rest`, then the open rests below the best so far."""
     end = rest.find("]")
     while end >= 0:
-        index = closed.get(rest[: end + 1], best)
+        index = closed.get(head + rest[: end + 1], best)
         best = index if index < best else best
         end = rest.find("]", end + 1)
     for prefix, index in open_:
@@ -76,47 +94,100 @@ def _first_below(
     return best
 
 
-def _params_at(nodeid: str) -> int:
+def by_file(entries: Sequence[DeselectEntry]) -> dict[str, tuple[DeselectEntry, ...]]:
+    """Deselects by the file or directory their id names (its part before '::'),
+    in their order: a table's ids mostly share their file, compared as a prefix."""
+    index: dict[str, list[DeselectEntry]] = {}
+    bucket: list[DeselectEntry] = []
+    same = None  # the last id's "path::"
+    for entry in entries:
+        nodeid = entry.nodeid
+        if same is not None and nodeid.startswith(same):
+            bucket.append(entry)
+            continue
+        path = nodeid.split("::", 1)[0]
+        same = None if path.endswith(":") else path + "::"
+        bucket = index.setdefault(path, [])
+        bucket.append(entry)
+    return {path: tuple(found) for path, found in index.items()}
+
+
+def params_at(nodeid: str) -> int:
     """Where a node id's [params] begin (the first '[' past its file), or -1."""
     return nodeid.find("[", nodeid.find("::") + 1)
 
 
 class DeselectLookup:
     """One file's deselect ids (in precedence order), searched for the first that
-    prefixes a node id without comparing it with each: ids with [params] are found
-    by the function part of the id (then as `IdsBelow` does), the others are
-    compared once per function, not once per test."""
+    prefixes a node id without comparing it with each (see the module's
+    docstring): built in C, a few lookups per function and per test."""
 
     def __init__(self, ids: tuple[str, ...]):
-        self.size = len(ids)
-        plain: list[tuple[str, int]] = []
-        below: dict[str, tuple[dict[str, int], list[tuple[str, int]]]] = {}
-        for index, nodeid in enumerate(ids):
-            cut = _params_at(nodeid)
-            if cut < 0:
-                plain.append((nodeid, index))
-                continue
-            closed, open_ = below.setdefault(nodeid[:cut], ({}, []))
-            rest = nodeid[cut:]
-            if rest.endswith("]"):
-                closed.setdefault(rest, index)
-            else:
-                open_.append((rest, index))
-        self.plain = tuple(plain)
-        self.plain_ids = tuple(nodeid for nodeid, _ in plain)
-        self.below = {h: (c, tuple(o)) for h, (c, o) in below.items()}
-        self.heads: dict[str, int] = {}  # function part: its first plain id's index
+        size = self.size = len(ids)
+        # each id's first index: a later duplicate never decides
+        self.index = dict(zip(reversed(ids), range(size - 1, -1, -1), strict=True))
+        self.lengths = sorted(set(map(len, self.index)))
+        self.sorted = sorted(self.index)
+        # whether some id ends in something else than ']' (an open prefix)
+        self.loose = "" in self.index or bool(set(map(_LAST, self.index)) - {"]"})
+        # function part: the first id prefixing it, whether ids past it start
+        # with it and '[' (they name some of its tests), and the open ones
+        self.heads: dict[str, tuple[int, bool, _Open]] = {}
+
+    def _head(self, head: str) -> tuple[int, bool, _Open]:
+        found = self.heads.get(head)
+        if found is not None:
+            return found
+        best = self.size
+        index = self.index
+        for length in self.lengths:
+            if length > len(head):
+                break
+            at = index.get(head[:length], best)
+            best = at if at < best else best
+        ids = self.sorted
+        start = bisect_left(ids, head + "[")
+        named = start < len(ids) and ids[start].startswith(head + "[")
+        open_: _Open = ()
+        if named and self.loose:  # the ids past the function part ending otherwise
+            end = bisect_left(ids, head + "\\")  # the character after '['
+            cut = len(head)
+            open_ = tuple(
+                sorted(
+                    (
+                        (i[cut:], index[i])
+                        for i in ids[start:end]
+                        if not i.endswith("]")
+                    ),
+                    key=_SECOND,
+                )
+            )
+        found = self.heads[head] = (best, named, open_)
+        return found
+
+    def head_first(self, head: str) -> int:
+        """The index of the first id prefixing a function part (a node id without
+        [params]), or `size`: what decides all of its tests where no id with
+        [params] names one first."""
+        return self._head(head)[0]
+
+    def names_some(self, head: str) -> bool:
+        """Whether ids past a function part name some of its tests (they start
+        with it and '[')."""
+        return self._head(head)[1]
 
     def first(self, nodeid: str) -> int | None:
-        cut = _params_at(nodeid)
-        head, rest = (nodeid, "") if cut < 0 else (nodeid[:cut], nodeid[cut:])
-        best = self.heads.get(head)
-        if best is None:
-            best = self.size
-            if head.startswith(self.plain_ids):  # one call rules most heads out
-                best = next(i for p, i in self.plain if head.startswith(p))
-            self.heads[head] = best
-        found = self.below.get(head)
-        if found is not None and rest:
-            best = _first_below(found[0], found[1], rest, best)
+        cut = params_at(nodeid)
+        head = nodeid if cut < 0 else nodeid[:cut]
+        best, named, open_ = self.heads.get(head) or self._head(head)
+        if named and cut >= 0:
+            best = _first_below(self.index, open_, head, nodeid[cut:], best)
         return best if best < self.size else None
+
+    def ids_below(
+        self, head: str, fates: Sequence[Fate], otherwise: Fate, keys: Sequence[object]
+    ) -> IdsBelow:
+        """The `IdsBelow` of a function part's tests, by the indexes here (`fates`
+        and `keys` are the file's, in the same order), where `names_some`."""
+        best, _, open_ = self._head(head)
+        return IdsBelow(self.index, open_, fates, otherwise, keys, best, head)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Sequence
 from functools import cached_property
+from itertools import filterfalse
+from operator import attrgetter
 from typing import NamedTuple
 
 from testmatrix.core.fate import Fate, FateKind, Rerun, TestCase
@@ -25,10 +27,13 @@ from testmatrix.core.model import (
 from testmatrix.core.models import ModelFinder, models_of
 from testmatrix.core.names import session_name as session_name  # re-exported
 from testmatrix.core.names import suite_runs_on
-from testmatrix.core.nodeids import DeselectLookup
+from testmatrix.core.nodeids import DeselectLookup, by_file, params_at
 from testmatrix.core.nodeids import IdsBelow as IdsBelow  # re-exported
 from testmatrix.core.runs import named_view
 from testmatrix.core.selection import Selection
+
+_FAILS = attrgetter("fails")  # an entry's expected error (a record: true), or None
+_NODEID = attrgetter("nodeid")
 
 
 class _File(NamedTuple):
@@ -214,10 +219,7 @@ class Rules(MadeFates):
         """Deselects by the file or directory their id names: a test looks at those
         of its own file and folders only, so the cost per test does not grow with
         the number of deselects elsewhere."""
-        index: dict[str, list[DeselectEntry]] = {}
-        for entry in self.deselects:
-            index.setdefault(entry.nodeid.split("::", 1)[0], []).append(entry)
-        return {path: tuple(entries) for path, entries in index.items()}
+        return by_file(self.deselects)
 
     @cached_property
     def deselect_order(self) -> dict[int, int]:
@@ -231,9 +233,9 @@ class Rules(MadeFates):
         """As declared, those that keep a test out before those expecting a failure
         (PRECEDENCE): the first that matches decides."""
         if in_order:  # one folder's or file's: as declared already
-            first = [e for e in entries if e.fails is None]
-            if len(first) < len(entries):
-                first += [e for e in entries if e.fails is not None]
+            first = list(filterfalse(_FAILS, entries))  # in C: a file may have
+            if len(first) < len(entries):  # thousands
+                first += filter(_FAILS, entries)
             return tuple(first)
         order = self.deselect_order
         return tuple(sorted(entries, key=lambda e: (e.fails is not None, order[id(e)])))
@@ -286,7 +288,7 @@ class Rules(MadeFates):
                     break
         if expected is not None:  # what no other entry decides here must fail
             runs, rerun = expected, None
-        ids = tuple(e.nodeid for e in deselects)
+        ids = tuple(map(_NODEID, deselects))
         file = _File(left_out, decided, deselects, ids, flaky, rerun, runs)
         self._files[path] = file
         return file
@@ -308,7 +310,7 @@ class Rules(MadeFates):
             index = self.deselect_index
             near_by = [index[where] for where in folders if where in index]
             found = [e for entries in near_by for e in entries]
-            near = self._in_precedence(found, in_order=len(near_by) == 1)
+            near = self._in_precedence(found, in_order=len(near_by) <= 1)
         return ignore, near
 
     def _no_session(self, path: str) -> Fate | None:
@@ -361,7 +363,7 @@ class Rules(MadeFates):
         file = self._files.get(test.path) or self._file(test)
         return bool(file.deselects or file.flaky)
 
-    def by_id(self, test: TestCase) -> Fate | bool:
+    def by_id(self, test: TestCase) -> DeselectEntry | bool:
         """What the test's node id decides of its fate: False where nothing (no
         deselect or flaky pattern names it, and the suite's -m/-k does not choose):
         a marked test's fate then follows from its file, markers, parameters and
@@ -375,7 +377,7 @@ class Rules(MadeFates):
             entry = self.deselect_for(test)
             if entry is not None:
                 if entry.fails is None and file.left_out is file.decided is None:
-                    return self._deselected(test, entry)  # what `fate` gives
+                    return entry  # its fate is what `fate` gives
                 return True
         return bool(file.flaky) and self.rerun_for(test) is not file.rerun
 
@@ -410,32 +412,31 @@ class Rules(MadeFates):
 
     def group_fate(self, test: TestCase) -> Fate | IdsBelow | None:
         """The fate every test with no marker a skip names gets whose node id starts
-        with `test.nodeid` (a prefix: one function's parametrizations), whatever
-        the rest of its id: what `fate` gives each of them; where deselects name
-        some of them, what decides each from the rest of its id (`IdsBelow`). None
-        where a flaky pattern may match some of them, or the suite's -m/-k chooses."""
+        with `test.nodeid` (a function's, without [params]: its parametrizations),
+        whatever the rest of its id: what `fate` gives each of them; where deselects
+        name some of them, what decides each from the rest of its id (`IdsBelow`).
+        None where a flaky pattern may match some of them, the suite's -m/-k
+        chooses, or the prefix has [params] itself."""
         file = self._unmarked_file(test)
         if not isinstance(file, _File):
             return file
         prefix = test.nodeid
-        rests: list[str] = []
-        named: list[DeselectEntry] = []
-        otherwise = file.runs
-        for entry in file.deselects:  # the first that matches decides
-            if prefix.startswith(entry.nodeid):
-                otherwise = self._deselected(test, entry)  # all the others
-                break
-            if entry.nodeid.startswith(prefix):  # it names some of them
-                rests.append(entry.nodeid[len(prefix) :])
-                named.append(entry)
+        otherwise, lookup = file.runs, None
+        if file.deselects:
+            if params_at(prefix) >= 0:
+                return None  # each test's whole id decides
+            lookup = self._lookup(test.path, file)
+            first = lookup.head_first(prefix)  # the first id prefixing them all
+            if first < lookup.size:
+                otherwise = self._deselected(test, file.deselects[first])
         if otherwise is file.runs:  # a test no deselect names may be flaky
             for _, _, lit in file.flaky:
                 if lit[: len(prefix)] == prefix[: len(lit)]:
                     return None  # a pattern that may match some of them
-        if not rests:
+        if lookup is None or not lookup.names_some(prefix):
             return otherwise
-        fates = DeselectFates(self, test, tuple(named))  # each made when asked
-        return IdsBelow.of(rests, fates, otherwise, fates.entries)
+        fates = DeselectFates(self, test, file.deselects)  # each made when asked
+        return lookup.ids_below(prefix, fates, otherwise, file.deselects)
 
     def unmarked(self, test: TestCase) -> Fate | None:
         """The fate of a test that carries no marker a skip names, from its file and
@@ -451,13 +452,17 @@ class Rules(MadeFates):
         file = self._files.get(test.path) or self._file(test)
         if not file.deselects:
             return None
-        lookup = self._deselect_lookups.get(test.path)
-        if lookup is None:  # thousands of ids in one file cost no more per test
-            lookup = self._deselect_lookups[test.path] = DeselectLookup(
-                file.deselect_ids
-            )
+        lookup = self._deselect_lookups.get(test.path) or self._lookup(test.path, file)
         index = lookup.first(test.nodeid)
         return None if index is None else file.deselects[index]
+
+    def _lookup(self, path: str, file: _File) -> DeselectLookup:
+        """The file's deselect ids, indexed once (`deselect_for`, `group_fate`):
+        thousands of ids in one file cost no more per test."""
+        lookup = self._deselect_lookups.get(path)
+        if lookup is None:
+            lookup = self._deselect_lookups[path] = DeselectLookup(file.deselect_ids)
+        return lookup
 
     def ignored_path(self, relpath: str) -> IgnoreEntry | None:
         """The entry ignoring exactly this path (pytest asks for each directory); an

@@ -3,12 +3,14 @@ out once for the tests that share it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import pytest
 
 from testmatrix.core.fate import Fate, FateKind, TestCase, deselected_record
+from testmatrix.core.made import MadeFates
+from testmatrix.core.model import DeselectEntry
 from testmatrix.core.rules import IdsBelow, Rules
 from testmatrix.plugin.items import CaseReader, named_strings
 from testmatrix.plugin.state import LEFT_OUT, MODELS_SET, PROPERTY, Record, State
@@ -19,6 +21,7 @@ def properties(record: Record) -> list[tuple[str, str]]:
 
 
 UNSEEN: Any = object()  # a key not looked at yet
+_NAME = attrgetter("name")
 _NO_STRINGS = frozenset({int, float, bool, type(None), bytes})  # name no model
 
 
@@ -38,15 +41,13 @@ class Functions(dict[str | None, "Act | IdsBelow | None"]):
 class Act:
     """What a fate does to a test: leaves it out, or keeps it with its report's
     properties and the marks that carry the fate out (pytest-rerunfailures' flaky,
-    pytest's skip). A left-out test needs its record only: `Act.left_out_by`
-    makes its fate when it is asked for, and the properties are made on first use
-    (by the tests that run)."""
+    pytest's skip); the properties are made on first use (by the tests that
+    run)."""
 
-    __slots__ = ("_fate", "_make", "_properties", "left_out", "marks", "record")
+    __slots__ = ("_fate", "_properties", "left_out", "marks", "record")
 
     def __init__(self, fate: Fate, record: Record | None = None):
-        self._fate: Fate | None = fate
-        self._make: Callable[[], Fate] | None = None
+        self._fate = fate
         self.left_out = fate.kind in LEFT_OUT
         self.record = fate.record() if record is None else record
         self._properties: list[tuple[str, str]] | None = None
@@ -58,20 +59,8 @@ class Act:
         if fate.kind is FateKind.SKIPPED:
             self.marks.append(pytest.mark.skip(reason=fate.message))
 
-    @classmethod
-    def left_out_by(cls, record: Record, make: Callable[[], Fate]) -> Act:
-        """A left-out test's act from its record; `make` makes its fate (whose
-        record is `record`) if it is asked for."""
-        act = cls.__new__(cls)
-        act._fate, act._make, act._properties = None, make, None
-        act.left_out, act.record, act.marks = True, record, []
-        return act
-
     @property
     def fate(self) -> Fate:
-        if self._fate is None:
-            assert self._make is not None
-            self._fate = self._make()
         return self._fate
 
     @property
@@ -79,6 +68,33 @@ class Act:
         if self._properties is None:
             self._properties = properties(self.record)
         return self._properties
+
+
+class LeftOutBy(tuple[DeselectEntry, str, MadeFates]):
+    """The act of a test a deselect entry (expecting no error) leaves out, where
+    one of a function's thousands of single-test deselects names it, or its own
+    id: (the entry, the target, what makes the target's fates).
+    A tuple made in C, with neither fate nor record while deciding: the record
+    is made when the summary counts it, the fate if it is asked for."""
+
+    __slots__ = ()
+    left_out = True
+    marks: tuple[pytest.MarkDecorator, ...] = ()
+
+    @property
+    def fate(self) -> Fate:
+        return self[2].deselected_fate(self[0])
+
+    @property
+    def record(self) -> Record:
+        return deselected_record(self[1], self[0])
+
+    @property
+    def properties(self) -> list[tuple[str, str]]:
+        return properties(self.record)
+
+
+_TUPLE = tuple.__new__  # LeftOutBy's maker, in C
 
 
 def _models(item: pytest.Item, rules: Rules) -> list[str]:
@@ -111,6 +127,7 @@ class Decider:
 
     def __init__(self, state: State):
         rules = self.rules = state.rules
+        self.target = rules.name
         suite = rules.suite
         self.state = state
         self.reader = CaseReader(
@@ -129,7 +146,7 @@ class Decider:
         # Rules.unmarked), or None where each needs its whole reading
         self.shared: dict[int, Act | Functions | None] = {}
         self.relevant = self.reader.relevant or frozenset()
-        self.last: tuple[pytest.Item, Act] | None = None  # at_run's
+        self.last: tuple[pytest.Item, Act | LeftOutBy] | None = None  # at_run's
         # marked tests: by id of the parent, whether node ids decide in its file;
         # the acts of those whose ids decide nothing, by what else decides (marked)
         self.ids_decide: dict[int, bool] = {}
@@ -146,7 +163,7 @@ class Decider:
         self.left_out_acts: dict[tuple[tuple[str, str], ...], Act] = {}
         self.held: list[Fate] = []
         # a function's deselects (`below`): each entry's act, by id of the entry
-        self.entry_acts: dict[int, Act] = {}
+        self.entry_acts: dict[int, LeftOutBy] = {}
 
     def act_of(self, fate: Fate) -> Act:
         act = self.acts.get(id(fate))
@@ -192,13 +209,11 @@ class Decider:
         functions[name] = act
         return act
 
-    def act(self, item: pytest.Item) -> Act:
+    def act(self, item: pytest.Item) -> Act | LeftOutBy:
         """What the item's fate does to it (the same at collection and at run time:
         nothing is kept per test, and its report's properties are looked up here)."""
-        relevant = self.relevant
-        for mark in item.own_markers:
-            if mark.name in relevant:
-                return self.marked(item)
+        if not self.relevant.isdisjoint(map(_NAME, item.own_markers)):
+            return self.marked(item)
         parent = id(item.parent)  # items hold their parent: the id is its own
         try:
             how = self.shared[parent]
@@ -208,7 +223,11 @@ class Decider:
             return self.marked(item)
         if how.__class__ is not Functions:
             return how  # type: ignore[return-value]  # an Act: the file decides
-        functions: Functions = how
+        return self.in_function(item, how)
+
+    def in_function(self, item: pytest.Item, functions: Functions) -> Act | LeftOutBy:
+        """`act` for a test with no marker a skip names, whose function or node
+        id decides (its parent's `Functions`)."""
         name = getattr(item, "originalname", None)
         act = functions.get(name, UNSEEN)
         if act is UNSEEN:
@@ -226,29 +245,34 @@ class Decider:
         assert fate is not None  # the file said its ids decide
         return self.act_of(fate)
 
-    def below(self, below: IdsBelow, rest: str) -> Act:
+    def below(self, below: IdsBelow, rest: str) -> Act | LeftOutBy:
         """The act of a test that a function's deselects may name, by the rest of
-        its id: once per entry; a deselected test's from its entry's record (the
-        summary counts records by what they say), its fate made only if asked
-        for."""
+        its id: once per entry; a deselected test's from its entry alone (its
+        record is made when the summary counts it, its fate if asked for)."""
         index = below.find(rest)
         if index >= below.size:
             return self.act_of(below.otherwise)
         entry: Any = below.keys[index] if below.keys else None
-        if entry is None:
+        if entry is None or entry.fails is not None:
             return self.act_of(below.fates[index])
-        act = self.entry_acts.get(id(entry))  # the rules hold their entries
+        # deselected: neither record nor fate yet (`left_out_by`, inlined: a
+        # function's thousands of single-test deselects each make one)
+        act = self.entry_acts.get(id(entry))
         if act is None:
-            if entry.fails is None:  # deselected: its record, not yet its fate
-                record = deselected_record(self.rules.name, entry)
-                fates = below.fates
-                act = Act.left_out_by(record, lambda: fates[index])
-            else:
-                act = self.act_of(below.fates[index])
-            self.entry_acts[id(entry)] = act
+            made = (entry, self.target, self.rules)
+            act = self.entry_acts[id(entry)] = _TUPLE(LeftOutBy, made)
         return act
 
-    def marked(self, item: pytest.Item) -> Act:
+    def left_out_by(self, entry: DeselectEntry) -> LeftOutBy:
+        """The act of the tests a deselect expecting no error leaves out, once per
+        entry: neither record nor fate yet."""
+        act = self.entry_acts.get(id(entry))  # the rules hold their entries
+        if act is None:
+            made = (entry, self.target, self.rules)
+            act = self.entry_acts[id(entry)] = _TUPLE(LeftOutBy, made)
+        return act
+
+    def marked(self, item: pytest.Item) -> Act | LeftOutBy:
         """A test with a marker a skip names (its own, its class's or its module's):
         read in full once per function, marks and parameters that may name a model
         (ints and floats do not), where its node id decides nothing."""
@@ -266,7 +290,7 @@ class Decider:
             if named is True:
                 return self.act_of(self.rules.fate(self.reader.read(item)))
             if named is not False:  # a deselect leaves it out, whatever it reads
-                return self.act_of(named)
+                return self.left_out_by(named)
         key: tuple[object, ...] = (
             id(parent),
             getattr(item, "originalname", None),
@@ -312,7 +336,7 @@ class Decider:
             return None
         return runs
 
-    def at_run(self, item: pytest.Item) -> Act:
+    def at_run(self, item: pytest.Item) -> Act | LeftOutBy:
         """`act` for a test about to run: its hooks ask several times in a row."""
         last = self.last
         if last is not None and last[0] is item:
@@ -329,14 +353,30 @@ class Decider:
         one's record joins the run's left-out records."""
         keep: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
-        decide = self.act  # a local: this loop runs once per collected test
+        decide, in_function = self.act, self.in_function  # locals: a loop per test
         left_out = self.state.left_out
+        shared: dict[int, Any] = self.shared  # an Act where the file decides
+        relevant = self.relevant
         self.collecting = True
         try:
             for item in items:
-                act = decide(item)
-                if act.left_out:
-                    left_out.append(act.record)
+                # `act`'s first steps, inlined: most tests' file or function
+                # decides them
+                act = shared.get(id(item.parent), UNSEEN)
+                if act.__class__ is not Act:
+                    if act.__class__ is Functions and relevant.isdisjoint(
+                        map(_NAME, item.own_markers)
+                    ):
+                        found = act.get(getattr(item, "originalname", None))
+                        act = (
+                            found if found.__class__ is Act else in_function(item, act)
+                        )
+                    else:
+                        act = decide(item)
+                elif not relevant.isdisjoint(map(_NAME, item.own_markers)):
+                    act = decide(item)
+                if act.left_out:  # its record is made when it is counted
+                    left_out.append(act)
                     deselected.append(item)
                     continue
                 if act.marks:

@@ -219,12 +219,14 @@ def decide_collected(
     from testmatrix.plugin.decide import Decider
 
     if not state.rules.decides_nothing:  # else every test runs as it is (cuda)
-        same = len(items) == len(collected) and all(
-            a is b for a, b in zip(items, collected, strict=True)
-        )
-        if not same:  # a hook may add tests too: they are decided as well
-            known = {id(item) for item in collected}
-            collected += [item for item in items if id(item) not in known]
+        from operator import is_
+
+        # compared in C, not a generator step per test
+        same = len(items) == len(collected) and all(map(is_, items, collected))
+        if not same:  # reordered (pytest's fixtures do), or tests added: those are
+            known = set(map(id, collected))  # decided as well
+            if not known.issuperset(map(id, items)):
+                collected += [item for item in items if id(item) not in known]
         decider = state.decider = Decider(state)
         # what the decisions keep (a cache per file and function) is little, but
         # its allocations would start collections that walk every collected node
@@ -260,9 +262,14 @@ def _leave_out(
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
         return
-    out = {id(item) for item in deselected}
-    config.hook.pytest_deselected(items=[i for i in items if id(i) in out])
-    items[:] = [i for i in items if id(i) not in out]
+    from itertools import compress
+    from operator import not_
+
+    out = set(map(id, deselected))
+    gone = list(map(out.__contains__, map(id, items)))  # in C: one step a test
+    config.hook.pytest_deselected(items=list(compress(items, gone)))
+    kept = list(compress(items, map(not_, gone)))
+    items[:] = kept
 
 
 def report_fate(state: State, item: pytest.Item) -> None:

@@ -3,9 +3,10 @@ reports carry."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -44,6 +45,18 @@ __all__ = [
 Record = dict[str, str]  # a fate or an entry as plain strings (plan's records)
 
 
+class LeftOut(Protocol):
+    """What leaves tests out, whose record is made when it is counted (a
+    function's thousands of single-test deselects need none while deciding)."""
+
+    @property
+    def record(self) -> Record: ...
+
+
+def record_of(left_out: Record | LeftOut) -> Record:
+    return left_out if isinstance(left_out, dict) else left_out.record
+
+
 class State:
     """What the plugin decided for this run, and what it saw happen."""
 
@@ -66,8 +79,9 @@ class State:
         self.ignored: dict[str, Record] = {}  # path: its ignore entry
         self.excluded: set[str] = set()  # paths the suite leaves to other suites
         # the fate of each test left out, in the order pytest_deselected got them:
-        # only counted, so no node id is built for them (pytest builds it on demand)
-        self.left_out: list[Record] = []
+        # only counted, so no node id is built for them (pytest builds it on
+        # demand); a record, or what makes it (`left_out_counts`)
+        self.left_out: list[Record | LeftOut] = []
         self.worker_collected = False  # a worker's decisions were taken
         # seen in the reports, in whichever process writes the summary
         self.tests: dict[str, Record] = {}  # nodeid: its fate, and models
@@ -107,12 +121,28 @@ class State:
         plat = self.rules.platform
         return plat is not None and plat.hardware != self.detection.hardware
 
+    def left_out_counts(self) -> list[tuple[Record, int]]:
+        """Each distinct record of the tests left out, with how many tests it
+        left out, in the order first left out: the tests share a few (one per
+        fate), counted by identity in C, then each made or read once."""
+        left_out = self.left_out
+        shared = Counter(map(id, left_out))
+        distinct = dict(zip(map(id, left_out), left_out, strict=True))
+        return [(record_of(distinct[key]), times) for key, times in shared.items()]
+
+    def _left_out_records(self) -> list[Record]:
+        """The records of the tests left out, in order, each made once."""
+        left_out = self.left_out
+        distinct = dict(zip(map(id, left_out), left_out, strict=True))
+        made = {key: record_of(r) for key, r in distinct.items()}
+        return [made[key] for key in map(id, left_out)]
+
     def collected(self) -> dict[str, Any]:
         """What collection decided beyond the run's reports (xdist worker output)."""
         return {
             "ignored": self.ignored,
             "excluded": sorted(self.excluded),
-            "left_out": self.left_out,
+            "left_out": self._left_out_records(),
         }
 
     def add_collected(self, data: dict[str, Any]) -> None:

@@ -82,7 +82,7 @@ def empty_because(state: State) -> str:
     parts = []
     if state.ignored:
         parts.append(f"{len(state.ignored)} paths ignored on {state.rules.name}")
-    entries = sum(1 for r in state.left_out if r.get("entry"))
+    entries = sum(n for r, n in state.left_out_counts() if r.get("entry"))
     if entries:
         parts.append(f"{entries} tests left out by {state.rules.name}'s entries")
     suite = len(state.left_out) - entries + len(state.excluded)
@@ -174,13 +174,11 @@ def _tally(state: State) -> dict[str, Any]:
             row = models.setdefault(model, {})
             row[kind] = row.get(kind, 0) + 1
     counts["errors"] += len(state.teardown_errors)
-    # the tests left out share a few records (one per fate): counted by identity
-    # in C, then each distinct record read once
-    shared = Counter(map(id, state.left_out))
-    distinct = dict(zip(map(id, state.left_out), state.left_out, strict=True))
+    # the tests left out share a few records (one per fate)
+    shared = state.left_out_counts()
     left = Counter[str | None]()
-    for key, times in shared.items():
-        left[distinct[key].get("fate")] += times
+    for record, times in shared:
+        left[record.get("fate")] += times
     counts["deselected"] = (
         left[FateKind.DESELECTED.value] + left[FateKind.IGNORED.value]
     )
@@ -191,7 +189,7 @@ def _tally(state: State) -> dict[str, Any]:
     counts["not_in_suite"] = len(state.excluded) + left[FateKind.NOT_IN_SUITE.value]
     records = [
         *((r, 1) for r in state.tests.values()),
-        *((distinct[key], times) for key, times in shared.items()),
+        *shared,
         *((r, 1) for r in state.ignored.values()),
     ]
     return {

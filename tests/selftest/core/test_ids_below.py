@@ -98,3 +98,64 @@ def test_a_functions_deselect_fates_are_made_when_asked_and_once():
     assert list(fates[0:2]) == [fates[0], second]
     for entry, fate in zip(entries, fates, strict=True):
         assert deselected_record("rocm", entry) == fate.record()
+
+
+def test_a_functions_ids_below_decide_its_tests_as_a_scan_of_the_files_ids():
+    """`DeselectLookup.head_first`, `names_some` and `ids_below` (what
+    `Rules.group_fate` builds a function's `IdsBelow` from) give each test of a
+    function the first of the file's ids, in order, that starts its id: plain
+    ids, ids with [params], open prefixes, and ids of other functions alike."""
+    from testmatrix.core.nodeids import DeselectLookup
+
+    rng = random.Random(20261209)
+    heads = ["t.py::test_a", "t.py::test_ab", "t.py::C::test_a", "t[1].py::test_a"]
+    otherwise = Fate(FateKind.RUN, "rocm")
+    checked = 0
+    for _ in range(300):
+        ids = []
+        for _ in range(rng.randint(1, 12)):
+            body = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 4)))
+            head = rng.choice(heads + ["t.py", "t.py::test", "t[1"])
+            ids.append(head + rng.choice(["", "[" + body, "[" + body + "]", body]))
+        fates = [Fate(FateKind.DESELECTED, "rocm", message=i) for i in ids]
+        lookup = DeselectLookup(tuple(ids))
+        for head in heads:
+            first = lookup.head_first(head)
+            below = None
+            if lookup.names_some(head):
+                whole = fates[first] if first < len(ids) else otherwise
+                below = lookup.ids_below(head, fates, whole, ids)
+            rests = ["", *(i[len(head) :] for i in ids if i.startswith(head + "["))]
+            rests += ["[" + "".join(rng.choice(PIECES) for _ in range(3)) + "]"]
+            for rest in rests:
+                scan = next(
+                    (n for n, i in enumerate(ids) if (head + rest).startswith(i)), None
+                )
+                found = first if first < len(ids) else None  # its otherwise
+                if below is not None:  # ids that name some of its tests only
+                    index = below.find(rest)
+                    found = index if index < below.size else found
+                assert found == scan, (ids, head, rest)
+                checked += 1
+    assert checked > 500
+
+
+def test_deselects_are_grouped_by_the_file_their_id_names_in_order():
+    from testmatrix.core.model import DeselectEntry, Location
+    from testmatrix.core.nodeids import by_file
+
+    rng = random.Random(20261210)
+    paths = ["a.py", "b.py", "a.py:", "dir", "dir/a.py", "a"]
+    for _ in range(200):
+        ids = [
+            rng.choice(paths) + rng.choice(["", "::t", "::t[1]", "::", ":::x"])
+            for _ in range(rng.randint(0, 15))
+        ]
+        entries = [
+            DeselectEntry("rocm", "r", None, None, Location("s.toml", n), nodeid=i)
+            for n, i in enumerate(ids)
+        ]
+        expected: dict[str, list[DeselectEntry]] = {}
+        for entry in entries:
+            expected.setdefault(entry.nodeid.split("::", 1)[0], []).append(entry)
+        assert by_file(entries) == {k: tuple(v) for k, v in expected.items()}, ids

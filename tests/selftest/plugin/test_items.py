@@ -29,6 +29,7 @@ from testmatrix.core.fate import MarkerUse, TestCase
 from testmatrix.core.model import Workspace
 from testmatrix.core.rules import IdsBelow, Rules
 from testmatrix.plugin.constants import ConstantReader
+from testmatrix.plugin.decide import LeftOutBy
 from testmatrix.plugin.items import (
     _PYTEST_MARKS,
     CaseReader,
@@ -108,23 +109,23 @@ class _Capture:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         from testmatrix.plugin.decide import properties_of
-        from testmatrix.plugin.state import STATE
+        from testmatrix.plugin.state import STATE, record_of
 
         self.items = list(session.items)  # as every collection hook left them
         state = session.config.stash.get(STATE, None)
         if state is not None:
-            self.left_out = list(state.left_out)
+            self.left_out = [record_of(r) for r in state.left_out]
             self.properties = {i.nodeid: properties_of(state, i) for i in self.items}
 
 
-def collect(root: Path, *flags: str) -> _Capture:
+def collect(root: Path, *flags: str, plugins: tuple[object, ...] = ()) -> _Capture:
     capture = _Capture()
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         code = pytest.main(
             [str(root / "tests"), "--collect-only", "-qq", "--rootdir", str(root)]
             + ["-p", "no:cacheprovider", *flags],
-            plugins=[capture],
+            plugins=[capture, *plugins],
         )
     assert code == 0, out.getvalue()[-3000:]
     return capture
@@ -291,7 +292,7 @@ def test_the_collection_shortcuts_keep_or_leave_out_as_the_full_decision(synth, 
         assert fast.left_out == full.left_out, item.nodeid
         if full.left_out:
             assert fast.record == full.record, item.nodeid
-            lazy += fast._fate is None
+            lazy += isinstance(fast, LeftOutBy)
         else:
             marks = [str(m.mark) for m in full.marks]
             assert [str(m.mark) for m in fast.marks] == marks, item.nodeid
@@ -313,3 +314,33 @@ def test_relpaths_cut_what_relpath_gives(tmp_path, relative):
     outside = tmp_path.parent / "elsewhere" / "a.py"
     assert cut(outside) is None and item_relpath(outside, tmp_path) is None
     assert cut(tmp_path) == item_relpath(tmp_path, tmp_path)
+
+
+class _Reverse:
+    """Another plugin's collection hook that reorders the tests (as pytest's
+    fixtures do by scope) and drops the first: testmatrix takes its decisions
+    from the list as that hook left it."""
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        items[:] = items[:0:-1]
+
+
+def test_tests_another_hook_reorders_are_left_out_in_its_order(synth):
+    root, _ = synth
+    flag = opt.PLATFORM.flag("rocm")
+    plain, reordered = collect(root, flag), collect(root, flag, plugins=(_Reverse(),))
+    dropped = [i.nodeid for i in plain.deselected]
+    kept = [i.nodeid for i in plain.items]
+    assert plain.deselected and len(plain.items) > 100
+    # one test fewer: the other hook dropped one, kept or left out here
+    seen = {i.nodeid for i in reordered.items} | {
+        i.nodeid for i in reordered.deselected
+    }
+    assert len(seen) == len(kept) + len(dropped) - 1
+    assert [i.nodeid for i in reordered.items] == [n for n in kept[::-1] if n in seen]
+    assert [i.nodeid for i in reordered.deselected] == [
+        n for n in dropped[::-1] if n in seen
+    ]
+    records = sorted(sorted(r.items()) for r in plain.left_out)
+    again = sorted(sorted(r.items()) for r in reordered.left_out)
+    assert again == records  # counted as the suite's whatever the other hook took
