@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from testmatrix.history import status
+
 
 def _postgres_bin() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
@@ -112,3 +114,19 @@ def new_database(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> s
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return server.replace("/postgres?", f"/{name}?")
+
+
+def status_facts(store, window: int = 30) -> dict[tuple[str, str], tuple]:
+    """What `status` says of each target and test, as truth_status gives it."""
+    return {
+        (s.target, s.test): (
+            s.outcome,
+            s.since_build,
+            s.streak,
+            s.last_pass_build,
+            s.last_seen_build,
+            s.changes,
+            s.entry,
+        )
+        for s in status(store, window=window)
+    }

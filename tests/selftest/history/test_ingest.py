@@ -14,6 +14,7 @@ import pytest
 
 from selftest.helpers import REPO, clean_env
 from selftest.history import histgen as gen
+from selftest.history.conftest import status_facts
 from testmatrix.cli import main
 from testmatrix.history import junit, open_store, status
 from testmatrix.history.store import SCHEMA_VERSION
@@ -445,20 +446,10 @@ def test_a_build_writes_the_state_of_changed_and_missing_tests_only(
     assert rows[0][same_id] == rows[1][same_id] == rows[2][same_id]
     assert rows[1][turns_id] == rows[0][turns_id] != rows[2][turns_id]
     assert rows[1][goes_id] == rows[0][goes_id] != rows[2][goes_id]
-    got = {
-        s.test: (
-            s.outcome,
-            s.since_build,
-            s.streak,
-            s.last_pass_build,
-            s.last_seen_build,
-            s.changes,
-        )
-        for s in status(store)
-    }
+    got = status_facts(store)
     store.close()
     assert got == {
-        same_id: ("passed", "n0", 3, "n2", "n2", 0),
-        turns_id: ("failed", "n2", 1, "n1", "n2", 1),
-        goes_id: ("passed", "n0", 2, "n1", "n1", 0),
+        ("cuda", same_id): ("passed", "n0", 3, "n2", "n2", 0, None),
+        ("cuda", turns_id): ("failed", "n2", 1, "n1", "n2", 1, None),
+        ("cuda", goes_id): ("passed", "n0", 2, "n1", "n1", 0, None),
     }

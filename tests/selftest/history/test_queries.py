@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from selftest.history import histgen as gen
-from selftest.history.conftest import new_database
+from selftest.history.conftest import new_database, status_facts
 from selftest.history.histgen import FAILED, PASSED, RED, SKIPS, BuildSpec
 from testmatrix.history import diff, entries, flaky, ingest, open_store, skips, status
 from testmatrix.history.artifacts import read_artifacts
@@ -52,22 +52,6 @@ def history(
 
 def _store(url: str):
     return open_store(url, create=False)
-
-
-def status_facts(store, window: int = 30) -> dict[tuple[str, str], tuple]:
-    """What `status` says of each target and test, as truth_status gives it."""
-    return {
-        (s.target, s.test): (
-            s.outcome,
-            s.since_build,
-            s.streak,
-            s.last_pass_build,
-            s.last_seen_build,
-            s.changes,
-            s.entry,
-        )
-        for s in status(store, window=window)
-    }
 
 
 def truth_status(history: list[BuildSpec], window: int) -> dict[tuple[str, str], tuple]:
