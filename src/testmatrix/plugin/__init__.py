@@ -13,22 +13,23 @@ stays small and what it imports is loaded by Python's own loader (`unrewritten`)
 
 from __future__ import annotations
 
-from testmatrix.plugin.unrewritten import unrewritten
+from testmatrix.plugin.unrewritten import install
 
-with unrewritten():
-    from testmatrix.plugin.hooks import (
-        pytest_addhooks,
-        pytest_addoption,
-        pytest_collection_modifyitems,
-        pytest_configure,
-        pytest_ignore_collect,
-        pytest_report_header,
-        pytest_runtest_makereport,
-        pytest_runtest_setup,
-        pytest_sessionfinish,
-        pytest_terminal_summary,
-        pytest_unconfigure,
-    )
+install()  # before anything else of ours is imported
+
+from testmatrix.plugin.hooks import (  # noqa: E402  # after install(), on purpose
+    pytest_addhooks,
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_ignore_collect,
+    pytest_report_header,
+    pytest_runtest_makereport,
+    pytest_runtest_setup,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_unconfigure,
+)
 
 __all__ = [
     "pytest_addhooks",

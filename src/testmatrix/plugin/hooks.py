@@ -26,7 +26,6 @@ from testmatrix.plugin.keys import (
     WORKER_OUTPUT,
 )
 from testmatrix.plugin.options import OPTIONS, SHORT_NAMES, ShortNames
-from testmatrix.plugin.unrewritten import unrewritten
 
 # Every pytest run imports this module, so it imports no more than the options:
 # the rest loads once a workspace exists (a project without skiplists/ pays for
@@ -64,8 +63,7 @@ def pytest_addoption(
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    with unrewritten():
-        from testmatrix.plugin import hookspecs
+    from testmatrix.plugin import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
 
@@ -78,15 +76,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if not may_apply(config):
         return  # no skiplists here: nothing to do, nothing to say
-    with unrewritten():
-        # what the collection and run hooks import by name later: loaded here too
-        import testmatrix.plugin.decide  # noqa: F401
-        from testmatrix.core.targets import ENV_PLATFORM
-        from testmatrix.errors import TestmatrixError
-        from testmatrix.plugin.keys import ENV_VARIANT
-        from testmatrix.plugin.load import load_state
-        from testmatrix.plugin.state import TARGET_ENV, is_worker
-        from testmatrix.plugin.summary import Controller, Outcomes
+    # what the collection and run hooks import by name later: loaded here too
+    import testmatrix.plugin.decide  # noqa: F401
+    from testmatrix.core.targets import ENV_PLATFORM
+    from testmatrix.errors import TestmatrixError
+    from testmatrix.plugin.keys import ENV_VARIANT
+    from testmatrix.plugin.load import load_state
+    from testmatrix.plugin.state import TARGET_ENV, is_worker
+    from testmatrix.plugin.summary import Controller, Outcomes
 
     try:
         state = load_state(config)
@@ -100,14 +97,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and not is_worker(config):
         config.pluginmanager.register(Controller(state), "testmatrix-xdist")
     if state.shard is not None:
-        with unrewritten():
-            from testmatrix.plugin.sharder import SHARDER, Sharder
+        from testmatrix.plugin.sharder import SHARDER, Sharder
 
         config.pluginmanager.register(Sharder(state), SHARDER)
     target = state.rules.platform
     if state.rules.apply and target and any(e.fails for e in target.entries):
-        with unrewritten():  # judges expected failures by their error
-            from testmatrix.plugin import expect
+        from testmatrix.plugin import expect  # judges expected failures by their error
 
         config.pluginmanager.register(expect, "testmatrix-expect")
     # Code under test (the bundled mini-vLLM) reads these to simulate the target.
@@ -329,8 +324,7 @@ def pytest_sessionfinish(
     path = config.getoption(opt.SUMMARY.dest, None)
     if not path:
         return
-    with unrewritten():
-        from testmatrix.results.reports import write_summary
+    from testmatrix.results.reports import write_summary
 
     write_summary(Path(path), summarise(state, config, int(exitstatus)))
 

@@ -15,7 +15,6 @@ from testmatrix.core.fate import MarkerUse, TestCase
 from testmatrix.core.models import ModelFinder
 from testmatrix.plugin.paths import RelPaths as RelPaths
 from testmatrix.plugin.paths import relpath as relpath
-from testmatrix.plugin.unrewritten import unrewritten
 
 if TYPE_CHECKING:
     from testmatrix.plugin.constants import ConstantReader
@@ -145,8 +144,7 @@ class CaseReader:
     def constants(self) -> ConstantReader:
         """The module constants' reader, made (and its module loaded) when a test
         first needs its constants read: a run with no marked test never does."""
-        with unrewritten():
-            from testmatrix.plugin.constants import ConstantReader
+        from testmatrix.plugin.constants import ConstantReader
 
         return ConstantReader(self._shown)
 

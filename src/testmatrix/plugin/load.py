@@ -30,7 +30,6 @@ from testmatrix.plugin.options import (
     registered_markers,
 )
 from testmatrix.plugin.state import ENV_STRICT, ENV_VARIANT, State
-from testmatrix.plugin.unrewritten import unrewritten
 
 if TYPE_CHECKING:
     from testmatrix.core.facts import Detection
@@ -39,8 +38,7 @@ if TYPE_CHECKING:
 def _detect() -> Detection:
     """The hardware probes' answer; their module loads only where one is asked for
     (a named platform without variants asks none, unless --strict-platform)."""
-    with unrewritten():
-        from testmatrix.system.detect import detect
+    from testmatrix.system.detect import detect
 
     return detect()
 
@@ -124,8 +122,7 @@ def load_state(config: pytest.Config) -> State | None:
     suite = config.getoption(opt.SUITE.dest)
     run = config.getoption(opt.RUN.dest)
     if suite is not None:
-        with unrewritten():
-            from testmatrix.core.session import suite_named
+        from testmatrix.core.session import suite_named
 
         run_part(suite_named(workspace, suite), run)  # a suite of runs needs one
     elif run is not None:
@@ -144,8 +141,7 @@ def load_state(config: pytest.Config) -> State | None:
     for option, what in ((opt.SUMMARY.dest, "summary"), ("xmlpath", "JUnit report")):
         written = config.getoption(option, None)
         if written:  # found now, not after the tests ran
-            with unrewritten():
-                from testmatrix.results.reports import check_writable
+            from testmatrix.results.reports import check_writable
 
             check_writable(Path(written), what)
     names = config.pluginmanager.get_plugin(SHORT_NAMES)
@@ -162,8 +158,7 @@ def _shard(config: pytest.Config, state: State) -> None:
     durations = config.getoption(opt.DURATIONS.dest)
     if num is None and shard_id is None and not durations:
         return
-    with unrewritten():
-        from testmatrix.plugin import shard
+    from testmatrix.plugin import shard
 
     if num is not None or shard_id is not None:
         if num is None or shard_id is None:

@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec, PathFinder
+from types import ModuleType
 
 
-@contextmanager
-def unrewritten() -> Iterator[None]:
-    """testmatrix's own modules imported by Python's loader, not pytest's.
+class OwnModules:
+    """A finder, first on `sys.meta_path`, for testmatrix's modules only: they load
+    through Python's own path finder and loader, not pytest's.
 
     pytest rewrites the asserts of every module of a plugin's package (of its whole
     distribution, when installed) and loads each from its own cache with
     `marshal.load` on an open file, which reads object by object: about 2 M
     instructions a module, a fifth of what the plugin added to a one-test run. Our
-    modules hold no test's assertions; so the plugin's imports run with pytest's
-    import hook set aside (and put back where it was), and only `testmatrix.plugin`
-    (a list of names) and this module go through it. Only import statements run
-    inside: nothing else is imported meanwhile."""
-    hooks = [
-        (i, finder)
-        for i, finder in enumerate(sys.meta_path)
-        if type(finder).__module__ == "_pytest.assertion.rewrite"
-    ]
-    for _, finder in reversed(hooks):
-        sys.meta_path.remove(finder)
-    try:
-        yield
-    finally:
-        for i, finder in hooks:
-            sys.meta_path.insert(i, finder)
+    modules hold no test's assertions. This finder answers for `testmatrix.*` before
+    pytest's hook is asked, for every import from the moment the plugin loads (the
+    imports functions make when first called included), and passes every other name
+    on. Only `testmatrix`, `testmatrix.plugin` and this module, imported before it
+    is in place, go through pytest's loader."""
+
+    @staticmethod
+    def find_spec(
+        name: str,
+        path: Sequence[str] | None = None,
+        target: ModuleType | None = None,
+    ) -> ModuleSpec | None:
+        if not name.startswith("testmatrix."):
+            return None
+        return PathFinder.find_spec(name, path, target)
+
+
+def install() -> None:
+    """Put OwnModules first on `sys.meta_path`, once (an in-process pytest run, as
+    pytester's, puts its own hook first again: the finder moves back ahead of it)."""
+    if sys.meta_path and isinstance(sys.meta_path[0], OwnModules):
+        return
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, OwnModules)]
+    sys.meta_path.insert(0, OwnModules())
