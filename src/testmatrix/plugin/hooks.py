@@ -76,8 +76,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if not may_apply(config):
         return  # no skiplists here: nothing to do, nothing to say
-    # what the collection and run hooks import by name later: loaded here too
-    import testmatrix.plugin.decide  # noqa: F401
     from testmatrix.core.targets import ENV_PLATFORM
     from testmatrix.errors import TestmatrixError
     from testmatrix.plugin.keys import ENV_VARIANT
