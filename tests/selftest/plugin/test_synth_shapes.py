@@ -8,17 +8,21 @@ skiplist's node ids name (a prefix match of the TOML, as `--deselect` reads it).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 import tomllib
 
-import synth
+from selftest.helpers import REPO
 from selftest.plugin.test_items import PROPERTY, collect, reference_case
-from synth import Scale, build
 from testmatrix.config.loader import load_workspace
 from testmatrix.core import options as opt
 from testmatrix.core.rules import Rules
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import synth
+from synth import Scale, build
 
 SMALL = Scale(items=600, entries=40, models=30, suites=10, singles=120)
 NEW_KINDS = {"tuples", "indirect", "generated", "nested_classes"}
