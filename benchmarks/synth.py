@@ -1040,8 +1040,20 @@ def _skiplists(root: Path, scale: Scale, tree: _Tree, suites: list[Suite]) -> di
             models.append(next(retired))
         names = ", ".join(f'"{m}"' for m in models)
         out.append(head + f"models = [{names}]\n" + tail)
+    # the wide mix's single-test deselects first: the functions they pick are
+    # no other deselect's (3,000 entries would otherwise take most functions)
+    singles: list[str] = []
+    n_singles = 0
+    reserved: set[str] = set()  # those functions, and the classes above them
+    if scale.mix == "wide":
+        singles, n_singles, picked = _singles(rng, tree, scale.n_singles)
+        for function in picked:
+            parts = function.split("::")
+            reserved.update("::".join(parts[:i]) for i in range(2, len(parts) + 1))
     # deselects: functions, classes and parametrized ids, a few tables of three
     ids = list(dict.fromkeys(tree.deselectable))
+    if reserved:
+        ids = [t for t in ids if t.split("[", 1)[0] not in reserved]
     rng.shuffle(ids)
     chosen: list[str] = []
     functions: set[str] = set()  # a function's id or one of its parametrized ids
@@ -1083,7 +1095,7 @@ def _skiplists(root: Path, scale: Scale, tree: _Tree, suites: list[Suite]) -> di
     if scale.mix == "wide":
         out.append(_hybrid_skip(sk, tree))
         kinds["skip"] += 1
-        singles, kinds["single"] = _singles(rng, tree, chosen, scale.n_singles)
+        kinds["single"] = n_singles
         out += singles
     (sk / "platforms/rocm.toml").write_text("\n".join(out))
     return kinds
@@ -1107,20 +1119,16 @@ def _hybrid_skip(sk: Path, tree: _Tree) -> str:
 
 
 def _singles(
-    rng: random.Random, tree: _Tree, deselected: list[str], n: int
-) -> tuple[list[str], int]:
+    rng: random.Random, tree: _Tree, n: int
+) -> tuple[list[str], int, list[str]]:
     """`n` single-test deselects spread over many functions (about one test in
     three of each, spread evenly): a table per function listing its tests, one
-    function in four as a table per test, some for one variant."""
-    taken = {t.split("[", 1)[0] for t in deselected}
-    functions = []
-    for function, ids in tree.params:
-        parts = function.split("::")
-        under = ("::".join(parts[:i]) for i in range(1, len(parts) + 1))
-        if len(ids) >= 3 and not any(p in taken for p in under):
-            functions.append((function, ids))
+    function in four as a table per test, some for one variant. Returns the
+    tables, how many tests they name and the functions they pick from."""
+    functions = [(f, ids) for f, ids in tree.params if len(ids) >= 3]
     rng.shuffle(functions)
     out: list[str] = []
+    picked: list[str] = []
     left = n
     for i, (function, ids) in enumerate(functions):
         if left <= 0:
@@ -1129,13 +1137,14 @@ def _singles(
         step = len(ids) / take
         tests = [f"{function}[{ids[int(j * step)]}]" for j in range(take)]
         left -= take
+        picked.append(function)
         tail = 'reason = "wrong output on ROCm"\n' + _issue(400 + i % 60) + _variants(i)
         if i % 4 == 3:
             out += [f'[[deselect]]\ntest = "{t}"\n' + tail for t in tests]
         else:
             listed = "".join(f'    "{t}",\n' for t in tests)
             out.append(f"[[deselect]]\ntests = [\n{listed}]\n" + tail)
-    return out, n - max(0, left)
+    return out, n - max(0, left), picked
 
 
 def build_import_heavy(
