@@ -17,7 +17,15 @@ The skiplists: cuda (no entries) and rocm with variants mi300 (gfx942) and mi355
 `fails = {error=..., match=...}`), deselects (functions, classes, parametrized ids)
 and a few flaky tests, some of each limited to one variant.
 
-The tree depends on the scale's items, files, models, suites, seed and
+The wide mix (the default; `Scale(mix="classic")` is the suite before it) adds
+the shapes an independent rerun of issue 25 names: tuple parameters
+(`parametrize("model,dtype", [...])`), indirect fixtures (`indirect=True` into a
+fixture reading `request.param`), `pytest_generate_tests` in the tests conftest
+and in modules, nested and inherited classes with class-level marks and
+parametrize, a second marker with its own model list, and thousands of
+single-test deselects (`singles`) spread over many functions.
+
+The tree depends on the scale's items, files, models, suites, seed, mix and
 `tree_entries` only, never on `entries`: two workspaces built with the same
 `tree_entries` and different `entries` hold the same tests (figure 2).
 """
