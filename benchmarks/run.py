@@ -53,6 +53,7 @@ from atexitprobe import ATEXIT_ENV  # noqa: E402
 from hooktiming import PROBE_ENV  # noqa: E402
 from naivehook import NAIVE_ENV  # noqa: E402
 from synth import (  # noqa: E402
+    MIXES,
     Scale,
     build,
     build_import_heavy,
@@ -382,9 +383,10 @@ def drop_caches(root: Path) -> Callable[[], None]:
 class Workspaces:
     """Builds each synthetic workspace once, on first use."""
 
-    def __init__(self, work: Path, smoke: bool):
+    def __init__(self, work: Path, smoke: bool, mix: str = "wide"):
         self.work = work
         self.smoke = smoke
+        self.mix = mix  # synth's mix of shapes: "wide" (the default) or "classic"
         self.built: dict[str, dict[str, Any]] = {}
         self.entries = FEW if smoke else ENTRIES
 
@@ -397,12 +399,16 @@ class Workspaces:
                 models=20,
                 suites=4,
                 tree_entries=tree_entries,
+                mix=self.mix,
             )
-        return Scale(items=items, entries=entries, tree_entries=tree_entries)
+        return Scale(
+            items=items, entries=entries, tree_entries=tree_entries, mix=self.mix
+        )
 
     def get(self, items: int, entries: int = 0, tree_entries: int = 0) -> Path:
         entries = entries or self.entries
         name = f"ws-{items}-{entries}" + (f"-of-{tree_entries}" if tree_entries else "")
+        name += "" if self.mix == "wide" else f"-{self.mix}"
         root = self.work / name
         if name not in self.built:
             start = time.perf_counter()
@@ -1491,6 +1497,14 @@ def main(argv: list[str] | None = None) -> int:
         "runs the plugin from it too, interleaved",
     )
     parser.add_argument(
+        "--mix",
+        choices=MIXES,
+        default="wide",
+        help="the synthetic suite's shapes: wide (tuple parameters, indirect "
+        "fixtures, pytest_generate_tests, nested classes, thousands of single-test "
+        "deselects) or classic (the suite of the runs before 2026-12-07)",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="tiny suites and one run: checks that every figure works, measures "
@@ -1525,7 +1539,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     global LOG_DIR
     LOG_DIR = work
-    ws = Workspaces(work, args.smoke)
+    ws = Workspaces(work, args.smoke, args.mix)
     print(
         f"testmatrix benchmark: {', '.join(only)}; sizes {sizes} (figures 1, 2, 4, 5 "
         f"at {ref}); {args.runs} measured runs after a warm-up; bytecode caching "
@@ -1574,6 +1588,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "smoke": args.smoke,
         "sizes": sizes,
+        "mix": args.mix,
         "workspaces": ws.built,
         "seconds_per_figure": timings,
         "seconds": round(time.perf_counter() - started, 1),

@@ -17,7 +17,15 @@ The skiplists: cuda (no entries) and rocm with variants mi300 (gfx942) and mi355
 `fails = {error=..., match=...}`), deselects (functions, classes, parametrized ids)
 and a few flaky tests, some of each limited to one variant.
 
-The tree depends on the scale's items, files, models, suites, seed and
+The wide mix (the default; `Scale(mix="classic")` is the suite before it) adds
+the shapes an independent rerun of issue 25 names: tuple parameters
+(`parametrize("model,dtype", [...])`), indirect fixtures (`indirect=True` into a
+fixture reading `request.param`), `pytest_generate_tests` in the tests conftest
+and in modules, nested and inherited classes with class-level marks and
+parametrize, a second marker with its own model list, and thousands of
+single-test deselects (`singles`) spread over many functions.
+
+The tree depends on the scale's items, files, models, suites, seed, mix and
 `tree_entries` only, never on `entries`: two workspaces built with the same
 `tree_entries` and different `entries` hold the same tests (figure 2).
 """
@@ -132,6 +140,19 @@ SUITES = (
     Suite("quantization", "tests/quantization", (("generation", 2), ("kernels", 2))),
 )
 KERNEL_WEIGHT = 3  # kernel files hold several times the tests of a model file
+# the wide mix (the default) adds these kinds to the suites' own: tuple parameters,
+# indirect fixtures, pytest_generate_tests, nested and inherited classes
+WIDE_KINDS = {
+    "api-server": (("indirect", 3), ("nested_classes", 1)),
+    "pooling": (("generated", 2), ("tuples", 1)),
+    "language-generation": (("tuples", 3), ("generated", 2)),
+    "language-pooling": (("generated", 2), ("nested_classes", 1)),
+    "multimodal": (("nested_classes", 2), ("indirect", 1)),
+    "basic-correctness": (("tuples", 1), ("indirect", 1)),
+    "v1-engine": (("indirect", 1), ("generated", 1)),
+    "quantization": (("tuples", 2),),
+}
+MIXES = ("wide", "classic")
 
 
 @dataclass(frozen=True)
@@ -143,6 +164,16 @@ class Scale:
     suites: int = 10
     tree_entries: int = 0  # the tree holds ignore targets for this many (0: entries)
     seed: int = 27442
+    # "wide": the suites' kinds and WIDE_KINDS, thousands of single-test deselects;
+    # "classic": the suites' kinds only, as every run before the wide mix
+    mix: str = "wide"
+    singles: int = -1  # single-test deselects (-1: 10 per entry, 1 per 10 tests)
+
+    @property
+    def n_singles(self) -> int:
+        if self.singles >= 0:
+            return self.singles
+        return 0 if self.mix == "classic" else min(self.items // 10, 10 * self.entries)
 
     @property
     def n_files(self) -> int:
@@ -166,6 +197,16 @@ def entry_kinds(entries: int) -> dict[str, int]:
         "skip": skip,
         "flaky": flaky,
     }
+
+
+def hf_models(encoders: list[str], decoders: list[str]) -> list[str]:
+    """What the tests conftest's pytest_generate_tests gives `hf_model`: the
+    first listed encoder, an encoder no list names, two decoders."""
+    return [encoders[0], encoders[-1], *decoders[:2]]
+
+
+def kinds_of(suite: Suite, mix: str) -> tuple[tuple[str, int], ...]:
+    return suite.kinds + (WIDE_KINDS.get(suite.name, ()) if mix == "wide" else ())
 
 
 def listed_count(encoders: list[str]) -> int:
@@ -203,6 +244,9 @@ class _Tree:
     pool_dirs: dict[str, list[str]] = field(default_factory=dict)  # suite: dirs
     # encoder models marked in the files entries leave (not the pool), by files
     encoders_used: dict[str, int] = field(default_factory=dict)
+    # parametrized functions and their tests' [params]; hybrid_model decoders
+    params: list[tuple[str, list[str]]] = field(default_factory=list)
+    hybrids: dict[str, int] = field(default_factory=dict)
 
     @property
     def items(self) -> int:
@@ -230,6 +274,17 @@ class _Writer:
         self.rng = rng
         self.encoders = encoders
         self.decoders = decoders
+        # each parametrized function's id and its tests' [params] (single-test
+        # deselects pick from them), the decoders under hybrid_model
+        self.params: list[tuple[str, list[str]]] = []
+        self.hybrids: dict[str, int] = {}
+        self.hf_models = hf_models(encoders, decoders)
+        # hybrid models: no other test uses them (lint wants every test of a
+        # listed model marked)
+        self.hybrid_pool = [
+            f"{ORGS[i % len(ORGS)]}/mamba-{i:03d}"
+            for i in range(max(4, len(decoders) // 10))
+        ]
 
     def pick(self, pool: list[str], n: int) -> list[str]:
         return self.rng.sample(pool, min(len(pool), n))
@@ -270,6 +325,10 @@ class _Writer:
         items = len(models) * len(dtypes) * k1 + len(models) * k2
         # a parametrized id: pytest joins the ids bottom decorator first
         one = f"{rel}::test_models[16-{dtypes[0]}-{models[0]}]"
+        self._ids(
+            f"{rel}::test_models",
+            [f"{t}-{d}-{m}" for m in models for d in dtypes for t in _ints(k1, 16, 16)],
+        )
         ids = [f"{rel}::test_models", f"{rel}::test_logprobs", one]
         return text, items, ids, []
 
@@ -312,6 +371,10 @@ class _Writer:
             "    assert model and batch\n"
         )
         ids = [f"{rel}::test_models", f"{rel}::test_embed_matches_hf"]
+        shown = [f"enc{i}" if i % 3 == 2 else m for i, m in enumerate(encoders)]
+        shown += [m if i % 2 else f"dec{i}" for i, m in enumerate(decoders)]
+        self._ids(ids[0], [f"{t}-{m}" for m in shown for t in _ints(k1, 128, 128)])
+        self._ids(ids[1], [f"{b}-{m}" for m in shown for b in _ints(k2)])
         return text, n * (k1 + k2), ids, encoders
 
     def model_info(self, rel: str, budget: float, suite: Suite) -> Written:
@@ -486,6 +549,10 @@ class _Writer:
         )
         items = k * len(dtypes) * len(hidden)
         ids = [f"{rel}::test_fused_moe"]
+        self._ids(
+            ids[0],
+            [f"0-{d}-{h}-{t}" for t in _ints(k, 7, 7) for h in hidden for d in dtypes],
+        )
         if multi:
             k2 = _axis(budget * 0.2, len(dtypes))
             text += (
@@ -499,6 +566,218 @@ class _Writer:
             items += k2 * len(dtypes)
             ids.append(f"{rel}::test_tensor_parallel_moe")
         return text, items, ids, []
+
+    # -- the wide mix's kinds: tuple parameters, indirect fixtures,
+    # pytest_generate_tests, nested and inherited classes with class-level marks
+
+    def _param(self, values: tuple, encoder: bool, id_: str | None = None) -> str:
+        """One parameter set: a bare value or tuple, or a pytest.param with the
+        encoder mark and an id."""
+        args = ", ".join(repr(v) for v in values)
+        extra = []
+        if encoder:
+            extra.append(f"marks=pytest.mark.{ENCODER_MARKER}")
+        if id_ is not None:
+            extra.append(f"id={id_!r}")
+        if not extra:
+            return args if len(values) == 1 else f"({args})"
+        return f"pytest.param({args}, {', '.join(extra)})"
+
+    def _ids(self, function: str, ids: list[str]) -> None:
+        self.params.append((function, ids))
+
+    def tuples(self, rel: str, budget: float, suite: Suite) -> Written:
+        """`parametrize("model,dtype", [(...), ...])` with the encoder pairs in
+        pytest.param, and `("model", "tp_size")` pairs under a hybrid_model mark
+        whose ids hide the model."""
+        decoders = self.pick(self.decoders, self.rng.randint(2, 5))
+        encoders = self.pick(self.encoders, self.rng.randint(0, 2))
+        dtypes = ["half", "bfloat16"]
+        pairs = [(m, d, m in encoders) for m in encoders + decoders for d in dtypes]
+        hybrids = self.pick(self.hybrid_pool, self.rng.randint(2, 3))
+        tps = [(m, tp) for m in hybrids for tp in (1, 2)]
+        k1 = _axis(budget * 0.7, len(pairs))
+        k2 = _axis(budget * 0.3, len(tps))
+        lines = [f"    {self._param((m, d), enc)}," for m, d, enc in pairs]
+        hidden = [
+            f"    {self._param((m, tp), False, f'h{i}-tp{tp}')},"
+            for i, (m, tp) in enumerate(tps)
+        ]
+        text = (
+            "import pytest\n\n"
+            "MODELS_AND_DTYPES = [\n" + "\n".join(lines) + "\n]\n"
+            "HYBRID_MODELS = [\n" + "\n".join(hidden) + "\n]\n\n\n"
+            '@pytest.mark.parametrize("model,dtype", MODELS_AND_DTYPES)\n'
+            f'@pytest.mark.parametrize("max_tokens", {_ints(k1, 32, 32)!r})\n'
+            "def test_greedy_matches_hf(model, dtype, max_tokens):\n"
+            "    assert model and dtype and max_tokens\n\n\n"
+            "@pytest.mark.hybrid_model\n"
+            '@pytest.mark.parametrize(("model", "tp_size"), HYBRID_MODELS)\n'
+            f'@pytest.mark.parametrize("batch", {_ints(k2)!r})\n'
+            "def test_hybrid_state_cache(model, tp_size, batch):\n"
+            "    assert model and tp_size and batch\n"
+        )
+        greedy = f"{rel}::test_greedy_matches_hf"
+        hybrid = f"{rel}::test_hybrid_state_cache"
+        self._ids(
+            greedy, [f"{t}-{m}-{d}" for m, d, _ in pairs for t in _ints(k1, 32, 32)]
+        )
+        self._ids(
+            hybrid,
+            [f"{b}-h{i}-tp{tp}" for i, (_, tp) in enumerate(tps) for b in _ints(k2)],
+        )
+        for m in hybrids:
+            self.hybrids[m] = self.hybrids.get(m, 0) + 1
+        one = f"{greedy}[32-{pairs[0][0]}-{pairs[0][1]}]"
+        items = len(pairs) * k1 + len(tps) * k2
+        return text, items, [greedy, hybrid, one], encoders
+
+    def indirect(self, rel: str, budget: float, suite: Suite) -> Written:
+        """A module-scoped `server` fixture that reads `request.param`, given its
+        models by `parametrize(..., indirect=True)`: ids the model, or short ids."""
+        decoders = self.pick(self.decoders, self.rng.randint(1, 3))
+        encoders = self.pick(self.encoders, self.rng.randint(1, 2))
+        models = [(m, m in encoders) for m in encoders + decoders]
+        k1 = _axis(budget * 0.6, len(models) * 2)
+        k2 = _axis(budget * 0.4, len(models))
+        full = [f"    {self._param((m,), enc)}," for m, enc in models]
+        short = [f"    {self._param((m,), enc, m.split('/')[1])}," for m, enc in models]
+        text = (
+            "import pytest\n\n"
+            "MODELS = [\n" + "\n".join(full) + "\n]\n"
+            "SHORT = [\n" + "\n".join(short) + "\n]\n\n\n"
+            '@pytest.fixture(scope="module")\n'
+            "def server(request):\n"
+            "    return {'model': request.param, 'args': ['--enforce-eager']}\n\n\n"
+            '@pytest.mark.parametrize("server", MODELS, indirect=True)\n'
+            '@pytest.mark.parametrize("stream", [False, True])\n'
+            f'@pytest.mark.parametrize("max_tokens", {_ints(k1, 8, 8)!r})\n'
+            "def test_completion_stream(server, stream, max_tokens):\n"
+            "    assert server['model'] and max_tokens\n\n\n"
+            '@pytest.mark.parametrize("server", SHORT, indirect=True)\n'
+            f'@pytest.mark.parametrize("n", {_ints(k2)!r})\n'
+            "def test_chat_n(server, n):\n"
+            "    assert server['model'] and n\n"
+        )
+        stream = f"{rel}::test_completion_stream"
+        chat = f"{rel}::test_chat_n"
+        self._ids(
+            stream,
+            [
+                f"{t}-{s}-{m}"
+                for m, _ in models
+                for s in (False, True)
+                for t in _ints(k1, 8, 8)
+            ],
+        )
+        self._ids(
+            chat, [f"{n}-{m.split('/')[1]}" for m, _ in models for n in _ints(k2)]
+        )
+        items = len(models) * 2 * k1 + len(models) * k2
+        return text, items, [stream, chat], encoders
+
+    def generated(self, rel: str, budget: float, suite: Suite) -> Written:
+        """The module's `pytest_generate_tests` parametrizes `model_id`; the
+        tests conftest's parametrizes `hf_model` (ids without the org); files of
+        encoder models are marked with `pytestmark`."""
+        encoder = self.rng.random() < 0.5
+        models = self.pick(
+            self.encoders if encoder else self.decoders, self.rng.randint(2, 4)
+        )
+        hf = len(self.hf_models)
+        k1 = _axis(budget * 0.6, len(models))
+        k2 = _axis(budget * 0.4, hf)
+        mark = f"pytestmark = pytest.mark.{ENCODER_MARKER}\n\n" if encoder else ""
+        # the conftest's models hold encoders: marked by the module, or here
+        own = "" if encoder else f"@pytest.mark.{ENCODER_MARKER}\n"
+        text = (
+            "import pytest\n\n"
+            f"{mark}"
+            f"MODELS = {models!r}\n\n\n"
+            "def pytest_generate_tests(metafunc):\n"
+            '    if "model_id" in metafunc.fixturenames:\n'
+            '        metafunc.parametrize("model_id", MODELS)\n\n\n'
+            f'@pytest.mark.parametrize("batch", {_ints(k1)!r})\n'
+            "def test_generate_batch(model_id, batch):\n"
+            "    assert model_id and batch\n\n\n"
+            f"{own}"
+            f'@pytest.mark.parametrize("seq_len", {_ints(k2, 64, 64)!r})\n'
+            "def test_matches_hf(hf_model, seq_len):\n"
+            "    assert hf_model and seq_len\n"
+        )
+        batch = f"{rel}::test_generate_batch"
+        hf_id = f"{rel}::test_matches_hf"
+        self._ids(batch, [f"{m}-{b}" for m in models for b in _ints(k1)])
+        self._ids(
+            hf_id,
+            [
+                f"{m.split('/')[1]}-{s}"
+                for m in self.hf_models
+                for s in _ints(k2, 64, 64)
+            ],
+        )
+        used = models if encoder else []
+        return text, len(models) * k1 + hf * k2, [batch, hf_id], used
+
+    def nested_classes(self, rel: str, budget: float, suite: Suite) -> Written:
+        """A class marked and parametrized over encoders with a nested class; a
+        base class's parametrized test inherited by two marked classes, one of
+        them holding a nested class without a model."""
+        encoders = self.pick(self.encoders, self.rng.randint(1, 3))
+        decoders = self.pick(self.decoders, self.rng.randint(1, 3))
+        k1 = _axis(budget * 0.3, len(encoders))
+        k2 = _axis(budget * 0.2, len(encoders))
+        k3 = _axis(budget * 0.2, len(decoders))
+        k4 = _axis(budget * 0.1, 1)
+        text = (
+            "import pytest\n\n"
+            f"ENCODERS = {encoders!r}\n"
+            f"DECODERS = {decoders!r}\n\n\n"
+            f"@pytest.mark.{ENCODER_MARKER}\n"
+            '@pytest.mark.parametrize("model", ENCODERS)\n'
+            "class TestEncoderServing:\n"
+            f'    @pytest.mark.parametrize("batch", {_ints(k1)!r})\n'
+            "    def test_embed(self, model, batch):\n"
+            "        assert model and batch\n\n"
+            "    class TestStreaming:\n"
+            f'        @pytest.mark.parametrize("chunk", {_ints(k2)!r})\n'
+            "        def test_stream(self, model, chunk):\n"
+            "            assert model and chunk\n\n\n"
+            "class BaseSampling:\n"
+            '    @pytest.mark.parametrize("model", DECODERS)\n'
+            f'    @pytest.mark.parametrize("temperature", {_ints(k3, 0)!r})\n'
+            "    def test_sample(self, model, temperature):\n"
+            "        assert model and temperature >= 0\n\n\n"
+            "@pytest.mark.slow_test\n"
+            "class TestSamplingV1(BaseSampling):\n"
+            "    pass\n\n\n"
+            "@pytest.mark.cpu_model\n"
+            "class TestSamplingCPU(BaseSampling):\n"
+            "    class TestScheduler:\n"
+            f'        @pytest.mark.parametrize("step", {_ints(k4)!r})\n'
+            "        def test_step(self, step):\n"
+            "            assert step\n"
+        )
+        serving = f"{rel}::TestEncoderServing"
+        sampling = [
+            f"{rel}::{c}::test_sample" for c in ("TestSamplingV1", "TestSamplingCPU")
+        ]
+        self._ids(
+            f"{serving}::test_embed", [f"{b}-{m}" for m in encoders for b in _ints(k1)]
+        )
+        self._ids(
+            f"{serving}::TestStreaming::test_stream",
+            [f"{c}-{m}" for m in encoders for c in _ints(k2)],
+        )
+        for function in sampling:
+            self._ids(function, [f"{t}-{m}" for m in decoders for t in _ints(k3, 0)])
+        items = len(encoders) * (k1 + k2) + 2 * len(decoders) * k3 + k4
+        ids = [
+            f"{serving}::TestStreaming",
+            sampling[0],
+            f"{rel}::TestSamplingCPU::TestScheduler",
+        ]
+        return text, items, ids, encoders
 
     def pool(self, rel: str, suite: Suite) -> _File:
         """A small file that only uses encoder models (the listed ones): what the CI
@@ -560,6 +839,17 @@ def vllm_runner():
 '''
 
 
+GENERATE_TESTS = """
+
+HF_MODELS = {models!r}
+
+
+def pytest_generate_tests(metafunc):
+    if "hf_model" in metafunc.fixturenames:
+        metafunc.parametrize("hf_model", HF_MODELS, ids=lambda m: m.split("/")[1])
+"""
+
+
 def suites_of(scale: Scale) -> list[Suite]:
     """The first `suites` suites (the kernels pair counts as two); more than ten
     adds plain generation suites."""
@@ -572,6 +862,8 @@ def suites_of(scale: Scale) -> list[Suite]:
 
 
 def _tree(scale: Scale) -> _Tree:
+    if scale.mix not in MIXES:
+        raise ValueError(f"unknown mix {scale.mix!r}; known: {', '.join(MIXES)}")
     rng = random.Random(scale.seed)
     encoders, decoders = model_names(scale.models)
     writer = _Writer(rng, encoders, decoders)
@@ -600,8 +892,8 @@ def _tree(scale: Scale) -> _Tree:
     plan = []
     for i in range(scale.n_files):
         suite = owners[i % len(owners)]
-        kinds = [k for k, _ in suite.kinds]
-        weights = [w for _, w in suite.kinds]
+        kinds = [k for k, _ in kinds_of(suite, scale.mix)]
+        weights = [w for _, w in kinds_of(suite, scale.mix)]
         kind = rng.choices(kinds, weights)[0]
         weight = (KERNEL_WEIGHT if kind == "kernels" else 1) * rng.uniform(0.5, 1.5)
         rel = f"{suite.path}/part{(i // len(owners)) % 8}/test_{kind}_{i:04d}.py"
@@ -614,6 +906,7 @@ def _tree(scale: Scale) -> _Tree:
         left_items -= tree.files[-1].items
         left_weight -= weight
     tree.files += pool_files
+    tree.params, tree.hybrids = writer.params, writer.hybrids
     return tree
 
 
@@ -628,7 +921,11 @@ def build(root: Path, scale: Scale = Scale()) -> dict:
         path.write_text(f.text)
     (root / "tests").mkdir(parents=True, exist_ok=True)
     (root / "tests/model_utils.py").write_text(MODEL_UTILS)
-    (root / "tests/conftest.py").write_text(TESTS_CONFTEST)
+    conftest = TESTS_CONFTEST
+    if scale.mix == "wide":
+        encoders, decoders = model_names(scale.models)
+        conftest += GENERATE_TESTS.format(models=hf_models(encoders, decoders))
+    (root / "tests/conftest.py").write_text(conftest)
     suites = suites_of(scale)
     kinds = _skiplists(root, scale, tree, suites)
     markers = "".join(f"    {name}: {text}\n" for name, text in MARKERS.items())
@@ -655,6 +952,7 @@ def build(root: Path, scale: Scale = Scale()) -> dict:
         "entry_kinds": kinds,
         "suites": len(suites),
         "variants": ["rocm:mi300", "rocm:mi355"],
+        "mix": scale.mix,
         "shapes": dict(sorted(shapes.items())),
     }
 
@@ -750,8 +1048,20 @@ def _skiplists(root: Path, scale: Scale, tree: _Tree, suites: list[Suite]) -> di
             models.append(next(retired))
         names = ", ".join(f'"{m}"' for m in models)
         out.append(head + f"models = [{names}]\n" + tail)
+    # the wide mix's single-test deselects first: the functions they pick are
+    # no other deselect's (3,000 entries would otherwise take most functions)
+    singles: list[str] = []
+    n_singles = 0
+    reserved: set[str] = set()  # those functions, and the classes above them
+    if scale.mix == "wide":
+        singles, n_singles, picked = _singles(rng, tree, scale.n_singles)
+        for function in picked:
+            parts = function.split("::")
+            reserved.update("::".join(parts[:i]) for i in range(2, len(parts) + 1))
     # deselects: functions, classes and parametrized ids, a few tables of three
     ids = list(dict.fromkeys(tree.deselectable))
+    if reserved:
+        ids = [t for t in ids if t.split("[", 1)[0] not in reserved]
     rng.shuffle(ids)
     chosen: list[str] = []
     functions: set[str] = set()  # a function's id or one of its parametrized ids
@@ -784,13 +1094,65 @@ def _skiplists(root: Path, scale: Scale, tree: _Tree, suites: list[Suite]) -> di
             f'[[flaky]]\ntest = "{test}"\nreruns = 2\n'
             'reason = "times out on a busy agent"\n' + _issue(200 + i)
         )
-    (sk / "platforms/rocm.toml").write_text("\n".join(out))
-    return {
+    kinds = {
         "ignore": len(ignores),
         "skip": want["skip"],
         "deselect": len(chosen),
         "flaky": len(flaky),
     }
+    if scale.mix == "wide":
+        out.append(_hybrid_skip(sk, tree))
+        kinds["skip"] += 1
+        kinds["single"] = n_singles
+        out += singles
+    (sk / "platforms/rocm.toml").write_text("\n".join(out))
+    return kinds
+
+
+def _hybrid_skip(sk: Path, tree: _Tree) -> str:
+    """A second marker's skip, through a second model list: the hybrid_model
+    decoders most used, one in two of them."""
+    used = sorted(tree.hybrids, key=lambda m: (-tree.hybrids[m], m))[::2]
+    with (sk / "models.toml").open("a") as f:
+        f.write(
+            '\n[model_lists.hybrid-state]\ndescription = "hybrid state caches"\n'
+            "models = [\n" + "".join(f'    "{m}",\n' for m in used) + "]\n"
+        )
+    return (
+        '[[skip]]\nmarker = "hybrid_model"\nmodel_lists = ["hybrid-state"]\n'
+        'reason = "the Mamba state cache is not implemented on ROCm"\n'
+        + _issue(300)
+        + 'fails = { error = "NotImplementedError", match = "state cache" }\n'
+    )
+
+
+def _singles(
+    rng: random.Random, tree: _Tree, n: int
+) -> tuple[list[str], int, list[str]]:
+    """`n` single-test deselects spread over many functions (about one test in
+    three of each, spread evenly): a table per function listing its tests, one
+    function in four as a table per test, some for one variant. Returns the
+    tables, how many tests they name and the functions they pick from."""
+    functions = [(f, ids) for f, ids in tree.params if len(ids) >= 3]
+    rng.shuffle(functions)
+    out: list[str] = []
+    picked: list[str] = []
+    left = n
+    for i, (function, ids) in enumerate(functions):
+        if left <= 0:
+            break
+        take = min(left, max(1, len(ids) // 3))
+        step = len(ids) / take
+        tests = [f"{function}[{ids[int(j * step)]}]" for j in range(take)]
+        left -= take
+        picked.append(function)
+        tail = 'reason = "wrong output on ROCm"\n' + _issue(400 + i % 60) + _variants(i)
+        if i % 4 == 3:
+            out += [f'[[deselect]]\ntest = "{t}"\n' + tail for t in tests]
+        else:
+            listed = "".join(f'    "{t}",\n' for t in tests)
+            out.append(f"[[deselect]]\ntests = [\n{listed}]\n" + tail)
+    return out, n - max(0, left), picked
 
 
 def build_import_heavy(
