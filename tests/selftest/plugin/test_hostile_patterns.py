@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from selftest.helpers import run_pytest, write
+from selftest.helpers import MINIMAL_INI, REPO, run_pytest, write
 
 # each is hours for `re` on the names and values below (2**60 ways to split them)
 PARAMS = "(a+)+$"
@@ -24,7 +24,7 @@ def test_a_backtracking_model_pattern_does_not_hang_the_run(tmp_path: Path) -> N
         tmp_path,
         {
             "conftest.py": 'pytest_plugins = ["testmatrix.plugin"]\n',
-            "pytest.ini": "[pytest]\nmarkers =\n    encoder_decoder\n",
+            "pytest.ini": MINIMAL_INI.format(src=REPO / "src"),
             "skiplists/suites.toml": f"""
                 [workspace]
                 model_params = "{PARAMS}"
