@@ -363,6 +363,14 @@ class Rules(MadeFates):
         file = self._files.get(test.path) or self._file(test)
         return bool(file.deselects or file.flaky)
 
+    def marked_facts(self, test: TestCase) -> tuple[bool, Fate | None]:
+        """`ids_decide` and `marked_runs` of the test's file, together. The fate
+        of a marked test that no node id decides (`by_id` False) in a file whose
+        marked_runs is not None follows from that fate, the test's marker uses
+        and the models they and its parameters name (its module constants where
+        none does): files with the same marked_runs decide such tests alike."""
+        return self.ids_decide(test), self.marked_runs(test)
+
     def by_id(self, test: TestCase) -> DeselectEntry | bool:
         """What the test's node id decides of its fate: False where nothing (no
         deselect or flaky pattern names it, and the suite's -m/-k does not choose):
