@@ -14,6 +14,7 @@ from testmatrix.core.fate import (
     FateKind,
     MarkerUse,
     TestCase,
+    case_at,
     deselected_record,
 )
 from testmatrix.core.made import MadeFates
@@ -246,7 +247,7 @@ class Decider:
         path, uses, _ = self.reader.shared(item)
         if uses:
             return None
-        case = TestCase(item.nodeid, path)
+        case = case_at(item.nodeid, path)
         fate = self.rules.file_fate(case)
         if fate is not None:
             return self.act_of(fate)
@@ -262,7 +263,7 @@ class Decider:
         if name is not None and functions.parent is not None:
             # the function's ids all start parent::name (then [params], if any)
             prefix = f"{functions.parent}::{name}"
-            fate = self.rules.group_fate(TestCase(prefix, functions.path))
+            fate = self.rules.group_fate(case_at(prefix, functions.path))
             act = self.act_of(fate) if isinstance(fate, Fate) else fate
         functions[name] = act
         return act
@@ -299,7 +300,7 @@ class Decider:
         ):
             return self.below(act, item.name[len(name) :])
         # each test's whole id decides
-        fate = self.rules.unmarked(TestCase(item.nodeid, functions.path))
+        fate = self.rules.unmarked(case_at(item.nodeid, functions.path))
         assert fate is not None  # the file said its ids decide
         return self.act_of(fate)
 
@@ -349,7 +350,7 @@ class Decider:
             ids = self.parent_facts(item)
         if ids and self.ids_may_name(item):  # where its id decides: read in full
             path = self.reader.shared(item)[0]
-            named = self.rules.by_id(TestCase(item.nodeid, path))
+            named = self.rules.by_id(case_at(item.nodeid, path))
             if named is True:
                 return self.act_of(self.rules.fate(self.reader.read(item)))
             if named is not False:  # a deselect leaves it out, whatever it reads
@@ -381,9 +382,9 @@ class Decider:
         and the act of its marked tests that no skip lists a model of
         (`plain_runs`), once per parent."""
         parent = id(item.parent)
-        case = TestCase(item.nodeid, self.reader.shared(item)[0])
-        ids, runs = self.rules.marked_facts(case)
-        self.ids_decide[parent] = ids
+        case = case_at(item.nodeid, self.reader.shared(item)[0])
+        ids = self.ids_decide[parent] = self.rules.ids_decide(case)
+        runs = self.rules.marked_runs(case)
         self.plain_runs[parent] = None if runs is None else self.act_of(runs)
         return ids
 
@@ -479,7 +480,7 @@ class Decider:
         if not indexes and runs is not None:
             return runs  # no skip of its markers can decide it
         # the fate of a marked test whose node id decides nothing follows from
-        # its file's marked_runs, its marker uses and its models (Rules.marked_facts)
+        # its file's marked_runs, its marker uses and its models (Rules.marked_runs)
         key = (id(plain), *map(id, uses))
         acts = self.by_uses.get(key)
         if acts is None:
@@ -501,7 +502,7 @@ class Decider:
         may = self.function_ids.get(key)
         if may is None:
             path = self.reader.shared(item)[0]
-            case = TestCase(f"{parent.nodeid}::{name}", path)
+            case = case_at(f"{parent.nodeid}::{name}", path)
             may = self.function_ids[key] = self.rules.ids_may_name(case)
         return may
 
