@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from testmatrix.core import errorpattern, expression
+from testmatrix.core import errorpattern, expression, saferegex
 from testmatrix.core.model import FrozenMap
 from testmatrix.errors import unknown
 
@@ -219,10 +219,10 @@ class Regex(Kind):
     ) -> Any:
         if not isinstance(value, str):
             return super().convert(value, subject, fail, expect)
-        try:
-            re.compile(value)
-        except re.error as exc:
-            fail((), f"{subject} is not a regular expression: {exc}")
+        why = saferegex.check(value)  # Python's syntax, run without backtracking
+        if why is not None:
+            said = "is" if why.startswith("not a regular") else "is refused:"
+            fail((), f"{subject} {said} {why}")
             return None
         return value
 

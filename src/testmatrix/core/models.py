@@ -9,12 +9,15 @@ Each reason says where the model was found, for explain and skip messages.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from testmatrix.core.fate import TestCase
 from testmatrix.core.model import Workspace
+
+if TYPE_CHECKING:
+    from testmatrix.core.saferegex import SafePattern
 
 Found = tuple[tuple[str, str], ...]  # (model, where it was found and why)
 
@@ -28,15 +31,20 @@ class ModelFinder:
         self._by_value: dict[tuple[str, str], str | None] = {}
         self._by_params: dict[object, Found] = {}
 
-    # compiled when a value is first judged by them (1 ms at start-up, where most
-    # runs need neither: a listed model, or no marked test, decides without them)
+    # compiled when a value is first judged by them (most runs need neither: a
+    # listed model, or no marked test, decides without them); skiplist data, so
+    # run by saferegex, in time linear in the value, whatever the pattern
     @cached_property
-    def model_re(self) -> re.Pattern[str]:
-        return re.compile(self._patterns[0])
+    def model_re(self) -> SafePattern:
+        from testmatrix.core.saferegex import compile_safe  # not at start-up
+
+        return compile_safe(self._patterns[0])
 
     @cached_property
-    def params_re(self) -> re.Pattern[str]:
-        return re.compile(self._patterns[1])
+    def params_re(self) -> SafePattern:
+        from testmatrix.core.saferegex import compile_safe
+
+        return compile_safe(self._patterns[1])
 
     def rule(self, name: str, value: str) -> str | None:
         """Why a parameter value counts as the test's model, or None."""

@@ -263,39 +263,43 @@ def _replace(store: Store, targets: list[int], rows: list[Any]) -> None:
 
 
 def rebuild(store: Store, targets: list[int]) -> None:
-    """The targets' state rows from every result, oldest build first."""
+    """The targets' state rows from every result, oldest build first: read a build
+    at a time (its results are the range `first_result..last_result`), so memory
+    holds one build's rows and the state, whatever the history's size, and the
+    database sorts nothing."""
     marks = ", ".join("?" * len(targets))
-    rows = store.rows(
-        "SELECT j.build_id, j.target_id, r.test_id, r.outcome, j.suite_id,"
-        " r.entry_id, r.message_id FROM results r JOIN jobs j ON j.id = r.job_id"
-        " JOIN builds b ON b.id = j.build_id"
-        f" WHERE j.target_id IN ({marks}) ORDER BY b.started, b.id",
-        targets,
-    )
     # each build's number among its target's builds (a job with no results counts)
     ordinal: dict[tuple[int, int], int] = {}
     counts: dict[int, int] = {}
-    for target, build, _ in store.rows(
-        "SELECT DISTINCT j.target_id, j.build_id, b.started FROM jobs j"
-        f" JOIN builds b ON b.id = j.build_id WHERE j.target_id IN ({marks})"
-        " ORDER BY b.started, j.build_id",
+    ranges: dict[int, tuple[int | None, int | None]] = {}
+    order: list[int] = []
+    for target, build, first, last, _ in store.rows(
+        "SELECT DISTINCT j.target_id, j.build_id, b.first_result, b.last_result,"
+        " b.started FROM jobs j JOIN builds b ON b.id = j.build_id"
+        f" WHERE j.target_id IN ({marks}) ORDER BY b.started, j.build_id",
         targets,
     ):
         ordinal[(target, build)] = counts[target] = counts.get(target, -1) + 1
+        if build not in ranges:
+            ranges[build] = (first, last)
+            order.append(build)
     state: dict[tuple[int, int], tuple] = {}
-    start = 0
-    while start < len(rows):
-        build = rows[start][0]
-        end = start
-        while end < len(rows) and rows[end][0] == build:
-            end += 1
+    get = state.get
+    for build in order:
+        first, last = ranges[build]
+        if first is None:
+            continue  # its jobs reported no test
         pairs: Pairs = {}
-        for _, target, test, code, suite, entry, message in rows[start:end]:
+        for target, test, code, suite, entry, message in store.execute(
+            "SELECT j.target_id, r.test_id, r.outcome, j.suite_id, r.entry_id,"
+            " r.message_id FROM results r JOIN jobs j ON j.id = r.job_id"
+            f" WHERE r.id BETWEEN ? AND ? AND j.target_id IN ({marks})",
+            (first, last, *targets),
+        ):
             add(pairs, (target, test), (code, suite, entry, message))
         for key, items in pairs.items():
             place = ordinal[(key[0], build)]
-            state[key] = advance(state.get(key), key, build, place, items)
-        start = end
+            state[key] = advance(get(key), key, build, place, items)
     for key, row in state.items():  # missing from the target's newest builds
         gap = counts[key[0]] - row[12]
         if gap > 0:

@@ -371,6 +371,7 @@ def test_random_platform_files_list_right_or_not_at_all():
 REPORTED_WHEN_A_SESSION_RUNS = {
     "workspace-kinds",
     "workspace-gpus-negative",
+    "workspace-patterns-that-backtrack",
     "reports-dir-leaves",
     "reports-dir-root",
     "workspace-buildkite",

@@ -140,6 +140,18 @@ BAD = {
             "7: unknown key 'instal' in [workspace] (did you mean 'install'?)",
         ),
     ),
+    "workspace-patterns-that-backtrack": Bad(
+        "suites.toml",
+        '[workspace]\nmodel_params = "(?<!x)model"\nmodel_pattern = "(a)\\\\1"\n'
+        + SUITE,
+        (
+            "2: 'model_params' in [workspace] is refused: lookbehinds are refused "
+            "(column 1)",
+            "3: 'model_pattern' in [workspace] is refused: '\\1': backreferences and "
+            "octal escapes are refused (column 4)",
+        ),
+        schema=False,  # JSON Schema's "regex" format is any regular expression
+    ),
     "workspace-gpus-negative": Bad(
         "suites.toml",
         "[workspace]\ngpus = -1\n" + SUITE,
