@@ -47,9 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
     path = os.environ.get(OPCOUNT_ENV)
     if not path:
         return
-    import testmatrix.plugin as plugin
+    import testmatrix.plugin.hooks as hooks
 
-    decide = plugin.decide_collected
+    decide = hooks.decide_collected
 
     def counted(*args: Any) -> None:
         counts: Counter[str] = Counter()
@@ -63,4 +63,4 @@ def pytest_configure(config: pytest.Config) -> None:
                 for key, n in counts.most_common():
                     out.write(f"{n}\t{key}\n")
 
-    plugin.decide_collected = counted  # type: ignore[assignment]  # looked up per run
+    hooks.decide_collected = counted  # type: ignore[assignment]  # looked up per run

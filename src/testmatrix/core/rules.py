@@ -34,6 +34,7 @@ from testmatrix.core.selection import Selection
 
 _FAILS = attrgetter("fails")  # an entry's expected error (a record: true), or None
 _NODEID = attrgetter("nodeid")
+_NEW = tuple.__new__
 
 
 class _File(NamedTuple):
@@ -272,12 +273,14 @@ class Rules(MadeFates):
             )
         # node ids of one file share their file part: the prefix a flaky pattern
         # must agree with to match any test here
-        head = test.nodeid.split("::", 1)[0] + "::"
-        flaky = tuple(
-            (e, rerun, lit)
-            for e, rerun, lit in (self._flaky_prefixes if self.apply else ())
-            if lit[: len(head)] == head[: len(lit)]
-        )
+        flaky: tuple[tuple[FlakyEntry, Rerun, str], ...] = ()
+        if self._flaky_prefixes and self.apply:
+            head = test.nodeid.split("::", 1)[0] + "::"
+            flaky = tuple(
+                (e, rerun, lit)
+                for e, rerun, lit in self._flaky_prefixes
+                if lit[: len(head)] == head[: len(lit)]
+            )
         rerun = None
         runs = self.runs
         if self.apply:
@@ -289,7 +292,8 @@ class Rules(MadeFates):
         if expected is not None:  # what no other entry decides here must fail
             runs, rerun = expected, None
         ids = tuple(map(_NODEID, deselects))
-        file = _File(left_out, decided, deselects, ids, flaky, rerun, runs)
+        made = (left_out, decided, deselects, ids, flaky, rerun, runs)
+        file: _File = _NEW(_File, made)  # in C: one per collected file
         self._files[path] = file
         return file
 
@@ -398,7 +402,10 @@ class Rules(MadeFates):
         """For a marked test that no node id decides (`by_id`) and no skip
         of its markers lists a model of: what it does, for the collection (it
         runs, with its file's reruns; which model it runs with is in its full
-        fate). None where the file or the suite's -m/-k decides otherwise."""
+        fate). None where the file or the suite's -m/-k decides otherwise. The
+        full fate of such a test follows from this fate, its marker uses and the
+        models they and its parameters name (else its module constants): files
+        with the same marked_runs decide such tests alike."""
         if self._by_expression:
             return None
         file = self._files.get(test.path) or self._file(test)

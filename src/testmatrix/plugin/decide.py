@@ -3,12 +3,20 @@ out once for the tests that share it."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from operator import attrgetter
 from typing import Any
 
 import pytest
 
-from testmatrix.core.fate import Fate, FateKind, TestCase, deselected_record
+from testmatrix.core.fate import (
+    Fate,
+    FateKind,
+    MarkerUse,
+    TestCase,
+    case_at,
+    deselected_record,
+)
 from testmatrix.core.made import MadeFates
 from testmatrix.core.model import DeselectEntry
 from testmatrix.core.rules import IdsBelow, Rules
@@ -97,6 +105,49 @@ class LeftOutBy(tuple[DeselectEntry, str, MadeFates]):
 _TUPLE = tuple.__new__  # LeftOutBy's maker, in C
 
 
+class MarkedFunction:
+    """While collecting: how the marked tests of one function (with the same
+    marks) are decided where no node id decides anything of them. A test whose
+    parameters name no model a skip of its markers lists runs (its file's act,
+    `runs`); otherwise its fate follows from the models its parameters name (or,
+    where they name none, its function's module constants) and the function's
+    marks: read in full once per combination of models (`acts`)."""
+
+    __slots__ = (
+        "acts",
+        "alone",
+        "constants",
+        "indexes",
+        "listed",
+        "path",
+        "runs",
+        "uses",
+    )
+
+    def __init__(
+        self,
+        indexes: tuple[Container[str], ...],
+        listed: frozenset[str],
+        runs: Act | None,
+        path: str,
+        uses: tuple[MarkerUse, ...],
+        acts: dict[tuple[tuple[str, str], ...], Act | LeftOutBy],
+    ):
+        self.indexes = indexes  # the listed models of each skip the tests may meet
+        self.listed = listed  # all of them
+        self.runs = runs  # None: every combination is read in full (`acts`)
+        self.path = path
+        self.uses = uses
+        # whether the module constants the function names hold a listed model
+        self.constants: bool | None = None  # not read yet
+        # by the models a test's parameters name: shared by the functions whose
+        # tests carry the same marker uses, in files with the same marked_runs
+        self.acts = acts
+        # the act of its tests whose parameters name no model, where a marker
+        # without models makes its constants count: the function's own
+        self.alone: Act | None = None
+
+
 def _models(item: pytest.Item, rules: Rules) -> list[str]:
     """The models a test's parameters name (its fixtures' too)."""
     callspec = getattr(item, "callspec", None)
@@ -164,6 +215,14 @@ class Decider:
         self.held: list[Fate] = []
         # a function's deselects (`below`): each entry's act, by id of the entry
         self.entry_acts: dict[int, LeftOutBy] = {}
+        # while collecting, how each marked function's tests are decided, by id of
+        # the parent, the function's name and its tests' marks (`plan`)
+        self.plans: dict[tuple[object, ...], Act | MarkedFunction | None] = {}
+        # the acts of marked tests by their models (MarkedFunction.acts), by id of
+        # their file's marked_runs act and of each marker use (held by the reader)
+        self.by_uses: dict[tuple[int, ...], dict[Any, Any]] = {}
+        # the listed models of some skips together, by id of each skip's index
+        self.unions: dict[tuple[int, ...], frozenset[str]] = {}
 
     def act_of(self, fate: Fate) -> Act:
         act = self.acts.get(id(fate))
@@ -188,7 +247,7 @@ class Decider:
         path, uses, _ = self.reader.shared(item)
         if uses:
             return None
-        case = TestCase(item.nodeid, path)
+        case = case_at(item.nodeid, path)
         fate = self.rules.file_fate(case)
         if fate is not None:
             return self.act_of(fate)
@@ -204,7 +263,7 @@ class Decider:
         if name is not None and functions.parent is not None:
             # the function's ids all start parent::name (then [params], if any)
             prefix = f"{functions.parent}::{name}"
-            fate = self.rules.group_fate(TestCase(prefix, functions.path))
+            fate = self.rules.group_fate(case_at(prefix, functions.path))
             act = self.act_of(fate) if isinstance(fate, Fate) else fate
         functions[name] = act
         return act
@@ -241,7 +300,7 @@ class Decider:
         ):
             return self.below(act, item.name[len(name) :])
         # each test's whole id decides
-        fate = self.rules.unmarked(TestCase(item.nodeid, functions.path))
+        fate = self.rules.unmarked(case_at(item.nodeid, functions.path))
         assert fate is not None  # the file said its ids decide
         return self.act_of(fate)
 
@@ -276,17 +335,22 @@ class Decider:
         """A test with a marker a skip names (its own, its class's or its module's):
         read in full once per function, marks and parameters that may name a model
         (ints and floats do not), where its node id decides nothing."""
+        if self.collecting:
+            found = self.by_models(item)
+            if found is not None:
+                return found
+        return self.read_marked(item)
+
+    def read_marked(self, item: pytest.Item) -> Act | LeftOutBy:
+        """`marked` for a test read by itself: its id, or its marks and
+        parameters (once per function and parameter values)."""
         parent = item.parent
         ids = self.ids_decide.get(id(parent))
         if ids is None:
-            path = self.reader.shared(item)[0]
-            case = TestCase(item.nodeid, path)
-            ids = self.ids_decide[id(parent)] = self.rules.ids_decide(case)
-            runs = self.rules.marked_runs(case)
-            self.plain_runs[id(parent)] = None if runs is None else self.act_of(runs)
+            ids = self.parent_facts(item)
         if ids and self.ids_may_name(item):  # where its id decides: read in full
             path = self.reader.shared(item)[0]
-            named = self.rules.by_id(TestCase(item.nodeid, path))
+            named = self.rules.by_id(case_at(item.nodeid, path))
             if named is True:
                 return self.act_of(self.rules.fate(self.reader.read(item)))
             if named is not False:  # a deselect leaves it out, whatever it reads
@@ -313,6 +377,120 @@ class Decider:
                 self.by_reading[key] = act
         return act
 
+    def parent_facts(self, item: pytest.Item) -> bool:
+        """Whether node ids decide in the file of the item's parent (`ids_decide`),
+        and the act of its marked tests that no skip lists a model of
+        (`plain_runs`), once per parent."""
+        parent = id(item.parent)
+        case = case_at(item.nodeid, self.reader.shared(item)[0])
+        ids = self.ids_decide[parent] = self.rules.ids_decide(case)
+        runs = self.rules.marked_runs(case)
+        self.plain_runs[parent] = None if runs is None else self.act_of(runs)
+        return ids
+
+    def by_models(self, item: pytest.Item) -> Act | LeftOutBy | None:
+        """While collecting: a marked test's act from the models its parameters
+        name (its function's `MarkedFunction`): read in full once per marker
+        uses, file's marked_runs and combination of models; None where each test
+        must be read (`read_marked`)."""
+        key = (
+            id(item.parent),  # items hold their parent: the id is its own
+            getattr(item, "originalname", None),
+            *map(id, item.own_markers),  # each mark object is the item's to keep
+        )
+        plan = self.plans.get(key, UNSEEN)
+        if plan is UNSEEN:
+            plan = self.plans[key] = self.plan(item)
+        if plan.__class__ is not MarkedFunction:
+            return plan  # None, or an Act
+        callspec = getattr(item, "callspec", None)
+        found = self.reader.models_named(callspec.params) if callspec else []
+        if plan.runs is not None:  # does a skip list one of them? (names_listed)
+            listed = plan.listed
+            for _, model in found:
+                if model in listed:
+                    break
+            else:
+                if found or not self.constants_listed(plan, item):
+                    return plan.runs
+        if not found and plan.indexes:  # its function's constants may decide
+            if plan.alone is None:
+                plan.alone = self.read_models(item, plan, ())
+            return plan.alone
+        models = tuple(found)
+        act = plan.acts.get(models)
+        if act is None:
+            act = self.read_models(item, plan, models)
+            if act is not None:
+                plan.acts[models] = act
+        return act
+
+    def constants_listed(self, plan: MarkedFunction, item: pytest.Item) -> bool:
+        """Whether the module constants the item's function names hold a model a
+        skip of its markers lists (where no parameter is a model), once."""
+        if plan.constants is None:
+            listed = plan.listed
+            found = self.reader.constants.read(item)
+            plan.constants = any(value in listed for value, _, _ in found)
+        return plan.constants
+
+    def read_models(
+        self,
+        item: pytest.Item,
+        plan: MarkedFunction,
+        models: tuple[tuple[str, str], ...],
+    ) -> Act | None:
+        """The act of the plan's marked tests whose parameters name these models:
+        what the item's full reading decides (a test whose parameters name a
+        model is read no further); None where its message names the test."""
+        if models:
+            values = tuple([value for _, value in models])
+            where = tuple([field for field, _ in models])
+            case = TestCase(item.nodeid, plan.path, plan.uses, values, where)
+        else:  # its module constants, or its marker, name its models
+            case = self.reader.read(item)
+        fate = self.rules.fate(case)
+        return self.act_of(fate) if fate.no_model is None else None
+
+    def plan(self, item: pytest.Item) -> Act | MarkedFunction | None:
+        """How the marked tests of the item's function (with its marks) are
+        decided while collecting (`by_models`): None where node ids may decide
+        some of them or the file decides otherwise; an Act where none can name
+        a model a skip of its markers lists."""
+        parent = id(item.parent)
+        ids = self.ids_decide.get(parent)
+        if ids is None:
+            ids = self.parent_facts(item)
+        if ids and self.ids_may_name(item):
+            return None
+        runs = plain = self.plain_runs[parent]
+        if runs is None:
+            return None
+        path, chain, _ = self.reader.shared(item)
+        uses = self.reader.own_uses(item) + chain
+        indexes: list[dict[str, Any]] = []
+        for use in uses:
+            index = self.listed.get(use.name)
+            if index is None:
+                continue
+            if not use.models:
+                indexes.append(index)  # its parameters or constants name it
+            elif any(model in index for model in use.models):
+                runs = None  # a listed model on the marker: each read in full
+        if not indexes and runs is not None:
+            return runs  # no skip of its markers can decide it
+        # the fate of a marked test whose node id decides nothing follows from
+        # its file's marked_runs, its marker uses and its models (Rules.marked_runs)
+        key = (id(plain), *map(id, uses))
+        acts = self.by_uses.get(key)
+        if acts is None:
+            acts = self.by_uses[key] = {}
+        listed = self.unions.get(tuple(map(id, indexes)))
+        if listed is None:
+            listed = frozenset().union(*indexes)
+            self.unions[tuple(map(id, indexes))] = listed
+        return MarkedFunction(tuple(indexes), listed, runs, path, uses, acts)
+
     def ids_may_name(self, item: pytest.Item) -> bool:
         """Whether a node id may decide something of a test of the item's function
         (Rules.ids_may_name, once per function)."""
@@ -324,7 +502,7 @@ class Decider:
         may = self.function_ids.get(key)
         if may is None:
             path = self.reader.shared(item)[0]
-            case = TestCase(f"{parent.nodeid}::{name}", path)
+            case = case_at(f"{parent.nodeid}::{name}", path)
             may = self.function_ids[key] = self.rules.ids_may_name(case)
         return may
 
@@ -354,6 +532,7 @@ class Decider:
         keep: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
         decide, in_function = self.act, self.in_function  # locals: a loop per test
+        by_models, read_marked = self.by_models, self.read_marked
         left_out = self.state.left_out
         shared: dict[int, Any] = self.shared  # an Act where the file decides
         relevant = self.relevant
@@ -361,20 +540,22 @@ class Decider:
         try:
             for item in items:
                 # `act`'s first steps, inlined: most tests' file or function
-                # decides them
-                act = shared.get(id(item.parent), UNSEEN)
-                if act.__class__ is not Act:
-                    if act.__class__ is Functions and relevant.isdisjoint(
-                        map(_NAME, item.own_markers)
-                    ):
+                # decides them, a marked test's the models it names
+                if relevant.isdisjoint(map(_NAME, item.own_markers)):
+                    act = shared.get(id(item.parent), UNSEEN)
+                    if act.__class__ is Act:
+                        pass
+                    elif act.__class__ is Functions:
                         found = act.get(getattr(item, "originalname", None))
                         act = (
                             found if found.__class__ is Act else in_function(item, act)
                         )
+                    elif act is None:  # its class or module carries such a marker
+                        act = by_models(item) or read_marked(item)
                     else:
                         act = decide(item)
-                elif not relevant.isdisjoint(map(_NAME, item.own_markers)):
-                    act = decide(item)
+                else:
+                    act = by_models(item) or read_marked(item)
                 if act.left_out:  # its record is made when it is counted
                     left_out.append(act)
                     deselected.append(item)

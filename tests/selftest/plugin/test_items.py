@@ -271,6 +271,7 @@ class _Collected:
     def __init__(self) -> None:
         self.pairs: list[tuple[pytest.Item, Any, Any]] = []
         self.items: list[pytest.Item] = []
+        self.decider: Any = None  # the collecting one
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_collection_modifyitems(
@@ -286,6 +287,7 @@ class _Collected:
         state = session.config.stash[STATE]
         collecting, full = Decider(state), Decider(state)
         collecting.collecting = True
+        self.decider = collecting
         for item in self.items:
             self.pairs.append((item, collecting.act(item), full.act(item)))
 

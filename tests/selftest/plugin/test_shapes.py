@@ -231,3 +231,143 @@ def test_every_test_gets_the_fate_rules_give_its_reference_reading(shapes, targe
     # org/enc-c on mi355 only: 2 tuple pairs, indirect (TRITON_ATTN: the prefix
     # deselects [default-...]), generated in the conftest and in the module
     assert kinds.get("skipped", 0) == (5 if variant == "mi355" else 0), kinds
+
+
+# shapes of the collection's decision by models (Decider.by_models): two files
+# whose marked tests share their acts (the same marker uses, the same file fate),
+# a model named only in a module constant, a listed model on the marker beside
+# parameters that name others, and a record parameter
+TEST_MODELS_A = f"""
+import dataclasses
+
+import pytest
+
+pytestmark = pytest.mark.encoder_decoder
+MODEL = "{ENCODERS[0]}"
+OTHER = "{ENCODERS[2]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Info:
+    name: str
+    dtype: str
+
+
+@pytest.mark.parametrize("model", {ENCODERS + DECODERS!r})
+@pytest.mark.parametrize("dtype", ["half", "bf16"])
+def test_shared(model, dtype):
+    pass
+
+
+def test_constant():
+    assert MODEL
+
+
+def test_other_constant():
+    assert OTHER
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_constant_params(n):
+    assert MODEL and n
+
+
+@pytest.mark.parametrize(
+    "model_info", [Info("{ENCODERS[1]}", "half"), Info("{DECODERS[0]}", "bf16")]
+)
+def test_record(model_info):
+    pass
+"""
+
+TEST_MODELS_B = f"""
+import pytest
+
+pytestmark = pytest.mark.encoder_decoder
+
+
+@pytest.mark.parametrize("model", {ENCODERS + DECODERS!r})
+def test_shared_too(model):
+    pass
+
+
+@pytest.mark.encoder_decoder(model="{ENCODERS[0]}")
+@pytest.mark.parametrize("model", {DECODERS!r})
+def test_marker_names(model):
+    pass
+
+
+@pytest.mark.parametrize("model", ["org/unlisted-x", "{ENCODERS[2]}"])
+@pytest.mark.parametrize("count", [1, 2])
+def test_ints_and_models(model, count):
+    pass
+"""
+
+
+@pytest.fixture(scope="module")
+def model_shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("model_shapes")
+    (root / "tests" / "sub").mkdir(parents=True)
+    # basenames of their own: this process imports the other shapes' modules too
+    (root / "tests" / "test_by_models_a.py").write_text(TEST_MODELS_A)
+    (root / "tests" / "sub" / "test_by_models_b.py").write_text(TEST_MODELS_B)
+    (root / "pytest.ini").write_text("[pytest]\nmarkers =\n    encoder_decoder\n")
+    (root / "conftest.py").write_text('pytest_plugins = ["testmatrix.plugin"]\n')
+    sk = root / "skiplists"
+    (sk / "platforms").mkdir(parents=True)
+    (sk / "suites.toml").write_text('[suites.all]\npath = "tests"\n')
+    skips = ROCM.split("[[deselect]]", 1)[0]  # the deselects name the other files
+    (sk / "platforms/rocm.toml").write_text(skips)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["rocm", "rocm:mi355"])
+@pytest.mark.parametrize("tree", ["shapes", "model_shapes"])
+def test_the_collection_decides_marked_tests_by_models_as_the_reference(
+    request, tree, target
+):
+    """While collecting, each test is left out, or kept with the marks, that
+    Rules.fate gives its reference reading (pytest's iter_markers and callspec),
+    on tuple, indirect, generated, inherited, record and constant shapes; the
+    marked tests of two files share their acts."""
+    from selftest.plugin.test_items import _Collected
+    from testmatrix.plugin.decide import Act, MarkedFunction
+
+    root = request.getfixturevalue(tree)
+    platform, _, variant = target.partition(":")
+    flags = [opt.PLATFORM.flag(platform)]
+    if variant:
+        flags.append(opt.VARIANT.flag(variant))
+    seen = _Collected()
+    collect(root, *flags, plugins=(seen,))
+    workspace = load_workspace(root)
+    rules = Rules(workspace, workspace.platforms[platform], variant=variant or None)
+    relevant = frozenset(rules.skips)
+    kinds: dict[str, int] = {}
+    for item, fast, full in seen.pairs:
+        expected = Act(rules.fate(reference_case(item, root, relevant)))
+        assert fast.left_out == full.left_out == expected.left_out, item.nodeid
+        if expected.left_out:
+            assert fast.record == expected.record, item.nodeid
+        else:
+            marks = [str(m.mark) for m in expected.marks]
+            assert [str(m.mark) for m in fast.marks] == marks, item.nodeid
+            assert full.record == expected.record, item.nodeid
+        kind = expected.record["fate"]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    plans = [p for p in seen.decider.plans.values() if isinstance(p, MarkedFunction)]
+    assert plans  # the marked tests were decided by their models
+    mi355 = variant == "mi355"
+    if tree == "shapes":  # as test_every_test_gets_the_fate_rules_give_...
+        assert kinds["expected-fail"] == 10, kinds
+        assert kinds.get("skipped", 0) == (5 if mi355 else 0), kinds
+        return
+    # enc-a and enc-b fail as expected: 4 in test_shared, 1 + 2 by the constant,
+    # 1 by a record's field, 2 in test_shared_too, 2 named on the marker; enc-c is
+    # skipped on mi355: 2 in test_shared, 1 by the other constant, 1 in
+    # test_shared_too, 2 beside integers
+    assert kinds["expected-fail"] == 12, kinds
+    assert kinds.get("skipped", 0) == (6 if mi355 else 0), kinds
+    shared = [{p.path for p in plans if p.acts is q.acts} for q in plans]
+    both = {"tests/test_by_models_a.py", "tests/sub/test_by_models_b.py"}
+    assert any(both <= paths for paths in shared)  # read once for both files
