@@ -157,6 +157,44 @@ def collect(root: Path, *flags: str, plugins: tuple[object, ...] = ()) -> _Captu
     return capture
 
 
+def on_target(
+    root: Path, target: str, plugins: tuple[object, ...] = ()
+) -> tuple[_Capture, Rules, frozenset[str]]:
+    """A collection of the tree on a target ("rocm:mi355"), with the target's
+    Rules and the markers its skips name (what reference_case reads)."""
+    platform, _, variant = target.partition(":")
+    flags = [opt.PLATFORM.flag(platform)]
+    if variant:
+        flags.append(opt.VARIANT.flag(variant))
+    ran = collect(root, *flags, plugins=plugins)
+    workspace = load_workspace(root)
+    rules = Rules(workspace, workspace.platforms[platform], variant=variant or None)
+    return ran, rules, frozenset(rules.skips)
+
+
+def assert_reference_fates(
+    ran: _Capture, rules: Rules, root: Path, relevant: frozenset[str]
+) -> dict[str, int]:
+    """Each kept test's report properties and each left-out test's record are
+    what Rules.fate gives its reference reading; the kept tests' fates counted."""
+    kinds: dict[str, int] = {}
+    for item in ran.items:
+        record = {
+            k[len(PROPERTY) :]: v
+            for k, v in ran.properties[item.nodeid]
+            if k.startswith(PROPERTY)
+        }
+        expected = rules.fate(reference_case(item, root, relevant)).record()
+        assert record == {k: v for k, v in expected.items() if v}, item.nodeid
+        kinds[record["fate"]] = kinds.get(record["fate"], 0) + 1
+    assert len(ran.left_out) == len(ran.deselected)
+    for item, record in zip(ran.left_out_items, ran.left_out, strict=True):
+        expected = rules.fate(reference_case(item, root, relevant)).record()
+        assert record == expected, item.nodeid
+        assert expected["fate"] == "deselected" and expected["entry"]
+    return kinds
+
+
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
     root = tmp_path_factory.mktemp("synth")
@@ -232,36 +270,13 @@ def test_the_shortcuts_for_unmarked_tests_give_rules_fate(synth, every_item):
 # a collection of the synthetic suite per target (tiers.txt: the full tier)
 @pytest.mark.parametrize("target", ["rocm:mi355", "rocm", "rocm:mi300", "cuda"])
 def test_the_plugin_decides_each_test_as_rules_fate_does(synth, target):
-    root, workspace = synth
-    platform, _, variant = target.partition(":")
-    flags = [opt.PLATFORM.flag(platform)]
-    if variant:
-        flags.append(opt.VARIANT.flag(variant))
-    ran = collect(root, *flags)
-    rules = Rules(workspace, workspace.platforms[platform], variant=variant or None)
-    relevant = frozenset(rules.skips)
-    decided = {}
-    for item in ran.items:
-        record = {
-            k[len(PROPERTY) :]: v
-            for k, v in ran.properties[item.nodeid]
-            if k.startswith(PROPERTY)
-        }
-        decided[item.nodeid] = (item, record)
-    assert decided and len(decided) == len(ran.items)
-    kinds = set()
-    for item, record in decided.values():
-        expected = rules.fate(reference_case(item, root, relevant)).record()
-        assert record == {k: v for k, v in expected.items() if v}, item.nodeid
-        kinds.add(record["fate"])
-    if platform == "rocm":  # the suite exercises every kind a collection keeps
-        assert {"runs", "skipped", "expected-fail"} <= kinds
+    root, _ = synth
+    ran, rules, relevant = on_target(root, target)
+    assert ran.items and len({i.nodeid for i in ran.items}) == len(ran.items)
+    kinds = assert_reference_fates(ran, rules, root, relevant)
+    if target.startswith("rocm"):  # the suite exercises every kind a collection keeps
+        assert {"runs", "skipped", "expected-fail"} <= set(kinds)
         assert ran.deselected  # deselected tests, with their entries
-    assert len(ran.left_out) == len(ran.deselected)
-    for item, record in zip(ran.left_out_items, ran.left_out, strict=True):
-        expected = rules.fate(reference_case(item, root, relevant)).record()
-        assert record == expected, item.nodeid
-        assert expected["fate"] == "deselected" and expected["entry"]
 
 
 class _Collected:
@@ -301,12 +316,8 @@ def test_the_collection_shortcuts_keep_or_leave_out_as_the_full_decision(synth, 
     fates: each test is left out with the same record, or kept with the same
     marks, as its full decision says."""
     root, _ = synth
-    platform, _, variant = target.partition(":")
-    flags = [opt.PLATFORM.flag(platform)]
-    if variant:
-        flags.append(opt.VARIANT.flag(variant))
     seen = _Collected()
-    collect(root, *flags, plugins=(seen,))
+    on_target(root, target, plugins=(seen,))
     assert len(seen.pairs) == len(seen.items) > 250
     shortcuts = lazy = 0
     for item, fast, full in seen.pairs:

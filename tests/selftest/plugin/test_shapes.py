@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from selftest.plugin.test_items import PROPERTY, collect, reference_case
-from testmatrix.config.loader import load_workspace
-from testmatrix.core import options as opt
-from testmatrix.core.rules import Rules
+from selftest.plugin.test_items import (
+    assert_reference_fates,
+    on_target,
+    reference_case,
+)
 
 ENCODERS = ["org/enc-a", "org/enc-b", "org/enc-c"]
 DECODERS = ["org/dec-a", "org/dec-b"]
@@ -189,28 +190,9 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["rocm", "rocm:mi355", "cuda"])
 def test_every_test_gets_the_fate_rules_give_its_reference_reading(shapes, target):
+    ran, rules, relevant = on_target(shapes, target)
     platform, _, variant = target.partition(":")
-    flags = [opt.PLATFORM.flag(platform)]
-    if variant:
-        flags.append(opt.VARIANT.flag(variant))
-    ran = collect(shapes, *flags)
-    workspace = load_workspace(shapes)
-    rules = Rules(workspace, workspace.platforms[platform], variant=variant or None)
-    relevant = frozenset(rules.skips)
-    kinds: dict[str, int] = {}
-    for item in ran.items:
-        record = {
-            k[len(PROPERTY) :]: v
-            for k, v in ran.properties[item.nodeid]
-            if k.startswith(PROPERTY)
-        }
-        expected = rules.fate(reference_case(item, shapes, relevant)).record()
-        assert record == {k: v for k, v in expected.items() if v}, item.nodeid
-        kinds[record["fate"]] = kinds.get(record["fate"], 0) + 1
-    assert len(ran.left_out) == len(ran.deselected)
-    for item, record in zip(ran.deselected, ran.left_out, strict=True):
-        expected = rules.fate(reference_case(item, shapes, relevant)).record()
-        assert record == expected, item.nodeid
+    kinds = assert_reference_fates(ran, rules, shapes, relevant)
     collected = len(ran.items) + len(ran.deselected)
     assert collected > WIDE + 30  # every shape was collected
     if platform == "cuda":
@@ -334,15 +316,9 @@ def test_the_collection_decides_marked_tests_by_models_as_the_reference(
     from testmatrix.plugin.decide import Act, MarkedFunction
 
     root = request.getfixturevalue(tree)
-    platform, _, variant = target.partition(":")
-    flags = [opt.PLATFORM.flag(platform)]
-    if variant:
-        flags.append(opt.VARIANT.flag(variant))
+    variant = target.partition(":")[2]
     seen = _Collected()
-    collect(root, *flags, plugins=(seen,))
-    workspace = load_workspace(root)
-    rules = Rules(workspace, workspace.platforms[platform], variant=variant or None)
-    relevant = frozenset(rules.skips)
+    _, rules, relevant = on_target(root, target, plugins=(seen,))
     kinds: dict[str, int] = {}
     for item, fast, full in seen.pairs:
         expected = Act(rules.fate(reference_case(item, root, relevant)))

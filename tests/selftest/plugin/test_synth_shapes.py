@@ -15,10 +15,12 @@ import pytest
 import tomllib
 
 from selftest.helpers import REPO
-from selftest.plugin.test_items import PROPERTY, collect, reference_case
-from testmatrix.config.loader import load_workspace
-from testmatrix.core import options as opt
-from testmatrix.core.rules import Rules
+from selftest.plugin.test_items import (
+    PROPERTY,
+    assert_reference_fates,
+    collect,
+    on_target,
+)
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import synth
@@ -73,28 +75,9 @@ def test_single_test_deselects_spread_over_many_functions(tmp_path):
 def test_every_new_shape_gets_the_core_fate_and_the_listed_deselects(wide, target):
     root, info = wide
     assert set(info["shapes"]) >= NEW_KINDS
+    ran, rules, relevant = on_target(root, target)
     platform, _, variant = target.partition(":")
-    flags = [opt.PLATFORM.flag(platform)]
-    if variant:
-        flags.append(opt.VARIANT.flag(variant))
-    ran = collect(root, *flags)
-    workspace = load_workspace(root)
-    rules = Rules(workspace, workspace.platforms[platform], variant=variant or None)
-    relevant = frozenset(rules.skips)
-    kinds: dict[str, int] = {}
-    for item in ran.items:
-        record = {
-            k[len(PROPERTY) :]: v
-            for k, v in ran.properties[item.nodeid]
-            if k.startswith(PROPERTY)
-        }
-        expected = rules.fate(reference_case(item, root, relevant)).record()
-        assert record == {k: v for k, v in expected.items() if v}, item.nodeid
-        kinds[record["fate"]] = kinds.get(record["fate"], 0) + 1
-    assert len(ran.left_out) == len(ran.deselected)
-    for item, record in zip(ran.left_out_items, ran.left_out, strict=True):
-        expected = rules.fate(reference_case(item, root, relevant)).record()
-        assert record == expected, item.nodeid
+    kinds = assert_reference_fates(ran, rules, root, relevant)
     # the deselected tests are the ones the TOML's node ids name, read apart
     named = tuple(
         t
