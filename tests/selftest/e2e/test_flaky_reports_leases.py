@@ -471,15 +471,19 @@ def test_benchmark_runs_end_to_end_on_a_tiny_suite(tmp_path):
     # bytecode caching on in the measured processes, whatever this one says
     assert data["bytecode_caching"] == "on"
     assert list((tmp_path / "work").rglob("test_*.cpython-*.pyc"))
-    # the vLLM shapes are all there
+    # the vLLM shapes are all there, and the wide mix's (tuple parameters,
+    # indirect fixtures, pytest_generate_tests, nested classes)
     ws = data["workspaces"]["ws-800-30"]
     assert set(ws["shapes"]) == {
         "classes",
         "encoder_only",
+        "generated",
         "generation",
+        "indirect",
         "mixed",
         "model_info",
+        "nested_classes",
         "server",
-        "server_constant",
+        "tuples",
     }
     assert ws["files"] >= 40 and 0 < ws["entries"] <= 30

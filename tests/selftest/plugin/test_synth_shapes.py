@@ -12,7 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the backport the package depends on there
+    import tomli as tomllib
 
 from selftest.helpers import REPO
 from selftest.plugin.test_items import (
