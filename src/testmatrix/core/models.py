@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from testmatrix.core.saferegex import SafePattern
 
 Found = tuple[tuple[str, str], ...]  # (model, where it was found and why)
+# what a string value can be (ModelFinder.value_kind): a model under any name
+# (listed in the skiplists), one under a model's name only (shaped like a model
+# id), or never one
+MODEL, MAYBE, NOT = 1, 2, 0
 
 
 class ModelFinder:
@@ -30,6 +34,8 @@ class ModelFinder:
         self._patterns = (workspace.model_pattern, workspace.model_params)
         self._by_value: dict[tuple[str, str], str | None] = {}
         self._by_params: dict[object, Found] = {}
+        self._kinds: dict[str, int] = {}  # value_kind's, by value
+        self._model_names: dict[str, bool] = {}  # model_name's, by name
 
     # compiled when a value is first judged by them (most runs need neither: a
     # listed model, or no marked test, decides without them); skiplist data, so
@@ -55,15 +61,38 @@ class ModelFinder:
             # parameter itself (a value under no name: a marker's argument)
             what = "record field" if "." in name else "parameter"
             where = f"{what} '{name}'" if name else ""
-            if value in self.known:
+            kind = self.value_kind(value)
+            if kind == MODEL:
                 listed = "listed in the skiplists"
                 why = f"{where}, {listed}" if where else listed
-            elif self.params_re.search(name) and self.model_re.match(value):
+            elif kind == MAYBE and self.model_name(name):
                 why = where
             else:
                 why = None
             self._by_value[key] = why
         return why
+
+    def value_kind(self, value: str) -> int:
+        """MODEL, MAYBE or NOT (the rule's half that reads the value), once per
+        value."""
+        kind = self._kinds.get(value)
+        if kind is None:
+            if value in self.known:
+                kind = MODEL
+            elif self.model_re.match(value):
+                kind = MAYBE
+            else:
+                kind = NOT
+            self._kinds[value] = kind
+        return kind
+
+    def model_name(self, name: str) -> bool:
+        """Whether a parameter (or record field) of this name carries a model (the
+        rule's half that reads the name), once per name."""
+        found = self._model_names.get(name)
+        if found is None:
+            found = self._model_names[name] = bool(self.params_re.search(name))
+        return found
 
     def in_params(self, test: TestCase) -> Found:
         """The values of a test's parameters that are its models, with why."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from testmatrix.core.fate import MarkerUse, TestCase
-from testmatrix.core.models import ModelFinder
+from testmatrix.core.models import MAYBE, MODEL, ModelFinder
 from testmatrix.plugin.paths import RelPaths as RelPaths
 from testmatrix.plugin.paths import relpath as relpath
 
@@ -93,7 +93,6 @@ def named_strings(name: str, value: object) -> list[tuple[str, str]]:
 
 _NAME = operator.attrgetter("name")
 _NO_STRINGS = frozenset({int, float, bool, type(None), bytes})  # name no model
-_MODEL, _MAYBE, _NOT = 1, 2, 0  # what a string value can be (models_named)
 _Shared = tuple[str, tuple[MarkerUse, ...], frozenset[str]]
 _Strings = tuple[tuple[str, ...], tuple[str, ...]]
 
@@ -140,10 +139,6 @@ class CaseReader:
             int, tuple[object, tuple[tuple[MarkerUse, ...], frozenset[str]]]
         ] = {}
         self._strings: dict[tuple[str, int], tuple[object, _Strings]] = {}
-        # models_named's: what each string value can be (_MODEL, _MAYBE, _NOT),
-        # and whether each parameter name is a model's (ModelFinder.rule's parts)
-        self._kinds: dict[str, int] = {}
-        self._model_names: dict[str, bool] = {}
 
     @cached_property
     def constants(self) -> ConstantReader:
@@ -258,48 +253,24 @@ class CaseReader:
 
     def models_named(self, params: Mapping[str, object]) -> list[tuple[str, str]]:
         """The (parameter or record field, value) pairs of a test's parameters
-        that the workspace's model rule takes (ModelFinder.rule), in the order
-        `read` gives them: what `Rules.fate` reads of its parameters. A value is
-        judged once (listed, or shaped like a model), a parameter name once."""
-        kinds = self._kinds
+        that the workspace's model rule takes (ModelFinder.rule, in its two
+        halves, each answered once per value or name), in the order `read` gives
+        them: what `Rules.fate` reads of its parameters."""
+        models = self.models
+        assert models is not None  # models_named is for a reader with the rule
+        kind_of, model_name = models.value_kind, models.model_name
         found: list[tuple[str, str]] = []
         for name, value in params.items():
             if value.__class__ is str:
-                kind = kinds.get(value)
-                if kind is None:
-                    kind = self._kind(value)
-                if kind and (kind == _MODEL or self._model_name(name)):
+                kind = kind_of(value)
+                if kind == MODEL or (kind == MAYBE and model_name(name)):
                     found.append((name, value))
             elif value.__class__ not in _NO_STRINGS:
                 values, where = self.named_strings(name, value)
                 for text, field in zip(values, where, strict=True):
-                    kind = kinds.get(text)
-                    if kind is None:
-                        kind = self._kind(text)
-                    if kind and (kind == _MODEL or self._model_name(field)):
+                    kind = kind_of(text)
+                    if kind == MODEL or (kind == MAYBE and model_name(field)):
                         found.append((field, text))
-        return found
-
-    def _kind(self, value: str) -> int:
-        """_MODEL: a model under any name (listed in the skiplists); _MAYBE: one
-        under a model's name (shaped like a model id); _NOT: never a model."""
-        models = self.models
-        assert models is not None  # models_named is for a reader with the rule
-        if value in models.known:
-            kind = _MODEL
-        elif models.model_re.match(value):
-            kind = _MAYBE
-        else:
-            kind = _NOT
-        self._kinds[value] = kind
-        return kind
-
-    def _model_name(self, name: str) -> bool:
-        found = self._model_names.get(name)
-        if found is None:
-            models = self.models
-            assert models is not None
-            found = self._model_names[name] = bool(models.params_re.search(name))
         return found
 
     def shared(self, item: pytest.Item) -> _Shared:
