@@ -271,8 +271,8 @@ def rebuild(store: Store, targets: list[int]) -> None:
     # each build's number among its target's builds (a job with no results counts)
     ordinal: dict[tuple[int, int], int] = {}
     counts: dict[int, int] = {}
+    # each build's result range, oldest build first (the query's order)
     ranges: dict[int, tuple[int | None, int | None]] = {}
-    order: list[int] = []
     for target, build, first, last, _ in store.rows(
         "SELECT DISTINCT j.target_id, j.build_id, b.first_result, b.last_result,"
         " b.started FROM jobs j JOIN builds b ON b.id = j.build_id"
@@ -280,13 +280,10 @@ def rebuild(store: Store, targets: list[int]) -> None:
         targets,
     ):
         ordinal[(target, build)] = counts[target] = counts.get(target, -1) + 1
-        if build not in ranges:
-            ranges[build] = (first, last)
-            order.append(build)
+        ranges.setdefault(build, (first, last))
     state: dict[tuple[int, int], tuple] = {}
     get = state.get
-    for build in order:
-        first, last = ranges[build]
+    for build, (first, last) in ranges.items():
         if first is None:
             continue  # its jobs reported no test
         pairs: Pairs = {}
