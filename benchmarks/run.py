@@ -393,7 +393,9 @@ class Workspaces:
         self.built: dict[str, dict[str, Any]] = {}
         self.entries = FEW if smoke else ENTRIES
 
-    def scale(self, items: int, entries: int, tree_entries: int = 0) -> Scale:
+    def scale(
+        self, items: int, entries: int, tree_entries: int = 0, budget: bool = False
+    ) -> Scale:
         if self.smoke:
             return Scale(
                 items=items,
@@ -403,19 +405,29 @@ class Workspaces:
                 suites=4,
                 tree_entries=tree_entries,
                 mix=self.mix,
+                budget=budget,
             )
         return Scale(
-            items=items, entries=entries, tree_entries=tree_entries, mix=self.mix
+            items=items,
+            entries=entries,
+            tree_entries=tree_entries,
+            mix=self.mix,
+            budget=budget,
         )
 
-    def get(self, items: int, entries: int = 0, tree_entries: int = 0) -> Path:
+    def get(
+        self, items: int, entries: int = 0, tree_entries: int = 0, budget: bool = False
+    ) -> Path:
+        """The workspace of `items` tests and `entries` entries (`budget`: the
+        single-test deselects among them, not on top; figures 1 and 2)."""
         entries = entries or self.entries
         name = f"ws-{items}-{entries}" + (f"-of-{tree_entries}" if tree_entries else "")
         name += "" if self.mix == "wide" else f"-{self.mix}"
+        name += "-budget" if budget else ""
         root = self.work / name
         if name not in self.built:
             start = time.perf_counter()
-            info = build(root, self.scale(items, entries, tree_entries))
+            info = build(root, self.scale(items, entries, tree_entries, budget))
             info["build_s"] = round(time.perf_counter() - start, 2)
             self.built[name] = info
             print(
@@ -557,7 +569,7 @@ def figure1(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[R
     n_many = 300 if ws.smoke else MANY
     rows = hook_figure1(py, ws, ws.get(size), runs, work, "")
     for entries in (FEW,) if ws.smoke else (FEW, n_many):
-        root = ws.get(size, entries, tree_entries=n_many)
+        root = ws.get(size, entries, tree_entries=n_many, budget=True)
         rows += hook_figure1(py, ws, root, runs, work, f" ({entries} entries)")
     return rows
 
@@ -621,8 +633,8 @@ def hook_figure1(
 
 def figure2(py: str, ws: Workspaces, size: int, runs: int, work: Path) -> list[Row]:
     n_many = 300 if ws.smoke else MANY  # the smoke run's tree stays tiny
-    many = ws.get(size, n_many, tree_entries=n_many)
-    few = ws.get(size, FEW, tree_entries=n_many)
+    many = ws.get(size, n_many, tree_entries=n_many, budget=True)
+    few = ws.get(size, FEW, tree_entries=n_many, budget=True)
     collect = pytest_cmd(py) + ["-p", "hooktiming", ROCM]
     cmds = [
         Command(

@@ -75,6 +75,23 @@ def test_single_test_deselects_spread_over_many_functions(tmp_path):
     assert max(sum(t.startswith(f + "[") for t in ids) for f in functions) < 100
 
 
+@pytest.mark.parametrize("entries", [30, 300])
+def test_a_budgeted_workspace_counts_its_single_test_deselects_among_its_entries(
+    tmp_path, entries
+):
+    # figure 2's workspaces: 30 entries are 30, single-test deselects included
+    info = build(tmp_path, Scale(items=3000, entries=entries, budget=True))
+    doc = tomllib.loads((tmp_path / "skiplists/platforms/rocm.toml").read_text())
+    singles = sum(  # synth's single-test deselect tables give this reason
+        len(e.get("tests") or [e["test"]])
+        for e in doc["deselect"]
+        if e["reason"] == "wrong output on ROCm"
+    )
+    assert info["entry_kinds"]["single"] == singles == entries // 3
+    # the hybrid skip comes on top; a tree may run short of deselectable functions
+    assert entries * 0.9 <= info["entries"] <= entries + 1
+
+
 @pytest.mark.parametrize("target", ["rocm", "rocm:mi355", "rocm:mi300", "cuda"])
 def test_every_new_shape_gets_the_core_fate_and_the_listed_deselects(wide, target):
     root, info = wide
