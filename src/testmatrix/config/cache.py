@@ -25,7 +25,7 @@ from testmatrix import __version__
 from testmatrix.errors import TestmatrixError
 from testmatrix.jsonio import read_bytes
 
-FORMAT = "testmatrix-cache/1"
+FORMAT = "testmatrix-cache/2"
 KINDS = ("sessions", "workspace")  # one file each
 _HEADER_LIMIT = 4096  # the first line: format, stamp, and where the workspace lies
 # the core modules whose code decides what a skiplist loads into (all of config too)

@@ -3,9 +3,16 @@ frozen records, FrozenMaps, frozensets, dates, tuples and JSON scalars is writte
 and nothing else can be constructed from a file.
 
 Every JSON object is a tagged value {"@": TAG, "v": ...}: a record of the model (its
-fields in declaration order), "map", "set" or "date"; arrays are tuples. A file name
-in a Location is kept relative to the skiplist directory and made relative to the
-working directory again when read, so one cache serves every working directory.
+fields in declaration order), "map", "set" or "date"; arrays are tuples. A tuple of
+two or more records of one class (a platform's entries: thousands, in a big
+skiplist) is written as one "rows" object: the class, a kind per field (`S`: every
+value a JSON scalar; `L`: every value a Location, written [file, line]; `T`: every
+value a tuple of JSON scalars; `-`: any value, tagged as above) and a list per
+record. Its records are checked and made a column at a time, in C's loops, with no
+object for json to hand back per record and per location: 3,300 entries decode in
+a fraction of the time they took as tagged objects. A file name in a
+Location is kept relative to the skiplist directory and made relative to the working
+directory again when read, so one cache serves every working directory.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections import deque
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +95,9 @@ def encode(workspace: Workspace) -> str:
         if obj is None or isinstance(obj, (str, bool, int, float)):
             return obj
         if isinstance(obj, tuple):
+            first = type(obj[0]) if obj else None
+            if len(obj) > 1 and _one_class(obj, first):
+                return rows(obj)
             return [value(v) for v in obj]
         if isinstance(obj, (FrozenMap, dict)):  # the workspace's own maps are dicts
             if not all(isinstance(k, str) for k in obj):
@@ -107,8 +119,61 @@ def encode(workspace: Workspace) -> str:
         assert names is not None  # one of RECORDS: checked above
         return {"@": name, "v": [value(getattr(obj, f)) for f in names]}
 
+    def location(obj: Location) -> list[Any]:
+        file = files.get(obj.file)
+        if file is None:
+            file = files[obj.file] = os.path.relpath(_abs(obj.file), skiplists)
+        return [file, obj.line]
+
+    def rows(records: tuple[Any, ...]) -> dict[str, Any]:
+        name = type(records[0]).__name__
+        names = _fields(name)
+        assert names is not None  # one of RECORDS: the caller checked
+        columns = [[getattr(r, f) for r in records] for f in names]
+        kinds = "".join(_kind(column) for column in columns)
+        coded = [
+            [location(v) for v in column]
+            if kind == "L"
+            else [list(v) for v in column]
+            if kind == "T"
+            else column
+            if kind == "S"
+            else [value(v) for v in column]
+            for kind, column in zip(kinds, columns, strict=True)
+        ]
+        return {
+            "@": "rows",
+            "c": name,
+            "k": kinds,
+            "v": [list(r) for r in zip(*coded, strict=True)],
+        }
+
     values = [value(getattr(workspace, name)) for name in WORKSPACE_FIELDS]
     return json.dumps(values, separators=(",", ":"))
+
+
+_SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
+LOCATION = ("file", "line")  # Location's fields, in declaration order
+
+
+def _one_class(values: tuple[Any, ...], cls: type | None) -> bool:
+    """Whether every value is a record of this one class of the model."""
+    if cls is None or RECORDS.get(cls.__name__) is not cls:
+        return False
+    return set(map(type, values)) == {cls}
+
+
+def _kind(column: list[Any]) -> str:
+    """How a rows object writes one field of its records (see the module)."""
+    if _SCALAR_TYPES.issuperset(map(type, column)):
+        return "S"
+    if all(type(v) is Location for v in column):
+        return "L"
+    if all(type(v) is tuple for v in column) and _SCALAR_TYPES.issuperset(
+        map(type, chain.from_iterable(column))
+    ):
+        return "T"
+    return "-"
 
 
 def _tuples(value: Any) -> Any:
@@ -135,7 +200,61 @@ class _Decoder:
             found = self.files[rel] = os.path.relpath(where, self.cwd)
         return found
 
+    def rows(self, obj: dict[str, Any]) -> tuple[Any, ...]:
+        """The records of a rows object (see the module), checked and made a
+        column at a time: every step is one of C's loops (map, zip, a set of
+        types), where a loop in Python would cost 3,300 entries 20 ms."""
+        if len(obj) != 4 or not {"c", "k", "v"} <= obj.keys():
+            raise Refused("a rows object without its class, kinds and rows")
+        tag, kinds, rows = obj["c"], obj["k"], obj["v"]
+        names = _fields(tag) if type(tag) is str else None
+        if names is None or type(kinds) is not str or type(rows) is not list:
+            raise Refused(f"rows of {tag!r}, not of one of the model's records")
+        if len(kinds) != len(names) or kinds.strip("LTS-"):
+            raise Refused(f"rows of {tag} with kinds {kinds!r}")
+        if not _all_of(rows, list) or set(map(len, rows)) - {len(names)}:
+            raise Refused(f"a row of {tag} that is not {len(names)} values")
+        columns = [
+            self.column(kind, column)
+            for kind, column in zip(kinds, zip(*rows, strict=True), strict=True)
+        ]
+        return _made(RECORDS[tag], names, zip(*columns, strict=True), len(rows))
+
+    def column(self, kind: str, values: tuple[Any, ...]) -> Any:
+        """One field of every record of a rows object, checked and decoded."""
+        if kind == "S":  # JSON scalars, as they are
+            if not _SCALAR_TYPES.issuperset(map(type, values)):
+                raise Refused("a scalar field holding more than scalars")
+            return values
+        if kind == "T":
+            if not _all_of(values, list) or not _SCALAR_TYPES.issuperset(
+                map(type, chain.from_iterable(values))
+            ):
+                raise Refused("a tuple field holding more than scalars")
+            return map(tuple, values)
+        if kind == "L":
+            if not _all_of(values, list) or set(map(len, values)) - {2}:
+                raise Refused("a location that is not [file, line]")
+            files, lines = zip(*values, strict=True) if values else ((), ())
+            if not _all_of(lines, int):
+                raise Refused("a location's line is not an integer")
+            for rel in set(files):
+                self.file(rel)
+            named = map(self.files.__getitem__, files)
+            return _made(
+                Location, LOCATION, zip(named, lines, strict=True), len(values)
+            )
+        return [_tuples(v) if type(v) is list else v for v in values]
+
+    def location(self, pair: object) -> Location:
+        """A Location from its [file, line] (made as `restore` makes records)."""
+        if type(pair) is not list or len(pair) != 2 or type(pair[1]) is not int:
+            raise Refused("a location that is not [file, line]")
+        return restore(Location, {"file": self.file(pair[0]), "line": pair[1]})
+
     def __call__(self, obj: dict[str, Any]) -> Any:
+        if obj.get("@") == "rows":
+            return self.rows(obj)
         if len(obj) != 2 or "@" not in obj or "v" not in obj:
             raise Refused("an untagged object")
         tag, value = obj["@"], obj["v"]
@@ -150,10 +269,7 @@ class _Decoder:
         if tag == "date":
             return dt.date.fromisoformat(value)
         if tag == "Location":
-            file, line = value
-            if type(line) is not int:
-                raise Refused("a location's line is not an integer")
-            return Location(self.file(file), line)
+            return self.location(value)
         names = _fields(tag) if type(tag) is str else None
         if names is None or type(value) is not list or len(value) != len(names):
             raise Refused(f"{tag!r} is not one of the model's records")
@@ -161,6 +277,20 @@ class _Decoder:
         return restore(
             RECORDS[tag], {n: _tuples(v) if type(v) is list else v for n, v in fields}
         )
+
+
+def _all_of(values: Any, kind: type) -> bool:
+    """Whether every value is of exactly this type (counted in C)."""
+    return set(map(type, values)) <= {kind}
+
+
+def _made(cls: type, names: tuple[str, ...], rows: Any, n: int) -> tuple[Any, ...]:
+    """`n` records of `cls` holding `rows` (tuples of their field values, in the
+    order of `names`), made as `record.restore` makes one, each step in C."""
+    made: tuple[Any, ...] = tuple(map(object.__new__, repeat(cls, n)))
+    values = map(dict, map(zip, repeat(names), rows))
+    deque(map(object.__setattr__, made, repeat("__dict__"), values), maxlen=0)
+    return made
 
 
 def decode(text: str, root: Path, skiplist_dir: Path) -> Workspace:

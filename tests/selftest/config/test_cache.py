@@ -183,3 +183,54 @@ def test_the_listing_and_the_workspace_share_one_stamp(root):
     }
     assert stamps == {cache.stamp(skiplists, cache.read_files(skiplists))}
     assert listing.listing(skiplists) == listing.from_workspace(load_workspace(root))
+
+
+def _rows_of(node: object) -> list[dict]:
+    """Every rows object in a decoded-as-plain-JSON body."""
+    if isinstance(node, dict):
+        found = [node] if node.get("@") == "rows" else []
+        return found + [r for v in node.values() for r in _rows_of(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _rows_of(v)]
+    return []
+
+
+def _spoil(rows: dict, how: str) -> None:
+    kinds, first = rows["k"], rows["v"][0]
+    if how == "unknown kind":
+        rows["k"] = "X" + kinds[1:]
+    elif how == "a short row":
+        first.pop()
+    elif how == "a line that is text":
+        first[kinds.index("L")][1] = "12"
+    elif how == "an object in a tuple field":
+        first[kinds.index("T")] = [{"@": "date", "v": "2027-01-01"}]
+    elif how == "a list in a scalar field":
+        first[kinds.index("S")] = ["a"]
+    elif how == "a class not of the model":
+        rows["c"] = "PosixPath"
+    else:
+        raise AssertionError(how)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "unknown kind",
+        "a short row",
+        "a line that is text",
+        "an object in a tuple field",
+        "a list in a scalar field",
+        "a class not of the model",
+    ],
+)
+def test_a_rows_object_is_checked_field_by_field(monkeypatch, how):
+    # the repository's skiplists write their entries as rows of every kind
+    monkeypatch.setenv("TESTMATRIX_NO_CACHE", "1")
+    workspace = load_workspace(REPO)
+    plain = json.loads(codec.encode(workspace))
+    rows = _rows_of(plain)
+    assert {"S", "L", "T", "-"} <= set("".join(r["k"] for r in rows))
+    _spoil(rows[0], how)
+    with pytest.raises(codec.Refused):
+        codec.decode(json.dumps(plain), workspace.root, workspace.skiplist_dir)
