@@ -18,6 +18,7 @@ directory again when read, so one cache serves every working directory.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 from collections import deque
@@ -296,10 +297,17 @@ def _made(cls: type, names: tuple[str, ...], rows: Any, n: int) -> tuple[Any, ..
 def decode(text: str, root: Path, skiplist_dir: Path) -> Workspace:
     """The workspace `encode` wrote, lying at `root`; Refused where the text holds
     anything else."""
+    # the records made here hold no cycle: the collector, which their thousands of
+    # allocations would start again and again over everything made so far, waits
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         values = json.loads(text, object_hook=_Decoder(skiplist_dir))
     except (ValueError, TypeError, KeyError) as exc:
         raise Refused(str(exc)) from None
+    finally:
+        if collecting:
+            gc.enable()
     if type(values) is not list or len(values) != len(WORKSPACE_FIELDS):
         raise Refused("not a workspace")
     fields = {n: _tuples(v) for n, v in zip(WORKSPACE_FIELDS, values, strict=True)}

@@ -3,6 +3,8 @@ suite's session, on that suite: every reader of entries asks this one function."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from testmatrix.core.model import DeselectEntry, Entry, IgnoreEntry, Platform, Suite
 
 
@@ -39,3 +41,16 @@ def entries_holding(
         for entry in platform.entries
         if entry.holds_on(variant) and (suite is None or concerns(entry, suite))
     )
+
+
+def describe_entries(entries: Sequence[Entry]) -> str:
+    """'16 entries: 12 ignores, 1 skip, 2 deselects, 0 flaky (3 expect an error)'."""
+    kinds = {"ignore": "ignores", "skip": "skips", "deselect": "deselects"}
+    kinds["flaky"] = "flaky"
+    parts = []
+    for kind, plural in kinds.items():
+        n = sum(e.kind == kind for e in entries)
+        parts.append(f"{n} {kind if n == 1 else plural}")
+    expecting = sum(e.fails is not None for e in entries)
+    text = f"{len(entries)} entries: {', '.join(parts)}"
+    return text + (f" ({expecting} expect an error)" if expecting else "")

@@ -94,6 +94,31 @@ def _first_below(
     return best
 
 
+class MarkedIds(NamedTuple):
+    """`Rules.by_id` of each test of one function part, from the rest of its node
+    id ('' or '[params]'), made by `Rules.marked_ids` where no flaky pattern can
+    name them: False (no id decides), the deselect expecting no error that leaves
+    the test out, or True (the test must be read whole)."""
+
+    below: IdsBelow  # the first deselect naming a test, by the rest of its id
+    deselects: Sequence[DeselectEntry]  # the file's, in the lookup's order
+    leave: bool  # such a deselect leaves its tests out (the file decides no more)
+
+    def by_rest(self, rest: str) -> DeselectEntry | bool:
+        index = self.below.find(rest)
+        if index >= len(self.deselects):
+            return False
+        entry = self.deselects[index]
+        return entry if entry.fails is None and self.leave else True
+
+
+def literal_prefix(pattern: str) -> str:
+    """What every node id a flaky pattern matches starts with: the pattern up to
+    its first wildcard (it matches as a prefix or as a glob)."""
+    cut = [i for i in (pattern.find(c) for c in "*?[") if i >= 0]
+    return pattern[: min(cut)] if cut else pattern
+
+
 def by_file(entries: Sequence[DeselectEntry]) -> dict[str, tuple[DeselectEntry, ...]]:
     """Deselects by the file or directory their id names (its part before '::'),
     in their order: a table's ids mostly share their file, compared as a prefix."""

@@ -11,6 +11,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from testmatrix.core.fate import Fate, FateKind, Rerun, TestCase
+from testmatrix.core.holding import describe_entries as describe_entries
 from testmatrix.core.holding import entries_holding as entries_holding
 from testmatrix.core.made import DeselectFates, MadeFates
 from testmatrix.core.model import (
@@ -27,7 +28,13 @@ from testmatrix.core.model import (
 from testmatrix.core.models import ModelFinder, models_of
 from testmatrix.core.names import session_name as session_name  # re-exported
 from testmatrix.core.names import suite_runs_on
-from testmatrix.core.nodeids import DeselectLookup, by_file, params_at
+from testmatrix.core.nodeids import (
+    DeselectLookup,
+    MarkedIds,
+    by_file,
+    literal_prefix,
+    params_at,
+)
 from testmatrix.core.nodeids import IdsBelow as IdsBelow  # re-exported
 from testmatrix.core.runs import named_view
 from testmatrix.core.selection import Selection
@@ -57,13 +64,6 @@ def _folders(path: str) -> list[str]:
     PurePosixPath.parents, without building paths)."""
     parts = path.split("/")
     return ["/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)] + ["."]
-
-
-def _literal_prefix(pattern: str) -> str:
-    """What every node id a flaky pattern matches starts with: the pattern up to
-    its first wildcard (it matches as a prefix or as a glob)."""
-    cut = [i for i in (pattern.find(c) for c in "*?[") if i >= 0]
-    return pattern[: min(cut)] if cut else pattern
 
 
 class Rules(MadeFates):
@@ -132,7 +132,7 @@ class Rules(MadeFates):
             self.deselects = tuple(e for e in held if isinstance(e, DeselectEntry))
             self.flaky = tuple(e for e in held if isinstance(e, FlakyEntry))
             self._flaky_prefixes = tuple(
-                (e, Rerun(e.reruns, e.delay, entry=e), _literal_prefix(e.pattern))
+                (e, Rerun(e.reruns, e.delay, entry=e), literal_prefix(e.pattern))
                 for e in self.flaky
             )
             for entry in held:
@@ -398,6 +398,21 @@ class Rules(MadeFates):
                 return True
         return any(lit[: len(prefix)] == prefix[: len(lit)] for *_, lit in file.flaky)
 
+    def marked_ids(self, test: TestCase) -> MarkedIds | None:
+        """`by_id` of each test whose id is the function part `test.nodeid` and a
+        rest ('' or '[params]'), from that rest (once per function, no test's
+        whole id built); None where each whole id must be asked: the suite's -m/-k
+        chooses, a flaky pattern may match some of them, or the prefix has
+        [params]."""
+        file = self._files.get(test.path) or self._file(test)
+        prefix = test.nodeid
+        if self._by_expression or params_at(prefix) >= 0:
+            return None
+        if any(lit[: len(prefix)] == prefix[: len(lit)] for *_, lit in file.flaky):
+            return None  # else by_id's rerun_for gives every test the file's rerun
+        below = self._lookup(test.path, file).ids_below(prefix, (), self.runs, ())
+        return MarkedIds(below, file.deselects, file.left_out is file.decided is None)
+
     def marked_runs(self, test: TestCase) -> Fate | None:
         """For a marked test that no node id decides (`by_id`) and no skip
         of its markers lists a model of: what it does, for the collection (it
@@ -583,16 +598,3 @@ class Rules(MadeFates):
         if rerun is not None:
             return file.runs if rerun is file.rerun else self._rerun_fate(rerun)
         return self.runs
-
-
-def describe_entries(entries: Sequence[Entry]) -> str:
-    """'16 entries: 12 ignores, 1 skip, 2 deselects, 0 flaky (3 expect an error)'."""
-    kinds = {"ignore": "ignores", "skip": "skips", "deselect": "deselects"}
-    kinds["flaky"] = "flaky"
-    parts = []
-    for kind, plural in kinds.items():
-        n = sum(e.kind == kind for e in entries)
-        parts.append(f"{n} {kind if n == 1 else plural}")
-    expecting = sum(e.fails is not None for e in entries)
-    text = f"{len(entries)} entries: {', '.join(parts)}"
-    return text + (f" ({expecting} expect an error)" if expecting else "")

@@ -3,7 +3,6 @@ out once for the tests that share it."""
 
 from __future__ import annotations
 
-from collections.abc import Container
 from operator import attrgetter
 from typing import Any
 
@@ -12,15 +11,16 @@ import pytest
 from testmatrix.core.fate import (
     Fate,
     FateKind,
-    MarkerUse,
     TestCase,
     case_at,
     deselected_record,
 )
 from testmatrix.core.made import MadeFates
 from testmatrix.core.model import DeselectEntry
+from testmatrix.core.nodeids import MarkedIds
 from testmatrix.core.rules import IdsBelow, Rules
 from testmatrix.plugin.items import CaseReader, named_strings
+from testmatrix.plugin.plans import IdsFirst, MarkedFunction
 from testmatrix.plugin.state import LEFT_OUT, MODELS_SET, PROPERTY, Record, State
 
 
@@ -105,49 +105,6 @@ class LeftOutBy(tuple[DeselectEntry, str, MadeFates]):
 _TUPLE = tuple.__new__  # LeftOutBy's maker, in C
 
 
-class MarkedFunction:
-    """While collecting: how the marked tests of one function (with the same
-    marks) are decided where no node id decides anything of them. A test whose
-    parameters name no model a skip of its markers lists runs (its file's act,
-    `runs`); otherwise its fate follows from the models its parameters name (or,
-    where they name none, its function's module constants) and the function's
-    marks: read in full once per combination of models (`acts`)."""
-
-    __slots__ = (
-        "acts",
-        "alone",
-        "constants",
-        "indexes",
-        "listed",
-        "path",
-        "runs",
-        "uses",
-    )
-
-    def __init__(
-        self,
-        indexes: tuple[Container[str], ...],
-        listed: frozenset[str],
-        runs: Act | None,
-        path: str,
-        uses: tuple[MarkerUse, ...],
-        acts: dict[tuple[tuple[str, str], ...], Act | LeftOutBy],
-    ):
-        self.indexes = indexes  # the listed models of each skip the tests may meet
-        self.listed = listed  # all of them
-        self.runs = runs  # None: every combination is read in full (`acts`)
-        self.path = path
-        self.uses = uses
-        # whether the module constants the function names hold a listed model
-        self.constants: bool | None = None  # not read yet
-        # by the models a test's parameters name: shared by the functions whose
-        # tests carry the same marker uses, in files with the same marked_runs
-        self.acts = acts
-        # the act of its tests whose parameters name no model, where a marker
-        # without models makes its constants count: the function's own
-        self.alone: Act | None = None
-
-
 def _models(item: pytest.Item, rules: Rules) -> list[str]:
     """The models a test's parameters name (its fixtures' too)."""
     callspec = getattr(item, "callspec", None)
@@ -217,7 +174,9 @@ class Decider:
         self.entry_acts: dict[int, LeftOutBy] = {}
         # while collecting, how each marked function's tests are decided, by id of
         # the parent, the function's name and its tests' marks (`plan`)
-        self.plans: dict[tuple[object, ...], Act | MarkedFunction | None] = {}
+        self.plans: dict[
+            tuple[object, ...], Act | MarkedFunction | IdsFirst | None
+        ] = {}
         # the acts of marked tests by their models (MarkedFunction.acts), by id of
         # their file's marked_runs act and of each marker use (held by the reader)
         self.by_uses: dict[tuple[int, ...], dict[Any, Any]] = {}
@@ -401,6 +360,14 @@ class Decider:
         plan = self.plans.get(key, UNSEEN)
         if plan is UNSEEN:
             plan = self.plans[key] = self.plan(item)
+        if isinstance(plan, IdsFirst):  # its id first: its function part's rest
+            name = getattr(item, "originalname", "")
+            if not item.name.startswith(name):
+                return None  # its whole id decides (`read_marked`)
+            named = plan.ids.by_rest(item.name[len(name) :])
+            if named is not False:  # read whole, or left out by a deselect
+                return None if named is True else self.left_out_by(named)
+            plan = plan.then
         if plan.__class__ is not MarkedFunction:
             return plan  # None, or an Act
         callspec = getattr(item, "callspec", None)
@@ -452,17 +419,39 @@ class Decider:
         fate = self.rules.fate(case)
         return self.act_of(fate) if fate.no_model is None else None
 
-    def plan(self, item: pytest.Item) -> Act | MarkedFunction | None:
+    def plan(self, item: pytest.Item) -> Act | MarkedFunction | IdsFirst | None:
         """How the marked tests of the item's function (with its marks) are
-        decided while collecting (`by_models`): None where node ids may decide
-        some of them or the file decides otherwise; an Act where none can name
-        a model a skip of its markers lists."""
+        decided while collecting (`by_models`): None where each test's whole id
+        must be read or the file decides otherwise; an Act where none can name
+        a model a skip of its markers lists; IdsFirst where deselects name some
+        of them."""
         parent = id(item.parent)
         ids = self.ids_decide.get(parent)
         if ids is None:
             ids = self.parent_facts(item)
         if ids and self.ids_may_name(item):
+            # what node ids decide of its tests, from the rest of each one's id:
+            # those that nothing names are decided as the others below
+            marked = self.marked_ids(item)
+            if marked is None:
+                return None
+            then = self.plan_models(item)
+            return None if then is None else IdsFirst(marked, then)
+        return self.plan_models(item)
+
+    def marked_ids(self, item: pytest.Item) -> MarkedIds | None:
+        """`Rules.marked_ids` of the item's function (None: each test's whole id
+        decides, as `read_marked` reads it)."""
+        name = getattr(item, "originalname", None)
+        parent = item.parent
+        if name is None or parent is None or not item.name.startswith(name):
             return None
+        path = self.reader.shared(item)[0]
+        return self.rules.marked_ids(case_at(f"{parent.nodeid}::{name}", path))
+
+    def plan_models(self, item: pytest.Item) -> Act | MarkedFunction | None:
+        """`plan` for marked tests that no node id decides."""
+        parent = id(item.parent)
         runs = plain = self.plain_runs[parent]
         if runs is None:
             return None
