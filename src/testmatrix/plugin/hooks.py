@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Generator
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -385,6 +386,9 @@ def pytest_terminal_summary(
     _write_skiplist(state, tallied, write)
 
 
+_WHERE = attrgetter("location.file", "location.line")  # an entry's, as a pair
+
+
 def _write_skiplist(
     state: State, tallied: dict[str, Any], write: Callable[..., None]
 ) -> None:
@@ -399,7 +403,7 @@ def _write_skiplist(
     skipped = sum(r.get("fate") == FateKind.SKIPPED.value for r in state.tests.values())
     # entries are used by location (summary.json's `entries`): ids listed on one
     # line of a `tests = [...]` array are one there, so here too
-    holding = {str(e.location) for e in entries_holding(platform, state.rules.variant)}
+    holding = set(map(_WHERE, entries_holding(platform, state.rules.variant)))
     write(
         f"{len(state.ignored)} paths ignored, "
         f"{skipped} tests skipped by model entries, "
