@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
+from testmatrix.core.record import record
 from testmatrix.core.saferegex import PatternError, class_end, compile_safe
 
 __all__ = ["MAX_MESSAGE", "MAX_PATTERN", "PatternError", "check", "search"]
@@ -34,13 +34,13 @@ _CONTROL = {"n": "\n", "t": "\t"}
 _DOT = re.compile(".")
 
 
-@dataclass(frozen=True)
+@record  # dataclass's would compile six methods at every run's import
 class _Item:
     atom: str | re.Pattern[str]  # one character, or a pattern of one character
     repeat: str = ""  # "", "?" or "*" ("x+" is read as "x" "x*")
 
 
-@dataclass(frozen=True)
+@record
 class _Alternative:
     items: tuple[_Item, ...]
     at_start: bool  # ^
