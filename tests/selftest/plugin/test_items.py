@@ -148,11 +148,19 @@ def collect(root: Path, *flags: str, plugins: tuple[object, ...] = ()) -> _Captu
         # this run's own: without this run's, the tree's pytest_generate_tests counts
         for name in [n for n in sys.modules if n.split(".", 1)[0] in _OURS]:
             mp.delitem(sys.modules, name)
-        code = pytest.main(
-            [str(root / "tests"), "--collect-only", "-qq", "--rootdir", str(root)]
-            + ["-p", "no:cacheprovider", *flags],
-            plugins=[capture, *plugins],
-        )
+        before = set(sys.modules)
+        try:
+            code = pytest.main(
+                [str(root / "tests"), "--collect-only", "-qq", "--rootdir", str(root)]
+                + ["-p", "no:cacheprovider", *flags],
+                plugins=[capture, *plugins],
+            )
+        finally:  # the tree's modules (tests.unit.test_m) would be another tree's
+            for name in set(sys.modules) - before:
+                if str(getattr(sys.modules[name], "__file__", "")).startswith(
+                    str(root)
+                ):
+                    del sys.modules[name]
     assert code == 0, out.getvalue()[-3000:]
     return capture
 
