@@ -59,6 +59,11 @@ class _File(NamedTuple):
     runs: Fate  # a test here that no entry decides (with the suite's reruns)
 
 
+def _flaky_near(file: _File, prefix: str) -> bool:
+    """Whether a flaky pattern of the file may match an id starting with prefix."""
+    return any(lit[: len(prefix)] == prefix[: len(lit)] for *_, lit in file.flaky)
+
+
 def _folders(path: str) -> list[str]:
     """The folders holding a relative posix path, innermost first, then "." (as
     PurePosixPath.parents, without building paths)."""
@@ -393,23 +398,19 @@ class Rules(MadeFates):
             return True
         file = self._files.get(test.path) or self._file(test)
         prefix = test.nodeid
-        for entry in file.deselects:
-            if prefix.startswith(entry.nodeid) or entry.nodeid.startswith(prefix):
-                return True
-        return any(lit[: len(prefix)] == prefix[: len(lit)] for *_, lit in file.flaky)
+        ids = file.deselect_ids
+        named = any(prefix.startswith(i) or i.startswith(prefix) for i in ids)
+        return named or _flaky_near(file, prefix)
 
     def marked_ids(self, test: TestCase) -> MarkedIds | None:
         """`by_id` of each test whose id is the function part `test.nodeid` and a
-        rest ('' or '[params]'), from that rest (once per function, no test's
-        whole id built); None where each whole id must be asked: the suite's -m/-k
-        chooses, a flaky pattern may match some of them, or the prefix has
-        [params]."""
+        rest ('' or '[params]'), from that rest, once per function; None where each
+        whole id must be asked (-m/-k, a flaky pattern near, [params] in it)."""
         file = self._files.get(test.path) or self._file(test)
         prefix = test.nodeid
-        if self._by_expression or params_at(prefix) >= 0:
+        # no flaky pattern near: by_id's rerun_for gives each the file's rerun
+        if self._by_expression or params_at(prefix) >= 0 or _flaky_near(file, prefix):
             return None
-        if any(lit[: len(prefix)] == prefix[: len(lit)] for *_, lit in file.flaky):
-            return None  # else by_id's rerun_for gives every test the file's rerun
         below = self._lookup(test.path, file).ids_below(prefix, (), self.runs, ())
         return MarkedIds(below, file.deselects, file.left_out is file.decided is None)
 
@@ -451,10 +452,8 @@ class Rules(MadeFates):
             first = lookup.head_first(prefix)  # the first id prefixing them all
             if first < lookup.size:
                 otherwise = self._deselected(test, file.deselects[first])
-        if otherwise is file.runs:  # a test no deselect names may be flaky
-            for _, _, lit in file.flaky:
-                if lit[: len(prefix)] == prefix[: len(lit)]:
-                    return None  # a pattern that may match some of them
+        if otherwise is file.runs and _flaky_near(file, prefix):
+            return None  # a test no deselect names may be flaky: a pattern may match
         if lookup is None or not lookup.names_some(prefix):
             return otherwise
         fates = DeselectFates(self, test, file.deselects)  # each made when asked
