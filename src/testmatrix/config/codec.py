@@ -18,7 +18,6 @@ directory again when read, so one cache serves every working directory.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import os
 from collections import deque
@@ -26,6 +25,7 @@ from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
+from testmatrix.core.gcpause import collector_paused
 from testmatrix.core.model import (
     BuildkiteSettings,
     DeselectEntry,
@@ -109,10 +109,7 @@ def encode(workspace: Workspace) -> str:
         if type(obj) is dt.date:
             return {"@": "date", "v": obj.isoformat()}
         if type(obj) is Location:
-            file = files.get(obj.file)
-            if file is None:
-                file = files[obj.file] = os.path.relpath(_abs(obj.file), skiplists)
-            return {"@": "Location", "v": [file, obj.line]}
+            return {"@": "Location", "v": location(obj)}
         name = type(obj).__name__
         if RECORDS.get(name) is not type(obj):
             raise Refused(f"{name} is not one of the model's records")
@@ -154,23 +151,22 @@ def encode(workspace: Workspace) -> str:
 
 
 _SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
-LOCATION = ("file", "line")  # Location's fields, in declaration order
 
 
 def _one_class(values: tuple[Any, ...], cls: type | None) -> bool:
     """Whether every value is a record of this one class of the model."""
     if cls is None or RECORDS.get(cls.__name__) is not cls:
         return False
-    return set(map(type, values)) == {cls}
+    return _all_of(values, cls)
 
 
 def _kind(column: list[Any]) -> str:
     """How a rows object writes one field of its records (see the module)."""
     if _SCALAR_TYPES.issuperset(map(type, column)):
         return "S"
-    if all(type(v) is Location for v in column):
+    if _all_of(column, Location):
         return "L"
-    if all(type(v) is tuple for v in column) and _SCALAR_TYPES.issuperset(
+    if _all_of(column, tuple) and _SCALAR_TYPES.issuperset(
         map(type, chain.from_iterable(column))
     ):
         return "T"
@@ -242,9 +238,8 @@ class _Decoder:
             for rel in set(files):
                 self.file(rel)
             named = map(self.files.__getitem__, files)
-            return _made(
-                Location, LOCATION, zip(named, lines, strict=True), len(values)
-            )
+            pairs = zip(named, lines, strict=True)
+            return _made(Location, field_names(Location), pairs, len(values))
         return [_tuples(v) if type(v) is list else v for v in values]
 
     def location(self, pair: object) -> Location:
@@ -299,15 +294,11 @@ def decode(text: str, root: Path, skiplist_dir: Path) -> Workspace:
     anything else."""
     # the records made here hold no cycle: the collector, which their thousands of
     # allocations would start again and again over everything made so far, waits
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        values = json.loads(text, object_hook=_Decoder(skiplist_dir))
+        with collector_paused():
+            values = json.loads(text, object_hook=_Decoder(skiplist_dir))
     except (ValueError, TypeError, KeyError) as exc:
         raise Refused(str(exc)) from None
-    finally:
-        if collecting:
-            gc.enable()
     if type(values) is not list or len(values) != len(WORKSPACE_FIELDS):
         raise Refused("not a workspace")
     fields = {n: _tuples(v) for n, v in zip(WORKSPACE_FIELDS, values, strict=True)}

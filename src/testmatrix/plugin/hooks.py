@@ -11,7 +11,6 @@ pytest-xdist.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Generator
 from operator import attrgetter
@@ -210,6 +209,7 @@ def decide_collected(
 ) -> None:
     """Applies the fates to what the other hooks kept, then shards it (each kept
     test's report gets its fate's properties when it runs: `report_fate`)."""
+    from testmatrix.core.gcpause import collector_paused
     from testmatrix.plugin.decide import Decider
 
     if not state.rules.decides_nothing:  # else every test runs as it is (cuda)
@@ -224,13 +224,8 @@ def decide_collected(
         decider = state.decider = Decider(state)
         # what the decisions keep (a cache per file and function) is little, but
         # its allocations would start collections that walk every collected node
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             keep, deselected = decider.split(collected)
-        finally:
-            if collecting:
-                gc.enable()
         if deselected:
             _leave_out(config, items, same, keep, deselected)
     if state.shard is None:
