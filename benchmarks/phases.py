@@ -14,16 +14,15 @@ load, so a change of a few percent of one phase shows where CPU time cannot.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-SRC = HERE.parent / "src"
-MARKS_ENV = "TESTMATRIX_BENCH_MARKS"
-DESELECTS_ENV = "TESTMATRIX_BENCH_DESELECTS"
+from cgmark import MARKS_ENV
+from run import PLAIN, ROCM, child_env, pytest_cmd
+from setfloor import DESELECTS_ENV
+
 # (phase, mark it starts at, mark it ends at), in order: the phases but the
 # indented one add up to the whole run (the decision's marks are either side's)
 PHASES = [
@@ -50,16 +49,15 @@ SAME = {
 
 
 def command(side: str, root: Path, out: Path) -> tuple[list[str], Path, dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TESTMATRIX_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(PYTHONHASHSEED="0", PYTHONPATH=os.pathsep.join([str(SRC), str(HERE)]))
-    env[MARKS_ENV] = str(out / f"{side}.marks")
-    argv = [sys.executable, "-m", "pytest", "--collect-only", "-qq", "-p", "cgmark"]
+    """One side's command as figure 3 runs it (run.py), with -p cgmark."""
+    marks = {MARKS_ENV: str(out / f"{side}.marks"), "PYTHONHASHSEED": "0"}
+    argv = [*pytest_cmd(sys.executable), "-p", "cgmark"]
     if side == "plugin":
-        return [*argv, "--testmatrix-platform=rocm"], root, env
+        return [*argv, ROCM], root, child_env(bench_plugins=True, **marks)
     floor = root.parent / f"{root.name}-floor"
-    env[DESELECTS_ENV] = str(floor / "rocm-deselect-ids.txt")
-    return [*argv, "-p", "no:testmatrix.plugin", "-p", "setfloor"], floor, env
+    ids = str(floor / "rocm-deselect-ids.txt")
+    env = child_env(bench_plugins=True, **marks, **{DESELECTS_ENV: ids})
+    return [*argv, *PLAIN, "-p", "setfloor"], floor, env
 
 
 def marks(out: Path, side: str) -> dict[str, int]:
