@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import TestmatrixError
 from ..jsonio import read_json
+from .fromsummary import summary_results
 from .junit import Result, junit_address, read_junit
 from .outcomes import Outcome
 from .pause import collector_paused
@@ -30,7 +31,7 @@ _PLAIN = re.compile(r"(?i)^.*(junit|test).*\.xml$")
 class Job:
     """One job's results: a session's shard, or a plain JUnit file's job."""
 
-    source: str  # the JUnit file, relative to the artifacts folder
+    source: str  # the file its tests came from (JUnit, or a summary), relative
     target: str
     suite: str
     shard: int
@@ -103,17 +104,18 @@ def _read_artifacts(
         if found:
             suffix = f"-{found.group(1)}" if found.group(1) else ""
             junit = path.with_name(f"junit{suffix}.xml")
-            if junit not in junits:
+            summary = _summary(path)
+            if junit not in junits and "results" not in summary:
                 notes.append(
                     f"{rel}: no {junit.name} beside it: its tests are not recorded"
                 )
                 continue
-            jobs.append(_session_job(path, junit, directory))
+            jobs.append(_session_job(summary, path, junit, directory))
         elif _JUNIT.match(path.name):
-            summary = path.with_name(
+            beside = path.with_name(
                 path.name.replace("junit", "summary")[:-4] + ".json"
             )
-            if not summary.is_file():
+            if not beside.is_file():
                 jobs.append(_plain_job(path, directory, target, pools))
         elif _PLAIN.match(path.name):
             jobs.append(_plain_job(path, directory, target, pools))
@@ -125,10 +127,12 @@ def _read_artifacts(
     return Artifacts(jobs, notes)
 
 
-def _session_job(summary_path: Path, junit: Path, directory: Path) -> Job:
+def _session_job(
+    summary: dict[str, Any], summary_path: Path, junit: Path, directory: Path
+) -> Job:
     """A testmatrix session's shard: target, suite and shard from its summary, and
-    the tests a rerun passed (pytest's JUnit does not say)."""
-    summary = _summary(summary_path)
+    the tests a rerun passed (pytest's JUnit does not say); its tests from the
+    summary's `results` where the plugin wrote them, else from its JUnit file."""
     target = _name(
         summary.get("target") or summary.get("platform"), summary_path, "target"
     )
@@ -144,6 +148,11 @@ def _session_job(summary_path: Path, junit: Path, directory: Path) -> Job:
             f"{summary_path}:1: summary's 'flaky' or 'durations' has the wrong shape"
         )
     reran = {n for n in flaky if isinstance(n, str)}
+    simulated = summary.get("simulated") is True
+    if "results" in summary:
+        results = summary_results(summary["results"], durations, reran, summary_path)
+        rel = summary_path.relative_to(directory).as_posix()
+        return Job(rel, target, suite, shard_id, results, simulated)
     exact: dict[tuple[str, str], str] | None = None
     results = read_junit(junit)
     for n, result in enumerate(results):
@@ -156,7 +165,6 @@ def _session_job(summary_path: Path, junit: Path, directory: Path) -> Job:
         if nodeid in reran and result.outcome is Outcome.PASSED:
             results[n] = result._replace(outcome=Outcome.RERUN_PASSED)
     rel = junit.relative_to(directory).as_posix()
-    simulated = summary.get("simulated") is True
     return Job(rel, target, suite, shard_id, results, simulated)
 
 

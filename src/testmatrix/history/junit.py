@@ -165,6 +165,24 @@ def _result(
             duration = None
     except ValueError:
         duration = None
+    head = _HEADS.get(classname)
+    nodeid = f"{head}::{name}" if head else node_id(classname, name)
+    return make_result(nodeid, duration, props, tag, kind, text, reran)
+
+
+def make_result(
+    nodeid: str,
+    duration: float | None,
+    props: dict[str, str],
+    tag: str | None,
+    kind: str | None,
+    text: str | None,
+    reran: bool,
+) -> Result:
+    """A test's result from what its JUnit testcase says, or what a summary's
+    `results` say it would (the same fields): its `testmatrix_*` properties, its
+    first result element (tag, type, message or text) and whether a rerun passed
+    it. Both sources go through here, so they decide alike."""
     # most tests: no entry decided their fate (no call to find that out)
     entry = (
         _entry(props)
@@ -172,8 +190,6 @@ def _result(
         else None
     )
     target = props.get("testmatrix_target", "")
-    head = _HEADS.get(classname)
-    nodeid = f"{head}::{name}" if head else node_id(classname, name)
     if tag is None:
         outcome = Outcome.RERUN_PASSED if reran else Outcome.PASSED
         # tuple.__new__: a NamedTuple's own __new__ is Python, and this runs 50,000

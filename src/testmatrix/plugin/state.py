@@ -87,6 +87,12 @@ class State:
         self.tests: dict[str, Record] = {}  # nodeid: its fate, and models
         self.outcomes: dict[str, str] = {}  # passed, failed, skipped, error (setup)
         self.teardown_errors: set[str] = set()  # tests whose teardown failed
+        # tests that did not pass: what their JUnit testcase says (its first result
+        # element, type and message), for the summary's `results`
+        self.said: dict[str, tuple[str, str | None, str]] = {}
+        # failed tests whose teardown failed too: junitxml's second testcase (an
+        # error), its message
+        self.said_again: dict[str, str] = {}
         self.durations_seen: dict[str, float] = {}
         self.reran: set[str] = set()
         # skipped by a platform skip in the test code (testmatrix inventory)

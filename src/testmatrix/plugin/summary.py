@@ -46,10 +46,49 @@ class Outcomes:
             state.outcomes[report.nodeid] = "error" if error else report.outcome
             state.durations_seen[report.nodeid] = round(report.duration, 6)
             state.tests[report.nodeid] = _record_of(report)
-            if report.skipped and _skipped_in_code(state, report):
-                state.in_code.add(report.nodeid)
+            if not report.passed:
+                state.said[report.nodeid] = as_junit(report)
+                if report.skipped and _skipped_in_code(state, report):
+                    state.in_code.add(report.nodeid)
         elif report.when == "teardown" and report.failed:
             state.teardown_errors.add(report.nodeid)  # beside its call's outcome
+            if state.outcomes.get(report.nodeid) == "failed":
+                # junitxml closes the failed call's testcase and opens another
+                state.said_again[report.nodeid] = as_junit(report)[2]
+            else:  # one testcase, whose first result element stays
+                state.said.setdefault(report.nodeid, as_junit(report))
+
+
+MAX_MESSAGE = 1000  # of a message in the summary: `history` keeps its first line
+
+
+def as_junit(report: pytest.TestReport) -> tuple[str, str | None, str]:
+    """What pytest's junitxml writes for a report that did not pass: its result
+    element, that element's type and its message. Written the way junitxml writes
+    them (pytest 8 and 9 alike), so that `history ingest` reads the same result
+    from a summary as from the JUnit file beside it."""
+    if report.skipped:
+        wasxfail = getattr(report, "wasxfail", None)
+        if wasxfail is not None:
+            return "skipped", "pytest.xfail", _cut(str(wasxfail), "reason: ")
+        longrepr = report.longrepr
+        why = longrepr[2] if isinstance(longrepr, tuple) else longrepr
+        return "skipped", "pytest.skip", _cut(str(why), "Skipped: ")
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(crash.message if crash is not None else report.longrepr)
+    if report.when == "call":
+        if hasattr(report, "wasxfail"):  # strict: junitxml calls it a skip
+            return "skipped", None, "xfail-marked test passes unexpectedly"
+        return "failure", None, message[:MAX_MESSAGE]
+    return "error", None, f'failed on {report.when} with "{message[:MAX_MESSAGE]}"'
+
+
+def _cut(text: str, prefix: str) -> str:
+    return (
+        text[len(prefix) :][:MAX_MESSAGE]
+        if text.startswith(prefix)
+        else text[:MAX_MESSAGE]
+    )
 
 
 def _skipped_in_code(state: State, report: pytest.TestReport) -> bool:
@@ -216,4 +255,34 @@ def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
         "flaky": sorted(n for n in state.reran if state.outcomes.get(n) == "passed"),
         "durations": state.durations_seen,
         "total_seconds": round(sum(state.durations_seen.values()), 6),
+        "results": results(state),
     }
+
+
+# what `history` reads of a test's record (its fate and the entry that decided it)
+_RESULT_KEYS = ("fate", "target", "entry", "entry_kind", "reason", "issue", "rerun")
+
+
+def results(state: State) -> dict[str, Any]:
+    """Each test that did not pass, or that an entry (a flaky one too) decided, with
+    what its JUnit testcase says and its record (one copy of each record): every
+    other test of `durations` passed. `teardown`: the failed tests whose teardown
+    failed too, which junitxml writes as a second testcase (an error), and its
+    message. `history ingest` reads a session from this instead of its JUnit
+    file."""
+    records: list[dict[str, str]] = []
+    index: dict[tuple[tuple[str, str], ...], int] = {}
+    tests: dict[str, list[Any]] = {}
+    said = state.said
+    for nodeid, record in state.tests.items():
+        told = said.get(nodeid)
+        if told is None and "entry" not in record and "rerun" not in record:
+            continue  # passed, as nothing decided: most tests
+        kept = tuple((k, record[k]) for k in _RESULT_KEYS if k in record)
+        at = index.get(kept)
+        if at is None:
+            at = index[kept] = len(records)
+            records.append(dict(kept))
+        tag, kind, message = told or (None, None, None)
+        tests[nodeid] = [tag, kind, message, at]
+    return {"records": records, "tests": tests, "teardown": state.said_again}

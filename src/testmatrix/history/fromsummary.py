@@ -1,0 +1,138 @@
+"""A session's results from its summary's `results`, where the plugin wrote them:
+every test of `durations` passed unless `results.tests` says what its JUnit testcase
+would (result element, type, message) and which of `results.records` it carries.
+Read with the JSON decoder (C) instead of an XML parser driving Python for each
+element, and with pytest's own node ids (JUnit's class names lose them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ..errors import TestmatrixError
+from .junit import MAX_ID, Result, make_result
+
+# what a JUnit testcase's first result element may be (None: it passed)
+TAGS = (None, "failure", "error", "skipped")
+PREFIX = "testmatrix_"  # the JUnit properties' names: a record's keys, prefixed
+MAX_FIELD = 4096  # a record's value, a type or a message as the plugin writes it
+
+
+def summary_results(
+    block: object, durations: dict[Any, Any], reran: set[str], path: Path
+) -> list[Result]:
+    """Every test of a summary: those `durations` names in its order (the order they
+    ran), then any that only `results` names. Any value of the wrong shape is one
+    located line."""
+    if not isinstance(block, dict):
+        _wrong(path, "'results' must be a table")
+    records, tests = block.get("records"), block.get("tests")
+    if not isinstance(records, list) or not isinstance(tests, dict):
+        _wrong(path, "'results' must hold 'records' (a list) and 'tests' (a table)")
+    again = block.get("teardown", {})
+    if not isinstance(again, dict) or not all(_text(v) for v in again.values()):
+        _wrong(path, f"'results.teardown' must map test ids to text {_UP_TO}")
+    for nodeid in again:
+        if nodeid not in tests:  # its first testcase, the failure, is not there
+            _wrong(path, f"'results.teardown.{str(nodeid)[:80]}' is in no 'tests'")
+    props = [_props(n, record, path) for n, record in enumerate(records)]
+    out: list[Result] = []
+    for nodeid, seconds in durations.items():
+        said = tests.get(nodeid)
+        duration = _seconds(nodeid, seconds, path)
+        if said is None:  # most tests: passed, no entry
+            _id(nodeid, path)
+            out.append(
+                make_result(nodeid, duration, {}, None, None, None, nodeid in reran)
+            )
+            continue
+        out.append(_said(nodeid, duration, said, props, reran, path))
+        if nodeid in again:
+            out.append(_again(out[-1], props, said, again[nodeid]))
+    for nodeid, said in tests.items():
+        if nodeid not in durations:
+            out.append(_said(nodeid, None, said, props, reran, path))
+            if nodeid in again:
+                out.append(_again(out[-1], props, said, again[nodeid]))
+    return out
+
+
+def _again(
+    first: Result, props: list[dict[str, str]], said: list[Any], message: str
+) -> Result:
+    """junitxml's second testcase of a failed test whose teardown failed too: an
+    error, with the test's properties."""
+    found = props[said[3]] if said[3] is not None else {}
+    return make_result(first.nodeid, None, found, "error", None, message, False)
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_FIELD
+
+
+def _said(
+    nodeid: object,
+    duration: float | None,
+    said: object,
+    props: list[dict[str, str]],
+    reran: set[str],
+    path: Path,
+) -> Result:
+    test = _id(nodeid, path)
+    if not isinstance(said, list) or len(said) != 4:
+        _wrong(
+            path,
+            f"'results.tests.{test[:80]}' must be [element, type, message, record]",
+        )
+    tag, kind, message, record = said
+    if tag not in TAGS:
+        _wrong(
+            path,
+            f"'results.tests.{test[:80]}': no JUnit result element {str(tag)[:40]!r}",
+        )
+    for value in (kind, message):
+        if value is not None and not _text(value):
+            _wrong(path, f"{_at(test)}: a type or message must be text {_UP_TO}")
+    if record is None:
+        found: dict[str, str] = {}
+    elif type(record) is int and 0 <= record < len(props):
+        found = props[record]
+    else:
+        _wrong(path, f"{_at(test)}: record {str(record)[:40]} is no index of 'records'")
+    return make_result(test, duration, found, tag, kind, message, test in reran)
+
+
+def _props(n: int, record: object, path: Path) -> dict[str, str]:
+    """A record as the JUnit properties that carry it (testmatrix_entry, ...)."""
+    if not isinstance(record, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_FIELD
+        for k, v in record.items()
+    ):
+        _wrong(path, f"'results.records[{n}]' must map names to text {_UP_TO}")
+    return {PREFIX + k: v for k, v in record.items()}
+
+
+def _id(nodeid: object, path: Path) -> str:
+    if not isinstance(nodeid, str) or not nodeid or len(nodeid) > MAX_ID:
+        got = str(nodeid)[:80]
+        _wrong(path, f"test id {got!r} is not text of 1 to {MAX_ID} characters")
+    return nodeid
+
+
+def _seconds(nodeid: object, value: object, path: Path) -> float | None:
+    """A duration in seconds; as a JUnit `time` that is no duration, None."""
+    if type(value) is float or type(value) is int:  # bool is no duration
+        return value if 0 <= value < 1e9 else None
+    got = str(value)[:40]
+    _wrong(path, f"'durations.{str(nodeid)[:80]}' must be seconds, got {got!r}")
+
+
+_UP_TO = f"of at most {MAX_FIELD} characters"
+
+
+def _at(test: str) -> str:
+    return f"'results.tests.{test[:80]}'"
+
+
+def _wrong(path: Path, what: str) -> NoReturn:
+    raise TestmatrixError(f"{path}:1: summary's {what}")
