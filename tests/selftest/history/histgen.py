@@ -245,6 +245,58 @@ def junit_address(nodeid: str) -> tuple[str, str]:
     return ".".join([module, *parts[1:-1]]), parts[-1]
 
 
+def _record(job: JobSpec, res: Res) -> dict[str, str]:
+    """The test's testmatrix record: its JUnit properties, unprefixed."""
+    fate = {"skipped_by_entry": "skipped"}.get(res.outcome, "runs")
+    if res.entry and res.outcome in (
+        "expected_fail",
+        "unexpected_pass",
+        "fails_differently",
+    ):
+        fate = "expected-fail"
+    values = {"fate": fate, "target": job.target}
+    if res.entry:
+        kind, reason, issue = ENTRIES[res.entry]
+        if kind == "flaky":
+            values["rerun"] = f"{reason} (no issue link) [{res.entry}]"
+        else:
+            values.update(entry=res.entry, entry_kind=kind, reason=reason, issue=issue)
+    return {k: v for k, v in values.items() if v}
+
+
+def _said(job: JobSpec, res: Res) -> tuple[str, str | None, str] | None:
+    """The testcase's result element: (tag, type, message), None where it passed."""
+    o = res.outcome
+    if o == "failed":
+        return "failure", None, res.message
+    if o == "error":
+        return "error", None, res.message
+    if o in ("skipped_by_entry", "skipped_in_code"):
+        return "skipped", "pytest.skip", res.message
+    if o == "expected_fail":
+        message = f"expected on {job.target}: {res.message} [{res.entry}]"
+        return "skipped", "pytest.xfail", message
+    if o == "unexpected_pass":
+        return (
+            "failure",
+            None,
+            (
+                f"{res.nodeid} passes on {job.target}, but [{res.entry}] expects it to "
+                "fail with NotImplementedError: the entry is stale, remove it"
+            ),
+        )
+    if o == "fails_differently":
+        return (
+            "failure",
+            None,
+            (
+                f"{res.nodeid} fails differently on {job.target}: expected "
+                f"NotImplementedError [{res.entry}], got {res.message}"
+            ),
+        )
+    return None
+
+
 def _testcase(parent: ET.Element, job: JobSpec, res: Res) -> None:
     classname, name = junit_address(res.nodeid)
     case = ET.SubElement(
@@ -252,60 +304,42 @@ def _testcase(parent: ET.Element, job: JobSpec, res: Res) -> None:
     )
     if not job.plain:
         props = ET.SubElement(case, "properties")
-        fate = {"skipped_by_entry": "skipped"}.get(res.outcome, "runs")
-        if res.entry and res.outcome in (
-            "expected_fail",
-            "unexpected_pass",
-            "fails_differently",
-        ):
-            fate = "expected-fail"
-        values = {"fate": fate, "target": job.target}
-        if res.entry:
-            kind, reason, issue = ENTRIES[res.entry]
-            if kind == "flaky":
-                values["rerun"] = f"{reason} (no issue link) [{res.entry}]"
-            else:
-                values.update(
-                    entry=res.entry, entry_kind=kind, reason=reason, issue=issue
-                )
-        for key, value in values.items():
-            if value:
-                ET.SubElement(props, "property", name=f"testmatrix_{key}", value=value)
-    o = res.outcome
-    if o == "failed":
-        ET.SubElement(case, "failure", message=res.message).text = "trace"
-    elif o == "error":
-        ET.SubElement(case, "error", message=res.message).text = "trace"
-    elif o in ("skipped_by_entry", "skipped_in_code"):
-        ET.SubElement(
-            case, "skipped", type="pytest.skip", message=res.message
-        ).text = f"{res.nodeid}:1: {res.message}"
-    elif o == "expected_fail":
-        ET.SubElement(
-            case,
-            "skipped",
-            type="pytest.xfail",
-            message=f"expected on {job.target}: {res.message} [{res.entry}]",
-        )
-    elif o == "unexpected_pass":
-        msg = (
-            f"{res.nodeid} passes on {job.target}, but [{res.entry}] expects it to "
-            "fail with NotImplementedError: the entry is stale, remove it"
-        )
-        ET.SubElement(case, "failure", message=msg)
-    elif o == "fails_differently":
-        msg = (
-            f"{res.nodeid} fails differently on {job.target}: expected "
-            f"NotImplementedError [{res.entry}], got {res.message}"
-        )
-        ET.SubElement(case, "failure", message=msg)
-    elif o == "rerun_passed" and job.plain:
+        for key, value in _record(job, res).items():
+            ET.SubElement(props, "property", name=f"testmatrix_{key}", value=value)
+    said = _said(job, res)
+    if said is not None:
+        tag, kind, message = said
+        element = ET.SubElement(case, tag, message=message)
+        if kind is not None:
+            element.set("type", kind)
+        if tag != "skipped":
+            element.text = "trace"
+        elif kind == "pytest.skip":
+            element.text = f"{res.nodeid}:1: {message}"
+    elif res.outcome == "rerun_passed" and job.plain:
         ET.SubElement(case, "rerunFailure", message=FAIL)
 
 
-def write_build(build: BuildSpec, directory: Path) -> Path:
+def _results(job: JobSpec) -> dict[str, object]:
+    """The summary's `results`, as the plugin writes them: each test that did not
+    pass or that an entry decided, and its record (each distinct one once)."""
+    records: list[dict[str, str]] = []
+    tests: dict[str, list[object]] = {}
+    for res in job.results:
+        said, record = _said(job, res), _record(job, res)
+        if said is None and "entry" not in record and "rerun" not in record:
+            continue
+        if record not in records:
+            records.append(record)
+        tag, kind, message = said or (None, None, None)
+        tests[res.nodeid] = [tag, kind, message, records.index(record)]
+    return {"records": records, "tests": tests, "teardown": {}}
+
+
+def write_build(build: BuildSpec, directory: Path, *, results: bool = False) -> Path:
     """The build's artifacts under `directory`, as `buildkite-agent artifact download`
-    leaves them."""
+    leaves them; with `results`, each summary has its `results` (as the plugin
+    writes them since they came) and `history ingest` reads those, not the JUnit."""
     for job in build.jobs:
         folder = directory / job.folder
         folder.mkdir(parents=True, exist_ok=True)
@@ -334,6 +368,8 @@ def write_build(build: BuildSpec, directory: Path) -> Path:
             ),
             "durations": {r.nodeid: r.duration for r in job.results},
         }
+        if results:
+            summary["results"] = _results(job)
         (folder / f"summary{suffix}.json").write_text(json.dumps(summary))
     return directory
 
