@@ -3,7 +3,8 @@ the same run:
 
   ingest   one nightly build (400 jobs, 50,000 results, testmatrix summaries and
            JUnit files) read and recorded, vs ElementTree parsing the same JUnit
-           files (target <= 2x)
+           files (target <= 2x); and the same JUnit files alone (no summaries:
+           jobs that do not run testmatrix), recorded into a copy of the history
   queries  status, diff, flaky and entries over the whole history at --rows results
            with SQLite (target < 1 s each; default 10 million rows = 200 builds),
            each as the median of --runs runs; database bytes per million rows
@@ -26,6 +27,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -166,6 +168,7 @@ def write_artifacts(jobs: list[Job], directory: Path) -> list[Path]:
         ET.ElementTree(root).write(junit, encoding="utf-8", xml_declaration=True)
         files.append(junit)
         summary = {
+            "results": _results(job),
             "platform": job.target.split(":")[0],
             "target": job.target,
             "suite": job.suite,
@@ -179,6 +182,46 @@ def write_artifacts(jobs: list[Job], directory: Path) -> list[Path]:
         }
         (folder / "summary.json").write_text(json.dumps(summary))
     return files
+
+
+def _results(job: Job) -> dict[str, Any]:
+    """The summary's `results`, as the plugin writes them: the tests that did not
+    pass or that an entry decided, with their JUnit result element and record."""
+    records: list[dict[str, str]] = []
+    index: dict[str, int] = {}
+    tests: dict[str, list[Any]] = {}
+    for r in job.results:
+        if r.outcome in (Outcome.PASSED, Outcome.RERUN_PASSED) and r.entry is None:
+            continue
+        fate = "skipped" if r.outcome is Outcome.SKIPPED_BY_ENTRY else "runs"
+        record = {"fate": fate, "target": job.target}
+        if r.entry is not None:
+            record.update(entry=r.entry.location, entry_kind=r.entry.kind,
+                          reason=r.entry.reason, issue=r.entry.issue)  # fmt: skip
+        key = json.dumps(record, sort_keys=True)
+        if key not in index:
+            index[key] = len(records)
+            records.append(record)
+        if r.outcome is Outcome.FAILED:
+            said: list[Any] = ["failure", None, r.message]
+        elif r.outcome in (Outcome.SKIPPED_BY_ENTRY, Outcome.SKIPPED_IN_CODE):
+            said = ["skipped", "pytest.skip", r.message]
+        else:
+            said = [None, None, None]
+        tests[r.nodeid] = [*said, index[key]]
+    return {"records": records, "tests": tests, "teardown": {}}
+
+
+def plain_copy(folder: Path) -> Path:
+    """The build's JUnit files alone, as jobs that do not run testmatrix leave them
+    (each test's target from its testmatrix_target property): hard links."""
+    plain = folder.with_name(f"plain-{folder.name}")
+    if not plain.is_dir():
+        for junit in sorted(folder.rglob("junit*.xml")):
+            copy = plain / junit.relative_to(folder)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            os.link(junit, copy)
+    return plain
 
 
 def measure(action: Callable[[], Any], runs: int) -> tuple[float, float]:
@@ -332,21 +375,37 @@ def _record(store: Any, folder: Path, date: str) -> None:
 
 def _ingest_figure(work: Path, db: str, runs: int) -> dict[str, Any]:
     """Each run reads and records the next nightly build's artifacts, against
-    parsing its JUnit files with ElementTree alone; the two take turns."""
+    parsing its JUnit files with ElementTree alone; the three take turns. The
+    artifacts twice: as testmatrix sessions leave them (each summary's `results`
+    read, the JUnit file beside it not), and their JUnit files alone, as jobs that
+    do not run testmatrix leave them, recorded into a copy of the history."""
     folders = next_builds(work, db, runs)
-    store = open_store(db, create=False)
+    plain_db = str(work / "history-plain.sqlite")
+    shutil.copyfile(db, plain_db)  # the same history, each run's build added
+    store, plain = open_store(db, create=False), open_store(plain_db, create=False)
     newest = dt.datetime.fromisoformat(store.value("SELECT max(started) FROM builds"))
-    baseline, candidate = [], []
+    baseline: list[tuple[float, float]] = []
+    candidate: list[tuple[float, float]] = []
+    junit_only: list[tuple[float, float]] = []
     for n, folder in enumerate(folders):
         files = sorted(folder.rglob("junit*.xml"))
         # the nightly after the newest: appended, as a real night's ingest is
         date = (newest + dt.timedelta(days=n + 1)).isoformat()
+        plain_folder = plain_copy(folder)
         _parse(files)  # warm: the OS cache
         baseline.append(measure(functools.partial(_parse, files), 1))
         candidate.append(measure(functools.partial(_record, store, folder, date), 1))
+        junit_only.append(
+            measure(functools.partial(_record, plain, plain_folder, date), 1)
+        )
     store.close()
-    b, c = (statistics.median(t[0] for t in x) for x in (baseline, candidate))
-    bc, cc = (statistics.median(t[1] for t in x) for x in (baseline, candidate))
+    plain.close()
+    b, c, p = (
+        statistics.median(t[0] for t in x) for x in (baseline, candidate, junit_only)
+    )
+    bc, cc, pc = (
+        statistics.median(t[1] for t in x) for x in (baseline, candidate, junit_only)
+    )
     return {
         "parse_s": round(b, 3),
         "ingest_s": round(c, 3),
@@ -354,7 +413,14 @@ def _ingest_figure(work: Path, db: str, runs: int) -> dict[str, Any]:
         "parse_cpu_s": round(bc, 3),
         "ingest_cpu_s": round(cc, 3),
         "ingest_cpu_ratio": round(cc / bc, 2),
+        "junit_ingest_s": round(p, 3),
+        "junit_ingest_ratio": round(p / b, 2),
+        "junit_ingest_cpu_s": round(pc, 3),
+        "junit_ingest_cpu_ratio": round(pc / bc, 2),
         "junit_bytes": sum(f.stat().st_size for f in folders[0].rglob("junit*.xml")),
+        "summary_bytes": sum(
+            f.stat().st_size for f in folders[0].rglob("summary*.json")
+        ),
     }
 
 
@@ -371,10 +437,16 @@ def _report(f: dict[str, Any]) -> None:
     )
     print(
         f"ingest of one build ({RESULTS_PER_BUILD:,} results, "
-        f"{f['junit_bytes']:,} bytes of JUnit): {f['ingest_s']} s vs ElementTree "
+        f"{f['junit_bytes']:,} bytes of JUnit, {f['summary_bytes']:,} of "
+        f"summaries), testmatrix sessions: {f['ingest_s']} s vs ElementTree "
         f"parse {f['parse_s']} s = {f['ingest_ratio']}x wall, "
         f"{f['ingest_cpu_ratio']}x CPU ({f['ingest_cpu_s']} s vs "
         f"{f['parse_cpu_s']} s; target <= 2x)"
+    )
+    print(
+        f"ingest of the same build's JUnit files alone (jobs without testmatrix): "
+        f"{f['junit_ingest_s']} s = {f['junit_ingest_ratio']}x wall, "
+        f"{f['junit_ingest_cpu_ratio']}x CPU ({f['junit_ingest_cpu_s']} s)"
     )
     for name in ("status", "diff", "flaky", "entries"):
         verdict = "met" if f[f"{name}_s"] < 1 else "MISSED"
