@@ -115,7 +115,10 @@ def _fields(job):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-def test_a_summary_gives_the_results_its_junit_file_gives(inprocess, tiny, tmp_path):
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_a_summary_gives_the_results_its_junit_file_gives(
+    inprocess, tiny, tmp_path, workers
+):
     root = tiny(
         {"tests/unit/test_all.py": TESTS, "skiplists/platforms/rocm.toml": ROCM}
     )
@@ -126,6 +129,7 @@ def test_a_summary_gives_the_results_its_junit_file_gives(inprocess, tiny, tmp_p
         "--platform=rocm",
         f"--junitxml={reports}/junit.xml",
         f"--summary-json={reports}/summary.json",
+        *workers,  # xdist's controller writes the summary from its workers' reports
     )
     assert result.returncode == 1, result.output
     summary_path = reports / "summary.json"
