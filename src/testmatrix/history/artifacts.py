@@ -46,7 +46,12 @@ class Artifacts:
 
 
 def _name(value: object, path: Path, key: str) -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_NAME:
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_NAME
+        or "\0" in value
+    ):
         raise TestmatrixError(
             f"{path}:1: summary's '{key}' is not a name of at most {MAX_NAME} "
             "characters"

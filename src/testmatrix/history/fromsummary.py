@@ -67,7 +67,9 @@ def _again(
 
 
 def _text(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= MAX_FIELD
+    """Text a history can hold: bounded, and no NUL (PostgreSQL's text has none;
+    XML has none, so a JUnit file cannot carry one either)."""
+    return isinstance(value, str) and len(value) <= MAX_FIELD and "\0" not in value
 
 
 def _said(
@@ -105,18 +107,17 @@ def _said(
 def _props(n: int, record: object, path: Path) -> dict[str, str]:
     """A record as the JUnit properties that carry it (testmatrix_entry, ...)."""
     if not isinstance(record, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_FIELD
-        for k, v in record.items()
+        isinstance(k, str) and _text(v) for k, v in record.items()
     ):
         _wrong(path, f"'results.records[{n}]' must map names to text {_UP_TO}")
     return {PREFIX + k: v for k, v in record.items()}
 
 
 def _id(nodeid: object, path: Path) -> str:
-    if not isinstance(nodeid, str) or not nodeid or len(nodeid) > MAX_ID:
-        got = str(nodeid)[:80]
-        _wrong(path, f"test id {got!r} is not text of 1 to {MAX_ID} characters")
-    return nodeid
+    if isinstance(nodeid, str) and nodeid and len(nodeid) <= MAX_ID and _text(nodeid):
+        return nodeid
+    got = str(nodeid)[:80]
+    _wrong(path, f"test id {got!r} is not text of 1 to {MAX_ID} characters, no NUL")
 
 
 def _seconds(nodeid: object, value: object, path: Path) -> float | None:
@@ -127,7 +128,7 @@ def _seconds(nodeid: object, value: object, path: Path) -> float | None:
     _wrong(path, f"'durations.{str(nodeid)[:80]}' must be seconds, got {got!r}")
 
 
-_UP_TO = f"of at most {MAX_FIELD} characters"
+_UP_TO = f"of at most {MAX_FIELD} characters, with no NUL"
 
 
 def _at(test: str) -> str:

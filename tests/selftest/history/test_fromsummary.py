@@ -230,6 +230,12 @@ BASE = {
         ),
         ({"records": [], "tests": {}}, {"t.py::a": "fast"}, "'durations.t.py::a'"),
         ({"records": [], "tests": {}}, {"": 1.0}, "test id '' is not text"),
+        (
+            {"records": [], "tests": {"t.py::a": ["failure", None, "m\0", None]}},
+            None,
+            "with no NUL",
+        ),
+        ({"records": [], "tests": {}}, {"t.py::\0": 1.0}, "is not text of 1 to"),
     ],
 )
 def test_results_of_the_wrong_shape_are_one_located_line(
