@@ -95,14 +95,27 @@ def _error_type(kind: str | None, message: str) -> str:
     return found.group(1) if found else ""
 
 
-def _outcome(fate: str, tag: str | None, kind: str, message: str) -> Outcome:
+_EXPECTED = {
+    "stale": Outcome.UNEXPECTED_PASS,
+    "fails-differently": Outcome.FAILS_DIFFERENTLY,
+}
+
+
+def _outcome(
+    props: dict[str, str], tag: str | None, kind: str, message: str
+) -> Outcome:
     """The outcome from the testcase's result element and the fate testmatrix gave
-    it (an expected failure's report says how it went in its message)."""
-    if fate == "expected-fail" and tag == "failure":
-        if " fails differently on " in message:
-            return Outcome.FAILS_DIFFERENTLY
-        if " passes on " in message and "stale" in message:
-            return Outcome.UNEXPECTED_PASS
+    it: how an expected failure went is its `testmatrix_expectation` property, or,
+    from plugins before it, its report's words."""
+    if tag == "failure" and props.get("testmatrix_fate") == "expected-fail":
+        said = _EXPECTED.get(props.get("testmatrix_expectation", ""))
+        if said is not None:
+            return said
+        if "testmatrix_expectation" not in props:
+            if " fails differently on " in message:
+                return Outcome.FAILS_DIFFERENTLY
+            if " passes on " in message and "stale" in message:
+                return Outcome.UNEXPECTED_PASS
     if tag == "failure":
         return Outcome.FAILED
     if tag == "error":
@@ -111,7 +124,9 @@ def _outcome(fate: str, tag: str | None, kind: str, message: str) -> Outcome:
         if kind == "pytest.xfail":
             return Outcome.EXPECTED_FAIL
         return (
-            Outcome.SKIPPED_BY_ENTRY if fate == "skipped" else Outcome.SKIPPED_IN_CODE
+            Outcome.SKIPPED_BY_ENTRY
+            if props.get("testmatrix_fate") == "skipped"
+            else Outcome.SKIPPED_IN_CODE
         )
     return Outcome.PASSED
 
@@ -196,7 +211,7 @@ def make_result(
         # times a build
         return _new(Result, (nodeid, outcome, entry, "", "", duration, target))
     message = first_line(text)
-    outcome = _outcome(props.get("testmatrix_fate", ""), tag, kind or "", message)
+    outcome = _outcome(props, tag, kind or "", message)
     if tag == "skipped":
         error_type = (kind or "skip")[:200]
     else:

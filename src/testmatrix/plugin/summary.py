@@ -259,8 +259,11 @@ def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
     }
 
 
-# what `history` reads of a test's record (its fate and the entry that decided it)
-_RESULT_KEYS = ("fate", "target", "entry", "entry_kind", "reason", "issue", "rerun")
+# what `history` reads of a test's record: its fate, how an expected failure went,
+# and the entry that decided it
+_RESULT_KEYS = (
+    "fate", "expectation", "target", "entry", "entry_kind", "reason", "issue", "rerun",
+)  # fmt: skip
 
 
 def results(state: State) -> dict[str, Any]:

@@ -175,3 +175,32 @@ def test_a_real_session_is_recorded_as_its_summary_counts(
         r.entry and r.entry.startswith("skiplists/platforms/rocm.toml:")
         for r in failing
     )
+
+
+def test_an_expected_failures_property_says_how_it_went(tmp_path: Path) -> None:
+    """The `testmatrix_expectation` property decides; a report's words only where
+    an older plugin wrote none."""
+    case = """<testcase classname="tests.test_x" name="{name}"><properties>
+    <property name="testmatrix_fate" value="expected-fail"/>{prop}</properties>
+    <failure message="{message}"/></testcase>"""
+    words = "t passes on rocm, but the entry is stale"
+    cases = [
+        ("stale_by_property", '<property name="testmatrix_expectation" '
+         'value="stale"/>', "AssertionError: x"),
+        ("different_despite_words", '<property name="testmatrix_expectation" '
+         'value="fails-differently"/>', words),
+        ("stale_by_words", "", words),
+        ("failed", "", "AssertionError: x"),
+    ]  # fmt: skip
+    path = tmp_path / "junit.xml"
+    path.write_text(
+        "<testsuite>"
+        + "".join(case.format(name=n, prop=p, message=m) for n, p, m in cases)
+        + "</testsuite>"
+    )
+    assert [(r.nodeid.split("::")[1], r.outcome) for r in junit.read_junit(path)] == [
+        ("stale_by_property", junit.Outcome.UNEXPECTED_PASS),
+        ("different_despite_words", junit.Outcome.FAILS_DIFFERENTLY),
+        ("stale_by_words", junit.Outcome.UNEXPECTED_PASS),
+        ("failed", junit.Outcome.FAILED),
+    ]
