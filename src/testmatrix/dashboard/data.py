@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..history.outcomes import Outcome
+
 # A test's outcome on one target in one build, as issue 21's history records it.
 # Each has a one-letter code for the compact strips of the site's data files.
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -20,6 +22,19 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "expected_fail": ("X", "expected failure"),
     "skipped_by_entry": ("S", "skipped by an entry"),
     "skipped_other": ("s", "skipped in code"),
+}
+# the history's outcomes in these words: what its reader makes of a session's
+# results (a summary's, or its JUnit file's), and what its store holds
+OUTCOME_OF = {
+    Outcome.PASSED: "passed",
+    Outcome.RERUN_PASSED: "flaky",
+    Outcome.FAILED: "failed",
+    Outcome.ERROR: "error",
+    Outcome.UNEXPECTED_PASS: "unexpected_pass",
+    Outcome.FAILS_DIFFERENTLY: "fails_differently",
+    Outcome.EXPECTED_FAIL: "expected_fail",
+    Outcome.SKIPPED_BY_ENTRY: "skipped_by_entry",
+    Outcome.SKIPPED_IN_CODE: "skipped_other",
 }
 MISSING = "."  # the code of a test absent from a build on a target
 FAILING = frozenset({"failed", "error", "unexpected_pass", "fails_differently"})

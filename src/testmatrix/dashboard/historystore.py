@@ -11,21 +11,10 @@ from ..history.outcomes import BY_CODE, RANK, RED, Outcome
 from ..history.store import Store
 from ..history.streaks import red_streaks
 from ..results import reports
+from .data import OUTCOME_OF as OUTCOME
 from .data import Build, Cell, Entry, Result
 from .summaries import STATUS
 
-# the history's outcomes in the dashboard's words (data.OUTCOMES)
-OUTCOME = {
-    Outcome.PASSED: "passed",
-    Outcome.RERUN_PASSED: "flaky",
-    Outcome.FAILED: "failed",
-    Outcome.ERROR: "error",
-    Outcome.UNEXPECTED_PASS: "unexpected_pass",
-    Outcome.FAILS_DIFFERENTLY: "fails_differently",
-    Outcome.EXPECTED_FAIL: "expected_fail",
-    Outcome.SKIPPED_BY_ENTRY: "skipped_by_entry",
-    Outcome.SKIPPED_IN_CODE: "skipped_other",
-}
 # ... and in a summary's counts, which `report` words a cell from
 COUNT = {
     Outcome.PASSED: "passed",

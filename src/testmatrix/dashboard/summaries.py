@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import TestmatrixError
+from ..history.artifacts import session_results
 from ..results import reports
-from .data import Build, Cell, DashboardData, Entry, Result, interned
-from .junit import read_cases
+from .data import OUTCOME_OF, Build, Cell, DashboardData, Entry, Result, interned
 
 # what `report`'s Markdown cell starts with, as a word for the site's colours
 STATUS = {":white_check_mark:": "ok", ":x:": "fail", ":warning:": "warn"}
@@ -105,13 +105,13 @@ def _add_build(
             )
     for path, summary in zip(paths, summaries, strict=True):
         junit = junit_beside(path)
-        if not junit.is_file():
+        if "results" not in summary and not junit.is_file():
             data.notes.append(
                 f"{path}: no {junit.name} beside it: its tests' outcomes are counted "
                 "in the matrix but not shown per test"
             )
             continue
-        _add_results(data, index, junit, summary, pool)
+        _add_results(data, index, path, summary, pool)
     read = {junit_beside(p) for p in paths}
     for folder in {p.parent for p in paths}:
         for other in sorted(folder.glob("junit*.xml")):
@@ -122,22 +122,25 @@ def _add_build(
 def _add_results(
     data: DashboardData,
     index: int,
-    junit: Path,
+    path: Path,
     summary: reports.Summary,
     pool: dict[Result, Result],
 ) -> None:
+    """A session's tests, as `testmatrix history` reads them (its summary's
+    `results`, else its JUnit file): one reader, one verdict per test."""
     target = reports.target_of(summary)
     suite = reports.suite_of(summary)
-    ids = summary.get("durations") or {}
-    flaky = set(summary.get("flaky") or ())
     width = len(data.builds)
-    for case in read_cases(junit, ids, flaky):
+    for test in session_results(summary, path, junit_beside(path)):
         result = interned(
             pool,
             Result(
-                case.outcome, suite, case.properties.get("entry") or None, case.message
+                OUTCOME_OF[test.outcome],
+                suite,
+                test.entry.location if test.entry is not None else None,
+                test.message or None,
             ),
         )
-        row = data.tests.setdefault(case.test, {}).setdefault(target, [])
+        row = data.tests.setdefault(test.nodeid, {}).setdefault(target, [])
         row.extend([None] * (width - len(row)))
         row[index] = result

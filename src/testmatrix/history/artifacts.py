@@ -136,8 +136,7 @@ def _session_job(
     summary: dict[str, Any], summary_path: Path, junit: Path, directory: Path
 ) -> Job:
     """A testmatrix session's shard: target, suite and shard from its summary, and
-    the tests a rerun passed (pytest's JUnit does not say); its tests from the
-    summary's `results` where the plugin wrote them, else from its JUnit file."""
+    its tests' results (`session_results`)."""
     target = _name(
         summary.get("target") or summary.get("platform"), summary_path, "target"
     )
@@ -146,6 +145,20 @@ def _session_job(
     shard_id = shard.get("id", 0) if isinstance(shard, dict) else 0
     if not isinstance(shard_id, int) or not 0 <= shard_id < 1_000_000:
         raise TestmatrixError(f"{summary_path}:1: summary's shard id is not a number")
+    results = session_results(summary, summary_path, junit)
+    source = summary_path if "results" in summary else junit
+    rel = source.relative_to(directory).as_posix()
+    simulated = summary.get("simulated") is True
+    return Job(rel, target, suite, shard_id, results, simulated)
+
+
+def session_results(
+    summary: dict[str, Any], summary_path: Path, junit: Path
+) -> list[Result]:
+    """A session's (or shard's) tests: from its summary's `results` where the plugin
+    wrote them, else from its JUnit file, each test's id the one pytest reported
+    (the summary's durations say it where JUnit's address misleads) and a pass
+    after a rerun told by the summary's `flaky` (pytest's JUnit does not say)."""
     flaky = summary.get("flaky") or []
     durations = summary.get("durations") or {}
     if not isinstance(flaky, list) or not isinstance(durations, dict):
@@ -153,11 +166,8 @@ def _session_job(
             f"{summary_path}:1: summary's 'flaky' or 'durations' has the wrong shape"
         )
     reran = {n for n in flaky if isinstance(n, str)}
-    simulated = summary.get("simulated") is True
     if "results" in summary:
-        results = summary_results(summary["results"], durations, reran, summary_path)
-        rel = summary_path.relative_to(directory).as_posix()
-        return Job(rel, target, suite, shard_id, results, simulated)
+        return summary_results(summary["results"], durations, reran, summary_path)
     exact: dict[tuple[str, str], str] | None = None
     results = read_junit(junit)
     for n, result in enumerate(results):
@@ -169,8 +179,7 @@ def _session_job(
             results[n] = result = result._replace(nodeid=nodeid)
         if nodeid in reran and result.outcome is Outcome.PASSED:
             results[n] = result._replace(outcome=Outcome.RERUN_PASSED)
-    rel = junit.relative_to(directory).as_posix()
-    return Job(rel, target, suite, shard_id, results, simulated)
+    return results
 
 
 def _plain_job(

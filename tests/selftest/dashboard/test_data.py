@@ -104,12 +104,27 @@ def test_three_builds_give_changes_trend_strips_and_entry_evidence(tiny_builds):
 
 
 def test_a_summary_without_junit_is_counted_and_said(tiny_builds):
+    """A summary's results show its tests with no JUnit file beside it; an older
+    plugin's summary, without results, is counted and its missing file said."""
     (build,) = tiny_builds(1)
     (build / "cuda-unit" / "junit.xml").unlink()
+    with_results = from_summaries([build])
+    shown = {t for t, by_target in with_results.tests.items() if "cuda" in by_target}
+    assert shown and not with_results.notes
+    summary = build / "cuda-unit" / "summary.json"
+    older = json.loads(summary.read_text())
+    del older["results"]
+    summary.write_text(json.dumps(older))
     data = from_summaries([build])
     assert data.cells[0][("cuda", "unit")].counts["passed"] > 0
     assert all("cuda" not in by_target for by_target in data.tests.values())
     assert any("no junit.xml beside it" in note for note in data.notes)
+    # the rest as before: the same results from the JUnit file of another target
+    assert {t: r for t, r in data.tests.items() if t not in shown} == {
+        t: {k: v for k, v in r.items() if k != "cuda"}
+        for t, r in with_results.tests.items()
+        if t not in shown
+    }
 
 
 def test_outcome_moves_name_the_change():
@@ -125,11 +140,20 @@ def test_outcome_moves_name_the_change():
 
 
 def test_malformed_junit_is_one_line_naming_the_file(tmp_path, tiny_builds):
+    """Where a summary has no results (an older plugin's), its JUnit file is read:
+    a broken one is one line naming it."""
     (build,) = tiny_builds(1)
+    summary = build / "sim-unit" / "summary.json"
+    older = json.loads(summary.read_text())
+    del older["results"]
+    summary.write_text(json.dumps(older))
     junit = build / "sim-unit" / "junit.xml"
     junit.write_text('<testsuites><testcase name="x">\n<oops></testsuites>')
-    with pytest.raises(errors.TestmatrixError, match=r"junit\.xml:2: not JUnit XML"):
+    with pytest.raises(
+        errors.TestmatrixError, match=r"junit\.xml:2: not well-formed XML"
+    ) as caught:
         from_summaries([build])
+    assert "\n" not in str(caught.value)
 
 
 def test_a_build_folder_without_summaries_is_refused(tmp_path):
