@@ -142,10 +142,10 @@ def test_a_summary_gives_the_results_its_junit_file_gives(
     [from_junit] = read_artifacts(tmp_path / "artifacts", None, {}).jobs
     assert from_junit.source == "reports/rocm-unit/junit.xml"
     got, want = _fields(from_summary), _fields(from_junit)
-    # pytest-rerunfailures' attempts are testcases of their own in JUnit (the same
-    # result twice): the summary has one result per test
+    # newer pytest-rerunfailures (16, not 14) have junitxml write each attempt as a
+    # testcase of its own, the same result again: the summary has one per test
     assert sorted(got, key=repr) == sorted(set(want), key=repr)
-    assert len(want) == len(got) + 1
+    assert len(got) == len(set(got))
     outcomes = {r[0].split("::", 1)[1]: r[1] for r in got}
     assert outcomes == {
         "test_passes": Outcome.PASSED,
