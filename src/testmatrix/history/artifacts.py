@@ -102,15 +102,15 @@ def _read_artifacts(
     jobs: list[Job] = []
     notes: list[str] = []
     files = _files(directory)
-    junits = {p for p in files if _JUNIT.match(p.name)}
+    listed = set(files)  # every summary and JUnit file here: no stat to ask
     for path in files:
-        rel = path.relative_to(directory).as_posix()
         found = _SUMMARY.match(path.name)
         if found:
             suffix = f"-{found.group(1)}" if found.group(1) else ""
             junit = path.with_name(f"junit{suffix}.xml")
             summary = _summary(path)
-            if junit not in junits and "results" not in summary:
+            if junit not in listed and "results" not in summary:
+                rel = path.relative_to(directory).as_posix()
                 notes.append(
                     f"{rel}: no {junit.name} beside it: its tests are not recorded"
                 )
@@ -120,7 +120,7 @@ def _read_artifacts(
             beside = path.with_name(
                 path.name.replace("junit", "summary")[:-4] + ".json"
             )
-            if not beside.is_file():
+            if beside not in listed:
                 jobs.append(_plain_job(path, directory, target, pools))
         elif _PLAIN.match(path.name):
             jobs.append(_plain_job(path, directory, target, pools))
