@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import TestmatrixError
@@ -81,7 +81,8 @@ def _write(store: Store, info: BuildInfo, date: str, now: str, jobs: list[Job]) 
         (build, info.name, info.commit[:100], info.branch[:200], date, now),
     )
     seen = rollup.ordinals(store)
-    rows = _rows(store, build, jobs, seen)
+    rebuilt = newest is not None and date < newest
+    rows = _rows(store, build, jobs, seen, compare=not rebuilt)
     store.insert_many("jobs", _JOB_COLUMNS, rows.jobs)
     store.insert_many("results", _RESULT_COLUMNS, rows.facts)
     if rows.facts:
@@ -90,11 +91,12 @@ def _write(store: Store, info: BuildInfo, date: str, now: str, jobs: list[Job]) 
             (rows.facts[0][0], rows.facts[-1][0], build),
         )
     touched = sorted(rows.previous)
-    rebuilt = newest is not None and date < newest
     if rebuilt:
         rollup.rebuild(store, touched)
     elif touched:
-        rollup.append_build(store, rows.state, rows.targets(seen))
+        rollup.append_build(
+            store, rows.changed(build, seen), rows.gone(), rows.targets(seen)
+        )
     return rebuilt
 
 
@@ -144,16 +146,56 @@ class _Ids:
             store.insert_many(self.table, ("id", *self.columns), self.added)
 
 
+Key = tuple[int, int]  # (target, test)
+
+
 @dataclass
 class _Rows:
     jobs: list[tuple[Any, ...]]
     facts: list[tuple[Any, ...]]
-    state: list[tuple[Any, ...]]  # rollup.build_row's, one per target and test
     previous: dict[int, int | None]  # each target the build ran -> its last build
+    # what the state says of each target's tests before this build, read as the
+    # target's first job comes, and taken out as the build reports each test:
+    # (suite, outcome, entry, message, its last letter); None for a backfill, whose
+    # targets' state is rebuilt from the results instead
+    before: dict[Key, tuple[Any, ...]] | None
+    # each test's first result in the build (outcome, suite, entry, message), and
+    # what the state said of it
+    firsts: dict[Key, tuple[Any, ...]] = field(default_factory=dict)
+    differ: list[Key] = field(default_factory=list)  # first results the state lacks
+    several: dict[Key, list[rollup.Item]] = field(default_factory=dict)  # >1 job
 
     def targets(self, seen: dict[int, int]) -> dict[int, tuple[int, int | None]]:
         """Each target the build ran -> (its builds before this one, the last)."""
         return {t: (seen.get(t, 0), p) for t, p in self.previous.items()}
+
+    def changed(self, build: int, seen: dict[int, int]) -> list[tuple[Any, ...]]:
+        """The state rows (`rollup.build_row`'s) of the tests whose result differs
+        from what the state says: most tests of a nightly have none. A test that
+        several jobs ran is judged by all of its results."""
+        differ = dict.fromkeys(self.differ)
+        rows = {}
+        for key, items in self.several.items():
+            row = rollup.build_row(
+                build, seen.get(key[0], 0), key, items, self.previous[key[0]]
+            )
+            if self.firsts[key][4] != (*row[2:6], row[12]):
+                rows[key] = row
+            differ.pop(key, None)
+        for key in differ:
+            first = self.firsts[key]
+            rows[key] = rollup.build_row(
+                build, seen.get(key[0], 0), key, [first[:4]], self.previous[key[0]]
+            )
+        return list(rows.values())
+
+    def gone(self) -> dict[int, list[Key]]:
+        """Each target's tests its last build reported and this one does not."""
+        gone: dict[int, list[Key]] = {}
+        for key, was in (self.before or {}).items():
+            if was[4] != ".":
+                gone.setdefault(key[0], []).append(key)
+        return gone
 
 
 _PASSED, _PASSED_CODE = Outcome.PASSED, CODE[Outcome.PASSED]
@@ -174,16 +216,16 @@ class _Dims:
             ids.write(store)
 
 
-def _rows(store: Store, build: int, jobs: list[Job], seen: dict[int, int]) -> _Rows:
-    """The build's job, result and state rows, and its new names and texts written;
-    ids numbered after the last ones. `seen`: each target's number of builds before
-    this one."""
+def _rows(
+    store: Store, build: int, jobs: list[Job], seen: dict[int, int], *, compare: bool
+) -> _Rows:
+    """The build's job and result rows, and its new names and texts written; ids
+    numbered after the last ones. With `compare`, each test's result against what
+    the state says. `seen`: each target's number of builds before this one."""
     dims = _Dims(store)
     next_job = (store.value("SELECT max(id) FROM jobs") or 0) + 1
     next_result = (store.value("SELECT max(id) FROM results") or 0) + 1
-    out = _Rows([], [], [], {})
-    where: dict[tuple[int, int], int] = {}  # (target, test) -> its state row
-    several: dict[tuple[int, int], list[rollup.Item]] = {}
+    out = _Rows([], [], {}, {} if compare else None)
     for job_id, job in enumerate(jobs, next_job):
         target, suite = dims.targets.get(job.target), dims.suites.get(job.suite)
         out.jobs.append(
@@ -192,35 +234,29 @@ def _rows(store: Store, build: int, jobs: list[Job], seen: dict[int, int]) -> _R
         )  # fmt: skip
         if target not in out.previous:
             out.previous[target] = rollup.previous_build(store, target, build)
-        head = (build, job_id, target, suite, seen.get(target, 0))
-        next_result = _job_rows(dims, head, job, next_result, out, where, several)
-    for key, items in several.items():
-        out.state[where[key]] = rollup.build_row(
-            build, seen.get(key[0], 0), key, items, out.previous[key[0]]
-        )
+            if out.before is not None:
+                out.before.update(rollup.state_of(store, target))
+        next_result = _job_rows(dims, (job_id, target, suite), job, next_result, out)
     dims.write(store)
     return out
 
 
 def _job_rows(
-    dims: _Dims,
-    head: tuple[int, int, int, int, int],
-    job: Job,
-    next_result: int,
-    out: _Rows,
-    where: dict[tuple[int, int], int],
-    several: dict[tuple[int, int], list[rollup.Item]],
+    dims: _Dims, head: tuple[int, int, int], job: Job, next_result: int, out: _Rows
 ) -> int:
-    """One job's result rows and its tests' state rows (where another job of the
-    build ran a test too, its results go to `several`); the next result id."""
-    build, job_id, target, suite, ordinal = head
+    """One job's result rows, and each test's first result compared with what the
+    state says (where another job of the build ran a test too, its results go to
+    `several`); the next result id."""
+    job_id, target, suite = head
     tests, entries, messages = dims.tests, dims.entries, dims.messages
     known_tests, known_entries = tests.known, entries.known
     known_messages = messages.known
-    fact, state, codes = out.facts.append, out.state, CODE
-    previous = out.previous[target]
-    letter, passes, runs = rollup.LETTER, rollup.PASS_CODES, rollup.RUN_CODES
-    # the hot loop: 50,000 rounds a nightly build, most of them plain passes
+    fact, codes, letter = out.facts.append, CODE, rollup.LETTER
+    firsts, several, differ = out.firsts, out.several, out.differ.append
+    before = out.before
+    was_of = before.pop if before is not None else None
+    # the hot loop: 50,000 rounds a nightly build, most of them plain passes that
+    # change nothing in the state
     for nodeid, outcome, entry, error_type, text, duration, _ in job.results:
         test = known_tests.get(nodeid) or tests.add(nodeid)
         # an enum's hash is Python code: the common outcome by identity
@@ -234,17 +270,16 @@ def _job_rows(
             message = known_messages.get(said) or messages.add(said)
         fact((next_result, job_id, test, code, entry_id, message, duration))
         next_result += 1
+        if was_of is None:
+            continue  # a backfill: the state is rebuilt from the results
         key = (target, test)
-        if key not in where:
-            where[key] = len(state)
-            state.append(
-                (target, test, suite, code, entry_id, message, build,
-                 build if code in passes else None,
-                 build if code in runs else None,
-                 build, build, ordinal, letter[code], previous, previous)
-            )  # fmt: skip
-        else:  # another job ran it too: the worst of them, below
-            first = state[where[key]]
-            items = several.setdefault(key, [first[3:4] + first[2:3] + first[4:6]])
+        first = firsts.get(key)
+        if first is None:
+            was = was_of(key, None)
+            firsts[key] = (code, suite, entry_id, message, was)
+            if was != (suite, code, entry_id, message, letter[code]):
+                differ(key)
+        else:  # another job ran it too: the worst of them, in `changed`
+            items = several.setdefault(key, [first[:4]])
             items.append((code, suite, entry_id, message))
     return next_result

@@ -213,32 +213,34 @@ def previous_build(store: Store, target: int, build: int) -> int | None:
     )
 
 
+def state_of(store: Store, target: int) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """What the state says of a target's tests, to compare a build's results with:
+    (target, test) -> (suite, outcome, entry, message, the letter the row continues).
+    One pass over its rows: comparing in Python costs a tenth of letting the
+    database look every row up."""
+    return {
+        (target, row[0]): row[1:]
+        for row in store.rows(
+            "SELECT test_id, suite_id, outcome, entry_id, message_id,"
+            " substr(recent, length(recent)) FROM state WHERE target_id = ?",
+            (target,),
+        )
+    }
+
+
 def append_build(
-    store: Store, rows: list[tuple], targets: dict[int, tuple[int, int | None]]
+    store: Store,
+    rows: list[tuple],
+    gone: dict[int, list[tuple[int, int]]],
+    targets: dict[int, tuple[int, int | None]],
 ) -> None:
-    """Fold the newest build's rows (`build_row`'s, one per target and test) into
-    the state: the rows whose result changed and the new ones upserted, a '.' for
-    the tests its targets' last builds had and it has not, nothing written for the
-    rest. `targets`: each target the build ran -> (its number of builds before this
-    one, its previous build)."""
-    # what each row says now, read in one pass: comparing here costs a tenth of
-    # letting the database look every row up
-    marks = ", ".join("?" * len(targets))
-    before: dict[tuple[int, int], tuple[Any, ...]] = {}
-    for target, test, *said in store.rows(
-        "SELECT target_id, test_id, suite_id, outcome, entry_id, message_id,"
-        f" substr(recent, length(recent)) FROM state WHERE target_id IN ({marks})",
-        sorted(targets),
-    ):
-        before[target, test] = tuple(said)
-    pop = before.pop
-    changed = [r for r in rows if pop((r[0], r[1]), None) != (*r[2:6], r[12])]
-    changed.sort()  # in the state's key order: the b-tree is walked once
-    store.executemany(upsert(RECENT_DEPTH, store.postgres), changed)
-    gone: dict[int, list[tuple[int, int]]] = {}
-    for (target, test), was in before.items():
-        if was[-1] != ".":
-            gone.setdefault(target, []).append((target, test))
+    """Fold the newest build into the state: the rows whose result changed and the
+    new ones (`build_row`'s) upserted, a '.' for the tests (`gone`, per target) its
+    targets' last builds had and it has not, nothing written for the rest.
+    `targets`: each target the build ran -> (its number of builds before this one,
+    its previous build)."""
+    rows.sort()  # in the state's key order: the b-tree is walked once
+    store.executemany(upsert(RECENT_DEPTH, store.postgres), rows)
     for target, keys in sorted(gone.items()):
         ordinal, previous = targets[target]
         store.executemany(missing(RECENT_DEPTH, ordinal, previous), sorted(keys))
