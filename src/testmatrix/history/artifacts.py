@@ -169,16 +169,20 @@ def session_results(
     if "results" in summary:
         return summary_results(summary["results"], durations, reran, summary_path)
     exact: dict[tuple[str, str], str] | None = None
-    results = read_junit(junit)
-    for n, result in enumerate(results):
+    results: list[Result] = []
+    for result in read_junit(junit):
         nodeid = result.nodeid
         if nodeid not in durations:  # a class named like a module: ask the summary
             if exact is None:  # the exact ids pytest reported, by their JUnit address
                 exact = {junit_address(i): i for i in durations if isinstance(i, str)}
             nodeid = exact.get(junit_address(nodeid), nodeid)
-            results[n] = result = result._replace(nodeid=nodeid)
-        if nodeid in reran and result.outcome is Outcome.PASSED:
-            results[n] = result._replace(outcome=Outcome.RERUN_PASSED)
+            result = result._replace(nodeid=nodeid)
+        if nodeid in reran:
+            if result.outcome is Outcome.PASSED:
+                result = result._replace(outcome=Outcome.RERUN_PASSED)
+            if results and results[-1][:5] == result[:5]:
+                continue  # an attempt's own testcase (pytest-rerunfailures 16)
+        results.append(result)
     return results
 
 
