@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 from itertools import filterfalse
 from operator import attrgetter
-from typing import NamedTuple
 
 from testmatrix.core.fate import Fate, FateKind, Rerun, TestCase
 from testmatrix.core.holding import describe_entries as describe_entries
@@ -36,6 +35,7 @@ from testmatrix.core.nodeids import (
     params_at,
 )
 from testmatrix.core.nodeids import IdsBelow as IdsBelow  # re-exported
+from testmatrix.core.record import NamedTuple
 from testmatrix.core.runs import named_view
 from testmatrix.core.selection import Selection
 

@@ -139,7 +139,7 @@ def test_a_records_own_reading_of_its_fields_is_what_dataclasses_declares(
         init = [f for f in declared if f.init]
         assert spec.names == tuple(f.name for f in init)
         assert spec.positional == tuple(f.name for f in init if not f.kw_only)
-        assert spec.rest[0] == tuple((f.name, _default(f)) for f in init)
+        assert spec.rest_after(0) == tuple((f.name, _default(f)) for f in init)
 
 
 def _fresh(module: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
