@@ -76,8 +76,6 @@ from testmatrix.plugin.hooks import (  # noqa: E402  # after install(), on purpo
 )
 
 __all__ = [
-    "OwnModules",
-    "install",
     "pytest_addhooks",
     "pytest_addoption",
     "pytest_collection_modifyitems",
@@ -90,3 +88,11 @@ __all__ = [
     "pytest_terminal_summary",
     "pytest_unconfigure",
 ]
+
+
+def __dir__() -> list[str]:
+    """The hooks alone: pluggy reads a plugin's names with dir() to register it, and
+    pytest again to look for fixtures when the session starts (about 40 K
+    instructions a name), where the module's other names, the submodules imported
+    by then included, are nothing to either."""
+    return __all__
