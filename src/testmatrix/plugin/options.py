@@ -169,6 +169,11 @@ class ShortNames:
         self.taken: list[str] = []
         self.added = False
 
+    def __dir__(self) -> list[str]:
+        # its hook alone: pluggy and pytest's fixture scan read a plugin's names
+        # with dir(), about 40 K instructions each (`testmatrix.plugin` too)
+        return ["pytest_load_initial_conftests"]
+
     def add(self) -> None:
         if self.added:
             return
