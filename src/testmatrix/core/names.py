@@ -27,7 +27,6 @@ def __getattr__(name: str) -> re.Pattern[str]:
 
 
 # the hardware a platform can need
-
 HARDWARE = ("rocm", "cuda", "none")
 
 

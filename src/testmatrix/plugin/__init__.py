@@ -10,7 +10,7 @@ This module is what pytest registers, and all it holds is the hooks' names
 module through its assertion-rewriting loader, which reads cached code object by
 object, so the module stays small and what it imports is loaded by Python's own
 loader (`OwnModules`, here rather than in a module of its own, which pytest's loader
-would read too: about 1 M instructions).
+would read too: 0.6 M instructions).
 """
 
 from __future__ import annotations
@@ -95,4 +95,4 @@ def __dir__() -> list[str]:
     pytest again to look for fixtures when the session starts (about 40 K
     instructions a name), where the module's other names, the submodules imported
     by then included, are nothing to either."""
-    return __all__
+    return [name for name in globals() if name.startswith("pytest_")]

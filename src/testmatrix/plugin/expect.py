@@ -200,4 +200,4 @@ def pytest_runtest_makereport(
 def __dir__() -> list[str]:
     """The hooks alone, as `testmatrix.plugin`'s: pluggy and pytest's fixture scan
     read a registered module's names with dir()."""
-    return ["pytest_runtest_makereport", "pytest_runtest_protocol"]
+    return [name for name in globals() if name.startswith("pytest_")]

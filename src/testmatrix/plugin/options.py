@@ -172,7 +172,7 @@ class ShortNames:
     def __dir__(self) -> list[str]:
         # its hook alone: pluggy and pytest's fixture scan read a plugin's names
         # with dir(), about 40 K instructions each (`testmatrix.plugin` too)
-        return ["pytest_load_initial_conftests"]
+        return [name for name in dir(type(self)) if name.startswith("pytest_")]
 
     def add(self) -> None:
         if self.added:

@@ -21,7 +21,8 @@ class Sharder:
         self.shard: tuple[int, int] = state.shard
 
     def __dir__(self) -> list[str]:
-        return ["pytest_report_header"]  # its hook alone, as `ShortNames.__dir__`
+        # its hook alone, as `ShortNames.__dir__`
+        return [name for name in dir(type(self)) if name.startswith("pytest_")]
 
     def split(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         shard_id, num = self.shard
