@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from testmatrix.core.model import (
     Entry,
@@ -14,7 +13,7 @@ from testmatrix.core.model import (
 from testmatrix.core.names import (
     session_name as session_name,  # named once, for nox -l too
 )
-from testmatrix.core.record import record
+from testmatrix.core.record import NamedTuple, record
 
 
 class FateKind(str, enum.Enum):

@@ -17,10 +17,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from operator import itemgetter
-from typing import NamedTuple
 
 from testmatrix.core.fate import Fate
 from testmatrix.core.model import DeselectEntry
+from testmatrix.core.record import NamedTuple
 
 _Open = tuple[tuple[str, int], ...]  # (rest past the function part, index)
 _LAST, _SECOND = itemgetter(-1), itemgetter(1)

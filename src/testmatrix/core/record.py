@@ -7,11 +7,13 @@ run that loads the plugin. `record` keeps dataclasses' declarations (`field`,
 `fields`, `replace`, `asdict`, `kw_only`, defaults and factories) and gives the
 class the same methods as shared functions that read its field list instead. That
 list is read from the class's annotations when it is first used; dataclasses
-declares the class only when one of its functions asks.
+declares the class only when one of its functions asks. `NamedTuple` is typing's, but
+for the check of each field's annotation (see `_TupleMeta`).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import inspect  # dataclasses imports it too
 from collections.abc import Callable
@@ -21,6 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:
+    from typing import NamedTuple as NamedTuple
+
     from typing_extensions import dataclass_transform
 else:  # typing has it from 3.11 on; only type checkers read it
 
@@ -38,25 +42,29 @@ _Found = tuple[str, bool, bool, bool, "tuple[bool, Any] | None"]
 class _Spec:
     """A record class's fields, read once when the class is first used."""
 
-    __slots__ = ("fields", "keyword", "names", "positional", "rest", "values")
+    __slots__ = ("fields", "found", "keyword", "names", "positional", "rest", "values")
 
     def __init__(self, cls: type) -> None:
         scanned = _scan(cls)
         self.fields = tuple(f[0] for f in scanned)  # every field, in order
-        found = [f for f in scanned if f[1]]
-        self.names = tuple(f[0] for f in found)
-        self.positional = tuple(f[0] for f in found if not f[2])
+        self.found = [f for f in scanned if f[1]]
+        self.names = tuple(f[0] for f in self.found)
+        self.positional = tuple(f[0] for f in self.found if not f[2])
         self.keyword = frozenset(self.names)
-        # by how many were given positionally: the other fields, with their
-        # default (a value, or a factory to call), or None where they must be given
-        self.rest = [
-            tuple((f[0], f[4]) for f in found if f[0] not in given)
-            for given in (
-                set(self.positional[:n]) for n in range(len(self.positional) + 1)
-            )
-        ]
+        # by how many were given positionally (`rest_after`, filled as asked: a
+        # class the cache's decoder reads only by its field names needs none)
+        self.rest: dict[int, tuple[tuple[str, tuple[bool, Any] | None], ...]] = {}
         compared = [f[0] for f in scanned if f[3]]
         self.values: Callable[[Any], tuple[Any, ...]] = _values(compared)
+
+    def rest_after(self, n: int) -> tuple[tuple[str, tuple[bool, Any] | None], ...]:
+        """The fields not among the first `n` positional ones, each with its
+        default (a value, or a factory to call), or None where it must be given."""
+        given = set(self.positional[:n])
+        rest = self.rest[n] = tuple(
+            (f[0], f[4]) for f in self.found if f[0] not in given
+        )
+        return rest
 
 
 def _scan(cls: type) -> list[_Found]:
@@ -129,7 +137,8 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
         setter(self, key, value)
     if kwargs:
         _keywords(self, spec, args, kwargs)
-    for key, default in spec.rest[len(args)]:
+    rest = spec.rest.get(len(args))
+    for key, default in spec.rest_after(len(args)) if rest is None else rest:
         if key in kwargs:
             continue
         if default is None:
@@ -234,3 +243,47 @@ def restore(cls: type[_T], values: dict[str, Any]) -> _T:
 def field_names(cls: type) -> tuple[str, ...]:
     """A record class's fields, in declaration order, without declaring it."""
     return (cls.__dict__["__record__"] or _spec(cls)).fields
+
+
+# what typing.NamedTuple's class syntax refuses, and the names it keeps for itself
+_PROHIBITED = frozenset(
+    ("__new__", "__init__", "__slots__", "__getnewargs__", "_fields")
+    + ("_field_defaults", "_make", "_replace", "_asdict", "_source")
+)
+_SPECIAL = frozenset(("__module__", "__name__", "__annotations__"))
+_namedtuple: Callable[..., Any] = collections.namedtuple  # defaults read at run time
+
+
+class _TupleMeta(type):
+    """`class X(NamedTuple)` made as typing.NamedTupleMeta makes it (3.11), but for
+    `typing._type_check` of each annotation: under `from __future__ import
+    annotations` each one is a string, which typing compiles into a ForwardRef, about
+    0.1 M instructions a field and 28 fields in every run that loads the plugin. The
+    annotations stay as written (`typing.get_type_hints` reads either)."""
+
+    def __new__(cls, typename: str, bases: tuple[type, ...], ns: dict[str, Any]) -> Any:
+        if bases != (NamedTuple,):
+            raise TypeError("can only inherit from a NamedTuple type")
+        notes = ns.get("__annotations__", {})
+        defaults = [name for name in notes if name in ns]
+        if defaults != list(notes)[len(notes) - len(defaults) :]:
+            raise TypeError(
+                f"{typename}: a field without a default follows one with a default"
+            )
+        made = _namedtuple(
+            typename,
+            list(notes),
+            defaults=[ns[name] for name in defaults],
+            module=ns["__module__"],
+        )
+        made.__annotations__ = made.__new__.__annotations__ = dict(notes)
+        for key, value in ns.items():
+            if key in _PROHIBITED:
+                raise AttributeError(f"Cannot overwrite NamedTuple attribute {key}")
+            if key not in _SPECIAL and key not in made._fields:
+                setattr(made, key, value)
+        return made
+
+
+if not TYPE_CHECKING:
+    NamedTuple = type.__new__(_TupleMeta, "NamedTuple", (), {})

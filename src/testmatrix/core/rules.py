@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 from itertools import filterfalse
 from operator import attrgetter
-from typing import NamedTuple
 
 from testmatrix.core.fate import Fate, FateKind, Rerun, TestCase
 from testmatrix.core.holding import describe_entries as describe_entries
@@ -36,8 +35,8 @@ from testmatrix.core.nodeids import (
     params_at,
 )
 from testmatrix.core.nodeids import IdsBelow as IdsBelow  # re-exported
+from testmatrix.core.record import NamedTuple
 from testmatrix.core.runs import named_view
-from testmatrix.core.selection import Selection
 
 _FAILS = attrgetter("fails")  # an entry's expected error (a record: true), or None
 _NODEID = attrgetter("nodeid")
@@ -117,6 +116,8 @@ class Rules(MadeFates):
         self._deselect_lookups: dict[str, DeselectLookup] = {}
         self._flaky_prefixes: tuple[tuple[FlakyEntry, Rerun, str], ...] = ()
         self._listing: dict[str, list[tuple[int, SkipEntry]]] | None = None
+        if self.suite is not None:  # its paths, -m and -k: loaded only for a suite
+            from testmatrix.core.selection import Selection
         self._selection = Selection(self.suite) if self.suite is not None else None
         # bare pytest (no suite) on a platform: what no session on this target runs
         # stays out, as the sessions leave it out (a suite for other platforms only)

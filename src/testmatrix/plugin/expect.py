@@ -195,3 +195,9 @@ def pytest_runtest_makereport(
     elif report.when == "call" and report.passed and _PROTOCOL not in item.stash:
         _stale(item, fate, report)  # judged now: another plugin runs the phases
     return report
+
+
+def __dir__() -> list[str]:
+    """The hooks alone, as `testmatrix.plugin`'s: pluggy and pytest's fixture scan
+    read a registered module's names with dir()."""
+    return [name for name in globals() if name.startswith("pytest_")]

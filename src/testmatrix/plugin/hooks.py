@@ -22,6 +22,7 @@ import pytest
 from testmatrix.plugin.keys import (
     PREVIOUS_ENV,
     PROPERTIES_SET,
+    SHORT_TAKEN,
     STATE,
     WORKER_OUTPUT,
 )
@@ -57,9 +58,16 @@ def pytest_addoption(
     # Loaded from a conftest, every installed plugin has registered its options
     # already; loaded earlier (entry point, -p), wait until all have. (pytest sets
     # the conftest cut-off directory just before it imports the initial conftests.)
-    if getattr(pluginmanager, "_confcutdir", None) is not None:
-        names.add()
-    pluginmanager.register(names, SHORT_NAMES)
+    config = pluginmanager.get_plugin("pytestconfig")
+    if getattr(pluginmanager, "_confcutdir", None) is None or not isinstance(
+        config, pytest.Config
+    ):
+        pluginmanager.register(names, SHORT_NAMES)
+        return
+    # nothing left to wait for: no plugin to register (pytest scans each one for
+    # fixtures when the session starts, about 1 M instructions)
+    names.add()
+    config.stash[SHORT_TAKEN] = tuple(names.taken)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -92,7 +100,14 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # no skiplists here: nothing to do, nothing to say
     config.stash[STATE] = state
     config.pluginmanager.register(Outcomes(state), "testmatrix-outcomes")
-    if config.pluginmanager.hasplugin("xdist") and not is_worker(config):
+    # only xdist's controller (DSession, where --dist is not "no": -n sets it) calls
+    # pytest_testnodedown; a run that does not distribute has no plugin to scan
+    distributes = config.getoption("dist", "no") != "no"
+    if (
+        distributes
+        and config.pluginmanager.hasplugin("xdist")
+        and not is_worker(config)
+    ):
         config.pluginmanager.register(Controller(state), "testmatrix-xdist")
     if state.shard is not None:
         from testmatrix.plugin.sharder import SHARDER, Sharder

@@ -27,6 +27,10 @@ PROPERTIES_SET = pytest.StashKey[bool]()  # the fate is in the test's report
 PREVIOUS_ENV = pytest.StashKey[dict[str, "str | None"]]()
 
 
+# the short option names other plugins own here (options.ShortNames found them)
+SHORT_TAKEN = pytest.StashKey[tuple[str, ...]]()
+
+
 ENV_STRICT = "TESTMATRIX_STRICT_PLATFORM"
 
 

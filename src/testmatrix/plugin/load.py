@@ -23,12 +23,8 @@ from testmatrix.core.targets import (
     target_variant,
 )
 from testmatrix.errors import TestmatrixError, UsageError
-from testmatrix.plugin.options import (
-    SHORT_NAMES,
-    ShortNames,
-    explicit,
-    registered_markers,
-)
+from testmatrix.plugin.keys import SHORT_TAKEN
+from testmatrix.plugin.options import explicit, registered_markers
 from testmatrix.plugin.state import ENV_STRICT, ENV_VARIANT, State
 
 if TYPE_CHECKING:
@@ -144,9 +140,7 @@ def load_state(config: pytest.Config) -> State | None:
             from testmatrix.results.reports import check_writable
 
             check_writable(Path(written), what)
-    names = config.pluginmanager.get_plugin(SHORT_NAMES)
-    if isinstance(names, ShortNames):
-        state.short_names_taken = tuple(names.taken)
+    state.short_names_taken = config.stash.get(SHORT_TAKEN, ())
     return state
 
 

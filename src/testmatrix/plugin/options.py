@@ -11,7 +11,7 @@ import pytest
 
 from testmatrix.core import options as opt
 from testmatrix.core.names import ENV_PLATFORM
-from testmatrix.plugin.keys import ENV_VARIANT
+from testmatrix.plugin.keys import ENV_VARIANT, SHORT_TAKEN
 
 # Option specs: the prefixed long form is always registered; the short one only
 # where no other plugin owns it (see options.py).
@@ -169,6 +169,11 @@ class ShortNames:
         self.taken: list[str] = []
         self.added = False
 
+    def __dir__(self) -> list[str]:
+        # its hook alone: pluggy and pytest's fixture scan read a plugin's names
+        # with dir(), about 40 K instructions each (`testmatrix.plugin` too)
+        return [name for name in dir(type(self)) if name.startswith("pytest_")]
+
     def add(self) -> None:
         if self.added:
             return
@@ -185,11 +190,14 @@ class ShortNames:
                 self.taken.append(option.short)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_load_initial_conftests(self) -> Generator[None, object, object]:
+    def pytest_load_initial_conftests(
+        self, early_config: pytest.Config
+    ) -> Generator[None, object, object]:
         # installed plugins and the initial conftests have registered their options
         # by now, and the command line is parsed in full right after
         result = yield
         self.add()
+        early_config.stash[SHORT_TAKEN] = tuple(self.taken)
         return result
 
 

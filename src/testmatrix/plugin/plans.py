@@ -5,10 +5,11 @@ reading."""
 from __future__ import annotations
 
 from collections.abc import Container
-from typing import Any, NamedTuple
+from typing import Any
 
 from testmatrix.core.fate import MarkerUse
 from testmatrix.core.nodeids import MarkedIds
+from testmatrix.core.record import NamedTuple
 
 # decide.py's Act and LeftOutBy, which import this module: a plan holds them
 Act = Any

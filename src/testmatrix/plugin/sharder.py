@@ -20,6 +20,10 @@ class Sharder:
         assert state.shard is not None  # registered only for a sharded run
         self.shard: tuple[int, int] = state.shard
 
+    def __dir__(self) -> list[str]:
+        # its hook alone, as `ShortNames.__dir__`
+        return [name for name in dir(type(self)) if name.startswith("pytest_")]
+
     def split(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         shard_id, num = self.shard
         owner = shard.assign([i.nodeid for i in items], num, self.state.durations)

@@ -12,7 +12,7 @@ from dataclasses import field
 import pytest
 
 from testmatrix.core.model import DeselectEntry, Location
-from testmatrix.core.record import _default, _Spec, field_names, record
+from testmatrix.core.record import NamedTuple, _default, _Spec, field_names, record
 
 
 @record
@@ -139,7 +139,7 @@ def test_a_records_own_reading_of_its_fields_is_what_dataclasses_declares(
         init = [f for f in declared if f.init]
         assert spec.names == tuple(f.name for f in init)
         assert spec.positional == tuple(f.name for f in init if not f.kw_only)
-        assert spec.rest[0] == tuple((f.name, _default(f)) for f in init)
+        assert spec.rest_after(0) == tuple((f.name, _default(f)) for f in init)
 
 
 def _fresh(module: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
@@ -153,3 +153,47 @@ def _fresh(module: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     monkeypatch.setitem(sys.modules, name, fresh)
     spec.loader.exec_module(fresh)
     return fresh
+
+
+class Pair(NamedTuple):
+    """A named tuple of core.record's class syntax: typing's, annotations as written."""
+
+    first: str
+    rest: tuple[Pair, ...] = ()
+
+    def depth(self) -> int:
+        return 1 + max((p.depth() for p in self.rest), default=0)
+
+    @classmethod
+    def of(cls, first: str) -> Pair:
+        return cls(first)
+
+
+def test_a_named_tuple_is_typings_with_its_annotations_as_written():
+    pair = Pair("a", (Pair.of("b"),))
+    assert pair == ("a", (("b", ()),)) and isinstance(pair, tuple)
+    assert (pair.first, pair.depth(), Pair._fields) == ("a", 2, ("first", "rest"))
+    assert Pair._field_defaults == {"rest": ()} and Pair("c").rest == ()
+    assert pair._replace(first="z").first == "z" and Pair.__doc__.startswith("A named")
+    assert Pair.__annotations__ == {"first": "str", "rest": "tuple[Pair, ...]"}
+    assert (Pair.__module__, Pair.__qualname__) == (__name__, "Pair")
+
+
+def test_a_named_tuple_refuses_what_typing_refuses():
+    with pytest.raises(TypeError, match="without a default follows"):
+
+        class Late(NamedTuple):
+            early: int = 0
+            late: int
+
+    with pytest.raises(AttributeError, match="_replace"):
+
+        class Clash(NamedTuple):
+            value: int
+
+            def _replace(self) -> None: ...
+
+    with pytest.raises(TypeError, match="only inherit"):
+
+        class Mixed(NamedTuple, dict):  # type: ignore[misc]
+            value: int

@@ -12,7 +12,7 @@ import pytest
 
 import testmatrix
 from selftest.helpers import MINIMAL_INI, REPO, run_pytest, write
-from testmatrix.plugin.unrewritten import OwnModules, install
+from testmatrix.plugin import OwnModules, install
 
 
 def test_testmatrix_modules_are_found_first_and_only_they(monkeypatch):
@@ -76,8 +76,4 @@ def test_a_run_with_a_skiplist_rewrites_only_the_registered_module(tmp_path):
     [line] = [x for x in result.stdout.splitlines() if x.startswith("rewritten:")]
     names = line.removeprefix("rewritten:").strip()
     rewritten = set(names.split(",")) if names else set()
-    assert rewritten <= {
-        "testmatrix",
-        "testmatrix.plugin",
-        "testmatrix.plugin.unrewritten",
-    }
+    assert rewritten <= {"testmatrix", "testmatrix.plugin"}
