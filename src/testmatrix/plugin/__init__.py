@@ -74,6 +74,7 @@ from testmatrix.plugin.hooks import (  # noqa: E402  # after install(), on purpo
     pytest_terminal_summary,
     pytest_unconfigure,
 )
+from testmatrix.plugin.keys import hook_names  # noqa: E402
 
 __all__ = [
     "pytest_addhooks",
@@ -91,8 +92,6 @@ __all__ = [
 
 
 def __dir__() -> list[str]:
-    """The hooks alone: pluggy reads a plugin's names with dir() to register it, and
-    pytest again to look for fixtures when the session starts (about 40 K
-    instructions a name), where the module's other names, the submodules imported
-    by then included, are nothing to either."""
-    return [name for name in globals() if name.startswith("pytest_")]
+    """The hooks alone (`keys.hook_names`): the submodules imported by the time
+    pytest scans this module are nothing to it."""
+    return hook_names(globals())

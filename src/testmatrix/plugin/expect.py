@@ -19,6 +19,7 @@ from testmatrix.plugin.keys import AS_EXPECTED as AS_EXPECTED
 from testmatrix.plugin.keys import DIFFERENT as DIFFERENT
 from testmatrix.plugin.keys import EXPECTATION as PROPERTY
 from testmatrix.plugin.keys import STALE as STALE
+from testmatrix.plugin.keys import hook_names
 
 
 def matches(signature: Signature, error: BaseException) -> bool:
@@ -198,6 +199,5 @@ def pytest_runtest_makereport(
 
 
 def __dir__() -> list[str]:
-    """The hooks alone, as `testmatrix.plugin`'s: pluggy and pytest's fixture scan
-    read a registered module's names with dir()."""
-    return [name for name in globals() if name.startswith("pytest_")]
+    """The hooks alone (`keys.hook_names`), as `testmatrix.plugin`'s."""
+    return hook_names(globals())

@@ -3,6 +3,7 @@ imports this module, a run without skiplists nothing more."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -48,3 +49,20 @@ WORKER_OUTPUT = "testmatrix"  # xdist: what a worker hands the controller
 # summary counts them without importing expect
 EXPECTATION = "testmatrix_expectation"
 AS_EXPECTED, STALE, DIFFERENT = "expected-fail", "stale", "fails-differently"
+
+
+def hook_names(names: Iterable[str]) -> list[str]:
+    """What a plugin we register answers dir() with: its hooks alone. pluggy reads a
+    plugin's names with dir() to register it, and pytest again to look for fixtures
+    when the session starts (about 40 K instructions a name); a module's imports and
+    submodules, or an object's other attributes, are nothing to either."""
+    return [name for name in names if name.startswith("pytest_")]
+
+
+class HooksOnly:
+    """A plugin object whose dir() is its hooks alone (`hook_names`)."""
+
+    __slots__ = ()
+
+    def __dir__(self) -> list[str]:
+        return hook_names(dir(type(self)))

@@ -11,7 +11,7 @@ import pytest
 
 from testmatrix.core import options as opt
 from testmatrix.core.names import ENV_PLATFORM
-from testmatrix.plugin.keys import ENV_VARIANT, SHORT_TAKEN
+from testmatrix.plugin.keys import ENV_VARIANT, SHORT_TAKEN, HooksOnly
 
 # Option specs: the prefixed long form is always registered; the short one only
 # where no other plugin owns it (see options.py).
@@ -155,7 +155,7 @@ def option_names(parser: object) -> set[str] | None:
         return None
 
 
-class ShortNames:
+class ShortNames(HooksOnly):
     """Registers the short aliases (--platform) of the prefixed options once every
     other plugin has registered its own options, each only where it is free: a
     name another plugin owns (pytest-shard's --shard-id) stays that plugin's.
@@ -168,11 +168,6 @@ class ShortNames:
         self.group = group
         self.taken: list[str] = []
         self.added = False
-
-    def __dir__(self) -> list[str]:
-        # its hook alone: pluggy and pytest's fixture scan read a plugin's names
-        # with dir(), about 40 K instructions each (`testmatrix.plugin` too)
-        return [name for name in dir(type(self)) if name.startswith("pytest_")]
 
     def add(self) -> None:
         if self.added:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from testmatrix.plugin import shard
+from testmatrix.plugin.keys import HooksOnly
 from testmatrix.plugin.state import State
 
 SHARDER = "testmatrix-shard"
 
 
-class Sharder:
+class Sharder(HooksOnly):
     """Keeps one shard of what every other plugin selected and the skiplist kept:
     the plugin's collection hook calls it last, on the decided list."""
 
@@ -19,10 +20,6 @@ class Sharder:
         self.state = state
         assert state.shard is not None  # registered only for a sharded run
         self.shard: tuple[int, int] = state.shard
-
-    def __dir__(self) -> list[str]:
-        # its hook alone, as `ShortNames.__dir__`
-        return [name for name in dir(type(self)) if name.startswith("pytest_")]
 
     def split(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         shard_id, num = self.shard

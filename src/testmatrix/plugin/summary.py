@@ -11,7 +11,7 @@ import pytest
 
 from testmatrix.core import options as opt
 from testmatrix.core.fate import FateKind
-from testmatrix.plugin.keys import AS_EXPECTED, DIFFERENT, STALE
+from testmatrix.plugin.keys import AS_EXPECTED, DIFFERENT, STALE, HooksOnly
 from testmatrix.plugin.state import PROPERTY, WORKER_OUTPUT, Record, State
 
 
@@ -24,7 +24,7 @@ def _record_of(report: pytest.TestReport) -> Record:
     }
 
 
-class Outcomes:
+class Outcomes(HooksOnly):
     """Records each test's final outcome, fate, reruns and duration for the summary,
     from its reports: the same in a plain run and in xdist's controller."""
 
@@ -100,7 +100,7 @@ def _skipped_in_code(state: State, report: pytest.TestReport) -> bool:
     return skipped_in_code(state, report.nodeid, report.longrepr)
 
 
-class Controller:
+class Controller(HooksOnly):
     """xdist's controller: collection happens in the workers, which hand over what
     they left out when they finish."""
 
