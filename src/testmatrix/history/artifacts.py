@@ -170,6 +170,7 @@ def session_results(
         return summary_results(summary["results"], durations, reran, summary_path)
     exact: dict[tuple[str, str], str] | None = None
     results: list[Result] = []
+    attempts: set[tuple[Any, ...]] = set()  # a rerun test's results so far
     for result in read_junit(junit):
         nodeid = result.nodeid
         if nodeid not in durations:  # a class named like a module: ask the summary
@@ -180,8 +181,9 @@ def session_results(
         if nodeid in reran:
             if result.outcome is Outcome.PASSED:
                 result = result._replace(outcome=Outcome.RERUN_PASSED)
-            if results and results[-1][:5] == result[:5]:
-                continue  # an attempt's own testcase (pytest-rerunfailures 16)
+            if result[:5] in attempts:  # an attempt's own testcase (its duration
+                continue  # aside), which pytest-rerunfailures 16 has junitxml write
+            attempts.add(result[:5])
         results.append(result)
     return results
 
