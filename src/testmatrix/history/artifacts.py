@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.gcpause import collector_paused
 from ..errors import TestmatrixError
 from ..jsonio import read_json
 from .fromsummary import summary_results
 from .junit import Result, junit_address, read_junit
 from .outcomes import Outcome
-from .pause import collector_paused
 
 MAX_FILES = 100_000  # report files in one build's artifacts
 MAX_SUMMARY_BYTES = 128 * 1024 * 1024

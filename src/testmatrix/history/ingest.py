@@ -6,11 +6,11 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.gcpause import collector_paused
 from ..errors import TestmatrixError
 from . import rollup
 from .artifacts import Job
 from .outcomes import CODE, Outcome
-from .pause import collector_paused
 from .store import Store
 
 MAX_BUILD_NAME = 200
