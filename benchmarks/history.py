@@ -45,6 +45,7 @@ from testmatrix.history.artifacts import Job, read_artifacts  # noqa: E402
 from testmatrix.history.ingest import BuildInfo  # noqa: E402
 from testmatrix.history.junit import Entry, Result  # noqa: E402
 from testmatrix.history.outcomes import Outcome  # noqa: E402
+from testmatrix.plugin.summary import results_block  # noqa: E402
 
 TARGETS = ("cuda", "rocm:mi300", "rocm:mi325", "rocm:mi355")
 JOBS_PER_TARGET = 100  # 400 jobs
@@ -145,25 +146,16 @@ def write_artifacts(jobs: list[Job], directory: Path) -> list[Path]:
                 time=str(r.duration),
             )
             props = ET.SubElement(case, "properties")
-            fate = "skipped" if r.outcome is Outcome.SKIPPED_BY_ENTRY else "runs"
-            values = {"fate": fate, "target": job.target, "models": "facebook/opt-125m"}
-            if r.entry is not None:
-                values.update(
-                    entry=r.entry.location,
-                    entry_kind=r.entry.kind,
-                    reason=r.entry.reason,
-                    issue=r.entry.issue,
-                )
+            values = {**_fate_record(job, r), "models": "facebook/opt-125m"}
             for key, value in values.items():
                 ET.SubElement(props, "property", name=f"testmatrix_{key}", value=value)
-            if r.outcome is Outcome.FAILED:
-                ET.SubElement(case, "failure", message=r.message).text = (
-                    "Traceback...\n" * 5
-                )
-            elif r.outcome in (Outcome.SKIPPED_BY_ENTRY, Outcome.SKIPPED_IN_CODE):
-                ET.SubElement(
-                    case, "skipped", type="pytest.skip", message=r.message
-                ).text = r.message
+            said = _said(r)
+            if said is not None:
+                tag, kind, message = said
+                element = ET.SubElement(case, tag, message=message)
+                if kind is not None:
+                    element.set("type", kind)
+                element.text = "Traceback...\n" * 5 if tag == "failure" else message
         junit = folder / "junit.xml"
         ET.ElementTree(root).write(junit, encoding="utf-8", xml_declaration=True)
         files.append(junit)
@@ -184,32 +176,29 @@ def write_artifacts(jobs: list[Job], directory: Path) -> list[Path]:
     return files
 
 
+def _fate_record(job: Job, r: Result) -> dict[str, str]:
+    """A test's testmatrix record: its JUnit properties, unprefixed."""
+    fate = "skipped" if r.outcome is Outcome.SKIPPED_BY_ENTRY else "runs"
+    record = {"fate": fate, "target": job.target}
+    if r.entry is not None:
+        record.update(entry=r.entry.location, entry_kind=r.entry.kind,
+                      reason=r.entry.reason, issue=r.entry.issue)  # fmt: skip
+    return record
+
+
+def _said(r: Result) -> tuple[str, str | None, str] | None:
+    """The test's JUnit result element: (tag, type, message), None where it passed."""
+    if r.outcome is Outcome.FAILED:
+        return "failure", None, r.message
+    if r.outcome in (Outcome.SKIPPED_BY_ENTRY, Outcome.SKIPPED_IN_CODE):
+        return "skipped", "pytest.skip", r.message
+    return None
+
+
 def _results(job: Job) -> dict[str, Any]:
-    """The summary's `results`, as the plugin writes them: the tests that did not
-    pass or that an entry decided, with their JUnit result element and record."""
-    records: list[dict[str, str]] = []
-    index: dict[str, int] = {}
-    tests: dict[str, list[Any]] = {}
-    for r in job.results:
-        if r.outcome in (Outcome.PASSED, Outcome.RERUN_PASSED) and r.entry is None:
-            continue
-        fate = "skipped" if r.outcome is Outcome.SKIPPED_BY_ENTRY else "runs"
-        record = {"fate": fate, "target": job.target}
-        if r.entry is not None:
-            record.update(entry=r.entry.location, entry_kind=r.entry.kind,
-                          reason=r.entry.reason, issue=r.entry.issue)  # fmt: skip
-        key = json.dumps(record, sort_keys=True)
-        if key not in index:
-            index[key] = len(records)
-            records.append(record)
-        if r.outcome is Outcome.FAILED:
-            said: list[Any] = ["failure", None, r.message]
-        elif r.outcome in (Outcome.SKIPPED_BY_ENTRY, Outcome.SKIPPED_IN_CODE):
-            said = ["skipped", "pytest.skip", r.message]
-        else:
-            said = [None, None, None]
-        tests[r.nodeid] = [*said, index[key]]
-    return {"records": records, "tests": tests, "teardown": {}}
+    """The summary's `results`, written by the plugin's own writer."""
+    tests = ((r.nodeid, _said(r), _fate_record(job, r)) for r in job.results)
+    return results_block(tests, {})
 
 
 def plain_copy(folder: Path) -> Path:

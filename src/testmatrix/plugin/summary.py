@@ -55,8 +55,8 @@ class Outcomes(HooksOnly):
             if state.outcomes.get(report.nodeid) == "failed":
                 # junitxml closes the failed call's testcase and opens another
                 state.said_again[report.nodeid] = as_junit(report)[2]
-            else:  # one testcase, whose first result element stays
-                state.said.setdefault(report.nodeid, as_junit(report))
+            elif report.nodeid not in state.said:  # one testcase: its first element
+                state.said[report.nodeid] = as_junit(report)  # stays, else this one
 
 
 MAX_MESSAGE = 1000  # of a message in the summary: `history` keeps its first line
@@ -70,10 +70,11 @@ def as_junit(report: pytest.TestReport) -> tuple[str, str | None, str]:
     if report.skipped:
         wasxfail = getattr(report, "wasxfail", None)
         if wasxfail is not None:
-            return "skipped", "pytest.xfail", _cut(str(wasxfail), "reason: ")
+            why = str(wasxfail).removeprefix("reason: ")
+            return "skipped", "pytest.xfail", why[:MAX_MESSAGE]
         longrepr = report.longrepr
-        why = longrepr[2] if isinstance(longrepr, tuple) else longrepr
-        return "skipped", "pytest.skip", _cut(str(why), "Skipped: ")
+        why = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
+        return "skipped", "pytest.skip", why.removeprefix("Skipped: ")[:MAX_MESSAGE]
     crash = getattr(report.longrepr, "reprcrash", None)
     message = str(crash.message if crash is not None else report.longrepr)
     if report.when == "call":
@@ -81,14 +82,6 @@ def as_junit(report: pytest.TestReport) -> tuple[str, str | None, str]:
             return "skipped", None, "xfail-marked test passes unexpectedly"
         return "failure", None, message[:MAX_MESSAGE]
     return "error", None, f'failed on {report.when} with "{message[:MAX_MESSAGE]}"'
-
-
-def _cut(text: str, prefix: str) -> str:
-    return (
-        text[len(prefix) :][:MAX_MESSAGE]
-        if text.startswith(prefix)
-        else text[:MAX_MESSAGE]
-    )
 
 
 def _skipped_in_code(state: State, report: pytest.TestReport) -> bool:
@@ -267,18 +260,29 @@ _RESULT_KEYS = (
 
 
 def results(state: State) -> dict[str, Any]:
-    """Each test that did not pass, or that an entry (a flaky one too) decided, with
-    what its JUnit testcase says and its record (one copy of each record): every
-    other test of `durations` passed. `teardown`: the failed tests whose teardown
-    failed too, which junitxml writes as a second testcase (an error), and its
-    message. `history ingest` reads a session from this instead of its JUnit
-    file."""
+    """The summary's `results` (`results_block`) from what the run's reports said.
+    `history ingest` reads a session from this instead of its JUnit file."""
+    said = state.said
+    tests = ((nodeid, said.get(nodeid), r) for nodeid, r in state.tests.items())
+    return results_block(tests, state.said_again)
+
+
+Said = tuple[str, "str | None", str]  # a JUnit result element, its type and message
+
+
+def results_block(
+    tests: Iterable[tuple[str, Said | None, Record]], teardown: dict[str, str]
+) -> dict[str, Any]:
+    """Each test that did not pass (what its JUnit testcase says: `as_junit`), or
+    that an entry (a flaky one too) decided, with its record (one copy of each
+    record): every other test of `durations` passed. `teardown`: the failed tests
+    whose teardown failed too, which junitxml writes as a second testcase (an
+    error), and its message. The one writer of this block (the history's test and
+    benchmark generators call it too)."""
     records: list[dict[str, str]] = []
     index: dict[tuple[tuple[str, str], ...], int] = {}
-    tests: dict[str, list[Any]] = {}
-    said = state.said
-    for nodeid, record in state.tests.items():
-        told = said.get(nodeid)
+    rows: dict[str, list[Any]] = {}
+    for nodeid, told, record in tests:
         if told is None and "entry" not in record and "rerun" not in record:
             continue  # passed, as nothing decided: most tests
         kept = tuple((k, record[k]) for k in _RESULT_KEYS if k in record)
@@ -287,5 +291,5 @@ def results(state: State) -> dict[str, Any]:
             at = index[kept] = len(records)
             records.append(dict(kept))
         tag, kind, message = told or (None, None, None)
-        tests[nodeid] = [tag, kind, message, at]
-    return {"records": records, "tests": tests, "teardown": state.said_again}
+        rows[nodeid] = [tag, kind, message, at]
+    return {"records": records, "tests": rows, "teardown": teardown}

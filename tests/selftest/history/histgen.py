@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from testmatrix.plugin.summary import results_block
+
 NEED_GPUS = "Need at least 4 GPUs"
 FAIL = "AssertionError: assert 1 == 2"
 # entries: location -> (kind, reason, issue)
@@ -321,19 +323,9 @@ def _testcase(parent: ET.Element, job: JobSpec, res: Res) -> None:
 
 
 def _results(job: JobSpec) -> dict[str, object]:
-    """The summary's `results`, as the plugin writes them: each test that did not
-    pass or that an entry decided, and its record (each distinct one once)."""
-    records: list[dict[str, str]] = []
-    tests: dict[str, list[object]] = {}
-    for res in job.results:
-        said, record = _said(job, res), _record(job, res)
-        if said is None and "entry" not in record and "rerun" not in record:
-            continue
-        if record not in records:
-            records.append(record)
-        tag, kind, message = said or (None, None, None)
-        tests[res.nodeid] = [tag, kind, message, records.index(record)]
-    return {"records": records, "tests": tests, "teardown": {}}
+    """The summary's `results`, written by the plugin's own writer."""
+    tests = ((r.nodeid, _said(job, r), _record(job, r)) for r in job.results)
+    return results_block(tests, {})
 
 
 def write_build(build: BuildSpec, directory: Path, *, results: bool = False) -> Path:
