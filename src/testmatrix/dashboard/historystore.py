@@ -11,8 +11,7 @@ from ..history.outcomes import BY_CODE, RANK, RED, Outcome
 from ..history.store import Store
 from ..history.streaks import red_streaks
 from ..results import reports
-from .data import OUTCOME_OF as OUTCOME
-from .data import Build, Cell, Entry, Result
+from .data import OUTCOME_OF, Build, Cell, Entry, Result
 from .summaries import STATUS
 
 # ... and in a summary's counts, which `report` words a cell from
@@ -115,7 +114,7 @@ class StoreSource:
                     self.ctx.targets[target],
                     index,
                     Result(
-                        OUTCOME[BY_CODE[code]],
+                        OUTCOME_OF[BY_CODE[code]],
                         self.ctx.suites[suite],
                         entries.get(entry) if entry else None,
                         messages.get(message) if message else None,
