@@ -393,16 +393,17 @@ def pytest_terminal_summary(
             "testmatrix"
         )
         return
-    _write_skiplist(state, tallied, write)
+    _write_skiplist(state, tallied, write, config.get_verbosity())
 
 
 _WHERE = attrgetter("location.file", "location.line")  # an entry's, as a pair
 
 
 def _write_skiplist(
-    state: State, tallied: dict[str, Any], write: Callable[..., None]
+    state: State, tallied: dict[str, Any], write: Callable[..., None], verbosity: int
 ) -> None:
-    """The summary's lines about what the skiplist did in this run."""
+    """The summary's lines about what the skiplist did in this run (the paths an
+    entry ignores listed unless -q)."""
     from testmatrix.core.fate import FateKind
     from testmatrix.core.model import cite
     from testmatrix.core.rules import entries_holding
@@ -442,13 +443,14 @@ def _write_skiplist(
     for rel, entry in sorted(state.ignored.items()):
         cause = (entry["reason"], entry["issue"])
         by_reason.setdefault(cause, []).append((rel, entry["entry"]))
+    listed = verbosity >= 0  # -q and -qq: each reason's count, not its paths
     for (reason, issue), paths in by_reason.items():
         where = ", ".join(sorted({loc.rsplit(":", 1)[0] for _, loc in paths}))
         lines = ", ".join(sorted({loc.rsplit(":", 1)[1] for _, loc in paths}))
         write(
             f"  ignored {len(paths)} paths: {cite(reason, issue, f'{where}:{lines}')}"
         )
-        for rel, _ in paths:
+        for rel, _ in paths if listed else ():
             write(f"    {rel}")
     for nodeid in sorted(state.reran):
         if state.outcomes.get(nodeid) == "passed":

@@ -47,7 +47,9 @@ Record = dict[str, str]  # a fate or an entry as plain strings (plan's records)
 
 class LeftOut(Protocol):
     """What leaves tests out, whose record is made when it is counted (a
-    function's thousands of single-test deselects need none while deciding)."""
+    function's thousands of single-test deselects need none while deciding).
+    A tuple is a deselect's (`decide.LeftOutBy`: its entry first), which the
+    summary counts off its entry without a record."""
 
     @property
     def record(self) -> Record: ...
@@ -127,14 +129,19 @@ class State:
         plat = self.rules.platform
         return plat is not None and plat.hardware != self.detection.hardware
 
-    def left_out_counts(self) -> list[tuple[Record, int]]:
-        """Each distinct record of the tests left out, with how many tests it
-        left out, in the order first left out: the tests share a few (one per
-        fate), counted by identity in C, then each made or read once."""
+    def left_out_shared(self) -> list[tuple[Record | LeftOut, int]]:
+        """Each distinct record of the tests left out, or what makes it, with how
+        many tests it left out, in the order first left out: the tests share a
+        few (one per fate, one per single-test deselect), counted by identity in
+        C."""
         left_out = self.left_out
         shared = Counter(map(id, left_out))
         distinct = dict(zip(map(id, left_out), left_out, strict=True))
-        return [(record_of(distinct[key]), times) for key, times in shared.items()]
+        return [(distinct[key], times) for key, times in shared.items()]
+
+    def left_out_counts(self) -> list[tuple[Record, int]]:
+        """`left_out_shared` with each record made or read once."""
+        return [(record_of(made), times) for made, times in self.left_out_shared()]
 
     def _left_out_records(self) -> list[Record]:
         """The records of the tests left out, in order, each made once."""

@@ -11,8 +11,16 @@ import pytest
 
 from testmatrix.core import options as opt
 from testmatrix.core.fate import FateKind
+from testmatrix.core.gcpause import collector_paused
 from testmatrix.plugin.keys import AS_EXPECTED, DIFFERENT, STALE, HooksOnly
-from testmatrix.plugin.state import PROPERTY, WORKER_OUTPUT, Record, State
+from testmatrix.plugin.state import (
+    PROPERTY,
+    WORKER_OUTPUT,
+    LeftOut,
+    Record,
+    State,
+    record_of,
+)
 
 
 def _record_of(report: pytest.TestReport) -> Record:
@@ -125,11 +133,30 @@ def empty_because(state: State) -> str:
     return ", ".join(parts)
 
 
-def _entries(records: Iterable[tuple[Record, int]]) -> dict[str, dict[str, Any]]:
+def _entries(
+    records: Iterable[tuple[Record | LeftOut, int]],
+) -> dict[str, dict[str, Any]]:
     """Each entry used, by location: kind, reason, issue and how many tests (each
-    record with how many tests share it)."""
+    record with how many tests share it). What leaves out the tests one of
+    thousands of single-test deselects names (`decide.LeftOutBy`, a tuple that
+    starts with its entry) is read off its entry, with no record made."""
     used: dict[str, dict[str, Any]] = {}
-    for record, times in records:
+    for made, times in records:
+        if isinstance(made, tuple):  # a deselect's: one test or more left out
+            entry = made[0]
+            at = entry.location  # as its records write it (`str(location)`)
+            place = f"{at.file}:{at.line}"
+            row = used.get(place)
+            if row is None:
+                row = used[place] = {
+                    "kind": entry.kind,
+                    "reason": entry.reason,
+                    "issue": entry.issue or None,
+                    "tests": 0,
+                }
+            row["tests"] += times
+            continue
+        record = record_of(made)
         where = record.get("entry")
         if not where:
             continue
@@ -156,7 +183,10 @@ def tally(state: State) -> dict[str, Any]:
     """The run's counts, entries used and per-model outcomes, once the run has
     ended: counted once, for the summary file and the terminal summary both."""
     if state.tallied is None:
-        state.tallied = _tally(state)
+        # a record per entry used (thousands of single-test deselects): their
+        # allocations would start collections that walk every collected node
+        with collector_paused():
+            state.tallied = _tally(state)
     return state.tallied
 
 
@@ -206,10 +236,12 @@ def _tally(state: State) -> dict[str, Any]:
             row[kind] = row.get(kind, 0) + 1
     counts["errors"] += len(state.teardown_errors)
     # the tests left out share a few records (one per fate)
-    shared = state.left_out_counts()
+    shared = state.left_out_shared()
     left = Counter[str | None]()
-    for record, times in shared:
-        left[record.get("fate")] += times
+    deselected = FateKind.DESELECTED.value  # what a deselect's tuple does
+    for made, times in shared:
+        fate = deselected if isinstance(made, tuple) else record_of(made).get("fate")
+        left[fate] += times
     counts["deselected"] = (
         left[FateKind.DESELECTED.value] + left[FateKind.IGNORED.value]
     )

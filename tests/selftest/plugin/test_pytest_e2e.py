@@ -434,3 +434,7 @@ def test_the_summary_cites_an_entry_once_for_all_its_ignored_files(inprocess, ti
     assert out.count("a long reason that used to be repeated") == 1
     assert "  ignored 3 paths: a long reason that used to be repeated" in out
     assert all(f"    tests/unit/test_{n}.py" in out for n in "abc")
+    # -q: each reason with its count, not its paths
+    quiet = inprocess(root, "tests/unit", "--platform=sim", "-q").stdout
+    assert "  ignored 3 paths: a long reason that used to be repeated" in quiet
+    assert "    tests/unit/test_a.py" not in quiet
