@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from operator import itemgetter
+from itertools import groupby
+from operator import attrgetter, itemgetter, methodcaller
 
 from testmatrix.core.fate import Fate
 from testmatrix.core.model import DeselectEntry
 from testmatrix.core.record import NamedTuple
 
 _Open = tuple[tuple[str, int], ...]  # (rest past the function part, index)
-_LAST, _SECOND = itemgetter(-1), itemgetter(1)
+_FIRST, _SECOND, _LAST = itemgetter(0), itemgetter(1), itemgetter(-1)
+_NODEID, _PARTITION = attrgetter("nodeid"), methodcaller("partition", "::")
 
 
 class IdsBelow(NamedTuple):
@@ -121,19 +123,12 @@ def literal_prefix(pattern: str) -> str:
 
 def by_file(entries: Sequence[DeselectEntry]) -> dict[str, tuple[DeselectEntry, ...]]:
     """Deselects by the file or directory their id names (its part before '::'),
-    in their order: a table's ids mostly share their file, compared as a prefix."""
+    in their order. Each id's part is cut, and a table's run of ids of one file
+    grouped, in C (`map`, `groupby`): a step in Python per run, not per id."""
+    paths = map(_FIRST, map(_PARTITION, map(_NODEID, entries)))
     index: dict[str, list[DeselectEntry]] = {}
-    bucket: list[DeselectEntry] = []
-    same = None  # the last id's "path::"
-    for entry in entries:
-        nodeid = entry.nodeid
-        if same is not None and nodeid.startswith(same):
-            bucket.append(entry)
-            continue
-        path = nodeid.split("::", 1)[0]
-        same = None if path.endswith(":") else path + "::"
-        bucket = index.setdefault(path, [])
-        bucket.append(entry)
+    for path, run in groupby(zip(paths, entries, strict=True), key=_FIRST):
+        index.setdefault(path, []).extend(map(_SECOND, run))
     return {path: tuple(found) for path, found in index.items()}
 
 
