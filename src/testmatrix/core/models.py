@@ -34,8 +34,10 @@ class ModelFinder:
         self._patterns = (workspace.model_pattern, workspace.model_params)
         self._by_value: dict[tuple[str, str], str | None] = {}
         self._by_params: dict[object, Found] = {}
-        self._kinds: dict[str, int] = {}  # value_kind's, by value
-        self._model_names: dict[str, bool] = {}  # model_name's, by name
+        # value_kind's answers by value (a caller with a loop per test looks
+        # here first: a lookup in C, not a call), model_name's by name
+        self.kinds: dict[str, int] = {}
+        self._model_names: dict[str, bool] = {}
 
     # compiled when a value is first judged by them (most runs need neither: a
     # listed model, or no marked test, decides without them); skiplist data, so
@@ -75,7 +77,7 @@ class ModelFinder:
     def value_kind(self, value: str) -> int:
         """MODEL, MAYBE or NOT (the rule's half that reads the value), once per
         value."""
-        kind = self._kinds.get(value)
+        kind = self.kinds.get(value)
         if kind is None:
             if value in self.known:
                 kind = MODEL
@@ -83,7 +85,7 @@ class ModelFinder:
                 kind = MAYBE
             else:
                 kind = NOT
-            self._kinds[value] = kind
+            self.kinds[value] = kind
         return kind
 
     def model_name(self, name: str) -> bool:

@@ -259,16 +259,21 @@ class CaseReader:
         models = self.models
         assert models is not None  # models_named is for a reader with the rule
         kind_of, model_name = models.value_kind, models.model_name
+        kinds = models.kinds  # value_kind's answers so far: a lookup, not a call
         found: list[tuple[str, str]] = []
         for name, value in params.items():
             if value.__class__ is str:
-                kind = kind_of(value)
+                kind = kinds.get(value)
+                if kind is None:
+                    kind = kind_of(value)
                 if kind == MODEL or (kind == MAYBE and model_name(name)):
                     found.append((name, value))
             elif value.__class__ not in _NO_STRINGS:
                 values, where = self.named_strings(name, value)
                 for text, field in zip(values, where, strict=True):
-                    kind = kind_of(text)
+                    kind = kinds.get(text)
+                    if kind is None:
+                        kind = kind_of(text)
                     if kind == MODEL or (kind == MAYBE and model_name(field)):
                         found.append((field, text))
         return found
