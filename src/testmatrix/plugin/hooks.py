@@ -420,7 +420,7 @@ def _write_skiplist(
         f"{skipped} tests skipped by model entries, "
         f"{counts['deselected']} deselected, "
         f"{counts['no_model']} marked tests with no model found; "
-        f"{len(tallied['entries'])} of the {len(holding)} entries used"
+        f"{tallied['entries_used']} of the {len(holding)} entries used"
     )
     if counts["skipped_in_code"]:
         write(

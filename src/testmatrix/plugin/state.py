@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
+from itertools import filterfalse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -53,6 +55,9 @@ class LeftOut(Protocol):
 
     @property
     def record(self) -> Record: ...
+
+
+_A_TUPLE = partial(type.__instancecheck__, tuple)  # isinstance(x, tuple), in C
 
 
 def record_of(left_out: Record | LeftOut) -> Record:
@@ -129,15 +134,27 @@ class State:
         plat = self.rules.platform
         return plat is not None and plat.hardware != self.detection.hardware
 
+    def left_out_split(self) -> tuple[Counter[int], list[Any], list[Record | LeftOut]]:
+        """What left the run's tests out: how many tests each distinct one left out
+        (by its id), the distinct single-test deselects' (`decide.LeftOutBy`,
+        tuples that start with their entry) and the rest, each in the order first
+        left out. The tests share a few (one per fate, one per single-test
+        deselect): counted by identity and told apart in C, not a step in Python
+        per test or per deselect."""
+        left_out = self.left_out
+        times = Counter(map(id, left_out))
+        distinct = dict(zip(map(id, left_out), left_out, strict=True)).values()
+        return (
+            times,
+            list(filter(_A_TUPLE, distinct)),
+            list(filterfalse(_A_TUPLE, distinct)),
+        )
+
     def left_out_shared(self) -> list[tuple[Record | LeftOut, int]]:
         """Each distinct record of the tests left out, or what makes it, with how
-        many tests it left out, in the order first left out: the tests share a
-        few (one per fate, one per single-test deselect), counted by identity in
-        C."""
-        left_out = self.left_out
-        shared = Counter(map(id, left_out))
-        distinct = dict(zip(map(id, left_out), left_out, strict=True))
-        return [(distinct[key], times) for key, times in shared.items()]
+        many tests it left out (`left_out_split`)."""
+        times, by_entry, others = self.left_out_split()
+        return [(made, times[id(made)]) for made in (*by_entry, *others)]
 
     def left_out_counts(self) -> list[tuple[Record, int]]:
         """`left_out_shared` with each record made or read once."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import pytest
@@ -235,31 +237,56 @@ def _tally(state: State) -> dict[str, Any]:
             row = models.setdefault(model, {})
             row[kind] = row.get(kind, 0) + 1
     counts["errors"] += len(state.teardown_errors)
-    # the tests left out share a few records (one per fate)
-    shared = state.left_out_shared()
+    # the tests left out share a few records (one per fate), and a single-test
+    # deselect's tuple each: counted apart, the deselects' in C
+    times, by_entry, others = state.left_out_split()
     left = Counter[str | None]()
-    deselected = FateKind.DESELECTED.value  # what a deselect's tuple does
-    for made, times in shared:
-        fate = deselected if isinstance(made, tuple) else record_of(made).get("fate")
-        left[fate] += times
+    for made in others:
+        left[record_of(made).get("fate")] += times[id(made)]
+    deselects = sum(map(times.__getitem__, map(id, by_entry)))
     counts["deselected"] = (
-        left[FateKind.DESELECTED.value] + left[FateKind.IGNORED.value]
+        deselects + left[FateKind.DESELECTED.value] + left[FateKind.IGNORED.value]
     )
     counts["ignored_paths"] = len(state.ignored)
     # bare pytest on a platform: what only suites of other platforms run
     counts["no_session"] = left[FateKind.NO_SESSION.value]
     # the suite's partitioning, apart from what the platform's entries keep out
     counts["not_in_suite"] = len(state.excluded) + left[FateKind.NOT_IN_SUITE.value]
-    records = [
-        *((r, 1) for r in state.tests.values()),
-        *shared,
-        *((r, 1) for r in state.ignored.values()),
-    ]
+    # the entries used, by location (as `entries` keys them): the deselects' read
+    # off their entries in C, then the few records
+    used = set(map(_PLACE, map(_FIRST, by_entry)))
+    for record in chain(state.tests.values(), map(record_of, others)):
+        where = record.get("entry")
+        if where:
+            used.add(_place(where))
+    used.update(map(_place, map(_ENTRY, state.ignored.values())))
     return {
         "counts": counts,
-        "entries": _entries(records),
+        "entries_used": len(used),
         "models": dict(sorted(models.items())),
     }
+
+
+_FIRST, _ENTRY = itemgetter(0), itemgetter("entry")
+_PLACE = attrgetter("location.file", "location.line")  # an entry's, as a pair
+
+
+def _place(where: str) -> tuple[str, int]:
+    """A record's entry ('file:line', `str(Location)`) as the pair `_PLACE` reads."""
+    file, _, line = where.rpartition(":")
+    return file, int(line)
+
+
+def used_entries(state: State) -> dict[str, dict[str, Any]]:
+    """Each entry used, by location, with how many tests (`_entries`): what the
+    summary file gives (the terminal summary counts them: `tally`)."""
+    records = [
+        *((r, 1) for r in state.tests.values()),
+        *state.left_out_shared(),
+        *((r, 1) for r in state.ignored.values()),
+    ]
+    with collector_paused():
+        return _entries(records)
 
 
 def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
@@ -276,7 +303,9 @@ def summarise(state: State, config: pytest.Config, exitstatus: int) -> dict:
         "hardware": state.detection.hardware,
         "exitstatus": exitstatus,
         "shard": shard_of,
-        **tallied,
+        "counts": tallied["counts"],
+        "entries": used_entries(state),
+        "models": tallied["models"],
         "flaky": sorted(n for n in state.reran if state.outcomes.get(n) == "passed"),
         "durations": state.durations_seen,
         "total_seconds": round(sum(state.durations_seen.values()), 6),
