@@ -4,8 +4,14 @@ suite's session, on that suite: every reader of entries asks this one function."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress
+from operator import attrgetter
+from typing import TypeVar
 
 from testmatrix.core.model import DeselectEntry, Entry, IgnoreEntry, Platform, Suite
+
+_E = TypeVar("_E", bound=Entry)
+_VARIANTS = attrgetter("variants")  # what Entry.holds_on reads
 
 
 def concerns(entry: Entry, suite: Suite) -> bool:
@@ -36,11 +42,19 @@ def entries_holding(
     """The platform's entries that apply to a session of the variant (None: the
     platform-wide session, which applies platform-wide entries only) and, given a
     suite, to that suite; in declaration order, kind by kind."""
-    return tuple(
-        entry
-        for entry in platform.entries
-        if entry.holds_on(variant) and (suite is None or concerns(entry, suite))
-    )
+    return holding(platform.entries, variant, suite)
+
+
+def holding(
+    entries: Sequence[_E], variant: str | None, suite: Suite | None = None
+) -> tuple[_E, ...]:
+    """`entries_holding` of some of a platform's entries (one kind's): each
+    entry's `holds_on` read in one comprehension, and the entries kept in C (a
+    skiplist may hold thousands)."""
+    holds = [not v or variant in v for v in map(_VARIANTS, entries)]
+    if suite is not None:
+        holds = [h and concerns(e, suite) for h, e in zip(holds, entries, strict=True)]
+    return tuple(compress(entries, holds))
 
 
 def describe_entries(entries: Sequence[Entry]) -> str:

@@ -12,6 +12,7 @@ from operator import attrgetter
 from testmatrix.core.fate import Fate, FateKind, Rerun, TestCase
 from testmatrix.core.holding import describe_entries as describe_entries
 from testmatrix.core.holding import entries_holding as entries_holding
+from testmatrix.core.holding import holding
 from testmatrix.core.made import DeselectFates, MadeFates
 from testmatrix.core.model import (
     DeselectEntry,
@@ -133,17 +134,16 @@ class Rules(MadeFates):
         )
         if platform is not None and self.apply:
             # suites may share a directory: a named suite applies only its own ignores
-            held = entries_holding(platform, variant, self.suite)
-            self.ignores = {e.target: e for e in held if isinstance(e, IgnoreEntry)}
-            self.deselects = tuple(e for e in held if isinstance(e, DeselectEntry))
-            self.flaky = tuple(e for e in held if isinstance(e, FlakyEntry))
+            on = self.suite  # each kind's entries holding here (`entries_holding`)
+            ignores = holding(platform.ignores, variant, on)
+            self.ignores = {e.target: e for e in ignores}
+            self.deselects = holding(platform.deselects, variant, on)
+            self.flaky = holding(platform.flaky, variant, on)
             self._flaky_prefixes = tuple(
                 (e, Rerun(e.reruns, e.delay, entry=e), literal_prefix(e.pattern))
                 for e in self.flaky
             )
-            for entry in held:
-                if not isinstance(entry, SkipEntry):
-                    continue
+            for entry in holding(platform.skips, variant, on):
                 self.skips.setdefault(entry.marker, []).append(entry)
                 index = self.skip_index.setdefault(entry.marker, {})
                 for model in entry.models:
