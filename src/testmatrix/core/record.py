@@ -236,7 +236,9 @@ def restore(cls: type[_T], values: dict[str, Any]) -> _T:
     without its constructor (a cache's decoder, which has checked the names: a
     tenth of the constructor's cost, for hundreds of records at start-up)."""
     made = object.__new__(cls)
-    made.__dict__.update(values)
+    setter = object.__setattr__  # as the constructor sets them (see `_made`)
+    for name, value in values.items():
+        setter(made, name, value)
     return made
 
 
