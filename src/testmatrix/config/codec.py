@@ -293,10 +293,10 @@ def _made(cls: type, names: tuple[str, ...], rows: Any, n: int) -> tuple[Any, ..
     if not n:
         return ()
     rows = iter(rows)
-    first = object.__new__(cls)
+    first: Any = object.__new__(cls)
     for name, value in zip(names, next(rows), strict=True):
         object.__setattr__(first, name, value)
-    rest = tuple(map(object.__new__, repeat(cls, n - 1)))
+    rest: tuple[Any, ...] = tuple(map(object.__new__, repeat(cls, n - 1)))
     owners = chain.from_iterable(map(repeat, rest, repeat(len(names), n - 1)))
     values = chain.from_iterable(rows)
     deque(map(object.__setattr__, owners, cycle(names), values), maxlen=0)

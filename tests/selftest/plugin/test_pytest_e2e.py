@@ -413,6 +413,29 @@ def test_inprocess_runs_see_their_own_workspace_not_this_runs_modules(inprocess,
     assert dict(os.environ) == environ and sys.modules["tests.conftest"] is ours
 
 
+def test_an_ignored_file_stays_out_however_pytest_is_given_its_folder(inprocess, tiny):
+    """pytest_ignore_collect answers most paths by a set of the absolute paths the
+    entries name: a folder given with '..' or './' parts must not slip past it."""
+    files = {f"tests/unit/test_{n}.py": f"def test_{n}(): pass\n" for n in "ab"}
+    root = tiny(
+        {
+            **files,
+            "skiplists/platforms/sim.toml": """
+                [platform]
+                hardware = "none"
+
+                [[ignore]]
+                suite = "unit"
+                paths = ["test_a.py"]
+                reason = "not here"
+            """,
+        }
+    )
+    for folder in ("tests/unit", "tests/unit/../unit", "./tests/./unit", "tests//unit"):
+        result = inprocess(root, folder, "--platform=sim")
+        assert result.counts() == {"passed": 1}, (folder, result.stdout)
+
+
 def test_the_summary_cites_an_entry_once_for_all_its_ignored_files(inprocess, tiny):
     files = {f"tests/unit/test_{n}.py": f"def test_{n}(): pass\n" for n in "abcd"}
     root = tiny(
