@@ -9,6 +9,7 @@ Each reason says where the model was found, for explain and skip messages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -20,6 +21,19 @@ if TYPE_CHECKING:
     from testmatrix.core.saferegex import SafePattern
 
 Found = tuple[tuple[str, str], ...]  # (model, where it was found and why)
+
+
+def _compiled(pattern: str, default: str) -> SafePattern | re.Pattern[str]:
+    """A pattern from the skiplists, run by saferegex in time linear in the value
+    whatever it holds; the workspace's own default (not data: no nested
+    quantifier, nothing for `re` to backtrack over) by Python's `re`, whose
+    compiling and matching are C's (saferegex's automaton is built in Python at
+    every run's first unlisted value). Both answer alike (a test compares them)."""
+    if pattern == default:
+        return re.compile(pattern)
+    from testmatrix.core.saferegex import compile_safe  # not at start-up
+
+    return compile_safe(pattern)
 # what a string value can be (ModelFinder.value_kind): a model under any name
 # (listed in the skiplists), one under a model's name only (shaped like a model
 # id), or never one
@@ -40,19 +54,14 @@ class ModelFinder:
         self._model_names: dict[str, bool] = {}
 
     # compiled when a value is first judged by them (most runs need neither: a
-    # listed model, or no marked test, decides without them); skiplist data, so
-    # run by saferegex, in time linear in the value, whatever the pattern
+    # listed model, or no marked test, decides without them)
     @cached_property
-    def model_re(self) -> SafePattern:
-        from testmatrix.core.saferegex import compile_safe  # not at start-up
-
-        return compile_safe(self._patterns[0])
+    def model_re(self) -> SafePattern | re.Pattern[str]:
+        return _compiled(self._patterns[0], Workspace.model_pattern)
 
     @cached_property
-    def params_re(self) -> SafePattern:
-        from testmatrix.core.saferegex import compile_safe
-
-        return compile_safe(self._patterns[1])
+    def params_re(self) -> SafePattern | re.Pattern[str]:
+        return _compiled(self._patterns[1], Workspace.model_params)
 
     def rule(self, name: str, value: str) -> str | None:
         """Why a parameter value counts as the test's model, or None."""

@@ -219,3 +219,35 @@ def test_what_needs_backtracking_is_refused_with_where(pattern: str, says: str) 
 def test_the_defaults_are_in_the_language() -> None:
     assert check(DEFAULT_PARAMS) is None
     assert check(DEFAULT_MODEL) is None
+
+
+def test_the_model_rule_runs_its_own_defaults_by_re_and_data_by_saferegex(
+    tmp_path,
+) -> None:
+    """ModelFinder compiles the workspace's default patterns (its own, not data)
+    with `re`, any other with saferegex: on the defaults both answer alike."""
+    from testmatrix.core.model import Workspace
+    from testmatrix.core.models import ModelFinder
+
+    assert (Workspace.model_pattern, Workspace.model_params) == (
+        DEFAULT_MODEL,
+        DEFAULT_PARAMS,
+    )
+
+    def finder(**patterns: str) -> ModelFinder:
+        return ModelFinder(Workspace(tmp_path, tmp_path, {}, {}, {}, **patterns))
+
+    default = finder()
+    assert isinstance(default.model_re, re.Pattern)
+    assert isinstance(default.params_re, re.Pattern)
+    data = finder(model_pattern=DEFAULT_MODEL + "|^x$", model_params="(a+)+$")
+    assert isinstance(data.model_re, SafePattern)
+    assert isinstance(data.params_re, SafePattern)
+    rnd = random.Random(7)
+    chars = TEXT_CHARS + "ABz9éß日\t" + "model_infoserverllm"
+    texts = ["org/name", "org/name\n", "é/ß", "x.model", "a_model\n", "model_info.name"]
+    texts += ["".join(rnd.choices(chars, k=rnd.randint(0, 16))) for _ in range(3000)]
+    for pattern, run in ((DEFAULT_MODEL, "match"), (DEFAULT_PARAMS, "search")):
+        safe = getattr(compile_safe(pattern), run)
+        plain = getattr(re.compile(pattern), run)
+        assert [bool(safe(t)) for t in texts] == [bool(plain(t)) for t in texts]
