@@ -413,45 +413,35 @@ def test_inprocess_runs_see_their_own_workspace_not_this_runs_modules(inprocess,
     assert dict(os.environ) == environ and sys.modules["tests.conftest"] is ours
 
 
-def test_an_ignored_file_stays_out_however_pytest_is_given_its_folder(inprocess, tiny):
-    """pytest_ignore_collect answers most paths by a set of the absolute paths the
-    entries name: a folder given with '..' or './' parts must not slip past it."""
-    files = {f"tests/unit/test_{n}.py": f"def test_{n}(): pass\n" for n in "ab"}
-    root = tiny(
-        {
-            **files,
-            "skiplists/platforms/sim.toml": """
-                [platform]
-                hardware = "none"
+def _ignoring(tiny, names: str, ignored: list[str], reason: str):
+    """A tree of one passing test per name under tests/unit, whose sim platform
+    ignores the files `ignored` names (paths in the unit suite)."""
+    files = {f"tests/unit/test_{n}.py": f"def test_{n}(): pass\n" for n in names}
+    paths = ", ".join(f'"{p}"' for p in ignored)
+    platform = f"""
+        [platform]
+        hardware = "none"
 
-                [[ignore]]
-                suite = "unit"
-                paths = ["test_a.py"]
-                reason = "not here"
-            """,
-        }
-    )
+        [[ignore]]
+        suite = "unit"
+        paths = [{paths}]
+        reason = "{reason}"
+    """
+    return tiny({**files, "skiplists/platforms/sim.toml": platform})
+
+
+def test_an_ignored_file_stays_out_however_pytest_is_given_its_folder(inprocess, tiny):
+    """An ignore names a path in its suite: the folder given with '..', './' or
+    '//' parts is the same folder, and the file stays out."""
+    root = _ignoring(tiny, "ab", ["test_a.py"], "not here")
     for folder in ("tests/unit", "tests/unit/../unit", "./tests/./unit", "tests//unit"):
         result = inprocess(root, folder, "--platform=sim")
         assert result.counts() == {"passed": 1}, (folder, result.stdout)
 
 
 def test_the_summary_cites_an_entry_once_for_all_its_ignored_files(inprocess, tiny):
-    files = {f"tests/unit/test_{n}.py": f"def test_{n}(): pass\n" for n in "abcd"}
-    root = tiny(
-        {
-            **files,
-            "skiplists/platforms/sim.toml": """
-                [platform]
-                hardware = "none"
-
-                [[ignore]]
-                suite = "unit"
-                paths = ["test_a.py", "test_b.py", "test_c.py"]
-                reason = "a long reason that used to be repeated once per ignored file"
-            """,
-        }
-    )
+    reason = "a long reason that used to be repeated once per ignored file"
+    root = _ignoring(tiny, "abcd", ["test_a.py", "test_b.py", "test_c.py"], reason)
     result = inprocess(root, "tests/unit", "--platform=sim")
     out = result.stdout
     assert out.count("a long reason that used to be repeated") == 1
