@@ -34,6 +34,8 @@ def _compiled(pattern: str, default: str) -> SafePattern | re.Pattern[str]:
     from testmatrix.core.saferegex import compile_safe  # not at start-up
 
     return compile_safe(pattern)
+
+
 # what a string value can be (ModelFinder.value_kind): a model under any name
 # (listed in the skiplists), one under a model's name only (shaped like a model
 # id), or never one
