@@ -287,15 +287,14 @@ def _made(cls: type, names: tuple[str, ...], rows: Any, n: int) -> tuple[Any, ..
     C. So the values live in the object itself (Python 3.11+), as a constructed
     record's do: no dict object per record for every full collection of the run,
     and of the interpreter's exit, to walk, and a third less memory. The first
-    record is made whole before the others are allocated: each allocation takes
-    a slot of the class's shared attribute names, and records allocated before
-    any name is set would be left too few, and given a dict each."""
+    record is made whole (`record.restore`) before the others are allocated:
+    each allocation takes a slot of the class's shared attribute names, and
+    records allocated before any name is set would be left too few, and given a
+    dict each."""
     if not n:
         return ()
     rows = iter(rows)
-    first: Any = object.__new__(cls)
-    for name, value in zip(names, next(rows), strict=True):
-        object.__setattr__(first, name, value)
+    first: Any = restore(cls, dict(zip(names, next(rows), strict=True)))
     rest: tuple[Any, ...] = tuple(map(object.__new__, repeat(cls, n - 1)))
     owners = chain.from_iterable(map(repeat, rest, repeat(len(names), n - 1)))
     values = chain.from_iterable(rows)
