@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,6 @@ import pytest
 from testmatrix.plugin.keys import (
     PREVIOUS_ENV,
     PROPERTIES_SET,
-    SHORT_TAKEN,
     STATE,
     WORKER_OUTPUT,
 )
@@ -66,8 +64,7 @@ def pytest_addoption(
         return
     # nothing left to wait for: no plugin to register (pytest scans each one for
     # fixtures when the session starts, about 1 M instructions)
-    names.add()
-    config.stash[SHORT_TAKEN] = tuple(names.taken)
+    names.add(config)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -396,9 +393,6 @@ def pytest_terminal_summary(
     _write_skiplist(state, tallied, write, config.get_verbosity())
 
 
-_WHERE = attrgetter("location.file", "location.line")  # an entry's, as a pair
-
-
 def _write_skiplist(
     state: State, tallied: dict[str, Any], write: Callable[..., None], verbosity: int
 ) -> None:
@@ -407,6 +401,7 @@ def _write_skiplist(
     from testmatrix.core.fate import FateKind
     from testmatrix.core.model import cite
     from testmatrix.core.rules import entries_holding
+    from testmatrix.plugin.summary import place_of
 
     counts = tallied["counts"]
     platform = state.rules.platform
@@ -414,7 +409,7 @@ def _write_skiplist(
     skipped = sum(r.get("fate") == FateKind.SKIPPED.value for r in state.tests.values())
     # entries are used by location (summary.json's `entries`): ids listed on one
     # line of a `tests = [...]` array are one there, so here too
-    holding = set(map(_WHERE, entries_holding(platform, state.rules.variant)))
+    holding = set(map(place_of, entries_holding(platform, state.rules.variant)))
     write(
         f"{len(state.ignored)} paths ignored, "
         f"{skipped} tests skipped by model entries, "

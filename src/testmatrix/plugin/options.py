@@ -169,7 +169,9 @@ class ShortNames(HooksOnly):
         self.taken: list[str] = []
         self.added = False
 
-    def add(self) -> None:
+    def add(self, config: pytest.Config) -> None:
+        """Adds the free short names, and keeps those other plugins own in the
+        config's stash (`SHORT_TAKEN`), once."""
         if self.added:
             return
         self.added = True
@@ -183,6 +185,7 @@ class ShortNames(HooksOnly):
                 self.group.addoption(option.short, dest=option.dest, **attrs)
             except (argparse.ArgumentError, ValueError):
                 self.taken.append(option.short)
+        config.stash[SHORT_TAKEN] = tuple(self.taken)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_load_initial_conftests(
@@ -191,8 +194,7 @@ class ShortNames(HooksOnly):
         # installed plugins and the initial conftests have registered their options
         # by now, and the command line is parsed in full right after
         result = yield
-        self.add()
-        early_config.stash[SHORT_TAKEN] = tuple(self.taken)
+        self.add(early_config)
         return result
 
 

@@ -185,8 +185,8 @@ def tally(state: State) -> dict[str, Any]:
     """The run's counts, entries used and per-model outcomes, once the run has
     ended: counted once, for the summary file and the terminal summary both."""
     if state.tallied is None:
-        # a record per entry used (thousands of single-test deselects): their
-        # allocations would start collections that walk every collected node
+        # a location pair per entry used (thousands of single-test deselects):
+        # their allocations would start collections that walk every collected node
         with collector_paused():
             state.tallied = _tally(state)
     return state.tallied
@@ -254,7 +254,7 @@ def _tally(state: State) -> dict[str, Any]:
     counts["not_in_suite"] = len(state.excluded) + left[FateKind.NOT_IN_SUITE.value]
     # the entries used, by location (as `entries` keys them): the deselects' read
     # off their entries in C, then the few records
-    used = set(map(_PLACE, map(_FIRST, by_entry)))
+    used = set(map(place_of, map(_FIRST, by_entry)))
     for record in chain(state.tests.values(), map(record_of, others)):
         where = record.get("entry")
         if where:
@@ -268,11 +268,12 @@ def _tally(state: State) -> dict[str, Any]:
 
 
 _FIRST, _ENTRY = itemgetter(0), itemgetter("entry")
-_PLACE = attrgetter("location.file", "location.line")  # an entry's, as a pair
+# an entry's location as a pair (in C): how the summaries count entries by place
+place_of = attrgetter("location.file", "location.line")
 
 
 def _place(where: str) -> tuple[str, int]:
-    """A record's entry ('file:line', `str(Location)`) as the pair `_PLACE` reads."""
+    """A record's entry ('file:line', `str(Location)`) as the pair `place_of` reads."""
     file, _, line = where.rpartition(":")
     return file, int(line)
 
