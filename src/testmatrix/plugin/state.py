@@ -150,15 +150,11 @@ class State:
             list(filterfalse(_A_TUPLE, distinct)),
         )
 
-    def left_out_shared(self) -> list[tuple[Record | LeftOut, int]]:
-        """Each distinct record of the tests left out, or what makes it, with how
+    def left_out_counts(self) -> list[tuple[Record, int]]:
+        """Each distinct record of the tests left out, made or read once, with how
         many tests it left out (`left_out_split`)."""
         times, by_entry, others = self.left_out_split()
-        return [(made, times[id(made)]) for made in (*by_entry, *others)]
-
-    def left_out_counts(self) -> list[tuple[Record, int]]:
-        """`left_out_shared` with each record made or read once."""
-        return [(record_of(made), times) for made, times in self.left_out_shared()]
+        return [(record_of(m), times[id(m)]) for m in (*by_entry, *others)]
 
     def _left_out_records(self) -> list[Record]:
         """The records of the tests left out, in order, each made once."""

@@ -264,6 +264,7 @@ def _tally(state: State) -> dict[str, Any]:
         "counts": counts,
         "entries_used": len(used),
         "models": dict(sorted(models.items())),
+        "left_out": (times, by_entry, others),  # for `used_entries`: split once
     }
 
 
@@ -281,9 +282,10 @@ def _place(where: str) -> tuple[str, int]:
 def used_entries(state: State) -> dict[str, dict[str, Any]]:
     """Each entry used, by location, with how many tests (`_entries`): what the
     summary file gives (the terminal summary counts them: `tally`)."""
+    times, by_entry, others = tally(state)["left_out"]
     records = [
         *((r, 1) for r in state.tests.values()),
-        *state.left_out_shared(),
+        *((made, times[id(made)]) for made in (*by_entry, *others)),
         *((r, 1) for r in state.ignored.values()),
     ]
     with collector_paused():
